@@ -1,0 +1,80 @@
+//! The payload contract between the state machine and the Lambdas. The compiler builds [`Request`]s in
+//! ASL `Parameters`; the Lambdas deserialize them and answer with a [`Response`], which the state machine
+//! reads from `$.Payload`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Bumped on any change that an older Lambda or state machine would misread.
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub version: u32,
+    /// The catalog name, e.g. `rds.snapshot`.
+    pub action: String,
+    pub operation: Operation,
+    pub execution: Execution,
+    /// The step's params after references are resolved; each action checks them against its own type.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// What the previous `start` or `poll` returned as `state`; absent on `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+    /// `$$.Task.Token`, for `approval`. Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Begin the work (or find that an earlier attempt already began it).
+    Start,
+    /// Look at work that `start` began.
+    Poll,
+}
+
+/// Who and what is running, from the execution context (`$$`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Execution {
+    /// `$$.Execution.Id`, the execution ARN.
+    pub id: String,
+    /// `$$.Execution.Name`.
+    pub name: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine: String,
+    /// The workflow step id.
+    pub step: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    pub version: u32,
+    pub status: Status,
+    /// The action's outputs, exactly those the catalog declares, once `status` is `done`.
+    #[serde(default)]
+    pub output: Map<String, Value>,
+    /// Passed back on the next `poll`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+    /// A line for the console, e.g. `2 of 3 targets drained`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    /// With `failed`: an [`crate::ErrorName`] string and what happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Done,
+    Running,
+    Failed,
+}

@@ -1,0 +1,527 @@
+//! The single source of truth shared by the compiler and the Lambdas:
+//! - [`ACTIONS`]: every action's params, outputs, IAM actions, default retry, estimate and timeout;
+//! - [`ErrorName`]: the error names a Lambda raises and `Retry`/`Catch` match;
+//! - [`contract`]: the payload that the state machine sends to a Lambda and gets back.
+//!
+//! This crate does no IO and links nothing but serde.
+
+pub mod contract;
+mod errors;
+
+pub use errors::ErrorName;
+
+/// The type of a parameter or an output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ValueType {
+    String,
+    Number,
+    Bool,
+    /// A list of strings.
+    StringList,
+    /// A table of string values, e.g. EC2 tags.
+    StringMap,
+    /// A duration literal such as `"30s"`; lowered to whole seconds.
+    Duration,
+    /// Load-balancer targets: `"i-0abc"`, `"i-0abc:8080"` or `"10.0.0.7:80"`, or the `targets` output of
+    /// `alb.deregister` passed through whole.
+    Targets,
+}
+
+impl ValueType {
+    pub const fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Bool => "bool",
+            ValueType::StringList => "list",
+            ValueType::StringMap => "table",
+            ValueType::Duration => "duration",
+            ValueType::Targets => "targets",
+        }
+    }
+
+    /// Whether a value of type `self` may be passed where `wanted` is expected.
+    pub fn fits(self, wanted: ValueType) -> bool {
+        self == wanted || (self == ValueType::StringList && wanted == ValueType::Targets)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ValueType,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct OutputSpec {
+    pub name: &'static str,
+    pub ty: ValueType,
+    pub doc: &'static str,
+}
+
+/// How the state machine runs an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// One Lambda invocation that finishes the work.
+    Invoke,
+    /// A long operation: `start`, then `poll` from a Wait loop until done. Never waited on inside a Lambda.
+    Poll,
+    /// `lambda:invoke.waitForTaskToken`: a person answers with SendTaskSuccess or SendTaskFailure.
+    TaskToken,
+    /// A native state (Wait); no Lambda.
+    Native,
+}
+
+/// A `Retry` policy, before it is lowered to ASL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetrySpec {
+    /// Retries after the first attempt (ASL `MaxAttempts`).
+    pub attempts: u32,
+    pub interval_secs: u64,
+    pub backoff: f64,
+    pub max_delay_secs: u64,
+    pub jitter: bool,
+}
+
+/// What must happen before a destructive action, so that a rollback cannot make an incident worse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Safety {
+    /// Changes nothing that cannot be changed back.
+    Reversible,
+    /// Must have, among its ancestors, an `rds.snapshot` of the same `instance` and an `approval`.
+    NeedsSnapshotAndApproval,
+    /// Should have an `rds.snapshot` among its ancestors (it may change the schema).
+    WantsSnapshot,
+    /// Should have an `ec2.image` among its ancestors (it changes a host in place).
+    WantsImage,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ActionSpec {
+    /// The name written as `action = "..."`.
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+    /// Groups of params of which exactly one must be given.
+    pub exactly_one_of: &'static [&'static [&'static str]],
+    pub outputs: &'static [OutputSpec],
+    pub runtime: Runtime,
+    /// The IAM actions the action's function needs, and nothing more.
+    pub iam_actions: &'static [&'static str],
+    pub default_retry: RetrySpec,
+    /// Planning estimate when the step gives none.
+    pub default_estimate_secs: u64,
+    /// Step timeout when neither the step nor `[defaults]` gives one.
+    pub default_timeout_secs: u64,
+    pub safety: Safety,
+    /// False for actions that only stepback itself places in a state machine.
+    pub user_facing: bool,
+}
+
+impl ActionSpec {
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&'static OutputSpec> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+
+    /// `rds.snapshot` → `RdsSnapshot`: the stem of the function's CloudFormation names.
+    pub fn pascal_name(&self) -> String {
+        self.name
+            .split(['.', '_'])
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
+    }
+
+    /// The `DefinitionSubstitutions` key of the function's ARN, e.g. `StepbackRdsSnapshotArn`.
+    pub fn arn_substitution(&self) -> String {
+        format!("Stepback{}Arn", self.pascal_name())
+    }
+}
+
+pub fn action(name: &str) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+/// The action names a workflow may use, for "did you mean" and the schema.
+pub fn user_actions() -> impl Iterator<Item = &'static ActionSpec> {
+    ACTIONS.iter().filter(|a| a.user_facing)
+}
+
+const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
+    ParamSpec { name, ty, required: true, doc }
+}
+
+const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
+    ParamSpec { name, ty, required: false, doc }
+}
+
+const fn output(name: &'static str, ty: ValueType, doc: &'static str) -> OutputSpec {
+    OutputSpec { name, ty, doc }
+}
+
+/// Quick calls that are safe to repeat: SNS publish, describe calls, one HTTP GET.
+const RETRY_QUICK: RetrySpec =
+    RetrySpec { attempts: 3, interval_secs: 2, backoff: 2.0, max_delay_secs: 30, jitter: true };
+/// Calls that start long operations; idempotent by client token or deterministic id.
+const RETRY_START: RetrySpec =
+    RetrySpec { attempts: 4, interval_secs: 5, backoff: 2.0, max_delay_secs: 60, jitter: true };
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+
+use ValueType as T;
+
+pub static ACTIONS: &[ActionSpec] = &[
+    ActionSpec {
+        name: "notify",
+        summary: "publish a message to an SNS topic",
+        params: &[
+            param("topic", T::String, "SNS topic ARN"),
+            optional("subject", T::String, "email subject; cut to SNS's 100 characters"),
+            param("message", T::String, "message body"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("message_id", T::String, "SNS message id")],
+        runtime: Runtime::Invoke,
+        iam_actions: &["sns:Publish"],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5,
+        default_timeout_secs: MINUTE,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "approval",
+        summary: "ask a person to approve through SNS, and wait for `stepback approve` or `stepback reject`",
+        params: &[
+            param("topic", T::String, "SNS topic ARN the request is published to"),
+            param("message", T::String, "what needs approval"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("approved_by", T::String, "who approved"),
+            output("comment", T::String, "the approver's comment"),
+        ],
+        runtime: Runtime::TaskToken,
+        iam_actions: &["sns:Publish"],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 10 * MINUTE,
+        default_timeout_secs: HOUR,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "rds.snapshot",
+        summary: "take a manual snapshot of an RDS instance",
+        params: &[
+            param("instance", T::String, "DB instance identifier"),
+            optional(
+                "snapshot_id",
+                T::String,
+                "snapshot identifier; derived from the execution and step when absent",
+            ),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("snapshot_id", T::String, "the snapshot's identifier"),
+            output("instance", T::String, "the instance snapshotted"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &["rds:AddTagsToResource", "rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
+        default_retry: RETRY_START,
+        default_estimate_secs: 10 * MINUTE,
+        default_timeout_secs: 2 * HOUR,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "rds.restore",
+        summary: "restore an RDS snapshot to a new instance, optionally swapping it in by rename; never deletes",
+        params: &[
+            param("instance", T::String, "the instance being replaced; its settings are copied"),
+            param("snapshot", T::String, "snapshot identifier to restore"),
+            optional(
+                "swap",
+                T::Bool,
+                "rename the original to <id>-pre-rollback-<suffix> and the restored one to <id>",
+            ),
+            optional(
+                "new_instance",
+                T::String,
+                "identifier of the restored instance; derived from the execution when absent",
+            ),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("instance_id", T::String, "the identifier the application now uses"),
+            output("new_instance_id", T::String, "the instance restored from the snapshot"),
+            output("replaced_instance_id", T::String, "where the original instance is kept"),
+            output("endpoint", T::String, "the endpoint address of `instance_id`"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &[
+            "rds:AddTagsToResource",
+            "rds:DescribeDBInstances",
+            "rds:DescribeDBSnapshots",
+            "rds:ModifyDBInstance",
+            "rds:RestoreDBInstanceFromDBSnapshot",
+        ],
+        default_retry: RETRY_START,
+        default_estimate_secs: 25 * MINUTE,
+        default_timeout_secs: 3 * HOUR,
+        safety: Safety::NeedsSnapshotAndApproval,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "ecs.run_task",
+        summary: "run a one-off ECS task, e.g. a migration, and wait for it to stop",
+        params: &[
+            param("cluster", T::String, "cluster name or ARN"),
+            param("task_definition", T::String, "family, family:revision or ARN"),
+            optional("container", T::String, "container whose command is overridden"),
+            optional("command", T::StringList, "command override"),
+            optional("service", T::String, "service whose network configuration the task reuses"),
+            optional("subnets", T::StringList, "awsvpc subnets; default: the service's"),
+            optional("security_groups", T::StringList, "awsvpc security groups; default: the service's"),
+            optional("launch_type", T::String, "FARGATE or EC2; default: the service's, else FARGATE"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("task_arn", T::String, "the task run"),
+            output("exit_code", T::Number, "the container's exit code"),
+            output("stopped_reason", T::String, "ECS's stop reason"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:RunTask", "iam:PassRole"],
+        default_retry: RETRY_START,
+        default_estimate_secs: 5 * MINUTE,
+        default_timeout_secs: HOUR,
+        safety: Safety::WantsSnapshot,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "ecs.deploy",
+        summary: "point an ECS service at an earlier image tag or task definition and wait until it is stable",
+        params: &[
+            param("cluster", T::String, "cluster name or ARN"),
+            param("service", T::String, "service name"),
+            optional("container", T::String, "container whose image changes; needed with image_tag"),
+            optional(
+                "image_tag",
+                T::String,
+                "tag to deploy; `previous` = the ACTIVE revision before the running one",
+            ),
+            optional("task_definition", T::String, "family:revision or ARN to deploy"),
+        ],
+        exactly_one_of: &[&["image_tag", "task_definition"]],
+        outputs: &[
+            output("image_tag", T::String, "the image tag actually deployed"),
+            output("task_definition_before", T::String, "task definition ARN before the deploy"),
+            output("task_definition_after", T::String, "task definition ARN after the deploy"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &[
+            "ecs:DescribeServices",
+            "ecs:DescribeTaskDefinition",
+            "ecs:ListTaskDefinitions",
+            "ecs:RegisterTaskDefinition",
+            "ecs:UpdateService",
+            "iam:PassRole",
+        ],
+        default_retry: RETRY_START,
+        default_estimate_secs: 10 * MINUTE,
+        default_timeout_secs: HOUR,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "alb.deregister",
+        summary: "take targets out of a target group and wait until they have drained",
+        params: &[
+            param("target_group", T::String, "target group ARN"),
+            optional("targets", T::Targets, "targets to drain; default: all registered"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("targets", T::Targets, "the targets drained, for alb.register")],
+        runtime: Runtime::Poll,
+        iam_actions: &[
+            "elasticloadbalancing:DeregisterTargets",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        default_retry: RETRY_START,
+        default_estimate_secs: 5 * MINUTE,
+        default_timeout_secs: HOUR,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "alb.register",
+        summary: "put targets back into a target group and wait until they are healthy",
+        params: &[
+            param("target_group", T::String, "target group ARN"),
+            param("targets", T::Targets, "targets to register"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("targets", T::Targets, "the targets registered")],
+        runtime: Runtime::Poll,
+        iam_actions: &[
+            "elasticloadbalancing:DescribeTargetHealth",
+            "elasticloadbalancing:RegisterTargets",
+        ],
+        default_retry: RETRY_START,
+        default_estimate_secs: 2 * MINUTE,
+        default_timeout_secs: 30 * MINUTE,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "check.http",
+        summary: "GET a URL until it answers as expected the given number of times in a row",
+        params: &[
+            param("url", T::String, "http or https URL"),
+            optional("expect_status", T::Number, "expected status; default 200"),
+            optional("expect_body", T::String, "a substring the body must contain"),
+            optional("consecutive", T::Number, "successes in a row needed; default 1"),
+            optional("interval", T::Duration, "time between checks; default 10s"),
+            optional("request_timeout", T::Duration, "timeout of one request; default 5s"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("status", T::Number, "the last HTTP status"),
+            output("latency_ms", T::Number, "the last request's latency"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &[],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: MINUTE,
+        default_timeout_secs: 15 * MINUTE,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "check.alarms",
+        summary: "wait until CloudWatch alarms are in the expected state",
+        params: &[
+            param("alarms", T::StringList, "alarm names"),
+            optional("state", T::String, "OK, ALARM or INSUFFICIENT_DATA; default OK"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("states", T::StringMap, "each alarm's last state")],
+        runtime: Runtime::Poll,
+        iam_actions: &["cloudwatch:DescribeAlarms"],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5 * MINUTE,
+        default_timeout_secs: 30 * MINUTE,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "ssm.command",
+        summary: "run shell commands on EC2 instances with Run Command (AWS-RunShellScript)",
+        params: &[
+            optional("instance_ids", T::StringList, "instances to run on"),
+            optional("tags", T::StringMap, "run on the instances with these tags"),
+            param("commands", T::StringList, "shell commands, run in order"),
+            optional("working_directory", T::String, "directory the commands run in"),
+        ],
+        exactly_one_of: &[&["instance_ids", "tags"]],
+        outputs: &[
+            output("command_id", T::String, "the Run Command id"),
+            output("output", T::String, "standard output, cut to a few KB"),
+        ],
+        runtime: Runtime::Poll,
+        iam_actions: &["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"],
+        default_retry: RETRY_START,
+        default_estimate_secs: 5 * MINUTE,
+        default_timeout_secs: HOUR,
+        safety: Safety::WantsImage,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "ec2.image",
+        summary: "create an AMI of an instance without rebooting it",
+        params: &[
+            param("instance_id", T::String, "instance to image"),
+            optional("name", T::String, "image name; derived from the execution when absent"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("image_id", T::String, "the AMI id")],
+        runtime: Runtime::Poll,
+        iam_actions: &["ec2:CreateImage", "ec2:CreateTags", "ec2:DescribeImages"],
+        default_retry: RETRY_START,
+        default_estimate_secs: 15 * MINUTE,
+        default_timeout_secs: 2 * HOUR,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "wait",
+        summary: "wait for a fixed time",
+        params: &[param("duration", T::Duration, "how long, e.g. \"2m\"")],
+        exactly_one_of: &[],
+        outputs: &[],
+        runtime: Runtime::Native,
+        iam_actions: &[],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 0,
+        default_timeout_secs: 0,
+        safety: Safety::Reversible,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "guard",
+        summary: "end the execution cleanly when another execution of the same state machine is running",
+        params: &[],
+        exactly_one_of: &[],
+        outputs: &[output("running", T::Number, "executions running, this one included")],
+        runtime: Runtime::Invoke,
+        iam_actions: &["states:ListExecutions"],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 1,
+        default_timeout_secs: MINUTE,
+        safety: Safety::Reversible,
+        user_facing: false,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_params_are_unique_and_groups_name_optional_params() {
+        let mut names: Vec<_> = ACTIONS.iter().map(|a| a.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ACTIONS.len());
+        for action in ACTIONS {
+            for group in action.exactly_one_of {
+                for name in *group {
+                    let spec = action.param(name).map(|p| p.required);
+                    assert_eq!(spec, Some(false), "{}: {name} must be an optional param", action.name);
+                }
+            }
+            let mut params: Vec<_> = action.params.iter().map(|p| p.name).collect();
+            params.sort_unstable();
+            params.dedup();
+            assert_eq!(params.len(), action.params.len(), "{}", action.name);
+        }
+    }
+
+    #[test]
+    fn function_names_are_pascal_case() {
+        let names: Vec<_> = ACTIONS.iter().map(ActionSpec::arn_substitution).collect();
+        assert_eq!(names[3], "StepbackRdsRestoreArn");
+        assert_eq!(names[4], "StepbackEcsRunTaskArn");
+    }
+}
