@@ -8,7 +8,7 @@
 pub mod contract;
 mod errors;
 
-pub use errors::ErrorName;
+pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
 
 /// The type of a parameter or an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

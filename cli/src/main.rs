@@ -1,1 +1,59 @@
-fn main(){}
+//! `stepback`: the only code that reads files, prints, or talks to AWS.
+
+mod check;
+mod graph;
+mod report;
+mod schema;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "stepback", version, about = "Rollback runbooks as code: TOML workflows compiled to AWS Step Functions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate workflow files and print every problem found.
+    ///
+    /// Exit code 0: valid (warnings allowed), 1: invalid, 2: a file could not be read.
+    ///
+    /// Example: stepback check examples/*.toml
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Print the dependency graph of a workflow.
+    ///
+    /// Conditional steps are marked (hexagons in Mermaid, dashed in dot); `on_failure` steps are drawn apart.
+    ///
+    /// Example: stepback graph examples/webapp-rollback.toml --format dot | dot -Tsvg > rollback.svg
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = graph::Format::Mermaid)]
+        format: graph::Format,
+    },
+    /// Print the JSON Schema of the workflow language.
+    ///
+    /// Save it and point taplo or Even Better TOML at it for completion:
+    ///
+    /// Example: stepback schema > stepback.schema.json, then start a workflow with `#:schema ./stepback.schema.json`
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files, deny_warnings } => check::run(&files, deny_warnings),
+        Command::Graph { file, format } => graph::run(&file, format),
+        Command::Schema => schema::run(),
+    }
+}

@@ -1,0 +1,40 @@
+//! Reading workflow files and rendering diagnostics rustc-style (`file:line:col`, the line, a caret).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
+use workflow::{Checked, Diagnostic, Workflow};
+
+/// Exit codes: 0 ok, 1 invalid input, 2 usage or IO error.
+pub const INVALID: u8 = 1;
+pub const IO_ERROR: u8 = 2;
+
+pub fn read(path: &Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|error| {
+        eprintln!("error: cannot read {}: {error}", path.display());
+        ExitCode::from(IO_ERROR)
+    })
+}
+
+pub fn render(path: &Path, source: &str, diagnostics: &[Diagnostic]) -> String {
+    let theme = if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let named = NamedSource::new(path.display().to_string(), source.to_owned()).with_language("toml");
+        let report = miette::Report::new(diagnostic.clone()).with_source_code(named);
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, report.as_ref());
+    }
+    out
+}
+
+/// Reads and checks a file; prints its diagnostics. The workflow, or the exit code to stop with.
+pub fn load(path: &Path) -> Result<Workflow, ExitCode> {
+    let source = read(path)?;
+    let Checked { workflow, diagnostics } = workflow::check(&source);
+    eprint!("{}", render(path, &source, &diagnostics));
+    workflow.ok_or(ExitCode::from(INVALID))
+}

@@ -1,0 +1,1165 @@
+//! Lowering the spanned TOML tree into the typed [`Workflow`], collecting every diagnostic on the way.
+//!
+//! Two passes over the steps: the first reads each step's keys and `after` lists so the DAG can be built;
+//! the second lowers params and conditions, whose references need the DAG's ancestors.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use catalog::{ActionSpec, RetrySpec, Runtime, ValueType};
+use petgraph::graph::DiGraph;
+use toml::de::DeValue;
+
+use crate::condition;
+use crate::graph::{self, Ancestors};
+use crate::model::{
+    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, Trigger, Value, Workflow,
+};
+use crate::safety;
+use crate::syntax::{
+    did_you_mean, duration_secs, is_identifier, json_number, kind, wrong_type, Node, Sink, Span, StrSpans,
+    Table,
+};
+use crate::template::{self, RawSegment};
+use crate::{Code, Diagnostic};
+
+const TOP_LEVEL_KEYS: &[&str] =
+    &["version", "name", "description", "input", "resources", "trigger", "defaults", "steps", "on_failure"];
+const COMMON_STEP_KEYS: &[&str] = &[
+    "action",
+    "after",
+    "when",
+    "retry",
+    "timeout",
+    "estimate",
+    "description",
+    "continue_on_error",
+    "allow_unguarded",
+];
+const RETRY_KEYS: &[&str] = &["attempts", "interval", "backoff", "max_delay", "jitter"];
+const MAX_ATTEMPTS: f64 = 10.0;
+const MAX_BACKOFF: f64 = 10.0;
+/// A Step Functions standard execution lasts at most a year.
+const MAX_DURATION_SECS: u64 = 365 * 24 * 3600;
+const MAX_STEP_ID_LEN: usize = 40;
+const MAX_NAME_LEN: usize = 64;
+
+pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
+    let (document, errors) = toml::de::DeTable::parse_recoverable(source);
+    if !errors.is_empty() {
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            sink.push(
+                Diagnostic::error(Code::Syntax, span, format!("invalid TOML: {}", error.message().trim_end()))
+                    .label("here")
+                    .help("see https://toml.io for the syntax"),
+            );
+        }
+        return None;
+    }
+    let root = Table { table: document.get_ref(), span: document.span() };
+    root.deny_unknown(TOP_LEVEL_KEYS, "the workflow", sink);
+    let mut cx = Lowerer { source, sink, used_inputs: BTreeSet::new() };
+    cx.version(&root);
+    let name = cx.name(&root);
+    let description = root.string("description", "the workflow", cx.sink).map(|(s, _)| s.to_owned());
+    let inputs = root.get("input").map(|n| cx.inputs(n)).unwrap_or_default();
+    let resources = root.get("resources").map(|n| cx.resources(n)).unwrap_or_default();
+    let defaults = root.get("defaults").map(|n| cx.defaults(n)).unwrap_or_default();
+
+    let steps_node = root.get("steps");
+    let raw_steps = steps_node.map(|n| cx.raw_steps(n, Section::Steps, &defaults)).unwrap_or_default();
+    if raw_steps.is_empty() && steps_node.is_none_or(|n| matches!(n.get_ref(), DeValue::Table(_))) {
+        let span = root.key_span("steps").unwrap_or(0..0);
+        cx.sink.push(
+            Diagnostic::error(Code::NoSteps, span, "the workflow has no steps")
+                .label("no [steps.<id>] tables")
+                .help("add a step, e.g. [steps.announce] with action = \"notify\""),
+        );
+    }
+    let raw_failure_steps =
+        root.get("on_failure").map(|n| cx.raw_steps(n, Section::OnFailure, &defaults)).unwrap_or_default();
+    for failure_step in &raw_failure_steps {
+        if let Some(step) = raw_steps.iter().find(|s| s.id == failure_step.id) {
+            cx.sink.push(
+                Diagnostic::error(
+                    Code::DuplicateStep,
+                    failure_step.id_span.clone(),
+                    format!("step id `{}` is used twice", failure_step.id),
+                )
+                .label("also an [on_failure] step")
+                .related(step.id_span.clone(), "first used here")
+                .help("state names come from step ids, so they must be unique across [steps] and [on_failure]"),
+            );
+        }
+    }
+
+    let dag = graph::build(&raw_steps, cx.sink);
+    let ancestors = dag.as_ref().map(Ancestors::of);
+    let scope = Scope { inputs: &inputs, resources: &resources, steps: &raw_steps, ancestors: ancestors.as_ref() };
+
+    let mut step_refs = Vec::new();
+    let steps: Vec<Option<Step>> = raw_steps
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| cx.step(raw, &scope, Context::Step(index), &mut step_refs))
+        .collect();
+    let on_failure: Vec<Option<Step>> = raw_failure_steps
+        .iter()
+        .map(|raw| cx.step(raw, &scope, Context::OnFailure, &mut step_refs))
+        .collect();
+    let trigger = root.get("trigger").and_then(|n| cx.trigger(n, root.key_span("trigger"), &scope));
+
+    for input in inputs.iter().filter(|i| !cx.used_inputs.contains(&i.name)) {
+        cx.sink.push(
+            Diagnostic::error(Code::UnusedInput, input_span(&root, &input.name), format!("input `{}` is never used", input.name))
+                .label("declared here")
+                .help(format!("reference it as `${{input.{}}}`, or remove it", input.name)),
+        );
+    }
+
+    let (Some(name), Some(dag)) = (name, dag) else { return None };
+    if cx.sink.has_errors() {
+        return None;
+    }
+    let steps: Vec<Step> = steps.into_iter().collect::<Option<_>>()?;
+    let on_failure: Vec<Step> = on_failure.into_iter().collect::<Option<_>>()?;
+    let ancestors = ancestors?;
+    safety::check(&steps, &raw_steps, &ancestors, &step_refs, cx.sink);
+    if cx.sink.has_errors() {
+        return None;
+    }
+    let dag: DiGraph<usize, ()> = dag;
+    Some(Workflow { name, description, inputs, resources, trigger, steps, on_failure, dag })
+}
+
+fn input_span(root: &Table<'_, '_>, name: &str) -> Span {
+    root.get("input")
+        .and_then(|n| match n.get_ref() {
+            DeValue::Table(t) => t.get_key_value(name).map(|(k, _)| k.span()),
+            _ => None,
+        })
+        .unwrap_or(0..0)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Steps,
+    OnFailure,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Steps => "steps",
+            Section::OnFailure => "on_failure",
+        }
+    }
+}
+
+/// Where a value is lowered, which decides the references it may use.
+#[derive(Clone, Copy)]
+enum Context {
+    Step(usize),
+    OnFailure,
+    Trigger,
+}
+
+/// A step after the first pass: keys read, params not yet lowered.
+pub struct RawStep<'a, 'i> {
+    pub id: String,
+    pub id_span: Span,
+    pub action: Option<&'static ActionSpec>,
+    pub action_span: Span,
+    pub after: Vec<(String, Span)>,
+    pub after_span: Option<Span>,
+    when: Option<(&'a str, Span)>,
+    params: Vec<(&'a str, Span, &'a Node<'i>)>,
+    pub retry: RetrySpec,
+    pub timeout_secs: u64,
+    timeout_origin: &'static str,
+    timeout_span: Span,
+    pub estimate_secs: u64,
+    pub description: Option<String>,
+    pub continue_on_error: bool,
+    pub allow_unguarded: bool,
+}
+
+/// A `${steps.X.out}` read, for the checks that run once every step is lowered.
+pub struct StepRef {
+    pub from: usize,
+    pub to: usize,
+    pub span: Span,
+}
+
+#[derive(Default)]
+struct Defaults {
+    retry: RetryPatch,
+    timeout_secs: Option<u64>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct RetryPatch {
+    attempts: Option<u32>,
+    interval_secs: Option<u64>,
+    backoff: Option<f64>,
+    max_delay_secs: Option<u64>,
+    jitter: Option<bool>,
+}
+
+impl RetryPatch {
+    fn over(self, base: RetrySpec) -> RetrySpec {
+        RetrySpec {
+            attempts: self.attempts.unwrap_or(base.attempts),
+            interval_secs: self.interval_secs.unwrap_or(base.interval_secs),
+            backoff: self.backoff.unwrap_or(base.backoff),
+            max_delay_secs: self.max_delay_secs.unwrap_or(base.max_delay_secs),
+            jitter: self.jitter.unwrap_or(base.jitter),
+        }
+    }
+
+    fn then(self, fallback: RetryPatch) -> RetryPatch {
+        RetryPatch {
+            attempts: self.attempts.or(fallback.attempts),
+            interval_secs: self.interval_secs.or(fallback.interval_secs),
+            backoff: self.backoff.or(fallback.backoff),
+            max_delay_secs: self.max_delay_secs.or(fallback.max_delay_secs),
+            jitter: self.jitter.or(fallback.jitter),
+        }
+    }
+}
+
+struct Scope<'s, 'a, 'i> {
+    inputs: &'s [Input],
+    resources: &'s BTreeMap<String, String>,
+    steps: &'s [RawStep<'a, 'i>],
+    ancestors: Option<&'s Ancestors>,
+}
+
+/// A resolved `${...}`: a reference the state machine reads, or a resource's text.
+enum Resolved {
+    Reference(Reference, ValueType),
+    Text(String),
+}
+
+struct Lowerer<'s> {
+    source: &'s str,
+    sink: &'s mut Sink,
+    used_inputs: BTreeSet<String>,
+}
+
+impl<'s> Lowerer<'s> {
+    fn version(&mut self, root: &Table<'_, '_>) {
+        let Some(node) = root.get("version") else {
+            self.sink.push(
+                Diagnostic::error(Code::MissingKey, 0..0, "missing `version`")
+                    .label("the file starts here")
+                    .help("start the file with `version = 1`"),
+            );
+            return;
+        };
+        match node.get_ref() {
+            DeValue::Integer(i) if i.as_str() == "1" && i.radix() == 10 => {}
+            DeValue::Integer(_) => self.sink.push(
+                Diagnostic::error(Code::UnsupportedVersion, node.span(), "unsupported workflow version")
+                    .label("only version 1 is known")
+                    .help("write `version = 1`; a newer stepback may read newer versions"),
+            ),
+            other => self.sink.push(wrong_type(node.span(), "`version`", "an integer", other).help("write `version = 1`")),
+        }
+    }
+
+    fn name(&mut self, root: &Table<'_, '_>) -> Option<String> {
+        let Some((name, span)) = root.string("name", "the workflow", self.sink) else {
+            if root.get("name").is_none() {
+                self.sink.push(
+                    Diagnostic::error(Code::MissingKey, 0..0, "missing `name`")
+                        .label("the file starts here")
+                        .help("add `name = \"webapp-rollback\"`: it names the state machine"),
+                );
+            }
+            return None;
+        };
+        let valid = !name.is_empty()
+            && name.len() <= MAX_NAME_LEN
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.sink.push(
+                Diagnostic::error(Code::InvalidName, span, format!("invalid workflow name `{name}`"))
+                    .label("not a state machine name")
+                    .help(format!("use 1 to {MAX_NAME_LEN} letters, digits, `-` or `_`")),
+            );
+            return None;
+        }
+        Some(name.to_owned())
+    }
+
+    fn identifier(&mut self, name: &str, span: Span, what: &str, max_len: usize) -> bool {
+        if is_identifier(name) && name.len() <= max_len {
+            return true;
+        }
+        let problem = if name.len() > max_len { format!("longer than {max_len} characters") } else { "not an identifier".into() };
+        self.sink.push(
+            Diagnostic::error(Code::InvalidIdentifier, span, format!("invalid {what} `{name}`: {problem}"))
+                .label(format!("invalid {what}"))
+                .help(format!(
+                    "use lowercase letters, digits and `_`, starting with a letter or `_`, at most {max_len} characters"
+                )),
+        );
+        false
+    }
+
+    fn inputs(&mut self, node: &Node<'_>) -> Vec<Input> {
+        let Some(table) = Table::of(node, "[input]", self.sink) else { return Vec::new() };
+        let mut inputs = Vec::new();
+        for (name, name_span, decl) in table.entries() {
+            let context = format!("input `{name}`");
+            let Some(decl) = Table::of(decl, &context, self.sink) else { continue };
+            decl.deny_unknown(&["type", "default", "description"], &context, self.sink);
+            let ok = self.identifier(name, name_span.clone(), "input name", MAX_NAME_LEN);
+            let ty = match decl.string("type", &context, self.sink) {
+                Some((ty, span)) => match ty {
+                    "string" => Some(ValueType::String),
+                    "bool" => Some(ValueType::Bool),
+                    "number" => Some(ValueType::Number),
+                    "list" => Some(ValueType::StringList),
+                    other => {
+                        let diagnostic = Diagnostic::error(Code::UnknownInputType, span, format!("unknown input type `{other}`"))
+                            .label("not an input type");
+                        let help = did_you_mean(other, ["string", "bool", "number", "list"])
+                            .unwrap_or_else(|| "input types are string, bool, number and list".into());
+                        self.sink.push(diagnostic.help(help));
+                        None
+                    }
+                },
+                None => {
+                    if decl.get("type").is_none() {
+                        self.sink.push(
+                            Diagnostic::error(Code::MissingKey, name_span.clone(), format!("input `{name}` has no `type`"))
+                                .label("declared here")
+                                .help("add `type = \"string\"` (or bool, number, list)"),
+                        );
+                    }
+                    None
+                }
+            };
+            let default = match (ty, decl.get("default")) {
+                (Some(ty), Some(node)) => self.input_default(node, ty, name),
+                _ => None,
+            };
+            let description = decl.string("description", &context, self.sink).map(|(s, _)| s.to_owned());
+            if let (true, Some(ty)) = (ok, ty) {
+                inputs.push(Input { name: name.to_owned(), ty, default, description });
+            }
+        }
+        inputs
+    }
+
+    fn input_default(&mut self, node: &Node<'_>, ty: ValueType, name: &str) -> Option<serde_json::Value> {
+        let value = node.get_ref();
+        let default = match (ty, value) {
+            (ValueType::String, DeValue::String(s)) => Some(serde_json::Value::from(s.as_ref())),
+            (ValueType::Bool, DeValue::Boolean(b)) => Some(serde_json::Value::from(*b)),
+            (ValueType::Number, _) => json_number(value),
+            (ValueType::StringList, DeValue::Array(items)) => items
+                .iter()
+                .map(|item| match item.get_ref() {
+                    DeValue::String(s) => Some(serde_json::Value::from(s.as_ref())),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(serde_json::Value::Array),
+            _ => None,
+        };
+        if default.is_none() {
+            self.sink.push(
+                Diagnostic::error(
+                    Code::DefaultType,
+                    node.span(),
+                    format!("the default of input `{name}` is {}, but its type is {}", kind(value), ty.name()),
+                )
+                .label(format!("expected a {}", ty.name()))
+                .help("make the default match the type, or change the type"),
+            );
+        }
+        default
+    }
+
+    fn resources(&mut self, node: &Node<'_>) -> BTreeMap<String, String> {
+        let Some(table) = Table::of(node, "[resources]", self.sink) else { return BTreeMap::new() };
+        let mut resources = BTreeMap::new();
+        for (name, span, _) in table.entries() {
+            let ok = self.identifier(name, span, "resource name", MAX_NAME_LEN);
+            if let (true, Some((value, _))) = (ok, table.string(name, "[resources]", self.sink)) {
+                resources.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        resources
+    }
+
+    fn defaults(&mut self, node: &Node<'_>) -> Defaults {
+        let Some(table) = Table::of(node, "[defaults]", self.sink) else { return Defaults::default() };
+        table.deny_unknown(&["timeout", "retry"], "[defaults]", self.sink);
+        Defaults {
+            retry: table.get("retry").map(|n| self.retry(n)).unwrap_or_default(),
+            timeout_secs: self.duration(&table, "timeout", "[defaults]", 1),
+        }
+    }
+
+    /// A duration key, at least `min` seconds and at most a year.
+    fn duration(&mut self, table: &Table<'_, '_>, key: &str, context: &str, min: u64) -> Option<u64> {
+        let (text, span) = table.string(key, context, self.sink)?;
+        self.duration_literal(text, span, key, min)
+    }
+
+    fn duration_literal(&mut self, text: &str, span: Span, key: &str, min: u64) -> Option<u64> {
+        match duration_secs(text) {
+            Ok(secs) if (min..=MAX_DURATION_SECS).contains(&secs) => Some(secs),
+            Ok(secs) => {
+                self.sink.push(
+                    Diagnostic::error(Code::OutOfRange, span, format!("`{key}` of {secs}s is out of range"))
+                        .label(format!("must be from {min}s to 365d"))
+                        .help("Step Functions executions last at most a year"),
+                );
+                None
+            }
+            Err(reason) => {
+                self.sink.push(
+                    Diagnostic::error(Code::InvalidDuration, span, format!("invalid duration `{text}`: {reason}"))
+                        .label("not a duration")
+                        .help("write durations like \"30s\", \"15m\", \"1h30m\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn retry(&mut self, node: &Node<'_>) -> RetryPatch {
+        let Some(table) = Table::of(node, "`retry`", self.sink) else { return RetryPatch::default() };
+        table.deny_unknown(RETRY_KEYS, "`retry`", self.sink);
+        let attempts = table.number("attempts", "`retry`", self.sink).and_then(|(n, span)| {
+            self.in_range(n, 0.0, MAX_ATTEMPTS, span, "attempts", "retries after the first attempt").map(|n| n as u32)
+        });
+        let backoff = table
+            .number("backoff", "`retry`", self.sink)
+            .and_then(|(n, span)| self.in_range(n, 1.0, MAX_BACKOFF, span, "backoff", "the factor between delays"));
+        RetryPatch {
+            attempts,
+            interval_secs: self.duration(&table, "interval", "`retry`", 1),
+            backoff,
+            max_delay_secs: self.duration(&table, "max_delay", "`retry`", 1),
+            jitter: table.bool("jitter", "`retry`", self.sink).map(|(b, _)| b),
+        }
+    }
+
+    fn in_range(&mut self, n: f64, min: f64, max: f64, span: Span, key: &str, meaning: &str) -> Option<f64> {
+        let integral = key != "backoff";
+        if (min..=max).contains(&n) && (!integral || n.fract() == 0.0) {
+            return Some(n);
+        }
+        let kind = if integral { "a whole number" } else { "a number" };
+        self.sink.push(
+            Diagnostic::error(Code::OutOfRange, span, format!("`{key}` = {n} is out of range"))
+                .label(format!("must be {kind} from {min} to {max}"))
+                .help(format!("`{key}` is {meaning}")),
+        );
+        None
+    }
+
+    fn raw_steps<'a, 'i>(&mut self, node: &'a Node<'i>, section: Section, defaults: &Defaults) -> Vec<RawStep<'a, 'i>> {
+        let Some(table) = Table::of(node, &format!("[{}]", section.name()), self.sink) else { return Vec::new() };
+        table
+            .entries()
+            .filter_map(|(id, id_span, node)| self.raw_step(id, id_span, node, section, defaults))
+            .collect()
+    }
+
+    fn raw_step<'a, 'i>(
+        &mut self,
+        id: &str,
+        id_span: Span,
+        node: &'a Node<'i>,
+        section: Section,
+        defaults: &Defaults,
+    ) -> Option<RawStep<'a, 'i>> {
+        let context = format!("step `{id}`");
+        let table = Table::of(node, &context, self.sink)?;
+        let id_ok = self.identifier(id, id_span.clone(), "step id", MAX_STEP_ID_LEN);
+        let action = self.action(&table, id, &id_span);
+        let action_span = table.get("action").map_or(id_span.clone(), |n| n.span());
+
+        let mut params = Vec::new();
+        for (key, key_span, value) in table.entries() {
+            if COMMON_STEP_KEYS.contains(&key) {
+                continue;
+            }
+            let Some(action) = action else { continue };
+            if action.param(key).is_some() {
+                params.push((key, key_span, value));
+            } else {
+                let known: Vec<&str> = action.params.iter().map(|p| p.name).chain(COMMON_STEP_KEYS.iter().copied()).collect();
+                let diagnostic = Diagnostic::error(
+                    Code::UnknownParam,
+                    key_span,
+                    format!("`{}` has no param `{key}`", action.name),
+                )
+                .label("unknown param");
+                let help = did_you_mean(key, known.iter().copied()).unwrap_or_else(|| {
+                    let names: Vec<_> = action.params.iter().map(|p| p.name).collect();
+                    format!("`{}` takes: {}", action.name, names.join(", "))
+                });
+                self.sink.push(diagnostic.help(help));
+            }
+        }
+        if let Some(action) = action {
+            self.check_param_presence(action, &table, &params, &id_span);
+        }
+
+        let after = match (section, table.get("after")) {
+            (Section::OnFailure, Some(_)) => {
+                let span = table.key_span("after").unwrap_or(id_span.clone());
+                self.sink.push(
+                    Diagnostic::error(Code::UnknownKey, span, "unknown key `after` in an [on_failure] step")
+                        .label("not allowed here")
+                        .help("[on_failure] steps run one after another, in the order they are written"),
+                );
+                Vec::new()
+            }
+            _ => table
+                .strings("after", &context, self.sink)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, span)| (s.to_owned(), span))
+                .collect(),
+        };
+        let retry = table.get("retry").map(|n| self.retry(n)).unwrap_or_default();
+        let action_defaults = action.map_or((catalog::ACTIONS[0].default_retry, 0, 0), |a| {
+            (a.default_retry, a.default_timeout_secs, a.default_estimate_secs)
+        });
+        let own_timeout = self.duration(&table, "timeout", &context, 1);
+        let (timeout_secs, timeout_origin) = match (own_timeout, defaults.timeout_secs) {
+            (Some(t), _) => (t, "the step's own"),
+            (None, Some(t)) => (t, "from [defaults]"),
+            (None, None) => (action_defaults.1, "the action's default"),
+        };
+        let allow_unguarded = table.bool("allow_unguarded", &context, self.sink).is_some_and(|(b, _)| b);
+        if let (Some(span), Some(action)) = (table.key_span("allow_unguarded"), action)
+            && action.safety == catalog::Safety::Reversible
+        {
+            self.sink.push(
+                Diagnostic::error(Code::UnknownKey, span, format!("`allow_unguarded` has no meaning on `{}`", action.name))
+                    .label("not allowed here")
+                    .help("`allow_unguarded` only applies to rds.restore, ecs.run_task and ssm.command"),
+            );
+        }
+        let step = RawStep {
+            id: id.to_owned(),
+            id_span: id_span.clone(),
+            action,
+            action_span,
+            after,
+            after_span: table.get("after").map(|n| n.span()),
+            when: table.string("when", &context, self.sink),
+            params,
+            retry: retry.then(defaults.retry).over(action_defaults.0),
+            timeout_secs,
+            timeout_origin,
+            timeout_span: table.get("timeout").map_or(id_span, |n| n.span()),
+            estimate_secs: self.duration(&table, "estimate", &context, 0).unwrap_or(action_defaults.2),
+            description: table.string("description", &context, self.sink).map(|(s, _)| s.to_owned()),
+            continue_on_error: table.bool("continue_on_error", &context, self.sink).is_some_and(|(b, _)| b),
+            allow_unguarded,
+        };
+        (id_ok && action.is_some()).then_some(step)
+    }
+
+    fn action(&mut self, table: &Table<'_, '_>, id: &str, id_span: &Span) -> Option<&'static ActionSpec> {
+        let Some((name, span)) = table.string("action", &format!("step `{id}`"), self.sink) else {
+            if table.get("action").is_none() {
+                self.sink.push(
+                    Diagnostic::error(Code::MissingKey, id_span.clone(), format!("step `{id}` has no `action`"))
+                        .label("this step")
+                        .help("add e.g. `action = \"notify\"`; `stepback schema` lists the actions"),
+                );
+            }
+            return None;
+        };
+        match catalog::action(name).filter(|a| a.user_facing) {
+            Some(action) => Some(action),
+            None => {
+                let names = catalog::user_actions().map(|a| a.name);
+                let help = did_you_mean(name, names).unwrap_or_else(|| {
+                    let all: Vec<_> = catalog::user_actions().map(|a| a.name).collect();
+                    format!("the actions are: {}", all.join(", "))
+                });
+                self.sink.push(
+                    Diagnostic::error(Code::UnknownAction, span, format!("unknown action `{name}`"))
+                        .label("not in the catalog")
+                        .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_param_presence(
+        &mut self,
+        action: &ActionSpec,
+        table: &Table<'_, '_>,
+        given: &[(&str, Span, &Node<'_>)],
+        id_span: &Span,
+    ) {
+        for param in action.params.iter().filter(|p| p.required) {
+            if table.get(param.name).is_none() {
+                self.sink.push(
+                    Diagnostic::error(
+                        Code::MissingParam,
+                        id_span.clone(),
+                        format!("`{}` needs param `{}`", action.name, param.name),
+                    )
+                    .label("in this step")
+                    .help(format!("add `{} = ...`: {}", param.name, param.doc)),
+                );
+            }
+        }
+        for group in action.exactly_one_of {
+            let present: Vec<_> = given.iter().filter(|(key, _, _)| group.contains(key)).collect();
+            if present.len() == 1 {
+                continue;
+            }
+            let span = present.get(1).map_or(id_span.clone(), |(_, span, _)| span.clone());
+            let names = group.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ");
+            self.sink.push(
+                Diagnostic::error(
+                    Code::ExclusiveParams,
+                    span,
+                    format!("`{}` takes exactly one of {names}, found {}", action.name, present.len()),
+                )
+                .label(if present.is_empty() { "in this step" } else { "second one here" })
+                .help(format!("give exactly one of {names}")),
+            );
+        }
+    }
+
+    fn step(&mut self, raw: &RawStep<'_, '_>, scope: &Scope<'_, '_, '_>, context: Context, refs: &mut Vec<StepRef>) -> Option<Step> {
+        let action = raw.action?;
+        let mut ok = true;
+        let mut params = BTreeMap::new();
+        for (key, _, node) in &raw.params {
+            let Some(spec) = action.param(key) else { continue };
+            match self.value(node, spec.ty, key, scope, context, refs) {
+                Some(value) => {
+                    params.insert((*key).to_owned(), value);
+                }
+                None => ok = false,
+            }
+        }
+        let when = match raw.when.clone() {
+            Some((text, span)) => {
+                let condition = self.condition(text, span, scope, context, refs);
+                ok &= condition.is_some();
+                condition
+            }
+            None => None,
+        };
+        if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken) && raw.timeout_secs < raw.estimate_secs {
+            self.sink.push(
+                Diagnostic::error(
+                    Code::TimeoutBelowEstimate,
+                    raw.timeout_span.clone(),
+                    format!(
+                        "step `{}` may time out: its timeout {} ({}) is shorter than its estimate {}",
+                        raw.id,
+                        humantime::format_duration(std::time::Duration::from_secs(raw.timeout_secs)),
+                        raw.timeout_origin,
+                        humantime::format_duration(std::time::Duration::from_secs(raw.estimate_secs)),
+                    ),
+                )
+                .label("timeout of this step")
+                .help("give the step its own `timeout`, longer than its estimate"),
+            );
+        }
+        ok.then(|| Step {
+            id: raw.id.clone(),
+            action,
+            description: raw.description.clone(),
+            params,
+            after: raw.after.iter().map(|(id, _)| id.clone()).collect(),
+            when,
+            retry: raw.retry,
+            timeout_secs: raw.timeout_secs,
+            estimate_secs: raw.estimate_secs,
+            continue_on_error: raw.continue_on_error,
+        })
+    }
+
+    fn condition(
+        &mut self,
+        text: &str,
+        span: Span,
+        scope: &Scope<'_, '_, '_>,
+        context: Context,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Condition> {
+        let spans = StrSpans::new(self.source, span, text);
+        let mut resolve = |path: &[String], range: std::ops::Range<usize>| {
+            let span = spans.at(range);
+            if !matches!(path.first().map(String::as_str), Some("input" | "steps")) {
+                let root = path.first().map_or("", String::as_str);
+                self.sink.push(
+                    Diagnostic::error(Code::ReferenceScope, span, format!("`{root}` cannot be read in a condition"))
+                        .label("not readable here")
+                        .help("a condition reads `input.<name>` and `steps.<id>.<output>`, without `${}`"),
+                );
+                return None;
+            }
+            match self.resolve(path, span, scope, context, refs)? {
+                Resolved::Reference(reference, ty) => Some((reference, ty)),
+                Resolved::Text(_) => None,
+            }
+        };
+        match condition::parse(text, &mut resolve) {
+            Ok(condition) => condition,
+            Err(error) => {
+                let code = if error.is_type_error { Code::ConditionType } else { Code::ConditionSyntax };
+                let diagnostic = Diagnostic::error(code, spans.at(error.range), error.message)
+                    .label(if error.is_type_error { "ill-typed" } else { "here" });
+                self.sink.push(match error.help {
+                    Some(help) => diagnostic.help(help),
+                    None => diagnostic.help("e.g. when = \"input.schema_changed && !input.restore_data\""),
+                });
+                None
+            }
+        }
+    }
+
+    /// Lowers a param or trigger value of the wanted type.
+    fn value(
+        &mut self,
+        node: &Node<'_>,
+        want: ValueType,
+        key: &str,
+        scope: &Scope<'_, '_, '_>,
+        context: Context,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Value> {
+        let span = node.span();
+        let mismatch = |found: &str| {
+            Diagnostic::error(Code::ParamType, span.clone(), format!("`{key}` expects {}, found {found}", type_phrase(want)))
+                .label(format!("expected {}", type_phrase(want)))
+                .help(example(want))
+        };
+        match node.get_ref() {
+            DeValue::String(text) if want == ValueType::Duration => {
+                if text.contains("${") {
+                    self.sink.push(mismatch("a reference").help("a duration must be written out, e.g. \"2m\""));
+                    return None;
+                }
+                self.duration_literal(text, span, key, 0).map(|secs| Value::Literal(secs.into()))
+            }
+            DeValue::String(text) => {
+                let (value, ty) = self.string(text, span.clone(), key, scope, context, refs)?;
+                if ty.fits(want) {
+                    Some(value)
+                } else {
+                    self.sink.push(mismatch(type_phrase(ty)));
+                    None
+                }
+            }
+            DeValue::Integer(_) | DeValue::Float(_) if want == ValueType::Number => {
+                json_number(node.get_ref()).map(Value::Literal)
+            }
+            DeValue::Boolean(b) if want == ValueType::Bool => Some(Value::Literal((*b).into())),
+            DeValue::Array(items) if matches!(want, ValueType::StringList | ValueType::Targets) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.value(item, ValueType::String, key, scope, context, refs));
+                }
+                let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
+                Some(collapse_list(values))
+            }
+            DeValue::Table(table) if want == ValueType::StringMap => {
+                let mut values = BTreeMap::new();
+                let mut ok = true;
+                for (k, v) in table.iter() {
+                    match self.value(v, ValueType::String, key, scope, context, refs) {
+                        Some(value) => {
+                            values.insert(k.get_ref().to_string(), value);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| collapse_map(values))
+            }
+            other => {
+                self.sink.push(mismatch(kind(other)));
+                None
+            }
+        }
+    }
+
+    /// Lowers a string with references; returns the value and its type.
+    fn string(
+        &mut self,
+        text: &str,
+        span: Span,
+        key: &str,
+        scope: &Scope<'_, '_, '_>,
+        context: Context,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<(Value, ValueType)> {
+        let spans = StrSpans::new(self.source, span, text);
+        let segments = match template::parse(text) {
+            Ok(segments) => segments,
+            Err((range, message)) => {
+                self.sink.push(
+                    Diagnostic::error(Code::ReferenceSyntax, spans.at(range), message)
+                        .label("malformed")
+                        .help("write references as `${input.name}`, `${steps.id.output}`; `$${` writes a literal `${`"),
+                );
+                return None;
+            }
+        };
+        if let [RawSegment::Ref(path, range)] = segments.as_slice() {
+            return match self.resolve(path, spans.at(range.clone()), scope, context, refs)? {
+                Resolved::Reference(reference, ty) => Some((Value::Ref(reference), ty)),
+                Resolved::Text(text) => Some((Value::Literal(text.into()), ValueType::String)),
+            };
+        }
+        let mut lowered: Vec<Segment> = Vec::new();
+        let mut ok = true;
+        for segment in segments {
+            let piece = match segment {
+                RawSegment::Text(text) => Segment::Text(text),
+                RawSegment::Ref(path, range) => match self.resolve(&path, spans.at(range.clone()), scope, context, refs) {
+                    Some(Resolved::Text(text)) => Segment::Text(text),
+                    Some(Resolved::Reference(reference, ty)) if matches!(ty, ValueType::String | ValueType::Number | ValueType::Bool) => {
+                        Segment::Ref(reference)
+                    }
+                    Some(Resolved::Reference(reference, ty)) => {
+                        self.sink.push(
+                            Diagnostic::error(
+                                Code::ParamType,
+                                spans.at(range),
+                                format!("`{reference}` is {} and cannot be interpolated into `{key}`", type_phrase(ty)),
+                            )
+                            .label("not a string, number or bool")
+                            .help("pass it alone, as the whole value: `\"${...}\"`"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            match (lowered.last_mut(), piece) {
+                (Some(Segment::Text(previous)), Segment::Text(text)) => previous.push_str(&text),
+                (_, piece) => lowered.push(piece),
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let value = match lowered.as_slice() {
+            [] => Value::Literal(String::new().into()),
+            [Segment::Text(text)] => Value::Literal(text.clone().into()),
+            _ => Value::Template(lowered),
+        };
+        Some((value, ValueType::String))
+    }
+
+    fn resolve(
+        &mut self,
+        path: &[String],
+        span: Span,
+        scope: &Scope<'_, '_, '_>,
+        context: Context,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Resolved> {
+        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+        let unknown = |message: String, label: &str, help: Option<String>, fallback: &str| {
+            Diagnostic::error(Code::UnknownReference, span.clone(), message)
+                .label(label.to_owned())
+                .help(help.unwrap_or_else(|| fallback.to_owned()))
+        };
+        let out_of_scope = |root: &str, allowed: &str| {
+            Diagnostic::error(Code::ReferenceScope, span.clone(), format!("`{root}` cannot be read here"))
+                .label(format!("`{root}` is only known {allowed}"))
+        };
+        let resolved = match parts.as_slice() {
+            ["input", name] => match scope.inputs.iter().find(|i| i.name == *name) {
+                Some(input) => {
+                    self.used_inputs.insert(input.name.clone());
+                    Ok(Resolved::Reference(Reference::Input(input.name.clone()), input.ty))
+                }
+                None => Err(unknown(
+                    format!("unknown input `{name}`"),
+                    "not declared in [input]",
+                    did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str())),
+                    &format!("declare it: [input] {name} = {{ type = \"string\" }}"),
+                )),
+            },
+            ["resources", name] => match scope.resources.get(*name) {
+                Some(text) => Ok(Resolved::Text(text.clone())),
+                None => Err(unknown(
+                    format!("unknown resource `{name}`"),
+                    "not declared in [resources]",
+                    did_you_mean(name, scope.resources.keys().map(String::as_str)),
+                    &format!("declare it: [resources] {name} = \"...\""),
+                )),
+            },
+            ["steps", step, output] => match context {
+                Context::Step(from) => self.step_output(step, output, from, span.clone(), scope, refs),
+                Context::OnFailure | Context::Trigger => Err(out_of_scope("steps", "in [steps]")
+                    .help("any step may be the one that failed, so its outputs may not exist")),
+            },
+            ["execution", field] => match *field {
+                "name" => Ok(Resolved::Reference(Reference::Execution(ExecutionField::Name), ValueType::String)),
+                "id" => Ok(Resolved::Reference(Reference::Execution(ExecutionField::Id), ValueType::String)),
+                _ => Err(unknown(
+                    format!("unknown field `execution.{field}`"),
+                    "not an execution field",
+                    did_you_mean(field, ["name", "id"]),
+                    "execution has `name` and `id`",
+                )),
+            },
+            ["failure", field] => {
+                let known = match *field {
+                    "step" => Some(FailureField::Step),
+                    "error" => Some(FailureField::Error),
+                    "cause" => Some(FailureField::Cause),
+                    _ => None,
+                };
+                match (known, context) {
+                    (Some(field), Context::OnFailure) => Ok(Resolved::Reference(Reference::Failure(field), ValueType::String)),
+                    (Some(_), _) => Err(out_of_scope("failure", "in [on_failure] steps")
+                        .help("move this step to [on_failure.<id>] to report a failure")),
+                    (None, _) => Err(unknown(
+                        format!("unknown field `failure.{field}`"),
+                        "not a failure field",
+                        did_you_mean(field, ["step", "error", "cause"]),
+                        "failure has `step`, `error` and `cause`",
+                    )),
+                }
+            }
+            ["alarm", field] => {
+                let known = match *field {
+                    "name" => Some(AlarmField::Name),
+                    "state" => Some(AlarmField::State),
+                    "reason" => Some(AlarmField::Reason),
+                    "time" => Some(AlarmField::Time),
+                    _ => None,
+                };
+                match (known, context) {
+                    (Some(field), Context::Trigger) => Ok(Resolved::Reference(Reference::Alarm(field), ValueType::String)),
+                    (Some(_), _) => Err(out_of_scope("alarm", "in [trigger].input")
+                        .help("fill an input from the alarm in [trigger].input, then read `${input.<name>}`")),
+                    (None, _) => Err(unknown(
+                        format!("unknown field `alarm.{field}`"),
+                        "not an alarm field",
+                        did_you_mean(field, ["name", "state", "reason", "time"]),
+                        "alarm has `name`, `state`, `reason` and `time`",
+                    )),
+                }
+            }
+            [root, ..] if ["input", "resources", "steps", "execution", "failure", "alarm"].contains(root) => {
+                let shape = match *root {
+                    "steps" => "`steps.<id>.<output>`",
+                    other => {
+                        return self.report(
+                            Diagnostic::error(Code::ReferenceSyntax, span.clone(), format!("malformed reference `{}`", parts.join(".")))
+                                .label("wrong number of parts")
+                                .help(format!("write `{other}.<name>`")),
+                        );
+                    }
+                };
+                Err(Diagnostic::error(Code::ReferenceSyntax, span.clone(), format!("malformed reference `{}`", parts.join(".")))
+                    .label("wrong number of parts")
+                    .help(format!("write {shape}")))
+            }
+            [root, ..] => Err(unknown(
+                format!("unknown reference `{}`", parts.join(".")),
+                "unknown root",
+                did_you_mean(root, ["input", "resources", "steps", "execution", "failure", "alarm"]),
+                "references start with input, resources, steps, execution, failure or alarm",
+            )),
+            [] => Err(Diagnostic::error(Code::ReferenceSyntax, span.clone(), "empty reference")),
+        };
+        match resolved {
+            Ok(resolved) => Some(resolved),
+            Err(diagnostic) => self.report(diagnostic),
+        }
+    }
+
+    fn report<T>(&mut self, diagnostic: Diagnostic) -> Option<T> {
+        self.sink.push(diagnostic);
+        None
+    }
+
+    fn step_output(
+        &mut self,
+        step: &str,
+        output: &str,
+        from: usize,
+        span: Span,
+        scope: &Scope<'_, '_, '_>,
+        refs: &mut Vec<StepRef>,
+    ) -> Result<Resolved, Diagnostic> {
+        let Some(to) = scope.steps.iter().position(|s| s.id == step) else {
+            return Err(Diagnostic::error(Code::UnknownReference, span, format!("unknown step `{step}`"))
+                .label("no such step")
+                .help(
+                    did_you_mean(step, scope.steps.iter().map(|s| s.id.as_str()))
+                        .unwrap_or_else(|| "steps are declared as [steps.<id>]".into()),
+                ));
+        };
+        let target = &scope.steps[to];
+        let Some(action) = target.action else {
+            return Err(Diagnostic::error(Code::UnknownReference, span, format!("step `{step}` has no valid action")));
+        };
+        let Some(spec) = action.output(output) else {
+            let outputs: Vec<_> = action.outputs.iter().map(|o| o.name).collect();
+            let help = did_you_mean(output, outputs.iter().copied()).unwrap_or_else(|| {
+                if outputs.is_empty() {
+                    format!("`{}` has no outputs", action.name)
+                } else {
+                    format!("`{}` outputs: {}", action.name, outputs.join(", "))
+                }
+            });
+            return Err(Diagnostic::error(
+                Code::UnknownOutput,
+                span,
+                format!("`{}` (step `{step}`) has no output `{output}`", action.name),
+            )
+            .label("unknown output")
+            .help(help));
+        };
+        // With a cycle there is no ancestry to check against; the cycle is reported already.
+        if let Some(ancestors) = scope.ancestors
+            && !ancestors.is_ancestor(to, from)
+        {
+            let this = &scope.steps[from];
+            return Err(Diagnostic::error(
+                Code::NotAnAncestor,
+                span,
+                format!("step `{}` reads `steps.{step}.{output}`, but `{step}` does not run before it", this.id),
+            )
+            .label("not produced yet")
+            .related(target.id_span.clone(), format!("`{step}` is declared here"))
+            .help(if to == from {
+                "a step cannot read its own output".to_owned()
+            } else {
+                format!("add \"{step}\" to `after` of `{}`", this.id)
+            }));
+        }
+        refs.push(StepRef { from, to, span });
+        Ok(Resolved::Reference(Reference::StepOutput { step: step.to_owned(), output: output.to_owned() }, spec.ty))
+    }
+
+    fn trigger(&mut self, node: &Node<'_>, key_span: Option<Span>, scope: &Scope<'_, '_, '_>) -> Option<Trigger> {
+        let table = Table::of(node, "[trigger]", self.sink)?;
+        table.deny_unknown(&["alarms", "input"], "[trigger]", self.sink);
+        let header = key_span.unwrap_or(table.span.clone());
+        let alarms: Vec<String> = table
+            .strings("alarms", "[trigger]", self.sink)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s.to_owned())
+            .collect();
+        if alarms.is_empty() && !table.get("alarms").is_some_and(|n| !matches!(n.get_ref(), DeValue::Array(_))) {
+            self.sink.push(
+                Diagnostic::error(Code::MissingKey, header.clone(), "[trigger] names no alarms")
+                    .label("this trigger")
+                    .help("add `alarms = [\"<CloudWatch alarm name>\"]`, or remove [trigger]"),
+            );
+        }
+        let mut input = BTreeMap::new();
+        let mut ok = true;
+        if let Some(fills) = table.get("input").and_then(|n| Table::of(n, "[trigger].input", self.sink)) {
+            for (name, span, value) in fills.entries() {
+                let Some(declared) = scope.inputs.iter().find(|i| i.name == name) else {
+                    let help = did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()))
+                        .unwrap_or_else(|| "declare it in [input]".into());
+                    self.sink.push(
+                        Diagnostic::error(Code::TriggerUnknownInput, span, format!("[trigger].input fills unknown input `{name}`"))
+                            .label("not declared in [input]")
+                            .help(help),
+                    );
+                    ok = false;
+                    continue;
+                };
+                match self.value(value, declared.ty, name, scope, Context::Trigger, &mut Vec::new()) {
+                    Some(value) => {
+                        input.insert(name.to_owned(), value);
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        for required in scope.inputs.iter().filter(|i| i.default.is_none()) {
+            if !input.contains_key(&required.name) {
+                self.sink.push(
+                    Diagnostic::error(
+                        Code::TriggerMissingInput,
+                        header.clone(),
+                        format!("an alarm-started rollback has no value for required input `{}`", required.name),
+                    )
+                    .label("this trigger")
+                    .help(format!(
+                        "fill it in [trigger].input, e.g. {} = \"${{alarm.name}}\", or give the input a default",
+                        required.name
+                    )),
+                );
+                ok = false;
+            }
+        }
+        (ok && !alarms.is_empty()).then_some(Trigger { alarms, input })
+    }
+}
+
+fn type_phrase(ty: ValueType) -> &'static str {
+    match ty {
+        ValueType::String => "a string",
+        ValueType::Number => "a number",
+        ValueType::Bool => "a bool",
+        ValueType::StringList => "a list of strings",
+        ValueType::StringMap => "a table of strings",
+        ValueType::Duration => "a duration",
+        ValueType::Targets => "targets",
+    }
+}
+
+fn example(ty: ValueType) -> &'static str {
+    match ty {
+        ValueType::String => "write a string, e.g. \"webapp\" or \"${input.name}\"",
+        ValueType::Number => "write a number, e.g. 200",
+        ValueType::Bool => "write true or false",
+        ValueType::StringList => "write a list, e.g. [\"a\", \"b\"]",
+        ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
+        ValueType::Duration => "write a duration, e.g. \"2m\"",
+        ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
+    }
+}
+
+fn literal(value: &Value) -> Option<&serde_json::Value> {
+    match value {
+        Value::Literal(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn collapse_list(values: Vec<Value>) -> Value {
+    match values.iter().map(literal).collect::<Option<Vec<_>>>() {
+        Some(literals) => Value::Literal(literals.into_iter().cloned().collect()),
+        None => Value::List(values),
+    }
+}
+
+fn collapse_map(values: BTreeMap<String, Value>) -> Value {
+    match values.iter().map(|(k, v)| literal(v).map(|v| (k.clone(), v.clone()))).collect::<Option<serde_json::Map<_, _>>>() {
+        Some(map) => Value::Literal(map.into()),
+        None => Value::Map(values),
+    }
+}

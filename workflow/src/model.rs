@@ -1,0 +1,221 @@
+//! The validated workflow: what the compiler lowers. Everything here is checked: references resolve,
+//! types match, the DAG is acyclic, and `${resources.*}` is already substituted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use catalog::{ActionSpec, RetrySpec, ValueType};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+#[derive(Debug)]
+pub struct Workflow {
+    pub name: String,
+    pub description: Option<String>,
+    /// In declaration order.
+    pub inputs: Vec<Input>,
+    pub resources: BTreeMap<String, String>,
+    pub trigger: Option<Trigger>,
+    /// In declaration order; `steps[i]` is node `i` of [`Workflow::dag`].
+    pub steps: Vec<Step>,
+    /// Run one after another, in declaration order, when a step fails.
+    pub on_failure: Vec<Step>,
+    /// Edge `a → b`: `b` is `after` `a`. Node weights are indices into `steps`.
+    pub dag: DiGraph<usize, ()>,
+}
+
+impl Workflow {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    pub fn node(&self, step_index: usize) -> NodeIndex {
+        NodeIndex::new(step_index)
+    }
+
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+}
+
+#[derive(Debug)]
+pub struct Input {
+    pub name: String,
+    pub ty: ValueType,
+    /// `None` means the input is required.
+    pub default: Option<serde_json::Value>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Trigger {
+    /// CloudWatch alarm names whose transition to ALARM starts a rollback.
+    pub alarms: Vec<String>,
+    /// Inputs filled from the alarm event; values may hold `${alarm.*}`.
+    pub input: BTreeMap<String, Value>,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub id: String,
+    pub action: &'static ActionSpec,
+    pub description: Option<String>,
+    /// Keyed by catalog param name; only params the step gives.
+    pub params: BTreeMap<String, Value>,
+    /// Step ids; always empty for `on_failure` steps, which run in declaration order.
+    pub after: Vec<String>,
+    pub when: Option<Condition>,
+    /// Resolved: the step's own, else `[defaults]`, else the action's.
+    pub retry: RetrySpec,
+    /// Resolved like `retry`; bounds a polling loop or an approval.
+    pub timeout_secs: u64,
+    /// Resolved: the step's own, else the action's default. For planning.
+    pub estimate_secs: u64,
+    pub continue_on_error: bool,
+}
+
+/// A param or trigger value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Known when the workflow is compiled. Durations are already whole seconds.
+    Literal(serde_json::Value),
+    /// A string that is exactly one reference: the value passes through with its type.
+    Ref(Reference),
+    /// A string mixing text and references; always a string.
+    Template(Vec<Segment>),
+    /// A list some of whose items hold references.
+    List(Vec<Value>),
+    /// A table some of whose values hold references.
+    Map(BTreeMap<String, Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Segment {
+    Text(String),
+    Ref(Reference),
+}
+
+/// A `${...}` reference, resolved. `${resources.*}` never appears: it is substituted as text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reference {
+    Input(String),
+    StepOutput { step: String, output: String },
+    Execution(ExecutionField),
+    Failure(FailureField),
+    Alarm(AlarmField),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExecutionField {
+    Name,
+    Id,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureField {
+    Step,
+    Error,
+    Cause,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AlarmField {
+    Name,
+    State,
+    Reason,
+    Time,
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Input(name) => write!(f, "input.{name}"),
+            Reference::StepOutput { step, output } => write!(f, "steps.{step}.{output}"),
+            Reference::Execution(field) => {
+                f.write_str(match field {
+                    ExecutionField::Name => "execution.name",
+                    ExecutionField::Id => "execution.id",
+                })
+            }
+            Reference::Failure(field) => f.write_str(match field {
+                FailureField::Step => "failure.step",
+                FailureField::Error => "failure.error",
+                FailureField::Cause => "failure.cause",
+            }),
+            Reference::Alarm(field) => f.write_str(match field {
+                AlarmField::Name => "alarm.name",
+                AlarmField::State => "alarm.state",
+                AlarmField::Reason => "alarm.reason",
+                AlarmField::Time => "alarm.time",
+            }),
+        }
+    }
+}
+
+/// A type-checked `when` condition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    And(Box<Condition>, Box<Condition>),
+    Or(Box<Condition>, Box<Condition>),
+    Not(Box<Condition>),
+    /// A bool path on its own: true when the value is `true`.
+    IsTrue(Reference),
+    Literal(bool),
+    /// Both operands have type `ty` (string, number or bool).
+    Compare { op: CompareOp, left: Operand, right: Operand, ty: ValueType },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    Path(Reference),
+    Literal(serde_json::Value),
+}
+
+/// Prints a condition in the `when` syntax, fully parenthesised where needed.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nested = |c: &Condition| match c {
+            Condition::And(..) | Condition::Or(..) => format!("({c})"),
+            _ => c.to_string(),
+        };
+        match self {
+            Condition::And(a, b) => write!(f, "{} && {}", nested(a), nested(b)),
+            Condition::Or(a, b) => write!(f, "{} || {}", nested(a), nested(b)),
+            Condition::Not(c) => match **c {
+                Condition::IsTrue(_) | Condition::Literal(_) => write!(f, "!{c}"),
+                _ => write!(f, "!({c})"),
+            },
+            Condition::IsTrue(reference) => write!(f, "{reference}"),
+            Condition::Literal(b) => write!(f, "{b}"),
+            Condition::Compare { op, left, right, .. } => {
+                let op = match op {
+                    CompareOp::Eq => "==",
+                    CompareOp::Ne => "!=",
+                    CompareOp::Lt => "<",
+                    CompareOp::Le => "<=",
+                    CompareOp::Gt => ">",
+                    CompareOp::Ge => ">=",
+                };
+                write!(f, "{left} {op} {right}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Operand::Path(reference) => write!(f, "{reference}"),
+            Operand::Literal(value) => write!(f, "{value}"),
+        }
+    }
+}

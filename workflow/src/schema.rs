@@ -1,0 +1,132 @@
+//! The JSON Schema of the language, derived from the action catalog, for `#:schema` in taplo and
+//! Even Better TOML. It describes shapes for completion; `stepback check` remains the authority.
+
+use catalog::{ActionSpec, ValueType};
+use serde_json::{json, Map, Value};
+
+const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
+
+fn value_schema(ty: ValueType, description: &str) -> Value {
+    let reference = json!({ "type": "string", "pattern": r"^\$\{[A-Za-z0-9_.]+\}$" });
+    let schema = match ty {
+        ValueType::String => json!({ "type": "string" }),
+        ValueType::Number => json!({ "anyOf": [{ "type": "number" }, reference] }),
+        ValueType::Bool => json!({ "anyOf": [{ "type": "boolean" }, reference] }),
+        ValueType::StringList | ValueType::Targets => {
+            json!({ "anyOf": [{ "type": "array", "items": { "type": "string" } }, reference] })
+        }
+        ValueType::StringMap => json!({ "type": "object", "additionalProperties": { "type": "string" } }),
+        ValueType::Duration => json!({ "type": "string", "pattern": DURATION_PATTERN }),
+    };
+    let mut schema = schema;
+    if let Value::Object(map) = &mut schema {
+        map.insert("description".into(), description.into());
+    }
+    schema
+}
+
+fn retry_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "attempts": { "type": "integer", "minimum": 0, "maximum": 10, "description": "retries after the first attempt" },
+            "interval": { "type": "string", "pattern": DURATION_PATTERN, "description": "delay before the first retry" },
+            "backoff": { "type": "number", "minimum": 1, "maximum": 10, "description": "factor between delays" },
+            "max_delay": { "type": "string", "pattern": DURATION_PATTERN, "description": "longest delay" },
+            "jitter": { "type": "boolean", "description": "randomise delays (FULL jitter)" }
+        }
+    })
+}
+
+fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
+    let mut properties = Map::new();
+    properties.insert("action".into(), json!({ "const": action.name, "description": action.summary }));
+    if !on_failure {
+        properties.insert(
+            "after".into(),
+            json!({ "type": "array", "items": { "type": "string" }, "description": "steps that must finish first" }),
+        );
+    }
+    properties.insert("when".into(), json!({ "type": "string", "description": "run only when this condition holds, e.g. \"input.restore_data\"" }));
+    properties.insert("retry".into(), retry_schema());
+    properties.insert("timeout".into(), json!({ "type": "string", "pattern": DURATION_PATTERN }));
+    properties.insert("estimate".into(), json!({ "type": "string", "pattern": DURATION_PATTERN, "description": "expected duration, for planning" }));
+    properties.insert("description".into(), json!({ "type": "string" }));
+    properties.insert("continue_on_error".into(), json!({ "type": "boolean", "description": "record a failure and go on" }));
+    if action.safety != catalog::Safety::Reversible {
+        properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
+    }
+    for param in action.params {
+        properties.insert(param.name.into(), value_schema(param.ty, param.doc));
+    }
+    let required: Vec<&str> =
+        std::iter::once("action").chain(action.params.iter().filter(|p| p.required).map(|p| p.name)).collect();
+    json!({
+        "type": "object",
+        "title": action.name,
+        "description": action.summary,
+        "additionalProperties": false,
+        "properties": properties,
+        "required": required,
+    })
+}
+
+fn steps_schema(on_failure: bool) -> Value {
+    let variants: Vec<Value> = catalog::user_actions().map(|a| step_schema(a, on_failure)).collect();
+    json!({
+        "type": "object",
+        "propertyNames": { "pattern": "^[a-z][a-z0-9_]{0,39}$" },
+        "additionalProperties": { "oneOf": variants }
+    })
+}
+
+/// The whole schema, deterministic.
+pub fn json_schema() -> Value {
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "stepback.schema.json",
+        "title": "stepback rollback workflow",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["version", "name", "steps"],
+        "properties": {
+            "version": { "const": 1 },
+            "name": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
+            "description": { "type": "string" },
+            "input": {
+                "type": "object",
+                "description": "execution input; an input without a default is required",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["type"],
+                    "properties": {
+                        "type": { "enum": ["string", "bool", "number", "list"] },
+                        "default": {},
+                        "description": { "type": "string" }
+                    }
+                }
+            },
+            "resources": { "type": "object", "additionalProperties": { "type": "string" } },
+            "trigger": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "alarms": { "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                    "input": { "type": "object", "description": "inputs filled from ${alarm.name|state|reason|time}" }
+                }
+            },
+            "defaults": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "timeout": { "type": "string", "pattern": DURATION_PATTERN },
+                    "retry": retry_schema()
+                }
+            },
+            "steps": steps_schema(false),
+            "on_failure": steps_schema(true)
+        }
+    })
+}
