@@ -1,0 +1,414 @@
+//! A typed model of the Amazon States Language, JSONPath mode only (no JSONata, no `Assign`: moto, LocalStack
+//! and statelint cannot run or check them). States are one serde enum tagged by `Type`, and `Next`/`End` is
+//! one enum, so a state cannot have both. JSON appears only at the boundary: [`StateMachine::to_json`] and the
+//! payload templates (`Parameters`, `ResultSelector`), which are JSON by definition.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A state machine, or a `Parallel` branch (which has the same shape without `Comment`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StateMachine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub start_at: String,
+    pub states: States,
+}
+
+impl StateMachine {
+    /// Pretty JSON with a trailing newline; the same model gives the same bytes.
+    pub fn to_json(&self) -> String {
+        // Serialising this model cannot fail: every map key is a string and every number is finite.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Reorders the states by first visit in a depth-first walk from `StartAt`, so that the file reads in
+    /// execution order whatever order lowering built them in. Unreachable states keep their place at the end
+    /// (the structural check reports them).
+    pub fn sort_by_visit(&mut self) {
+        let mut order: Vec<usize> = Vec::with_capacity(self.states.0.len());
+        let mut seen = vec![false; self.states.0.len()];
+        let mut stack = vec![self.start_at.clone()];
+        while let Some(name) = stack.pop() {
+            let Some(index) = self.states.position(&name) else { continue };
+            if std::mem::replace(&mut seen[index], true) {
+                continue;
+            }
+            order.push(index);
+            // Pushed in reverse so that the first successor is visited first.
+            let successors = self.states.0[index].1.successors();
+            stack.extend(successors.into_iter().rev().map(str::to_owned));
+        }
+        order.extend((0..seen.len()).filter(|&i| !seen[i]));
+        let mut slots: Vec<Option<(String, State)>> = std::mem::take(&mut self.states.0).into_iter().map(Some).collect();
+        self.states.0 = order.into_iter().filter_map(|i| slots[i].take()).collect();
+        for (_, state) in &mut self.states.0 {
+            if let State::Parallel(parallel) = state {
+                parallel.branches.iter_mut().for_each(StateMachine::sort_by_visit);
+            }
+        }
+    }
+}
+
+/// The `States` object, in a chosen order (a JSON object, serialised in insertion order).
+#[derive(Clone, Debug, Default)]
+pub struct States(pub Vec<(String, State)>);
+
+impl States {
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|(n, _)| n == name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&State> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+impl Serialize for States {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, state) in &self.0 {
+            map.serialize_entry(name, state)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "Type")]
+pub enum State {
+    Task(Task),
+    Pass(Pass),
+    Choice(Choice),
+    Wait(Wait),
+    Parallel(Parallel),
+    Succeed(Succeed),
+    Fail(Fail),
+}
+
+impl State {
+    /// Every state this one can hand over to, `Catch` targets included, in a readable order.
+    pub fn successors(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let (transition, catch) = match self {
+            State::Task(t) => (Some(&t.transition), t.catch.as_slice()),
+            State::Pass(p) => (Some(&p.transition), &[][..]),
+            State::Wait(w) => (Some(&w.transition), &[][..]),
+            State::Parallel(p) => (Some(&p.transition), p.catch.as_slice()),
+            State::Choice(c) => {
+                out.extend(c.choices.iter().map(|rule| rule.next.as_str()));
+                out.extend(c.default.as_deref());
+                (None, &[][..])
+            }
+            State::Succeed(_) | State::Fail(_) => (None, &[][..]),
+        };
+        if let Some(Transition::Next(next)) = transition {
+            out.push(next);
+        }
+        out.extend(catch.iter().map(|c| c.next.as_str()));
+        out
+    }
+
+    /// Whether the state ends its machine or branch: `End: true`, `Succeed` or `Fail`.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            State::Task(Task { transition, .. })
+            | State::Pass(Pass { transition, .. })
+            | State::Wait(Wait { transition, .. })
+            | State::Parallel(Parallel { transition, .. }) => matches!(transition, Transition::End),
+            State::Choice(_) => false,
+            State::Succeed(_) | State::Fail(_) => true,
+        }
+    }
+}
+
+/// `Next` or `End`, never both (States Language: "a state MUST have exactly one of Next or End").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Next(String),
+    End,
+}
+
+impl Serialize for Transition {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            Transition::Next(next) => map.serialize_entry("Next", next)?,
+            Transition::End => map.serialize_entry("End", &true)?,
+        }
+        map.end()
+    }
+}
+
+/// `ResultPath`: a reference path, or `null` to discard the result and keep the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResultPath {
+    At(String),
+    Discard,
+}
+
+impl Serialize for ResultPath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ResultPath::At(path) => serializer.serialize_str(path),
+            ResultPath::Discard => serializer.serialize_none(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Task {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_selector: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_path: Option<ResultPath>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retrier>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catch: Vec<Catcher>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Pass {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_path: Option<ResultPath>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Wait {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(flatten)]
+    pub duration: WaitFor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// `Seconds` or `SecondsPath`, exactly one.
+#[derive(Clone, Debug, Serialize)]
+pub enum WaitFor {
+    Seconds(u64),
+    SecondsPath(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Choice {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub choices: Vec<ChoiceRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// A top-level Choice rule: a condition and where it leads.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChoiceRule {
+    #[serde(flatten)]
+    pub rule: Rule,
+    #[serde(rename = "Next")]
+    pub next: String,
+}
+
+/// A Boolean expression or a data-test expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+    Test { variable: String, test: Test },
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            Rule::And(rules) => map.serialize_entry("And", rules)?,
+            Rule::Or(rules) => map.serialize_entry("Or", rules)?,
+            Rule::Not(rule) => map.serialize_entry("Not", rule)?,
+            Rule::Test { variable, test } => {
+                map.serialize_entry("Variable", variable)?;
+                let (operator, operand) = test.operator_and_operand();
+                map.serialize_entry(&operator, &operand)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A data-test comparison operator, without its `Path` variant (that is chosen by the [`Operand`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    StringEquals,
+    StringLessThan,
+    StringLessThanEquals,
+    StringGreaterThan,
+    StringGreaterThanEquals,
+    NumericEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    BooleanEquals,
+}
+
+impl Comparison {
+    fn name(self) -> &'static str {
+        match self {
+            Comparison::StringEquals => "StringEquals",
+            Comparison::StringLessThan => "StringLessThan",
+            Comparison::StringLessThanEquals => "StringLessThanEquals",
+            Comparison::StringGreaterThan => "StringGreaterThan",
+            Comparison::StringGreaterThanEquals => "StringGreaterThanEquals",
+            Comparison::NumericEquals => "NumericEquals",
+            Comparison::NumericLessThan => "NumericLessThan",
+            Comparison::NumericLessThanEquals => "NumericLessThanEquals",
+            Comparison::NumericGreaterThan => "NumericGreaterThan",
+            Comparison::NumericGreaterThanEquals => "NumericGreaterThanEquals",
+            Comparison::BooleanEquals => "BooleanEquals",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    Literal(Value),
+    /// Compared with the value at another path: the operator gets its `Path` suffix.
+    Path(String),
+}
+
+/// A type test: `IsPresent`, `IsString`, ... with the expected answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeTest {
+    IsPresent,
+    IsNull,
+    IsString,
+    IsNumeric,
+    IsBoolean,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    Compare(Comparison, Operand),
+    Is(TypeTest, bool),
+}
+
+impl Test {
+    fn operator_and_operand(&self) -> (String, Value) {
+        match self {
+            Test::Compare(op, Operand::Literal(value)) => (op.name().to_owned(), value.clone()),
+            Test::Compare(op, Operand::Path(path)) => (format!("{}Path", op.name()), Value::from(path.as_str())),
+            Test::Is(test, expected) => (format!("{test:?}"), Value::Bool(*expected)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parallel {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub branches: Vec<StateMachine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_selector: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_path: Option<ResultPath>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catch: Vec<Catcher>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Succeed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Fail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(flatten)]
+    pub error: FailError,
+    #[serde(flatten)]
+    pub cause: FailCause,
+}
+
+/// `Error` or `ErrorPath` (a path or a string-returning intrinsic), exactly one.
+#[derive(Clone, Debug, Serialize)]
+pub enum FailError {
+    Error(String),
+    ErrorPath(String),
+}
+
+/// `Cause` or `CausePath`, exactly one.
+#[derive(Clone, Debug, Serialize)]
+pub enum FailCause {
+    Cause(String),
+    CausePath(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: u64,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_strategy: Option<Jitter>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Jitter {
+    Full,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub result_path: ResultPath,
+    pub next: String,
+}
