@@ -68,7 +68,12 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
 
     let steps_node = root.get("steps");
     let raw_steps = steps_node.map(|n| cx.raw_steps(n, Section::Steps, &defaults)).unwrap_or_default();
-    if raw_steps.is_empty() && steps_node.is_none_or(|n| matches!(n.get_ref(), DeValue::Table(_))) {
+    let no_steps = match steps_node.map(|n| n.get_ref()) {
+        None => true,
+        Some(DeValue::Table(table)) => table.is_empty(),
+        Some(_) => false,
+    };
+    if no_steps {
         let span = root.key_span("steps").unwrap_or(0..0);
         cx.sink.push(
             Diagnostic::error(Code::NoSteps, span, "the workflow has no steps")
@@ -109,7 +114,9 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .collect();
     let trigger = root.get("trigger").and_then(|n| cx.trigger(n, root.key_span("trigger"), &scope));
 
-    for input in inputs.iter().filter(|i| !cx.used_inputs.contains(&i.name)) {
+    // While there are errors, an input may look unused only because its reader failed to lower.
+    let unused = inputs.iter().filter(|i| !cx.used_inputs.contains(&i.name) && !cx.sink.has_errors());
+    for input in unused.collect::<Vec<_>>() {
         cx.sink.push(
             Diagnostic::error(Code::UnusedInput, input_span(&root, &input.name), format!("input `{}` is never used", input.name))
                 .label("declared here")
@@ -371,11 +378,15 @@ impl<'s> Lowerer<'s> {
             _ => None,
         };
         if default.is_none() {
+            let found = match value {
+                DeValue::Array(_) => "an array with items that are not strings",
+                other => kind(other),
+            };
             self.sink.push(
                 Diagnostic::error(
                     Code::DefaultType,
                     node.span(),
-                    format!("the default of input `{name}` is {}, but its type is {}", kind(value), ty.name()),
+                    format!("the default of input `{name}` is {found}, but its type is {}", ty.name()),
                 )
                 .label(format!("expected a {}", ty.name()))
                 .help("make the default match the type, or change the type"),
@@ -418,7 +429,11 @@ impl<'s> Lowerer<'s> {
                 self.sink.push(
                     Diagnostic::error(Code::OutOfRange, span, format!("`{key}` of {secs}s is out of range"))
                         .label(format!("must be from {min}s to 365d"))
-                        .help("Step Functions executions last at most a year"),
+                        .help(if secs < min {
+                            format!("`{key}` must be at least {min}s")
+                        } else {
+                            "Step Functions executions last at most a year".to_owned()
+                        }),
                 );
                 None
             }
@@ -675,7 +690,11 @@ impl<'s> Lowerer<'s> {
                     ),
                 )
                 .label("timeout of this step")
-                .help("give the step its own `timeout`, longer than its estimate"),
+                .help(if raw.timeout_origin == "the step's own" {
+                    "raise `timeout` above the estimate, or correct `estimate`"
+                } else {
+                    "give the step its own `timeout`, longer than its estimate"
+                }),
             );
         }
         ok.then(|| Step {

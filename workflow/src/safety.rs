@@ -41,10 +41,18 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
                     );
                 }
                 if guards("approval", false).is_none() {
+                    let skippable = ancestors.of_step(index).find(|&a| steps[a].action.name == "approval");
+                    let message = match skippable {
+                        Some(a) => format!(
+                            "`{}` restores a database, but approval `{}` may be skipped when it runs: their `when` differ",
+                            step.id, steps[a].id
+                        ),
+                        None => format!("`{}` restores a database with no approval before it", step.id),
+                    };
                     report(
                         Code::RestoreWithoutApproval,
-                        format!("`{}` restores a database with no approval before it", step.id),
-                        "add an approval step to its ancestors: a restore loses the data written since the snapshot",
+                        message,
+                        "a restore loses the data written since the snapshot: make an approval with no `when`, or the same `when`, an ancestor",
                     );
                 }
             }
@@ -58,22 +66,27 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
                             format!("`{}` ({}) has no {backup} step before it", step.id, step.action.name),
                         )
                         .label("changes state in place")
-                        .help(format!("add a {backup} step to its ancestors, or set `allow_unguarded = true`")),
+                        .help(format!("add an {backup} step to its ancestors, or set `allow_unguarded = true`")),
                     );
                 }
             }
             Safety::WantsSnapshot | Safety::WantsImage => {}
         }
     }
+    let mut reported = std::collections::BTreeSet::new();
     for reference in refs {
         let (from, to) = (&steps[reference.from], &steps[reference.to]);
-        let why = if to.continue_on_error {
-            "has `continue_on_error`, so it may have failed"
+        let (why, help) = if to.continue_on_error {
+            ("has `continue_on_error`, so it may have failed", format!("read outputs of `{}` only in a step that can do without them", to.id))
         } else if to.when.is_some() && !covers(to, from) {
-            "has a `when`, so it may be skipped"
+            ("has a `when`, so it may be skipped", format!("give `{}` the same `when` as `{}`, or read an output of a step that always runs", from.id, to.id))
         } else {
             continue;
         };
+        // One warning per pair of steps is enough.
+        if !reported.insert((reference.from, reference.to)) {
+            continue;
+        }
         sink.push(
             Diagnostic::error(
                 Code::ConditionalReference,
@@ -82,7 +95,7 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
             )
             .label("may be missing")
             .related(raw[reference.to].id_span.clone(), format!("`{}` is declared here", to.id))
-            .help(format!("give `{}` the same `when` as `{}`, or read an output of a step that always runs", from.id, to.id)),
+            .help(help),
         );
     }
 }

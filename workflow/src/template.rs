@@ -70,7 +70,7 @@ mod tests {
         check("plain", "text \"plain\"");
         check("${input.a}", "ref input.a 0..10");
         check("v${input.a}!", "text \"v\"\nref input.a 1..11\ntext \"!\"");
-        check("echo $${HOME} ${execution.name}", "text \"echo ${HOME} \"\nref execution.name 14..30");
+        check("echo $${HOME} ${execution.name}", "text \"echo ${HOME} \"\nref execution.name 14..31");
         check("x ${input.a", "error 2..11 reference is not closed");
         check("${input..a}", "error 0..11 malformed reference `${input..a}`");
         check("${ input.a }", "error 0..12 malformed reference `${ input.a }`");

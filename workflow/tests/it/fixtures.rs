@@ -1,0 +1,80 @@
+use std::path::Path;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
+
+/// What `stepback check` shows for a source, then (when valid) what `stepback graph` prints.
+fn check(name: &str, source: &str) -> String {
+    let checked = workflow::check(source);
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(110);
+    let mut out = String::new();
+    for diagnostic in &checked.diagnostics {
+        let named = NamedSource::new(name, source.to_owned());
+        let report = miette::Report::new(diagnostic.clone()).with_source_code(named);
+        handler.render_report(&mut out, report.as_ref()).expect("rendering into a String");
+    }
+    if let Some(workflow) = &checked.workflow {
+        out.push_str("--- graph ---\n");
+        out.push_str(&workflow::render::mermaid(workflow));
+    }
+    out
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+#[test]
+fn valid_workflows() {
+    insta::glob!("../data/ok", "*.toml", |path| {
+        let source = std::fs::read_to_string(path).expect("fixture is readable");
+        let checked = workflow::check(&source);
+        assert!(checked.workflow.is_some(), "{} should be valid: {:#?}", path.display(), checked.diagnostics);
+        insta::assert_snapshot!(check(&file_name(path), &source));
+    });
+}
+
+#[test]
+fn invalid_workflows() {
+    insta::glob!("../data/err", "*.toml", |path| {
+        let source = std::fs::read_to_string(path).expect("fixture is readable");
+        let checked = workflow::check(&source);
+        assert!(checked.diagnostics.iter().any(|d| d.is_error()), "{} should be invalid", path.display());
+        insta::assert_snapshot!(check(&file_name(path), &source));
+    });
+}
+
+#[test]
+fn examples_are_valid() {
+    insta::glob!("../../../examples", "*.toml", |path| {
+        let source = std::fs::read_to_string(path).expect("example is readable");
+        insta::assert_snapshot!(check(&file_name(path), &source));
+    });
+}
+
+/// Every code in the registry is exercised by a fixture, so none is unreachable or untested.
+#[test]
+fn every_code_has_a_fixture() {
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in ["ok", "err"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(dir);
+        for entry in std::fs::read_dir(dir).expect("fixture dir") {
+            let source = std::fs::read_to_string(entry.expect("entry").path()).expect("fixture");
+            seen.extend(workflow::check(&source).diagnostics.iter().map(|d| d.code));
+        }
+    }
+    let missing: Vec<_> = workflow::Code::ALL.iter().filter(|c| !seen.contains(c)).map(|c| c.as_str()).collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
+
+/// Mutating the example byte by byte must never panic.
+#[test]
+fn no_panic_on_truncated_or_mangled_input() {
+    let source = include_str!("../../../examples/webapp-rollback.toml");
+    for cut in (0..source.len()).step_by(7) {
+        if let Some(prefix) = source.get(..cut) {
+            let _ = workflow::check(prefix);
+            let mangled = format!("{prefix}\"${{{}", source.get(cut..).unwrap_or_default());
+            let _ = workflow::check(&mangled);
+        }
+    }
+}

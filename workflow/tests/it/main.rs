@@ -1,0 +1,3 @@
+//! Data-driven tests: every `data/ok/*.toml` and `data/err/*.toml` with a snapshot of what a user sees.
+
+mod fixtures;
