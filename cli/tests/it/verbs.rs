@@ -1,0 +1,61 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `stepback` from the workspace root; returns (exit code, stdout, stderr).
+fn stepback(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_stepback"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("stepback runs");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8 output");
+    (output.status.code().unwrap_or(-1), text(output.stdout), text(output.stderr))
+}
+
+#[test]
+fn check_accepts_the_examples() {
+    let (code, _, stderr) = stepback(&["check", "examples/webapp-rollback.toml", "examples/ec2-compose-rollback.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("examples/webapp-rollback.toml: ok (0 errors, 1 warnings)"), "{stderr}");
+    assert!(stderr.contains("examples/ec2-compose-rollback.toml: ok (0 errors, 0 warnings)"), "{stderr}");
+}
+
+#[test]
+fn check_exit_codes() {
+    let (code, _, stderr) = stepback(&["check", "workflow/tests/data/err/e017-cycle.toml"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("e017-cycle.toml:6:9"), "diagnostics name file:line:col: {stderr}");
+
+    let (code, _, stderr) = stepback(&["check", "--deny-warnings", "examples/webapp-rollback.toml"]);
+    assert_eq!(code, 1, "warnings fail with --deny-warnings: {stderr}");
+
+    let (code, _, stderr) = stepback(&["check", "examples/webapp-rollback.toml", "no/such/file.toml"]);
+    assert_eq!(code, 2, "an unreadable file is an IO error: {stderr}");
+    assert!(stderr.contains("cannot read no/such/file.toml"), "{stderr}");
+
+    let (code, _, _) = stepback(&["check"]);
+    assert_eq!(code, 2, "usage error");
+}
+
+#[test]
+fn graph_formats() {
+    let (code, dot, _) = stepback(&["graph", "examples/webapp-rollback.toml", "--format", "dot"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(dot);
+    let (code, stdout, _) = stepback(&["graph", "workflow/tests/data/err/e016-self-dependency.toml"]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "nothing is printed for an invalid workflow");
+}
+
+/// The committed schema that `#:schema` lines point at is what `stepback schema` prints.
+#[test]
+fn committed_schema_is_current() {
+    let (code, stdout, _) = stepback(&["schema"]);
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(root().join("stepback.schema.json")).expect("stepback.schema.json");
+    assert_eq!(stdout, committed, "run `stepback schema > stepback.schema.json`");
+}
