@@ -52,6 +52,14 @@ pub struct ParamSpec {
     pub ty: ValueType,
     pub required: bool,
     pub doc: &'static str,
+    /// For numbers: the inclusive range a literal must fall in.
+    pub range: Option<(f64, f64)>,
+}
+
+impl ParamSpec {
+    const fn within(self, min: f64, max: f64) -> ParamSpec {
+        ParamSpec { range: Some((min, max)), ..self }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -158,11 +166,11 @@ pub fn user_actions() -> impl Iterator<Item = &'static ActionSpec> {
 }
 
 const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, ty, required: true, doc }
+    ParamSpec { name, ty, required: true, doc, range: None }
 }
 
 const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, ty, required: false, doc }
+    ParamSpec { name, ty, required: false, doc, range: None }
 }
 
 const fn output(name: &'static str, ty: ValueType, doc: &'static str) -> OutputSpec {
@@ -389,9 +397,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "GET a URL until it answers as expected the given number of times in a row",
         params: &[
             param("url", T::String, "http or https URL"),
-            optional("expect_status", T::Number, "expected status; default 200"),
+            optional("expect_status", T::Number, "expected status; default 200").within(100.0, 599.0),
             optional("expect_body", T::String, "a substring the body must contain"),
-            optional("consecutive", T::Number, "successes in a row needed; default 1"),
+            optional("consecutive", T::Number, "successes in a row needed; default 1").within(1.0, 100.0),
             optional("interval", T::Duration, "time between checks; default 10s"),
             optional("request_timeout", T::Duration, "timeout of one request; default 5s"),
         ],

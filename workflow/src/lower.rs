@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::safety;
 use crate::syntax::{
-    did_you_mean, duration_secs, is_identifier, json_number, kind, wrong_type, Node, Sink, Span, StrSpans,
+    did_you_mean, duration_secs, is_identifier, json_number, kind, number, wrong_type, Node, Sink, Span, StrSpans,
     Table,
 };
 use crate::template::{self, RawSegment};
@@ -785,7 +785,21 @@ impl<'s> Lowerer<'s> {
                 }
             }
             DeValue::Integer(_) | DeValue::Float(_) if want == ValueType::Number => {
-                json_number(node.get_ref()).map(Value::Literal)
+                let range = scope_range(key, context, scope);
+                match (json_number(node.get_ref()), number(node.get_ref())) {
+                    (Some(value), Some(n)) if range.is_none_or(|(min, max)| (min..=max).contains(&n)) => {
+                        Some(Value::Literal(value))
+                    }
+                    _ => {
+                        let allowed = range.map_or("a finite number".to_owned(), |(min, max)| format!("from {min} to {max}"));
+                        self.sink.push(
+                            Diagnostic::error(Code::OutOfRange, span, format!("`{key}` is out of range"))
+                                .label(format!("must be {allowed}"))
+                                .help(format!("give `{key}` a value {allowed}").replace("value a", "value that is a")),
+                        );
+                        None
+                    }
+                }
             }
             DeValue::Boolean(b) if want == ValueType::Bool => Some(Value::Literal((*b).into())),
             DeValue::Array(items) if matches!(want, ValueType::StringList | ValueType::Targets) => {
@@ -1136,6 +1150,12 @@ impl<'s> Lowerer<'s> {
         }
         (ok && !alarms.is_empty()).then_some(Trigger { alarms, input })
     }
+}
+
+/// The allowed range of a number param of the step being lowered.
+fn scope_range(key: &str, context: Context, scope: &Scope<'_, '_, '_>) -> Option<(f64, f64)> {
+    let Context::Step(index) = context else { return None };
+    scope.steps.get(index)?.action?.param(key)?.range
 }
 
 fn type_phrase(ty: ValueType) -> &'static str {
