@@ -948,53 +948,24 @@ impl<'s> Lowerer<'s> {
                 Context::OnFailure | Context::Trigger => Err(out_of_scope("steps", "in [steps]")
                     .help("any step may be the one that failed, so its outputs may not exist")),
             },
-            ["execution", field] => match *field {
-                "name" => Ok(Resolved::Reference(Reference::Execution(ExecutionField::Name), ValueType::String)),
-                "id" => Ok(Resolved::Reference(Reference::Execution(ExecutionField::Id), ValueType::String)),
-                _ => Err(unknown(
-                    format!("unknown field `execution.{field}`"),
-                    "not an execution field",
-                    did_you_mean(field, ["name", "id"]),
-                    "execution has `name` and `id`",
-                )),
-            },
-            ["failure", field] => {
-                let known = match *field {
-                    "step" => Some(FailureField::Step),
-                    "error" => Some(FailureField::Error),
-                    "cause" => Some(FailureField::Cause),
-                    _ => None,
-                };
-                match (known, context) {
-                    (Some(field), Context::OnFailure) => Ok(Resolved::Reference(Reference::Failure(field), ValueType::String)),
-                    (Some(_), _) => Err(out_of_scope("failure", "in [on_failure] steps")
-                        .help("move this step to [on_failure.<id>] to report a failure")),
+            [root @ ("execution" | "failure" | "alarm"), field] => {
+                let fields = context_fields(root);
+                match (context_reference(root, field), context) {
                     (None, _) => Err(unknown(
-                        format!("unknown field `failure.{field}`"),
-                        "not a failure field",
-                        did_you_mean(field, ["step", "error", "cause"]),
-                        "failure has `step`, `error` and `cause`",
+                        format!("unknown field `{root}.{field}`"),
+                        &format!("not a field of `{root}`"),
+                        did_you_mean(field, fields.iter().copied()),
+                        &format!("`{root}` has: {}", fields.join(", ")),
                     )),
-                }
-            }
-            ["alarm", field] => {
-                let known = match *field {
-                    "name" => Some(AlarmField::Name),
-                    "state" => Some(AlarmField::State),
-                    "reason" => Some(AlarmField::Reason),
-                    "time" => Some(AlarmField::Time),
-                    _ => None,
-                };
-                match (known, context) {
-                    (Some(field), Context::Trigger) => Ok(Resolved::Reference(Reference::Alarm(field), ValueType::String)),
+                    (Some(reference), _) if *root == "execution" => Ok(Resolved::Reference(reference, ValueType::String)),
+                    (Some(reference @ Reference::Failure(_)), Context::OnFailure)
+                    | (Some(reference @ Reference::Alarm(_)), Context::Trigger) => {
+                        Ok(Resolved::Reference(reference, ValueType::String))
+                    }
+                    (Some(Reference::Failure(_)), _) => Err(out_of_scope("failure", "in [on_failure] steps")
+                        .help("move this step to [on_failure.<id>] to report a failure")),
                     (Some(_), _) => Err(out_of_scope("alarm", "in [trigger].input")
                         .help("fill an input from the alarm in [trigger].input, then read `${input.<name>}`")),
-                    (None, _) => Err(unknown(
-                        format!("unknown field `alarm.{field}`"),
-                        "not an alarm field",
-                        did_you_mean(field, ["name", "state", "reason", "time"]),
-                        "alarm has `name`, `state`, `reason` and `time`",
-                    )),
                 }
             }
             [root, ..] if ["input", "resources", "steps", "execution", "failure", "alarm"].contains(root) => {
@@ -1150,6 +1121,30 @@ impl<'s> Lowerer<'s> {
         }
         (ok && !alarms.is_empty()).then_some(Trigger { alarms, input })
     }
+}
+
+/// The fields of the context roots, for "did you mean".
+fn context_fields(root: &str) -> &'static [&'static str] {
+    match root {
+        "execution" => &["name", "id"],
+        "failure" => &["step", "error", "cause"],
+        _ => &["name", "state", "reason", "time"],
+    }
+}
+
+fn context_reference(root: &str, field: &str) -> Option<Reference> {
+    Some(match (root, field) {
+        ("execution", "name") => Reference::Execution(ExecutionField::Name),
+        ("execution", "id") => Reference::Execution(ExecutionField::Id),
+        ("failure", "step") => Reference::Failure(FailureField::Step),
+        ("failure", "error") => Reference::Failure(FailureField::Error),
+        ("failure", "cause") => Reference::Failure(FailureField::Cause),
+        ("alarm", "name") => Reference::Alarm(AlarmField::Name),
+        ("alarm", "state") => Reference::Alarm(AlarmField::State),
+        ("alarm", "reason") => Reference::Alarm(AlarmField::Reason),
+        ("alarm", "time") => Reference::Alarm(AlarmField::Time),
+        _ => return None,
+    })
 }
 
 /// The allowed range of a number param of the step being lowered.
