@@ -1,6 +1,180 @@
-//! Lowers a validated [`workflow::Workflow`] into an Amazon States Language definition.
+//! Lowers a validated [`workflow::Workflow`] into an Amazon States Language definition (JSONPath mode).
 //!
-//! This crate does no IO and never links the AWS SDK.
+//! graph → [`schedule`] (series-parallel tree) → [`lower`](crate::lower) (typed [`asl`] model) →
+//! [`structure`] checks → JSON. This crate does no IO and never links the AWS SDK.
 
 pub mod asl;
+mod condition;
+pub mod events;
+mod lower;
+mod payload;
 pub mod schedule;
+pub mod structure;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use catalog::{Runtime, ValueType};
+use serde_json::{Map, Value as Json};
+use workflow::Workflow;
+
+pub use lower::BRANCH_FAILED;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error(
+        "the workflow may need {total} history events, over the Step Functions limit of {limit}; step `{step}` alone may need {step_events}"
+    )]
+    HistoryBudget { step: String, step_events: u64, total: u64, limit: u64 },
+    #[error("step `{step}`: {message}")]
+    Unsupported { step: String, message: String },
+    #[error("internal error, please report it: {0}")]
+    Internal(String),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `DefinitionSubstitutions` values, e.g. `StepbackNotifyArn` → a function ARN. Keys without a value stay
+    /// `${Key}` placeholders.
+    pub substitutions: BTreeMap<String, String>,
+}
+
+impl Options {
+    /// Concrete ARNs for every function: `arn:aws:lambda:<region>:<account>:function:<prefix><action>`, with the
+    /// action's dots and underscores as dashes (`rds.snapshot` → `stepback-rds-snapshot` for prefix
+    /// `stepback-`). Explicit `substitutions` win.
+    pub fn with_account(mut self, region: &str, account: &str, prefix: &str) -> Options {
+        for action in catalog::ACTIONS.iter().filter(|a| a.runtime != Runtime::Native) {
+            let function = format!("{prefix}{}", action.name.replace(['.', '_'], "-"));
+            self.substitutions
+                .entry(action.arn_substitution())
+                .or_insert_with(|| format!("arn:aws:lambda:{region}:{account}:function:{function}"));
+        }
+        self
+    }
+}
+
+/// The figures `stepback plan` prints. Durations are in seconds, from the steps' estimates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub critical_path: Vec<String>,
+    pub critical_secs: u64,
+    /// The compiled machine when every step takes its estimate.
+    pub makespan_secs: u64,
+    /// The naive level-by-level lowering.
+    pub level_secs: u64,
+    /// The series-parallel tree: `;` in series, `|` in parallel.
+    pub structure: String,
+    /// `(before, after)` step ids the compiler ordered although the workflow did not.
+    pub added_edges: Vec<(String, String)>,
+    pub step_events: Vec<(String, u64)>,
+    pub total_events: u64,
+}
+
+impl Plan {
+    pub fn ratio(&self) -> f64 {
+        ratio(self.makespan_secs, self.critical_secs)
+    }
+
+    pub fn level_ratio(&self) -> f64 {
+        ratio(self.level_secs, self.critical_secs)
+    }
+}
+
+/// `1.0` when the critical path is empty (no steps, or all estimates zero).
+pub fn ratio(makespan: u64, critical: u64) -> f64 {
+    if critical == 0 { 1.0 } else { makespan as f64 / critical as f64 }
+}
+
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub machine: asl::StateMachine,
+    /// The definition, pretty-printed; the same workflow and options give the same bytes.
+    pub json: String,
+    pub plan: Plan,
+    /// The `DefinitionSubstitutions` keys the definition still uses as `${Key}`.
+    pub placeholders: BTreeSet<String>,
+}
+
+/// Compiles, refusing a workflow whose worst-case history exceeds the Step Functions limit.
+pub fn compile(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
+    let compiled = build(workflow, options)?;
+    if compiled.plan.total_events > events::LIMIT {
+        let (step, step_events) = compiled
+            .plan
+            .step_events
+            .iter()
+            .max_by_key(|(_, e)| *e)
+            .cloned()
+            .unwrap_or_default();
+        return Err(vec![CompileError::HistoryBudget {
+            step,
+            step_events,
+            total: compiled.plan.total_events,
+            limit: events::LIMIT,
+        }]);
+    }
+    Ok(compiled)
+}
+
+/// The plan figures, also for a workflow over the history budget.
+pub fn plan(workflow: &Workflow) -> Result<Plan, Vec<CompileError>> {
+    build(workflow, &Options::default()).map(|c| c.plan)
+}
+
+fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
+    let dag = dag(workflow)?;
+    let schedule = schedule::schedule(&dag);
+    let lowered = lower::lower(workflow, schedule.tree.as_ref(), &options.substitutions)?;
+    let problems = structure::check(&lowered.machine);
+    if !problems.is_empty() {
+        return Err(problems.into_iter().map(CompileError::Internal).collect());
+    }
+    let id = |i: usize| workflow.steps.get(i).map(|s| s.id.clone()).unwrap_or_default();
+    let (critical, critical_secs) = dag.critical_path();
+    let plan = Plan {
+        critical_path: critical.into_iter().map(id).collect(),
+        critical_secs,
+        makespan_secs: schedule.tree.as_ref().map_or(0, |t| t.makespan(dag.weights())),
+        level_secs: dag.level_makespan(),
+        structure: schedule.tree.as_ref().map_or_else(String::new, |t| t.render(&id)),
+        added_edges: schedule.added_edges.iter().map(|&(a, b)| (id(a), id(b))).collect(),
+        step_events: lowered.step_events,
+        total_events: lowered.total_events,
+    };
+    let json = lowered.machine.to_json();
+    let placeholders = placeholders(&json);
+    Ok(Compiled { machine: lowered.machine, json, plan, placeholders })
+}
+
+fn dag(workflow: &Workflow) -> Result<schedule::Dag, Vec<CompileError>> {
+    let weights = workflow.steps.iter().map(|s| s.estimate_secs).collect();
+    let edges = workflow.dag.raw_edges().iter().map(|e| (workflow.dag[e.source()], workflow.dag[e.target()]));
+    schedule::Dag::new(weights, edges)
+        .ok_or_else(|| vec![CompileError::Internal("the step graph has a cycle or an unknown step".to_owned())])
+}
+
+/// The `${Key}` placeholders in a definition.
+fn placeholders(json: &str) -> BTreeSet<String> {
+    json.split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(key, _)| key))
+        .filter(|key| key.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An execution input a console user can start from: every input, with its default or an empty value of its
+/// type where it is required.
+pub fn example_input(workflow: &Workflow) -> Json {
+    let mut input = Map::new();
+    for i in &workflow.inputs {
+        let value = i.default.clone().unwrap_or_else(|| match i.ty {
+            ValueType::Number => Json::from(0),
+            ValueType::Bool => Json::Bool(false),
+            ValueType::StringList => Json::Array(Vec::new()),
+            _ => Json::String(String::new()),
+        });
+        input.insert(i.name.clone(), value);
+    }
+    Json::Object(input)
+}

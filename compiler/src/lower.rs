@@ -1,0 +1,872 @@
+//! The schedule tree and the steps to states.
+//!
+//! The state (`$`) is `{"input", "steps"}`. Each step writes `$.steps.<id>`; a `Parallel` hands its branches
+//! `input` and only the step results they read, each branch ends with `OutputPath: $.steps`, and a merge
+//! `Pass` folds the branch results back with `States.JsonMerge`. Failures carry `{step, error, cause}` in
+//! `$.failure`; inside a branch they leave through a `Fail` whose `Cause` is that object as JSON, which the
+//! outermost `Parallel`'s `Catch` decodes, so the `[on_failure]` steps see the failing step from any depth.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use catalog::contract::VERSION;
+use catalog::{ErrorName, Runtime, LAMBDA_SERVICE_ERRORS};
+use serde_json::{json, Map, Value as Json};
+use workflow::model::{Reference, Step, Value};
+use workflow::Workflow;
+
+use crate::asl::{
+    Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, Operand, Parallel, Pass,
+    ResultPath, Retrier, Rule, State, StateMachine, States, Succeed, Task, Test, Transition, TypeTest, Wait,
+    WaitFor,
+};
+use crate::condition::{self, Folded};
+use crate::events;
+use crate::payload::{self, step_path};
+use crate::schedule::Tree;
+use crate::CompileError;
+
+/// The error a `Fail` inside a `Parallel` branch raises; its `Cause` is the `$.failure` object as JSON. Never
+/// raised by a Lambda, so it is not in the shared table.
+pub const BRANCH_FAILED: &str = "Stepback.BranchFailed";
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const LAMBDA_INVOKE_WITH_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+/// ASL: state names are at most 80 Unicode characters.
+const MAX_NAME: usize = 80;
+
+pub struct Lowered {
+    pub machine: StateMachine,
+    /// Worst-case history events of each step (main steps, then `on_failure` steps), in declaration order.
+    pub step_events: Vec<(String, u64)>,
+    pub total_events: u64,
+}
+
+pub fn lower(
+    workflow: &Workflow,
+    tree: Option<&Tree>,
+    substitutions: &BTreeMap<String, String>,
+) -> Result<Lowered, Vec<CompileError>> {
+    let mut lowering = Lowering {
+        workflow,
+        substitutions,
+        used_names: HashSet::new(),
+        errors: Vec::new(),
+        step_events: BTreeMap::new(),
+        overhead_events: 0,
+        failure_entry: String::new(),
+    };
+    let mut top = Scope { states: Vec::new(), in_branch: false };
+    // Built back to front, since each state names the next one; `sort_by_visit` restores reading order.
+    lowering.failure_entry = lowering.lower_failure_path(&mut top);
+    let body = match tree {
+        Some(tree) => lowering.lower_tree(&mut top, tree, &Transition::End),
+        None => lowering.name("Nothing to do", |_| {
+            State::Succeed(Succeed { comment: Some("the workflow has no steps".to_owned()) })
+        }, &mut top),
+    };
+    let guard = lowering.lower_guard(&mut top, body);
+    let start = lowering.lower_input(&mut top, guard);
+    if !lowering.errors.is_empty() {
+        return Err(lowering.errors);
+    }
+    let comment = match &workflow.description {
+        Some(d) => format!("{}: {d} (stepback)", workflow.name),
+        None => format!("{} (stepback)", workflow.name),
+    };
+    let mut machine = StateMachine { comment: Some(comment), start_at: start, states: States(top.states) };
+    machine.sort_by_visit();
+    let step_events: Vec<(String, u64)> = workflow
+        .steps
+        .iter()
+        .chain(&workflow.on_failure)
+        .map(|s| (s.id.clone(), lowering.step_events.get(&s.id).copied().unwrap_or(0)))
+        .collect();
+    let total_events = lowering.overhead_events + step_events.iter().map(|(_, e)| e).sum::<u64>();
+    Ok(Lowered { machine, step_events, total_events })
+}
+
+struct Scope {
+    states: Vec<(String, State)>,
+    in_branch: bool,
+}
+
+impl Scope {
+    /// How a state that would hand over to `next` ends: a branch's last state hands back only `$.steps`.
+    fn exit(&self, next: &Transition) -> (Transition, Option<String>) {
+        let output = (self.in_branch && *next == Transition::End).then(|| "$.steps".to_owned());
+        (next.clone(), output)
+    }
+}
+
+/// What happens after a step has failed past its retries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `continue_on_error` and `on_failure` steps: record the failure at `$.steps.<id>` and go on.
+    Record,
+    /// Go to the failure path (at the top level) or fail the branch.
+    Abort,
+}
+
+struct Lowering<'a> {
+    workflow: &'a Workflow,
+    substitutions: &'a BTreeMap<String, String>,
+    used_names: HashSet<String>,
+    errors: Vec<CompileError>,
+    step_events: BTreeMap<String, u64>,
+    /// Events of states that belong to no step: input, guard, `Parallel`s, the failure tail.
+    overhead_events: u64,
+    /// The first state of the top-level failure path.
+    failure_entry: String,
+}
+
+impl Lowering<'_> {
+    /// A unique state name of at most 80 characters, made from `text`.
+    fn fresh(&mut self, text: &str) -> String {
+        let mut candidate: String = text.chars().take(MAX_NAME).collect();
+        let mut n = 1;
+        while !self.used_names.insert(candidate.clone()) {
+            n += 1;
+            let tag = format!(" ({n})");
+            candidate = text.chars().take(MAX_NAME - tag.len()).collect::<String>() + &tag;
+        }
+        candidate
+    }
+
+    /// Adds a state under a fresh name; `build` gets the name (for self-references).
+    fn name(&mut self, text: &str, build: impl FnOnce(&str) -> State, scope: &mut Scope) -> String {
+        let name = self.fresh(text);
+        let state = build(&name);
+        scope.states.push((name.clone(), state));
+        name
+    }
+
+    fn lower_tree(&mut self, scope: &mut Scope, tree: &Tree, next: &Transition) -> String {
+        match tree {
+            Tree::Step(i) => match self.workflow.steps.get(*i) {
+                Some(step) => {
+                    let route = if step.continue_on_error { Route::Record } else { Route::Abort };
+                    self.lower_step(scope, step, next, route)
+                }
+                None => {
+                    self.errors.push(CompileError::Internal(format!("no step {i}")));
+                    String::new()
+                }
+            },
+            Tree::Series(children) => {
+                let mut next = next.clone();
+                for child in children.iter().rev() {
+                    next = Transition::Next(self.lower_tree(scope, child, &next));
+                }
+                match next {
+                    Transition::Next(entry) => entry,
+                    Transition::End => String::new(),
+                }
+            }
+            Tree::Parallel(children) => self.lower_parallel(scope, children, next),
+        }
+    }
+
+    fn lower_parallel(&mut self, scope: &mut Scope, children: &[Tree], next: &Transition) -> String {
+        let ids: Vec<&str> = children.iter().flat_map(Tree::steps).filter_map(|i| self.step_id(i)).collect();
+        let name = self.fresh(&format!("Parallel: {}", ids.join(", ")));
+        let merge_name = self.fresh(&format!("{}: merge", name.trim_end_matches(['.', ' '])));
+        let (transition, output_path) = scope.exit(next);
+        scope.states.push((
+            merge_name.clone(),
+            State::Pass(Pass {
+                comment: Some("fold the branches' step results into $.steps".to_owned()),
+                input_path: None,
+                parameters: Some(json!({
+                    "input.$": "$.input",
+                    "steps.$": "States.JsonMerge($.steps, $.branches.merged, false)",
+                })),
+                result: None,
+                result_path: None,
+                output_path,
+                transition,
+            }),
+        ));
+        let mut branches = Vec::with_capacity(children.len());
+        let mut reads = BTreeSet::new();
+        for child in children {
+            let mut branch = Scope { states: Vec::new(), in_branch: true };
+            let start_at = self.lower_tree(&mut branch, child, &Transition::End);
+            reads.extend(self.outside_reads(child));
+            branches.push(StateMachine { comment: None, start_at, states: States(branch.states) });
+        }
+        let mut steps = Map::new();
+        for id in reads {
+            steps.insert(format!("{id}.$"), Json::String(step_path(&id, "")));
+        }
+        let catch = if scope.in_branch {
+            // A failure inside a nested branch fails this branch with the same error and cause.
+            Vec::new()
+        } else {
+            self.parallel_catchers(scope, &name)
+        };
+        self.overhead_events += events::PARALLEL + events::PASS;
+        scope.states.push((
+            name.clone(),
+            State::Parallel(Parallel {
+                comment: Some(format!("{} branches with no order between them", children.len())),
+                branches,
+                parameters: Some(json!({ "input.$": "$.input", "steps": steps })),
+                result_selector: Some(json!({ "merged.$": merge_expression(children.len()) })),
+                result_path: Some(ResultPath::At("$.branches".to_owned())),
+                output_path: None,
+                catch,
+                transition: Transition::Next(merge_name),
+            }),
+        ));
+        name
+    }
+
+    /// At the top level, a branch failure is decoded into `$.failure`; anything else (a runtime error in the
+    /// plumbing) is attributed to the `Parallel` itself.
+    fn parallel_catchers(&mut self, scope: &mut Scope, parallel: &str) -> Vec<Catcher> {
+        let entry = self.failure_entry.clone();
+        let decoded = self.name(&format!("{parallel}: failed"), |_| {
+            State::Pass(Pass {
+                comment: Some("the Cause of a failed branch is the failure as JSON".to_owned()),
+                input_path: None,
+                parameters: Some(json!({
+                    "input.$": "$.input",
+                    "steps.$": "$.steps",
+                    "failure.$": "States.StringToJson($.caught.Cause)",
+                })),
+                result: None,
+                result_path: None,
+                output_path: None,
+                transition: Transition::Next(entry.clone()),
+            })
+        }, scope);
+        let broken = self.name(&format!("{parallel}: error"), |_| failure_record(parallel, &entry), scope);
+        vec![
+            Catcher { error_equals: vec![BRANCH_FAILED.to_owned()], result_path: caught(), next: decoded },
+            Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: broken },
+        ]
+    }
+
+    fn step_id(&self, index: usize) -> Option<&str> {
+        self.workflow.steps.get(index).map(|s| s.id.as_str())
+    }
+
+    /// Steps outside `tree` whose results a step inside it reads.
+    fn outside_reads(&self, tree: &Tree) -> BTreeSet<String> {
+        let inside: BTreeSet<&str> = tree.steps().into_iter().filter_map(|i| self.step_id(i)).collect();
+        let mut reads = BTreeSet::new();
+        for step in tree.steps().into_iter().filter_map(|i| self.workflow.steps.get(i)) {
+            step_reads(step, &mut reads);
+        }
+        reads.retain(|id| !inside.contains(id.as_str()));
+        reads
+    }
+
+    fn lower_step(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+        let folded = match step.when.as_ref().map(condition::lower) {
+            None => Folded::Always,
+            Some(Ok(folded)) => folded,
+            Some(Err(message)) => {
+                self.errors.push(CompileError::Unsupported { step: step.id.clone(), message });
+                Folded::Always
+            }
+        };
+        let skipped = |this: &mut Self, scope: &mut Scope| {
+            let (transition, output_path) = scope.exit(next);
+            this.name(&format!("{}: skipped", step.id), |_| {
+                State::Pass(Pass {
+                    comment: Some("the condition is false: the step is skipped and counts as done".to_owned()),
+                    input_path: None,
+                    parameters: None,
+                    result: Some(json!({ "skipped": true })),
+                    result_path: Some(ResultPath::At(step_path(&step.id, ""))),
+                    output_path,
+                    transition,
+                })
+            }, scope)
+        };
+        let rule = match folded {
+            Folded::Never => {
+                self.add_events(&step.id, events::PASS);
+                return skipped(self, scope);
+            }
+            Folded::Always => None,
+            Folded::Rule(rule) => Some(rule),
+        };
+        let body = self.lower_action(scope, step, next, route);
+        let Some(rule) = rule else { return body };
+        let skip = skipped(self, scope);
+        self.add_events(&step.id, events::CHOICE);
+        let comment = format!("run {} only when its `when` condition holds", step.id);
+        self.name(&format!("{}: when", step.id), |_| {
+            State::Choice(Choice {
+                comment: Some(comment),
+                choices: vec![ChoiceRule { rule, next: body }],
+                default: Some(skip),
+            })
+        }, scope)
+    }
+
+    fn add_events(&mut self, step: &str, events: u64) {
+        *self.step_events.entry(step.to_owned()).or_default() += events;
+    }
+
+    fn lower_action(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+        if step.action.runtime == Runtime::Native {
+            return self.lower_wait(scope, step, next);
+        }
+        let failed = self.failure_states(scope, step, next, route);
+        let payload = match self.payload(step, "start") {
+            Ok(payload) => payload,
+            Err(message) => {
+                self.errors.push(CompileError::Unsupported { step: step.id.clone(), message });
+                Map::new()
+            }
+        };
+        let attempts = 1 + u64::from(step.retry.attempts);
+        match step.action.runtime {
+            Runtime::Poll => self.lower_poll(scope, step, next, payload, &failed),
+            Runtime::TaskToken => {
+                self.add_events(&step.id, events::TASK_STATE + events::TOKEN_ATTEMPT * attempts);
+                let mut payload = payload;
+                payload.insert("task_token.$".to_owned(), json!("$$.Task.Token"));
+                let (transition, output_path) = scope.exit(next);
+                let task = Task {
+                    comment: Some(describe(step)),
+                    resource: LAMBDA_INVOKE_WITH_TOKEN.to_owned(),
+                    parameters: Some(self.invoke_parameters(step, payload)),
+                    // SendTaskSuccess's output is the approval: {"approved_by", "comment"}.
+                    result_selector: Some(json!({ "status": "done", "output.$": "$" })),
+                    result_path: Some(ResultPath::At(step_path(&step.id, ""))),
+                    output_path,
+                    timeout_seconds: Some(step.timeout_secs.max(1)),
+                    retry: retriers(step),
+                    catch: catch_all(&failed),
+                    transition,
+                };
+                self.name(&step.id, |_| State::Task(task), scope)
+            }
+            Runtime::Invoke | Runtime::Native => {
+                self.add_events(&step.id, events::TASK_STATE + events::TASK_ATTEMPT * attempts);
+                let (transition, output_path) = scope.exit(next);
+                let task = Task {
+                    comment: Some(describe(step)),
+                    resource: LAMBDA_INVOKE.to_owned(),
+                    parameters: Some(self.invoke_parameters(step, payload)),
+                    result_selector: Some(json!({ "status.$": "$.Payload.status", "output.$": "$.Payload.output" })),
+                    result_path: Some(ResultPath::At(step_path(&step.id, ""))),
+                    output_path,
+                    timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
+                    retry: retriers(step),
+                    catch: catch_all(&failed),
+                    transition,
+                };
+                self.name(&step.id, |_| State::Task(task), scope)
+            }
+        }
+    }
+
+    /// `start`, then Wait → `poll` → Choice until done, failed, or past the step's timeout.
+    fn lower_poll(
+        &mut self,
+        scope: &mut Scope,
+        step: &Step,
+        next: &Transition,
+        payload: Map<String, Json>,
+        failed: &str,
+    ) -> String {
+        let id = step.id.as_str();
+        let plan = events::PollPlan::new(step.estimate_secs, step.timeout_secs);
+        let attempts = 1 + u64::from(step.retry.attempts);
+        let task_events = events::TASK_STATE + events::TASK_ATTEMPT * attempts;
+        self.add_events(id, plan.events(task_events));
+        let here = step_path(id, "");
+        let last = step_path(id, "last");
+        let count = step_path(id, "n");
+
+        let (transition, output_path) = scope.exit(next);
+        let done = self.name(&format!("{id}: done"), |_| {
+            State::Pass(Pass {
+                comment: Some("keep the outputs as the step's result".to_owned()),
+                input_path: None,
+                parameters: Some(json!({ "status.$": format!("{last}.status"), "output.$": format!("{last}.output") })),
+                result: None,
+                result_path: Some(ResultPath::At(here.clone())),
+                output_path,
+                transition,
+            })
+        }, scope);
+        let reported = self.name(&format!("{id}: failed (reported)"), |_| {
+            State::Pass(Pass {
+                comment: Some("the operation ran and failed".to_owned()),
+                input_path: None,
+                parameters: Some(json!({ "Error.$": format!("{last}.error"), "Cause.$": format!("{last}.cause") })),
+                result: None,
+                result_path: Some(caught()),
+                output_path: None,
+                transition: Transition::Next(failed.to_owned()),
+            })
+        }, scope);
+        let limit = events::human(step.timeout_secs);
+        let timed_out = self.name(&format!("{id}: timed out"), |_| {
+            State::Pass(Pass {
+                comment: Some(format!("still running after {} polls ({limit})", plan.polls)),
+                input_path: None,
+                parameters: None,
+                result: Some(json!({
+                    "Error": ErrorName::Timeout.as_str(),
+                    "Cause": format!("{id} did not finish within {limit}"),
+                })),
+                result_path: Some(caught()),
+                output_path: None,
+                transition: Transition::Next(failed.to_owned()),
+            })
+        }, scope);
+
+        let check_name = self.fresh(&format!("{id}: check"));
+        let mut poll_payload = payload.clone();
+        poll_payload.insert("operation".to_owned(), json!("poll"));
+        poll_payload.insert("state.$".to_owned(), Json::String(format!("{last}.state")));
+        let poll_parameters = self.invoke_parameters(step, poll_payload);
+        let poll = self.name(&format!("{id}: poll"), |_| {
+            State::Task(Task {
+                comment: Some(format!("{}: is it done?", step.action.name)),
+                resource: LAMBDA_INVOKE.to_owned(),
+                parameters: Some(poll_parameters),
+                result_selector: Some(response_selector()),
+                result_path: Some(ResultPath::At(last.clone())),
+                output_path: None,
+                timeout_seconds: None,
+                retry: retriers(step),
+                catch: catch_all(failed),
+                transition: Transition::Next(check_name.clone()),
+            })
+        }, scope);
+        let counted = self.name(&format!("{id}: count poll"), |_| {
+            State::Pass(Pass {
+                comment: Some(format!("at most {} polls", plan.polls)),
+                input_path: None,
+                parameters: Some(json!({ "n.$": format!("States.MathAdd({count}, 1)"), "last.$": last.clone() })),
+                result: None,
+                result_path: Some(ResultPath::At(here.clone())),
+                output_path: None,
+                transition: Transition::Next(poll),
+            })
+        }, scope);
+        let waits: Vec<String> = plan
+            .waits
+            .iter()
+            .enumerate()
+            .map(|(i, &seconds)| {
+                let label = if i + 1 == plan.waits.len() && i > 0 {
+                    format!("{id}: wait (every {})", events::human(seconds))
+                } else {
+                    format!("{id}: wait {} ({})", i + 1, events::human(seconds))
+                };
+                self.name(&label, |_| {
+                    State::Wait(Wait {
+                        comment: None,
+                        duration: WaitFor::Seconds(seconds),
+                        output_path: None,
+                        transition: Transition::Next(counted.clone()),
+                    })
+                }, scope)
+            })
+            .collect();
+
+        let status = format!("{last}.status");
+        let is = |variable: &str, value: Json| Rule::Test {
+            variable: variable.to_owned(),
+            test: Test::Compare(
+                if value.is_string() { Comparison::StringEquals } else { Comparison::NumericEquals },
+                Operand::Literal(value),
+            ),
+        };
+        let mut choices = vec![
+            ChoiceRule { rule: is(&status, json!("done")), next: done },
+            ChoiceRule { rule: is(&status, json!("failed")), next: reported },
+            ChoiceRule {
+                rule: Rule::Test {
+                    variable: count.clone(),
+                    test: Test::Compare(Comparison::NumericGreaterThanEquals, Operand::Literal(json!(plan.polls))),
+                },
+                next: timed_out,
+            },
+        ];
+        // The first waits ramp up by poll count; the last one repeats.
+        for (i, wait) in waits.iter().enumerate().take(waits.len().saturating_sub(1)) {
+            choices.push(ChoiceRule { rule: is(&count, json!(i)), next: wait.clone() });
+        }
+        scope.states.push((
+            check_name.clone(),
+            State::Choice(Choice {
+                comment: Some(format!("first poll after the {} estimate, then backing off", events::human(step.estimate_secs))),
+                choices,
+                default: waits.last().cloned(),
+            }),
+        ));
+
+        let task = Task {
+            comment: Some(describe(step)),
+            resource: LAMBDA_INVOKE.to_owned(),
+            parameters: Some(self.invoke_parameters(step, payload)),
+            result_selector: Some(json!({ "n": 0, "last": response_selector() })),
+            result_path: Some(ResultPath::At(here)),
+            output_path: None,
+            timeout_seconds: None,
+            retry: retriers(step),
+            catch: catch_all(failed),
+            transition: Transition::Next(check_name),
+        };
+        self.name(id, |_| State::Task(task), scope)
+    }
+
+    fn lower_wait(&mut self, scope: &mut Scope, step: &Step, next: &Transition) -> String {
+        self.add_events(&step.id, events::PASS);
+        let duration = match step.params.get("duration") {
+            Some(Value::Literal(seconds)) if seconds.as_u64().is_some() => {
+                WaitFor::Seconds(seconds.as_u64().unwrap_or_default())
+            }
+            Some(Value::Ref(reference)) => WaitFor::SecondsPath(payload::path(reference)),
+            _ => {
+                self.errors.push(CompileError::Unsupported {
+                    step: step.id.clone(),
+                    message: "`duration` must be a duration or a reference to a number of seconds".to_owned(),
+                });
+                WaitFor::Seconds(0)
+            }
+        };
+        let (transition, output_path) = scope.exit(next);
+        let comment = describe(step);
+        self.name(&step.id, |_| State::Wait(Wait { comment: Some(comment), duration, output_path, transition }), scope)
+    }
+
+    /// The states a failed step goes to, returning the first (`<id>: failed`).
+    fn failure_states(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+        let id = step.id.as_str();
+        match route {
+            Route::Record => {
+                let (transition, output_path) = scope.exit(next);
+                self.name(&format!("{id}: failed"), |_| {
+                    State::Pass(Pass {
+                        comment: Some("record the failure as the step's result and go on".to_owned()),
+                        input_path: None,
+                        parameters: Some(json!({
+                            "status": "failed",
+                            "error.$": "$.caught.Error",
+                            "cause.$": "$.caught.Cause",
+                        })),
+                        result: None,
+                        result_path: Some(ResultPath::At(step_path(id, ""))),
+                        output_path,
+                        transition,
+                    })
+                }, scope)
+            }
+            Route::Abort if scope.in_branch => {
+                let abort = self.name(&format!("{id}: fail branch"), |_| {
+                    State::Fail(Fail {
+                        comment: Some("carry the failure out of the Parallel in Cause".to_owned()),
+                        error: FailError::Error(BRANCH_FAILED.to_owned()),
+                        cause: FailCause::CausePath("States.JsonToString($.failure)".to_owned()),
+                    })
+                }, scope);
+                self.name(&format!("{id}: failed"), |_| failure_record(id, &abort), scope)
+            }
+            Route::Abort => {
+                let entry = self.failure_entry.clone();
+                self.name(&format!("{id}: failed"), |_| failure_record(id, &entry), scope)
+            }
+        }
+    }
+
+    /// The `[on_failure]` steps in order, then a `Fail` naming the step and the reason. Returns the entry.
+    fn lower_failure_path(&mut self, scope: &mut Scope) -> String {
+        // The longest failure tail: the step's failed Pass, a reported/timeout Pass, a branch Fail per level
+        // and the decoding Pass, then the final Fail and the execution's end.
+        self.overhead_events += 4 * events::PASS + 2;
+        let fail = self.name("Rollback failed", |_| {
+            State::Fail(Fail {
+                comment: Some("the failing step and its error".to_owned()),
+                error: FailError::ErrorPath("$.failure.error".to_owned()),
+                cause: FailCause::CausePath(
+                    "States.Format('step {} failed: {}', $.failure.step, $.failure.cause)".to_owned(),
+                ),
+            })
+        }, scope);
+        let mut next = Transition::Next(fail);
+        // The language runs `[on_failure]` steps one after another, in the order they are written.
+        for step in self.workflow.on_failure.iter().rev() {
+            next = Transition::Next(self.lower_step(scope, step, &next, Route::Record));
+        }
+        match next {
+            Transition::Next(entry) => entry,
+            Transition::End => String::new(),
+        }
+    }
+
+    /// A guard task first: the execution ends cleanly when another one of this state machine is running.
+    fn lower_guard(&mut self, scope: &mut Scope, body: String) -> String {
+        let Some(guard) = catalog::action("guard") else {
+            self.errors.push(CompileError::Internal("the catalog has no `guard` action".to_owned()));
+            return body;
+        };
+        let entry = self.failure_entry.clone();
+        let attempts = 1 + u64::from(guard.default_retry.attempts);
+        self.overhead_events += events::TASK_STATE + events::TASK_ATTEMPT * attempts + events::PASS;
+        let busy = self.name("Another rollback is running", |_| {
+            State::Succeed(Succeed { comment: Some("another rollback of this workflow is running".to_owned()) })
+        }, scope);
+        let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
+        let payload = contract_payload(guard.name, "guard", Map::new());
+        let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
+        let retry = retry_for(&guard.default_retry);
+        self.name("Guard: one rollback at a time", |_| {
+            State::Task(Task {
+                comment: Some(format!("guard: {}", guard.summary)),
+                resource: LAMBDA_INVOKE.to_owned(),
+                parameters: Some(parameters),
+                result_selector: None,
+                result_path: Some(ResultPath::Discard),
+                output_path: None,
+                timeout_seconds: Some(guard.default_timeout_secs),
+                retry,
+                catch: vec![
+                    Catcher {
+                        error_equals: vec![ErrorName::AlreadyRunning.as_str().to_owned()],
+                        result_path: ResultPath::Discard,
+                        next: busy,
+                    },
+                    Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: failed },
+                ],
+                transition: Transition::Next(body),
+            })
+        }, scope)
+    }
+
+    /// Fill the defaults, then reject a missing input or one of the wrong type with `Stepback.InvalidInput`.
+    fn lower_input(&mut self, scope: &mut Scope, next: String) -> String {
+        let mut choices = Vec::new();
+        let invalid = ErrorName::InvalidInput.as_str();
+        for input in &self.workflow.inputs {
+            let variable = payload::path(&Reference::Input(input.name.clone()));
+            let is = |test: TypeTest| Rule::Test { variable: variable.clone(), test: Test::Is(test, true) };
+            if input.default.is_none() {
+                let cause = format!("input `{}` is required ({})", input.name, input.ty.name());
+                let fail = self.name(&format!("Invalid input: {} is missing", input.name), |_| {
+                    State::Fail(Fail { comment: None, error: FailError::Error(invalid.to_owned()), cause: FailCause::Cause(cause) })
+                }, scope);
+                choices.push(ChoiceRule { rule: Rule::Not(Box::new(is(TypeTest::IsPresent))), next: fail });
+            }
+            let wrong = match input.ty {
+                catalog::ValueType::String => Rule::Not(Box::new(is(TypeTest::IsString))),
+                catalog::ValueType::Number => Rule::Not(Box::new(is(TypeTest::IsNumeric))),
+                catalog::ValueType::Bool => Rule::Not(Box::new(is(TypeTest::IsBoolean))),
+                // JSONPath Choice rules cannot tell a list from an object: reject every scalar.
+                _ => Rule::Or(vec![is(TypeTest::IsString), is(TypeTest::IsNumeric), is(TypeTest::IsBoolean), is(TypeTest::IsNull)]),
+            };
+            let cause = format!("input `{}` must be a {}", input.name, input.ty.name());
+            let fail = self.name(&format!("Invalid input: {} is not a {}", input.name, input.ty.name()), |_| {
+                State::Fail(Fail { comment: None, error: FailError::Error(invalid.to_owned()), cause: FailCause::Cause(cause) })
+            }, scope);
+            choices.push(ChoiceRule { rule: wrong, next: fail });
+        }
+        let validated = if choices.is_empty() {
+            next
+        } else {
+            self.overhead_events += events::CHOICE;
+            self.name("Input: validate", |_| {
+                State::Choice(Choice {
+                    comment: Some("required inputs are present and every input has its type".to_owned()),
+                    choices,
+                    default: Some(next),
+                })
+            }, scope)
+        };
+        let defaults: Map<String, Json> = self
+            .workflow
+            .inputs
+            .iter()
+            .filter_map(|i| i.default.clone().map(|d| (i.name.clone(), d)))
+            .collect();
+        self.overhead_events += 2 * events::PASS;
+        let merge = self.name("Input: normalise", |_| {
+            State::Pass(Pass {
+                comment: Some("the execution input over the defaults; no step results yet".to_owned()),
+                input_path: None,
+                parameters: Some(json!({ "input.$": "States.JsonMerge($.defaults, $.given, false)", "steps": {} })),
+                result: None,
+                result_path: None,
+                output_path: None,
+                transition: Transition::Next(validated),
+            })
+        }, scope);
+        self.name("Input: defaults", |_| {
+            State::Pass(Pass {
+                comment: Some("start from the workflow's input defaults".to_owned()),
+                input_path: None,
+                parameters: Some(json!({ "defaults": defaults, "given.$": "$$.Execution.Input" })),
+                result: None,
+                result_path: None,
+                output_path: None,
+                transition: Transition::Next(merge),
+            })
+        }, scope)
+    }
+
+    /// The contract's `Request`, with the step's params as a payload template.
+    fn payload(&self, step: &Step, operation: &str) -> Result<Map<String, Json>, String> {
+        let mut params = Map::new();
+        for (key, value) in &step.params {
+            payload::insert(&mut params, key, value)?;
+        }
+        let mut request = contract_payload(step.action.name, &step.id, params);
+        request.insert("operation".to_owned(), json!(operation));
+        Ok(request)
+    }
+
+    fn invoke_parameters(&self, step: &Step, payload: Map<String, Json>) -> Json {
+        json!({ "FunctionName": self.function(step.action), "Payload": payload })
+    }
+
+    /// The function ARN: a `DefinitionSubstitutions` placeholder unless a value was given for it.
+    fn function(&self, action: &catalog::ActionSpec) -> Json {
+        let key = action.arn_substitution();
+        Json::String(match self.substitutions.get(&key) {
+            Some(arn) => arn.clone(),
+            None => format!("${{{key}}}"),
+        })
+    }
+}
+
+/// `{version, action, operation, execution, params}` of [`catalog::contract::Request`].
+fn contract_payload(action: &str, step: &str, params: Map<String, Json>) -> Map<String, Json> {
+    let mut request = Map::new();
+    request.insert("version".to_owned(), json!(VERSION));
+    request.insert("action".to_owned(), json!(action));
+    request.insert("operation".to_owned(), json!("start"));
+    request.insert(
+        "execution".to_owned(),
+        json!({
+            "id.$": "$$.Execution.Id",
+            "name.$": "$$.Execution.Name",
+            "state_machine.$": "$$.StateMachine.Id",
+            "step": step,
+        }),
+    );
+    request.insert("params".to_owned(), Json::Object(params));
+    request
+}
+
+/// The fields of [`catalog::contract::Response`] a polling loop reads. The Response always carries them (null
+/// when unset), since selecting an absent field is a runtime error.
+fn response_selector() -> Json {
+    json!({
+        "status.$": "$.Payload.status",
+        "output.$": "$.Payload.output",
+        "state.$": "$.Payload.state",
+        "error.$": "$.Payload.error",
+        "cause.$": "$.Payload.cause",
+    })
+}
+
+/// `$.failure = {step, error, cause}` from the caught error, then `next`.
+fn failure_record(step: &str, next: &str) -> State {
+    State::Pass(Pass {
+        comment: Some("remember which step failed and why, for the failure path".to_owned()),
+        input_path: None,
+        parameters: Some(json!({ "step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause" })),
+        result: None,
+        result_path: Some(ResultPath::At("$.failure".to_owned())),
+        output_path: None,
+        transition: Transition::Next(next.to_owned()),
+    })
+}
+
+fn caught() -> ResultPath {
+    ResultPath::At("$.caught".to_owned())
+}
+
+fn catch_all(next: &str) -> Vec<Catcher> {
+    vec![Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: next.to_owned() }]
+}
+
+fn retriers(step: &Step) -> Vec<Retrier> {
+    retry_for(&step.retry)
+}
+
+/// The transient error and the Lambda service errors, with the step's policy. Permanent errors are never
+/// retried: retrying them only delays the failure path.
+fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
+    if spec.attempts == 0 {
+        return Vec::new();
+    }
+    let mut errors = vec![ErrorName::Transient.as_str().to_owned()];
+    errors.extend(LAMBDA_SERVICE_ERRORS.iter().map(|e| (*e).to_owned()));
+    vec![Retrier {
+        error_equals: errors,
+        interval_seconds: spec.interval_secs.max(1),
+        max_attempts: spec.attempts,
+        backoff_rate: if spec.backoff.is_finite() { spec.backoff.max(1.0) } else { 1.0 },
+        max_delay_seconds: spec.max_delay_secs.max(1),
+        jitter_strategy: spec.jitter.then_some(Jitter::Full),
+    }]
+}
+
+/// `States.JsonMerge` of the branch results, left to right (`$[i]` alone is portable; `$[i].x` is not in moto).
+fn merge_expression(branches: usize) -> String {
+    let mut expression = "$[0]".to_owned();
+    for i in 1..branches {
+        expression = format!("States.JsonMerge({expression}, $[{i}], false)");
+    }
+    expression
+}
+
+/// `<action>: <description or summary>`.
+fn describe(step: &Step) -> String {
+    format!("{}: {}", step.action.name, step.description.as_deref().unwrap_or(step.action.summary))
+}
+
+/// The ids of steps whose outputs `step` reads, in its params and its condition.
+pub fn step_reads(step: &Step, reads: &mut BTreeSet<String>) {
+    fn value(v: &Value, reads: &mut BTreeSet<String>) {
+        match v {
+            Value::Literal(_) => {}
+            Value::Ref(r) => reference(r, reads),
+            Value::Template(segments) => segments.iter().for_each(|s| {
+                if let workflow::model::Segment::Ref(r) = s {
+                    reference(r, reads);
+                }
+            }),
+            Value::List(items) => items.iter().for_each(|i| value(i, reads)),
+            Value::Map(entries) => entries.values().for_each(|i| value(i, reads)),
+        }
+    }
+    fn reference(r: &Reference, reads: &mut BTreeSet<String>) {
+        if let Reference::StepOutput { step, .. } = r {
+            reads.insert(step.clone());
+        }
+    }
+    fn condition(c: &workflow::model::Condition, reads: &mut BTreeSet<String>) {
+        use workflow::model::{Condition as C, Operand as O};
+        match c {
+            C::And(a, b) | C::Or(a, b) => {
+                condition(a, reads);
+                condition(b, reads);
+            }
+            C::Not(a) => condition(a, reads),
+            C::IsTrue(r) => reference(r, reads),
+            C::Literal(_) => {}
+            C::Compare { left, right, .. } => {
+                for operand in [left, right] {
+                    if let O::Path(r) = operand {
+                        reference(r, reads);
+                    }
+                }
+            }
+        }
+    }
+    step.params.values().for_each(|v| value(v, reads));
+    if let Some(c) = &step.when {
+        condition(c, reads);
+    }
+}
