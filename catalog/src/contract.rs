@@ -50,6 +50,12 @@ pub struct Execution {
     pub step: String,
 }
 
+/// Every field is always serialised (`null` when unset): the state machine selects `state`, `error` and `cause`
+/// with `ResultSelector`, and selecting an absent field is a `States.Runtime` error.
+///
+/// A Lambda reports a failure of `start` (and of `Invoke` actions) by raising its [`crate::ErrorName`] as
+/// `errorType`, so that `Retry` and `Catch` match it; `status: failed` is for a `poll` that finds the operation
+/// has failed (a `start` may also answer it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Response {
@@ -59,15 +65,15 @@ pub struct Response {
     #[serde(default)]
     pub output: Map<String, Value>,
     /// Passed back on the next `poll`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub state: Option<Value>,
     /// A line for the console, e.g. `2 of 3 targets drained`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub progress: Option<String>,
     /// With `failed`: an [`crate::ErrorName`] string and what happened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub cause: Option<String>,
 }
 
@@ -77,4 +83,26 @@ pub enum Status {
     Done,
     Running,
     Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_always_carry_the_fields_the_state_machine_selects() {
+        let response = Response {
+            version: VERSION,
+            status: Status::Running,
+            output: Map::new(),
+            state: None,
+            progress: None,
+            error: None,
+            cause: None,
+        };
+        let json = serde_json::to_value(&response).unwrap_or_default();
+        for field in ["status", "output", "state", "error", "cause"] {
+            assert!(json.get(field).is_some(), "{field} missing from {json}");
+        }
+    }
 }
