@@ -1,7 +1,9 @@
 //! `stepback`: the only code that reads files, prints, or talks to AWS.
 
 mod check;
+mod compile;
 mod graph;
+mod plan;
 mod report;
 mod schema;
 
@@ -47,6 +49,15 @@ enum Command {
     ///
     /// Example: stepback schema > stepback.schema.json, then start a workflow with `#:schema ./stepback.schema.json`
     Schema,
+    /// Compile a workflow into an AWS Step Functions definition (`<name>.asl.json`).
+    ///
+    /// Example: stepback compile examples/webapp-rollback.toml -o build
+    Compile(compile::Args),
+    /// Print the critical path, the compiled machine's estimated makespan, its series-parallel structure and its
+    /// worst-case history events.
+    ///
+    /// Example: stepback plan examples/webapp-rollback.toml
+    Plan { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -55,5 +66,7 @@ fn main() -> ExitCode {
         Command::Check { files, deny_warnings } => check::run(&files, deny_warnings),
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Schema => schema::run(),
+        Command::Compile(args) => compile::run(&args),
+        Command::Plan { file } => plan::run(&file),
     }
 }

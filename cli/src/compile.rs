@@ -1,0 +1,101 @@
+//! `stepback compile`: write the Step Functions definition, atomically, or print it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::report::{self, INVALID, IO_ERROR};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow to compile.
+    file: PathBuf,
+    /// Write `<name>.asl.json` into this directory (created if missing) instead of printing it.
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Fill the function ARNs for this region (with --account); otherwise they stay `${Stepback...Arn}`
+    /// placeholders for CloudFormation's DefinitionSubstitutions.
+    #[arg(long, requires = "account")]
+    region: Option<String>,
+    #[arg(long, requires = "region")]
+    account: Option<String>,
+    /// Function name prefix used with --region/--account: `<prefix>rds-snapshot`.
+    #[arg(long, default_value = "stepback-")]
+    prefix: String,
+    /// An explicit substitution, e.g. --substitution StepbackNotifyArn=arn:aws:lambda:...; repeatable.
+    #[arg(long = "substitution", value_name = "KEY=VALUE", value_parser = parse_substitution)]
+    substitutions: Vec<(String, String)>,
+    /// Print an example execution input (every input with its default) instead of the definition.
+    #[arg(long)]
+    example_input: bool,
+}
+
+fn parse_substitution(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let workflow = match report::load(&args.file) {
+        Ok(workflow) => workflow,
+        Err(code) => return code,
+    };
+    if args.example_input {
+        let input = compiler::example_input(&workflow);
+        println!("{}", serde_json::to_string_pretty(&input).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let mut options =
+        compiler::Options { substitutions: args.substitutions.iter().cloned().collect::<BTreeMap<_, _>>() };
+    if let (Some(region), Some(account)) = (&args.region, &args.account) {
+        options = options.with_account(region, account, &args.prefix);
+    }
+    let compiled = match compiler::compile(&workflow, &options) {
+        Ok(compiled) => compiled,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("error: {}: {error}", args.file.display());
+            }
+            return ExitCode::from(INVALID);
+        }
+    };
+    let Some(dir) = &args.out_dir else {
+        print!("{}", compiled.json);
+        return ExitCode::SUCCESS;
+    };
+    let path = dir.join(format!("{}.asl.json", workflow.name));
+    match write_atomically(&path, compiled.json.as_bytes()) {
+        Ok(()) => {
+            eprintln!("wrote {}", path.display());
+            if !compiled.placeholders.is_empty() {
+                let keys: Vec<&str> = compiled.placeholders.iter().map(String::as_str).collect();
+                eprintln!("DefinitionSubstitutions needed: {}", keys.join(", "));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            ExitCode::from(IO_ERROR)
+        }
+    }
+}
+
+/// A temporary file in the same directory, renamed over the target: readers see the old file or the new one,
+/// never a part, and nothing is left behind on failure.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("definition");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let result = written.and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
