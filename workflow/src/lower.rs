@@ -185,7 +185,8 @@ pub struct RawStep<'a, 'i> {
     pub timeout_secs: u64,
     timeout_origin: &'static str,
     timeout_span: Span,
-    pub estimate_secs: u64,
+    /// `None` when the step gives no `estimate`.
+    estimate_secs: Option<u64>,
     pub description: Option<String>,
     pub continue_on_error: bool,
     pub allow_unguarded: bool,
@@ -547,9 +548,8 @@ impl<'s> Lowerer<'s> {
                 .collect(),
         };
         let retry = table.get("retry").map(|n| self.retry(n)).unwrap_or_default();
-        let action_defaults = action.map_or((catalog::ACTIONS[0].default_retry, 0, 0), |a| {
-            (a.default_retry, a.default_timeout_secs, a.default_estimate_secs)
-        });
+        let action_defaults =
+            action.map_or((catalog::ACTIONS[0].default_retry, 0), |a| (a.default_retry, a.default_timeout_secs));
         let own_timeout = self.duration(&table, "timeout", &context, 1);
         let (timeout_secs, timeout_origin) = match (own_timeout, defaults.timeout_secs) {
             (Some(t), _) => (t, "the step's own"),
@@ -579,7 +579,7 @@ impl<'s> Lowerer<'s> {
             timeout_secs,
             timeout_origin,
             timeout_span: table.get("timeout").map_or(id_span, |n| n.span()),
-            estimate_secs: self.duration(&table, "estimate", &context, 0).unwrap_or(action_defaults.2),
+            estimate_secs: self.duration(&table, "estimate", &context, 0),
             description: table.string("description", &context, self.sink).map(|(s, _)| s.to_owned()),
             continue_on_error: table.bool("continue_on_error", &context, self.sink).is_some_and(|(b, _)| b),
             allow_unguarded,
@@ -676,7 +676,12 @@ impl<'s> Lowerer<'s> {
             }
             None => None,
         };
-        if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken) && raw.timeout_secs < raw.estimate_secs {
+        // A wait takes its duration; everything else its own estimate, else the action's.
+        let estimate_secs = raw.estimate_secs.unwrap_or_else(|| match (action.runtime, params.get("duration")) {
+            (Runtime::Native, Some(Value::Literal(secs))) => secs.as_u64().unwrap_or_default(),
+            _ => action.default_estimate_secs,
+        });
+        if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken) && raw.timeout_secs < estimate_secs {
             self.sink.push(
                 Diagnostic::error(
                     Code::TimeoutBelowEstimate,
@@ -686,7 +691,7 @@ impl<'s> Lowerer<'s> {
                         raw.id,
                         humantime::format_duration(std::time::Duration::from_secs(raw.timeout_secs)),
                         raw.timeout_origin,
-                        humantime::format_duration(std::time::Duration::from_secs(raw.estimate_secs)),
+                        humantime::format_duration(std::time::Duration::from_secs(estimate_secs)),
                     ),
                 )
                 .label("timeout of this step")
@@ -706,7 +711,7 @@ impl<'s> Lowerer<'s> {
             when,
             retry: raw.retry,
             timeout_secs: raw.timeout_secs,
-            estimate_secs: raw.estimate_secs,
+            estimate_secs,
             continue_on_error: raw.continue_on_error,
         })
     }
