@@ -1,0 +1,113 @@
+//! `check.alarms`: DescribeAlarms until every alarm is in the expected state.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::{ActionError, Call, Clients, done, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub alarms: Vec<String>,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`; default `OK`.
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub states: BTreeMap<String, String>,
+}
+
+/// Start and poll look the same: every invocation reads the alarms afresh, so there is no state.
+pub struct CheckAlarms;
+
+impl LongAction for CheckAlarms {
+    type Params = Params;
+    type State = ();
+
+    async fn start(_: &Clients, _: &Call<Params>) -> Result<(), ActionError> {
+        Ok(())
+    }
+
+    async fn observe(
+        clients: &Clients,
+        call: &Call<Params>,
+        (): (),
+    ) -> Result<Response, ActionError> {
+        check(clients, &call.params).await
+    }
+}
+
+async fn check(
+    clients: &Clients,
+    Params { alarms, state }: &Params,
+) -> Result<Response, ActionError> {
+    let expected = state.as_deref().unwrap_or("OK");
+    if !StateValue::values().contains(&expected) {
+        return Err(ActionError::invalid_input(format!(
+            "alarm state `{expected}` is not one of {}",
+            StateValue::values().join(", ")
+        )));
+    }
+    let mut states = BTreeMap::new();
+    let mut pages = clients
+        .cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(alarms.clone()))
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            ActionError::aws(
+                format!("describe CloudWatch alarms {}", alarms.join(", ")),
+                e,
+            )
+        })?;
+        let metric = page
+            .metric_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value()));
+        let composite = page
+            .composite_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value()));
+        for (name, value) in metric.chain(composite) {
+            if let (Some(name), Some(value)) = (name, value) {
+                states.insert(name.to_owned(), value.as_str().to_owned());
+            }
+        }
+    }
+    let missing: Vec<_> = alarms
+        .iter()
+        .filter(|a| !states.contains_key(*a))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ActionError::new(
+            ErrorName::NotFound,
+            format!("CloudWatch alarms not found: {}", missing.join(", ")),
+        ));
+    }
+    let waiting: Vec<_> = states
+        .iter()
+        .filter(|(_, s)| *s != expected)
+        .map(|(a, s)| format!("{a} ({s})"))
+        .collect();
+    if waiting.is_empty() {
+        return done(&Output { states });
+    }
+    let progress = format!(
+        "{} of {} alarms {expected}; waiting for {}",
+        states.len() - waiting.len(),
+        states.len(),
+        waiting.join(", ")
+    );
+    running(&(), progress)
+}

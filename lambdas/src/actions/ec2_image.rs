@@ -1,0 +1,141 @@
+//! `ec2.image`: CreateImage without a reboot under a name derived from the execution and step, then poll
+//! until `available`. AMI names are unique per account and region, so a retried `start` finds its image.
+
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{Filter, Image, ResourceType, Tag, TagSpecification};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::{ActionError, Call, Clients, done, identifier, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub instance_id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub image_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    image_id: String,
+}
+
+/// EC2 allows 128 characters in an image name.
+const NAME_MAX: usize = 128;
+
+/// `start` creates the image; `poll` until it is available.
+pub struct Ec2Image;
+
+impl LongAction for Ec2Image {
+    type Params = Params;
+    type State = State;
+
+    async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
+        let instance = &call.params.instance_id;
+        let name = match &call.params.name {
+            Some(name) => name.clone(),
+            None => identifier(
+                &format!("stepback-{instance}"),
+                &call.attempt_key(),
+                NAME_MAX,
+            ),
+        };
+        let by_name = || Filter::builder().name("name").values(&name).build();
+        if let Some(existing) = describe(clients, by_name()).await? {
+            return Ok(State {
+                image_id: existing.image_id.unwrap_or_default(),
+            });
+        }
+        let attempted = format!("create AMI `{name}` of EC2 instance `{instance}`");
+        let tags = call
+            .tags()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = clients
+            .ec2
+            .create_image()
+            .instance_id(instance)
+            .name(&name)
+            .no_reboot(true)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Image)
+                    .set_tags(Some(tags.into()))
+                    .build(),
+            )
+            .send()
+            .await;
+        let image_id = match created {
+            Ok(output) => output.image_id,
+            // A concurrent attempt of this step registered the name first.
+            Err(e) if e.code() == Some("InvalidAMIName.Duplicate") => {
+                describe(clients, by_name()).await?.and_then(|i| i.image_id)
+            }
+            Err(e) => return Err(ActionError::aws(attempted, e)),
+        };
+        let image_id = image_id.ok_or_else(|| {
+            ActionError::new(
+                ErrorName::Failed,
+                format!("{attempted}: AWS returned no image id"),
+            )
+        })?;
+        Ok(State { image_id })
+    }
+
+    async fn observe(
+        clients: &Clients,
+        _: &Call<Params>,
+        state: State,
+    ) -> Result<Response, ActionError> {
+        let image = describe(
+            clients,
+            Filter::builder()
+                .name("image-id")
+                .values(&state.image_id)
+                .build(),
+        )
+        .await?
+        .ok_or_else(|| {
+            ActionError::new(
+                ErrorName::NotFound,
+                format!("AMI `{}` disappeared", state.image_id),
+            )
+        })?;
+        match image.state().map_or("unknown", |s| s.as_str()) {
+            "available" => done(&Output {
+                image_id: state.image_id,
+            }),
+            "pending" => running(&state, format!("AMI `{}` is pending", state.image_id)),
+            other => Err(ActionError::new(
+                ErrorName::Failed,
+                format!(
+                    "AMI `{}` is {other}: {}",
+                    state.image_id,
+                    image
+                        .state_reason()
+                        .and_then(|r| r.message())
+                        .unwrap_or("no reason given")
+                ),
+            )),
+        }
+    }
+}
+
+/// The account's own image matching `filter`, if any.
+async fn describe(clients: &Clients, filter: Filter) -> Result<Option<Image>, ActionError> {
+    let output = clients
+        .ec2
+        .describe_images()
+        .owners("self")
+        .filters(filter)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws("describe the account's AMIs", e))?;
+    Ok(output.images.unwrap_or_default().into_iter().next())
+}

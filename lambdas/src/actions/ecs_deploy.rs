@@ -1,0 +1,461 @@
+//! `ecs.deploy`: point a service at an earlier image tag or task definition, then poll until the rollout
+//! completes.
+//!
+//! Retries are safe: an image tag reuses an ACTIVE revision that already matches instead of registering
+//! another, and `previous` recognises its own in-flight deploy (the service's ACTIVE deployment is the
+//! revision just above the PRIMARY one) instead of stepping back a second time.
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, EphemeralStorage, IpcMode, NetworkMode, PidMode,
+    ProxyConfiguration, RuntimePlatform, Service, SortOrder, TaskDefinition,
+    TaskDefinitionPlacementConstraint, TaskDefinitionStatus, Volume,
+};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::{ActionError, Call, Clients, done, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub cluster: String,
+    pub service: String,
+    pub container: Option<String>,
+    pub image_tag: Option<String>,
+    pub task_definition: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Output {
+    pub image_tag: String,
+    pub task_definition_before: String,
+    pub task_definition_after: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    cluster: String,
+    service: String,
+    #[serde(flatten)]
+    output: Output,
+}
+
+/// `image_tag = "previous"`: the ACTIVE revision of the family just below the running one.
+const PREVIOUS: &str = "previous";
+
+/// How many recent ACTIVE revisions are compared when looking for one that already has the wanted image.
+const REVISIONS_COMPARED: usize = 20;
+
+/// The revision of `running` with `tag` on `container`: an ACTIVE one that matches, else a new one.
+/// `start` resolves the target and updates the service; `poll` until the rollout completes.
+pub struct EcsDeploy;
+
+impl LongAction for EcsDeploy {
+    type Params = Params;
+    type State = State;
+
+    async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
+        let Params {
+            cluster,
+            service: name,
+            container,
+            image_tag,
+            task_definition,
+        } = &call.params;
+        let service = describe_service(clients, cluster, name).await?;
+        let running = service.task_definition().unwrap_or_default().to_owned();
+        // During a deploy, the deployment being replaced is ACTIVE and the new one PRIMARY.
+        let replaced = service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("ACTIVE"))
+            .and_then(|d| d.task_definition())
+            .map(str::to_owned);
+        let after = match (image_tag.as_deref(), task_definition.as_deref()) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(ActionError::invalid_input(format!(
+                    "deploy ECS service `{name}`: give exactly one of `image_tag` and `task_definition`"
+                )));
+            }
+            (None, Some(given)) => describe_task_definition(clients, given).await?.task_definition_arn.unwrap_or_default(),
+            (Some(PREVIOUS), None) => match &replaced {
+                Some(replaced) if previous_revision(clients, replaced).await?.as_deref() == Some(running.as_str()) => {
+                    running.clone()
+                }
+                _ => previous_revision(clients, &running).await?.ok_or_else(|| {
+                    ActionError::new(
+                        ErrorName::Precondition,
+                        format!("deploy the previous revision to ECS service `{name}`: no ACTIVE revision below `{running}`"),
+                    )
+                })?,
+            },
+            (Some(tag), None) => {
+                let container = container.as_deref().ok_or_else(|| {
+                    ActionError::invalid_input(format!("deploy image tag `{tag}` to ECS service `{name}`: `container` is needed"))
+                })?;
+                revision_with_tag(clients, &running, container, tag).await?
+            }
+        };
+        let before = if running == after {
+            replaced.unwrap_or_else(|| running.clone())
+        } else {
+            running.clone()
+        };
+        if running != after {
+            clients
+                .ecs
+                .update_service()
+                .cluster(cluster)
+                .service(name)
+                .task_definition(&after)
+                .send()
+                .await
+                .map_err(|e| {
+                    ActionError::aws(format!("update ECS service `{name}` to `{after}`"), e)
+                })?;
+        }
+        let deployed = describe_task_definition(clients, &after).await?;
+        let image_tag = deployed
+            .container_definitions()
+            .iter()
+            .find(|c| container.is_none() || c.name() == container.as_deref())
+            .and_then(|c| c.image())
+            .map(|image| tag_of(image).to_owned())
+            .unwrap_or_default();
+        Ok(State {
+            cluster: cluster.clone(),
+            service: name.clone(),
+            output: Output {
+                image_tag,
+                task_definition_before: before,
+                task_definition_after: after,
+            },
+        })
+    }
+
+    async fn observe(
+        clients: &Clients,
+        _: &Call<Params>,
+        state: State,
+    ) -> Result<Response, ActionError> {
+        let service = describe_service(clients, &state.cluster, &state.service).await?;
+        let after = &state.output.task_definition_after;
+        if service.task_definition() != Some(after) {
+            return Err(ActionError::new(
+                ErrorName::Precondition,
+                format!(
+                    "ECS service `{}` now runs `{}`, not `{after}`: another deploy replaced this one",
+                    state.service,
+                    service.task_definition().unwrap_or("nothing")
+                ),
+            ));
+        }
+        let deployments = service.deployments();
+        let Some(primary) = deployments.iter().find(|d| d.status() == Some("PRIMARY")) else {
+            return running(
+                &state,
+                format!(
+                    "ECS service `{}` has no PRIMARY deployment yet",
+                    state.service
+                ),
+            );
+        };
+        let rollout = primary.rollout_state().map_or("none", |r| r.as_str());
+        if rollout == "FAILED" {
+            return Err(ActionError::new(
+                ErrorName::Failed,
+                format!(
+                    "deploy of `{after}` to ECS service `{}` failed: {}",
+                    state.service,
+                    primary.rollout_state_reason().unwrap_or("no reason given")
+                ),
+            ));
+        }
+        let completed = rollout == "COMPLETED" && primary.task_definition() == Some(after);
+        // Services without the rollout state (and emulators) are stable when one deployment runs in full.
+        let stable = deployments.len() == 1 && primary.running_count == primary.desired_count;
+        if completed || stable {
+            return done(&state.output);
+        }
+        let progress = format!(
+            "ECS service `{}`: {} of {} tasks running, rollout {rollout}",
+            state.service, primary.running_count, primary.desired_count
+        );
+        running(&state, progress)
+    }
+}
+
+async fn revision_with_tag(
+    clients: &Clients,
+    running: &str,
+    container: &str,
+    tag: &str,
+) -> Result<String, ActionError> {
+    let current = describe_task_definition(clients, running).await?;
+    let mut wanted = Registration::of(&current);
+    let definition = wanted
+        .container_definitions
+        .iter_mut()
+        .find(|c| c.name() == Some(container))
+        .ok_or_else(|| {
+            ActionError::new(
+                ErrorName::NotFound,
+                format!("task definition `{running}` has no container `{container}`"),
+            )
+        })?;
+    definition.image = definition
+        .image
+        .as_deref()
+        .map(|image| with_tag(image, tag));
+    for arn in active_revisions(clients, &wanted.family)
+        .await?
+        .into_iter()
+        .take(REVISIONS_COMPARED)
+    {
+        let candidate = describe_task_definition(clients, &arn).await?;
+        if Registration::of(&candidate) == wanted {
+            return Ok(arn);
+        }
+    }
+    wanted.register(clients).await
+}
+
+/// The ACTIVE revision of the family just below `arn`, if any.
+async fn previous_revision(clients: &Clients, arn: &str) -> Result<Option<String>, ActionError> {
+    let current = describe_task_definition(clients, arn).await?;
+    let family = current.family().unwrap_or_default();
+    for candidate in active_revisions(clients, family).await? {
+        if revision_of(&candidate).is_some_and(|revision| revision < current.revision) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
+}
+
+/// ACTIVE revision ARNs of exactly `family` (ListTaskDefinitions matches a prefix), newest first.
+async fn active_revisions(clients: &Clients, family: &str) -> Result<Vec<String>, ActionError> {
+    let mut pages = clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .into_paginator()
+        .items()
+        .send();
+    let mut arns = Vec::new();
+    while let Some(arn) = pages.next().await {
+        let arn = arn.map_err(|e| {
+            ActionError::aws(
+                format!("list ACTIVE revisions of task family `{family}`"),
+                e,
+            )
+        })?;
+        if family_of(&arn) == Some(family) {
+            arns.push(arn);
+        }
+    }
+    Ok(arns)
+}
+
+/// `arn:aws:ecs:region:account:task-definition/family:revision` → `family`.
+fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once('/')?
+        .1
+        .rsplit_once(':')
+        .map(|(family, _)| family)
+}
+
+fn revision_of(arn: &str) -> Option<i32> {
+    arn.rsplit_once(':')?.1.parse().ok()
+}
+
+/// `registry:5000/app:v2` or `app@sha256:…` with `tag` → `registry:5000/app:tag`.
+fn with_tag(image: &str, tag: &str) -> String {
+    let (path, name) = image
+        .rsplit_once('/')
+        .map_or(("", image), |(path, name)| (path, name));
+    let name = name.split(['@', ':']).next().unwrap_or(name);
+    if path.is_empty() {
+        format!("{name}:{tag}")
+    } else {
+        format!("{path}/{name}:{tag}")
+    }
+}
+
+fn tag_of(image: &str) -> &str {
+    let name = image.rsplit_once('/').map_or(image, |(_, name)| name);
+    name.split_once('@')
+        .map(|(_, digest)| digest)
+        .or_else(|| name.split_once(':').map(|(_, tag)| tag))
+        .unwrap_or("latest")
+}
+
+/// What RegisterTaskDefinition takes from a task definition: two revisions with equal registrations run
+/// the same thing.
+#[derive(Debug, PartialEq)]
+struct Registration {
+    family: String,
+    container_definitions: Vec<ContainerDefinition>,
+    task_role_arn: Option<String>,
+    execution_role_arn: Option<String>,
+    network_mode: Option<NetworkMode>,
+    volumes: Option<Vec<Volume>>,
+    placement_constraints: Option<Vec<TaskDefinitionPlacementConstraint>>,
+    requires_compatibilities: Option<Vec<Compatibility>>,
+    cpu: Option<String>,
+    memory: Option<String>,
+    pid_mode: Option<PidMode>,
+    ipc_mode: Option<IpcMode>,
+    proxy_configuration: Option<ProxyConfiguration>,
+    ephemeral_storage: Option<EphemeralStorage>,
+    runtime_platform: Option<RuntimePlatform>,
+}
+
+impl Registration {
+    fn of(definition: &TaskDefinition) -> Registration {
+        let d = definition.clone();
+        Registration {
+            family: d.family.unwrap_or_default(),
+            container_definitions: d.container_definitions.unwrap_or_default(),
+            task_role_arn: d.task_role_arn,
+            execution_role_arn: d.execution_role_arn,
+            network_mode: d.network_mode,
+            volumes: d.volumes,
+            placement_constraints: d.placement_constraints,
+            requires_compatibilities: d.requires_compatibilities,
+            cpu: d.cpu,
+            memory: d.memory,
+            pid_mode: d.pid_mode,
+            ipc_mode: d.ipc_mode,
+            proxy_configuration: d.proxy_configuration,
+            ephemeral_storage: d.ephemeral_storage,
+            runtime_platform: d.runtime_platform,
+        }
+    }
+
+    async fn register(self, clients: &Clients) -> Result<String, ActionError> {
+        let family = self.family.clone();
+        let output = clients
+            .ecs
+            .register_task_definition()
+            .family(self.family)
+            .set_container_definitions(Some(self.container_definitions))
+            .set_task_role_arn(self.task_role_arn)
+            .set_execution_role_arn(self.execution_role_arn)
+            .set_network_mode(self.network_mode)
+            .set_volumes(self.volumes)
+            .set_placement_constraints(self.placement_constraints)
+            .set_requires_compatibilities(self.requires_compatibilities)
+            .set_cpu(self.cpu)
+            .set_memory(self.memory)
+            .set_pid_mode(self.pid_mode)
+            .set_ipc_mode(self.ipc_mode)
+            .set_proxy_configuration(self.proxy_configuration)
+            .set_ephemeral_storage(self.ephemeral_storage)
+            .set_runtime_platform(self.runtime_platform)
+            .send()
+            .await
+            .map_err(|e| {
+                ActionError::aws(
+                    format!("register a new revision of task family `{family}`"),
+                    e,
+                )
+            })?;
+        output
+            .task_definition
+            .and_then(|d| d.task_definition_arn)
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorName::Failed,
+                    format!("register a revision of `{family}`: AWS returned no ARN"),
+                )
+            })
+    }
+}
+
+pub async fn describe_service(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Service, ActionError> {
+    let attempted = format!("describe ECS service `{service}` in cluster `{cluster}`");
+    let output = clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(&attempted, e))?;
+    let reason = output
+        .failures()
+        .first()
+        .and_then(|f| f.reason())
+        .unwrap_or("no such service")
+        .to_owned();
+    match output.services.unwrap_or_default().into_iter().next() {
+        Some(found) if found.status() == Some("ACTIVE") => Ok(found),
+        Some(found) => Err(ActionError::new(
+            ErrorName::Precondition,
+            format!(
+                "{attempted}: it is {}",
+                found.status().unwrap_or("in an unknown state")
+            ),
+        )),
+        None => Err(ActionError::new(
+            ErrorName::NotFound,
+            format!("{attempted}: ECS answered {reason}"),
+        )),
+    }
+}
+
+async fn describe_task_definition(
+    clients: &Clients,
+    name: &str,
+) -> Result<TaskDefinition, ActionError> {
+    let attempted = format!("describe ECS task definition `{name}`");
+    let answer = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(name)
+        .send()
+        .await;
+    match answer {
+        Ok(output) => output.task_definition.ok_or_else(|| {
+            ActionError::new(
+                ErrorName::NotFound,
+                format!("{attempted}: AWS returned none"),
+            )
+        }),
+        // ECS answers a missing task definition with a generic ClientException.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_client_exception()) =>
+        {
+            let mut error = ActionError::aws(&attempted, e);
+            error.name = ErrorName::NotFound;
+            Err(error)
+        }
+        Err(e) => Err(ActionError::aws(attempted, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_replace_the_tag_or_digest_and_keep_the_registry_port() {
+        assert_eq!(
+            with_tag("registry:5000/team/app:v2", "v1"),
+            "registry:5000/team/app:v1"
+        );
+        assert_eq!(with_tag("app@sha256:abc", "v1"), "app:v1");
+        assert_eq!(with_tag("app", "v1"), "app:v1");
+        assert_eq!(tag_of("registry:5000/team/app:v2"), "v2");
+        assert_eq!(tag_of("registry:5000/team/app"), "latest");
+    }
+}

@@ -1,0 +1,240 @@
+//! `ecs.run_task`: RunTask with a command override, then poll until STOPPED. The task is marked with a
+//! `startedBy` derived from the execution and step, so a retried `start` finds it (ListTasks) instead of
+//! running it twice; the same value is RunTask's idempotency client token.
+
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, ContainerOverride, DesiredStatus, LaunchType, NetworkConfiguration, Task,
+    TaskOverride,
+};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::actions::ecs_deploy::describe_service;
+use crate::{ActionError, Call, Clients, done, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub cluster: String,
+    pub task_definition: String,
+    pub container: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub service: Option<String>,
+    pub subnets: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub launch_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub task_arn: String,
+    pub exit_code: i32,
+    pub stopped_reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    cluster: String,
+    task_arn: String,
+    /// The container whose exit code decides; the first essential one otherwise.
+    container: Option<String>,
+}
+
+/// A task an earlier attempt of this step started, running or stopped.
+/// `start` runs the task; `poll` until it stopped.
+pub struct EcsRunTask;
+
+impl LongAction for EcsRunTask {
+    type Params = Params;
+    type State = State;
+
+    async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
+        let p = &call.params;
+        let marker = format!("stepback-{}", call.attempt_key());
+        let attempted = format!(
+            "run task `{}` on ECS cluster `{}`",
+            p.task_definition, p.cluster
+        );
+        if p.command.is_some() && p.container.is_none() {
+            return Err(ActionError::invalid_input(format!(
+                "{attempted}: `command` needs `container`"
+            )));
+        }
+        if let Some(task_arn) = find_started(clients, &p.cluster, &marker).await? {
+            return Ok(State {
+                cluster: p.cluster.clone(),
+                task_arn,
+                container: p.container.clone(),
+            });
+        }
+        let service = match &p.service {
+            Some(service) => Some(describe_service(clients, &p.cluster, service).await?),
+            None => None,
+        };
+        let launch_type = match (
+            &p.launch_type,
+            service.as_ref().and_then(|s| s.launch_type.clone()),
+        ) {
+            (Some(given), _) => LaunchType::from(given.as_str()),
+            (None, Some(of_service)) => of_service,
+            (None, None) => LaunchType::Fargate,
+        };
+        let network = match (&p.subnets, service.and_then(|s| s.network_configuration)) {
+            (Some(subnets), _) => Some(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(subnets.clone()))
+                            .set_security_groups(p.security_groups.clone())
+                            .build()
+                            .map_err(|e| ActionError::invalid_input(format!("{attempted}: {e}")))?,
+                    )
+                    .build(),
+            ),
+            (None, of_service) => of_service,
+        };
+        let overrides = p.container.as_ref().map(|name| {
+            TaskOverride::builder()
+                .container_overrides(
+                    ContainerOverride::builder()
+                        .name(name)
+                        .set_command(p.command.clone())
+                        .build(),
+                )
+                .build()
+        });
+        let output = clients
+            .ecs
+            .run_task()
+            .cluster(&p.cluster)
+            .task_definition(&p.task_definition)
+            .count(1)
+            .started_by(&marker)
+            .client_token(&marker)
+            .launch_type(launch_type)
+            .set_network_configuration(network)
+            .set_overrides(overrides)
+            .send()
+            .await
+            .map_err(|e| ActionError::aws(&attempted, e))?;
+        if let Some(failure) = output.failures().first() {
+            let reason = failure.reason().unwrap_or("no reason");
+            let name = if reason == "MISSING" {
+                ErrorName::NotFound
+            } else {
+                ErrorName::Failed
+            };
+            return Err(ActionError::new(
+                name,
+                format!("{attempted}: ECS answered {reason}"),
+            ));
+        }
+        let task_arn = output
+            .tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorName::Failed,
+                    format!("{attempted}: ECS started no task"),
+                )
+            })?;
+        Ok(State {
+            cluster: p.cluster.clone(),
+            task_arn: task_arn.to_owned(),
+            container: p.container.clone(),
+        })
+    }
+
+    async fn observe(
+        clients: &Clients,
+        _: &Call<Params>,
+        state: State,
+    ) -> Result<Response, ActionError> {
+        let described = clients
+            .ecs
+            .describe_tasks()
+            .cluster(&state.cluster)
+            .tasks(&state.task_arn)
+            .send()
+            .await
+            .map_err(|e| ActionError::aws(format!("describe ECS task `{}`", state.task_arn), e))?;
+        let task = described
+            .tasks
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorName::NotFound,
+                    format!("ECS task `{}` not found", state.task_arn),
+                )
+            })?;
+        report(&task, state)
+    }
+}
+
+async fn find_started(
+    clients: &Clients,
+    cluster: &str,
+    marker: &str,
+) -> Result<Option<String>, ActionError> {
+    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+        let listed = clients
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .started_by(marker)
+            .desired_status(status)
+            .send()
+            .await
+            .map_err(|e| {
+                ActionError::aws(
+                    format!("list tasks started by `{marker}` on ECS cluster `{cluster}`"),
+                    e,
+                )
+            })?;
+        if let Some(arn) = listed.task_arns.unwrap_or_default().into_iter().next() {
+            return Ok(Some(arn));
+        }
+    }
+    Ok(None)
+}
+
+fn report(task: &Task, state: State) -> Result<Response, ActionError> {
+    let last_status = task.last_status().unwrap_or("unknown");
+    if last_status != "STOPPED" {
+        return running(
+            &state,
+            format!("ECS task `{}` is {last_status}", state.task_arn),
+        );
+    }
+    let container = task.containers().iter().find(|c| match &state.container {
+        Some(name) => c.name() == Some(name),
+        None => c.exit_code.is_some(),
+    });
+    let exit_code = container.and_then(|c| c.exit_code());
+    let stopped_reason = task
+        .stopped_reason()
+        .unwrap_or("no reason given")
+        .to_owned();
+    let stop_code = task.stop_code().map_or("none", |c| c.as_str());
+    // ECS always reports a stop code; only an emulator leaves it out.
+    match exit_code {
+        Some(0) if matches!(stop_code, "EssentialContainerExited" | "none") => done(&Output {
+            task_arn: state.task_arn,
+            exit_code: 0,
+            stopped_reason,
+        }),
+        _ => Err(ActionError::new(
+            ErrorName::Failed,
+            format!(
+                "ECS task `{}` stopped ({stop_code}: {stopped_reason}) with exit code {}",
+                state.task_arn,
+                exit_code.map_or("none".to_owned(), |c| c.to_string())
+            ),
+        )),
+    }
+}

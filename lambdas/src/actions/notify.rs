@@ -1,0 +1,69 @@
+//! `notify`: SNS Publish.
+
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::{ActionError, Call, Clients, done};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub topic: String,
+    pub subject: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub message_id: String,
+}
+
+pub async fn run(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
+    call.expect_start("notify")?;
+    let Params {
+        topic,
+        subject,
+        message,
+    } = call.params;
+    let message_id = publish(clients, &topic, subject.as_deref(), message).await?;
+    done(&Output { message_id })
+}
+
+/// Publishes and returns the message id. Errors name the topic only: the message may carry a task token.
+pub async fn publish(
+    clients: &Clients,
+    topic: &str,
+    subject: Option<&str>,
+    message: String,
+) -> Result<String, ActionError> {
+    let output = clients
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .set_subject(subject.map(sns_subject).filter(|s| !s.is_empty()))
+        .message(message)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(format!("publish to SNS topic `{topic}`"), e))?;
+    Ok(output.message_id.unwrap_or_default())
+}
+
+/// SNS rejects a subject that is not ASCII, holds a line break or control character, or has 100 characters
+/// or more. A notification is better sent with a cut subject than not at all.
+pub fn sns_subject(subject: &str) -> String {
+    let printable: String = subject
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() {
+                c
+            } else if c.is_ascii() {
+                ' '
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let mut subject = printable.trim().to_owned();
+    subject.truncate(99);
+    subject
+}

@@ -1,0 +1,278 @@
+//! `rds.restore`: RestoreDBInstanceFromDBSnapshot to a new identifier with the original's settings, then
+//! poll until available. With `swap`, rename the original to `<id>-pre-rollback-<key>` and the restored one
+//! to `<id>`, each once the instance is available, so the endpoint the application uses does not change.
+//!
+//! Never deletes. Each poll looks at where the instances are now (by `DbiResourceId`, which survives a
+//! rename) rather than trusting a remembered phase, so a retried poll never renames twice.
+
+use aws_sdk_rds::types::{DbInstance, Tag};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::actions::rds_snapshot::find_snapshot;
+use crate::{ActionError, Call, Clients, done, identifier, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub instance: String,
+    pub snapshot: String,
+    pub swap: Option<bool>,
+    pub new_instance: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub instance_id: String,
+    pub new_instance_id: String,
+    pub replaced_instance_id: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    instance: String,
+    new_instance: String,
+    /// Where the original goes with `swap`.
+    parked: String,
+    swap: bool,
+    /// The restored instance's `DbiResourceId`.
+    restored: String,
+}
+
+/// RDS allows 63 characters in an instance identifier.
+const INSTANCE_ID_MAX: usize = 63;
+
+/// `start` restores; each `poll` takes the next step of the swap.
+pub struct RdsRestore;
+
+impl LongAction for RdsRestore {
+    type Params = Params;
+    type State = State;
+
+    async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
+        let Params {
+            instance,
+            snapshot,
+            swap,
+            new_instance,
+        } = &call.params;
+        let key = call.attempt_key();
+        let new_instance = match new_instance {
+            Some(id) => id.clone(),
+            None => identifier(&format!("{instance}-rb"), &key, INSTANCE_ID_MAX),
+        };
+        let parked = identifier(&format!("{instance}-pre-rollback"), &key, INSTANCE_ID_MAX);
+        let attempted =
+            format!("restore RDS snapshot `{snapshot}` to new instance `{new_instance}`");
+        let restored = match find_instance(clients, &new_instance).await? {
+            Some(existing) if made_by(&existing, call) => existing,
+            Some(_) => {
+                return Err(ActionError::new(
+                    ErrorName::Precondition,
+                    format!(
+                        "{attempted}: an instance with that id exists and was not restored by this step"
+                    ),
+                ));
+            }
+            None => {
+                let original = find_instance(clients, instance).await?.ok_or_else(|| {
+                    ActionError::new(
+                        ErrorName::NotFound,
+                        format!("{attempted}: RDS instance `{instance}` not found"),
+                    )
+                })?;
+                if find_snapshot(clients, snapshot).await?.is_none() {
+                    return Err(ActionError::new(
+                        ErrorName::NotFound,
+                        format!("{attempted}: RDS snapshot `{snapshot}` not found"),
+                    ));
+                }
+                clients
+                    .rds
+                    .restore_db_instance_from_db_snapshot()
+                    .db_instance_identifier(&new_instance)
+                    .db_snapshot_identifier(snapshot)
+                    .set_db_instance_class(original.db_instance_class.clone())
+                    .set_db_subnet_group_name(
+                        original
+                            .db_subnet_group
+                            .and_then(|g| g.db_subnet_group_name),
+                    )
+                    .set_vpc_security_group_ids(original.vpc_security_groups.map(|groups| {
+                        groups
+                            .into_iter()
+                            .filter_map(|g| g.vpc_security_group_id)
+                            .collect()
+                    }))
+                    .set_db_parameter_group_name(
+                        original
+                            .db_parameter_groups
+                            .and_then(|groups| groups.into_iter().next()?.db_parameter_group_name),
+                    )
+                    .set_multi_az(original.multi_az)
+                    .set_tags(Some(
+                        call.tags()
+                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                            .into(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| ActionError::aws(&attempted, e))?
+                    .db_instance
+                    .ok_or_else(|| {
+                        ActionError::new(
+                            ErrorName::Failed,
+                            format!("{attempted}: AWS returned no instance"),
+                        )
+                    })?
+            }
+        };
+        let restored = restored.dbi_resource_id.ok_or_else(|| {
+            ActionError::new(
+                ErrorName::Failed,
+                format!("RDS instance `{new_instance}` has no resource id"),
+            )
+        })?;
+        Ok(State {
+            instance: instance.clone(),
+            new_instance,
+            parked,
+            swap: swap.unwrap_or(false),
+            restored,
+        })
+    }
+
+    async fn observe(
+        clients: &Clients,
+        _: &Call<Params>,
+        state: State,
+    ) -> Result<Response, ActionError> {
+        let is_restored = |i: &DbInstance| i.dbi_resource_id() == Some(state.restored.as_str());
+        let under_new_id = find_instance(clients, &state.new_instance).await?;
+        let under_old_id = find_instance(clients, &state.instance).await?;
+        match (under_new_id, under_old_id) {
+            (Some(restored), _) if !available(&restored) => running(
+                &state,
+                format!("restoring `{}`: {}", state.new_instance, status(&restored)),
+            ),
+            (Some(restored), _) if !state.swap => done(&Output {
+                instance_id: state.new_instance.clone(),
+                new_instance_id: state.new_instance.clone(),
+                replaced_instance_id: state.instance.clone(),
+                endpoint: endpoint(&restored),
+            }),
+            (Some(_), Some(original)) if !available(&original) => running(
+                &state,
+                format!(
+                    "waiting for original `{}`: {}",
+                    state.instance,
+                    status(&original)
+                ),
+            ),
+            (Some(_), Some(_)) => {
+                rename(clients, &state.instance, &state.parked).await?;
+                running(
+                    &state,
+                    format!(
+                        "renaming original `{}` to `{}`",
+                        state.instance, state.parked
+                    ),
+                )
+            }
+            (Some(_), None) => {
+                rename(clients, &state.new_instance, &state.instance).await?;
+                running(
+                    &state,
+                    format!(
+                        "renaming restored `{}` to `{}`",
+                        state.new_instance, state.instance
+                    ),
+                )
+            }
+            (None, Some(swapped)) if is_restored(&swapped) && available(&swapped) => {
+                done(&Output {
+                    instance_id: state.instance.clone(),
+                    new_instance_id: state.instance.clone(),
+                    replaced_instance_id: state.parked.clone(),
+                    endpoint: endpoint(&swapped),
+                })
+            }
+            (None, Some(swapped)) if is_restored(&swapped) => running(
+                &state,
+                format!(
+                    "waiting for renamed `{}`: {}",
+                    state.instance,
+                    status(&swapped)
+                ),
+            ),
+            // A rename in flight: RDS shows the instance under neither id, or the original is still renaming.
+            _ => running(
+                &state,
+                format!(
+                    "waiting for `{}` to reappear after its rename",
+                    state.new_instance
+                ),
+            ),
+        }
+    }
+}
+
+fn made_by<P>(instance: &DbInstance, call: &Call<P>) -> bool {
+    let [(key, execution), _] = call.tags();
+    instance
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some(key) && t.value() == Some(execution.as_str()))
+}
+
+async fn rename(clients: &Clients, from: &str, to: &str) -> Result<(), ActionError> {
+    clients
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier(from)
+        .new_db_instance_identifier(to)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(format!("rename RDS instance `{from}` to `{to}`"), e))?;
+    Ok(())
+}
+
+fn status(instance: &DbInstance) -> &str {
+    instance.db_instance_status().unwrap_or("unknown")
+}
+
+fn available(instance: &DbInstance) -> bool {
+    status(instance) == "available"
+}
+
+fn endpoint(instance: &DbInstance) -> String {
+    instance
+        .endpoint()
+        .and_then(|e| e.address())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The instance with this id, or `None` when RDS does not know it.
+pub async fn find_instance(clients: &Clients, id: &str) -> Result<Option<DbInstance>, ActionError> {
+    match clients
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output.db_instances.unwrap_or_default().into_iter().next()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(ActionError::aws(format!("describe RDS instance `{id}`"), e)),
+    }
+}

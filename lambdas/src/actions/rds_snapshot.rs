@@ -1,0 +1,158 @@
+//! `rds.snapshot`: CreateDBSnapshot under an id derived from the execution and step, then poll until
+//! `available`. A retried `start` finds the snapshot it made instead of making a second one.
+
+use aws_sdk_rds::types::{DbSnapshot, Tag};
+use catalog::ErrorName;
+use catalog::contract::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::actions::LongAction;
+use crate::{ActionError, Call, Clients, done, identifier, running};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub instance: String,
+    pub snapshot_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub snapshot_id: String,
+    pub instance: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct State {
+    snapshot_id: String,
+    instance: String,
+}
+
+/// RDS allows 255 characters in a snapshot identifier.
+const SNAPSHOT_ID_MAX: usize = 255;
+
+/// `start` then `poll` until the snapshot is `available`.
+pub struct RdsSnapshot;
+
+impl LongAction for RdsSnapshot {
+    type Params = Params;
+    type State = State;
+
+    async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
+        let instance = &call.params.instance;
+        let snapshot_id = match &call.params.snapshot_id {
+            Some(id) => id.clone(),
+            None => identifier(
+                &format!("stepback-{instance}"),
+                &call.attempt_key(),
+                SNAPSHOT_ID_MAX,
+            ),
+        };
+        let attempted = format!("create snapshot `{snapshot_id}` of RDS instance `{instance}`");
+        match find_snapshot(clients, &snapshot_id).await? {
+            Some(existing) if existing.db_instance_identifier() != Some(instance) => {
+                return Err(ActionError::new(
+                    ErrorName::Precondition,
+                    format!(
+                        "{attempted}: a snapshot with that id already exists, of instance `{}`",
+                        existing.db_instance_identifier().unwrap_or("unknown")
+                    ),
+                ));
+            }
+            // An earlier attempt of this step made it.
+            Some(_) => {}
+            None => {
+                let created = clients
+                    .rds
+                    .create_db_snapshot()
+                    .db_snapshot_identifier(&snapshot_id)
+                    .db_instance_identifier(instance)
+                    .set_tags(Some(
+                        call.tags()
+                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                            .into(),
+                    ))
+                    .send()
+                    .await;
+                match created {
+                    // A concurrent attempt won the race; the poll looks at its snapshot.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_db_snapshot_already_exists_fault()) => {}
+                    Err(e) => return Err(ActionError::aws(attempted, e)),
+                    Ok(_) => {}
+                }
+            }
+        }
+        Ok(State {
+            snapshot_id,
+            instance: instance.clone(),
+        })
+    }
+
+    async fn observe(
+        clients: &Clients,
+        _: &Call<Params>,
+        state: State,
+    ) -> Result<Response, ActionError> {
+        let snapshot = find_snapshot(clients, &state.snapshot_id)
+            .await?
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorName::NotFound,
+                    format!("RDS snapshot `{}` disappeared", state.snapshot_id),
+                )
+            })?;
+        report(&snapshot, state)
+    }
+}
+
+fn report(snapshot: &DbSnapshot, state: State) -> Result<Response, ActionError> {
+    match snapshot.status().unwrap_or("unknown") {
+        "available" => done(&Output {
+            snapshot_id: state.snapshot_id,
+            instance: state.instance,
+        }),
+        status @ ("failed" | "deleted" | "deleting") => Err(ActionError::new(
+            ErrorName::Failed,
+            format!(
+                "RDS snapshot `{}` of `{}` is {status}",
+                state.snapshot_id, state.instance
+            ),
+        )),
+        status => {
+            let progress = format!(
+                "RDS snapshot `{}` is {status} ({}%)",
+                state.snapshot_id,
+                snapshot.percent_progress().unwrap_or(0)
+            );
+            running(&state, progress)
+        }
+    }
+}
+
+/// The snapshot with this id, or `None` when RDS does not know it.
+pub async fn find_snapshot(
+    clients: &Clients,
+    snapshot_id: &str,
+) -> Result<Option<DbSnapshot>, ActionError> {
+    let answer = clients
+        .rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(snapshot_id)
+        .send()
+        .await;
+    match answer {
+        Ok(output) => Ok(output.db_snapshots.unwrap_or_default().into_iter().next()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_db_snapshot_not_found_fault()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(ActionError::aws(
+            format!("describe RDS snapshot `{snapshot_id}`"),
+            e,
+        )),
+    }
+}

@@ -1,0 +1,214 @@
+//! The actuators: one handler per catalog action behind one dispatch on [`catalog::contract::Request`].
+//!
+//! One binary serves every action; the function's `STEPBACK_ACTION` picks the action, so each function keeps
+//! its own least-privilege role while there is one artifact to build and ship. Invariants:
+//! - every error reaches Step Functions as an [`ErrorName`] (see [`error`]), never as a Rust type name;
+//! - `start` is idempotent: ids derive from the execution and step, so a retried `start` finds its own work;
+//! - nothing is ever deleted, and no handler waits inside the Lambda: long work is `start` then `poll`.
+
+pub mod actions;
+pub mod error;
+
+use aws_config::SdkConfig;
+use catalog::ErrorName;
+use catalog::contract::{self, Execution, Operation, Request, Response, Status};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub use error::ActionError;
+
+/// The environment variable that names the function's action.
+pub const ACTION_ENV: &str = "STEPBACK_ACTION";
+
+/// The clients every handler uses, built once per cold start.
+pub struct Clients {
+    pub rds: aws_sdk_rds::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub http: reqwest::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Result<Clients, reqwest::Error> {
+        Ok(Clients {
+            rds: aws_sdk_rds::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+            http: reqwest::Client::builder().build()?,
+        })
+    }
+}
+
+/// The catalog entry named by `STEPBACK_ACTION`.
+pub fn configured_action() -> Result<&'static catalog::ActionSpec, String> {
+    let name = std::env::var(ACTION_ENV).map_err(|_| format!("{ACTION_ENV} is not set"))?;
+    catalog::action(&name)
+        .ok_or_else(|| format!("{ACTION_ENV}={name} is not an action in the catalog"))
+}
+
+/// The Lambda handler: checks the payload against the contract and the function's action, then runs it.
+/// It takes raw JSON so that a malformed payload is a `Stepback.InvalidInput` and not the runtime's own error.
+pub async fn handle(
+    clients: &Clients,
+    action: &catalog::ActionSpec,
+    payload: Value,
+) -> Result<Response, ActionError> {
+    let request: Request = serde_json::from_value(payload).map_err(|e| {
+        ActionError::invalid_input(format!("payload does not match the contract: {e}"))
+    })?;
+    if request.version != contract::VERSION {
+        return Err(ActionError::invalid_input(format!(
+            "payload version {} is not the version {} this function speaks",
+            request.version,
+            contract::VERSION
+        )));
+    }
+    if request.action != action.name {
+        return Err(ActionError::invalid_input(format!(
+            "payload is for action `{}` but this function runs `{}`",
+            request.action, action.name
+        )));
+    }
+    actions::ActionCall::parse(request)?.run(clients).await
+}
+
+/// One invocation of an action, with its params checked against the action's own type.
+pub struct Call<P> {
+    pub params: P,
+    pub operation: Operation,
+    pub execution: Execution,
+    pub state: Option<Value>,
+    /// Never logged, never put into an error message.
+    pub task_token: Option<String>,
+}
+
+impl<P: DeserializeOwned> Call<P> {
+    fn parse(request: Request) -> Result<Call<P>, ActionError> {
+        let params = serde_json::from_value(Value::Object(request.params)).map_err(|e| {
+            ActionError::invalid_input(format!("params of `{}` are invalid: {e}", request.action))
+        })?;
+        Ok(Call {
+            params,
+            operation: request.operation,
+            execution: request.execution,
+            state: request.state,
+            task_token: request.task_token,
+        })
+    }
+}
+
+impl<P> Call<P> {
+    /// The state the previous `start` or `poll` returned; a `poll` without it cannot know what to look at.
+    pub fn state<S: DeserializeOwned>(&self) -> Result<S, ActionError> {
+        let state = self.state.clone().ok_or_else(|| {
+            ActionError::invalid_input("poll needs the state that start returned")
+        })?;
+        serde_json::from_value(state).map_err(|e| {
+            ActionError::invalid_input(format!("poll state is not what start returned: {e}"))
+        })
+    }
+
+    /// For actions that finish in one invocation.
+    pub fn expect_start(&self, action: &str) -> Result<(), ActionError> {
+        match self.operation {
+            Operation::Start => Ok(()),
+            Operation::Poll => Err(ActionError::invalid_input(format!(
+                "`{action}` has no poll operation"
+            ))),
+        }
+    }
+
+    /// Eight hex digits that are the same on every attempt of this step in this execution, and differ across
+    /// executions: the suffix of every resource id and client token, so a retried `start` finds its own work.
+    pub fn attempt_key(&self) -> String {
+        let digest = Sha256::digest(format!("{}\n{}", self.execution.id, self.execution.step));
+        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Tags that mark a resource as made by this step of this execution.
+    pub fn tags(&self) -> [(&'static str, String); 2] {
+        [
+            ("stepback:execution", self.execution.id.clone()),
+            ("stepback:step", self.execution.step.clone()),
+        ]
+    }
+}
+
+/// `status: done` with the action's outputs.
+pub fn done(output: &impl Serialize) -> Result<Response, ActionError> {
+    Ok(Response {
+        output: to_map(output)?,
+        ..response(Status::Done)
+    })
+}
+
+/// `status: running`: the state machine waits and polls again with `state`.
+pub fn running(state: &impl Serialize, progress: String) -> Result<Response, ActionError> {
+    let state = serde_json::to_value(state).map_err(unserializable)?;
+    Ok(Response {
+        state: Some(state),
+        progress: Some(progress),
+        ..response(Status::Running)
+    })
+}
+
+pub(crate) fn response(status: Status) -> Response {
+    Response {
+        version: contract::VERSION,
+        status,
+        output: Map::new(),
+        state: None,
+        progress: None,
+        error: None,
+        cause: None,
+    }
+}
+
+fn to_map(value: &impl Serialize) -> Result<Map<String, Value>, ActionError> {
+    match serde_json::to_value(value).map_err(unserializable)? {
+        Value::Object(map) => Ok(map),
+        other => Err(ActionError::new(
+            ErrorName::Failed,
+            format!("output is not an object: {other}"),
+        )),
+    }
+}
+
+fn unserializable(e: serde_json::Error) -> ActionError {
+    ActionError::new(
+        ErrorName::Failed,
+        format!("cannot serialize the response: {e}"),
+    )
+}
+
+/// `<base>-<suffix>` as an AWS identifier: lowercase letters, digits and single hyphens, starting with a letter, at
+/// most `max` long; only `base` is ever cut. RDS instance identifiers allow 63.
+pub fn identifier(base: &str, suffix: &str, max: usize) -> String {
+    let mut cleaned = String::new();
+    for c in base.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            cleaned.push(c);
+        } else if !cleaned.is_empty() && !cleaned.ends_with('-') {
+            cleaned.push('-');
+        }
+    }
+    if !cleaned.starts_with(|c: char| c.is_ascii_lowercase()) {
+        cleaned.insert_str(0, "sb-");
+    }
+    cleaned.truncate(max.saturating_sub(suffix.len() + 1));
+    let cleaned = cleaned.trim_end_matches('-');
+    format!("{cleaned}-{suffix}")
+}
