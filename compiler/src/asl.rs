@@ -3,6 +3,8 @@
 //! one enum, so a state cannot have both. JSON appears only at the boundary: [`StateMachine::to_json`] and the
 //! payload templates (`Parameters`, `ResultSelector`), which are JSON by definition.
 
+use std::collections::HashMap;
+
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
@@ -30,18 +32,19 @@ impl StateMachine {
     /// execution order whatever order lowering built them in. Unreachable states keep their place at the end
     /// (the structural check reports them).
     pub fn sort_by_visit(&mut self) {
+        let index: HashMap<&str, usize> =
+            self.states.0.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
         let mut order: Vec<usize> = Vec::with_capacity(self.states.0.len());
         let mut seen = vec![false; self.states.0.len()];
-        let mut stack = vec![self.start_at.clone()];
+        let mut stack = vec![self.start_at.as_str()];
         while let Some(name) = stack.pop() {
-            let Some(index) = self.states.position(&name) else { continue };
+            let Some(&index) = index.get(name) else { continue };
             if std::mem::replace(&mut seen[index], true) {
                 continue;
             }
             order.push(index);
             // Pushed in reverse so that the first successor is visited first.
-            let successors = self.states.0[index].1.successors();
-            stack.extend(successors.into_iter().rev().map(str::to_owned));
+            stack.extend(self.states.0[index].1.successors().into_iter().rev());
         }
         order.extend((0..seen.len()).filter(|&i| !seen[i]));
         let mut slots: Vec<Option<(String, State)>> = std::mem::take(&mut self.states.0).into_iter().map(Some).collect();
@@ -58,15 +61,6 @@ impl StateMachine {
 #[derive(Clone, Debug, Default)]
 pub struct States(pub Vec<(String, State)>);
 
-impl States {
-    pub fn position(&self, name: &str) -> Option<usize> {
-        self.0.iter().position(|(n, _)| n == name)
-    }
-
-    pub fn get(&self, name: &str) -> Option<&State> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, s)| s)
-    }
-}
 
 impl Serialize for States {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -372,7 +372,9 @@ fn best_forced_cut(dag: &Dag, set: &[usize], scratch: &mut Scratch) -> (Vec<usiz
     let longest = set.iter().map(|&v| scratch.up[v]).max().unwrap_or(0);
     let earliest_start = |v: usize| scratch.down[v] - dag.weights[v];
     let latest_start = |v: usize| longest - scratch.up[v];
-    let mut best: Option<(u64, Vec<usize>, usize)> = None;
+    // (cost, imbalance, order index × |set| + cut)
+    let mut best: Option<(u64, usize, usize)> = None;
+    let mut orders = Vec::with_capacity(2);
     for key in [&earliest_start as &dyn Fn(usize) -> u64, &latest_start] {
         let mut order = set.to_vec();
         // Ties by topological position keep the order topological when estimates are zero.
@@ -385,13 +387,20 @@ fn best_forced_cut(dag: &Dag, set: &[usize], scratch: &mut Scratch) -> (Vec<usiz
         for k in 1..order.len() {
             prefix_max = prefix_max.max(scratch.down[order[k - 1]]);
             let cost = prefix_max + suffix_max[k];
-            if best.as_ref().is_none_or(|(b, _, _)| cost < *b) {
-                best = Some((cost, order.clone(), k));
+            // Among equal costs the most balanced cut wins: it keeps the recursion shallow (a cut that peels
+            // one step at a time makes the decomposition quadratic) and the Parallel nesting readable.
+            let imbalance = k.abs_diff(order.len() / 2);
+            if best.is_none_or(|(b, i, _)| (cost, imbalance) < (b, i)) {
+                best = Some((cost, imbalance, orders.len() * order.len() + k));
             }
         }
+        orders.push(order);
     }
     match best {
-        Some((_, order, cut)) => (order, cut),
+        Some((_, _, at)) => {
+            let (which, cut) = (at / set.len(), at % set.len());
+            (orders.swap_remove(which), cut)
+        }
         // Unreachable for a set of two or more steps; a one-step cut keeps the function total.
         None => (set.to_vec(), set.len().min(1)),
     }

@@ -2,7 +2,7 @@
 //! and `Catch` target exists in the same scope, every state is reachable from `StartAt`, names are unique across
 //! the whole machine and at most 80 characters, Choice states have rules, and Retry fields are in range.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::asl::{State, StateMachine};
 
@@ -20,8 +20,8 @@ fn check_scope<'m>(
     names: &mut HashSet<&'m str>,
     problems: &mut Vec<String>,
 ) {
-    let states = &machine.states;
-    for (name, state) in &states.0 {
+    let states: HashMap<&str, &State> = machine.states.0.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    for (name, state) in &machine.states.0 {
         if !names.insert(name) {
             problems.push(format!("state name `{name}` is used twice"));
         }
@@ -29,7 +29,7 @@ fn check_scope<'m>(
             problems.push(format!("state name `{name}` is longer than 80 characters"));
         }
         for target in state.successors() {
-            if states.get(target).is_none() {
+            if !states.contains_key(target) {
                 problems.push(format!("`{name}` in {scope} goes to `{target}`, which is not in that scope"));
             }
         }
@@ -52,7 +52,7 @@ fn check_scope<'m>(
             _ => {}
         }
     }
-    if states.get(&machine.start_at).is_none() {
+    if !states.contains_key(machine.start_at.as_str()) {
         problems.push(format!("StartAt `{}` of {scope} is not a state", machine.start_at));
     }
     let mut reached = HashSet::new();
@@ -65,12 +65,12 @@ fn check_scope<'m>(
             queue.extend(state.successors());
         }
     }
-    for (name, _) in &states.0 {
+    for (name, _) in &machine.states.0 {
         if !reached.contains(name.as_str()) {
             problems.push(format!("`{name}` in {scope} is unreachable"));
         }
     }
-    if !states.0.iter().any(|(_, s)| s.is_terminal()) {
+    if !machine.states.0.iter().any(|(_, s)| s.is_terminal()) {
         problems.push(format!("{scope} has no terminal state"));
     }
 }
