@@ -17,7 +17,8 @@
 //!    `L(P)` is the running maximum of each step's longest path *ending* at it and `L(Q)` the running maximum of
 //!    its longest path *starting* at it: every cut of an order is costed in one pass. Two orders are tried, by
 //!    earliest start and by latest start (ties by position), which between them keep the steps that can go
-//!    early in `P` and the steps that can go late in `Q`. The edges from the sinks of `P` to the sources of `Q`
+//!    early in `P` and the steps that can go late in `Q`. Among equal costs the most balanced cut wins, which
+//!    keeps the recursion shallow (peeling one step per level would make it quadratic). The edges from the sinks of `P` to the sources of `Q`
 //!    that were not there are the precedence edges added; both halves are decomposed again.
 //!
 //! Every step appears in exactly one leaf, so no side-effecting step is ever duplicated. On a series-parallel
