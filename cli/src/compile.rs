@@ -44,11 +44,19 @@ pub fn run(args: &Args) -> ExitCode {
     };
     if args.example_input {
         let input = compiler::example_input(&workflow);
-        println!("{}", serde_json::to_string_pretty(&input).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&input).unwrap_or_default()
+        );
         return ExitCode::SUCCESS;
     }
-    let mut options =
-        compiler::Options { substitutions: args.substitutions.iter().cloned().collect::<BTreeMap<_, _>>() };
+    let mut options = compiler::Options {
+        substitutions: args
+            .substitutions
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>(),
+    };
     if let (Some(region), Some(account)) = (&args.region, &args.account) {
         options = options.with_account(region, account, &args.prefix);
     }
@@ -87,7 +95,10 @@ pub fn run(args: &Args) -> ExitCode {
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("definition");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("definition");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let written = std::fs::File::create(&temp).and_then(|mut file| {
         file.write_all(bytes)?;

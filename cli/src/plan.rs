@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use compiler::events::{human, LIMIT};
+use compiler::events::{LIMIT, human};
 
 use crate::report::{self, INVALID};
 
@@ -21,19 +21,58 @@ pub fn run(path: &Path) -> ExitCode {
             return ExitCode::from(INVALID);
         }
     };
-    let added: Vec<String> = plan.added_edges.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+    let added: Vec<String> = plan
+        .added_edges
+        .iter()
+        .map(|(a, b)| format!("{a} -> {b}"))
+        .collect();
     let mut heaviest = plan.step_events.clone();
     heaviest.sort_by_key(|(id, events)| (std::cmp::Reverse(*events), id.clone()));
-    let heaviest: Vec<String> = heaviest.iter().take(3).map(|(id, e)| format!("{id} {e}")).collect();
-    println!("{}: {} steps, {} on failure", workflow.name, workflow.steps.len(), workflow.on_failure.len());
-    println!("critical path     {} ({})", plan.critical_path.join(" -> "), human(plan.critical_secs));
-    println!("compiled machine  {} ({:.2} x critical path)", human(plan.makespan_secs), plan.ratio());
-    println!("level by level    {} ({:.2} x critical path)", human(plan.level_secs), plan.level_ratio());
+    let heaviest: Vec<String> = heaviest
+        .iter()
+        .take(3)
+        .map(|(id, e)| format!("{id} {e}"))
+        .collect();
+    println!(
+        "{}: {} steps, {} on failure",
+        workflow.name,
+        workflow.steps.len(),
+        workflow.on_failure.len()
+    );
+    println!(
+        "critical path     {} ({})",
+        plan.critical_path.join(" -> "),
+        human(plan.critical_secs)
+    );
+    println!(
+        "compiled machine  {} ({:.2} x critical path)",
+        human(plan.makespan_secs),
+        plan.ratio()
+    );
+    println!(
+        "level by level    {} ({:.2} x critical path)",
+        human(plan.level_secs),
+        plan.level_ratio()
+    );
     println!("structure         {}", plan.structure);
-    println!("added edges       {}", if added.is_empty() { "none".to_owned() } else { added.join(", ") });
-    println!("history events    {} worst case, limit {LIMIT}; most: {}", plan.total_events, heaviest.join(", "));
+    println!(
+        "added edges       {}",
+        if added.is_empty() {
+            "none".to_owned()
+        } else {
+            added.join(", ")
+        }
+    );
+    println!(
+        "history events    {} worst case, limit {LIMIT}; most: {}",
+        plan.total_events,
+        heaviest.join(", ")
+    );
     if plan.total_events > LIMIT {
-        eprintln!("error: {}: over the history limit; `stepback compile` refuses it", path.display());
+        eprintln!(
+            "error: {}: over the history limit; `stepback compile` refuses it",
+            path.display()
+        );
         return ExitCode::from(INVALID);
     }
     ExitCode::SUCCESS

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use compiler::schedule::{schedule, Dag};
+use compiler::schedule::{Dag, schedule};
 
 /// A small deterministic generator (SplitMix64), so that every run sees the same workflows and DAGs.
 struct Rng(u64);
@@ -32,7 +32,9 @@ fn workflow_source(n: usize, rng: &mut Rng) -> String {
     for i in 0..n {
         out.push_str(&format!("[steps.s{i}]\n"));
         if i > 0 {
-            let mut after: Vec<usize> = (0..1 + rng.below(3)).map(|_| i - 1 - rng.below(i.min(8) as u64) as usize).collect();
+            let mut after: Vec<usize> = (0..1 + rng.below(3))
+                .map(|_| i - 1 - rng.below(i.min(8) as u64) as usize)
+                .collect();
             after.sort_unstable();
             after.dedup();
             let after: Vec<String> = after.iter().map(|a| format!("\"s{a}\"")).collect();
@@ -59,8 +61,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn bench_compile() {
-    println!("compile time (median of runs; check = parse + validate, compile = schedule + lower + checks + JSON)");
-    println!("{:>6} {:>10} {:>10} {:>12} {:>9} {:>8}", "steps", "check", "compile", "compile/step", "states", "events");
+    println!(
+        "compile time (median of runs; check = parse + validate, compile = schedule + lower + checks + JSON)"
+    );
+    println!(
+        "{:>6} {:>10} {:>10} {:>12} {:>9} {:>8}",
+        "steps", "check", "compile", "compile/step", "states", "events"
+    );
     for n in [10usize, 100, 1_000, 5_000] {
         let source = workflow_source(n, &mut Rng(n as u64));
         let runs = if n >= 1_000 { 5 } else { 30 };
@@ -71,16 +78,24 @@ fn bench_compile() {
             let checked = workflow::check(&source);
             checks.push(started.elapsed());
             let Some(workflow) = checked.workflow else {
-                panic!("generated workflow of {n} steps is invalid: {:?}", checked.diagnostics.first());
+                panic!(
+                    "generated workflow of {n} steps is invalid: {:?}",
+                    checked.diagnostics.first()
+                );
             };
             let started = Instant::now();
             let compiled = compiler::compile(&workflow, &compiler::Options::default());
             compiles.push(started.elapsed());
             // Over the history budget, compile does all the work and then refuses: the time is the same.
             summary = match compiled {
-                Ok(c) => (c.json.matches("\"Type\"").count().to_string(), c.plan.total_events.to_string()),
+                Ok(c) => (
+                    c.json.matches("\"Type\"").count().to_string(),
+                    c.plan.total_events.to_string(),
+                ),
                 Err(errors) => match &errors[..] {
-                    [compiler::CompileError::HistoryBudget { total, .. }] => ("refused".to_owned(), format!("{total}")),
+                    [compiler::CompileError::HistoryBudget { total, .. }] => {
+                        ("refused".to_owned(), format!("{total}"))
+                    }
                     _ => panic!("generated workflow of {n} steps does not compile: {errors:?}"),
                 },
             };
@@ -132,13 +147,17 @@ fn random_sp_dag(n: usize, rng: &mut Rng) -> Dag {
     }
     let weights = (0..n).map(|_| 10 + rng.below(1_790)).collect();
     // Node ids are not in topological order here; `Dag::new` sorts them.
-    Dag::new(weights, edges).unwrap_or_else(|| unreachable!("series composition never closes a cycle"))
+    Dag::new(weights, edges)
+        .unwrap_or_else(|| unreachable!("series composition never closes a cycle"))
 }
 
 fn bench_makespan() {
     println!();
     println!("makespan / critical path, 200 seeded DAGs per row (mean, worst)");
-    println!("{:<28} {:>15} {:>15} {:>8}", "DAGs", "series-parallel", "level by level", "edges+");
+    println!(
+        "{:<28} {:>15} {:>15} {:>8}",
+        "DAGs", "series-parallel", "level by level", "edges+"
+    );
     let rows: [(&str, usize, Option<u64>); 6] = [
         ("series-parallel, 20 steps", 20, None),
         ("series-parallel, 200 steps", 200, None),
@@ -157,12 +176,20 @@ fn bench_makespan() {
             };
             let (_, critical) = dag.critical_path();
             let schedule = schedule(&dag);
-            let makespan = schedule.tree.as_ref().map_or(0, |t| t.makespan(dag.weights()));
+            let makespan = schedule
+                .tree
+                .as_ref()
+                .map_or(0, |t| t.makespan(dag.weights()));
             sp.push(compiler::ratio(makespan, critical));
             level.push(compiler::ratio(dag.level_makespan(), critical));
             added += schedule.added_edges.len();
         }
-        let stats = |v: &[f64]| (v.iter().sum::<f64>() / v.len() as f64, v.iter().copied().fold(0.0, f64::max));
+        let stats = |v: &[f64]| {
+            (
+                v.iter().sum::<f64>() / v.len() as f64,
+                v.iter().copied().fold(0.0, f64::max),
+            )
+        };
         let (sp_mean, sp_max) = stats(&sp);
         let (level_mean, level_max) = stats(&level);
         println!(

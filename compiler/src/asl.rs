@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 /// A state machine, or a `Parallel` branch (which has the same shape without `Comment`).
@@ -32,13 +32,20 @@ impl StateMachine {
     /// execution order whatever order lowering built them in. Unreachable states keep their place at the end
     /// (the structural check reports them).
     pub fn sort_by_visit(&mut self) {
-        let index: HashMap<&str, usize> =
-            self.states.0.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = self
+            .states
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
         let mut order: Vec<usize> = Vec::with_capacity(self.states.0.len());
         let mut seen = vec![false; self.states.0.len()];
         let mut stack = vec![self.start_at.as_str()];
         while let Some(name) = stack.pop() {
-            let Some(&index) = index.get(name) else { continue };
+            let Some(&index) = index.get(name) else {
+                continue;
+            };
             if std::mem::replace(&mut seen[index], true) {
                 continue;
             }
@@ -47,11 +54,17 @@ impl StateMachine {
             stack.extend(self.states.0[index].1.successors().into_iter().rev());
         }
         order.extend((0..seen.len()).filter(|&i| !seen[i]));
-        let mut slots: Vec<Option<(String, State)>> = std::mem::take(&mut self.states.0).into_iter().map(Some).collect();
+        let mut slots: Vec<Option<(String, State)>> = std::mem::take(&mut self.states.0)
+            .into_iter()
+            .map(Some)
+            .collect();
         self.states.0 = order.into_iter().filter_map(|i| slots[i].take()).collect();
         for (_, state) in &mut self.states.0 {
             if let State::Parallel(parallel) = state {
-                parallel.branches.iter_mut().for_each(StateMachine::sort_by_visit);
+                parallel
+                    .branches
+                    .iter_mut()
+                    .for_each(StateMachine::sort_by_visit);
             }
         }
     }
@@ -60,7 +73,6 @@ impl StateMachine {
 /// The `States` object, in a chosen order (a JSON object, serialised in insertion order).
 #[derive(Clone, Debug, Default)]
 pub struct States(pub Vec<(String, State)>);
-
 
 impl Serialize for States {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -323,7 +335,9 @@ impl Test {
     fn operator_and_operand(&self) -> (String, Value) {
         match self {
             Test::Compare(op, Operand::Literal(value)) => (op.name().to_owned(), value.clone()),
-            Test::Compare(op, Operand::Path(path)) => (format!("{}Path", op.name()), Value::from(path.as_str())),
+            Test::Compare(op, Operand::Path(path)) => {
+                (format!("{}Path", op.name()), Value::from(path.as_str()))
+            }
             Test::Is(test, expected) => (format!("{test:?}"), Value::Bool(*expected)),
         }
     }

@@ -22,7 +22,13 @@ pub fn lower(condition: &Condition) -> Result<Folded, String> {
         Condition::IsTrue(reference) => Folded::Rule(guarded(
             reference,
             None,
-            test(reference, Test::Compare(Comparison::BooleanEquals, asl::Operand::Literal(Json::Bool(true)))),
+            test(
+                reference,
+                Test::Compare(
+                    Comparison::BooleanEquals,
+                    asl::Operand::Literal(Json::Bool(true)),
+                ),
+            ),
         )),
         Condition::Not(inner) => match lower(inner)? {
             Folded::Always => Folded::Never,
@@ -40,7 +46,12 @@ pub fn lower(condition: &Condition) -> Result<Folded, String> {
             (Folded::Never, other) | (other, Folded::Never) => other,
             (Folded::Rule(a), Folded::Rule(b)) => Folded::Rule(Rule::Or(flatten(a, b, false))),
         },
-        Condition::Compare { op, left, right, ty } => compare(*op, left, right, *ty)?,
+        Condition::Compare {
+            op,
+            left,
+            right,
+            ty,
+        } => compare(*op, left, right, *ty)?,
     })
 }
 
@@ -57,7 +68,10 @@ fn flatten(a: Rule, b: Rule, and: bool) -> Vec<Rule> {
 }
 
 fn test(reference: &Reference, test: Test) -> Rule {
-    Rule::Test { variable: path(reference), test }
+    Rule::Test {
+        variable: path(reference),
+        test,
+    }
 }
 
 /// A step's output is absent when that step was skipped or failed with `continue_on_error`; comparing an
@@ -77,16 +91,31 @@ fn guarded(reference: &Reference, other: Option<&Reference>, rule: Rule) -> Rule
     Rule::And(presence)
 }
 
-fn compare(op: CompareOp, left: &Operand, right: &Operand, ty: ValueType) -> Result<Folded, String> {
+fn compare(
+    op: CompareOp,
+    left: &Operand,
+    right: &Operand,
+    ty: ValueType,
+) -> Result<Folded, String> {
     let (reference, operand, op, other) = match (left, right) {
         (Operand::Literal(a), Operand::Literal(b)) => return constant(op, a, b),
         (Operand::Path(r), Operand::Literal(v)) => (r, asl::Operand::Literal(v.clone()), op, None),
-        (Operand::Literal(v), Operand::Path(r)) => (r, asl::Operand::Literal(v.clone()), mirror(op), None),
+        (Operand::Literal(v), Operand::Path(r)) => {
+            (r, asl::Operand::Literal(v.clone()), mirror(op), None)
+        }
         (Operand::Path(a), Operand::Path(b)) => (a, asl::Operand::Path(path(b)), op, Some(b)),
     };
     let (comparison, negate) = comparison(op, ty)?;
-    let rule = guarded(reference, other, test(reference, Test::Compare(comparison, operand)));
-    Ok(Folded::Rule(if negate { Rule::Not(Box::new(rule)) } else { rule }))
+    let rule = guarded(
+        reference,
+        other,
+        test(reference, Test::Compare(comparison, operand)),
+    );
+    Ok(Folded::Rule(if negate {
+        Rule::Not(Box::new(rule))
+    } else {
+        rule
+    }))
 }
 
 /// `a < b` is `b > a`.
@@ -104,10 +133,27 @@ fn mirror(op: CompareOp) -> CompareOp {
 fn comparison(op: CompareOp, ty: ValueType) -> Result<(Comparison, bool), String> {
     use Comparison as C;
     let by_type = match ty {
-        ValueType::String => [C::StringEquals, C::StringLessThan, C::StringLessThanEquals, C::StringGreaterThan, C::StringGreaterThanEquals],
-        ValueType::Number => [C::NumericEquals, C::NumericLessThan, C::NumericLessThanEquals, C::NumericGreaterThan, C::NumericGreaterThanEquals],
+        ValueType::String => [
+            C::StringEquals,
+            C::StringLessThan,
+            C::StringLessThanEquals,
+            C::StringGreaterThan,
+            C::StringGreaterThanEquals,
+        ],
+        ValueType::Number => [
+            C::NumericEquals,
+            C::NumericLessThan,
+            C::NumericLessThanEquals,
+            C::NumericGreaterThan,
+            C::NumericGreaterThanEquals,
+        ],
         ValueType::Bool if matches!(op, CompareOp::Eq | CompareOp::Ne) => [C::BooleanEquals; 5],
-        other => return Err(format!("cannot compare {} values with `{op:?}`", other.name())),
+        other => {
+            return Err(format!(
+                "cannot compare {} values with `{op:?}`",
+                other.name()
+            ));
+        }
     };
     Ok(match op {
         CompareOp::Eq => (by_type[0], false),
@@ -123,7 +169,10 @@ fn constant(op: CompareOp, a: &Json, b: &Json) -> Result<Folded, String> {
     use std::cmp::Ordering;
     let ordering = match (a, b) {
         (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
-        (Json::Number(x), Json::Number(y)) => x.as_f64().zip(y.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)),
+        (Json::Number(x), Json::Number(y)) => x
+            .as_f64()
+            .zip(y.as_f64())
+            .and_then(|(x, y)| x.partial_cmp(&y)),
         _ => None,
     };
     let holds = match (op, ordering) {
@@ -148,10 +197,16 @@ mod tests {
 
     #[test]
     fn constants_fold_and_not_equals_negates() {
-        let c = Condition::And(Box::new(Condition::Literal(true)), Box::new(Condition::IsTrue(input("x"))));
+        let c = Condition::And(
+            Box::new(Condition::Literal(true)),
+            Box::new(Condition::IsTrue(input("x"))),
+        );
         let expected = Rule::Test {
             variable: "$.input.x".to_owned(),
-            test: Test::Compare(Comparison::BooleanEquals, asl::Operand::Literal(Json::Bool(true))),
+            test: Test::Compare(
+                Comparison::BooleanEquals,
+                asl::Operand::Literal(Json::Bool(true)),
+            ),
         };
         assert_eq!(lower(&c), Ok(Folded::Rule(expected)));
         let ne = Condition::Compare {
@@ -160,7 +215,9 @@ mod tests {
             right: Operand::Path(input("s")),
             ty: ValueType::String,
         };
-        let Ok(Folded::Rule(Rule::Not(_))) = lower(&ne) else { panic!("expected a negated rule: {:?}", lower(&ne)) };
+        let Ok(Folded::Rule(Rule::Not(_))) = lower(&ne) else {
+            panic!("expected a negated rule: {:?}", lower(&ne))
+        };
         let never = Condition::Compare {
             op: CompareOp::Lt,
             left: Operand::Literal(Json::from(2)),

@@ -53,7 +53,10 @@ impl PollPlan {
         if waited < timeout {
             polls += (timeout - waited).div_ceil(cap);
         }
-        PollPlan { waits, polls: polls.max(1) }
+        PollPlan {
+            waits,
+            polls: polls.max(1),
+        }
     }
 
     /// The loop's worst case: the start task, then per poll a wait, the counter, the poll task and the check;

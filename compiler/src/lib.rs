@@ -24,7 +24,12 @@ pub enum CompileError {
     #[error(
         "the workflow may need {total} history events, over the Step Functions limit of {limit}; step `{step}` alone may need {step_events}"
     )]
-    HistoryBudget { step: String, step_events: u64, total: u64, limit: u64 },
+    HistoryBudget {
+        step: String,
+        step_events: u64,
+        total: u64,
+        limit: u64,
+    },
     #[error("step `{step}`: {message}")]
     Unsupported { step: String, message: String },
     #[error("internal error, please report it: {0}")]
@@ -43,11 +48,16 @@ impl Options {
     /// action's dots and underscores as dashes (`rds.snapshot` → `stepback-rds-snapshot` for prefix
     /// `stepback-`). Explicit `substitutions` win.
     pub fn with_account(mut self, region: &str, account: &str, prefix: &str) -> Options {
-        for action in catalog::ACTIONS.iter().filter(|a| a.runtime != Runtime::Native) {
+        for action in catalog::ACTIONS
+            .iter()
+            .filter(|a| a.runtime != Runtime::Native)
+        {
             let function = format!("{prefix}{}", action.name.replace(['.', '_'], "-"));
             self.substitutions
                 .entry(action.arn_substitution())
-                .or_insert_with(|| format!("arn:aws:lambda:{region}:{account}:function:{function}"));
+                .or_insert_with(|| {
+                    format!("arn:aws:lambda:{region}:{account}:function:{function}")
+                });
         }
         self
     }
@@ -82,7 +92,11 @@ impl Plan {
 
 /// `1.0` when the critical path is empty (no steps, or all estimates zero).
 pub fn ratio(makespan: u64, critical: u64) -> f64 {
-    if critical == 0 { 1.0 } else { makespan as f64 / critical as f64 }
+    if critical == 0 {
+        1.0
+    } else {
+        makespan as f64 / critical as f64
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -129,28 +143,56 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
     if !problems.is_empty() {
         return Err(problems.into_iter().map(CompileError::Internal).collect());
     }
-    let id = |i: usize| workflow.steps.get(i).map(|s| s.id.clone()).unwrap_or_default();
+    let id = |i: usize| {
+        workflow
+            .steps
+            .get(i)
+            .map(|s| s.id.clone())
+            .unwrap_or_default()
+    };
     let (critical, critical_secs) = dag.critical_path();
     let plan = Plan {
         critical_path: critical.into_iter().map(id).collect(),
         critical_secs,
-        makespan_secs: schedule.tree.as_ref().map_or(0, |t| t.makespan(dag.weights())),
+        makespan_secs: schedule
+            .tree
+            .as_ref()
+            .map_or(0, |t| t.makespan(dag.weights())),
         level_secs: dag.level_makespan(),
-        structure: schedule.tree.as_ref().map_or_else(String::new, |t| t.render(&id)),
-        added_edges: schedule.added_edges.iter().map(|&(a, b)| (id(a), id(b))).collect(),
+        structure: schedule
+            .tree
+            .as_ref()
+            .map_or_else(String::new, |t| t.render(&id)),
+        added_edges: schedule
+            .added_edges
+            .iter()
+            .map(|&(a, b)| (id(a), id(b)))
+            .collect(),
         step_events: lowered.step_events,
         total_events: lowered.total_events,
     };
     let json = lowered.machine.to_json();
     let placeholders = placeholders(&json);
-    Ok(Compiled { machine: lowered.machine, json, plan, placeholders })
+    Ok(Compiled {
+        machine: lowered.machine,
+        json,
+        plan,
+        placeholders,
+    })
 }
 
 fn dag(workflow: &Workflow) -> Result<schedule::Dag, Vec<CompileError>> {
     let weights = workflow.steps.iter().map(|s| s.estimate_secs).collect();
-    let edges = workflow.dag.raw_edges().iter().map(|e| (workflow.dag[e.source()], workflow.dag[e.target()]));
-    schedule::Dag::new(weights, edges)
-        .ok_or_else(|| vec![CompileError::Internal("the step graph has a cycle or an unknown step".to_owned())])
+    let edges = workflow
+        .dag
+        .raw_edges()
+        .iter()
+        .map(|e| (workflow.dag[e.source()], workflow.dag[e.target()]));
+    schedule::Dag::new(weights, edges).ok_or_else(|| {
+        vec![CompileError::Internal(
+            "the step graph has a cycle or an unknown step".to_owned(),
+        )]
+    })
 }
 
 /// The `${Key}` placeholders in a definition.

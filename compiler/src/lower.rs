@@ -9,21 +9,21 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use catalog::contract::VERSION;
-use catalog::{ErrorName, Runtime, LAMBDA_SERVICE_ERRORS};
-use serde_json::{json, Map, Value as Json};
-use workflow::model::{Reference, Step, Value};
+use catalog::{ErrorName, LAMBDA_SERVICE_ERRORS, Runtime};
+use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
+use workflow::model::{Reference, Step, Value};
 
+use crate::CompileError;
 use crate::asl::{
-    Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, Operand, Parallel, Pass,
-    ResultPath, Retrier, Rule, State, StateMachine, States, Succeed, Task, Test, Transition, TypeTest, Wait,
-    WaitFor,
+    Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, Operand, Parallel,
+    Pass, ResultPath, Retrier, Rule, State, StateMachine, States, Succeed, Task, Test, Transition,
+    TypeTest, Wait, WaitFor,
 };
 use crate::condition::{self, Folded};
 use crate::events;
 use crate::payload::{self, step_path};
 use crate::schedule::Tree;
-use crate::CompileError;
 
 /// The error a `Fail` inside a `Parallel` branch raises; its `Cause` is the `$.failure` object as JSON. Never
 /// raised by a Lambda, so it is not in the shared table.
@@ -54,14 +54,23 @@ pub fn lower(
         overhead_events: 0,
         failure_entry: String::new(),
     };
-    let mut top = Scope { states: Vec::new(), in_branch: false };
+    let mut top = Scope {
+        states: Vec::new(),
+        in_branch: false,
+    };
     // Built back to front, since each state names the next one; `sort_by_visit` restores reading order.
     lowering.failure_entry = lowering.lower_failure_path(&mut top);
     let body = match tree {
         Some(tree) => lowering.lower_tree(&mut top, tree, &Transition::End),
-        None => lowering.name("Nothing to do", |_| {
-            State::Succeed(Succeed { comment: Some("the workflow has no steps".to_owned()) })
-        }, &mut top),
+        None => lowering.name(
+            "Nothing to do",
+            |_| {
+                State::Succeed(Succeed {
+                    comment: Some("the workflow has no steps".to_owned()),
+                })
+            },
+            &mut top,
+        ),
     };
     let guard = lowering.lower_guard(&mut top, body);
     let start = lowering.lower_input(&mut top, guard);
@@ -72,16 +81,29 @@ pub fn lower(
         Some(d) => format!("{}: {d} (stepback)", workflow.name),
         None => format!("{} (stepback)", workflow.name),
     };
-    let mut machine = StateMachine { comment: Some(comment), start_at: start, states: States(top.states) };
+    let mut machine = StateMachine {
+        comment: Some(comment),
+        start_at: start,
+        states: States(top.states),
+    };
     machine.sort_by_visit();
     let step_events: Vec<(String, u64)> = workflow
         .steps
         .iter()
         .chain(&workflow.on_failure)
-        .map(|s| (s.id.clone(), lowering.step_events.get(&s.id).copied().unwrap_or(0)))
+        .map(|s| {
+            (
+                s.id.clone(),
+                lowering.step_events.get(&s.id).copied().unwrap_or(0),
+            )
+        })
         .collect();
     let total_events = lowering.overhead_events + step_events.iter().map(|(_, e)| e).sum::<u64>();
-    Ok(Lowered { machine, step_events, total_events })
+    Ok(Lowered {
+        machine,
+        step_events,
+        total_events,
+    })
 }
 
 struct Scope {
@@ -143,11 +165,16 @@ impl Lowering<'_> {
         match tree {
             Tree::Step(i) => match self.workflow.steps.get(*i) {
                 Some(step) => {
-                    let route = if step.continue_on_error { Route::Record } else { Route::Abort };
+                    let route = if step.continue_on_error {
+                        Route::Record
+                    } else {
+                        Route::Abort
+                    };
                     self.lower_step(scope, step, next, route)
                 }
                 None => {
-                    self.errors.push(CompileError::Internal(format!("no step {i}")));
+                    self.errors
+                        .push(CompileError::Internal(format!("no step {i}")));
                     String::new()
                 }
             },
@@ -165,8 +192,17 @@ impl Lowering<'_> {
         }
     }
 
-    fn lower_parallel(&mut self, scope: &mut Scope, children: &[Tree], next: &Transition) -> String {
-        let ids: Vec<&str> = children.iter().flat_map(Tree::steps).filter_map(|i| self.step_id(i)).collect();
+    fn lower_parallel(
+        &mut self,
+        scope: &mut Scope,
+        children: &[Tree],
+        next: &Transition,
+    ) -> String {
+        let ids: Vec<&str> = children
+            .iter()
+            .flat_map(Tree::steps)
+            .filter_map(|i| self.step_id(i))
+            .collect();
         let name = self.fresh(&format!("Parallel: {}", ids.join(", ")));
         let merge_name = self.fresh(&format!("{}: merge", name.trim_end_matches(['.', ' '])));
         let (transition, output_path) = scope.exit(next);
@@ -188,10 +224,17 @@ impl Lowering<'_> {
         let mut branches = Vec::with_capacity(children.len());
         let mut reads = BTreeSet::new();
         for child in children {
-            let mut branch = Scope { states: Vec::new(), in_branch: true };
+            let mut branch = Scope {
+                states: Vec::new(),
+                in_branch: true,
+            };
             let start_at = self.lower_tree(&mut branch, child, &Transition::End);
             reads.extend(self.outside_reads(child));
-            branches.push(StateMachine { comment: None, start_at, states: States(branch.states) });
+            branches.push(StateMachine {
+                comment: None,
+                start_at,
+                states: States(branch.states),
+            });
         }
         let mut steps = Map::new();
         for id in reads {
@@ -207,7 +250,10 @@ impl Lowering<'_> {
         scope.states.push((
             name.clone(),
             State::Parallel(Parallel {
-                comment: Some(format!("{} branches with no order between them", children.len())),
+                comment: Some(format!(
+                    "{} branches with no order between them",
+                    children.len()
+                )),
                 branches,
                 parameters: Some(json!({ "input.$": "$.input", "steps": steps })),
                 result_selector: Some(json!({ "merged.$": merge_expression(children.len()) })),
@@ -224,25 +270,41 @@ impl Lowering<'_> {
     /// plumbing) is attributed to the `Parallel` itself.
     fn parallel_catchers(&mut self, scope: &mut Scope, parallel: &str) -> Vec<Catcher> {
         let entry = self.failure_entry.clone();
-        let decoded = self.name(&format!("{parallel}: failed"), |_| {
-            State::Pass(Pass {
-                comment: Some("the Cause of a failed branch is the failure as JSON".to_owned()),
-                input_path: None,
-                parameters: Some(json!({
-                    "input.$": "$.input",
-                    "steps.$": "$.steps",
-                    "failure.$": "States.StringToJson($.caught.Cause)",
-                })),
-                result: None,
-                result_path: None,
-                output_path: None,
-                transition: Transition::Next(entry.clone()),
-            })
-        }, scope);
-        let broken = self.name(&format!("{parallel}: error"), |_| failure_record(parallel, &entry), scope);
+        let decoded = self.name(
+            &format!("{parallel}: failed"),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the Cause of a failed branch is the failure as JSON".to_owned()),
+                    input_path: None,
+                    parameters: Some(json!({
+                        "input.$": "$.input",
+                        "steps.$": "$.steps",
+                        "failure.$": "States.StringToJson($.caught.Cause)",
+                    })),
+                    result: None,
+                    result_path: None,
+                    output_path: None,
+                    transition: Transition::Next(entry.clone()),
+                })
+            },
+            scope,
+        );
+        let broken = self.name(
+            &format!("{parallel}: error"),
+            |_| failure_record(parallel, &entry),
+            scope,
+        );
         vec![
-            Catcher { error_equals: vec![BRANCH_FAILED.to_owned()], result_path: caught(), next: decoded },
-            Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: broken },
+            Catcher {
+                error_equals: vec![BRANCH_FAILED.to_owned()],
+                result_path: caught(),
+                next: decoded,
+            },
+            Catcher {
+                error_equals: vec!["States.ALL".to_owned()],
+                result_path: caught(),
+                next: broken,
+            },
         ]
     }
 
@@ -252,37 +314,61 @@ impl Lowering<'_> {
 
     /// Steps outside `tree` whose results a step inside it reads.
     fn outside_reads(&self, tree: &Tree) -> BTreeSet<String> {
-        let inside: BTreeSet<&str> = tree.steps().into_iter().filter_map(|i| self.step_id(i)).collect();
+        let inside: BTreeSet<&str> = tree
+            .steps()
+            .into_iter()
+            .filter_map(|i| self.step_id(i))
+            .collect();
         let mut reads = BTreeSet::new();
-        for step in tree.steps().into_iter().filter_map(|i| self.workflow.steps.get(i)) {
+        for step in tree
+            .steps()
+            .into_iter()
+            .filter_map(|i| self.workflow.steps.get(i))
+        {
             step_reads(step, &mut reads);
         }
         reads.retain(|id| !inside.contains(id.as_str()));
         reads
     }
 
-    fn lower_step(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+    fn lower_step(
+        &mut self,
+        scope: &mut Scope,
+        step: &Step,
+        next: &Transition,
+        route: Route,
+    ) -> String {
         let folded = match step.when.as_ref().map(condition::lower) {
             None => Folded::Always,
             Some(Ok(folded)) => folded,
             Some(Err(message)) => {
-                self.errors.push(CompileError::Unsupported { step: step.id.clone(), message });
+                self.errors.push(CompileError::Unsupported {
+                    step: step.id.clone(),
+                    message,
+                });
                 Folded::Always
             }
         };
         let skipped = |this: &mut Self, scope: &mut Scope| {
             let (transition, output_path) = scope.exit(next);
-            this.name(&format!("{}: skipped", step.id), |_| {
-                State::Pass(Pass {
-                    comment: Some("the condition is false: the step is skipped and counts as done".to_owned()),
-                    input_path: None,
-                    parameters: None,
-                    result: Some(json!({ "skipped": true })),
-                    result_path: Some(ResultPath::At(step_path(&step.id, ""))),
-                    output_path,
-                    transition,
-                })
-            }, scope)
+            this.name(
+                &format!("{}: skipped", step.id),
+                |_| {
+                    State::Pass(Pass {
+                        comment: Some(
+                            "the condition is false: the step is skipped and counts as done"
+                                .to_owned(),
+                        ),
+                        input_path: None,
+                        parameters: None,
+                        result: Some(json!({ "skipped": true })),
+                        result_path: Some(ResultPath::At(step_path(&step.id, ""))),
+                        output_path,
+                        transition,
+                    })
+                },
+                scope,
+            )
         };
         let rule = match folded {
             Folded::Never => {
@@ -297,20 +383,30 @@ impl Lowering<'_> {
         let skip = skipped(self, scope);
         self.add_events(&step.id, events::CHOICE);
         let comment = format!("run {} only when its `when` condition holds", step.id);
-        self.name(&format!("{}: when", step.id), |_| {
-            State::Choice(Choice {
-                comment: Some(comment),
-                choices: vec![ChoiceRule { rule, next: body }],
-                default: Some(skip),
-            })
-        }, scope)
+        self.name(
+            &format!("{}: when", step.id),
+            |_| {
+                State::Choice(Choice {
+                    comment: Some(comment),
+                    choices: vec![ChoiceRule { rule, next: body }],
+                    default: Some(skip),
+                })
+            },
+            scope,
+        )
     }
 
     fn add_events(&mut self, step: &str, events: u64) {
         *self.step_events.entry(step.to_owned()).or_default() += events;
     }
 
-    fn lower_action(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+    fn lower_action(
+        &mut self,
+        scope: &mut Scope,
+        step: &Step,
+        next: &Transition,
+        route: Route,
+    ) -> String {
         if step.action.runtime == Runtime::Native {
             return self.lower_wait(scope, step, next);
         }
@@ -318,7 +414,10 @@ impl Lowering<'_> {
         let payload = match self.payload(step, "start") {
             Ok(payload) => payload,
             Err(message) => {
-                self.errors.push(CompileError::Unsupported { step: step.id.clone(), message });
+                self.errors.push(CompileError::Unsupported {
+                    step: step.id.clone(),
+                    message,
+                });
                 Map::new()
             }
         };
@@ -326,7 +425,10 @@ impl Lowering<'_> {
         match step.action.runtime {
             Runtime::Poll => self.lower_poll(scope, step, next, payload, &failed),
             Runtime::TaskToken => {
-                self.add_events(&step.id, events::TASK_STATE + events::TOKEN_ATTEMPT * attempts);
+                self.add_events(
+                    &step.id,
+                    events::TASK_STATE + events::TOKEN_ATTEMPT * attempts,
+                );
                 let mut payload = payload;
                 payload.insert("task_token.$".to_owned(), json!("$$.Task.Token"));
                 let (transition, output_path) = scope.exit(next);
@@ -346,13 +448,18 @@ impl Lowering<'_> {
                 self.name(&step.id, |_| State::Task(task), scope)
             }
             Runtime::Invoke | Runtime::Native => {
-                self.add_events(&step.id, events::TASK_STATE + events::TASK_ATTEMPT * attempts);
+                self.add_events(
+                    &step.id,
+                    events::TASK_STATE + events::TASK_ATTEMPT * attempts,
+                );
                 let (transition, output_path) = scope.exit(next);
                 let task = Task {
                     comment: Some(describe(step)),
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
-                    result_selector: Some(json!({ "status.$": "$.Payload.status", "output.$": "$.Payload.output" })),
+                    result_selector: Some(
+                        json!({ "status.$": "$.Payload.status", "output.$": "$.Payload.output" }),
+                    ),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
                     timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
@@ -407,40 +514,51 @@ impl Lowering<'_> {
             })
         }, scope);
         let limit = events::human(step.timeout_secs);
-        let timed_out = self.name(&format!("{id}: timed out"), |_| {
-            State::Pass(Pass {
-                comment: Some(format!("still running after {} polls ({limit})", plan.polls)),
-                input_path: None,
-                parameters: None,
-                result: Some(json!({
-                    "Error": ErrorName::Timeout.as_str(),
-                    "Cause": format!("{id} did not finish within {limit}"),
-                })),
-                result_path: Some(caught()),
-                output_path: None,
-                transition: Transition::Next(failed.to_owned()),
-            })
-        }, scope);
+        let timed_out = self.name(
+            &format!("{id}: timed out"),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(format!(
+                        "still running after {} polls ({limit})",
+                        plan.polls
+                    )),
+                    input_path: None,
+                    parameters: None,
+                    result: Some(json!({
+                        "Error": ErrorName::Timeout.as_str(),
+                        "Cause": format!("{id} did not finish within {limit}"),
+                    })),
+                    result_path: Some(caught()),
+                    output_path: None,
+                    transition: Transition::Next(failed.to_owned()),
+                })
+            },
+            scope,
+        );
 
         let check_name = self.fresh(&format!("{id}: check"));
         let mut poll_payload = payload.clone();
         poll_payload.insert("operation".to_owned(), json!("poll"));
         poll_payload.insert("state.$".to_owned(), Json::String(format!("{last}.state")));
         let poll_parameters = self.invoke_parameters(step, poll_payload);
-        let poll = self.name(&format!("{id}: poll"), |_| {
-            State::Task(Task {
-                comment: Some(format!("{}: is it done?", step.action.name)),
-                resource: LAMBDA_INVOKE.to_owned(),
-                parameters: Some(poll_parameters),
-                result_selector: Some(response_selector()),
-                result_path: Some(ResultPath::At(last.clone())),
-                output_path: None,
-                timeout_seconds: None,
-                retry: retriers(step),
-                catch: catch_all(failed),
-                transition: Transition::Next(check_name.clone()),
-            })
-        }, scope);
+        let poll = self.name(
+            &format!("{id}: poll"),
+            |_| {
+                State::Task(Task {
+                    comment: Some(format!("{}: is it done?", step.action.name)),
+                    resource: LAMBDA_INVOKE.to_owned(),
+                    parameters: Some(poll_parameters),
+                    result_selector: Some(response_selector()),
+                    result_path: Some(ResultPath::At(last.clone())),
+                    output_path: None,
+                    timeout_seconds: None,
+                    retry: retriers(step),
+                    catch: catch_all(failed),
+                    transition: Transition::Next(check_name.clone()),
+                })
+            },
+            scope,
+        );
         let counted = self.name(&format!("{id}: count poll"), |_| {
             State::Pass(Pass {
                 comment: Some(format!("at most {} polls", plan.polls)),
@@ -462,14 +580,18 @@ impl Lowering<'_> {
                 } else {
                     format!("{id}: wait {} ({})", i + 1, events::human(seconds))
                 };
-                self.name(&label, |_| {
-                    State::Wait(Wait {
-                        comment: None,
-                        duration: WaitFor::Seconds(seconds),
-                        output_path: None,
-                        transition: Transition::Next(counted.clone()),
-                    })
-                }, scope)
+                self.name(
+                    &label,
+                    |_| {
+                        State::Wait(Wait {
+                            comment: None,
+                            duration: WaitFor::Seconds(seconds),
+                            output_path: None,
+                            transition: Transition::Next(counted.clone()),
+                        })
+                    },
+                    scope,
+                )
             })
             .collect();
 
@@ -477,29 +599,48 @@ impl Lowering<'_> {
         let is = |variable: &str, value: Json| Rule::Test {
             variable: variable.to_owned(),
             test: Test::Compare(
-                if value.is_string() { Comparison::StringEquals } else { Comparison::NumericEquals },
+                if value.is_string() {
+                    Comparison::StringEquals
+                } else {
+                    Comparison::NumericEquals
+                },
                 Operand::Literal(value),
             ),
         };
         let mut choices = vec![
-            ChoiceRule { rule: is(&status, json!("done")), next: done },
-            ChoiceRule { rule: is(&status, json!("failed")), next: reported },
+            ChoiceRule {
+                rule: is(&status, json!("done")),
+                next: done,
+            },
+            ChoiceRule {
+                rule: is(&status, json!("failed")),
+                next: reported,
+            },
             ChoiceRule {
                 rule: Rule::Test {
                     variable: count.clone(),
-                    test: Test::Compare(Comparison::NumericGreaterThanEquals, Operand::Literal(json!(plan.polls))),
+                    test: Test::Compare(
+                        Comparison::NumericGreaterThanEquals,
+                        Operand::Literal(json!(plan.polls)),
+                    ),
                 },
                 next: timed_out,
             },
         ];
         // The first waits ramp up by poll count; the last one repeats.
         for (i, wait) in waits.iter().enumerate().take(waits.len().saturating_sub(1)) {
-            choices.push(ChoiceRule { rule: is(&count, json!(i)), next: wait.clone() });
+            choices.push(ChoiceRule {
+                rule: is(&count, json!(i)),
+                next: wait.clone(),
+            });
         }
         scope.states.push((
             check_name.clone(),
             State::Choice(Choice {
-                comment: Some(format!("first poll after the {} estimate, then backing off", events::human(step.estimate_secs))),
+                comment: Some(format!(
+                    "first poll after the {} estimate, then backing off",
+                    events::human(step.estimate_secs)
+                )),
                 choices,
                 default: waits.last().cloned(),
             }),
@@ -530,51 +671,91 @@ impl Lowering<'_> {
             _ => {
                 self.errors.push(CompileError::Unsupported {
                     step: step.id.clone(),
-                    message: "`duration` must be a duration or a reference to a number of seconds".to_owned(),
+                    message: "`duration` must be a duration or a reference to a number of seconds"
+                        .to_owned(),
                 });
                 WaitFor::Seconds(0)
             }
         };
         let (transition, output_path) = scope.exit(next);
         let comment = describe(step);
-        self.name(&step.id, |_| State::Wait(Wait { comment: Some(comment), duration, output_path, transition }), scope)
+        self.name(
+            &step.id,
+            |_| {
+                State::Wait(Wait {
+                    comment: Some(comment),
+                    duration,
+                    output_path,
+                    transition,
+                })
+            },
+            scope,
+        )
     }
 
     /// The states a failed step goes to, returning the first (`<id>: failed`).
-    fn failure_states(&mut self, scope: &mut Scope, step: &Step, next: &Transition, route: Route) -> String {
+    fn failure_states(
+        &mut self,
+        scope: &mut Scope,
+        step: &Step,
+        next: &Transition,
+        route: Route,
+    ) -> String {
         let id = step.id.as_str();
         match route {
             Route::Record => {
                 let (transition, output_path) = scope.exit(next);
-                self.name(&format!("{id}: failed"), |_| {
-                    State::Pass(Pass {
-                        comment: Some("record the failure as the step's result and go on".to_owned()),
-                        input_path: None,
-                        parameters: Some(json!({
-                            "status": "failed",
-                            "error.$": "$.caught.Error",
-                            "cause.$": "$.caught.Cause",
-                        })),
-                        result: None,
-                        result_path: Some(ResultPath::At(step_path(id, ""))),
-                        output_path,
-                        transition,
-                    })
-                }, scope)
+                self.name(
+                    &format!("{id}: failed"),
+                    |_| {
+                        State::Pass(Pass {
+                            comment: Some(
+                                "record the failure as the step's result and go on".to_owned(),
+                            ),
+                            input_path: None,
+                            parameters: Some(json!({
+                                "status": "failed",
+                                "error.$": "$.caught.Error",
+                                "cause.$": "$.caught.Cause",
+                            })),
+                            result: None,
+                            result_path: Some(ResultPath::At(step_path(id, ""))),
+                            output_path,
+                            transition,
+                        })
+                    },
+                    scope,
+                )
             }
             Route::Abort if scope.in_branch => {
-                let abort = self.name(&format!("{id}: fail branch"), |_| {
-                    State::Fail(Fail {
-                        comment: Some("carry the failure out of the Parallel in Cause".to_owned()),
-                        error: FailError::Error(BRANCH_FAILED.to_owned()),
-                        cause: FailCause::CausePath("States.JsonToString($.failure)".to_owned()),
-                    })
-                }, scope);
-                self.name(&format!("{id}: failed"), |_| failure_record(id, &abort), scope)
+                let abort = self.name(
+                    &format!("{id}: fail branch"),
+                    |_| {
+                        State::Fail(Fail {
+                            comment: Some(
+                                "carry the failure out of the Parallel in Cause".to_owned(),
+                            ),
+                            error: FailError::Error(BRANCH_FAILED.to_owned()),
+                            cause: FailCause::CausePath(
+                                "States.JsonToString($.failure)".to_owned(),
+                            ),
+                        })
+                    },
+                    scope,
+                );
+                self.name(
+                    &format!("{id}: failed"),
+                    |_| failure_record(id, &abort),
+                    scope,
+                )
             }
             Route::Abort => {
                 let entry = self.failure_entry.clone();
-                self.name(&format!("{id}: failed"), |_| failure_record(id, &entry), scope)
+                self.name(
+                    &format!("{id}: failed"),
+                    |_| failure_record(id, &entry),
+                    scope,
+                )
             }
         }
     }
@@ -584,15 +765,20 @@ impl Lowering<'_> {
         // The longest failure tail: the step's failed Pass, a reported/timeout Pass, a branch Fail per level
         // and the decoding Pass, then the final Fail and the execution's end.
         self.overhead_events += 4 * events::PASS + 2;
-        let fail = self.name("Rollback failed", |_| {
-            State::Fail(Fail {
-                comment: Some("the failing step and its error".to_owned()),
-                error: FailError::ErrorPath("$.failure.error".to_owned()),
-                cause: FailCause::CausePath(
-                    "States.Format('step {} failed: {}', $.failure.step, $.failure.cause)".to_owned(),
-                ),
-            })
-        }, scope);
+        let fail = self.name(
+            "Rollback failed",
+            |_| {
+                State::Fail(Fail {
+                    comment: Some("the failing step and its error".to_owned()),
+                    error: FailError::ErrorPath("$.failure.error".to_owned()),
+                    cause: FailCause::CausePath(
+                        "States.Format('step {} failed: {}', $.failure.step, $.failure.cause)"
+                            .to_owned(),
+                    ),
+                })
+            },
+            scope,
+        );
         let mut next = Transition::Next(fail);
         // The language runs `[on_failure]` steps one after another, in the order they are written.
         for step in self.workflow.on_failure.iter().rev() {
@@ -607,40 +793,56 @@ impl Lowering<'_> {
     /// A guard task first: the execution ends cleanly when another one of this state machine is running.
     fn lower_guard(&mut self, scope: &mut Scope, body: String) -> String {
         let Some(guard) = catalog::action("guard") else {
-            self.errors.push(CompileError::Internal("the catalog has no `guard` action".to_owned()));
+            self.errors.push(CompileError::Internal(
+                "the catalog has no `guard` action".to_owned(),
+            ));
             return body;
         };
         let entry = self.failure_entry.clone();
         let attempts = 1 + u64::from(guard.default_retry.attempts);
         self.overhead_events += events::TASK_STATE + events::TASK_ATTEMPT * attempts + events::PASS;
-        let busy = self.name("Another rollback is running", |_| {
-            State::Succeed(Succeed { comment: Some("another rollback of this workflow is running".to_owned()) })
-        }, scope);
+        let busy = self.name(
+            "Another rollback is running",
+            |_| {
+                State::Succeed(Succeed {
+                    comment: Some("another rollback of this workflow is running".to_owned()),
+                })
+            },
+            scope,
+        );
         let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
         let payload = contract_payload(guard.name, "guard", Map::new());
         let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
         let retry = retry_for(&guard.default_retry);
-        self.name("Guard: one rollback at a time", |_| {
-            State::Task(Task {
-                comment: Some(format!("guard: {}", guard.summary)),
-                resource: LAMBDA_INVOKE.to_owned(),
-                parameters: Some(parameters),
-                result_selector: None,
-                result_path: Some(ResultPath::Discard),
-                output_path: None,
-                timeout_seconds: Some(guard.default_timeout_secs),
-                retry,
-                catch: vec![
-                    Catcher {
-                        error_equals: vec![ErrorName::AlreadyRunning.as_str().to_owned()],
-                        result_path: ResultPath::Discard,
-                        next: busy,
-                    },
-                    Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: failed },
-                ],
-                transition: Transition::Next(body),
-            })
-        }, scope)
+        self.name(
+            "Guard: one rollback at a time",
+            |_| {
+                State::Task(Task {
+                    comment: Some(format!("guard: {}", guard.summary)),
+                    resource: LAMBDA_INVOKE.to_owned(),
+                    parameters: Some(parameters),
+                    result_selector: None,
+                    result_path: Some(ResultPath::Discard),
+                    output_path: None,
+                    timeout_seconds: Some(guard.default_timeout_secs),
+                    retry,
+                    catch: vec![
+                        Catcher {
+                            error_equals: vec![ErrorName::AlreadyRunning.as_str().to_owned()],
+                            result_path: ResultPath::Discard,
+                            next: busy,
+                        },
+                        Catcher {
+                            error_equals: vec!["States.ALL".to_owned()],
+                            result_path: caught(),
+                            next: failed,
+                        },
+                    ],
+                    transition: Transition::Next(body),
+                })
+            },
+            scope,
+        )
     }
 
     /// Fill the defaults, then reject a missing input or one of the wrong type with `Stepback.InvalidInput`.
@@ -649,38 +851,74 @@ impl Lowering<'_> {
         let invalid = ErrorName::InvalidInput.as_str();
         for input in &self.workflow.inputs {
             let variable = payload::path(&Reference::Input(input.name.clone()));
-            let is = |test: TypeTest| Rule::Test { variable: variable.clone(), test: Test::Is(test, true) };
+            let is = |test: TypeTest| Rule::Test {
+                variable: variable.clone(),
+                test: Test::Is(test, true),
+            };
             if input.default.is_none() {
                 let cause = format!("input `{}` is required ({})", input.name, input.ty.name());
-                let fail = self.name(&format!("Invalid input: {} is missing", input.name), |_| {
-                    State::Fail(Fail { comment: None, error: FailError::Error(invalid.to_owned()), cause: FailCause::Cause(cause) })
-                }, scope);
-                choices.push(ChoiceRule { rule: Rule::Not(Box::new(is(TypeTest::IsPresent))), next: fail });
+                let fail = self.name(
+                    &format!("Invalid input: {} is missing", input.name),
+                    |_| {
+                        State::Fail(Fail {
+                            comment: None,
+                            error: FailError::Error(invalid.to_owned()),
+                            cause: FailCause::Cause(cause),
+                        })
+                    },
+                    scope,
+                );
+                choices.push(ChoiceRule {
+                    rule: Rule::Not(Box::new(is(TypeTest::IsPresent))),
+                    next: fail,
+                });
             }
             let wrong = match input.ty {
                 catalog::ValueType::String => Rule::Not(Box::new(is(TypeTest::IsString))),
                 catalog::ValueType::Number => Rule::Not(Box::new(is(TypeTest::IsNumeric))),
                 catalog::ValueType::Bool => Rule::Not(Box::new(is(TypeTest::IsBoolean))),
                 // JSONPath Choice rules cannot tell a list from an object: reject every scalar.
-                _ => Rule::Or(vec![is(TypeTest::IsString), is(TypeTest::IsNumeric), is(TypeTest::IsBoolean), is(TypeTest::IsNull)]),
+                _ => Rule::Or(vec![
+                    is(TypeTest::IsString),
+                    is(TypeTest::IsNumeric),
+                    is(TypeTest::IsBoolean),
+                    is(TypeTest::IsNull),
+                ]),
             };
             let cause = format!("input `{}` must be a {}", input.name, input.ty.name());
-            let fail = self.name(&format!("Invalid input: {} is not a {}", input.name, input.ty.name()), |_| {
-                State::Fail(Fail { comment: None, error: FailError::Error(invalid.to_owned()), cause: FailCause::Cause(cause) })
-            }, scope);
-            choices.push(ChoiceRule { rule: wrong, next: fail });
+            let fail = self.name(
+                &format!("Invalid input: {} is not a {}", input.name, input.ty.name()),
+                |_| {
+                    State::Fail(Fail {
+                        comment: None,
+                        error: FailError::Error(invalid.to_owned()),
+                        cause: FailCause::Cause(cause),
+                    })
+                },
+                scope,
+            );
+            choices.push(ChoiceRule {
+                rule: wrong,
+                next: fail,
+            });
         }
         let validated = if choices.is_empty() {
             next
         } else {
             self.overhead_events += events::CHOICE;
-            self.name("Input: validate", |_| {
-                State::Choice(Choice {
-                    comment: Some("required inputs are present and every input has its type".to_owned()),
-                    choices,
-                    default: Some(next),
-                })
-            }, scope)
+            self.name(
+                "Input: validate",
+                |_| {
+                    State::Choice(Choice {
+                        comment: Some(
+                            "required inputs are present and every input has its type".to_owned(),
+                        ),
+                        choices,
+                        default: Some(next),
+                    })
+                },
+                scope,
+            )
         };
         let defaults: Map<String, Json> = self
             .workflow
@@ -700,17 +938,23 @@ impl Lowering<'_> {
                 transition: Transition::Next(validated),
             })
         }, scope);
-        self.name("Input: defaults", |_| {
-            State::Pass(Pass {
-                comment: Some("start from the workflow's input defaults".to_owned()),
-                input_path: None,
-                parameters: Some(json!({ "defaults": defaults, "given.$": "$$.Execution.Input" })),
-                result: None,
-                result_path: None,
-                output_path: None,
-                transition: Transition::Next(merge),
-            })
-        }, scope)
+        self.name(
+            "Input: defaults",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("start from the workflow's input defaults".to_owned()),
+                    input_path: None,
+                    parameters: Some(
+                        json!({ "defaults": defaults, "given.$": "$$.Execution.Input" }),
+                    ),
+                    result: None,
+                    result_path: None,
+                    output_path: None,
+                    transition: Transition::Next(merge),
+                })
+            },
+            scope,
+        )
     }
 
     /// The contract's `Request`, with the step's params as a payload template.
@@ -774,7 +1018,9 @@ fn failure_record(step: &str, next: &str) -> State {
     State::Pass(Pass {
         comment: Some("remember which step failed and why, for the failure path".to_owned()),
         input_path: None,
-        parameters: Some(json!({ "step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause" })),
+        parameters: Some(
+            json!({ "step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause" }),
+        ),
         result: None,
         result_path: Some(ResultPath::At("$.failure".to_owned())),
         output_path: None,
@@ -787,7 +1033,11 @@ fn caught() -> ResultPath {
 }
 
 fn catch_all(next: &str) -> Vec<Catcher> {
-    vec![Catcher { error_equals: vec!["States.ALL".to_owned()], result_path: caught(), next: next.to_owned() }]
+    vec![Catcher {
+        error_equals: vec!["States.ALL".to_owned()],
+        result_path: caught(),
+        next: next.to_owned(),
+    }]
 }
 
 fn retriers(step: &Step) -> Vec<Retrier> {
@@ -806,7 +1056,11 @@ fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
         error_equals: errors,
         interval_seconds: spec.interval_secs.max(1),
         max_attempts: spec.attempts,
-        backoff_rate: if spec.backoff.is_finite() { spec.backoff.max(1.0) } else { 1.0 },
+        backoff_rate: if spec.backoff.is_finite() {
+            spec.backoff.max(1.0)
+        } else {
+            1.0
+        },
         max_delay_seconds: spec.max_delay_secs.max(1),
         jitter_strategy: spec.jitter.then_some(Jitter::Full),
     }]
@@ -823,7 +1077,11 @@ fn merge_expression(branches: usize) -> String {
 
 /// `<action>: <description or summary>`.
 fn describe(step: &Step) -> String {
-    format!("{}: {}", step.action.name, step.description.as_deref().unwrap_or(step.action.summary))
+    format!(
+        "{}: {}",
+        step.action.name,
+        step.description.as_deref().unwrap_or(step.action.summary)
+    )
 }
 
 /// The ids of steps whose outputs `step` reads, in its params and its condition.

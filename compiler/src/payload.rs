@@ -24,7 +24,11 @@ pub fn path(reference: &Reference) -> String {
 /// `$.steps.<id>.<rest>`; `rest` may be empty.
 pub fn step_path(step: &str, rest: &str) -> String {
     let base = field("$.steps", step);
-    if rest.is_empty() { base } else { format!("{base}.{rest}") }
+    if rest.is_empty() {
+        base
+    } else {
+        format!("{base}.{rest}")
+    }
 }
 
 /// Dot notation for plain names, bracket notation for anything else.
@@ -32,7 +36,10 @@ fn field(parent: &str, name: &str) -> String {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         format!("{parent}.{name}")
     } else {
-        format!("{parent}['{}']", name.replace('\\', "\\\\").replace('\'', "\\'"))
+        format!(
+            "{parent}['{}']",
+            name.replace('\\', "\\\\").replace('\'', "\\'")
+        )
     }
 }
 
@@ -73,8 +80,12 @@ pub fn intrinsic(value: &Value) -> Result<String, String> {
             format!("States.Array({})", args?.join(", "))
         }
         Value::Literal(Json::String(text)) => quote(text),
-        Value::Literal(scalar @ (Json::Number(_) | Json::Bool(_) | Json::Null)) => scalar.to_string(),
-        Value::Literal(structured) => format!("States.StringToJson({})", quote(&structured.to_string())),
+        Value::Literal(scalar @ (Json::Number(_) | Json::Bool(_) | Json::Null)) => {
+            scalar.to_string()
+        }
+        Value::Literal(structured) => {
+            format!("States.StringToJson({})", quote(&structured.to_string()))
+        }
         Value::Map(_) => return Err("a table inside a list cannot hold references".to_owned()),
     })
 }
@@ -95,7 +106,11 @@ pub fn format_call(segments: &[Segment]) -> String {
     if args.is_empty() {
         return quote_escaped(&text);
     }
-    format!("States.Format({}, {})", quote_escaped(&text), args.join(", "))
+    format!(
+        "States.Format({}, {})",
+        quote_escaped(&text),
+        args.join(", ")
+    )
 }
 
 /// An intrinsic string literal. ASL: "the characters `' { } \` must be escaped with `\`".
@@ -128,7 +143,10 @@ mod tests {
             Segment::Text("it's {odd} ".to_owned()),
             Segment::Ref(Reference::Input("v".to_owned())),
         ]);
-        assert_eq!(intrinsic(&value).as_deref(), Ok(r"States.Format('it\'s \{odd\} {}', $.input.v)"));
+        assert_eq!(
+            intrinsic(&value).as_deref(),
+            Ok(r"States.Format('it\'s \{odd\} {}', $.input.v)")
+        );
     }
 
     #[test]
@@ -136,10 +154,16 @@ mod tests {
         let value = Value::List(vec![
             Value::Literal(Json::from("db")),
             Value::Literal(Json::from(3)),
-            Value::Ref(Reference::StepOutput { step: "s".to_owned(), output: "o".to_owned() }),
+            Value::Ref(Reference::StepOutput {
+                step: "s".to_owned(),
+                output: "o".to_owned(),
+            }),
         ]);
         let mut template = Map::new();
         assert_eq!(insert(&mut template, "command", &value), Ok(()));
-        assert_eq!(Json::Object(template), serde_json::json!({"command.$": "States.Array('db', 3, $.steps.s.output.o)"}));
+        assert_eq!(
+            Json::Object(template),
+            serde_json::json!({"command.$": "States.Array('db', 3, $.steps.s.output.o)"})
+        );
     }
 }

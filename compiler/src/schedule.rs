@@ -42,7 +42,11 @@ impl Tree {
         match self {
             Tree::Step(i) => weights.get(*i).copied().unwrap_or(0),
             Tree::Series(children) => children.iter().map(|c| c.makespan(weights)).sum(),
-            Tree::Parallel(children) => children.iter().map(|c| c.makespan(weights)).max().unwrap_or(0),
+            Tree::Parallel(children) => children
+                .iter()
+                .map(|c| c.makespan(weights))
+                .max()
+                .unwrap_or(0),
         }
     }
 
@@ -122,7 +126,13 @@ impl Dag {
         for (i, &v) in topo.iter().enumerate() {
             position[v] = i;
         }
-        Some(Dag { succ, pred, weights, topo, position })
+        Some(Dag {
+            succ,
+            pred,
+            weights,
+            topo,
+            position,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -147,7 +157,10 @@ impl Dag {
         let mut finish = vec![0u64; n];
         let mut via: Vec<Option<usize>> = vec![None; n];
         for &v in &self.topo {
-            let best = self.pred[v].iter().copied().max_by_key(|&u| (finish[u], std::cmp::Reverse(u)));
+            let best = self.pred[v]
+                .iter()
+                .copied()
+                .max_by_key(|&u| (finish[u], std::cmp::Reverse(u)));
             finish[v] = self.weights[v] + best.map_or(0, |u| finish[u]);
             via[v] = best;
         }
@@ -168,7 +181,11 @@ impl Dag {
     pub fn level_makespan(&self) -> u64 {
         let mut level = vec![0usize; self.len()];
         for &v in &self.topo {
-            level[v] = self.pred[v].iter().map(|&u| level[u] + 1).max().unwrap_or(0);
+            level[v] = self.pred[v]
+                .iter()
+                .map(|&u| level[u] + 1)
+                .max()
+                .unwrap_or(0);
         }
         let mut longest = vec![0u64; self.len()];
         for v in 0..self.len() {
@@ -190,9 +207,13 @@ pub struct Schedule {
 pub fn schedule(dag: &Dag) -> Schedule {
     let mut scratch = Scratch::new(dag.len());
     let mut added = Vec::new();
-    let tree = (!dag.is_empty()).then(|| decompose(dag, dag.topo.clone(), &mut scratch, &mut added));
+    let tree =
+        (!dag.is_empty()).then(|| decompose(dag, dag.topo.clone(), &mut scratch, &mut added));
     added.sort_unstable();
-    Schedule { tree, added_edges: added }
+    Schedule {
+        tree,
+        added_edges: added,
+    }
 }
 
 /// Per-node arrays reused across the recursion; each call uses them for its own set only and leaves no state
@@ -237,14 +258,22 @@ impl Scratch {
 
 /// `set` is in topological order and convex (a path between two of its steps stays inside it), which every
 /// split below preserves.
-fn decompose(dag: &Dag, set: Vec<usize>, scratch: &mut Scratch, added: &mut Vec<(usize, usize)>) -> Tree {
+fn decompose(
+    dag: &Dag,
+    set: Vec<usize>,
+    scratch: &mut Scratch,
+    added: &mut Vec<(usize, usize)>,
+) -> Tree {
     if let [only] = set[..] {
         return Tree::Step(only);
     }
     scratch.enter(&set);
     let components = components(dag, &set, scratch);
     if components.len() > 1 {
-        let children = components.into_iter().map(|c| decompose(dag, c, scratch, added)).collect();
+        let children = components
+            .into_iter()
+            .map(|c| decompose(dag, c, scratch, added))
+            .collect();
         return Tree::Parallel(children);
     }
     let cuts = series_cuts(dag, &set, scratch);
@@ -324,7 +353,10 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
     for (k, &x) in order.iter().enumerate().take(order.len().saturating_sub(1)) {
         // x leaves the rest, where it was a source (all its predecessors come earlier).
         sources -= 1;
-        cross -= dag.pred[x].iter().filter(|&&p| scratch.contains(p) && is_sink(scratch, p)).count();
+        cross -= dag.pred[x]
+            .iter()
+            .filter(|&&p| scratch.contains(p) && is_sink(scratch, p))
+            .count();
         scratch.in_prefix[x] = true;
         // Its predecessors stop being sinks of the prefix.
         for &p in &dag.pred[x] {
@@ -333,7 +365,10 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
             }
             if scratch.count_a[p] == 0 {
                 sinks -= 1;
-                cross -= dag.succ[p].iter().filter(|&&q| is_source(scratch, q)).count();
+                cross -= dag.succ[p]
+                    .iter()
+                    .filter(|&&q| is_source(scratch, q))
+                    .count();
             }
             scratch.count_a[p] += 1;
         }
@@ -345,12 +380,18 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
             scratch.count_b[q] -= 1;
             if scratch.count_b[q] == 0 {
                 sources += 1;
-                cross += dag.pred[q].iter().filter(|&&p| p != x && is_sink(scratch, p)).count();
+                cross += dag.pred[q]
+                    .iter()
+                    .filter(|&&p| p != x && is_sink(scratch, p))
+                    .count();
             }
         }
         // x joins the prefix as a sink.
         sinks += 1;
-        cross += dag.succ[x].iter().filter(|&&q| is_source(scratch, q)).count();
+        cross += dag.succ[x]
+            .iter()
+            .filter(|&&q| is_source(scratch, q))
+            .count();
         if cross == sinks * sources {
             cuts.push(k + 1);
         }
@@ -363,11 +404,19 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
 fn best_forced_cut(dag: &Dag, set: &[usize], scratch: &mut Scratch) -> (Vec<usize>, usize) {
     // down[v]: longest path ending at v inside the set; up[v]: longest path starting at v.
     for &v in set {
-        let before = dag.pred[v].iter().filter(|&&u| scratch.contains(u)).map(|&u| scratch.down[u]).max();
+        let before = dag.pred[v]
+            .iter()
+            .filter(|&&u| scratch.contains(u))
+            .map(|&u| scratch.down[u])
+            .max();
         scratch.down[v] = dag.weights[v] + before.unwrap_or(0);
     }
     for &v in set.iter().rev() {
-        let after = dag.succ[v].iter().filter(|&&w| scratch.contains(w)).map(|&w| scratch.up[w]).max();
+        let after = dag.succ[v]
+            .iter()
+            .filter(|&&w| scratch.contains(w))
+            .map(|&w| scratch.up[w])
+            .max();
         scratch.up[v] = dag.weights[v] + after.unwrap_or(0);
     }
     let longest = set.iter().map(|&v| scratch.up[v]).max().unwrap_or(0);
@@ -408,7 +457,12 @@ fn best_forced_cut(dag: &Dag, set: &[usize], scratch: &mut Scratch) -> (Vec<usiz
 }
 
 /// The sink→source pairs across a forced cut that have no edge yet: the precedence the cut adds.
-fn missing_edges(dag: &Dag, prefix: &[usize], rest: &[usize], scratch: &mut Scratch) -> Vec<(usize, usize)> {
+fn missing_edges(
+    dag: &Dag,
+    prefix: &[usize],
+    rest: &[usize],
+    scratch: &mut Scratch,
+) -> Vec<(usize, usize)> {
     for &v in prefix {
         scratch.in_prefix[v] = true;
     }
@@ -418,12 +472,20 @@ fn missing_edges(dag: &Dag, prefix: &[usize], rest: &[usize], scratch: &mut Scra
     let sinks: Vec<usize> = prefix
         .iter()
         .copied()
-        .filter(|&v| !dag.succ[v].iter().any(|&w| scratch.contains(w) && scratch.in_prefix[w]))
+        .filter(|&v| {
+            !dag.succ[v]
+                .iter()
+                .any(|&w| scratch.contains(w) && scratch.in_prefix[w])
+        })
         .collect();
     let sources: Vec<usize> = rest
         .iter()
         .copied()
-        .filter(|&v| !dag.pred[v].iter().any(|&u| scratch.contains(u) && !scratch.in_prefix[u]))
+        .filter(|&v| {
+            !dag.pred[v]
+                .iter()
+                .any(|&u| scratch.contains(u) && !scratch.in_prefix[u])
+        })
         .collect();
     let mut out = Vec::new();
     for &p in &sinks {
@@ -440,11 +502,19 @@ fn missing_edges(dag: &Dag, prefix: &[usize], rest: &[usize], scratch: &mut Scra
 mod tests {
     use super::*;
 
-    fn check(weights: &[u64], edges: &[(usize, usize)], expect_tree: &str, expect_added: &[(usize, usize)]) {
+    fn check(
+        weights: &[u64],
+        edges: &[(usize, usize)],
+        expect_tree: &str,
+        expect_added: &[(usize, usize)],
+    ) {
         let dag = Dag::new(weights.to_vec(), edges.iter().copied()).expect("a DAG");
         let schedule = schedule(&dag);
         let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
-        let tree = schedule.tree.as_ref().map(|t| t.render(&|i| names[i].to_owned()));
+        let tree = schedule
+            .tree
+            .as_ref()
+            .map(|t| t.render(&|i| names[i].to_owned()));
         assert_eq!(tree.as_deref(), Some(expect_tree));
         assert_eq!(schedule.added_edges, expect_added);
     }
@@ -452,8 +522,18 @@ mod tests {
     #[test]
     fn chain_diamond_and_fan_out_are_exact() {
         check(&[1, 1, 1], &[(0, 1), (1, 2)], "(a ; b ; c)", &[]);
-        check(&[1, 2, 3, 1], &[(0, 1), (0, 2), (1, 3), (2, 3)], "(a ; (b | c) ; d)", &[]);
-        check(&[1, 1, 1, 1], &[(0, 1), (0, 2), (0, 3)], "(a ; (b | c | d))", &[]);
+        check(
+            &[1, 2, 3, 1],
+            &[(0, 1), (0, 2), (1, 3), (2, 3)],
+            "(a ; (b | c) ; d)",
+            &[],
+        );
+        check(
+            &[1, 1, 1, 1],
+            &[(0, 1), (0, 2), (0, 3)],
+            "(a ; (b | c | d))",
+            &[],
+        );
         check(&[1, 1, 1], &[], "(a | b | c)", &[]);
     }
 
@@ -461,15 +541,30 @@ mod tests {
     fn nested_series_parallel_is_exact() {
         // a → (b → c | d) → e, and f alone.
         let edges = [(0, 1), (1, 2), (0, 3), (2, 4), (3, 4)];
-        check(&[1, 1, 1, 1, 1, 1], &edges, "((a ; ((b ; c) | d) ; e) | f)", &[]);
+        check(
+            &[1, 1, 1, 1, 1, 1],
+            &edges,
+            "((a ; ((b ; c) | d) ; e) | f)",
+            &[],
+        );
     }
 
     #[test]
     fn n_shape_adds_the_cheapest_edge() {
         // a→c, b→c, b→d. Long d: ordering a before d (a→d) costs less than c before d or b before a.
-        check(&[1, 1, 1, 5], &[(0, 2), (1, 2), (1, 3)], "((a | b) ; (c | d))", &[(0, 3)]);
+        check(
+            &[1, 1, 1, 5],
+            &[(0, 2), (1, 2), (1, 3)],
+            "((a | b) ; (c | d))",
+            &[(0, 3)],
+        );
         // Long a and d: better to run b ; d beside a and then c, which costs the edge d→c.
-        check(&[5, 1, 1, 5], &[(0, 2), (1, 2), (1, 3)], "((a | (b ; d)) ; c)", &[(3, 2)]);
+        check(
+            &[5, 1, 1, 5],
+            &[(0, 2), (1, 2), (1, 3)],
+            "((a | (b ; d)) ; c)",
+            &[(3, 2)],
+        );
     }
 
     #[test]

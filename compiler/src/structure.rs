@@ -20,7 +20,12 @@ fn check_scope<'m>(
     names: &mut HashSet<&'m str>,
     problems: &mut Vec<String>,
 ) {
-    let states: HashMap<&str, &State> = machine.states.0.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    let states: HashMap<&str, &State> = machine
+        .states
+        .0
+        .iter()
+        .map(|(n, s)| (n.as_str(), s))
+        .collect();
     for (name, state) in &machine.states.0 {
         if !names.insert(name) {
             problems.push(format!("state name `{name}` is used twice"));
@@ -30,7 +35,9 @@ fn check_scope<'m>(
         }
         for target in state.successors() {
             if !states.contains_key(target) {
-                problems.push(format!("`{name}` in {scope} goes to `{target}`, which is not in that scope"));
+                problems.push(format!(
+                    "`{name}` in {scope} goes to `{target}`, which is not in that scope"
+                ));
             }
         }
         match state {
@@ -39,21 +46,32 @@ fn check_scope<'m>(
             }
             State::Task(task) => {
                 for retrier in &task.retry {
-                    if retrier.interval_seconds == 0 || retrier.max_delay_seconds == 0 || retrier.backoff_rate < 1.0 {
+                    if retrier.interval_seconds == 0
+                        || retrier.max_delay_seconds == 0
+                        || retrier.backoff_rate < 1.0
+                    {
                         problems.push(format!("Task `{name}` has a Retry out of range"));
                     }
                 }
             }
             State::Parallel(parallel) => {
                 for (i, branch) in parallel.branches.iter().enumerate() {
-                    check_scope(branch, &format!("branch {} of `{name}`", i + 1), names, problems);
+                    check_scope(
+                        branch,
+                        &format!("branch {} of `{name}`", i + 1),
+                        names,
+                        problems,
+                    );
                 }
             }
             _ => {}
         }
     }
     if !states.contains_key(machine.start_at.as_str()) {
-        problems.push(format!("StartAt `{}` of {scope} is not a state", machine.start_at));
+        problems.push(format!(
+            "StartAt `{}` of {scope} is not a state",
+            machine.start_at
+        ));
     }
     let mut reached = HashSet::new();
     let mut queue = VecDeque::from([machine.start_at.as_str()]);

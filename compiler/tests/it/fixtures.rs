@@ -10,12 +10,20 @@ fn fixtures_compile_to_valid_asl() {
     let mut snapshot = |path: &Path| {
         let source = std::fs::read_to_string(path).expect("fixture readable");
         let compiled = crate::compile(&source, path);
-        insta::assert_snapshot!(format!("{}\n\n{}", crate::summary(&compiled.plan), compiled.json));
+        insta::assert_snapshot!(format!(
+            "{}\n\n{}",
+            crate::summary(&compiled.plan),
+            compiled.json
+        ));
         definitions.push((path.to_owned(), compiled.json));
     };
     insta::glob!("../data", "*.toml", |path| snapshot(path));
     insta::glob!("../../../examples", "*.toml", |path| snapshot(path));
-    assert!(definitions.len() >= 9, "fixtures went missing: {}", definitions.len());
+    assert!(
+        definitions.len() >= 9,
+        "fixtures went missing: {}",
+        definitions.len()
+    );
     asl_validate(&definitions);
 }
 
@@ -23,7 +31,9 @@ fn fixtures_compile_to_valid_asl() {
 fn asl_validate(definitions: &[(PathBuf, String)]) {
     let validator = std::env::var_os("STEPBACK_ASL_VALIDATOR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/node_modules/.bin/asl-validator"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/node_modules/.bin/asl-validator")
+        });
     assert!(
         validator.exists(),
         "asl-validator not found at {}: run scripts/test, which installs it, or set STEPBACK_ASL_VALIDATOR",
@@ -32,10 +42,17 @@ fn asl_validate(definitions: &[(PathBuf, String)]) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("asl");
     std::fs::create_dir_all(&dir).expect("temp dir");
     for (source, json) in definitions {
-        let stem = source.file_stem().and_then(|s| s.to_str()).unwrap_or("definition");
+        let stem = source
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("definition");
         let file = dir.join(format!("{stem}.asl.json"));
         std::fs::write(&file, json).expect("definition written");
-        let output = Command::new(&validator).arg("--json-path").arg(&file).output().expect("asl-validator runs");
+        let output = Command::new(&validator)
+            .arg("--json-path")
+            .arg(&file)
+            .output()
+            .expect("asl-validator runs");
         assert!(
             output.status.success(),
             "asl-validator rejects {}:\n{}{}",

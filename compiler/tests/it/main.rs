@@ -9,7 +9,11 @@ use std::path::Path;
 fn compile(source: &str, origin: &Path) -> compiler::Compiled {
     let checked = workflow::check(source);
     let Some(workflow) = checked.workflow else {
-        panic!("{} is not a valid workflow: {:#?}", origin.display(), checked.diagnostics);
+        panic!(
+            "{} is not a valid workflow: {:#?}",
+            origin.display(),
+            checked.diagnostics
+        );
     };
     match compiler::compile(&workflow, &compiler::Options::default()) {
         Ok(compiled) => compiled,
@@ -19,11 +23,19 @@ fn compile(source: &str, origin: &Path) -> compiler::Compiled {
 
 /// The plan as `stepback plan` summarises it, for snapshots and `check`.
 fn summary(plan: &compiler::Plan) -> String {
-    let added: Vec<String> = plan.added_edges.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+    let added: Vec<String> = plan
+        .added_edges
+        .iter()
+        .map(|(a, b)| format!("{a} -> {b}"))
+        .collect();
     format!(
         "structure: {}\nadded: {}\ncritical: {} ({}s)\nmakespan: {}s (ratio {:.2}, levels {:.2})\nevents: {}",
         plan.structure,
-        if added.is_empty() { "none".to_owned() } else { added.join(", ") },
+        if added.is_empty() {
+            "none".to_owned()
+        } else {
+            added.join(", ")
+        },
         plan.critical_path.join(" -> "),
         plan.critical_secs,
         plan.makespan_secs,

@@ -20,7 +20,10 @@ fn wait(id: &str, after: &[&str], minutes: u32) -> String {
 
 #[test]
 fn independent_steps_run_at_the_same_time() {
-    check(&(wait("a", &[], 1) + &wait("b", &[], 2)), "structure: (a | b)\nadded: none");
+    check(
+        &(wait("a", &[], 1) + &wait("b", &[], 2)),
+        "structure: (a | b)\nadded: none",
+    );
 }
 
 #[test]
@@ -38,12 +41,19 @@ fn series_parallel_dags_lose_nothing() {
 
 #[test]
 fn the_n_shape_gets_the_cheapest_edge() {
-    let n = wait("a", &[], 1) + &wait("b", &[], 1) + &wait("c", &["a", "b"], 1) + &wait("d", &["b"], 5);
-    check(&n, "structure: ((a | b) ; (c | d))\nadded: a -> d\ncritical: b -> d (360s)\nmakespan: 360s (ratio 1.00, levels 1.00)");
+    let n =
+        wait("a", &[], 1) + &wait("b", &[], 1) + &wait("c", &["a", "b"], 1) + &wait("d", &["b"], 5);
+    check(
+        &n,
+        "structure: ((a | b) ; (c | d))\nadded: a -> d\ncritical: b -> d (360s)\nmakespan: 360s (ratio 1.00, levels 1.00)",
+    );
 }
 
 #[test]
 fn redundant_edges_do_not_hide_parallelism() {
-    let dag = wait("a", &[], 1) + &wait("b", &["a"], 1) + &wait("c", &["a", "b"], 1) + &wait("d", &["a"], 1);
+    let dag = wait("a", &[], 1)
+        + &wait("b", &["a"], 1)
+        + &wait("c", &["a", "b"], 1)
+        + &wait("d", &["a"], 1);
     check(&dag, "structure: (a ; ((b ; c) | d))\nadded: none");
 }

@@ -21,12 +21,17 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
         }
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a request"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a request",
+            ));
         }
         buffer.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let length = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let length = header(&head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let mut body = buffer[head_end..].to_vec();
     while body.len() < length {
         let n = stream.read(&mut chunk)?;
@@ -38,7 +43,12 @@ pub fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
     let mut words = head.split_whitespace();
     let method = words.next().unwrap_or_default().to_owned();
     let path = words.next().unwrap_or_default().to_owned();
-    Ok(Request { method, path, head, body })
+    Ok(Request {
+        method,
+        path,
+        head,
+        body,
+    })
 }
 
 pub fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
@@ -76,8 +86,16 @@ pub fn exchange(addr: SocketAddr, request: &[u8]) -> io::Result<Vec<u8>> {
     Ok(response)
 }
 
-pub fn respond(stream: &mut TcpStream, status: &str, extra_headers: &[(&str, &str)], body: &[u8]) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+pub fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    extra_headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in extra_headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -87,7 +105,12 @@ pub fn respond(stream: &mut TcpStream, status: &str, extra_headers: &[(&str, &st
 }
 
 /// POSTs JSON and returns the status code and the body (Connection: close; moto sends Content-Length).
-pub fn post_json(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+pub fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -97,9 +120,14 @@ pub fn post_json(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &
     }
     request.push_str("\r\n");
     request.push_str(body);
-    let response = exchange(addr, request.as_bytes()).unwrap_or_else(|e| panic!("POST {path} to {addr}: {e}"));
+    let response =
+        exchange(addr, request.as_bytes()).unwrap_or_else(|e| panic!("POST {path} to {addr}: {e}"));
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, body.to_owned())
 }

@@ -13,11 +13,10 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
-const AUTHORIZATION: &str =
-    "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0";
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0";
 
 /// One Lambda invocation as the fake functions saw it.
 #[derive(Clone, Debug)]
@@ -48,10 +47,16 @@ impl Functions {
             step: step.clone(),
             operation: operation.clone(),
             params: request["params"].clone(),
-            task_token: request.get("task_token").and_then(Value::as_str).map(str::to_owned),
+            task_token: request
+                .get("task_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         });
         if execution.starts_with("fail-deploy") && step == "deploy" {
-            return (true, json!({ "errorType": "Stepback.Failed", "errorMessage": "the deployment rolled back" }));
+            return (
+                true,
+                json!({ "errorType": "Stepback.Failed", "errorMessage": "the deployment rolled back" }),
+            );
         }
         let response = |status: &str, output: Value, error: Value| {
             json!({ "version": 1, "status": status, "output": output, "state": {"step": step},
@@ -62,15 +67,23 @@ impl Functions {
             return (false, response("running", json!({}), Value::Null));
         }
         if execution.starts_with("fail-drain") && step == "drain" {
-            return (false, response("failed", json!({}), json!("Stepback.Failed")));
+            return (
+                false,
+                response("failed", json!({}), json!("Stepback.Failed")),
+            );
         }
-        (false, response("done", outputs(&action, &step), Value::Null))
+        (
+            false,
+            response("done", outputs(&action, &step), Value::Null),
+        )
     }
 }
 
 /// The outputs the catalog declares for an action, with plausible values.
 fn outputs(action: &str, step: &str) -> Value {
-    let Some(spec) = catalog::action(action) else { return json!({}) };
+    let Some(spec) = catalog::action(action) else {
+        return json!({});
+    };
     let mut out = serde_json::Map::new();
     for output in spec.outputs {
         let value = match output.ty {
@@ -98,12 +111,26 @@ fn serve(listener: TcpListener, moto: SocketAddr, functions: Arc<Mutex<Functions
     });
 }
 
-fn handle(mut stream: TcpStream, moto: SocketAddr, functions: &Mutex<Functions>) -> std::io::Result<()> {
+fn handle(
+    mut stream: TcpStream,
+    moto: SocketAddr,
+    functions: &Mutex<Functions>,
+) -> std::io::Result<()> {
     let request = http::read_request(&mut stream)?;
-    if request.method == "POST" && request.path.starts_with("/2015-03-31/functions/") && request.path.ends_with("/invocations") {
+    if request.method == "POST"
+        && request.path.starts_with("/2015-03-31/functions/")
+        && request.path.ends_with("/invocations")
+    {
         let payload: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let (error, body) = functions.lock().map(|mut f| f.invoke(&payload)).unwrap_or((true, Value::Null));
-        let headers: &[(&str, &str)] = if error { &[("X-Amz-Function-Error", "Unhandled")] } else { &[] };
+        let (error, body) = functions
+            .lock()
+            .map(|mut f| f.invoke(&payload))
+            .unwrap_or((true, Value::Null));
+        let headers: &[(&str, &str)] = if error {
+            &[("X-Amz-Function-Error", "Unhandled")]
+        } else {
+            &[]
+        };
         return http::respond(&mut stream, "200 OK", headers, body.to_string().as_bytes());
     }
     let response = http::exchange(moto, &http::closing(&request))?;
@@ -119,15 +146,29 @@ struct Harness {
 
 impl Harness {
     fn start() -> Harness {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port for the proxy");
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port for the proxy");
         let proxy = listener.local_addr().expect("bound");
         let moto = tests::Moto::start_with_env(&[("MOTO_PORT", &proxy.port().to_string())]);
-        let moto_addr: SocketAddr = moto.endpoint().trim_start_matches("http://").parse().expect("moto address");
+        let moto_addr: SocketAddr = moto
+            .endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("moto address");
         let functions = Arc::new(Mutex::new(Functions::default()));
         serve(listener, moto_addr, Arc::clone(&functions));
-        let harness = Harness { _moto: moto, proxy, functions };
+        let harness = Harness {
+            _moto: moto,
+            proxy,
+            functions,
+        };
         let config = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } });
-        let (status, body) = http::post_json(harness.proxy, "/moto-api/config", &[("Content-Type", "application/json")], &config.to_string());
+        let (status, body) = http::post_json(
+            harness.proxy,
+            "/moto-api/config",
+            &[("Content-Type", "application/json")],
+            &config.to_string(),
+        );
         assert!((200..300).contains(&status), "moto config: {status} {body}");
         harness
     }
@@ -145,21 +186,36 @@ impl Harness {
     }
 
     fn invocations(&self, execution: &str) -> Vec<Invocation> {
-        let all = self.functions.lock().map(|f| f.invocations.clone()).unwrap_or_default();
-        all.into_iter().filter(|i| i.execution == execution).collect()
+        let all = self
+            .functions
+            .lock()
+            .map(|f| f.invocations.clone())
+            .unwrap_or_default();
+        all.into_iter()
+            .filter(|i| i.execution == execution)
+            .collect()
     }
 
     /// Starts an execution and runs it to the end, approving every approval as it comes.
     fn run(&self, machine: &str, name: &str, input: Value) -> (String, Vec<Value>) {
-        let started = self.sfn("StartExecution", &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }));
-        let arn = started["executionArn"].as_str().expect("an execution ARN").to_owned();
+        let started = self.sfn(
+            "StartExecution",
+            &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }),
+        );
+        let arn = started["executionArn"]
+            .as_str()
+            .expect("an execution ARN")
+            .to_owned();
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut answered = BTreeSet::new();
         let status = loop {
             for invocation in self.invocations(name) {
                 if let Some(token) = invocation.task_token.filter(|t| answered.insert(t.clone())) {
                     let output = json!({ "approved_by": "alice", "comment": format!("ok for {}", invocation.step) });
-                    self.sfn("SendTaskSuccess", &json!({ "taskToken": token, "output": output.to_string() }));
+                    self.sfn(
+                        "SendTaskSuccess",
+                        &json!({ "taskToken": token, "output": output.to_string() }),
+                    );
                 }
             }
             let described = self.sfn("DescribeExecution", &json!({ "executionArn": arn }));
@@ -167,7 +223,10 @@ impl Harness {
             if status != "RUNNING" {
                 break status;
             }
-            assert!(Instant::now() < deadline, "{name} still running after 120 s");
+            assert!(
+                Instant::now() < deadline,
+                "{name} still running after 120 s"
+            );
             std::thread::sleep(Duration::from_millis(200));
         };
         let mut events = Vec::new();
@@ -213,7 +272,11 @@ fn timeline(events: &[Value], steps: &[&str]) -> Timeline {
                 t.skipped.insert(step.to_owned());
                 t.started.entry(step.to_owned()).or_insert(id);
             }
-            let done = [step.to_owned(), format!("{step}: done"), format!("{step}: skipped")];
+            let done = [
+                step.to_owned(),
+                format!("{step}: done"),
+                format!("{step}: skipped"),
+            ];
             if exited.is_some_and(|name| done.iter().any(|d| d == name)) {
                 t.finished.insert(step.to_owned(), id);
             }
@@ -224,9 +287,14 @@ fn timeline(events: &[Value], steps: &[&str]) -> Timeline {
 
 #[test]
 fn webapp_rollback_runs_in_moto() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/webapp-rollback.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/webapp-rollback.toml"
+    );
     let source = std::fs::read_to_string(path).expect("the example");
-    let mut workflow = workflow::check(&source).workflow.expect("the example is valid");
+    let mut workflow = workflow::check(&source)
+        .workflow
+        .expect("the example is valid");
     // The interpreter really waits: estimates of zero make the first poll 5 s after the start, and shorter
     // timeouts keep the 5 s polls within the history budget.
     for step in &mut workflow.steps {
@@ -242,13 +310,40 @@ fn webapp_rollback_runs_in_moto() {
         &json!({ "name": "webapp-rollback", "definition": compiled.json,
                  "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/stepback") }),
     );
-    let machine = created["stateMachineArn"].as_str().expect("a state machine ARN").to_owned();
+    let machine = created["stateMachineArn"]
+        .as_str()
+        .expect("a state machine ARN")
+        .to_owned();
 
     let cases = [
-        ("defaults", json!({}), "SUCCEEDED", &["migrate_down", "approve_restore", "restore_db"][..], None),
-        ("schema-changed", json!({ "schema_changed": true, "migration_id": "0042" }), "SUCCEEDED", &["approve_restore", "restore_db"][..], None),
-        ("restore-data", json!({ "restore_data": true, "restore_snapshot": "snap-1" }), "SUCCEEDED", &["migrate_down"][..], None),
-        ("fail-deploy", json!({}), "FAILED", &["migrate_down", "approve_restore", "restore_db"][..], Some("deploy")),
+        (
+            "defaults",
+            json!({}),
+            "SUCCEEDED",
+            &["migrate_down", "approve_restore", "restore_db"][..],
+            None,
+        ),
+        (
+            "schema-changed",
+            json!({ "schema_changed": true, "migration_id": "0042" }),
+            "SUCCEEDED",
+            &["approve_restore", "restore_db"][..],
+            None,
+        ),
+        (
+            "restore-data",
+            json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
+            "SUCCEEDED",
+            &["migrate_down"][..],
+            None,
+        ),
+        (
+            "fail-deploy",
+            json!({}),
+            "FAILED",
+            &["migrate_down", "approve_restore", "restore_db"][..],
+            Some("deploy"),
+        ),
         ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
     ];
     let results: Vec<_> = std::thread::scope(|scope| {
@@ -256,17 +351,30 @@ fn webapp_rollback_runs_in_moto() {
             .iter()
             .map(|(name, input, ..)| scope.spawn(|| harness.run(&machine, name, input.clone())))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("the case thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("the case thread"))
+            .collect()
     });
 
     let ids: Vec<&str> = workflow.steps.iter().map(|s| s.id.as_str()).collect();
     for ((name, _, expected, skipped, failing), (status, events)) in cases.iter().zip(&results) {
         assert_eq!(status, expected, "{name}: final status");
         let t = timeline(events, &ids);
-        let invoked: BTreeSet<String> = harness.invocations(name).into_iter().map(|i| i.step).collect();
+        let invoked: BTreeSet<String> = harness
+            .invocations(name)
+            .into_iter()
+            .map(|i| i.step)
+            .collect();
         for step in *skipped {
-            assert!(t.skipped.contains(*step), "{name}: {step} should be skipped: {t:?}");
-            assert!(!invoked.contains(*step), "{name}: skipped {step} invoked a Lambda");
+            assert!(
+                t.skipped.contains(*step),
+                "{name}: {step} should be skipped: {t:?}"
+            );
+            assert!(
+                !invoked.contains(*step),
+                "{name}: skipped {step} invoked a Lambda"
+            );
         }
         for step in &workflow.steps {
             let Some(&start) = t.started.get(&step.id) else {
@@ -289,15 +397,31 @@ fn webapp_rollback_runs_in_moto() {
                     .into_iter()
                     .find(|i| i.step == "announce_failure")
                     .unwrap_or_else(|| panic!("{name}: announce_failure was not invoked"));
-                let message = notify.params["message"].as_str().unwrap_or_default().to_owned();
-                assert!(message.starts_with(&format!("Step {step} failed: Stepback.Failed")), "{name}: {message}");
+                let message = notify.params["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    message.starts_with(&format!("Step {step} failed: Stepback.Failed")),
+                    "{name}: {message}"
+                );
             }
             None => {
-                assert!(!invoked.contains("announce_failure"), "{name}: the failure path ran");
-                assert!(invoked.contains("sign_off"), "{name}: sign_off was not asked");
+                assert!(
+                    !invoked.contains("announce_failure"),
+                    "{name}: the failure path ran"
+                );
+                assert!(
+                    invoked.contains("sign_off"),
+                    "{name}: sign_off was not asked"
+                );
             }
         }
     }
-    let polls = harness.invocations("defaults").iter().filter(|i| i.step == "drain" && i.operation == "poll").count();
+    let polls = harness
+        .invocations("defaults")
+        .iter()
+        .filter(|i| i.step == "drain" && i.operation == "poll")
+        .count();
     assert_eq!(polls, 1, "drain is polled once after its start");
 }
