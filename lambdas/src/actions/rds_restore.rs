@@ -2,8 +2,9 @@
 //! poll until available. With `swap`, rename the original to `<id>-pre-rollback-<key>` and the restored one
 //! to `<id>`, each once the instance is available, so the endpoint the application uses does not change.
 //!
-//! Never deletes. Each poll looks at where the instances are now (by `DbiResourceId`, which survives a
-//! rename) rather than trusting a remembered phase, so a retried poll never renames twice.
+//! Never deletes. Each poll looks at where the instances are now rather than trusting a remembered phase, so
+//! a retried poll never renames twice. The restored instance is told apart by its `stepback:execution` tag,
+//! which survives a rename (moto gives every instance the same `DbiResourceId`, so that cannot be used).
 
 use aws_sdk_rds::types::{DbInstance, Tag};
 use catalog::ErrorName;
@@ -38,8 +39,6 @@ pub struct State {
     /// Where the original goes with `swap`.
     parked: String,
     swap: bool,
-    /// The restored instance's `DbiResourceId`.
-    restored: String,
 }
 
 /// RDS allows 63 characters in an instance identifier.
@@ -67,8 +66,8 @@ impl LongAction for RdsRestore {
         let parked = identifier(&format!("{instance}-pre-rollback"), &key, INSTANCE_ID_MAX);
         let attempted =
             format!("restore RDS snapshot `{snapshot}` to new instance `{new_instance}`");
-        let restored = match find_instance(clients, &new_instance).await? {
-            Some(existing) if made_by(&existing, call) => existing,
+        match find_instance(clients, &new_instance).await? {
+            Some(existing) if made_by(&existing, call) => {}
             Some(_) => {
                 return Err(ActionError::new(
                     ErrorName::Precondition,
@@ -120,37 +119,23 @@ impl LongAction for RdsRestore {
                     ))
                     .send()
                     .await
-                    .map_err(|e| ActionError::aws(&attempted, e))?
-                    .db_instance
-                    .ok_or_else(|| {
-                        ActionError::new(
-                            ErrorName::Failed,
-                            format!("{attempted}: AWS returned no instance"),
-                        )
-                    })?
+                    .map_err(|e| ActionError::aws(&attempted, e))?;
             }
-        };
-        let restored = restored.dbi_resource_id.ok_or_else(|| {
-            ActionError::new(
-                ErrorName::Failed,
-                format!("RDS instance `{new_instance}` has no resource id"),
-            )
-        })?;
+        }
         Ok(State {
             instance: instance.clone(),
             new_instance,
             parked,
             swap: swap.unwrap_or(false),
-            restored,
         })
     }
 
     async fn observe(
         clients: &Clients,
-        _: &Call<Params>,
+        call: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
-        let is_restored = |i: &DbInstance| i.dbi_resource_id() == Some(state.restored.as_str());
+        let is_restored = |i: &DbInstance| made_by(i, call);
         let under_new_id = find_instance(clients, &state.new_instance).await?;
         let under_old_id = find_instance(clients, &state.instance).await?;
         match (under_new_id, under_old_id) {

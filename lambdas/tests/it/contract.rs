@@ -1,0 +1,119 @@
+//! The catalog is the single source of params: every action's typed params accept exactly the catalog's
+//! names, require exactly the required ones, and reject anything else as `Stepback.InvalidInput`.
+
+use catalog::{ErrorName, Runtime, ValueType};
+use lambda_runtime::Diagnostic;
+use lambdas::actions::ActionCall;
+use serde_json::{Map, Value, json};
+
+use crate::{Aws, Step, error};
+
+fn sample(ty: ValueType) -> Value {
+    match ty {
+        ValueType::String => json!("x"),
+        ValueType::Number => json!(3),
+        ValueType::Bool => json!(true),
+        ValueType::StringList => json!(["x"]),
+        ValueType::StringMap => json!({"team": "web"}),
+        ValueType::Duration => json!(30),
+        ValueType::Targets => json!(["i-0abc:80"]),
+    }
+}
+
+fn parse(action: &'static str, params: Map<String, Value>) -> Result<(), ErrorName> {
+    let payload = Step::new(action, Value::Object(params)).payload("start", None);
+    let request = serde_json::from_value(payload).expect("a contract request");
+    ActionCall::parse(request).map(drop).map_err(|e| e.name)
+}
+
+#[test]
+fn typed_params_agree_with_the_catalog() {
+    let lambda_actions = catalog::ACTIONS
+        .iter()
+        .filter(|a| a.runtime != Runtime::Native);
+    for action in lambda_actions {
+        let every: Map<String, Value> = action
+            .params
+            .iter()
+            .map(|p| (p.name.to_owned(), sample(p.ty)))
+            .collect();
+        assert_eq!(
+            parse(action.name, every.clone()),
+            Ok(()),
+            "{}: every catalog param",
+            action.name
+        );
+        for param in action.params {
+            let mut without = every.clone();
+            without.remove(param.name);
+            let expected = if param.required {
+                Err(ErrorName::InvalidInput)
+            } else {
+                Ok(())
+            };
+            assert_eq!(
+                parse(action.name, without),
+                expected,
+                "{} without {}",
+                action.name,
+                param.name
+            );
+        }
+        let mut unknown = every;
+        unknown.insert("instanse".to_owned(), json!("typo"));
+        assert_eq!(
+            parse(action.name, unknown),
+            Err(ErrorName::InvalidInput),
+            "{}: unknown param",
+            action.name
+        );
+    }
+}
+
+#[test]
+fn a_native_action_has_no_handler() {
+    assert_eq!(parse("wait", Map::new()), Err(ErrorName::InvalidInput));
+}
+
+#[tokio::test]
+async fn payloads_that_break_the_contract_are_invalid_input_with_a_matchable_error_type() {
+    let aws = Aws::start().await;
+    let step = Step::new("notify", json!({"topic": "t", "message": "m"}));
+    let mut wrong_version = step.payload("start", None);
+    wrong_version["version"] = json!(99);
+    let mut unknown_field = step.payload("start", None);
+    unknown_field["extra"] = json!(1);
+    let cases = [
+        ("not an object", json!("hello")),
+        ("wrong version", wrong_version),
+        ("unknown field", unknown_field),
+        (
+            "other action",
+            Step::new("rds.snapshot", json!({"instance": "db"})).payload("start", None),
+        ),
+        ("poll of an invoke action", step.payload("poll", None)),
+        (
+            "wrong param type",
+            Step::new("notify", json!({"topic": 1, "message": "m"})).payload("start", None),
+        ),
+    ];
+    for (case, payload) in cases {
+        let failure = error(crate::invoke(&aws, "notify", payload).await);
+        let diagnostic = Diagnostic::from(failure);
+        assert_eq!(
+            diagnostic.error_type, "Stepback.InvalidInput",
+            "{case}: {}",
+            diagnostic.error_message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_poll_without_the_state_from_start_is_invalid_input() {
+    let aws = Aws::start().await;
+    let step = Step::new("rds.snapshot", json!({"instance": "db"}));
+    assert_eq!(
+        error(step.poll(&aws, None).await).name,
+        ErrorName::InvalidInput
+    );
+}

@@ -1,0 +1,308 @@
+//! `rds.snapshot` and `rds.restore` against moto, where RDS operations complete at once.
+
+use aws_sdk_rds::types::DbInstance;
+use catalog::ErrorName;
+use serde_json::json;
+
+use crate::{Aws, Step, error, output, str_of};
+
+/// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
+/// parameter group and Multi-AZ.
+async fn database(aws: &Aws, id: &str) -> DbInstance {
+    let ec2 = &aws.clients.ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("vpc")
+        .vpc
+        .and_then(|v| v.vpc_id);
+    let mut subnets = Vec::new();
+    for (cidr, zone) in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")] {
+        let subnet = ec2
+            .create_subnet()
+            .set_vpc_id(vpc.clone())
+            .cidr_block(cidr)
+            .availability_zone(zone)
+            .send()
+            .await;
+        subnets.push(
+            subnet
+                .expect("subnet")
+                .subnet
+                .and_then(|s| s.subnet_id)
+                .expect("subnet id"),
+        );
+    }
+    let group = ec2
+        .create_security_group()
+        .group_name("db")
+        .description("db")
+        .set_vpc_id(vpc)
+        .send()
+        .await
+        .expect("security group")
+        .group_id
+        .expect("group id");
+    let rds = &aws.clients.rds;
+    rds.create_db_subnet_group()
+        .db_subnet_group_name("db-subnets")
+        .db_subnet_group_description("db")
+        .set_subnet_ids(Some(subnets))
+        .send()
+        .await
+        .expect("subnet group");
+    rds.create_db_parameter_group()
+        .db_parameter_group_name("tuned")
+        .db_parameter_group_family("postgres16")
+        .description("tuned")
+        .send()
+        .await
+        .expect("parameter group");
+    rds.create_db_instance()
+        .db_instance_identifier(id)
+        .db_instance_class("db.r6g.large")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("secret-password")
+        .allocated_storage(20)
+        .db_subnet_group_name("db-subnets")
+        .vpc_security_group_ids(&group)
+        .db_parameter_group_name("tuned")
+        .multi_az(true)
+        .send()
+        .await
+        .expect("instance")
+        .db_instance
+        .expect("the created instance")
+}
+
+async fn instance(aws: &Aws, id: &str) -> Option<DbInstance> {
+    lambdas::actions::rds_restore::find_instance(&aws.clients, id)
+        .await
+        .expect("describe")
+}
+
+async fn instance_ids(aws: &Aws) -> Vec<String> {
+    let output = aws
+        .clients
+        .rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe instances");
+    let mut ids: Vec<_> = output
+        .db_instances()
+        .iter()
+        .filter_map(|i| i.db_instance_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What `rds.restore` copies, as one comparable value.
+fn settings(
+    i: &DbInstance,
+) -> (
+    Option<&str>,
+    Option<&str>,
+    Vec<Option<&str>>,
+    Vec<Option<&str>>,
+    Option<bool>,
+) {
+    (
+        i.db_instance_class(),
+        i.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        i.vpc_security_groups()
+            .iter()
+            .map(|g| g.vpc_security_group_id())
+            .collect(),
+        i.db_parameter_groups()
+            .iter()
+            .map(|g| g.db_parameter_group_name())
+            .collect(),
+        i.multi_az(),
+    )
+}
+
+async fn snapshot(aws: &Aws, instance: &str) -> String {
+    let out = output(
+        Step::new("rds.snapshot", json!({"instance": instance}))
+            .run(aws)
+            .await,
+    );
+    str_of(&out, "snapshot_id").to_owned()
+}
+
+#[tokio::test]
+async fn snapshot_is_taken_under_an_id_from_the_execution_and_is_available() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let out = output(
+        Step::new("rds.snapshot", json!({"instance": "orders"}))
+            .run(&aws)
+            .await,
+    );
+    let id = str_of(&out, "snapshot_id");
+    assert!(id.starts_with("stepback-orders-"), "{id}");
+    assert_eq!(str_of(&out, "instance"), "orders");
+    let found = aws
+        .clients
+        .rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .expect("describe");
+    let snapshot = &found.db_snapshots()[0];
+    assert_eq!(snapshot.db_instance_identifier(), Some("orders"));
+    assert_eq!(snapshot.status(), Some("available"));
+    // Another execution makes its own snapshot.
+    let other = output(
+        Step::new("rds.snapshot", json!({"instance": "orders"}))
+            .in_execution("run-2")
+            .run(&aws)
+            .await,
+    );
+    assert_ne!(str_of(&other, "snapshot_id"), id);
+}
+
+#[tokio::test]
+async fn a_retried_snapshot_start_finds_the_first_snapshot() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let step = Step::new("rds.snapshot", json!({"instance": "orders"}));
+    let first = output(step.run(&aws).await);
+    let second = output(step.run(&aws).await);
+    assert_eq!(first, second);
+    let all = aws
+        .clients
+        .rds
+        .describe_db_snapshots()
+        .db_instance_identifier("orders")
+        .snapshot_type("manual")
+        .send()
+        .await;
+    let all = all.expect("describe");
+    assert_eq!(all.db_snapshots().len(), 1, "{:?}", all.db_snapshots());
+}
+
+#[tokio::test]
+async fn snapshot_of_a_missing_instance_is_not_found_and_names_it() {
+    let aws = Aws::start().await;
+    let failure = error(
+        Step::new("rds.snapshot", json!({"instance": "nope"}))
+            .start(&aws)
+            .await,
+    );
+    assert_eq!(failure.name, ErrorName::NotFound, "{failure}");
+    assert!(
+        failure.message.contains("`nope`") && failure.message.contains("DBInstanceNotFound"),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original() {
+    let aws = Aws::start().await;
+    let original = database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot, "swap": true}),
+    );
+    let out = output(restore.run(&aws).await);
+    assert_eq!(str_of(&out, "instance_id"), "orders");
+    assert_eq!(str_of(&out, "new_instance_id"), "orders");
+    let parked = str_of(&out, "replaced_instance_id");
+    assert!(parked.starts_with("orders-pre-rollback-"), "{parked}");
+
+    let now = instance(&aws, "orders").await.expect("orders exists");
+    assert_ne!(
+        now.instance_create_time(),
+        original.instance_create_time(),
+        "`orders` is now the restored instance"
+    );
+    assert_eq!(settings(&now), settings(&original));
+    assert_eq!(
+        str_of(&out, "endpoint"),
+        now.endpoint().and_then(|e| e.address()).expect("endpoint")
+    );
+    let kept = instance(&aws, parked)
+        .await
+        .expect("the original is kept, never deleted");
+    assert_eq!(kept.instance_create_time(), original.instance_create_time());
+    assert_eq!(instance_ids(&aws).await.len(), 2);
+}
+
+#[tokio::test]
+async fn restore_without_swap_leaves_the_original_alone() {
+    let aws = Aws::start().await;
+    let original = database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot, "new_instance": "orders-restored"}),
+    );
+    let out = output(restore.run(&aws).await);
+    assert_eq!(str_of(&out, "instance_id"), "orders-restored");
+    assert_eq!(str_of(&out, "replaced_instance_id"), "orders");
+    let restored = instance(&aws, "orders-restored").await.expect("restored");
+    assert_eq!(settings(&restored), settings(&original));
+    let untouched = instance(&aws, "orders").await.expect("original");
+    assert_eq!(
+        untouched.instance_create_time(),
+        original.instance_create_time()
+    );
+}
+
+#[tokio::test]
+async fn a_retried_restore_start_restores_once() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot}),
+    );
+    let first = restore.start(&aws).await.expect("first start");
+    let second = restore.start(&aws).await.expect("retried start");
+    assert_eq!(first.state, second.state);
+    assert_eq!(
+        instance_ids(&aws).await.len(),
+        2,
+        "{:?}",
+        instance_ids(&aws).await
+    );
+    // An instance of that name that this step did not restore is not taken over.
+    let other = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot}),
+    )
+    .in_execution("run-2");
+    let taken = json!({"instance": "orders", "snapshot": snapshot, "new_instance": instance_ids(&aws).await[1]});
+    let failure = error(
+        Step {
+            params: taken,
+            ..other
+        }
+        .start(&aws)
+        .await,
+    );
+    assert_eq!(failure.name, ErrorName::Precondition, "{failure}");
+}
+
+#[tokio::test]
+async fn restore_of_a_missing_snapshot_is_not_found() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": "gone"}),
+    );
+    let failure = error(restore.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::NotFound, "{failure}");
+    assert!(failure.message.contains("`gone`"), "{failure}");
+    assert_eq!(instance_ids(&aws).await, ["orders"]);
+}
