@@ -79,7 +79,11 @@ async fn check(clients: &Clients, p: &Params, state: State) -> Result<Response, 
     let answer = get(clients, url.clone(), timeout).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mismatch = match &answer {
-        Err(e) => Some(format!("GET {url} failed after {latency_ms} ms: {e}")),
+        Err(e) if e.is_timeout() => Some(format!("GET {url} timed out after {latency_ms} ms")),
+        Err(e) => Some(format!(
+            "GET {url} failed after {latency_ms} ms: {}",
+            with_causes(e)
+        )),
         Ok((status, body)) => {
             let body_ok = p
                 .expect_body
@@ -135,4 +139,15 @@ fn first_chars(body: &str) -> String {
     } else {
         format!("\"{shown}\"")
     }
+}
+
+/// reqwest's own message is only "error sending request"; the reason (refused, reset, TLS) is in its sources.
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }

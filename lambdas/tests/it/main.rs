@@ -8,6 +8,7 @@ mod contract;
 mod ec2;
 mod ecs;
 mod guard;
+mod http;
 mod notify;
 mod rds;
 mod ssm;
