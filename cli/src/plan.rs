@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use compiler::DEFINITION_LIMIT;
 use compiler::events::{LIMIT, human};
 
 use crate::report::{self, INVALID};
@@ -68,11 +69,22 @@ pub fn run(path: &Path) -> ExitCode {
         plan.total_events,
         heaviest.join(", ")
     );
-    if plan.total_events > LIMIT {
+    // Measured with `${Key}` placeholders; concrete ARNs change it by a few bytes per task.
+    println!(
+        "definition size   {} bytes, limit {DEFINITION_LIMIT}",
+        plan.definition_bytes
+    );
+    let over = [
+        (plan.total_events > LIMIT, "history"),
+        (plan.definition_bytes > DEFINITION_LIMIT, "definition size"),
+    ];
+    for (_, limit) in over.iter().filter(|(is_over, _)| *is_over) {
         eprintln!(
-            "error: {}: over the history limit; `stepback compile` refuses it",
+            "error: {}: over the {limit} limit; `stepback compile` refuses it",
             path.display()
         );
+    }
+    if over.iter().any(|(is_over, _)| *is_over) {
         return ExitCode::from(INVALID);
     }
     ExitCode::SUCCESS

@@ -30,6 +30,10 @@ pub enum CompileError {
         total: u64,
         limit: u64,
     },
+    #[error(
+        "the definition is {bytes} bytes, over the Step Functions limit of {limit} bytes for a state machine definition"
+    )]
+    DefinitionSize { bytes: usize, limit: usize },
     #[error("step `{step}`: {message}")]
     Unsupported { step: String, message: String },
     #[error("internal error, please report it: {0}")]
@@ -78,6 +82,8 @@ pub struct Plan {
     pub added_edges: Vec<(String, String)>,
     pub step_events: Vec<(String, u64)>,
     pub total_events: u64,
+    /// The definition's size in UTF-8 bytes, as Step Functions counts it against [`DEFINITION_LIMIT`].
+    pub definition_bytes: usize,
 }
 
 impl Plan {
@@ -89,6 +95,9 @@ impl Plan {
         ratio(self.level_secs, self.critical_secs)
     }
 }
+
+/// Step Functions' limit on a state machine definition: 1 MB of UTF-8 (`CreateStateMachine` rejects more).
+pub const DEFINITION_LIMIT: usize = 1_048_576;
 
 /// `1.0` when the critical path is empty (no steps, or all estimates zero).
 pub fn ratio(makespan: u64, critical: u64) -> f64 {
@@ -109,25 +118,37 @@ pub struct Compiled {
     pub placeholders: BTreeSet<String>,
 }
 
-/// Compiles, refusing a workflow whose worst-case history exceeds the Step Functions limit.
+/// Compiles, refusing a workflow whose worst-case history exceeds the Step Functions limit or whose definition
+/// is larger than Step Functions accepts.
 pub fn compile(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
     let compiled = build(workflow, options)?;
-    if compiled.plan.total_events > events::LIMIT {
-        let (step, step_events) = compiled
-            .plan
+    let plan = &compiled.plan;
+    let mut errors = Vec::new();
+    if plan.total_events > events::LIMIT {
+        let (step, step_events) = plan
             .step_events
             .iter()
             .max_by_key(|(_, e)| *e)
             .cloned()
             .unwrap_or_default();
-        return Err(vec![CompileError::HistoryBudget {
+        errors.push(CompileError::HistoryBudget {
             step,
             step_events,
-            total: compiled.plan.total_events,
+            total: plan.total_events,
             limit: events::LIMIT,
-        }]);
+        });
     }
-    Ok(compiled)
+    if plan.definition_bytes > DEFINITION_LIMIT {
+        errors.push(CompileError::DefinitionSize {
+            bytes: plan.definition_bytes,
+            limit: DEFINITION_LIMIT,
+        });
+    }
+    if errors.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The plan figures, also for a workflow over the history budget.
@@ -151,6 +172,7 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
             .unwrap_or_default()
     };
     let (critical, critical_secs) = dag.critical_path();
+    let json = lowered.machine.to_json();
     let plan = Plan {
         critical_path: critical.into_iter().map(id).collect(),
         critical_secs,
@@ -170,8 +192,9 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
             .collect(),
         step_events: lowered.step_events,
         total_events: lowered.total_events,
+        // `String::len` is the UTF-8 length.
+        definition_bytes: json.len(),
     };
-    let json = lowered.machine.to_json();
     let placeholders = placeholders(&json);
     Ok(Compiled {
         machine: lowered.machine,
