@@ -7,7 +7,7 @@
 
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, EphemeralStorage, IpcMode, NetworkMode, PidMode,
-    ProxyConfiguration, RuntimePlatform, Service, SortOrder, TaskDefinition,
+    ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
     TaskDefinitionPlacementConstraint, TaskDefinitionStatus, Volume,
 };
 use catalog::ErrorName;
@@ -209,7 +209,7 @@ async fn revision_with_tag(
         .image
         .as_deref()
         .map(|image| with_tag(image, tag));
-    for arn in active_revisions(clients, &wanted.family)
+    for (_, arn) in active_revisions(clients, &wanted.family)
         .await?
         .into_iter()
         .take(REVISIONS_COMPARED)
@@ -226,22 +226,24 @@ async fn revision_with_tag(
 async fn previous_revision(clients: &Clients, arn: &str) -> Result<Option<String>, ActionError> {
     let current = describe_task_definition(clients, arn).await?;
     let family = current.family().unwrap_or_default();
-    for candidate in active_revisions(clients, family).await? {
-        if revision_of(&candidate).is_some_and(|revision| revision < current.revision) {
-            return Ok(Some(candidate));
-        }
-    }
-    Ok(None)
+    let below = active_revisions(clients, family)
+        .await?
+        .into_iter()
+        .find(|(revision, _)| *revision < current.revision);
+    Ok(below.map(|(_, arn)| arn))
 }
 
-/// ACTIVE revision ARNs of exactly `family` (ListTaskDefinitions matches a prefix), newest first.
-async fn active_revisions(clients: &Clients, family: &str) -> Result<Vec<String>, ActionError> {
+/// ACTIVE revisions of exactly `family` (ListTaskDefinitions matches a prefix), newest first. Sorted here:
+/// every page is read anyway, and moto ignores the `sort` parameter.
+async fn active_revisions(
+    clients: &Clients,
+    family: &str,
+) -> Result<Vec<(i32, String)>, ActionError> {
     let mut pages = clients
         .ecs
         .list_task_definitions()
         .family_prefix(family)
         .status(TaskDefinitionStatus::Active)
-        .sort(SortOrder::Desc)
         .into_paginator()
         .items()
         .send();
@@ -254,9 +256,12 @@ async fn active_revisions(clients: &Clients, family: &str) -> Result<Vec<String>
             )
         })?;
         if family_of(&arn) == Some(family) {
-            arns.push(arn);
+            if let Some(revision) = revision_of(&arn) {
+                arns.push((revision, arn));
+            }
         }
     }
+    arns.sort_unstable_by(|a, b| b.cmp(a));
     Ok(arns)
 }
 
