@@ -310,7 +310,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("stopped_reason", T::String, "ECS's stop reason"),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:RunTask", "iam:PassRole"],
+        // ListTasks: a retried `start` finds the task it started (by `startedBy`) instead of running another.
+        iam_actions: &["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks", "ecs:RunTask", "iam:PassRole"],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -448,7 +449,13 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("output", T::String, "standard output, cut to a few KB"),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"],
+        // ListCommands: the poll reads the command's status, and a retried `start` finds the command it sent.
+        iam_actions: &[
+            "ssm:GetCommandInvocation",
+            "ssm:ListCommandInvocations",
+            "ssm:ListCommands",
+            "ssm:SendCommand",
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,

@@ -1,11 +1,11 @@
-//! `ssm.command`: SendCommand with `AWS-RunShellScript`, then ListCommandInvocations until every instance
-//! has finished. The command's comment carries a marker derived from the execution and step, so a retried
+//! `ssm.command`: SendCommand with `AWS-RunShellScript`, then poll the command (ListCommands) until it has
+//! finished on every instance, and collect each instance's output (GetCommandInvocation). The command's comment carries a marker derived from the execution and step, so a retried
 //! `start` finds the command it sent (ListCommands) instead of running the script twice.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey, CommandInvocationStatus, Target};
+use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey, CommandStatus, Target};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use catalog::ErrorName;
@@ -114,64 +114,32 @@ impl LongAction for SsmCommand {
         let id = &state.command_id;
         let listed = clients
             .ssm
-            .list_command_invocations()
+            .list_commands()
             .command_id(id)
-            .details(true)
             .send()
             .await
-            .map_err(|e| ActionError::aws(format!("list invocations of SSM command `{id}`"), e))?;
-        let invocations = listed.command_invocations();
-        let status = |i: &aws_sdk_ssm::types::CommandInvocation| {
-            i.status()
-                .cloned()
-                .unwrap_or(CommandInvocationStatus::Pending)
-        };
-        let unfinished = invocations
-            .iter()
-            .filter(|i| {
-                matches!(
-                    status(i),
-                    CommandInvocationStatus::Pending
-                        | CommandInvocationStatus::InProgress
-                        | CommandInvocationStatus::Delayed
-                        | CommandInvocationStatus::Cancelling
-                )
-            })
-            .count();
-        // Tag targets resolve after SendCommand returns, so an empty list means "not yet".
-        if invocations.is_empty() || unfinished > 0 {
+            .map_err(|e| ActionError::aws(format!("describe SSM command `{id}`"), e))?;
+        let command = listed.commands().first().ok_or_else(|| {
+            ActionError::new(ErrorName::NotFound, format!("SSM command `{id}` not found"))
+        })?;
+        let status = command.status().cloned().unwrap_or(CommandStatus::Pending);
+        if matches!(
+            status,
+            CommandStatus::Pending | CommandStatus::InProgress | CommandStatus::Cancelling
+        ) {
             let progress = format!(
-                "SSM command `{id}`: {} of {} instances finished",
-                invocations.len() - unfinished,
-                invocations.len()
+                "SSM command `{id}` is {}: {} of {} instances done",
+                status.as_str(),
+                command.completed_count(),
+                command.target_count()
             );
             return running(&state, progress);
         }
-        let mut output = String::new();
-        for invocation in invocations {
-            let instance = invocation.instance_id().unwrap_or("unknown instance");
-            output.push_str(&format!(
-                "== {instance}: {} ==\n",
-                status(invocation).as_str()
-            ));
-            for plugin in invocation.command_plugins() {
-                output.push_str(plugin.output().unwrap_or_default());
-            }
-            output.push('\n');
-        }
-        let output = cut(&output, OUTPUT_LIMIT);
-        let failed: Vec<_> = invocations
-            .iter()
-            .filter(|i| status(i) != CommandInvocationStatus::Success)
-            .map(|i| {
-                format!(
-                    "{} ({})",
-                    i.instance_id().unwrap_or("unknown instance"),
-                    status(i).as_str()
-                )
-            })
-            .collect();
-        if failed.is_empty() {
+        let output = cut(
+            &outputs(clients, id, command.instance_ids()).await?,
+            OUTPUT_LIMIT,
+        );
+        if status == CommandStatus::Success {
             return done(&Output {
                 command_id: state.command_id,
                 output,
@@ -180,11 +148,62 @@ impl LongAction for SsmCommand {
         Err(ActionError::new(
             ErrorName::Failed,
             format!(
-                "SSM command `{id}` failed on {}; output: {output}",
-                failed.join(", ")
+                "SSM command `{id}` ended {} ({} of {} instances failed); output: {output}",
+                status.as_str(),
+                command.error_count(),
+                command.target_count()
             ),
         ))
     }
+}
+
+/// Each instance's status and standard output. A command sent to tags names its instances only in its
+/// invocations (ListCommandInvocations, which moto 5.2.5 does not implement; explicit ids need no call).
+async fn outputs(
+    clients: &Clients,
+    id: &str,
+    instance_ids: &[String],
+) -> Result<String, ActionError> {
+    let instance_ids = if instance_ids.is_empty() {
+        let invocations = clients
+            .ssm
+            .list_command_invocations()
+            .command_id(id)
+            .send()
+            .await
+            .map_err(|e| ActionError::aws(format!("list invocations of SSM command `{id}`"), e))?;
+        invocations
+            .command_invocations()
+            .iter()
+            .filter_map(|i| i.instance_id.clone())
+            .collect()
+    } else {
+        instance_ids.to_vec()
+    };
+    let mut output = String::new();
+    for instance in &instance_ids {
+        let invocation = clients
+            .ssm
+            .get_command_invocation()
+            .command_id(id)
+            .instance_id(instance)
+            .send()
+            .await
+            .map_err(|e| {
+                ActionError::aws(
+                    format!("get the output of SSM command `{id}` on `{instance}`"),
+                    e,
+                )
+            })?;
+        let status = invocation.status().map_or("unknown", |s| s.as_str());
+        output.push_str(&format!("== {instance}: {status} ==\n"));
+        output.push_str(invocation.standard_output_content().unwrap_or_default());
+        output.push('\n');
+        if output.len() > OUTPUT_LIMIT {
+            break;
+        }
+    }
+    Ok(output)
 }
 
 async fn find_sent(clients: &Clients, marker: &str) -> Result<Option<String>, ActionError> {

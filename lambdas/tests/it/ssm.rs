@@ -1,1 +1,96 @@
+//! `ssm.command` against moto, where Run Command finishes at once.
 
+use aws_sdk_ec2::types::InstanceType;
+use catalog::ErrorName;
+use serde_json::json;
+
+use crate::{Aws, Step, error, output, str_of};
+
+async fn instance(aws: &Aws) -> String {
+    let run = aws
+        .clients
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await;
+    run.expect("instance").instances()[0]
+        .instance_id()
+        .expect("id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
+    let aws = Aws::start().await;
+    let id = instance(&aws).await;
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": [id], "commands": ["systemctl restart app", "app --version"], "working_directory": "/srv/app"}),
+    );
+    let out = output(step.run(&aws).await);
+    let command_id = str_of(&out, "command_id");
+    let listed = aws
+        .clients
+        .ssm
+        .list_commands()
+        .command_id(command_id)
+        .send()
+        .await
+        .expect("list");
+    let command = &listed.commands()[0];
+    assert_eq!(command.document_name(), Some("AWS-RunShellScript"));
+    assert_eq!(command.instance_ids(), [id.clone()]);
+    let parameters = command.parameters().expect("parameters");
+    assert_eq!(
+        parameters["commands"],
+        ["systemctl restart app", "app --version"]
+    );
+    assert_eq!(parameters["workingDirectory"], ["/srv/app"]);
+    assert!(str_of(&out, "output").contains(&id), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_retried_start_sends_the_command_once() {
+    let aws = Aws::start().await;
+    let id = instance(&aws).await;
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": [id], "commands": ["./migrate.sh"]}),
+    );
+    let first = step.start(&aws).await.expect("first start");
+    let second = step.start(&aws).await.expect("retried start");
+    assert_eq!(first.state, second.state);
+    let listed = aws.clients.ssm.list_commands().send().await.expect("list");
+    assert_eq!(listed.commands().len(), 1);
+    // The next execution runs it again.
+    step.in_execution("run-2")
+        .start(&aws)
+        .await
+        .expect("another execution");
+    assert_eq!(
+        aws.clients
+            .ssm
+            .list_commands()
+            .send()
+            .await
+            .expect("list")
+            .commands()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn instances_and_tags_together_are_invalid_input() {
+    let aws = Aws::start().await;
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": ["i-1"], "tags": {"role": "web"}, "commands": ["true"]}),
+    );
+    let failure = error(step.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
+}
