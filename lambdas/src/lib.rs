@@ -110,11 +110,10 @@ impl<P: DeserializeOwned> Call<P> {
 }
 
 impl<P> Call<P> {
-    /// The state the previous `start` or `poll` returned; a `poll` without it cannot know what to look at.
+    /// The state the previous `start` or `poll` returned. A stateless action answers `state: null`, which
+    /// the state machine passes back as null or not at all.
     pub fn state<S: DeserializeOwned>(&self) -> Result<S, ActionError> {
-        let state = self.state.clone().ok_or_else(|| {
-            ActionError::invalid_input("poll needs the state that start returned")
-        })?;
+        let state = self.state.clone().unwrap_or(Value::Null);
         serde_json::from_value(state).map_err(|e| {
             ActionError::invalid_input(format!("poll state is not what start returned: {e}"))
         })

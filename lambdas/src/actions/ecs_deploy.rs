@@ -255,10 +255,10 @@ async fn active_revisions(
                 e,
             )
         })?;
-        if family_of(&arn) == Some(family) {
-            if let Some(revision) = revision_of(&arn) {
-                arns.push((revision, arn));
-            }
+        if family_of(&arn) == Some(family)
+            && let Some(revision) = revision_of(&arn)
+        {
+            arns.push((revision, arn));
         }
     }
     arns.sort_unstable_by(|a, b| b.cmp(a));

@@ -101,16 +101,16 @@ async fn instance_ids(aws: &Aws) -> Vec<String> {
     ids
 }
 
-/// What `rds.restore` copies, as one comparable value.
-fn settings(
-    i: &DbInstance,
-) -> (
-    Option<&str>,
-    Option<&str>,
-    Vec<Option<&str>>,
-    Vec<Option<&str>>,
+/// What `rds.restore` copies: class, subnet group, security groups, parameter groups and Multi-AZ.
+type Settings<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<Option<&'a str>>,
+    Vec<Option<&'a str>>,
     Option<bool>,
-) {
+);
+
+fn settings(i: &DbInstance) -> Settings<'_> {
     (
         i.db_instance_class(),
         i.db_subnet_group().and_then(|g| g.db_subnet_group_name()),

@@ -43,7 +43,7 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
         .expect("list");
     let command = &listed.commands()[0];
     assert_eq!(command.document_name(), Some("AWS-RunShellScript"));
-    assert_eq!(command.instance_ids(), [id.clone()]);
+    assert_eq!(command.instance_ids(), [id.as_str()]);
     let parameters = command.parameters().expect("parameters");
     assert_eq!(
         parameters["commands"],
