@@ -90,3 +90,28 @@ pub fn classify(code: &str, http_status: u16) -> ErrorName {
         ErrorName::Failed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_error_codes_sort_into_the_table() {
+        let cases = [
+            ("ThrottlingException", 400, ErrorName::Transient),
+            ("RequestLimitExceeded", 503, ErrorName::Transient),
+            ("InternalFailure", 500, ErrorName::Transient),
+            ("DBInstanceNotFound", 404, ErrorName::NotFound),
+            ("InvalidInstanceID.NotFound", 400, ErrorName::NotFound),
+            ("StateMachineDoesNotExist", 400, ErrorName::NotFound),
+            ("InvalidDBInstanceState", 400, ErrorName::Precondition),
+            ("ServiceNotActiveException", 400, ErrorName::Precondition),
+            ("ValidationError", 400, ErrorName::InvalidInput),
+            ("InvalidParameterValue", 400, ErrorName::InvalidInput),
+            ("AccessDenied", 403, ErrorName::Failed),
+        ];
+        for (code, status, name) in cases {
+            assert_eq!(classify(code, status), name, "{code}");
+        }
+    }
+}

@@ -211,3 +211,26 @@ pub fn identifier(base: &str, suffix: &str, max: usize) -> String {
     let cleaned = cleaned.trim_end_matches('-');
     format!("{cleaned}-{suffix}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::identifier;
+
+    #[test]
+    fn identifiers_are_valid_aws_names_and_keep_the_suffix() {
+        assert_eq!(
+            identifier("stepback-Orders_DB", "0a1b2c3d", 63),
+            "stepback-orders-db-0a1b2c3d"
+        );
+        assert_eq!(
+            identifier("9lives--db", "0a1b2c3d", 63),
+            "sb-9lives-db-0a1b2c3d"
+        );
+        let long = identifier(&"a".repeat(80), "0a1b2c3d", 63);
+        assert_eq!(long.len(), 63);
+        assert!(long.ends_with("-0a1b2c3d"));
+        // A cut that lands on a hyphen leaves no double hyphen.
+        let cut = identifier(&format!("{}-b", "a".repeat(53)), "0a1b2c3d", 63);
+        assert!(!cut.contains("--") && cut.ends_with("a-0a1b2c3d"), "{cut}");
+    }
+}

@@ -67,3 +67,17 @@ pub fn sns_subject(subject: &str) -> String {
     subject.truncate(99);
     subject
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sns_subject;
+
+    #[test]
+    fn subjects_become_one_short_ascii_line() {
+        assert_eq!(
+            sns_subject("  Rollback\nof orders – done\t"),
+            "Rollback of orders ? done"
+        );
+        assert_eq!(sns_subject(&"é".repeat(150)).len(), 99);
+    }
+}

@@ -334,3 +334,197 @@ async fn run_task_on_a_missing_cluster_is_not_found() {
     assert_eq!(failure.name, ErrorName::NotFound, "{failure}");
     assert!(failure.message.contains("`nope`"), "{failure}");
 }
+
+/// What moto cannot show: ECS's in-flight deployments and RunTask in an awsvpc network. The SDK gets these
+/// answers from aws-smithy-mocks instead.
+mod mocked {
+    use aws_sdk_ecs::Client;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+    use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+    use aws_sdk_ecs::types::{
+        AwsVpcConfiguration, Container, ContainerDefinition, Deployment, LaunchType,
+        NetworkConfiguration, Service, Task, TaskDefinition, TaskStopCode,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use serde_json::json;
+
+    use crate::{Aws, Step, output, str_of};
+
+    const ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web";
+
+    fn revision(n: i32) -> TaskDefinition {
+        TaskDefinition::builder()
+            .task_definition_arn(format!("{ARN}:{n}"))
+            .family("web")
+            .revision(n)
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image(format!("app:v{n}"))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn deployment(status: &str, n: i32) -> Deployment {
+        Deployment::builder()
+            .status(status)
+            .task_definition(format!("{ARN}:{n}"))
+            .desired_count(2)
+            .build()
+    }
+
+    fn service(
+        running: i32,
+        deployments: Vec<Deployment>,
+        network: Option<NetworkConfiguration>,
+    ) -> Rule {
+        mock!(Client::describe_services)
+            .sequence()
+            .output(move || {
+                let service = Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .task_definition(format!("{ARN}:{running}"))
+                    .set_deployments(Some(deployments.clone()))
+                    .set_network_configuration(network.clone())
+                    .launch_type(LaunchType::Fargate)
+                    .build();
+                DescribeServicesOutput::builder().services(service).build()
+            })
+            .repeatedly()
+            .build()
+    }
+
+    /// Task `arn:task/1`, stopped because its essential container `app` exited with `exit_code`.
+    fn stopped(exit_code: i32) -> DescribeTasksOutput {
+        let task = Task::builder()
+            .task_arn("arn:task/1")
+            .last_status("STOPPED")
+            .stop_code(TaskStopCode::EssentialContainerExited)
+            .stopped_reason("Essential container in task exited")
+            .containers(
+                Container::builder()
+                    .name("app")
+                    .exit_code(exit_code)
+                    .build(),
+            )
+            .build();
+        DescribeTasksOutput::builder().tasks(task).build()
+    }
+
+    fn ecs(aws: &mut Aws, rules: &[&Rule]) {
+        aws.clients.ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
+    }
+
+    #[tokio::test]
+    async fn a_retried_deploy_of_previous_resumes_instead_of_stepping_back_twice() {
+        // The first attempt moved the service from revision 3 to 2; its answer was lost. ECS now shows the
+        // new deployment (2) as PRIMARY and the one it replaces (3) as ACTIVE.
+        let mut aws = Aws::start().await;
+        let described = service(
+            2,
+            vec![deployment("PRIMARY", 2), deployment("ACTIVE", 3)],
+            None,
+        );
+        let definitions = mock!(Client::describe_task_definition)
+            .sequence()
+            .output(|| {
+                DescribeTaskDefinitionOutput::builder()
+                    .task_definition(revision(3))
+                    .build()
+            })
+            .output(|| {
+                DescribeTaskDefinitionOutput::builder()
+                    .task_definition(revision(2))
+                    .build()
+            })
+            .build();
+        let listed = mock!(Client::list_task_definitions).then_output(|| {
+            ListTaskDefinitionsOutput::builder()
+                .set_task_definition_arns(Some((1..=3).map(|n| format!("{ARN}:{n}")).collect()))
+                .build()
+        });
+        let update =
+            mock!(Client::update_service).then_output(|| UpdateServiceOutput::builder().build());
+        ecs(&mut aws, &[&described, &definitions, &listed, &update]);
+        let step = Step::new(
+            "ecs.deploy",
+            json!({"cluster": "prod", "service": "web", "image_tag": "previous"}),
+        );
+        let started = step.start(&aws).await.expect("resumed");
+        let state = started.state.expect("a poll state");
+        assert_eq!(state["task_definition_before"], format!("{ARN}:3"));
+        assert_eq!(state["task_definition_after"], format!("{ARN}:2"));
+        assert_eq!(
+            update.num_calls(),
+            0,
+            "the service already runs the previous revision"
+        );
+    }
+
+    #[tokio::test]
+    async fn run_task_takes_the_network_and_launch_type_of_the_service() {
+        let mut aws = Aws::start().await;
+        let network = NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets("subnet-a")
+                    .security_groups("sg-1")
+                    .build()
+                    .expect("awsvpc"),
+            )
+            .build();
+        let described = service(3, vec![deployment("PRIMARY", 3)], Some(network.clone()));
+        let none_yet = mock!(Client::list_tasks)
+            .sequence()
+            .output(|| ListTasksOutput::builder().build())
+            .repeatedly()
+            .build();
+        let expected = network.clone();
+        let run = mock!(Client::run_task)
+            .match_requests(move |r| {
+                r.network_configuration() == Some(&expected)
+                    && r.launch_type() == Some(&LaunchType::Fargate)
+                    && r.started_by().is_some_and(|s| s.starts_with("stepback-"))
+                    && r.client_token() == r.started_by()
+            })
+            .then_output(|| {
+                RunTaskOutput::builder()
+                    .tasks(Task::builder().task_arn("arn:task/1").build())
+                    .build()
+            });
+        let stopped = mock!(Client::describe_tasks).then_output(|| stopped(0));
+        ecs(&mut aws, &[&described, &none_yet, &run, &stopped]);
+        let step = Step::new(
+            "ecs.run_task",
+            json!({"cluster": "prod", "task_definition": "web:3", "service": "web"}),
+        );
+        let out = output(step.run(&aws).await);
+        assert_eq!(str_of(&out, "task_arn"), "arn:task/1");
+        assert_eq!(run.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_task_that_exits_non_zero_fails_the_poll_with_its_exit_code() {
+        let mut aws = Aws::start().await;
+        let failed = mock!(Client::describe_tasks).then_output(|| stopped(3));
+        ecs(&mut aws, &[&failed]);
+        let step = Step::new(
+            "ecs.run_task",
+            json!({"cluster": "prod", "task_definition": "web:3"}),
+        );
+        let state = json!({"cluster": "prod", "task_arn": "arn:task/1", "container": null});
+        let (error, cause) = crate::failure(step.poll(&aws, Some(&state)).await);
+        assert_eq!(error, "Stepback.Failed");
+        assert!(
+            cause.contains("exit code 3") && cause.contains("arn:task/1"),
+            "{cause}"
+        );
+    }
+}
