@@ -241,7 +241,8 @@ enum Effort {
     Rollout,
 }
 
-/// Measured on the bench's random DAGs: more cuts, or a second level of rollout, changed no mean by more than 0.001.
+/// Measured on the bench's random DAGs: more cuts, or a second level of rollout, changed no mean by more
+/// than 0.001.
 const ROLLOUT_CUTS: usize = 4;
 /// 1,000 (with 6 cuts) gave the same ratios and 1.4 times the compile time at 5,000 steps.
 const ROLLOUT_MAX: usize = 250;
