@@ -9,21 +9,27 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Clone)]
 pub struct Reply {
     pub status: u16,
-    pub body: &'static str,
+    pub body: String,
     pub delay: Duration,
+    pub headers: &'static [(&'static str, &'static str)],
 }
 
 impl Reply {
-    pub fn new(status: u16, body: &'static str) -> Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Reply {
         Reply {
             status,
-            body,
+            body: body.into(),
             delay: Duration::ZERO,
+            headers: &[],
         }
     }
 
     pub fn after(self, delay: Duration) -> Reply {
         Reply { delay, ..self }
+    }
+
+    pub fn with_headers(self, headers: &'static [(&'static str, &'static str)]) -> Reply {
+        Reply { headers, ..self }
     }
 }
 
@@ -92,8 +98,13 @@ async fn serve(mut stream: TcpStream, reply: Reply, seen: Arc<Mutex<Vec<String>>
         .expect("not poisoned")
         .push(String::from_utf8_lossy(&request).into_owned());
     tokio::time::sleep(reply.delay).await;
+    let headers: String = reply
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let answer = format!(
-        "HTTP/1.1 {} Scripted\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} Scripted\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n{}",
         reply.status,
         reply.body.len(),
         reply.body

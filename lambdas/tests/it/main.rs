@@ -2,6 +2,7 @@
 //! servers. `scripts/test` installs moto; without it these tests fail and say so.
 
 mod alb;
+mod bootstrap;
 mod check_alarms;
 mod check_http;
 mod contract;
