@@ -12,7 +12,7 @@ use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::LongAction;
-use crate::actions::rds_snapshot::find_snapshot;
+use crate::actions::rds_snapshot::{find_snapshot, tagged_by};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +67,7 @@ impl LongAction for RdsRestore {
         let attempted =
             format!("restore RDS snapshot `{snapshot}` to new instance `{new_instance}`");
         match find_instance(clients, &new_instance).await? {
-            Some(existing) if made_by(&existing, call) => {}
+            Some(existing) if tagged_by(existing.tag_list(), call) => {}
             Some(_) => {
                 return Err(ActionError::new(
                     ErrorName::Precondition,
@@ -135,7 +135,7 @@ impl LongAction for RdsRestore {
         call: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
-        let is_restored = |i: &DbInstance| made_by(i, call);
+        let is_restored = |i: &DbInstance| tagged_by(i.tag_list(), call);
         let under_new_id = find_instance(clients, &state.new_instance).await?;
         let under_old_id = find_instance(clients, &state.instance).await?;
         match (under_new_id, under_old_id) {
@@ -203,14 +203,6 @@ impl LongAction for RdsRestore {
             ),
         }
     }
-}
-
-fn made_by<P>(instance: &DbInstance, call: &Call<P>) -> bool {
-    let [(key, execution), _] = call.tags();
-    instance
-        .tag_list()
-        .iter()
-        .any(|t| t.key() == Some(key) && t.value() == Some(execution.as_str()))
 }
 
 async fn rename(clients: &Clients, from: &str, to: &str) -> Result<(), ActionError> {

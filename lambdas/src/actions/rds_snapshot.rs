@@ -50,17 +50,18 @@ impl LongAction for RdsSnapshot {
         };
         let attempted = format!("create snapshot `{snapshot_id}` of RDS instance `{instance}`");
         match find_snapshot(clients, &snapshot_id).await? {
-            Some(existing) if existing.db_instance_identifier() != Some(instance) => {
+            // An earlier attempt of this step made it.
+            Some(existing) if tagged_by(existing.tag_list(), call) => {}
+            // Someone else's snapshot, maybe days old: restoring from it would lose data.
+            Some(existing) => {
                 return Err(ActionError::new(
                     ErrorName::Precondition,
                     format!(
-                        "{attempted}: a snapshot with that id already exists, of instance `{}`",
+                        "{attempted}: a snapshot with that id already exists (of `{}`, not taken by this step)",
                         existing.db_instance_identifier().unwrap_or("unknown")
                     ),
                 ));
             }
-            // An earlier attempt of this step made it.
-            Some(_) => {}
             None => {
                 let created = clients
                     .rds
@@ -129,6 +130,14 @@ fn report(snapshot: &DbSnapshot, state: State) -> Result<Response, ActionError> 
             running(&state, progress)
         }
     }
+}
+
+/// Whether an RDS resource carries this step's `stepback:execution` tag, i.e. an attempt of this step made it.
+/// Tags survive renames.
+pub fn tagged_by<P>(tags: &[Tag], call: &Call<P>) -> bool {
+    let [(key, execution), _] = call.tags();
+    tags.iter()
+        .any(|t| t.key() == Some(key) && t.value() == Some(execution.as_str()))
 }
 
 /// The snapshot with this id, or `None` when RDS does not know it.

@@ -189,6 +189,26 @@ async fn a_retried_snapshot_start_finds_the_first_snapshot() {
 }
 
 #[tokio::test]
+async fn an_existing_snapshot_of_that_name_is_not_taken_for_a_fresh_one() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let rds = &aws.clients.rds;
+    rds.create_db_snapshot()
+        .db_snapshot_identifier("before-deploy")
+        .db_instance_identifier("orders")
+        .send()
+        .await
+        .expect("an old snapshot");
+    let step = Step::new(
+        "rds.snapshot",
+        json!({"instance": "orders", "snapshot_id": "before-deploy"}),
+    );
+    let failure = error(step.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::Precondition, "{failure}");
+    assert!(failure.message.contains("before-deploy"), "{failure}");
+}
+
+#[tokio::test]
 async fn snapshot_of_a_missing_instance_is_not_found_and_names_it() {
     let aws = Aws::start().await;
     let failure = error(
