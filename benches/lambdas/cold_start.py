@@ -57,6 +57,8 @@ def measure(command, env):
     process.kill()
     process.wait()
     server.shutdown()
+    # Let the killed process's teardown finish before the next one starts, so runs do not overlap.
+    time.sleep(0.3)
     return (server.ready_at - started) * 1000, server.peak_kb / 1024
 
 
