@@ -193,3 +193,25 @@ async fn a_missing_target_group_is_not_found() {
     assert_eq!(failure.name, ErrorName::NotFound, "{failure}");
     assert!(failure.message.contains(group), "{failure}");
 }
+
+#[tokio::test]
+async fn a_retried_register_start_registers_each_target_once() {
+    let aws = Aws::start().await;
+    let (group, targets) = target_group(&aws).await;
+    output(
+        Step::new("alb.deregister", json!({"target_group": group}))
+            .run(&aws)
+            .await,
+    );
+    let step = Step::new(
+        "alb.register",
+        json!({"target_group": group, "targets": targets}),
+    );
+    step.start(&aws).await.expect("first start");
+    output(step.run(&aws).await);
+    let healthy: Vec<_> = targets
+        .iter()
+        .map(|t| (t.clone(), "healthy".to_owned()))
+        .collect();
+    assert_eq!(registered(&aws, &group).await, healthy);
+}

@@ -94,3 +94,45 @@ async fn instances_and_tags_together_are_invalid_input() {
     let failure = error(step.start(&aws).await);
     assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
 }
+
+/// moto's commands always succeed; a failing script comes from aws-smithy-mocks.
+#[tokio::test]
+async fn a_failed_script_fails_the_poll_with_its_output() {
+    use aws_sdk_ssm::Client;
+    use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationOutput;
+    use aws_sdk_ssm::operation::list_commands::ListCommandsOutput;
+    use aws_sdk_ssm::types::{Command, CommandInvocationStatus, CommandStatus};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    let listed = mock!(Client::list_commands).then_output(|| {
+        let command = Command::builder()
+            .command_id("cmd-1")
+            .status(CommandStatus::Failed)
+            .instance_ids("i-1")
+            .target_count(1)
+            .error_count(1)
+            .build();
+        ListCommandsOutput::builder().commands(command).build()
+    });
+    let invocation = mock!(Client::get_command_invocation)
+        .match_requests(|r| r.command_id() == Some("cmd-1") && r.instance_id() == Some("i-1"))
+        .then_output(|| {
+            GetCommandInvocationOutput::builder()
+                .status(CommandInvocationStatus::Failed)
+                .standard_output_content("migration 42 failed: relation \"orders\" is locked")
+                .build()
+        });
+    let mut aws = Aws::start().await;
+    aws.clients.ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&listed, &invocation]);
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": ["i-1"], "commands": ["./migrate.sh"]}),
+    );
+    let (error, cause) =
+        crate::failure(step.poll(&aws, Some(&json!({"command_id": "cmd-1"}))).await);
+    assert_eq!(error, "Stepback.Failed");
+    assert!(
+        cause.contains("cmd-1") && cause.contains("relation \"orders\" is locked"),
+        "{cause}"
+    );
+}
