@@ -9,6 +9,8 @@
 pub mod actions;
 pub mod error;
 
+use std::sync::OnceLock;
+
 use aws_config::SdkConfig;
 use catalog::ErrorName;
 use catalog::contract::{self, Execution, Operation, Request, Response, Status};
@@ -32,12 +34,12 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sfn: aws_sdk_sfn::Client,
-    pub http: reqwest::Client,
+    http: OnceLock<reqwest::Client>,
 }
 
 impl Clients {
-    pub fn new(config: &SdkConfig) -> Result<Clients, reqwest::Error> {
-        Ok(Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
             rds: aws_sdk_rds::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
@@ -46,8 +48,18 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
-            http: reqwest::Client::builder().build()?,
-        })
+            http: OnceLock::new(),
+        }
+    }
+
+    /// Built on first use: reqwest reads the CA store again, which only `check.http` functions should pay
+    /// for at cold start.
+    pub fn http(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder().build()?;
+        Ok(self.http.get_or_init(|| client))
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     let action = lambdas::configured_action()?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let clients = lambdas::Clients::new(&config)?;
+    let clients = lambdas::Clients::new(&config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         lambdas::handle(&clients, action, event.payload)
     }))

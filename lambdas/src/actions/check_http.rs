@@ -118,7 +118,7 @@ async fn get(
     url: reqwest::Url,
     timeout: Duration,
 ) -> Result<(u16, String), reqwest::Error> {
-    let mut response = clients.http.get(url).timeout(timeout).send().await?;
+    let mut response = clients.http()?.get(url).timeout(timeout).send().await?;
     let status = response.status().as_u16();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
