@@ -845,10 +845,19 @@ impl Lowering<'_> {
         )
     }
 
+    /// A `Stepback.InvalidInput` Fail state whose Cause names the field.
+    fn invalid_input(&mut self, title: &str, cause: String, scope: &mut Scope) -> String {
+        let fail = State::Fail(Fail {
+            comment: None,
+            error: FailError::Error(ErrorName::InvalidInput.as_str().to_owned()),
+            cause: FailCause::Cause(cause),
+        });
+        self.name(title, |_| fail, scope)
+    }
+
     /// Fill the defaults, then reject a missing input or one of the wrong type with `Stepback.InvalidInput`.
     fn lower_input(&mut self, scope: &mut Scope, next: String) -> String {
         let mut choices = Vec::new();
-        let invalid = ErrorName::InvalidInput.as_str();
         for input in &self.workflow.inputs {
             let variable = payload::path(&Reference::Input(input.name.clone()));
             let is = |test: TypeTest| Rule::Test {
@@ -856,16 +865,9 @@ impl Lowering<'_> {
                 test: Test::Is(test, true),
             };
             if input.default.is_none() {
-                let cause = format!("input `{}` is required ({})", input.name, input.ty.name());
-                let fail = self.name(
+                let fail = self.invalid_input(
                     &format!("Invalid input: {} is missing", input.name),
-                    |_| {
-                        State::Fail(Fail {
-                            comment: None,
-                            error: FailError::Error(invalid.to_owned()),
-                            cause: FailCause::Cause(cause),
-                        })
-                    },
+                    format!("input `{}` is required ({})", input.name, input.ty.name()),
                     scope,
                 );
                 choices.push(ChoiceRule {
@@ -885,16 +887,9 @@ impl Lowering<'_> {
                     is(TypeTest::IsNull),
                 ]),
             };
-            let cause = format!("input `{}` must be a {}", input.name, input.ty.name());
-            let fail = self.name(
+            let fail = self.invalid_input(
                 &format!("Invalid input: {} is not a {}", input.name, input.ty.name()),
-                |_| {
-                    State::Fail(Fail {
-                        comment: None,
-                        error: FailError::Error(invalid.to_owned()),
-                        cause: FailCause::Cause(cause),
-                    })
-                },
+                format!("input `{}` must be a {}", input.name, input.ty.name()),
                 scope,
             );
             choices.push(ChoiceRule {
