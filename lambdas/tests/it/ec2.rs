@@ -1,27 +1,9 @@
 //! `ec2.image` against moto, where images are available at once.
 
-use aws_sdk_ec2::types::InstanceType;
 use catalog::ErrorName;
 use serde_json::json;
 
 use crate::{Aws, Step, error, output, str_of};
-
-async fn instance(aws: &Aws) -> String {
-    let run = aws
-        .clients
-        .ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await;
-    run.expect("instance").instances()[0]
-        .instance_id()
-        .expect("id")
-        .to_owned()
-}
 
 async fn own_images(aws: &Aws) -> Vec<aws_sdk_ec2::types::Image> {
     aws.clients
@@ -38,7 +20,7 @@ async fn own_images(aws: &Aws) -> Vec<aws_sdk_ec2::types::Image> {
 #[tokio::test]
 async fn images_the_instance_without_a_reboot() {
     let aws = Aws::start().await;
-    let id = instance(&aws).await;
+    let id = aws.ec2_instance().await;
     let out = output(
         Step::new("ec2.image", json!({"instance_id": id}))
             .run(&aws)
@@ -77,7 +59,7 @@ async fn images_the_instance_without_a_reboot() {
 #[tokio::test]
 async fn a_retried_start_makes_one_image() {
     let aws = Aws::start().await;
-    let id = instance(&aws).await;
+    let id = aws.ec2_instance().await;
     let step = Step::new("ec2.image", json!({"instance_id": id}));
     let first = output(step.run(&aws).await);
     let second = output(step.run(&aws).await);

@@ -39,6 +39,24 @@ impl Aws {
         let clients = Clients::new(&moto.sdk_config().await);
         Aws { moto, clients }
     }
+
+    /// A running EC2 instance in moto, for the actions that act on hosts.
+    pub async fn ec2_instance(&self) -> String {
+        let run = self
+            .clients
+            .ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await;
+        run.expect("instance").instances()[0]
+            .instance_id()
+            .expect("id")
+            .to_owned()
+    }
 }
 
 /// One step of one execution, as the state machine would invoke it.

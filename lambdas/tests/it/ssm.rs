@@ -1,32 +1,14 @@
 //! `ssm.command` against moto, where Run Command finishes at once.
 
-use aws_sdk_ec2::types::InstanceType;
 use catalog::ErrorName;
 use serde_json::json;
 
 use crate::{Aws, Step, error, output, str_of};
 
-async fn instance(aws: &Aws) -> String {
-    let run = aws
-        .clients
-        .ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await;
-    run.expect("instance").instances()[0]
-        .instance_id()
-        .expect("id")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     let aws = Aws::start().await;
-    let id = instance(&aws).await;
+    let id = aws.ec2_instance().await;
     let step = Step::new(
         "ssm.command",
         json!({"instance_ids": [id], "commands": ["systemctl restart app", "app --version"], "working_directory": "/srv/app"}),
@@ -56,7 +38,7 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
 #[tokio::test]
 async fn a_retried_start_sends_the_command_once() {
     let aws = Aws::start().await;
-    let id = instance(&aws).await;
+    let id = aws.ec2_instance().await;
     let step = Step::new(
         "ssm.command",
         json!({"instance_ids": [id], "commands": ["./migrate.sh"]}),
