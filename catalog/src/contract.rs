@@ -85,6 +85,15 @@ pub enum Status {
     Failed,
 }
 
+/// What `stepback approve` sends with SendTaskSuccess; the state machine stores it as the `approval` step's
+/// outputs. `stepback reject` sends SendTaskFailure with [`crate::ErrorName::Rejected`] instead.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalAnswer {
+    pub approved_by: String,
+    pub comment: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +113,16 @@ mod tests {
         for field in ["status", "output", "state", "error", "cause"] {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
+    }
+
+    /// The answer's fields are exactly the outputs the catalog declares for `approval`.
+    #[test]
+    fn approval_answer_is_the_approval_outputs() {
+        let answer = ApprovalAnswer { approved_by: "alice".into(), comment: "ok".into() };
+        let json = serde_json::to_value(&answer).unwrap_or_default();
+        let fields: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        let outputs: Vec<&str> =
+            crate::action("approval").map(|a| a.outputs.iter().map(|o| o.name).collect()).unwrap_or_default();
+        assert_eq!(fields, outputs);
     }
 }

@@ -1,5 +1,6 @@
 //! `stepback`: the only code that reads files, prints, or talks to AWS.
 
+mod approve;
 mod check;
 mod compile;
 mod graph;
@@ -43,6 +44,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = graph::Format::Mermaid)]
         format: graph::Format,
     },
+    /// Approve a step that waits in an `approval`; the approval message gives the token.
+    ///
+    /// The step's result records who approved and why. Exit code 1: no approval waits on that token.
+    ///
+    /// Example: stepback approve --token "$TOKEN" --comment "snapshot rds:webapp-db-0412 checked"
+    Approve(approve::Args),
+    /// Reject a step that waits in an `approval`: it fails with Stepback.Rejected and the failure path runs.
+    ///
+    /// Example: stepback reject --token - --comment "wrong snapshot" < token.txt
+    Reject(approve::Args),
     /// Print the JSON Schema of the workflow language.
     ///
     /// Save it and point taplo or Even Better TOML at it for completion:
@@ -68,5 +79,7 @@ fn main() -> ExitCode {
         Command::Schema => schema::run(),
         Command::Compile(args) => compile::run(&args),
         Command::Plan { file } => plan::run(&file),
+        Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
+        Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
     }
 }

@@ -7,12 +7,24 @@ fn root() -> PathBuf {
 
 /// Runs `stepback` from the workspace root; returns (exit code, stdout, stderr).
 fn stepback(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_stepback"))
+    stepback_with(args, &[], "")
+}
+
+fn stepback_with(args: &[&str], env: &[(&str, String)], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepback"))
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .output()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("stepback runs");
+    if let Some(mut input) = child.stdin.take() {
+        std::io::Write::write_all(&mut input, stdin.as_bytes()).expect("stdin");
+    }
+    let output = child.wait_with_output().expect("stepback runs");
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8 output");
     (output.status.code().unwrap_or(-1), text(output.stdout), text(output.stderr))
 }
@@ -58,4 +70,18 @@ fn committed_schema_is_current() {
     assert_eq!(code, 0);
     let committed = std::fs::read_to_string(root().join("stepback.schema.json")).expect("stepback.schema.json");
     assert_eq!(stdout, committed, "run `stepback schema > stepback.schema.json`");
+}
+
+/// `approve` and `reject` reach Step Functions (moto, which takes any token) with the credentials and endpoint
+/// of the environment; the state-machine test drives the same code against a waiting execution.
+#[test]
+fn approve_and_reject_answer_through_step_functions() {
+    let moto = tests::Moto::start();
+    let env: Vec<(&str, String)> = moto.env().into_iter().collect();
+    let (code, _, stderr) = stepback_with(&["approve", "--token", "t-1", "--by", "bob", "--comment", "ok"], &env, "");
+    assert_eq!((code, stderr.trim()), (0, "approved by bob"));
+    let (code, _, stderr) = stepback_with(&["reject", "--token", "-", "--by", "bob"], &env, "t-2\n");
+    assert_eq!((code, stderr.trim()), (0, "rejected by bob"));
+    let (code, _, _) = stepback(&["approve"]);
+    assert_eq!(code, 2, "--token is required");
 }

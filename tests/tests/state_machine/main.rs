@@ -13,6 +13,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cli::approval::{self, Decision};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
@@ -142,6 +143,9 @@ struct Harness {
     _moto: tests::Moto,
     proxy: SocketAddr,
     functions: Arc<Mutex<Functions>>,
+    /// Approvals are answered with the code `stepback approve|reject` runs.
+    runtime: tokio::runtime::Runtime,
+    sfn_client: aws_sdk_sfn::Client,
 }
 
 impl Harness {
@@ -157,10 +161,14 @@ impl Harness {
             .expect("moto address");
         let functions = Arc::new(Mutex::new(Functions::default()));
         serve(listener, moto_addr, Arc::clone(&functions));
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let sfn_client = aws_sdk_sfn::Client::new(&runtime.block_on(moto.sdk_config()));
         let harness = Harness {
             _moto: moto,
             proxy,
             functions,
+            runtime,
+            sfn_client,
         };
         let config = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } });
         let (status, body) = http::post_json(
@@ -196,8 +204,9 @@ impl Harness {
             .collect()
     }
 
-    /// Starts an execution and runs it to the end, approving every approval as it comes.
-    fn run(&self, machine: &str, name: &str, input: Value) -> (String, Vec<Value>) {
+    /// Starts an execution and runs it to the end, answering every approval as it comes: approving it, or
+    /// rejecting it when its step is `reject`.
+    fn run(&self, machine: &str, name: &str, input: Value, reject: Option<&str>) -> (String, Vec<Value>) {
         let started = self.sfn(
             "StartExecution",
             &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }),
@@ -211,11 +220,10 @@ impl Harness {
         let status = loop {
             for invocation in self.invocations(name) {
                 if let Some(token) = invocation.task_token.filter(|t| answered.insert(t.clone())) {
-                    let output = json!({ "approved_by": "alice", "comment": format!("ok for {}", invocation.step) });
-                    self.sfn(
-                        "SendTaskSuccess",
-                        &json!({ "taskToken": token, "output": output.to_string() }),
-                    );
+                    let decision = if reject == Some(invocation.step.as_str()) { Decision::Reject } else { Decision::Approve };
+                    let comment = format!("checked {}", invocation.step);
+                    let answer = approval::answer(&self.sfn_client, &token, decision, "alice", &comment);
+                    self.runtime.block_on(answer).expect("the answer reaches the waiting step");
                 }
             }
             let described = self.sfn("DescribeExecution", &json!({ "executionArn": arn }));
@@ -345,11 +353,22 @@ fn webapp_rollback_runs_in_moto() {
             Some("deploy"),
         ),
         ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
+        (
+            "reject-restore",
+            json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
+            "FAILED",
+            &["migrate_down"][..],
+            Some("approve_restore"),
+        ),
     ];
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .iter()
-            .map(|(name, input, ..)| scope.spawn(|| harness.run(&machine, name, input.clone())))
+            .map(|(name, input, ..)| {
+                let reject = (*name == "reject-restore").then_some("approve_restore");
+                let (harness, machine) = (&harness, &machine);
+                scope.spawn(move || harness.run(machine, name, input.clone(), reject))
+            })
             .collect();
         handles
             .into_iter()
@@ -401,12 +420,24 @@ fn webapp_rollback_runs_in_moto() {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
+                let error = if *step == "approve_restore" { "Stepback.Rejected" } else { "Stepback.Failed" };
                 assert!(
-                    message.starts_with(&format!("Step {step} failed: Stepback.Failed")),
+                    message.starts_with(&format!("Step {step} failed: {error}")),
                     "{name}: {message}"
                 );
             }
             None => {
+                // Who approved and why reach the history through `stepback approve`'s answer.
+                let answers: Vec<Value> = events
+                    .iter()
+                    .filter_map(|e| e["taskSucceededEventDetails"]["output"].as_str())
+                    .filter_map(|output| serde_json::from_str::<Value>(output).ok())
+                    .filter(|output| output.get("approved_by").is_some())
+                    .collect();
+                assert!(
+                    answers.contains(&json!({ "approved_by": "alice", "comment": "checked sign_off" })),
+                    "{name}: the sign-off answer is not in the history: {answers:?}"
+                );
                 assert!(
                     !invoked.contains("announce_failure"),
                     "{name}: the failure path ran"

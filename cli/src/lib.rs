@@ -1,0 +1,3 @@
+//! The parts of `stepback` that other tests drive directly; the binary (`main.rs`) parses, prints and exits.
+
+pub mod approval;
