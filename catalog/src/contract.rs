@@ -118,11 +118,18 @@ mod tests {
     /// The answer's fields are exactly the outputs the catalog declares for `approval`.
     #[test]
     fn approval_answer_is_the_approval_outputs() {
-        let answer = ApprovalAnswer { approved_by: "alice".into(), comment: "ok".into() };
+        let answer = ApprovalAnswer {
+            approved_by: "alice".into(),
+            comment: "ok".into(),
+        };
         let json = serde_json::to_value(&answer).unwrap_or_default();
-        let fields: Vec<&str> = json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        let outputs: Vec<&str> =
-            crate::action("approval").map(|a| a.outputs.iter().map(|o| o.name).collect()).unwrap_or_default();
+        let fields: Vec<&str> = json
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let outputs: Vec<&str> = crate::action("approval")
+            .map(|a| a.outputs.iter().map(|o| o.name).collect())
+            .unwrap_or_default();
         assert_eq!(fields, outputs);
     }
 }

@@ -58,7 +58,10 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     const fn within(self, min: f64, max: f64) -> ParamSpec {
-        ParamSpec { range: Some((min, max)), ..self }
+        ParamSpec {
+            range: Some((min, max)),
+            ..self
+        }
     }
 }
 
@@ -166,11 +169,23 @@ pub fn user_actions() -> impl Iterator<Item = &'static ActionSpec> {
 }
 
 const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, ty, required: true, doc, range: None }
+    ParamSpec {
+        name,
+        ty,
+        required: true,
+        doc,
+        range: None,
+    }
 }
 
 const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, ty, required: false, doc, range: None }
+    ParamSpec {
+        name,
+        ty,
+        required: false,
+        doc,
+        range: None,
+    }
 }
 
 const fn output(name: &'static str, ty: ValueType, doc: &'static str) -> OutputSpec {
@@ -178,11 +193,21 @@ const fn output(name: &'static str, ty: ValueType, doc: &'static str) -> OutputS
 }
 
 /// Quick calls that are safe to repeat: SNS publish, describe calls, one HTTP GET.
-const RETRY_QUICK: RetrySpec =
-    RetrySpec { attempts: 3, interval_secs: 2, backoff: 2.0, max_delay_secs: 30, jitter: true };
+const RETRY_QUICK: RetrySpec = RetrySpec {
+    attempts: 3,
+    interval_secs: 2,
+    backoff: 2.0,
+    max_delay_secs: 30,
+    jitter: true,
+};
 /// Calls that start long operations; idempotent by client token or deterministic id.
-const RETRY_START: RetrySpec =
-    RetrySpec { attempts: 4, interval_secs: 5, backoff: 2.0, max_delay_secs: 60, jitter: true };
+const RETRY_START: RetrySpec = RetrySpec {
+    attempts: 4,
+    interval_secs: 5,
+    backoff: 2.0,
+    max_delay_secs: 60,
+    jitter: true,
+};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -195,7 +220,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "publish a message to an SNS topic",
         params: &[
             param("topic", T::String, "SNS topic ARN"),
-            optional("subject", T::String, "email subject; cut to SNS's 100 characters"),
+            optional(
+                "subject",
+                T::String,
+                "email subject; cut to SNS's 100 characters",
+            ),
             param("message", T::String, "message body"),
         ],
         exactly_one_of: &[],
@@ -212,7 +241,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "approval",
         summary: "ask a person to approve through SNS, and wait for `stepback approve` or `stepback reject`",
         params: &[
-            param("topic", T::String, "SNS topic ARN the request is published to"),
+            param(
+                "topic",
+                T::String,
+                "SNS topic ARN the request is published to",
+            ),
             param("message", T::String, "what needs approval"),
         ],
         exactly_one_of: &[],
@@ -245,7 +278,11 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("instance", T::String, "the instance snapshotted"),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &["rds:AddTagsToResource", "rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
+        iam_actions: &[
+            "rds:AddTagsToResource",
+            "rds:CreateDBSnapshot",
+            "rds:DescribeDBSnapshots",
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -256,7 +293,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "rds.restore",
         summary: "restore an RDS snapshot to a new instance, optionally swapping it in by rename; never deletes",
         params: &[
-            param("instance", T::String, "the instance being replaced; its settings are copied"),
+            param(
+                "instance",
+                T::String,
+                "the instance being replaced; its settings are copied",
+            ),
             param("snapshot", T::String, "snapshot identifier to restore"),
             optional(
                 "swap",
@@ -271,10 +312,26 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         exactly_one_of: &[],
         outputs: &[
-            output("instance_id", T::String, "the identifier the application now uses"),
-            output("new_instance_id", T::String, "the instance restored from the snapshot"),
-            output("replaced_instance_id", T::String, "where the original instance is kept"),
-            output("endpoint", T::String, "the endpoint address of `instance_id`"),
+            output(
+                "instance_id",
+                T::String,
+                "the identifier the application now uses",
+            ),
+            output(
+                "new_instance_id",
+                T::String,
+                "the instance restored from the snapshot",
+            ),
+            output(
+                "replaced_instance_id",
+                T::String,
+                "where the original instance is kept",
+            ),
+            output(
+                "endpoint",
+                T::String,
+                "the endpoint address of `instance_id`",
+            ),
         ],
         runtime: Runtime::Poll,
         iam_actions: &[
@@ -295,13 +352,37 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "run a one-off ECS task, e.g. a migration, and wait for it to stop",
         params: &[
             param("cluster", T::String, "cluster name or ARN"),
-            param("task_definition", T::String, "family, family:revision or ARN"),
-            optional("container", T::String, "container whose command is overridden"),
+            param(
+                "task_definition",
+                T::String,
+                "family, family:revision or ARN",
+            ),
+            optional(
+                "container",
+                T::String,
+                "container whose command is overridden",
+            ),
             optional("command", T::StringList, "command override"),
-            optional("service", T::String, "service whose network configuration the task reuses"),
-            optional("subnets", T::StringList, "awsvpc subnets; default: the service's"),
-            optional("security_groups", T::StringList, "awsvpc security groups; default: the service's"),
-            optional("launch_type", T::String, "FARGATE or EC2; default: the service's, else FARGATE"),
+            optional(
+                "service",
+                T::String,
+                "service whose network configuration the task reuses",
+            ),
+            optional(
+                "subnets",
+                T::StringList,
+                "awsvpc subnets; default: the service's",
+            ),
+            optional(
+                "security_groups",
+                T::StringList,
+                "awsvpc security groups; default: the service's",
+            ),
+            optional(
+                "launch_type",
+                T::String,
+                "FARGATE or EC2; default: the service's, else FARGATE",
+            ),
         ],
         exactly_one_of: &[],
         outputs: &[
@@ -311,7 +392,13 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::Poll,
         // ListTasks: a retried `start` finds the task it started (by `startedBy`) instead of running another.
-        iam_actions: &["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks", "ecs:RunTask", "iam:PassRole"],
+        iam_actions: &[
+            "ecs:DescribeServices",
+            "ecs:DescribeTasks",
+            "ecs:ListTasks",
+            "ecs:RunTask",
+            "iam:PassRole",
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -324,19 +411,35 @@ pub static ACTIONS: &[ActionSpec] = &[
         params: &[
             param("cluster", T::String, "cluster name or ARN"),
             param("service", T::String, "service name"),
-            optional("container", T::String, "container whose image changes; needed with image_tag"),
+            optional(
+                "container",
+                T::String,
+                "container whose image changes; needed with image_tag",
+            ),
             optional(
                 "image_tag",
                 T::String,
                 "tag to deploy; `previous` = the ACTIVE revision before the running one",
             ),
-            optional("task_definition", T::String, "family:revision or ARN to deploy"),
+            optional(
+                "task_definition",
+                T::String,
+                "family:revision or ARN to deploy",
+            ),
         ],
         exactly_one_of: &[&["image_tag", "task_definition"]],
         outputs: &[
             output("image_tag", T::String, "the image tag actually deployed"),
-            output("task_definition_before", T::String, "task definition ARN before the deploy"),
-            output("task_definition_after", T::String, "task definition ARN after the deploy"),
+            output(
+                "task_definition_before",
+                T::String,
+                "task definition ARN before the deploy",
+            ),
+            output(
+                "task_definition_after",
+                T::String,
+                "task definition ARN after the deploy",
+            ),
         ],
         runtime: Runtime::Poll,
         iam_actions: &[
@@ -358,10 +461,18 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "take targets out of a target group and wait until they have drained",
         params: &[
             param("target_group", T::String, "target group ARN"),
-            optional("targets", T::Targets, "targets to drain; default: all registered"),
+            optional(
+                "targets",
+                T::Targets,
+                "targets to drain; default: all registered",
+            ),
         ],
         exactly_one_of: &[],
-        outputs: &[output("targets", T::Targets, "the targets drained, for alb.register")],
+        outputs: &[output(
+            "targets",
+            T::Targets,
+            "the targets drained, for alb.register",
+        )],
         runtime: Runtime::Poll,
         iam_actions: &[
             "elasticloadbalancing:DeregisterTargets",
@@ -398,11 +509,25 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "GET a URL until it answers as expected the given number of times in a row",
         params: &[
             param("url", T::String, "http or https URL"),
-            optional("expect_status", T::Number, "expected status; default 200").within(100.0, 599.0),
-            optional("expect_body", T::String, "a substring the body must contain"),
-            optional("consecutive", T::Number, "successes in a row needed; default 1").within(1.0, 100.0),
+            optional("expect_status", T::Number, "expected status; default 200")
+                .within(100.0, 599.0),
+            optional(
+                "expect_body",
+                T::String,
+                "a substring the body must contain",
+            ),
+            optional(
+                "consecutive",
+                T::Number,
+                "successes in a row needed; default 1",
+            )
+            .within(1.0, 100.0),
             optional("interval", T::Duration, "time between checks; default 10s"),
-            optional("request_timeout", T::Duration, "timeout of one request; default 5s"),
+            optional(
+                "request_timeout",
+                T::Duration,
+                "timeout of one request; default 5s",
+            ),
         ],
         exactly_one_of: &[],
         outputs: &[
@@ -422,7 +547,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "wait until CloudWatch alarms are in the expected state",
         params: &[
             param("alarms", T::StringList, "alarm names"),
-            optional("state", T::String, "OK, ALARM or INSUFFICIENT_DATA; default OK"),
+            optional(
+                "state",
+                T::String,
+                "OK, ALARM or INSUFFICIENT_DATA; default OK",
+            ),
         ],
         exactly_one_of: &[],
         outputs: &[output("states", T::StringMap, "each alarm's last state")],
@@ -441,7 +570,11 @@ pub static ACTIONS: &[ActionSpec] = &[
             optional("instance_ids", T::StringList, "instances to run on"),
             optional("tags", T::StringMap, "run on the instances with these tags"),
             param("commands", T::StringList, "shell commands, run in order"),
-            optional("working_directory", T::String, "directory the commands run in"),
+            optional(
+                "working_directory",
+                T::String,
+                "directory the commands run in",
+            ),
         ],
         exactly_one_of: &[&["instance_ids", "tags"]],
         outputs: &[
@@ -467,7 +600,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "create an AMI of an instance without rebooting it",
         params: &[
             param("instance_id", T::String, "instance to image"),
-            optional("name", T::String, "image name; derived from the execution when absent"),
+            optional(
+                "name",
+                T::String,
+                "image name; derived from the execution when absent",
+            ),
         ],
         exactly_one_of: &[],
         outputs: &[output("image_id", T::String, "the AMI id")],
@@ -498,7 +635,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "end the execution cleanly when another execution of the same state machine is running",
         params: &[],
         exactly_one_of: &[],
-        outputs: &[output("running", T::Number, "executions running, this one included")],
+        outputs: &[output(
+            "running",
+            T::Number,
+            "executions running, this one included",
+        )],
         runtime: Runtime::Invoke,
         iam_actions: &["states:ListExecutions"],
         default_retry: RETRY_QUICK,
@@ -523,7 +664,12 @@ mod tests {
             for group in action.exactly_one_of {
                 for name in *group {
                     let spec = action.param(name).map(|p| p.required);
-                    assert_eq!(spec, Some(false), "{}: {name} must be an optional param", action.name);
+                    assert_eq!(
+                        spec,
+                        Some(false),
+                        "{}: {name} must be an optional param",
+                        action.name
+                    );
                 }
             }
             let mut params: Vec<_> = action.params.iter().map(|p| p.name).collect();

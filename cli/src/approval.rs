@@ -14,7 +14,9 @@ pub enum Decision {
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     /// The token is wrong or stale: a user error, not the tool's.
-    #[error("no approval is waiting on this token ({code}): it was answered already, it timed out, or its execution ended")]
+    #[error(
+        "no approval is waiting on this token ({code}): it was answered already, it timed out, or its execution ended"
+    )]
     NotWaiting { code: String },
     #[error("Step Functions did not take the answer: {0}")]
     Aws(String),
@@ -31,13 +33,26 @@ pub async fn answer(
 ) -> Result<(), AnswerError> {
     match decision {
         Decision::Approve => {
-            let answer = ApprovalAnswer { approved_by: by.to_owned(), comment: comment.to_owned() };
+            let answer = ApprovalAnswer {
+                approved_by: by.to_owned(),
+                comment: comment.to_owned(),
+            };
             // Serialising two strings cannot fail.
             let output = serde_json::to_string(&answer).unwrap_or_default();
-            client.send_task_success().task_token(token).output(output).send().await.map_err(classify)?;
+            client
+                .send_task_success()
+                .task_token(token)
+                .output(output)
+                .send()
+                .await
+                .map_err(classify)?;
         }
         Decision::Reject => {
-            let cause = if comment.is_empty() { format!("rejected by {by}") } else { format!("rejected by {by}: {comment}") };
+            let cause = if comment.is_empty() {
+                format!("rejected by {by}")
+            } else {
+                format!("rejected by {by}: {comment}")
+            };
             client
                 .send_task_failure()
                 .task_token(token)
@@ -51,10 +66,14 @@ pub async fn answer(
     Ok(())
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> AnswerError {
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> AnswerError {
     match error.code() {
         Some(code @ ("TaskDoesNotExist" | "TaskTimedOut" | "InvalidToken")) => {
-            AnswerError::NotWaiting { code: code.to_owned() }
+            AnswerError::NotWaiting {
+                code: code.to_owned(),
+            }
         }
         _ => AnswerError::Aws(aws_sdk_sfn::error::DisplayErrorContext(&error).to_string()),
     }

@@ -31,8 +31,15 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
     } else {
         args.token.clone()
     };
-    let by = args.by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let by = args
+        .by
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -41,11 +48,22 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
     };
     let sent = runtime.block_on(async {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        approval::answer(&aws_sdk_sfn::Client::new(&config), &token, decision, &by, &args.comment).await
+        approval::answer(
+            &aws_sdk_sfn::Client::new(&config),
+            &token,
+            decision,
+            &by,
+            &args.comment,
+        )
+        .await
     });
     match sent {
         Ok(()) => {
-            let verb = if decision == Decision::Approve { "approved" } else { "rejected" };
+            let verb = if decision == Decision::Approve {
+                "approved"
+            } else {
+                "rejected"
+            };
             eprintln!("{verb} by {by}");
             ExitCode::SUCCESS
         }

@@ -19,7 +19,10 @@ pub fn run(files: &[PathBuf], deny_warnings: bool) -> ExitCode {
         let warnings = checked.diagnostics.len() - errors;
         let failed = errors > 0 || deny_warnings && warnings > 0;
         let verdict = if failed { "invalid" } else { "ok" };
-        eprintln!("{}: {verdict} ({errors} errors, {warnings} warnings)", path.display());
+        eprintln!(
+            "{}: {verdict} ({errors} errors, {warnings} warnings)",
+            path.display()
+        );
         if failed {
             code = code.max(INVALID);
         }

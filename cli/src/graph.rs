@@ -14,9 +14,12 @@ pub fn run(path: &Path, format: Format) -> ExitCode {
         Ok(workflow) => workflow,
         Err(code) => return code,
     };
-    print!("{}", match format {
-        Format::Mermaid => workflow::render::mermaid(&workflow),
-        Format::Dot => workflow::render::dot(&workflow),
-    });
+    print!(
+        "{}",
+        match format {
+            Format::Mermaid => workflow::render::mermaid(&workflow),
+            Format::Dot => workflow::render::dot(&workflow),
+        }
+    );
     ExitCode::SUCCESS
 }

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "stepback", version, about = "Rollback runbooks as code: TOML workflows compiled to AWS Step Functions")]
+#[command(
+    name = "stepback",
+    version,
+    about = "Rollback runbooks as code: TOML workflows compiled to AWS Step Functions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,7 +78,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files, deny_warnings } => check::run(&files, deny_warnings),
+        Command::Check {
+            files,
+            deny_warnings,
+        } => check::run(&files, deny_warnings),
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Schema => schema::run(),
         Command::Compile(args) => compile::run(&args),

@@ -19,11 +19,16 @@ pub fn read(path: &Path) -> Result<String, ExitCode> {
 }
 
 pub fn render(path: &Path, source: &str, diagnostics: &[Diagnostic]) -> String {
-    let theme = if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if std::io::stderr().is_terminal() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let named = NamedSource::new(path.display().to_string(), source.to_owned()).with_language("toml");
+        let named =
+            NamedSource::new(path.display().to_string(), source.to_owned()).with_language("toml");
         let report = miette::Report::new(diagnostic.clone()).with_source_code(named);
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, report.as_ref());
@@ -34,7 +39,10 @@ pub fn render(path: &Path, source: &str, diagnostics: &[Diagnostic]) -> String {
 /// Reads and checks a file; prints its diagnostics. The workflow, or the exit code to stop with.
 pub fn load(path: &Path) -> Result<Workflow, ExitCode> {
     let source = read(path)?;
-    let Checked { workflow, diagnostics } = workflow::check(&source);
+    let Checked {
+        workflow,
+        diagnostics,
+    } = workflow::check(&source);
     eprint!("{}", render(path, &source, &diagnostics));
     workflow.ok_or(ExitCode::from(INVALID))
 }

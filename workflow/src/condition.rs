@@ -40,11 +40,21 @@ pub struct ConditionError {
 }
 
 fn syntax(range: Range<usize>, message: impl Into<String>) -> ConditionError {
-    ConditionError { range, message: message.into(), help: None, is_type_error: false }
+    ConditionError {
+        range,
+        message: message.into(),
+        help: None,
+        is_type_error: false,
+    }
 }
 
 fn type_error(range: Range<usize>, message: impl Into<String>, help: &str) -> ConditionError {
-    ConditionError { range, message: message.into(), help: Some(help.into()), is_type_error: true }
+    ConditionError {
+        range,
+        message: message.into(),
+        help: Some(help.into()),
+        is_type_error: true,
+    }
 }
 
 fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
@@ -88,13 +98,20 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
                     .parse::<i64>()
                     .map(serde_json::Number::from)
                     .ok()
-                    .or_else(|| literal.parse::<f64>().ok().and_then(serde_json::Number::from_f64))
+                    .or_else(|| {
+                        literal
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                    })
                     .ok_or_else(|| syntax(start..i, format!("`{literal}` is not a number")))?;
                 tokens.push((Token::Num(number), start..i));
                 continue;
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+                {
                     i += 1;
                 }
                 let word = &text[start..i];
@@ -111,8 +128,11 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
             }
             _ => {
                 let c = text[i..].chars().next().unwrap_or_default();
-                return Err(syntax(i..i + c.len_utf8(), format!("unexpected `{c}`"))
-                    .with_help("conditions use paths, literals, == != < <= > >=, && || ! and parentheses"));
+                return Err(
+                    syntax(i..i + c.len_utf8(), format!("unexpected `{c}`")).with_help(
+                        "conditions use paths, literals, == != < <= > >=, && || ! and parentheses",
+                    ),
+                );
             }
         };
         i += if matches!(token, Token::Open | Token::Close | Token::Not)
@@ -157,7 +177,9 @@ impl Parser {
     }
 
     fn here(&self) -> Range<usize> {
-        self.tokens.get(self.next).map_or(self.len..self.len, |(_, r)| r.clone())
+        self.tokens
+            .get(self.next)
+            .map_or(self.len..self.len, |(_, r)| r.clone())
     }
 
     fn binary(
@@ -197,7 +219,9 @@ impl Parser {
 
     fn compare(&mut self) -> Result<Spanned<Expr>, ConditionError> {
         let left = self.primary()?;
-        let Some(&Token::Compare(op)) = self.peek() else { return Ok(left) };
+        let Some(&Token::Compare(op)) = self.peek() else {
+            return Ok(left);
+        };
         self.next += 1;
         let right = self.primary()?;
         let range = left.1.start..right.1.end;
@@ -207,7 +231,10 @@ impl Parser {
     fn primary(&mut self) -> Result<Spanned<Expr>, ConditionError> {
         let range = self.here();
         let Some((token, _)) = self.tokens.get(self.next).cloned() else {
-            return Err(syntax(range, "expected a path or a literal, found the end of the condition"));
+            return Err(syntax(
+                range,
+                "expected a path or a literal, found the end of the condition",
+            ));
         };
         self.next += 1;
         let expr = match token {
@@ -218,12 +245,19 @@ impl Parser {
             Token::Open => {
                 let (inner, _) = self.or()?;
                 if self.peek() != Some(&Token::Close) {
-                    return Err(syntax(self.here(), "expected `)`").with_help("close the `(` opened here"));
+                    return Err(
+                        syntax(self.here(), "expected `)`").with_help("close the `(` opened here")
+                    );
                 }
                 self.next += 1;
                 return Ok((inner, range.start..self.tokens[self.next - 1].1.end));
             }
-            other => return Err(syntax(range, format!("expected a path or a literal, found {}", describe(&other)))),
+            other => {
+                return Err(syntax(
+                    range,
+                    format!("expected a path or a literal, found {}", describe(&other)),
+                ));
+            }
         };
         Ok((expr, range))
     }
@@ -250,23 +284,42 @@ pub fn parse(text: &str, resolve: &mut Resolve<'_>) -> Result<Option<Condition>,
     if tokens.is_empty() {
         return Err(syntax(0..text.len(), "condition is empty"));
     }
-    let mut parser = Parser { tokens, next: 0, len: text.len() };
+    let mut parser = Parser {
+        tokens,
+        next: 0,
+        len: text.len(),
+    };
     let expr = parser.or()?;
     if parser.next < parser.tokens.len() {
-        return Err(syntax(parser.here(), format!("unexpected {} after the condition", describe(&parser.tokens[parser.next].0)))
-            .with_help("join conditions with `&&` or `||`"));
+        return Err(syntax(
+            parser.here(),
+            format!(
+                "unexpected {} after the condition",
+                describe(&parser.tokens[parser.next].0)
+            ),
+        )
+        .with_help("join conditions with `&&` or `||`"));
     }
     lower(&expr, resolve)
 }
 
-fn lower(expr: &Spanned<Expr>, resolve: &mut Resolve<'_>) -> Result<Option<Condition>, ConditionError> {
+fn lower(
+    expr: &Spanned<Expr>,
+    resolve: &mut Resolve<'_>,
+) -> Result<Option<Condition>, ConditionError> {
     let (node, range) = expr;
     Ok(match node {
         Expr::Or(a, b) | Expr::And(a, b) => {
             let (a, b) = (lower(a, resolve)?, lower(b, resolve)?);
-            let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
+            let (Some(a), Some(b)) = (a, b) else {
+                return Ok(None);
+            };
             let (a, b) = (Box::new(a), Box::new(b));
-            Some(if matches!(node, Expr::Or(..)) { Condition::Or(a, b) } else { Condition::And(a, b) })
+            Some(if matches!(node, Expr::Or(..)) {
+                Condition::Or(a, b)
+            } else {
+                Condition::And(a, b)
+            })
         }
         Expr::Not(inner) => lower(inner, resolve)?.map(|c| Condition::Not(Box::new(c))),
         Expr::Literal(serde_json::Value::Bool(b)) => Some(Condition::Literal(*b)),
@@ -278,7 +331,9 @@ fn lower(expr: &Spanned<Expr>, resolve: &mut Resolve<'_>) -> Result<Option<Condi
             ));
         }
         Expr::Path(path) => {
-            let Some((reference, ty)) = resolve(path, range.clone()) else { return Ok(None) };
+            let Some((reference, ty)) = resolve(path, range.clone()) else {
+                return Ok(None);
+            };
             if ty != ValueType::Bool {
                 return Err(type_error(
                     range.clone(),
@@ -297,19 +352,33 @@ fn lower(expr: &Spanned<Expr>, resolve: &mut Resolve<'_>) -> Result<Option<Condi
             if left_ty != right_ty {
                 return Err(type_error(
                     range.clone(),
-                    format!("cannot compare a {} with a {}", left_ty.name(), right_ty.name()),
+                    format!(
+                        "cannot compare a {} with a {}",
+                        left_ty.name(),
+                        right_ty.name()
+                    ),
                     "both sides of a comparison must have the same type",
                 ));
             }
             let ordered = !matches!(op, CompareOp::Eq | CompareOp::Ne);
-            if left_ty == ValueType::Bool && ordered || !matches!(left_ty, ValueType::Bool | ValueType::Number | ValueType::String) {
+            if left_ty == ValueType::Bool && ordered
+                || !matches!(
+                    left_ty,
+                    ValueType::Bool | ValueType::Number | ValueType::String
+                )
+            {
                 return Err(type_error(
                     range.clone(),
                     format!("a {} cannot be compared with this operator", left_ty.name()),
                     "strings and numbers can be ordered; bools only tested with == and !=",
                 ));
             }
-            Some(Condition::Compare { op: *op, left, right, ty: left_ty })
+            Some(Condition::Compare {
+                op: *op,
+                left,
+                right,
+                ty: left_ty,
+            })
         }
     })
 }
@@ -355,7 +424,12 @@ mod tests {
         };
         let actual = match parse(text, &mut resolve) {
             Ok(condition) => format!("{condition:?}"),
-            Err(e) => format!("{}error {:?} {}", if e.is_type_error { "type " } else { "" }, e.range, e.message),
+            Err(e) => format!(
+                "{}error {:?} {}",
+                if e.is_type_error { "type " } else { "" },
+                e.range,
+                e.message
+            ),
         };
         assert_eq!(actual, expect, "{text}");
     }
@@ -367,15 +441,39 @@ mod tests {
             "flag && !other || count >= 2",
             r#"Some(Or(And(IsTrue(Input("flag")), Not(IsTrue(Input("other")))), Compare { op: Ge, left: Path(Input("count")), right: Literal(Number(2)), ty: Number }))"#,
         );
-        check("!(flag || other)", r#"Some(Not(Or(IsTrue(Input("flag")), IsTrue(Input("other")))))"#);
-        check("name == 'x'", r#"Some(Compare { op: Eq, left: Path(Input("name")), right: Literal(String("x")), ty: String })"#);
-        check("name && true", "type error 0..4 `input.name` is a string, not a bool");
-        check("count == 'x'", "type error 0..12 cannot compare a number with a string");
-        check("flag < true", "type error 0..11 a bool cannot be compared with this operator");
-        check("items == 'x'", "type error 0..12 cannot compare a list with a string");
-        check("flag &&", "error 7..7 expected a path or a literal, found the end of the condition");
+        check(
+            "!(flag || other)",
+            r#"Some(Not(Or(IsTrue(Input("flag")), IsTrue(Input("other")))))"#,
+        );
+        check(
+            "name == 'x'",
+            r#"Some(Compare { op: Eq, left: Path(Input("name")), right: Literal(String("x")), ty: String })"#,
+        );
+        check(
+            "name && true",
+            "type error 0..4 `input.name` is a string, not a bool",
+        );
+        check(
+            "count == 'x'",
+            "type error 0..12 cannot compare a number with a string",
+        );
+        check(
+            "flag < true",
+            "type error 0..11 a bool cannot be compared with this operator",
+        );
+        check(
+            "items == 'x'",
+            "type error 0..12 cannot compare a list with a string",
+        );
+        check(
+            "flag &&",
+            "error 7..7 expected a path or a literal, found the end of the condition",
+        );
         check("(flag", "error 5..5 expected `)`");
-        check("flag other", "error 5..10 unexpected a value after the condition");
+        check(
+            "flag other",
+            "error 5..10 unexpected a value after the condition",
+        );
         check("flag = 1", "error 5..6 unexpected `=`");
         check("'open", "error 0..5 string is not closed");
         check("", "error 0..0 condition is empty");

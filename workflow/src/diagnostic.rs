@@ -29,7 +29,11 @@ impl Diagnostic {
     pub fn error(code: Code, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
-            severity: if code.as_str().starts_with('W') { Severity::Warning } else { Severity::Error },
+            severity: if code.as_str().starts_with('W') {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
             message: message.into(),
             span,
             label: String::new(),
@@ -79,7 +83,9 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
@@ -87,10 +93,9 @@ impl miette::Diagnostic for Diagnostic {
             (!self.label.is_empty()).then(|| self.label.clone()),
             self.span.clone(),
         );
-        let related = self
-            .related
-            .iter()
-            .map(|(span, label)| miette::LabeledSpan::new_with_span(Some(label.clone()), span.clone()));
+        let related = self.related.iter().map(|(span, label)| {
+            miette::LabeledSpan::new_with_span(Some(label.clone()), span.clone())
+        });
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }

@@ -4,7 +4,7 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::lower::RawStep;
-use crate::syntax::{did_you_mean, Sink};
+use crate::syntax::{Sink, did_you_mean};
 use crate::{Code, Diagnostic};
 
 /// Builds the DAG of `[steps]`; `None` when it has a cycle (reported).
@@ -17,9 +17,13 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
         for (after, span) in &step.after {
             if *after == step.id {
                 sink.push(
-                    Diagnostic::error(Code::SelfDependency, span.clone(), format!("step `{after}` is after itself"))
-                        .label("self-reference")
-                        .help("remove it from `after`"),
+                    Diagnostic::error(
+                        Code::SelfDependency,
+                        span.clone(),
+                        format!("step `{after}` is after itself"),
+                    )
+                    .label("self-reference")
+                    .help("remove it from `after`"),
                 );
                 continue;
             }
@@ -34,9 +38,13 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
                     let help = did_you_mean(after, steps.iter().map(|s| s.id.as_str()))
                         .unwrap_or_else(|| "`after` lists ids of [steps.<id>] tables".into());
                     sink.push(
-                        Diagnostic::error(Code::UnknownStep, span.clone(), format!("unknown step `{after}` in `after`"))
-                            .label("no such step")
-                            .help(help),
+                        Diagnostic::error(
+                            Code::UnknownStep,
+                            span.clone(),
+                            format!("unknown step `{after}` in `after`"),
+                        )
+                        .label("no such step")
+                        .help(help),
                     );
                 }
             }
@@ -54,13 +62,24 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
         let mut diagnostic = Diagnostic::error(
             Code::Cycle,
             first.after_span.clone().unwrap_or(first.id_span.clone()),
-            format!("steps depend on each other in a cycle: {} → {}", names.join(" → "), names[0]),
+            format!(
+                "steps depend on each other in a cycle: {} → {}",
+                names.join(" → "),
+                names[0]
+            ),
         )
-        .label(format!("`{}` waits for `{}`", names[0], names[names.len() - 1]));
+        .label(format!(
+            "`{}` waits for `{}`",
+            names[0],
+            names[names.len() - 1]
+        ));
         for pair in cycle.windows(2) {
             let step = &steps[pair[1].index()];
             if let Some(span) = &step.after_span {
-                diagnostic = diagnostic.related(span.clone(), format!("`{}` waits for `{}`", step.id, steps[pair[0].index()].id));
+                diagnostic = diagnostic.related(
+                    span.clone(),
+                    format!("`{}` waits for `{}`", step.id, steps[pair[0].index()].id),
+                );
             }
         }
         sink.push(diagnostic.help("remove one of these `after` entries"));
@@ -75,7 +94,10 @@ fn find_cycle(dag: &DiGraph<usize, ()>, component: &[NodeIndex]) -> Vec<NodeInde
     let mut seen = vec![start];
     // Every node of a strongly connected component reaches `start`; walk, preferring unseen members.
     while let Some(&here) = path.last() {
-        let mut next: Vec<NodeIndex> = dag.neighbors(here).filter(|n| component.contains(n)).collect();
+        let mut next: Vec<NodeIndex> = dag
+            .neighbors(here)
+            .filter(|n| component.contains(n))
+            .collect();
         next.sort();
         if next.contains(&start) {
             break;

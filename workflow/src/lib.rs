@@ -9,8 +9,8 @@ mod diagnostic;
 mod graph;
 mod lower;
 pub mod model;
-mod safety;
 pub mod render;
+mod safety;
 pub mod schema;
 mod syntax;
 mod template;
@@ -34,5 +34,8 @@ pub fn check(source: &str) -> Checked {
     let workflow = lower::lower(source, &mut sink);
     let mut diagnostics = sink.diagnostics;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code));
-    Checked { workflow, diagnostics }
+    Checked {
+        workflow,
+        diagnostics,
+    }
 }

@@ -12,18 +12,28 @@ use toml::de::DeValue;
 use crate::condition;
 use crate::graph::{self, Ancestors};
 use crate::model::{
-    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, Trigger, Value, Workflow,
+    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, Trigger,
+    Value, Workflow,
 };
 use crate::safety;
 use crate::syntax::{
-    did_you_mean, duration_secs, is_identifier, json_number, kind, number, wrong_type, Node, Sink, Span, StrSpans,
-    Table,
+    Node, Sink, Span, StrSpans, Table, did_you_mean, duration_secs, is_identifier, json_number,
+    kind, number, wrong_type,
 };
 use crate::template::{self, RawSegment};
 use crate::{Code, Diagnostic};
 
-const TOP_LEVEL_KEYS: &[&str] =
-    &["version", "name", "description", "input", "resources", "trigger", "defaults", "steps", "on_failure"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "version",
+    "name",
+    "description",
+    "input",
+    "resources",
+    "trigger",
+    "defaults",
+    "steps",
+    "on_failure",
+];
 const COMMON_STEP_KEYS: &[&str] = &[
     "action",
     "after",
@@ -49,25 +59,46 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         for error in errors {
             let span = error.span().unwrap_or(0..0);
             sink.push(
-                Diagnostic::error(Code::Syntax, span, format!("invalid TOML: {}", error.message().trim_end()))
-                    .label("here")
-                    .help("see https://toml.io for the syntax"),
+                Diagnostic::error(
+                    Code::Syntax,
+                    span,
+                    format!("invalid TOML: {}", error.message().trim_end()),
+                )
+                .label("here")
+                .help("see https://toml.io for the syntax"),
             );
         }
         return None;
     }
-    let root = Table { table: document.get_ref(), span: document.span() };
+    let root = Table {
+        table: document.get_ref(),
+        span: document.span(),
+    };
     root.deny_unknown(TOP_LEVEL_KEYS, "the workflow", sink);
-    let mut cx = Lowerer { source, sink, used_inputs: BTreeSet::new() };
+    let mut cx = Lowerer {
+        source,
+        sink,
+        used_inputs: BTreeSet::new(),
+    };
     cx.version(&root);
     let name = cx.name(&root);
-    let description = root.string("description", "the workflow", cx.sink).map(|(s, _)| s.to_owned());
+    let description = root
+        .string("description", "the workflow", cx.sink)
+        .map(|(s, _)| s.to_owned());
     let inputs = root.get("input").map(|n| cx.inputs(n)).unwrap_or_default();
-    let resources = root.get("resources").map(|n| cx.resources(n)).unwrap_or_default();
-    let defaults = root.get("defaults").map(|n| cx.defaults(n)).unwrap_or_default();
+    let resources = root
+        .get("resources")
+        .map(|n| cx.resources(n))
+        .unwrap_or_default();
+    let defaults = root
+        .get("defaults")
+        .map(|n| cx.defaults(n))
+        .unwrap_or_default();
 
     let steps_node = root.get("steps");
-    let raw_steps = steps_node.map(|n| cx.raw_steps(n, Section::Steps, &defaults)).unwrap_or_default();
+    let raw_steps = steps_node
+        .map(|n| cx.raw_steps(n, Section::Steps, &defaults))
+        .unwrap_or_default();
     let no_steps = match steps_node.map(|n| n.get_ref()) {
         None => true,
         Some(DeValue::Table(table)) => table.is_empty(),
@@ -81,8 +112,10 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
                 .help("add a step, e.g. [steps.announce] with action = \"notify\""),
         );
     }
-    let raw_failure_steps =
-        root.get("on_failure").map(|n| cx.raw_steps(n, Section::OnFailure, &defaults)).unwrap_or_default();
+    let raw_failure_steps = root
+        .get("on_failure")
+        .map(|n| cx.raw_steps(n, Section::OnFailure, &defaults))
+        .unwrap_or_default();
     for failure_step in &raw_failure_steps {
         if let Some(step) = raw_steps.iter().find(|s| s.id == failure_step.id) {
             cx.sink.push(
@@ -100,7 +133,12 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
 
     let dag = graph::build(&raw_steps, cx.sink);
     let ancestors = dag.as_ref().map(Ancestors::of);
-    let scope = Scope { inputs: &inputs, resources: &resources, steps: &raw_steps, ancestors: ancestors.as_ref() };
+    let scope = Scope {
+        inputs: &inputs,
+        resources: &resources,
+        steps: &raw_steps,
+        ancestors: ancestors.as_ref(),
+    };
 
     let mut step_refs = Vec::new();
     let steps: Vec<Option<Step>> = raw_steps
@@ -112,19 +150,32 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .iter()
         .map(|raw| cx.step(raw, &scope, Context::OnFailure, &mut step_refs))
         .collect();
-    let trigger = root.get("trigger").and_then(|n| cx.trigger(n, root.key_span("trigger"), &scope));
+    let trigger = root
+        .get("trigger")
+        .and_then(|n| cx.trigger(n, root.key_span("trigger"), &scope));
 
     // While there are errors, an input may look unused only because its reader failed to lower.
-    let unused = inputs.iter().filter(|i| !cx.used_inputs.contains(&i.name) && !cx.sink.has_errors());
+    let unused = inputs
+        .iter()
+        .filter(|i| !cx.used_inputs.contains(&i.name) && !cx.sink.has_errors());
     for input in unused.collect::<Vec<_>>() {
         cx.sink.push(
-            Diagnostic::error(Code::UnusedInput, input_span(&root, &input.name), format!("input `{}` is never used", input.name))
-                .label("declared here")
-                .help(format!("reference it as `${{input.{}}}`, or remove it", input.name)),
+            Diagnostic::error(
+                Code::UnusedInput,
+                input_span(&root, &input.name),
+                format!("input `{}` is never used", input.name),
+            )
+            .label("declared here")
+            .help(format!(
+                "reference it as `${{input.{}}}`, or remove it",
+                input.name
+            )),
         );
     }
 
-    let (Some(name), Some(dag)) = (name, dag) else { return None };
+    let (Some(name), Some(dag)) = (name, dag) else {
+        return None;
+    };
     if cx.sink.has_errors() {
         return None;
     }
@@ -136,7 +187,16 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         return None;
     }
     let dag: DiGraph<usize, ()> = dag;
-    Some(Workflow { name, description, inputs, resources, trigger, steps, on_failure, dag })
+    Some(Workflow {
+        name,
+        description,
+        inputs,
+        resources,
+        trigger,
+        steps,
+        on_failure,
+        dag,
+    })
 }
 
 fn input_span(root: &Table<'_, '_>, name: &str) -> Span {
@@ -268,11 +328,18 @@ impl<'s> Lowerer<'s> {
         match node.get_ref() {
             DeValue::Integer(i) if i.as_str() == "1" && i.radix() == 10 => {}
             DeValue::Integer(_) => self.sink.push(
-                Diagnostic::error(Code::UnsupportedVersion, node.span(), "unsupported workflow version")
-                    .label("only version 1 is known")
-                    .help("write `version = 1`; a newer stepback may read newer versions"),
+                Diagnostic::error(
+                    Code::UnsupportedVersion,
+                    node.span(),
+                    "unsupported workflow version",
+                )
+                .label("only version 1 is known")
+                .help("write `version = 1`; a newer stepback may read newer versions"),
             ),
-            other => self.sink.push(wrong_type(node.span(), "`version`", "an integer", other).help("write `version = 1`")),
+            other => self.sink.push(
+                wrong_type(node.span(), "`version`", "an integer", other)
+                    .help("write `version = 1`"),
+            ),
         }
     }
 
@@ -289,12 +356,20 @@ impl<'s> Lowerer<'s> {
         };
         let valid = !name.is_empty()
             && name.len() <= MAX_NAME_LEN
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             self.sink.push(
-                Diagnostic::error(Code::InvalidName, span, format!("invalid workflow name `{name}`"))
-                    .label("not a state machine name")
-                    .help(format!("use 1 to {MAX_NAME_LEN} letters, digits, `-` or `_`")),
+                Diagnostic::error(
+                    Code::InvalidName,
+                    span,
+                    format!("invalid workflow name `{name}`"),
+                )
+                .label("not a state machine name")
+                .help(format!(
+                    "use 1 to {MAX_NAME_LEN} letters, digits, `-` or `_`"
+                )),
             );
             return None;
         }
@@ -305,7 +380,11 @@ impl<'s> Lowerer<'s> {
         if is_identifier(name) && name.len() <= max_len {
             return true;
         }
-        let problem = if name.len() > max_len { format!("longer than {max_len} characters") } else { "not an identifier".into() };
+        let problem = if name.len() > max_len {
+            format!("longer than {max_len} characters")
+        } else {
+            "not an identifier".into()
+        };
         self.sink.push(
             Diagnostic::error(Code::InvalidIdentifier, span, format!("invalid {what} `{name}`: {problem}"))
                 .label(format!("invalid {what}"))
@@ -317,11 +396,15 @@ impl<'s> Lowerer<'s> {
     }
 
     fn inputs(&mut self, node: &Node<'_>) -> Vec<Input> {
-        let Some(table) = Table::of(node, "[input]", self.sink) else { return Vec::new() };
+        let Some(table) = Table::of(node, "[input]", self.sink) else {
+            return Vec::new();
+        };
         let mut inputs = Vec::new();
         for (name, name_span, decl) in table.entries() {
             let context = format!("input `{name}`");
-            let Some(decl) = Table::of(decl, &context, self.sink) else { continue };
+            let Some(decl) = Table::of(decl, &context, self.sink) else {
+                continue;
+            };
             decl.deny_unknown(&["type", "default", "description"], &context, self.sink);
             let ok = self.identifier(name, name_span.clone(), "input name", MAX_NAME_LEN);
             let ty = match decl.string("type", &context, self.sink) {
@@ -331,10 +414,16 @@ impl<'s> Lowerer<'s> {
                     "number" => Some(ValueType::Number),
                     "list" => Some(ValueType::StringList),
                     other => {
-                        let diagnostic = Diagnostic::error(Code::UnknownInputType, span, format!("unknown input type `{other}`"))
-                            .label("not an input type");
+                        let diagnostic = Diagnostic::error(
+                            Code::UnknownInputType,
+                            span,
+                            format!("unknown input type `{other}`"),
+                        )
+                        .label("not an input type");
                         let help = did_you_mean(other, ["string", "bool", "number", "list"])
-                            .unwrap_or_else(|| "input types are string, bool, number and list".into());
+                            .unwrap_or_else(|| {
+                                "input types are string, bool, number and list".into()
+                            });
                         self.sink.push(diagnostic.help(help));
                         None
                     }
@@ -342,9 +431,13 @@ impl<'s> Lowerer<'s> {
                 None => {
                     if decl.get("type").is_none() {
                         self.sink.push(
-                            Diagnostic::error(Code::MissingKey, name_span.clone(), format!("input `{name}` has no `type`"))
-                                .label("declared here")
-                                .help("add `type = \"string\"` (or bool, number, list)"),
+                            Diagnostic::error(
+                                Code::MissingKey,
+                                name_span.clone(),
+                                format!("input `{name}` has no `type`"),
+                            )
+                            .label("declared here")
+                            .help("add `type = \"string\"` (or bool, number, list)"),
                         );
                     }
                     None
@@ -354,15 +447,27 @@ impl<'s> Lowerer<'s> {
                 (Some(ty), Some(node)) => self.input_default(node, ty, name),
                 _ => None,
             };
-            let description = decl.string("description", &context, self.sink).map(|(s, _)| s.to_owned());
+            let description = decl
+                .string("description", &context, self.sink)
+                .map(|(s, _)| s.to_owned());
             if let (true, Some(ty)) = (ok, ty) {
-                inputs.push(Input { name: name.to_owned(), ty, default, description });
+                inputs.push(Input {
+                    name: name.to_owned(),
+                    ty,
+                    default,
+                    description,
+                });
             }
         }
         inputs
     }
 
-    fn input_default(&mut self, node: &Node<'_>, ty: ValueType, name: &str) -> Option<serde_json::Value> {
+    fn input_default(
+        &mut self,
+        node: &Node<'_>,
+        ty: ValueType,
+        name: &str,
+    ) -> Option<serde_json::Value> {
         let value = node.get_ref();
         let default = match (ty, value) {
             (ValueType::String, DeValue::String(s)) => Some(serde_json::Value::from(s.as_ref())),
@@ -387,7 +492,10 @@ impl<'s> Lowerer<'s> {
                 Diagnostic::error(
                     Code::DefaultType,
                     node.span(),
-                    format!("the default of input `{name}` is {found}, but its type is {}", ty.name()),
+                    format!(
+                        "the default of input `{name}` is {found}, but its type is {}",
+                        ty.name()
+                    ),
                 )
                 .label(format!("expected a {}", ty.name()))
                 .help("make the default match the type, or change the type"),
@@ -397,7 +505,9 @@ impl<'s> Lowerer<'s> {
     }
 
     fn resources(&mut self, node: &Node<'_>) -> BTreeMap<String, String> {
-        let Some(table) = Table::of(node, "[resources]", self.sink) else { return BTreeMap::new() };
+        let Some(table) = Table::of(node, "[resources]", self.sink) else {
+            return BTreeMap::new();
+        };
         let mut resources = BTreeMap::new();
         for (name, span, _) in table.entries() {
             let ok = self.identifier(name, span, "resource name", MAX_NAME_LEN);
@@ -409,16 +519,27 @@ impl<'s> Lowerer<'s> {
     }
 
     fn defaults(&mut self, node: &Node<'_>) -> Defaults {
-        let Some(table) = Table::of(node, "[defaults]", self.sink) else { return Defaults::default() };
+        let Some(table) = Table::of(node, "[defaults]", self.sink) else {
+            return Defaults::default();
+        };
         table.deny_unknown(&["timeout", "retry"], "[defaults]", self.sink);
         Defaults {
-            retry: table.get("retry").map(|n| self.retry(n)).unwrap_or_default(),
+            retry: table
+                .get("retry")
+                .map(|n| self.retry(n))
+                .unwrap_or_default(),
             timeout_secs: self.duration(&table, "timeout", "[defaults]", 1),
         }
     }
 
     /// A duration key, at least `min` seconds and at most a year.
-    fn duration(&mut self, table: &Table<'_, '_>, key: &str, context: &str, min: u64) -> Option<u64> {
+    fn duration(
+        &mut self,
+        table: &Table<'_, '_>,
+        key: &str,
+        context: &str,
+        min: u64,
+    ) -> Option<u64> {
         let (text, span) = table.string(key, context, self.sink)?;
         self.duration_literal(text, span, key, min)
     }
@@ -428,21 +549,29 @@ impl<'s> Lowerer<'s> {
             Ok(secs) if (min..=MAX_DURATION_SECS).contains(&secs) => Some(secs),
             Ok(secs) => {
                 self.sink.push(
-                    Diagnostic::error(Code::OutOfRange, span, format!("`{key}` of {secs}s is out of range"))
-                        .label(format!("must be from {min}s to 365d"))
-                        .help(if secs < min {
-                            format!("`{key}` must be at least {min}s")
-                        } else {
-                            "Step Functions executions last at most a year".to_owned()
-                        }),
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        span,
+                        format!("`{key}` of {secs}s is out of range"),
+                    )
+                    .label(format!("must be from {min}s to 365d"))
+                    .help(if secs < min {
+                        format!("`{key}` must be at least {min}s")
+                    } else {
+                        "Step Functions executions last at most a year".to_owned()
+                    }),
                 );
                 None
             }
             Err(reason) => {
                 self.sink.push(
-                    Diagnostic::error(Code::InvalidDuration, span, format!("invalid duration `{text}`: {reason}"))
-                        .label("not a duration")
-                        .help("write durations like \"30s\", \"15m\", \"1h30m\""),
+                    Diagnostic::error(
+                        Code::InvalidDuration,
+                        span,
+                        format!("invalid duration `{text}`: {reason}"),
+                    )
+                    .label("not a duration")
+                    .help("write durations like \"30s\", \"15m\", \"1h30m\""),
                 );
                 None
             }
@@ -450,14 +579,35 @@ impl<'s> Lowerer<'s> {
     }
 
     fn retry(&mut self, node: &Node<'_>) -> RetryPatch {
-        let Some(table) = Table::of(node, "`retry`", self.sink) else { return RetryPatch::default() };
+        let Some(table) = Table::of(node, "`retry`", self.sink) else {
+            return RetryPatch::default();
+        };
         table.deny_unknown(RETRY_KEYS, "`retry`", self.sink);
-        let attempts = table.number("attempts", "`retry`", self.sink).and_then(|(n, span)| {
-            self.in_range(n, 0.0, MAX_ATTEMPTS, span, "attempts", "retries after the first attempt").map(|n| n as u32)
-        });
+        let attempts = table
+            .number("attempts", "`retry`", self.sink)
+            .and_then(|(n, span)| {
+                self.in_range(
+                    n,
+                    0.0,
+                    MAX_ATTEMPTS,
+                    span,
+                    "attempts",
+                    "retries after the first attempt",
+                )
+                .map(|n| n as u32)
+            });
         let backoff = table
             .number("backoff", "`retry`", self.sink)
-            .and_then(|(n, span)| self.in_range(n, 1.0, MAX_BACKOFF, span, "backoff", "the factor between delays"));
+            .and_then(|(n, span)| {
+                self.in_range(
+                    n,
+                    1.0,
+                    MAX_BACKOFF,
+                    span,
+                    "backoff",
+                    "the factor between delays",
+                )
+            });
         RetryPatch {
             attempts,
             interval_secs: self.duration(&table, "interval", "`retry`", 1),
@@ -467,22 +617,45 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    fn in_range(&mut self, n: f64, min: f64, max: f64, span: Span, key: &str, meaning: &str) -> Option<f64> {
+    fn in_range(
+        &mut self,
+        n: f64,
+        min: f64,
+        max: f64,
+        span: Span,
+        key: &str,
+        meaning: &str,
+    ) -> Option<f64> {
         let integral = key != "backoff";
         if (min..=max).contains(&n) && (!integral || n.fract() == 0.0) {
             return Some(n);
         }
-        let kind = if integral { "a whole number" } else { "a number" };
+        let kind = if integral {
+            "a whole number"
+        } else {
+            "a number"
+        };
         self.sink.push(
-            Diagnostic::error(Code::OutOfRange, span, format!("`{key}` = {n} is out of range"))
-                .label(format!("must be {kind} from {min} to {max}"))
-                .help(format!("`{key}` is {meaning}")),
+            Diagnostic::error(
+                Code::OutOfRange,
+                span,
+                format!("`{key}` = {n} is out of range"),
+            )
+            .label(format!("must be {kind} from {min} to {max}"))
+            .help(format!("`{key}` is {meaning}")),
         );
         None
     }
 
-    fn raw_steps<'a, 'i>(&mut self, node: &'a Node<'i>, section: Section, defaults: &Defaults) -> Vec<RawStep<'a, 'i>> {
-        let Some(table) = Table::of(node, &format!("[{}]", section.name()), self.sink) else { return Vec::new() };
+    fn raw_steps<'a, 'i>(
+        &mut self,
+        node: &'a Node<'i>,
+        section: Section,
+        defaults: &Defaults,
+    ) -> Vec<RawStep<'a, 'i>> {
+        let Some(table) = Table::of(node, &format!("[{}]", section.name()), self.sink) else {
+            return Vec::new();
+        };
         table
             .entries()
             .filter_map(|(id, id_span, node)| self.raw_step(id, id_span, node, section, defaults))
@@ -512,7 +685,12 @@ impl<'s> Lowerer<'s> {
             if action.param(key).is_some() {
                 params.push((key, key_span, value));
             } else {
-                let known: Vec<&str> = action.params.iter().map(|p| p.name).chain(COMMON_STEP_KEYS.iter().copied()).collect();
+                let known: Vec<&str> = action
+                    .params
+                    .iter()
+                    .map(|p| p.name)
+                    .chain(COMMON_STEP_KEYS.iter().copied())
+                    .collect();
                 let diagnostic = Diagnostic::error(
                     Code::UnknownParam,
                     key_span,
@@ -534,9 +712,15 @@ impl<'s> Lowerer<'s> {
             (Section::OnFailure, Some(_)) => {
                 let span = table.key_span("after").unwrap_or(id_span.clone());
                 self.sink.push(
-                    Diagnostic::error(Code::UnknownKey, span, "unknown key `after` in an [on_failure] step")
-                        .label("not allowed here")
-                        .help("[on_failure] steps run one after another, in the order they are written"),
+                    Diagnostic::error(
+                        Code::UnknownKey,
+                        span,
+                        "unknown key `after` in an [on_failure] step",
+                    )
+                    .label("not allowed here")
+                    .help(
+                        "[on_failure] steps run one after another, in the order they are written",
+                    ),
                 );
                 Vec::new()
             }
@@ -547,23 +731,35 @@ impl<'s> Lowerer<'s> {
                 .map(|(s, span)| (s.to_owned(), span))
                 .collect(),
         };
-        let retry = table.get("retry").map(|n| self.retry(n)).unwrap_or_default();
-        let action_defaults =
-            action.map_or((catalog::ACTIONS[0].default_retry, 0), |a| (a.default_retry, a.default_timeout_secs));
+        let retry = table
+            .get("retry")
+            .map(|n| self.retry(n))
+            .unwrap_or_default();
+        let action_defaults = action.map_or((catalog::ACTIONS[0].default_retry, 0), |a| {
+            (a.default_retry, a.default_timeout_secs)
+        });
         let own_timeout = self.duration(&table, "timeout", &context, 1);
         let (timeout_secs, timeout_origin) = match (own_timeout, defaults.timeout_secs) {
             (Some(t), _) => (t, "the step's own"),
             (None, Some(t)) => (t, "from [defaults]"),
             (None, None) => (action_defaults.1, "the action's default"),
         };
-        let allow_unguarded = table.bool("allow_unguarded", &context, self.sink).is_some_and(|(b, _)| b);
+        let allow_unguarded = table
+            .bool("allow_unguarded", &context, self.sink)
+            .is_some_and(|(b, _)| b);
         if let (Some(span), Some(action)) = (table.key_span("allow_unguarded"), action)
             && action.safety == catalog::Safety::Reversible
         {
             self.sink.push(
-                Diagnostic::error(Code::UnknownKey, span, format!("`allow_unguarded` has no meaning on `{}`", action.name))
-                    .label("not allowed here")
-                    .help("`allow_unguarded` only applies to rds.restore, ecs.run_task and ssm.command"),
+                Diagnostic::error(
+                    Code::UnknownKey,
+                    span,
+                    format!("`allow_unguarded` has no meaning on `{}`", action.name),
+                )
+                .label("not allowed here")
+                .help(
+                    "`allow_unguarded` only applies to rds.restore, ecs.run_task and ssm.command",
+                ),
             );
         }
         let step = RawStep {
@@ -580,20 +776,33 @@ impl<'s> Lowerer<'s> {
             timeout_origin,
             timeout_span: table.get("timeout").map_or(id_span, |n| n.span()),
             estimate_secs: self.duration(&table, "estimate", &context, 0),
-            description: table.string("description", &context, self.sink).map(|(s, _)| s.to_owned()),
-            continue_on_error: table.bool("continue_on_error", &context, self.sink).is_some_and(|(b, _)| b),
+            description: table
+                .string("description", &context, self.sink)
+                .map(|(s, _)| s.to_owned()),
+            continue_on_error: table
+                .bool("continue_on_error", &context, self.sink)
+                .is_some_and(|(b, _)| b),
             allow_unguarded,
         };
         (id_ok && action.is_some()).then_some(step)
     }
 
-    fn action(&mut self, table: &Table<'_, '_>, id: &str, id_span: &Span) -> Option<&'static ActionSpec> {
+    fn action(
+        &mut self,
+        table: &Table<'_, '_>,
+        id: &str,
+        id_span: &Span,
+    ) -> Option<&'static ActionSpec> {
         let Some((name, span)) = table.string("action", &format!("step `{id}`"), self.sink) else {
             if table.get("action").is_none() {
                 self.sink.push(
-                    Diagnostic::error(Code::MissingKey, id_span.clone(), format!("step `{id}` has no `action`"))
-                        .label("this step")
-                        .help("add e.g. `action = \"notify\"`; `stepback schema` lists the actions"),
+                    Diagnostic::error(
+                        Code::MissingKey,
+                        id_span.clone(),
+                        format!("step `{id}` has no `action`"),
+                    )
+                    .label("this step")
+                    .help("add e.g. `action = \"notify\"`; `stepback schema` lists the actions"),
                 );
             }
             return None;
@@ -607,9 +816,13 @@ impl<'s> Lowerer<'s> {
                     format!("the actions are: {}", all.join(", "))
                 });
                 self.sink.push(
-                    Diagnostic::error(Code::UnknownAction, span, format!("unknown action `{name}`"))
-                        .label("not in the catalog")
-                        .help(help),
+                    Diagnostic::error(
+                        Code::UnknownAction,
+                        span,
+                        format!("unknown action `{name}`"),
+                    )
+                    .label("not in the catalog")
+                    .help(help),
                 );
                 None
             }
@@ -637,30 +850,55 @@ impl<'s> Lowerer<'s> {
             }
         }
         for group in action.exactly_one_of {
-            let present: Vec<_> = given.iter().filter(|(key, _, _)| group.contains(key)).collect();
+            let present: Vec<_> = given
+                .iter()
+                .filter(|(key, _, _)| group.contains(key))
+                .collect();
             if present.len() == 1 {
                 continue;
             }
-            let span = present.get(1).map_or(id_span.clone(), |(_, span, _)| span.clone());
-            let names = group.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ");
+            let span = present
+                .get(1)
+                .map_or(id_span.clone(), |(_, span, _)| span.clone());
+            let names = group
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" or ");
             self.sink.push(
                 Diagnostic::error(
                     Code::ExclusiveParams,
                     span,
-                    format!("`{}` takes exactly one of {names}, found {}", action.name, present.len()),
+                    format!(
+                        "`{}` takes exactly one of {names}, found {}",
+                        action.name,
+                        present.len()
+                    ),
                 )
-                .label(if present.is_empty() { "in this step" } else { "second one here" })
+                .label(if present.is_empty() {
+                    "in this step"
+                } else {
+                    "second one here"
+                })
                 .help(format!("give exactly one of {names}")),
             );
         }
     }
 
-    fn step(&mut self, raw: &RawStep<'_, '_>, scope: &Scope<'_, '_, '_>, context: Context, refs: &mut Vec<StepRef>) -> Option<Step> {
+    fn step(
+        &mut self,
+        raw: &RawStep<'_, '_>,
+        scope: &Scope<'_, '_, '_>,
+        context: Context,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Step> {
         let action = raw.action?;
         let mut ok = true;
         let mut params = BTreeMap::new();
         for (key, _, node) in &raw.params {
-            let Some(spec) = action.param(key) else { continue };
+            let Some(spec) = action.param(key) else {
+                continue;
+            };
             match self.value(node, spec.ty, key, scope, context, refs) {
                 Some(value) => {
                     params.insert((*key).to_owned(), value);
@@ -677,11 +915,17 @@ impl<'s> Lowerer<'s> {
             None => None,
         };
         // A wait takes its duration; everything else its own estimate, else the action's.
-        let estimate_secs = raw.estimate_secs.unwrap_or_else(|| match (action.runtime, params.get("duration")) {
-            (Runtime::Native, Some(Value::Literal(secs))) => secs.as_u64().unwrap_or_default(),
-            _ => action.default_estimate_secs,
-        });
-        if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken) && raw.timeout_secs < estimate_secs {
+        let estimate_secs =
+            raw.estimate_secs
+                .unwrap_or_else(|| match (action.runtime, params.get("duration")) {
+                    (Runtime::Native, Some(Value::Literal(secs))) => {
+                        secs.as_u64().unwrap_or_default()
+                    }
+                    _ => action.default_estimate_secs,
+                });
+        if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken)
+            && raw.timeout_secs < estimate_secs
+        {
             self.sink.push(
                 Diagnostic::error(
                     Code::TimeoutBelowEstimate,
@@ -730,9 +974,15 @@ impl<'s> Lowerer<'s> {
             if !matches!(path.first().map(String::as_str), Some("input" | "steps")) {
                 let root = path.first().map_or("", String::as_str);
                 self.sink.push(
-                    Diagnostic::error(Code::ReferenceScope, span, format!("`{root}` cannot be read in a condition"))
-                        .label("not readable here")
-                        .help("a condition reads `input.<name>` and `steps.<id>.<output>`, without `${}`"),
+                    Diagnostic::error(
+                        Code::ReferenceScope,
+                        span,
+                        format!("`{root}` cannot be read in a condition"),
+                    )
+                    .label("not readable here")
+                    .help(
+                        "a condition reads `input.<name>` and `steps.<id>.<output>`, without `${}`",
+                    ),
                 );
                 return None;
             }
@@ -744,12 +994,21 @@ impl<'s> Lowerer<'s> {
         match condition::parse(text, &mut resolve) {
             Ok(condition) => condition,
             Err(error) => {
-                let code = if error.is_type_error { Code::ConditionType } else { Code::ConditionSyntax };
+                let code = if error.is_type_error {
+                    Code::ConditionType
+                } else {
+                    Code::ConditionSyntax
+                };
                 let diagnostic = Diagnostic::error(code, spans.at(error.range), error.message)
-                    .label(if error.is_type_error { "ill-typed" } else { "here" });
+                    .label(if error.is_type_error {
+                        "ill-typed"
+                    } else {
+                        "here"
+                    });
                 self.sink.push(match error.help {
                     Some(help) => diagnostic.help(help),
-                    None => diagnostic.help("e.g. when = \"input.schema_changed && !input.restore_data\""),
+                    None => diagnostic
+                        .help("e.g. when = \"input.schema_changed && !input.restore_data\""),
                 });
                 None
             }
@@ -768,17 +1027,24 @@ impl<'s> Lowerer<'s> {
     ) -> Option<Value> {
         let span = node.span();
         let mismatch = |found: &str| {
-            Diagnostic::error(Code::ParamType, span.clone(), format!("`{key}` expects {}, found {found}", type_phrase(want)))
-                .label(format!("expected {}", type_phrase(want)))
-                .help(example(want))
+            Diagnostic::error(
+                Code::ParamType,
+                span.clone(),
+                format!("`{key}` expects {}, found {found}", type_phrase(want)),
+            )
+            .label(format!("expected {}", type_phrase(want)))
+            .help(example(want))
         };
         match node.get_ref() {
             DeValue::String(text) if want == ValueType::Duration => {
                 if text.contains("${") {
-                    self.sink.push(mismatch("a reference").help("a duration must be written out, e.g. \"2m\""));
+                    self.sink.push(
+                        mismatch("a reference").help("a duration must be written out, e.g. \"2m\""),
+                    );
                     return None;
                 }
-                self.duration_literal(text, span, key, 0).map(|secs| Value::Literal(secs.into()))
+                self.duration_literal(text, span, key, 0)
+                    .map(|secs| Value::Literal(secs.into()))
             }
             DeValue::String(text) => {
                 let (value, ty) = self.string(text, span.clone(), key, scope, context, refs)?;
@@ -792,15 +1058,26 @@ impl<'s> Lowerer<'s> {
             DeValue::Integer(_) | DeValue::Float(_) if want == ValueType::Number => {
                 let range = scope_range(key, context, scope);
                 match (json_number(node.get_ref()), number(node.get_ref())) {
-                    (Some(value), Some(n)) if range.is_none_or(|(min, max)| (min..=max).contains(&n)) => {
+                    (Some(value), Some(n))
+                        if range.is_none_or(|(min, max)| (min..=max).contains(&n)) =>
+                    {
                         Some(Value::Literal(value))
                     }
                     _ => {
-                        let allowed = range.map_or("a finite number".to_owned(), |(min, max)| format!("from {min} to {max}"));
+                        let allowed = range.map_or("a finite number".to_owned(), |(min, max)| {
+                            format!("from {min} to {max}")
+                        });
                         self.sink.push(
-                            Diagnostic::error(Code::OutOfRange, span, format!("`{key}` is out of range"))
-                                .label(format!("must be {allowed}"))
-                                .help(format!("give `{key}` a value {allowed}").replace("value a", "value that is a")),
+                            Diagnostic::error(
+                                Code::OutOfRange,
+                                span,
+                                format!("`{key}` is out of range"),
+                            )
+                            .label(format!("must be {allowed}"))
+                            .help(
+                                format!("give `{key}` a value {allowed}")
+                                    .replace("value a", "value that is a"),
+                            ),
                         );
                         None
                     }
@@ -868,13 +1145,15 @@ impl<'s> Lowerer<'s> {
         for segment in segments {
             let piece = match segment {
                 RawSegment::Text(text) => Segment::Text(text),
-                RawSegment::Ref(path, range) => match self.resolve(&path, spans.at(range.clone()), scope, context, refs) {
-                    Some(Resolved::Text(text)) => Segment::Text(text),
-                    Some(Resolved::Reference(reference, ty)) if matches!(ty, ValueType::String | ValueType::Number | ValueType::Bool) => {
-                        Segment::Ref(reference)
-                    }
-                    Some(Resolved::Reference(reference, ty)) => {
-                        self.sink.push(
+                RawSegment::Ref(path, range) => {
+                    match self.resolve(&path, spans.at(range.clone()), scope, context, refs) {
+                        Some(Resolved::Text(text)) => Segment::Text(text),
+                        Some(Resolved::Reference(
+                            reference,
+                            ValueType::String | ValueType::Number | ValueType::Bool,
+                        )) => Segment::Ref(reference),
+                        Some(Resolved::Reference(reference, ty)) => {
+                            self.sink.push(
                             Diagnostic::error(
                                 Code::ParamType,
                                 spans.at(range),
@@ -883,14 +1162,15 @@ impl<'s> Lowerer<'s> {
                             .label("not a string, number or bool")
                             .help("pass it alone, as the whole value: `\"${...}\"`"),
                         );
-                        ok = false;
-                        continue;
+                            ok = false;
+                            continue;
+                        }
+                        None => {
+                            ok = false;
+                            continue;
+                        }
                     }
-                    None => {
-                        ok = false;
-                        continue;
-                    }
-                },
+                }
             };
             match (lowered.last_mut(), piece) {
                 (Some(Segment::Text(previous)), Segment::Text(text)) => previous.push_str(&text),
@@ -923,14 +1203,21 @@ impl<'s> Lowerer<'s> {
                 .help(help.unwrap_or_else(|| fallback.to_owned()))
         };
         let out_of_scope = |root: &str, allowed: &str| {
-            Diagnostic::error(Code::ReferenceScope, span.clone(), format!("`{root}` cannot be read here"))
-                .label(format!("`{root}` is only known {allowed}"))
+            Diagnostic::error(
+                Code::ReferenceScope,
+                span.clone(),
+                format!("`{root}` cannot be read here"),
+            )
+            .label(format!("`{root}` is only known {allowed}"))
         };
         let resolved = match parts.as_slice() {
             ["input", name] => match scope.inputs.iter().find(|i| i.name == *name) {
                 Some(input) => {
                     self.used_inputs.insert(input.name.clone());
-                    Ok(Resolved::Reference(Reference::Input(input.name.clone()), input.ty))
+                    Ok(Resolved::Reference(
+                        Reference::Input(input.name.clone()),
+                        input.ty,
+                    ))
                 }
                 None => Err(unknown(
                     format!("unknown input `{name}`"),
@@ -949,7 +1236,9 @@ impl<'s> Lowerer<'s> {
                 )),
             },
             ["steps", step, output] => match context {
-                Context::Step(from) => self.step_output(step, output, from, span.clone(), scope, refs),
+                Context::Step(from) => {
+                    self.step_output(step, output, from, span.clone(), scope, refs)
+                }
                 Context::OnFailure | Context::Trigger => Err(out_of_scope("steps", "in [steps]")
                     .help("any step may be the one that failed, so its outputs may not exist")),
             },
@@ -973,28 +1262,60 @@ impl<'s> Lowerer<'s> {
                         .help("fill an input from the alarm in [trigger].input, then read `${input.<name>}`")),
                 }
             }
-            [root, ..] if ["input", "resources", "steps", "execution", "failure", "alarm"].contains(root) => {
+            [root, ..]
+                if [
+                    "input",
+                    "resources",
+                    "steps",
+                    "execution",
+                    "failure",
+                    "alarm",
+                ]
+                .contains(root) =>
+            {
                 let shape = match *root {
                     "steps" => "`steps.<id>.<output>`",
                     other => {
                         return self.report(
-                            Diagnostic::error(Code::ReferenceSyntax, span.clone(), format!("malformed reference `{}`", parts.join(".")))
-                                .label("wrong number of parts")
-                                .help(format!("write `{other}.<name>`")),
+                            Diagnostic::error(
+                                Code::ReferenceSyntax,
+                                span.clone(),
+                                format!("malformed reference `{}`", parts.join(".")),
+                            )
+                            .label("wrong number of parts")
+                            .help(format!("write `{other}.<name>`")),
                         );
                     }
                 };
-                Err(Diagnostic::error(Code::ReferenceSyntax, span.clone(), format!("malformed reference `{}`", parts.join(".")))
-                    .label("wrong number of parts")
-                    .help(format!("write {shape}")))
+                Err(Diagnostic::error(
+                    Code::ReferenceSyntax,
+                    span.clone(),
+                    format!("malformed reference `{}`", parts.join(".")),
+                )
+                .label("wrong number of parts")
+                .help(format!("write {shape}")))
             }
             [root, ..] => Err(unknown(
                 format!("unknown reference `{}`", parts.join(".")),
                 "unknown root",
-                did_you_mean(root, ["input", "resources", "steps", "execution", "failure", "alarm"]),
+                did_you_mean(
+                    root,
+                    [
+                        "input",
+                        "resources",
+                        "steps",
+                        "execution",
+                        "failure",
+                        "alarm",
+                    ],
+                ),
                 "references start with input, resources, steps, execution, failure or alarm",
             )),
-            [] => Err(Diagnostic::error(Code::ReferenceSyntax, span.clone(), "empty reference")),
+            [] => Err(Diagnostic::error(
+                Code::ReferenceSyntax,
+                span.clone(),
+                "empty reference",
+            )),
         };
         match resolved {
             Ok(resolved) => Some(resolved),
@@ -1017,16 +1338,24 @@ impl<'s> Lowerer<'s> {
         refs: &mut Vec<StepRef>,
     ) -> Result<Resolved, Diagnostic> {
         let Some(to) = scope.steps.iter().position(|s| s.id == step) else {
-            return Err(Diagnostic::error(Code::UnknownReference, span, format!("unknown step `{step}`"))
-                .label("no such step")
-                .help(
-                    did_you_mean(step, scope.steps.iter().map(|s| s.id.as_str()))
-                        .unwrap_or_else(|| "steps are declared as [steps.<id>]".into()),
-                ));
+            return Err(Diagnostic::error(
+                Code::UnknownReference,
+                span,
+                format!("unknown step `{step}`"),
+            )
+            .label("no such step")
+            .help(
+                did_you_mean(step, scope.steps.iter().map(|s| s.id.as_str()))
+                    .unwrap_or_else(|| "steps are declared as [steps.<id>]".into()),
+            ));
         };
         let target = &scope.steps[to];
         let Some(action) = target.action else {
-            return Err(Diagnostic::error(Code::UnknownReference, span, format!("step `{step}` has no valid action")));
+            return Err(Diagnostic::error(
+                Code::UnknownReference,
+                span,
+                format!("step `{step}` has no valid action"),
+            ));
         };
         let Some(spec) = action.output(output) else {
             let outputs: Vec<_> = action.outputs.iter().map(|o| o.name).collect();
@@ -1053,7 +1382,10 @@ impl<'s> Lowerer<'s> {
             return Err(Diagnostic::error(
                 Code::NotAnAncestor,
                 span,
-                format!("step `{}` reads `steps.{step}.{output}`, but `{step}` does not run before it", this.id),
+                format!(
+                    "step `{}` reads `steps.{step}.{output}`, but `{step}` does not run before it",
+                    this.id
+                ),
             )
             .label("not produced yet")
             .related(target.id_span.clone(), format!("`{step}` is declared here"))
@@ -1064,10 +1396,21 @@ impl<'s> Lowerer<'s> {
             }));
         }
         refs.push(StepRef { from, to, span });
-        Ok(Resolved::Reference(Reference::StepOutput { step: step.to_owned(), output: output.to_owned() }, spec.ty))
+        Ok(Resolved::Reference(
+            Reference::StepOutput {
+                step: step.to_owned(),
+                output: output.to_owned(),
+            },
+            spec.ty,
+        ))
     }
 
-    fn trigger(&mut self, node: &Node<'_>, key_span: Option<Span>, scope: &Scope<'_, '_, '_>) -> Option<Trigger> {
+    fn trigger(
+        &mut self,
+        node: &Node<'_>,
+        key_span: Option<Span>,
+        scope: &Scope<'_, '_, '_>,
+    ) -> Option<Trigger> {
         let table = Table::of(node, "[trigger]", self.sink)?;
         table.deny_unknown(&["alarms", "input"], "[trigger]", self.sink);
         let header = key_span.unwrap_or(table.span.clone());
@@ -1077,29 +1420,51 @@ impl<'s> Lowerer<'s> {
             .into_iter()
             .map(|(s, _)| s.to_owned())
             .collect();
-        if alarms.is_empty() && !table.get("alarms").is_some_and(|n| !matches!(n.get_ref(), DeValue::Array(_))) {
+        if alarms.is_empty()
+            && !table
+                .get("alarms")
+                .is_some_and(|n| !matches!(n.get_ref(), DeValue::Array(_)))
+        {
             self.sink.push(
-                Diagnostic::error(Code::MissingKey, header.clone(), "[trigger] names no alarms")
-                    .label("this trigger")
-                    .help("add `alarms = [\"<CloudWatch alarm name>\"]`, or remove [trigger]"),
+                Diagnostic::error(
+                    Code::MissingKey,
+                    header.clone(),
+                    "[trigger] names no alarms",
+                )
+                .label("this trigger")
+                .help("add `alarms = [\"<CloudWatch alarm name>\"]`, or remove [trigger]"),
             );
         }
         let mut input = BTreeMap::new();
         let mut ok = true;
-        if let Some(fills) = table.get("input").and_then(|n| Table::of(n, "[trigger].input", self.sink)) {
+        if let Some(fills) = table
+            .get("input")
+            .and_then(|n| Table::of(n, "[trigger].input", self.sink))
+        {
             for (name, span, value) in fills.entries() {
                 let Some(declared) = scope.inputs.iter().find(|i| i.name == name) else {
                     let help = did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()))
                         .unwrap_or_else(|| "declare it in [input]".into());
                     self.sink.push(
-                        Diagnostic::error(Code::TriggerUnknownInput, span, format!("[trigger].input fills unknown input `{name}`"))
-                            .label("not declared in [input]")
-                            .help(help),
+                        Diagnostic::error(
+                            Code::TriggerUnknownInput,
+                            span,
+                            format!("[trigger].input fills unknown input `{name}`"),
+                        )
+                        .label("not declared in [input]")
+                        .help(help),
                     );
                     ok = false;
                     continue;
                 };
-                match self.value(value, declared.ty, name, scope, Context::Trigger, &mut Vec::new()) {
+                match self.value(
+                    value,
+                    declared.ty,
+                    name,
+                    scope,
+                    Context::Trigger,
+                    &mut Vec::new(),
+                ) {
                     Some(value) => {
                         input.insert(name.to_owned(), value);
                     }
@@ -1154,7 +1519,9 @@ fn context_reference(root: &str, field: &str) -> Option<Reference> {
 
 /// The allowed range of a number param of the step being lowered.
 fn scope_range(key: &str, context: Context, scope: &Scope<'_, '_, '_>) -> Option<(f64, f64)> {
-    let Context::Step(index) = context else { return None };
+    let Context::Step(index) = context else {
+        return None;
+    };
     scope.steps.get(index)?.action?.param(key)?.range
 }
 
@@ -1197,7 +1564,11 @@ fn collapse_list(values: Vec<Value>) -> Value {
 }
 
 fn collapse_map(values: BTreeMap<String, Value>) -> Value {
-    match values.iter().map(|(k, v)| literal(v).map(|v| (k.clone(), v.clone()))).collect::<Option<serde_json::Map<_, _>>>() {
+    match values
+        .iter()
+        .map(|(k, v)| literal(v).map(|v| (k.clone(), v.clone())))
+        .collect::<Option<serde_json::Map<_, _>>>()
+    {
         Some(map) => Value::Literal(map.into()),
         None => Value::Map(values),
     }

@@ -130,12 +130,10 @@ impl fmt::Display for Reference {
         match self {
             Reference::Input(name) => write!(f, "input.{name}"),
             Reference::StepOutput { step, output } => write!(f, "steps.{step}.{output}"),
-            Reference::Execution(field) => {
-                f.write_str(match field {
-                    ExecutionField::Name => "execution.name",
-                    ExecutionField::Id => "execution.id",
-                })
-            }
+            Reference::Execution(field) => f.write_str(match field {
+                ExecutionField::Name => "execution.name",
+                ExecutionField::Id => "execution.id",
+            }),
             Reference::Failure(field) => f.write_str(match field {
                 FailureField::Step => "failure.step",
                 FailureField::Error => "failure.error",
@@ -161,7 +159,12 @@ pub enum Condition {
     IsTrue(Reference),
     Literal(bool),
     /// Both operands have type `ty` (string, number or bool).
-    Compare { op: CompareOp, left: Operand, right: Operand, ty: ValueType },
+    Compare {
+        op: CompareOp,
+        left: Operand,
+        right: Operand,
+        ty: ValueType,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,7 +199,9 @@ impl fmt::Display for Condition {
             },
             Condition::IsTrue(reference) => write!(f, "{reference}"),
             Condition::Literal(b) => write!(f, "{b}"),
-            Condition::Compare { op, left, right, .. } => {
+            Condition::Compare {
+                op, left, right, ..
+            } => {
                 let op = match op {
                     CompareOp::Eq => "==",
                     CompareOp::Ne => "!=",

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::model::Step;
 use crate::Workflow;
+use crate::model::Step;
 
 fn label(step: &Step) -> String {
     let mut label = format!("{}\n{}", step.id, step.action.name);
@@ -25,7 +25,10 @@ pub fn mermaid(workflow: &Workflow) -> String {
         };
     }
     for edge in workflow.dag.raw_edges() {
-        let (a, b) = (&workflow.steps[edge.source().index()], &workflow.steps[edge.target().index()]);
+        let (a, b) = (
+            &workflow.steps[edge.source().index()],
+            &workflow.steps[edge.target().index()],
+        );
         let _ = writeln!(out, "  {} --> {}", a.id, b.id);
     }
     if !workflow.on_failure.is_empty() {
@@ -43,14 +46,31 @@ pub fn mermaid(workflow: &Workflow) -> String {
 
 /// A Graphviz digraph. Conditional steps are dashed; `on_failure` steps sit in their own cluster.
 pub fn dot(workflow: &Workflow) -> String {
-    let quote = |text: String| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"));
-    let mut out = format!("digraph {} {{\n  node [shape=box];\n", quote(workflow.name.clone()));
+    let quote = |text: String| {
+        format!(
+            "\"{}\"",
+            text.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    };
+    let mut out = format!(
+        "digraph {} {{\n  node [shape=box];\n",
+        quote(workflow.name.clone())
+    );
     for step in &workflow.steps {
-        let style = if step.when.is_some() { ", style=dashed" } else { "" };
+        let style = if step.when.is_some() {
+            ", style=dashed"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "  {} [label={}{style}];", step.id, quote(label(step)));
     }
     for edge in workflow.dag.raw_edges() {
-        let (a, b) = (&workflow.steps[edge.source().index()], &workflow.steps[edge.target().index()]);
+        let (a, b) = (
+            &workflow.steps[edge.source().index()],
+            &workflow.steps[edge.target().index()],
+        );
         let _ = writeln!(out, "  {} -> {};", a.id, b.id);
     }
     if !workflow.on_failure.is_empty() {

@@ -9,26 +9,41 @@ use crate::model::Step;
 use crate::syntax::Sink;
 use crate::{Code, Diagnostic};
 
-pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, refs: &[StepRef], sink: &mut Sink) {
+pub fn check(
+    steps: &[Step],
+    raw: &[RawStep<'_, '_>],
+    ancestors: &Ancestors,
+    refs: &[StepRef],
+    sink: &mut Sink,
+) {
     for (index, step) in steps.iter().enumerate() {
         let guards = |action: &str, same_instance: bool| {
             ancestors.of_step(index).find(|&a| {
                 let guard = &steps[a];
                 guard.action.name == action
                     && covers(guard, step)
-                    && (!same_instance || guard.params.get("instance") == step.params.get("instance"))
+                    && (!same_instance
+                        || guard.params.get("instance") == step.params.get("instance"))
             })
         };
         let span = raw[index].action_span.clone();
         let allowed = raw[index].allow_unguarded;
         let mut report = |code: Code, message: String, help: &str| {
-            let code = if allowed { Code::UnguardedRestore } else { code };
+            let code = if allowed {
+                Code::UnguardedRestore
+            } else {
+                code
+            };
             let help = if allowed {
                 "allowed by `allow_unguarded = true`".to_owned()
             } else {
                 format!("{help}, or set `allow_unguarded = true` if you accept the risk")
             };
-            sink.push(Diagnostic::error(code, span.clone(), message).label("destructive step").help(help));
+            sink.push(
+                Diagnostic::error(code, span.clone(), message)
+                    .label("destructive step")
+                    .help(help),
+            );
         };
         match step.action.safety {
             Safety::Reversible => {}
@@ -36,18 +51,26 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
                 if guards("rds.snapshot", true).is_none() {
                     report(
                         Code::RestoreWithoutSnapshot,
-                        format!("`{}` restores a database with no rds.snapshot of the same instance before it", step.id),
+                        format!(
+                            "`{}` restores a database with no rds.snapshot of the same instance before it",
+                            step.id
+                        ),
                         "add an rds.snapshot step of the same `instance` to its ancestors",
                     );
                 }
                 if guards("approval", false).is_none() {
-                    let skippable = ancestors.of_step(index).find(|&a| steps[a].action.name == "approval");
+                    let skippable = ancestors
+                        .of_step(index)
+                        .find(|&a| steps[a].action.name == "approval");
                     let message = match skippable {
                         Some(a) => format!(
                             "`{}` restores a database, but approval `{}` may be skipped when it runs: their `when` differ",
                             step.id, steps[a].id
                         ),
-                        None => format!("`{}` restores a database with no approval before it", step.id),
+                        None => format!(
+                            "`{}` restores a database with no approval before it",
+                            step.id
+                        ),
                     };
                     report(
                         Code::RestoreWithoutApproval,
@@ -57,16 +80,25 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
                 }
             }
             Safety::WantsSnapshot | Safety::WantsImage if !allowed => {
-                let backup = if step.action.safety == Safety::WantsSnapshot { "rds.snapshot" } else { "ec2.image" };
+                let backup = if step.action.safety == Safety::WantsSnapshot {
+                    "rds.snapshot"
+                } else {
+                    "ec2.image"
+                };
                 if guards(backup, false).is_none() {
                     sink.push(
                         Diagnostic::error(
                             Code::NoBackup,
                             span,
-                            format!("`{}` ({}) has no {backup} step before it", step.id, step.action.name),
+                            format!(
+                                "`{}` ({}) has no {backup} step before it",
+                                step.id, step.action.name
+                            ),
                         )
                         .label("changes state in place")
-                        .help(format!("add an {backup} step to its ancestors, or set `allow_unguarded = true`")),
+                        .help(format!(
+                            "add an {backup} step to its ancestors, or set `allow_unguarded = true`"
+                        )),
                     );
                 }
             }
@@ -77,9 +109,21 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
     for reference in refs {
         let (from, to) = (&steps[reference.from], &steps[reference.to]);
         let (why, help) = if to.continue_on_error {
-            ("has `continue_on_error`, so it may have failed", format!("read outputs of `{}` only in a step that can do without them", to.id))
+            (
+                "has `continue_on_error`, so it may have failed",
+                format!(
+                    "read outputs of `{}` only in a step that can do without them",
+                    to.id
+                ),
+            )
         } else if to.when.is_some() && !covers(to, from) {
-            ("has a `when`, so it may be skipped", format!("give `{}` the same `when` as `{}`, or read an output of a step that always runs", from.id, to.id))
+            (
+                "has a `when`, so it may be skipped",
+                format!(
+                    "give `{}` the same `when` as `{}`, or read an output of a step that always runs",
+                    from.id, to.id
+                ),
+            )
         } else {
             continue;
         };
@@ -91,10 +135,16 @@ pub fn check(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, ref
             Diagnostic::error(
                 Code::ConditionalReference,
                 reference.span.clone(),
-                format!("step `{}` reads an output of `{}`, which {why}", from.id, to.id),
+                format!(
+                    "step `{}` reads an output of `{}`, which {why}",
+                    from.id, to.id
+                ),
             )
             .label("may be missing")
-            .related(raw[reference.to].id_span.clone(), format!("`{}` is declared here", to.id))
+            .related(
+                raw[reference.to].id_span.clone(),
+                format!("`{}` is declared here", to.id),
+            )
             .help(help),
         );
     }

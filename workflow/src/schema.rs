@@ -2,7 +2,7 @@
 //! Even Better TOML. It describes shapes for completion; `stepback check` remains the authority.
 
 use catalog::{ActionSpec, ValueType};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
 
@@ -15,7 +15,9 @@ fn value_schema(ty: ValueType, description: &str) -> Value {
         ValueType::StringList | ValueType::Targets => {
             json!({ "anyOf": [{ "type": "array", "items": { "type": "string" } }, reference] })
         }
-        ValueType::StringMap => json!({ "type": "object", "additionalProperties": { "type": "string" } }),
+        ValueType::StringMap => {
+            json!({ "type": "object", "additionalProperties": { "type": "string" } })
+        }
         ValueType::Duration => json!({ "type": "string", "pattern": DURATION_PATTERN }),
     };
     let mut schema = schema;
@@ -41,7 +43,10 @@ fn retry_schema() -> Value {
 
 fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
     let mut properties = Map::new();
-    properties.insert("action".into(), json!({ "const": action.name, "description": action.summary }));
+    properties.insert(
+        "action".into(),
+        json!({ "const": action.name, "description": action.summary }),
+    );
     if !on_failure {
         properties.insert(
             "after".into(),
@@ -50,18 +55,25 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
     }
     properties.insert("when".into(), json!({ "type": "string", "description": "run only when this condition holds, e.g. \"input.restore_data\"" }));
     properties.insert("retry".into(), retry_schema());
-    properties.insert("timeout".into(), json!({ "type": "string", "pattern": DURATION_PATTERN }));
+    properties.insert(
+        "timeout".into(),
+        json!({ "type": "string", "pattern": DURATION_PATTERN }),
+    );
     properties.insert("estimate".into(), json!({ "type": "string", "pattern": DURATION_PATTERN, "description": "expected duration, for planning" }));
     properties.insert("description".into(), json!({ "type": "string" }));
-    properties.insert("continue_on_error".into(), json!({ "type": "boolean", "description": "record a failure and go on" }));
+    properties.insert(
+        "continue_on_error".into(),
+        json!({ "type": "boolean", "description": "record a failure and go on" }),
+    );
     if action.safety != catalog::Safety::Reversible {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {
         properties.insert(param.name.into(), value_schema(param.ty, param.doc));
     }
-    let required: Vec<&str> =
-        std::iter::once("action").chain(action.params.iter().filter(|p| p.required).map(|p| p.name)).collect();
+    let required: Vec<&str> = std::iter::once("action")
+        .chain(action.params.iter().filter(|p| p.required).map(|p| p.name))
+        .collect();
     json!({
         "type": "object",
         "title": action.name,
@@ -73,7 +85,9 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
 }
 
 fn steps_schema(on_failure: bool) -> Value {
-    let variants: Vec<Value> = catalog::user_actions().map(|a| step_schema(a, on_failure)).collect();
+    let variants: Vec<Value> = catalog::user_actions()
+        .map(|a| step_schema(a, on_failure))
+        .collect();
     json!({
         "type": "object",
         "propertyNames": { "pattern": "^[a-z][a-z0-9_]{0,39}$" },

@@ -3,8 +3,8 @@
 
 use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::{Code, Diagnostic};
 
@@ -49,18 +49,29 @@ pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, candidate)| candidate)
 }
 
-pub fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+pub fn did_you_mean<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
 pub fn wrong_type(span: Span, what: &str, expected: &str, found: &DeValue<'_>) -> Diagnostic {
-    Diagnostic::error(Code::WrongType, span, format!("{what} must be {expected}, not {}", kind(found)))
-        .label(format!("expected {expected}"))
+    Diagnostic::error(
+        Code::WrongType,
+        span,
+        format!("{what} must be {expected}, not {}", kind(found)),
+    )
+    .label(format!("expected {expected}"))
 }
 
 fn unknown_key(span: Span, key: &str, context: &str, allowed: &[&str]) -> Diagnostic {
-    let diagnostic =
-        Diagnostic::error(Code::UnknownKey, span, format!("unknown key `{key}` in {context}")).label("unknown key");
+    let diagnostic = Diagnostic::error(
+        Code::UnknownKey,
+        span,
+        format!("unknown key `{key}` in {context}"),
+    )
+    .label("unknown key");
     match did_you_mean(key, allowed.iter().copied()) {
         Some(help) => diagnostic.help(help),
         None => diagnostic.help(format!("{context} takes: {}", allowed.join(", "))),
@@ -76,7 +87,10 @@ pub struct Table<'a, 'i> {
 impl<'a, 'i> Table<'a, 'i> {
     pub fn of(node: &'a Node<'i>, what: &str, sink: &mut Sink) -> Option<Table<'a, 'i>> {
         match node.get_ref() {
-            DeValue::Table(table) => Some(Table { table, span: node.span() }),
+            DeValue::Table(table) => Some(Table {
+                table,
+                span: node.span(),
+            }),
             other => {
                 sink.push(wrong_type(node.span(), what, "a table", other));
                 None
@@ -89,7 +103,9 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&'a str, Span, &'a Node<'i>)> {
-        self.table.iter().map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
+        self.table
+            .iter()
+            .map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
     }
 
     pub fn key_span(&self, key: &str) -> Option<Span> {
@@ -110,7 +126,12 @@ impl<'a, 'i> Table<'a, 'i> {
         match node.get_ref() {
             DeValue::String(s) => Some((s.as_ref(), node.span())),
             other => {
-                sink.push(wrong_type(node.span(), &format!("`{key}` in {context}"), "a string", other));
+                sink.push(wrong_type(
+                    node.span(),
+                    &format!("`{key}` in {context}"),
+                    "a string",
+                    other,
+                ));
                 None
             }
         }
@@ -121,7 +142,12 @@ impl<'a, 'i> Table<'a, 'i> {
         match node.get_ref() {
             DeValue::Boolean(b) => Some((*b, node.span())),
             other => {
-                sink.push(wrong_type(node.span(), &format!("`{key}` in {context}"), "a bool", other));
+                sink.push(wrong_type(
+                    node.span(),
+                    &format!("`{key}` in {context}"),
+                    "a bool",
+                    other,
+                ));
                 None
             }
         }
@@ -132,25 +158,45 @@ impl<'a, 'i> Table<'a, 'i> {
         match number(node.get_ref()) {
             Some(n) => Some((n, node.span())),
             None => {
-                sink.push(wrong_type(node.span(), &format!("`{key}` in {context}"), "a number", node.get_ref()));
+                sink.push(wrong_type(
+                    node.span(),
+                    &format!("`{key}` in {context}"),
+                    "a number",
+                    node.get_ref(),
+                ));
                 None
             }
         }
     }
 
     /// An array of strings, each with its span.
-    pub fn strings(&self, key: &str, context: &str, sink: &mut Sink) -> Option<Vec<(&'a str, Span)>> {
+    pub fn strings(
+        &self,
+        key: &str,
+        context: &str,
+        sink: &mut Sink,
+    ) -> Option<Vec<(&'a str, Span)>> {
         let node = self.get(key)?;
         let what = format!("`{key}` in {context}");
         let DeValue::Array(items) = node.get_ref() else {
-            sink.push(wrong_type(node.span(), &what, "an array of strings", node.get_ref()));
+            sink.push(wrong_type(
+                node.span(),
+                &what,
+                "an array of strings",
+                node.get_ref(),
+            ));
             return None;
         };
         let mut strings = Vec::with_capacity(items.len());
         for item in items {
             match item.get_ref() {
                 DeValue::String(s) => strings.push((s.as_ref(), item.span())),
-                other => sink.push(wrong_type(item.span(), &format!("each item of {what}"), "a string", other)),
+                other => sink.push(wrong_type(
+                    item.span(),
+                    &format!("each item of {what}"),
+                    "a string",
+                    other,
+                )),
             }
         }
         Some(strings)
@@ -160,7 +206,9 @@ impl<'a, 'i> Table<'a, 'i> {
 /// A TOML integer or float as f64; `None` for other kinds and non-finite floats.
 pub fn number(value: &DeValue<'_>) -> Option<f64> {
     match value {
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|i| i as f64),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(|i| i as f64),
         DeValue::Float(f) => f.as_str().parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
@@ -169,8 +217,12 @@ pub fn number(value: &DeValue<'_>) -> Option<f64> {
 /// A TOML integer or float as JSON, keeping integers integral.
 pub fn json_number(value: &DeValue<'_>) -> Option<serde_json::Value> {
     match value {
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(serde_json::Value::from),
-        DeValue::Float(_) => number(value).and_then(serde_json::Number::from_f64).map(serde_json::Value::Number),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(serde_json::Value::from),
+        DeValue::Float(_) => number(value)
+            .and_then(serde_json::Number::from_f64)
+            .map(serde_json::Value::Number),
         _ => None,
     }
 }
@@ -203,7 +255,9 @@ impl StrSpans {
 
 pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 

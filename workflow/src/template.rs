@@ -30,7 +30,9 @@ pub fn parse(text: &str) -> Result<Vec<RawSegment>, (Range<usize>, String)> {
         let close = open + len + 1;
         let inner = &text[open + 2..close - 1];
         let path: Vec<String> = inner.split('.').map(str::to_owned).collect();
-        if path.iter().any(|part| part.is_empty() || !part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        if path.iter().any(|part| {
+            part.is_empty() || !part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
             return Err((open..close, format!("malformed reference `${{{inner}}}`")));
         }
         if !literal.is_empty() {
@@ -70,9 +72,18 @@ mod tests {
         check("plain", "text \"plain\"");
         check("${input.a}", "ref input.a 0..10");
         check("v${input.a}!", "text \"v\"\nref input.a 1..11\ntext \"!\"");
-        check("echo $${HOME} ${execution.name}", "text \"echo ${HOME} \"\nref execution.name 14..31");
+        check(
+            "echo $${HOME} ${execution.name}",
+            "text \"echo ${HOME} \"\nref execution.name 14..31",
+        );
         check("x ${input.a", "error 2..11 reference is not closed");
-        check("${input..a}", "error 0..11 malformed reference `${input..a}`");
-        check("${ input.a }", "error 0..12 malformed reference `${ input.a }`");
+        check(
+            "${input..a}",
+            "error 0..11 malformed reference `${input..a}`",
+        );
+        check(
+            "${ input.a }",
+            "error 0..12 malformed reference `${ input.a }`",
+        );
     }
 }

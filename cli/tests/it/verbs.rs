@@ -26,27 +26,49 @@ fn stepback_with(args: &[&str], env: &[(&str, String)], stdin: &str) -> (i32, St
     }
     let output = child.wait_with_output().expect("stepback runs");
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8 output");
-    (output.status.code().unwrap_or(-1), text(output.stdout), text(output.stderr))
+    (
+        output.status.code().unwrap_or(-1),
+        text(output.stdout),
+        text(output.stderr),
+    )
 }
 
 #[test]
 fn check_accepts_the_examples() {
-    let (code, _, stderr) = stepback(&["check", "examples/webapp-rollback.toml", "examples/ec2-compose-rollback.toml"]);
+    let (code, _, stderr) = stepback(&[
+        "check",
+        "examples/webapp-rollback.toml",
+        "examples/ec2-compose-rollback.toml",
+    ]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("examples/webapp-rollback.toml: ok (0 errors, 1 warnings)"), "{stderr}");
-    assert!(stderr.contains("examples/ec2-compose-rollback.toml: ok (0 errors, 0 warnings)"), "{stderr}");
+    assert!(
+        stderr.contains("examples/webapp-rollback.toml: ok (0 errors, 1 warnings)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("examples/ec2-compose-rollback.toml: ok (0 errors, 0 warnings)"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn check_exit_codes() {
     let (code, _, stderr) = stepback(&["check", "workflow/tests/data/err/e017-cycle.toml"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("e017-cycle.toml:6:9"), "diagnostics name file:line:col: {stderr}");
+    assert!(
+        stderr.contains("e017-cycle.toml:6:9"),
+        "diagnostics name file:line:col: {stderr}"
+    );
 
-    let (code, _, stderr) = stepback(&["check", "--deny-warnings", "examples/webapp-rollback.toml"]);
+    let (code, _, stderr) =
+        stepback(&["check", "--deny-warnings", "examples/webapp-rollback.toml"]);
     assert_eq!(code, 1, "warnings fail with --deny-warnings: {stderr}");
 
-    let (code, _, stderr) = stepback(&["check", "examples/webapp-rollback.toml", "no/such/file.toml"]);
+    let (code, _, stderr) = stepback(&[
+        "check",
+        "examples/webapp-rollback.toml",
+        "no/such/file.toml",
+    ]);
     assert_eq!(code, 2, "an unreadable file is an IO error: {stderr}");
     assert!(stderr.contains("cannot read no/such/file.toml"), "{stderr}");
 
@@ -59,8 +81,13 @@ fn graph_formats() {
     let (code, dot, _) = stepback(&["graph", "examples/webapp-rollback.toml", "--format", "dot"]);
     assert_eq!(code, 0);
     insta::assert_snapshot!(dot);
-    let (code, stdout, _) = stepback(&["graph", "workflow/tests/data/err/e016-self-dependency.toml"]);
-    assert_eq!((code, stdout.as_str()), (1, ""), "nothing is printed for an invalid workflow");
+    let (code, stdout, _) =
+        stepback(&["graph", "workflow/tests/data/err/e016-self-dependency.toml"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (1, ""),
+        "nothing is printed for an invalid workflow"
+    );
 }
 
 /// The committed schema that `#:schema` lines point at is what `stepback schema` prints.
@@ -68,8 +95,12 @@ fn graph_formats() {
 fn committed_schema_is_current() {
     let (code, stdout, _) = stepback(&["schema"]);
     assert_eq!(code, 0);
-    let committed = std::fs::read_to_string(root().join("stepback.schema.json")).expect("stepback.schema.json");
-    assert_eq!(stdout, committed, "run `stepback schema > stepback.schema.json`");
+    let committed =
+        std::fs::read_to_string(root().join("stepback.schema.json")).expect("stepback.schema.json");
+    assert_eq!(
+        stdout, committed,
+        "run `stepback schema > stepback.schema.json`"
+    );
 }
 
 /// `approve` and `reject` reach Step Functions (moto, which takes any token) with the credentials and endpoint
@@ -78,9 +109,22 @@ fn committed_schema_is_current() {
 fn approve_and_reject_answer_through_step_functions() {
     let moto = tests::Moto::start();
     let env: Vec<(&str, String)> = moto.env().into_iter().collect();
-    let (code, _, stderr) = stepback_with(&["approve", "--token", "t-1", "--by", "bob", "--comment", "ok"], &env, "");
+    let (code, _, stderr) = stepback_with(
+        &[
+            "approve",
+            "--token",
+            "t-1",
+            "--by",
+            "bob",
+            "--comment",
+            "ok",
+        ],
+        &env,
+        "",
+    );
     assert_eq!((code, stderr.trim()), (0, "approved by bob"));
-    let (code, _, stderr) = stepback_with(&["reject", "--token", "-", "--by", "bob"], &env, "t-2\n");
+    let (code, _, stderr) =
+        stepback_with(&["reject", "--token", "-", "--by", "bob"], &env, "t-2\n");
     assert_eq!((code, stderr.trim()), (0, "rejected by bob"));
     let (code, _, _) = stepback(&["approve"]);
     assert_eq!(code, 2, "--token is required");

@@ -206,7 +206,13 @@ impl Harness {
 
     /// Starts an execution and runs it to the end, answering every approval as it comes: approving it, or
     /// rejecting it when its step is `reject`.
-    fn run(&self, machine: &str, name: &str, input: Value, reject: Option<&str>) -> (String, Vec<Value>) {
+    fn run(
+        &self,
+        machine: &str,
+        name: &str,
+        input: Value,
+        reject: Option<&str>,
+    ) -> (String, Vec<Value>) {
         let started = self.sfn(
             "StartExecution",
             &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }),
@@ -220,10 +226,17 @@ impl Harness {
         let status = loop {
             for invocation in self.invocations(name) {
                 if let Some(token) = invocation.task_token.filter(|t| answered.insert(t.clone())) {
-                    let decision = if reject == Some(invocation.step.as_str()) { Decision::Reject } else { Decision::Approve };
+                    let decision = if reject == Some(invocation.step.as_str()) {
+                        Decision::Reject
+                    } else {
+                        Decision::Approve
+                    };
                     let comment = format!("checked {}", invocation.step);
-                    let answer = approval::answer(&self.sfn_client, &token, decision, "alice", &comment);
-                    self.runtime.block_on(answer).expect("the answer reaches the waiting step");
+                    let answer =
+                        approval::answer(&self.sfn_client, &token, decision, "alice", &comment);
+                    self.runtime
+                        .block_on(answer)
+                        .expect("the answer reaches the waiting step");
                 }
             }
             let described = self.sfn("DescribeExecution", &json!({ "executionArn": arn }));
@@ -420,7 +433,11 @@ fn webapp_rollback_runs_in_moto() {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                let error = if *step == "approve_restore" { "Stepback.Rejected" } else { "Stepback.Failed" };
+                let error = if *step == "approve_restore" {
+                    "Stepback.Rejected"
+                } else {
+                    "Stepback.Failed"
+                };
                 assert!(
                     message.starts_with(&format!("Step {step} failed: {error}")),
                     "{name}: {message}"
@@ -435,7 +452,9 @@ fn webapp_rollback_runs_in_moto() {
                     .filter(|output| output.get("approved_by").is_some())
                     .collect();
                 assert!(
-                    answers.contains(&json!({ "approved_by": "alice", "comment": "checked sign_off" })),
+                    answers.contains(
+                        &json!({ "approved_by": "alice", "comment": "checked sign_off" })
+                    ),
                     "{name}: the sign-off answer is not in the history: {answers:?}"
                 );
                 assert!(

@@ -5,12 +5,15 @@ use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
 /// What `stepback check` shows for a source, then (when valid) what `stepback graph` prints.
 fn check(name: &str, source: &str) -> String {
     let checked = workflow::check(source);
-    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(110);
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(110);
     let mut out = String::new();
     for diagnostic in &checked.diagnostics {
         let named = NamedSource::new(name, source.to_owned());
         let report = miette::Report::new(diagnostic.clone()).with_source_code(named);
-        handler.render_report(&mut out, report.as_ref()).expect("rendering into a String");
+        handler
+            .render_report(&mut out, report.as_ref())
+            .expect("rendering into a String");
     }
     if let Some(workflow) = &checked.workflow {
         out.push_str("--- graph ---\n");
@@ -20,7 +23,9 @@ fn check(name: &str, source: &str) -> String {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -28,7 +33,12 @@ fn valid_workflows() {
     insta::glob!("../data/ok", "*.toml", |path| {
         let source = std::fs::read_to_string(path).expect("fixture is readable");
         let checked = workflow::check(&source);
-        assert!(checked.workflow.is_some(), "{} should be valid: {:#?}", path.display(), checked.diagnostics);
+        assert!(
+            checked.workflow.is_some(),
+            "{} should be valid: {:#?}",
+            path.display(),
+            checked.diagnostics
+        );
         insta::assert_snapshot!(check(&file_name(path), &source));
     });
 }
@@ -38,7 +48,11 @@ fn invalid_workflows() {
     insta::glob!("../data/err", "*.toml", |path| {
         let source = std::fs::read_to_string(path).expect("fixture is readable");
         let checked = workflow::check(&source);
-        assert!(checked.diagnostics.iter().any(|d| d.is_error()), "{} should be invalid", path.display());
+        assert!(
+            checked.diagnostics.iter().any(|d| d.is_error()),
+            "{} should be invalid",
+            path.display()
+        );
         insta::assert_snapshot!(check(&file_name(path), &source));
     });
 }
@@ -56,13 +70,19 @@ fn examples_are_valid() {
 fn every_code_has_a_fixture() {
     let mut seen = std::collections::BTreeSet::new();
     for dir in ["ok", "err"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(dir);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir);
         for entry in std::fs::read_dir(dir).expect("fixture dir") {
             let source = std::fs::read_to_string(entry.expect("entry").path()).expect("fixture");
             seen.extend(workflow::check(&source).diagnostics.iter().map(|d| d.code));
         }
     }
-    let missing: Vec<_> = workflow::Code::ALL.iter().filter(|c| !seen.contains(c)).map(|c| c.as_str()).collect();
+    let missing: Vec<_> = workflow::Code::ALL
+        .iter()
+        .filter(|c| !seen.contains(c))
+        .map(|c| c.as_str())
+        .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
 }
 
