@@ -129,3 +129,65 @@ fn approve_and_reject_answer_through_step_functions() {
     let (code, _, _) = stepback(&["approve"]);
     assert_eq!(code, 2, "--token is required");
 }
+
+/// The committed schema, as an editor applies it (Python's jsonschema, draft 7): every valid workflow passes,
+/// and the fixtures whose errors are about shape, not meaning, are flagged.
+#[test]
+fn editors_schema_accepts_valid_workflows_and_flags_shape_errors() {
+    let python = std::env::var("STEPBACK_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python with jsonschema at {}: run `scripts/test`",
+        python.display()
+    );
+    let valid = [
+        "examples/webapp-rollback.toml",
+        "examples/ec2-compose-rollback.toml",
+        "workflow/tests/data/ok/conditions.toml",
+        "workflow/tests/data/ok/references.toml",
+        "workflow/tests/data/ok/trigger.toml",
+    ];
+    let shape_errors = [
+        "e002-unknown-key",
+        "e005-version",
+        "e006-name",
+        "e007-identifier",
+        "e008-unknown-action",
+        "e009-unknown-param",
+        "e010-missing-param",
+        "e011-param-type",
+        "e012-input-type",
+        "e014-duration",
+        "e031-no-steps",
+    ];
+    let shape_files: Vec<String> = shape_errors
+        .iter()
+        .map(|f| format!("workflow/tests/data/err/{f}.toml"))
+        .collect();
+    let output = Command::new(&python)
+        .arg("cli/tests/it/schema_check.py")
+        .arg("stepback.schema.json")
+        .args(valid)
+        .args(&shape_files)
+        .current_dir(root())
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in stdout.lines() {
+        let (file, errors) = line.rsplit_once(' ').expect("`file count`");
+        let errors: usize = errors.parse().expect("a count");
+        if valid.contains(&file) {
+            assert_eq!(errors, 0, "the schema rejects valid {file}");
+        } else {
+            assert!(errors > 0, "the schema misses the shape error in {file}");
+        }
+    }
+    assert_eq!(stdout.lines().count(), valid.len() + shape_files.len());
+}
