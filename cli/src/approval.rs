@@ -78,3 +78,73 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
         _ => AnswerError::Aws(aws_sdk_sfn::error::DisplayErrorContext(&error).to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sfn::Client;
+    use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureError;
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
+    use aws_sdk_sfn::types::error::{TaskDoesNotExist, TaskTimedOut};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// Step Functions names the error in the response; the SDK keeps it as the error's code.
+    fn code(code: &str) -> aws_sdk_sfn::error::ErrorMetadata {
+        aws_sdk_sfn::error::ErrorMetadata::builder()
+            .code(code)
+            .build()
+    }
+
+    /// moto takes any token, so the answers for a stale one are mocked as Step Functions gives them.
+    #[tokio::test]
+    async fn a_stale_token_is_the_users_error() {
+        let gone = mock!(Client::send_task_success).then_error(|| {
+            SendTaskSuccessError::TaskDoesNotExist(
+                TaskDoesNotExist::builder()
+                    .meta(code("TaskDoesNotExist"))
+                    .build(),
+            )
+        });
+        let timed_out = mock!(Client::send_task_failure).then_error(|| {
+            SendTaskFailureError::TaskTimedOut(
+                TaskTimedOut::builder().meta(code("TaskTimedOut")).build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&gone, &timed_out]);
+        let approve = answer(&client, "t", Decision::Approve, "bob", "").await;
+        assert!(
+            matches!(approve, Err(AnswerError::NotWaiting { code }) if code == "TaskDoesNotExist")
+        );
+        let reject = answer(&client, "t", Decision::Reject, "bob", "").await;
+        assert!(matches!(reject, Err(AnswerError::NotWaiting { code }) if code == "TaskTimedOut"));
+    }
+
+    #[tokio::test]
+    async fn an_approval_carries_who_and_why() {
+        let sent = mock!(Client::send_task_success)
+            .match_requests(|r| {
+                r.task_token() == Some("t")
+                    && r.output() == Some(r#"{"approved_by":"bob","comment":"snapshot checked"}"#)
+            })
+            .then_output(|| {
+                aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput::builder().build()
+            });
+        let rejected = mock!(Client::send_task_failure)
+            .match_requests(|r| {
+                r.error() == Some("Stepback.Rejected")
+                    && r.cause() == Some("rejected by bob: wrong snapshot")
+            })
+            .then_output(|| {
+                aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput::builder().build()
+            });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&sent, &rejected]);
+        answer(&client, "t", Decision::Approve, "bob", "snapshot checked")
+            .await
+            .expect("approved");
+        answer(&client, "t", Decision::Reject, "bob", "wrong snapshot")
+            .await
+            .expect("rejected");
+        assert_eq!((sent.num_calls(), rejected.num_calls()), (1, 1));
+    }
+}
