@@ -196,8 +196,6 @@ pub struct Pass {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
@@ -207,6 +205,20 @@ pub struct Pass {
     pub output_path: Option<String>,
     #[serde(flatten)]
     pub transition: Transition,
+}
+
+impl Pass {
+    /// A Pass that only moves on; set the fields it needs with struct update syntax.
+    pub fn to(transition: Transition) -> Pass {
+        Pass {
+            comment: None,
+            parameters: None,
+            result: None,
+            result_path: None,
+            output_path: None,
+            transition,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

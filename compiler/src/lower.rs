@@ -210,15 +210,12 @@ impl Lowering<'_> {
             merge_name.clone(),
             State::Pass(Pass {
                 comment: Some("fold the branches' step results into $.steps".to_owned()),
-                input_path: None,
                 parameters: Some(json!({
                     "input.$": "$.input",
                     "steps.$": "States.JsonMerge($.steps, $.branches.merged, false)",
                 })),
-                result: None,
-                result_path: None,
                 output_path,
-                transition,
+                ..Pass::to(transition)
             }),
         ));
         let mut branches = Vec::with_capacity(children.len());
@@ -275,16 +272,12 @@ impl Lowering<'_> {
             |_| {
                 State::Pass(Pass {
                     comment: Some("the Cause of a failed branch is the failure as JSON".to_owned()),
-                    input_path: None,
                     parameters: Some(json!({
                         "input.$": "$.input",
                         "steps.$": "$.steps",
                         "failure.$": "States.StringToJson($.caught.Cause)",
                     })),
-                    result: None,
-                    result_path: None,
-                    output_path: None,
-                    transition: Transition::Next(entry.clone()),
+                    ..Pass::to(Transition::Next(entry.clone()))
                 })
             },
             scope,
@@ -359,12 +352,10 @@ impl Lowering<'_> {
                             "the condition is false: the step is skipped and counts as done"
                                 .to_owned(),
                         ),
-                        input_path: None,
-                        parameters: None,
                         result: Some(json!({ "skipped": true })),
                         result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                         output_path,
-                        transition,
+                        ..Pass::to(transition)
                     })
                 },
                 scope,
@@ -494,23 +485,18 @@ impl Lowering<'_> {
         let done = self.name(&format!("{id}: done"), |_| {
             State::Pass(Pass {
                 comment: Some("keep the outputs as the step's result".to_owned()),
-                input_path: None,
                 parameters: Some(json!({ "status.$": format!("{last}.status"), "output.$": format!("{last}.output") })),
-                result: None,
                 result_path: Some(ResultPath::At(here.clone())),
                 output_path,
-                transition,
+                ..Pass::to(transition)
             })
         }, scope);
         let reported = self.name(&format!("{id}: failed (reported)"), |_| {
             State::Pass(Pass {
                 comment: Some("the operation ran and failed".to_owned()),
-                input_path: None,
                 parameters: Some(json!({ "Error.$": format!("{last}.error"), "Cause.$": format!("{last}.cause") })),
-                result: None,
                 result_path: Some(caught()),
-                output_path: None,
-                transition: Transition::Next(failed.to_owned()),
+                ..Pass::to(Transition::Next(failed.to_owned()))
             })
         }, scope);
         let limit = events::human(step.timeout_secs);
@@ -522,15 +508,12 @@ impl Lowering<'_> {
                         "still running after {} polls ({limit})",
                         plan.polls
                     )),
-                    input_path: None,
-                    parameters: None,
                     result: Some(json!({
                         "Error": ErrorName::Timeout.as_str(),
                         "Cause": format!("{id} did not finish within {limit}"),
                     })),
                     result_path: Some(caught()),
-                    output_path: None,
-                    transition: Transition::Next(failed.to_owned()),
+                    ..Pass::to(Transition::Next(failed.to_owned()))
                 })
             },
             scope,
@@ -562,12 +545,9 @@ impl Lowering<'_> {
         let counted = self.name(&format!("{id}: count poll"), |_| {
             State::Pass(Pass {
                 comment: Some(format!("at most {} polls", plan.polls)),
-                input_path: None,
                 parameters: Some(json!({ "n.$": format!("States.MathAdd({count}, 1)"), "last.$": last.clone() })),
-                result: None,
                 result_path: Some(ResultPath::At(here.clone())),
-                output_path: None,
-                transition: Transition::Next(poll),
+                ..Pass::to(Transition::Next(poll))
             })
         }, scope);
         let waits: Vec<String> = plan
@@ -712,16 +692,14 @@ impl Lowering<'_> {
                             comment: Some(
                                 "record the failure as the step's result and go on".to_owned(),
                             ),
-                            input_path: None,
                             parameters: Some(json!({
                                 "status": "failed",
                                 "error.$": "$.caught.Error",
                                 "cause.$": "$.caught.Cause",
                             })),
-                            result: None,
                             result_path: Some(ResultPath::At(step_path(id, ""))),
                             output_path,
-                            transition,
+                            ..Pass::to(transition)
                         })
                     },
                     scope,
@@ -925,12 +903,8 @@ impl Lowering<'_> {
         let merge = self.name("Input: normalise", |_| {
             State::Pass(Pass {
                 comment: Some("the execution input over the defaults; no step results yet".to_owned()),
-                input_path: None,
                 parameters: Some(json!({ "input.$": "States.JsonMerge($.defaults, $.given, false)", "steps": {} })),
-                result: None,
-                result_path: None,
-                output_path: None,
-                transition: Transition::Next(validated),
+                ..Pass::to(Transition::Next(validated))
             })
         }, scope);
         self.name(
@@ -938,14 +912,10 @@ impl Lowering<'_> {
             |_| {
                 State::Pass(Pass {
                     comment: Some("start from the workflow's input defaults".to_owned()),
-                    input_path: None,
                     parameters: Some(
                         json!({ "defaults": defaults, "given.$": "$$.Execution.Input" }),
                     ),
-                    result: None,
-                    result_path: None,
-                    output_path: None,
-                    transition: Transition::Next(merge),
+                    ..Pass::to(Transition::Next(merge))
                 })
             },
             scope,
@@ -1012,14 +982,11 @@ fn response_selector() -> Json {
 fn failure_record(step: &str, next: &str) -> State {
     State::Pass(Pass {
         comment: Some("remember which step failed and why, for the failure path".to_owned()),
-        input_path: None,
         parameters: Some(
             json!({ "step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause" }),
         ),
-        result: None,
         result_path: Some(ResultPath::At("$.failure".to_owned())),
-        output_path: None,
-        transition: Transition::Next(next.to_owned()),
+        ..Pass::to(Transition::Next(next.to_owned()))
     })
 }
 
