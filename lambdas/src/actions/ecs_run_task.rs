@@ -42,7 +42,6 @@ pub struct State {
     container: Option<String>,
 }
 
-/// A task an earlier attempt of this step started, running or stopped.
 /// `start` runs the task; `poll` until it stopped.
 pub struct EcsRunTask;
 
