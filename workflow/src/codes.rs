@@ -1,7 +1,9 @@
 //! The registry of diagnostic codes. A code, once published, keeps its meaning: users search for it.
 
+use crate::Severity;
+
 macro_rules! codes {
-    ($($variant:ident = $code:literal, $summary:literal;)*) => {
+    ($($variant:ident = $code:literal, $severity:ident, $summary:literal;)*) => {
         /// A stable diagnostic code.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
@@ -17,6 +19,13 @@ macro_rules! codes {
                 }
             }
 
+            /// Whether the code fails `check`; a warning does only under `--deny-warnings`.
+            pub const fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+
             /// One line for `--explain`-style listings and the docs.
             pub const fn summary(self) -> &'static str {
                 match self {
@@ -28,41 +37,41 @@ macro_rules! codes {
 }
 
 codes! {
-    Syntax = "E001", "the file is not valid TOML";
-    UnknownKey = "E002", "a key the language does not know";
-    MissingKey = "E003", "a required key is missing";
-    WrongType = "E004", "a value has the wrong TOML type";
-    UnsupportedVersion = "E005", "the language version is not supported";
-    InvalidName = "E006", "the workflow name is not [A-Za-z0-9-_]{1,64}";
-    InvalidIdentifier = "E007", "a step, input or resource name is not a valid identifier";
-    UnknownAction = "E008", "the action is not in the catalog";
-    UnknownParam = "E009", "the action has no such param";
-    MissingParam = "E010", "a required param of the action is missing";
-    ParamType = "E011", "a param or reference has the wrong type";
-    UnknownInputType = "E012", "an input type is not string, bool, number or list";
-    DefaultType = "E013", "an input's default does not match its type";
-    InvalidDuration = "E014", "a duration cannot be parsed";
-    UnknownStep = "E015", "`after` names a step that does not exist";
-    SelfDependency = "E016", "a step is `after` itself";
-    Cycle = "E017", "the `after` dependencies form a cycle";
-    ReferenceSyntax = "E018", "a `${...}` reference is malformed";
-    UnknownReference = "E019", "a reference names an unknown input, resource or field";
-    NotAnAncestor = "E020", "a step reads the output of a step that does not run before it";
-    UnknownOutput = "E021", "a step reference names an output its action does not declare";
-    ReferenceScope = "E022", "a reference is used where its value does not exist";
-    ConditionSyntax = "E023", "a `when` condition cannot be parsed";
-    ConditionType = "E024", "a `when` condition is not well typed";
-    RestoreWithoutSnapshot = "E025", "an rds.restore has no rds.snapshot of the same instance before it";
-    RestoreWithoutApproval = "E026", "an rds.restore has no approval before it";
-    TriggerUnknownInput = "E027", "[trigger].input fills an input that is not declared";
-    TriggerMissingInput = "E028", "an alarm-started run would lack a required input";
-    OutOfRange = "E029", "a number is outside its allowed range";
-    ExclusiveParams = "E030", "not exactly one of a group of params is given";
-    NoSteps = "E031", "the workflow has no steps";
-    DuplicateStep = "E032", "a step id is used in both [steps] and [on_failure]";
-    ConditionalReference = "W001", "a step reads the output of a step that may be skipped or may fail";
-    UnguardedRestore = "W002", "an rds.restore runs without a snapshot or approval, as allowed by allow_unguarded";
-    NoBackup = "W003", "a step that changes a database or host has no backup step before it";
-    UnusedInput = "W004", "an input is declared but never used";
-    TimeoutBelowEstimate = "W005", "a step's timeout is shorter than its estimate";
+    Syntax = "E001", Error, "the file is not valid TOML";
+    UnknownKey = "E002", Error, "a key the language does not know";
+    MissingKey = "E003", Error, "a required key is missing";
+    WrongType = "E004", Error, "a value has the wrong TOML type";
+    UnsupportedVersion = "E005", Error, "the language version is not supported";
+    InvalidName = "E006", Error, "the workflow name is not [A-Za-z0-9-_]{1,64}";
+    InvalidIdentifier = "E007", Error, "a step, input or resource name is not a valid identifier";
+    UnknownAction = "E008", Error, "the action is not in the catalog";
+    UnknownParam = "E009", Error, "the action has no such param";
+    MissingParam = "E010", Error, "a required param of the action is missing";
+    ParamType = "E011", Error, "a param or reference has the wrong type";
+    UnknownInputType = "E012", Error, "an input type is not string, bool, number or list";
+    DefaultType = "E013", Error, "an input's default does not match its type";
+    InvalidDuration = "E014", Error, "a duration cannot be parsed";
+    UnknownStep = "E015", Error, "`after` names a step that does not exist";
+    SelfDependency = "E016", Error, "a step is `after` itself";
+    Cycle = "E017", Error, "the `after` dependencies form a cycle";
+    ReferenceSyntax = "E018", Error, "a `${...}` reference is malformed";
+    UnknownReference = "E019", Error, "a reference names an unknown input, resource or field";
+    NotAnAncestor = "E020", Error, "a step reads the output of a step that does not run before it";
+    UnknownOutput = "E021", Error, "a step reference names an output its action does not declare";
+    ReferenceScope = "E022", Error, "a reference is used where its value does not exist";
+    ConditionSyntax = "E023", Error, "a `when` condition cannot be parsed";
+    ConditionType = "E024", Error, "a `when` condition is not well typed";
+    RestoreWithoutSnapshot = "E025", Error, "an rds.restore has no rds.snapshot of the same instance before it";
+    RestoreWithoutApproval = "E026", Error, "an rds.restore has no approval before it";
+    TriggerUnknownInput = "E027", Error, "[trigger].input fills an input that is not declared";
+    TriggerMissingInput = "E028", Error, "an alarm-started run would lack a required input";
+    OutOfRange = "E029", Error, "a number is outside its allowed range";
+    ExclusiveParams = "E030", Error, "not exactly one of a group of params is given";
+    NoSteps = "E031", Error, "the workflow has no steps";
+    DuplicateStep = "E032", Error, "a step id is used in both [steps] and [on_failure]";
+    ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
+    UnguardedRestore = "W002", Warning, "an rds.restore runs without a snapshot or approval, as allowed by allow_unguarded";
+    NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
+    UnusedInput = "W004", Warning, "an input is declared but never used";
+    TimeoutBelowEstimate = "W005", Warning, "a step's timeout is shorter than its estimate";
 }

@@ -26,14 +26,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: Code, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic of `code`, with the severity the registry gives it.
+    pub fn new(code: Code, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
-            severity: if code.as_str().starts_with('W') {
-                Severity::Warning
-            } else {
-                Severity::Error
-            },
+            severity: code.severity(),
             message: message.into(),
             span,
             label: String::new(),

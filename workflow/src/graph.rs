@@ -3,7 +3,7 @@
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::lower::RawStep;
+use crate::raw::RawStep;
 use crate::syntax::{Sink, did_you_mean};
 use crate::{Code, Diagnostic};
 
@@ -17,7 +17,7 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
         for (after, span) in &step.after {
             if *after == step.id {
                 sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::SelfDependency,
                         span.clone(),
                         format!("step `{after}` is after itself"),
@@ -38,7 +38,7 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
                     let help = did_you_mean(after, steps.iter().map(|s| s.id.as_str()))
                         .unwrap_or_else(|| "`after` lists ids of [steps.<id>] tables".into());
                     sink.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::UnknownStep,
                             span.clone(),
                             format!("unknown step `{after}` in `after`"),
@@ -59,7 +59,7 @@ pub fn build(steps: &[RawStep<'_, '_>], sink: &mut Sink) -> Option<DiGraph<usize
         let cycle = find_cycle(&dag, &component);
         let names: Vec<&str> = cycle.iter().map(|n| steps[n.index()].id.as_str()).collect();
         let first = &steps[cycle[0].index()];
-        let mut diagnostic = Diagnostic::error(
+        let mut diagnostic = Diagnostic::new(
             Code::Cycle,
             first.after_span.clone().unwrap_or(first.id_span.clone()),
             format!(

@@ -9,6 +9,7 @@ mod diagnostic;
 mod graph;
 mod lower;
 pub mod model;
+mod raw;
 pub mod render;
 mod safety;
 pub mod schema;

@@ -12,9 +12,10 @@ use toml::de::DeValue;
 use crate::condition;
 use crate::graph::{self, Ancestors};
 use crate::model::{
-    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, Trigger,
-    Value, Workflow,
+    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, StepRead,
+    Trigger, Value, Workflow,
 };
+use crate::raw::RawStep;
 use crate::safety;
 use crate::syntax::{
     Node, Sink, Span, StrSpans, Table, did_you_mean, duration_secs, is_identifier, json_number,
@@ -59,7 +60,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         for error in errors {
             let span = error.span().unwrap_or(0..0);
             sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::Syntax,
                     span,
                     format!("invalid TOML: {}", error.message().trim_end()),
@@ -107,7 +108,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     if no_steps {
         let span = root.key_span("steps").unwrap_or(0..0);
         cx.sink.push(
-            Diagnostic::error(Code::NoSteps, span, "the workflow has no steps")
+            Diagnostic::new(Code::NoSteps, span, "the workflow has no steps")
                 .label("no [steps.<id>] tables")
                 .help("add a step, e.g. [steps.announce] with action = \"notify\""),
         );
@@ -119,7 +120,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     for failure_step in &raw_failure_steps {
         if let Some(step) = raw_steps.iter().find(|s| s.id == failure_step.id) {
             cx.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::DuplicateStep,
                     failure_step.id_span.clone(),
                     format!("step id `{}` is used twice", failure_step.id),
@@ -160,7 +161,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .filter(|i| !cx.used_inputs.contains(&i.name) && !cx.sink.has_errors());
     for input in unused.collect::<Vec<_>>() {
         cx.sink.push(
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::UnusedInput,
                 input_span(&root, &input.name),
                 format!("input `{}` is never used", input.name),
@@ -231,34 +232,6 @@ enum Context {
     Trigger,
 }
 
-/// A step after the first pass: keys read, params not yet lowered.
-pub struct RawStep<'a, 'i> {
-    pub id: String,
-    pub id_span: Span,
-    pub action: Option<&'static ActionSpec>,
-    pub action_span: Span,
-    pub after: Vec<(String, Span)>,
-    pub after_span: Option<Span>,
-    when: Option<(&'a str, Span)>,
-    params: Vec<(&'a str, Span, &'a Node<'i>)>,
-    pub retry: RetrySpec,
-    pub timeout_secs: u64,
-    timeout_origin: &'static str,
-    timeout_span: Span,
-    /// `None` when the step gives no `estimate`.
-    estimate_secs: Option<u64>,
-    pub description: Option<String>,
-    pub continue_on_error: bool,
-    pub allow_unguarded: bool,
-}
-
-/// A `${steps.X.out}` read, for the checks that run once every step is lowered.
-pub struct StepRef {
-    pub from: usize,
-    pub to: usize,
-    pub span: Span,
-}
-
 #[derive(Default)]
 struct Defaults {
     retry: RetryPatch,
@@ -319,7 +292,7 @@ impl<'s> Lowerer<'s> {
     fn version(&mut self, root: &Table<'_, '_>) {
         let Some(node) = root.get("version") else {
             self.sink.push(
-                Diagnostic::error(Code::MissingKey, 0..0, "missing `version`")
+                Diagnostic::new(Code::MissingKey, 0..0, "missing `version`")
                     .label("the file starts here")
                     .help("start the file with `version = 1`"),
             );
@@ -328,7 +301,7 @@ impl<'s> Lowerer<'s> {
         match node.get_ref() {
             DeValue::Integer(i) if i.as_str() == "1" && i.radix() == 10 => {}
             DeValue::Integer(_) => self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::UnsupportedVersion,
                     node.span(),
                     "unsupported workflow version",
@@ -347,7 +320,7 @@ impl<'s> Lowerer<'s> {
         let Some((name, span)) = root.string("name", "the workflow", self.sink) else {
             if root.get("name").is_none() {
                 self.sink.push(
-                    Diagnostic::error(Code::MissingKey, 0..0, "missing `name`")
+                    Diagnostic::new(Code::MissingKey, 0..0, "missing `name`")
                         .label("the file starts here")
                         .help("add `name = \"webapp-rollback\"`: it names the state machine"),
                 );
@@ -361,7 +334,7 @@ impl<'s> Lowerer<'s> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::InvalidName,
                     span,
                     format!("invalid workflow name `{name}`"),
@@ -386,7 +359,7 @@ impl<'s> Lowerer<'s> {
             "not an identifier".into()
         };
         self.sink.push(
-            Diagnostic::error(Code::InvalidIdentifier, span, format!("invalid {what} `{name}`: {problem}"))
+            Diagnostic::new(Code::InvalidIdentifier, span, format!("invalid {what} `{name}`: {problem}"))
                 .label(format!("invalid {what}"))
                 .help(format!(
                     "use lowercase letters, digits and `_`, starting with a letter or `_`, at most {max_len} characters"
@@ -414,7 +387,7 @@ impl<'s> Lowerer<'s> {
                     "number" => Some(ValueType::Number),
                     "list" => Some(ValueType::StringList),
                     other => {
-                        let diagnostic = Diagnostic::error(
+                        let diagnostic = Diagnostic::new(
                             Code::UnknownInputType,
                             span,
                             format!("unknown input type `{other}`"),
@@ -431,7 +404,7 @@ impl<'s> Lowerer<'s> {
                 None => {
                     if decl.get("type").is_none() {
                         self.sink.push(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 Code::MissingKey,
                                 name_span.clone(),
                                 format!("input `{name}` has no `type`"),
@@ -489,7 +462,7 @@ impl<'s> Lowerer<'s> {
                 other => kind(other),
             };
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::DefaultType,
                     node.span(),
                     format!(
@@ -549,7 +522,7 @@ impl<'s> Lowerer<'s> {
             Ok(secs) if (min..=MAX_DURATION_SECS).contains(&secs) => Some(secs),
             Ok(secs) => {
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::OutOfRange,
                         span,
                         format!("`{key}` of {secs}s is out of range"),
@@ -565,7 +538,7 @@ impl<'s> Lowerer<'s> {
             }
             Err(reason) => {
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::InvalidDuration,
                         span,
                         format!("invalid duration `{text}`: {reason}"),
@@ -636,7 +609,7 @@ impl<'s> Lowerer<'s> {
             "a number"
         };
         self.sink.push(
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::OutOfRange,
                 span,
                 format!("`{key}` = {n} is out of range"),
@@ -691,7 +664,7 @@ impl<'s> Lowerer<'s> {
                     .map(|p| p.name)
                     .chain(COMMON_STEP_KEYS.iter().copied())
                     .collect();
-                let diagnostic = Diagnostic::error(
+                let diagnostic = Diagnostic::new(
                     Code::UnknownParam,
                     key_span,
                     format!("`{}` has no param `{key}`", action.name),
@@ -712,7 +685,7 @@ impl<'s> Lowerer<'s> {
             (Section::OnFailure, Some(_)) => {
                 let span = table.key_span("after").unwrap_or(id_span.clone());
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::UnknownKey,
                         span,
                         "unknown key `after` in an [on_failure] step",
@@ -751,7 +724,7 @@ impl<'s> Lowerer<'s> {
             && action.safety == catalog::Safety::Reversible
         {
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::UnknownKey,
                     span,
                     format!("`allow_unguarded` has no meaning on `{}`", action.name),
@@ -796,7 +769,7 @@ impl<'s> Lowerer<'s> {
         let Some((name, span)) = table.string("action", &format!("step `{id}`"), self.sink) else {
             if table.get("action").is_none() {
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::MissingKey,
                         id_span.clone(),
                         format!("step `{id}` has no `action`"),
@@ -816,7 +789,7 @@ impl<'s> Lowerer<'s> {
                     format!("the actions are: {}", all.join(", "))
                 });
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::UnknownAction,
                         span,
                         format!("unknown action `{name}`"),
@@ -839,7 +812,7 @@ impl<'s> Lowerer<'s> {
         for param in action.params.iter().filter(|p| p.required) {
             if table.get(param.name).is_none() {
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::MissingParam,
                         id_span.clone(),
                         format!("`{}` needs param `{}`", action.name, param.name),
@@ -866,7 +839,7 @@ impl<'s> Lowerer<'s> {
                 .collect::<Vec<_>>()
                 .join(" or ");
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::ExclusiveParams,
                     span,
                     format!(
@@ -890,7 +863,7 @@ impl<'s> Lowerer<'s> {
         raw: &RawStep<'_, '_>,
         scope: &Scope<'_, '_, '_>,
         context: Context,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Option<Step> {
         let action = raw.action?;
         let mut ok = true;
@@ -927,7 +900,7 @@ impl<'s> Lowerer<'s> {
             && raw.timeout_secs < estimate_secs
         {
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::TimeoutBelowEstimate,
                     raw.timeout_span.clone(),
                     format!(
@@ -966,7 +939,7 @@ impl<'s> Lowerer<'s> {
         span: Span,
         scope: &Scope<'_, '_, '_>,
         context: Context,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Option<Condition> {
         let spans = StrSpans::new(self.source, span, text);
         let mut resolve = |path: &[String], range: std::ops::Range<usize>| {
@@ -974,7 +947,7 @@ impl<'s> Lowerer<'s> {
             if !matches!(path.first().map(String::as_str), Some("input" | "steps")) {
                 let root = path.first().map_or("", String::as_str);
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::ReferenceScope,
                         span,
                         format!("`{root}` cannot be read in a condition"),
@@ -999,12 +972,13 @@ impl<'s> Lowerer<'s> {
                 } else {
                     Code::ConditionSyntax
                 };
-                let diagnostic = Diagnostic::error(code, spans.at(error.range), error.message)
-                    .label(if error.is_type_error {
+                let diagnostic = Diagnostic::new(code, spans.at(error.range), error.message).label(
+                    if error.is_type_error {
                         "ill-typed"
                     } else {
                         "here"
-                    });
+                    },
+                );
                 self.sink.push(match error.help {
                     Some(help) => diagnostic.help(help),
                     None => diagnostic
@@ -1023,11 +997,11 @@ impl<'s> Lowerer<'s> {
         key: &str,
         scope: &Scope<'_, '_, '_>,
         context: Context,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Option<Value> {
         let span = node.span();
         let mismatch = |found: &str| {
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::ParamType,
                 span.clone(),
                 format!("`{key}` expects {}, found {found}", type_phrase(want)),
@@ -1068,7 +1042,7 @@ impl<'s> Lowerer<'s> {
                             format!("from {min} to {max}")
                         });
                         self.sink.push(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 Code::OutOfRange,
                                 span,
                                 format!("`{key}` is out of range"),
@@ -1120,14 +1094,14 @@ impl<'s> Lowerer<'s> {
         key: &str,
         scope: &Scope<'_, '_, '_>,
         context: Context,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Option<(Value, ValueType)> {
         let spans = StrSpans::new(self.source, span, text);
         let segments = match template::parse(text) {
             Ok(segments) => segments,
             Err((range, message)) => {
                 self.sink.push(
-                    Diagnostic::error(Code::ReferenceSyntax, spans.at(range), message)
+                    Diagnostic::new(Code::ReferenceSyntax, spans.at(range), message)
                         .label("malformed")
                         .help("write references as `${input.name}`, `${steps.id.output}`; `$${` writes a literal `${`"),
                 );
@@ -1154,7 +1128,7 @@ impl<'s> Lowerer<'s> {
                         )) => Segment::Ref(reference),
                         Some(Resolved::Reference(reference, ty)) => {
                             self.sink.push(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 Code::ParamType,
                                 spans.at(range),
                                 format!("`{reference}` is {} and cannot be interpolated into `{key}`", type_phrase(ty)),
@@ -1194,16 +1168,16 @@ impl<'s> Lowerer<'s> {
         span: Span,
         scope: &Scope<'_, '_, '_>,
         context: Context,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Option<Resolved> {
         let parts: Vec<&str> = path.iter().map(String::as_str).collect();
         let unknown = |message: String, label: &str, help: Option<String>, fallback: &str| {
-            Diagnostic::error(Code::UnknownReference, span.clone(), message)
+            Diagnostic::new(Code::UnknownReference, span.clone(), message)
                 .label(label.to_owned())
                 .help(help.unwrap_or_else(|| fallback.to_owned()))
         };
         let out_of_scope = |root: &str, allowed: &str| {
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::ReferenceScope,
                 span.clone(),
                 format!("`{root}` cannot be read here"),
@@ -1277,7 +1251,7 @@ impl<'s> Lowerer<'s> {
                     "steps" => "`steps.<id>.<output>`",
                     other => {
                         return self.report(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 Code::ReferenceSyntax,
                                 span.clone(),
                                 format!("malformed reference `{}`", parts.join(".")),
@@ -1287,7 +1261,7 @@ impl<'s> Lowerer<'s> {
                         );
                     }
                 };
-                Err(Diagnostic::error(
+                Err(Diagnostic::new(
                     Code::ReferenceSyntax,
                     span.clone(),
                     format!("malformed reference `{}`", parts.join(".")),
@@ -1311,7 +1285,7 @@ impl<'s> Lowerer<'s> {
                 ),
                 "references start with input, resources, steps, execution, failure or alarm",
             )),
-            [] => Err(Diagnostic::error(
+            [] => Err(Diagnostic::new(
                 Code::ReferenceSyntax,
                 span.clone(),
                 "empty reference",
@@ -1335,10 +1309,10 @@ impl<'s> Lowerer<'s> {
         from: usize,
         span: Span,
         scope: &Scope<'_, '_, '_>,
-        refs: &mut Vec<StepRef>,
+        refs: &mut Vec<StepRead>,
     ) -> Result<Resolved, Diagnostic> {
         let Some(to) = scope.steps.iter().position(|s| s.id == step) else {
-            return Err(Diagnostic::error(
+            return Err(Diagnostic::new(
                 Code::UnknownReference,
                 span,
                 format!("unknown step `{step}`"),
@@ -1351,7 +1325,7 @@ impl<'s> Lowerer<'s> {
         };
         let target = &scope.steps[to];
         let Some(action) = target.action else {
-            return Err(Diagnostic::error(
+            return Err(Diagnostic::new(
                 Code::UnknownReference,
                 span,
                 format!("step `{step}` has no valid action"),
@@ -1366,7 +1340,7 @@ impl<'s> Lowerer<'s> {
                     format!("`{}` outputs: {}", action.name, outputs.join(", "))
                 }
             });
-            return Err(Diagnostic::error(
+            return Err(Diagnostic::new(
                 Code::UnknownOutput,
                 span,
                 format!("`{}` (step `{step}`) has no output `{output}`", action.name),
@@ -1379,7 +1353,7 @@ impl<'s> Lowerer<'s> {
             && !ancestors.is_ancestor(to, from)
         {
             let this = &scope.steps[from];
-            return Err(Diagnostic::error(
+            return Err(Diagnostic::new(
                 Code::NotAnAncestor,
                 span,
                 format!(
@@ -1395,7 +1369,7 @@ impl<'s> Lowerer<'s> {
                 format!("add \"{step}\" to `after` of `{}`", this.id)
             }));
         }
-        refs.push(StepRef { from, to, span });
+        refs.push(StepRead { from, to, span });
         Ok(Resolved::Reference(
             Reference::StepOutput {
                 step: step.to_owned(),
@@ -1426,7 +1400,7 @@ impl<'s> Lowerer<'s> {
                 .is_some_and(|n| !matches!(n.get_ref(), DeValue::Array(_)))
         {
             self.sink.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     Code::MissingKey,
                     header.clone(),
                     "[trigger] names no alarms",
@@ -1446,7 +1420,7 @@ impl<'s> Lowerer<'s> {
                     let help = did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()))
                         .unwrap_or_else(|| "declare it in [input]".into());
                     self.sink.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::TriggerUnknownInput,
                             span,
                             format!("[trigger].input fills unknown input `{name}`"),
@@ -1475,7 +1449,7 @@ impl<'s> Lowerer<'s> {
         for required in scope.inputs.iter().filter(|i| i.default.is_none()) {
             if !input.contains_key(&required.name) {
                 self.sink.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
                         Code::TriggerMissingInput,
                         header.clone(),
                         format!("an alarm-started rollback has no value for required input `{}`", required.name),

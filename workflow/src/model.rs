@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
 use catalog::{ActionSpec, RetrySpec, ValueType};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -71,6 +72,16 @@ pub struct Step {
     /// Resolved: the step's own, else the action's default. For planning.
     pub estimate_secs: u64,
     pub continue_on_error: bool,
+}
+
+/// A `${steps.<to>.<output>}` read by step `from`, in its params or its `when`; indices into
+/// [`Workflow::steps`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRead {
+    pub from: usize,
+    pub to: usize,
+    /// The reference in the source.
+    pub span: Range<usize>,
 }
 
 /// A param or trigger value.

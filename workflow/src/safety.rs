@@ -4,8 +4,8 @@
 use catalog::Safety;
 
 use crate::graph::Ancestors;
-use crate::lower::{RawStep, StepRef};
-use crate::model::Step;
+use crate::model::{Step, StepRead};
+use crate::raw::RawStep;
 use crate::syntax::Sink;
 use crate::{Code, Diagnostic};
 
@@ -13,7 +13,7 @@ pub fn check(
     steps: &[Step],
     raw: &[RawStep<'_, '_>],
     ancestors: &Ancestors,
-    refs: &[StepRef],
+    refs: &[StepRead],
     sink: &mut Sink,
 ) {
     for (index, step) in steps.iter().enumerate() {
@@ -40,7 +40,7 @@ pub fn check(
                 format!("{help}, or set `allow_unguarded = true` if you accept the risk")
             };
             sink.push(
-                Diagnostic::error(code, span.clone(), message)
+                Diagnostic::new(code, span.clone(), message)
                     .label("destructive step")
                     .help(help),
             );
@@ -87,7 +87,7 @@ pub fn check(
                 };
                 if guards(backup, false).is_none() {
                     sink.push(
-                        Diagnostic::error(
+                        Diagnostic::new(
                             Code::NoBackup,
                             span,
                             format!(
@@ -132,7 +132,7 @@ pub fn check(
             continue;
         }
         sink.push(
-            Diagnostic::error(
+            Diagnostic::new(
                 Code::ConditionalReference,
                 reference.span.clone(),
                 format!(

@@ -57,7 +57,7 @@ pub fn did_you_mean<'c>(
 }
 
 pub fn wrong_type(span: Span, what: &str, expected: &str, found: &DeValue<'_>) -> Diagnostic {
-    Diagnostic::error(
+    Diagnostic::new(
         Code::WrongType,
         span,
         format!("{what} must be {expected}, not {}", kind(found)),
@@ -66,7 +66,7 @@ pub fn wrong_type(span: Span, what: &str, expected: &str, found: &DeValue<'_>) -
 }
 
 fn unknown_key(span: Span, key: &str, context: &str, allowed: &[&str]) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
+    let diagnostic = Diagnostic::new(
         Code::UnknownKey,
         span,
         format!("unknown key `{key}` in {context}"),
