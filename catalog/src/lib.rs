@@ -1,12 +1,14 @@
 //! The single source of truth shared by the compiler and the Lambdas:
 //! - [`ACTIONS`]: every action's params, outputs, IAM actions, default retry, estimate and timeout;
 //! - [`ErrorName`]: the error names a Lambda raises and `Retry`/`Catch` match;
-//! - [`contract`]: the payload that the state machine sends to a Lambda and gets back.
+//! - [`contract`]: the payload that the state machine sends to a Lambda and gets back;
+//! - [`manifest`]: which states belong to which step, written by the compiler and read by the audit.
 //!
 //! This crate does no IO and links nothing but serde.
 
 pub mod contract;
 mod errors;
+pub mod manifest;
 
 pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
 

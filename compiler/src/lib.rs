@@ -7,6 +7,7 @@ pub mod asl;
 mod condition;
 pub mod events;
 mod lower;
+mod manifest;
 mod payload;
 pub mod schedule;
 pub mod structure;

@@ -53,6 +53,7 @@ pub fn lower(
         step_events: BTreeMap::new(),
         overhead_events: 0,
         failure_entry: String::new(),
+        step_states: BTreeMap::new(),
     };
     let mut top = Scope {
         states: Vec::new(),
@@ -81,8 +82,9 @@ pub fn lower(
         Some(d) => format!("{}: {d} (stepback)", workflow.name),
         None => format!("{} (stepback)", workflow.name),
     };
+    let manifest = crate::manifest::manifest(workflow, lowering.step_states);
     let mut machine = StateMachine {
-        comment: Some(comment),
+        comment: Some(manifest.to_comment(&comment)),
         start_at: start,
         states: States(top.states),
     };
@@ -138,6 +140,8 @@ struct Lowering<'a> {
     overhead_events: u64,
     /// The first state of the top-level failure path.
     failure_entry: String,
+    /// The states each step's lowering added, for the audit's manifest.
+    step_states: BTreeMap<String, Vec<String>>,
 }
 
 impl Lowering<'_> {
@@ -324,7 +328,25 @@ impl Lowering<'_> {
         reads
     }
 
+    /// Lowers one step, remembering the states it added (a step's states are all in the scope it is lowered in).
     fn lower_step(
+        &mut self,
+        scope: &mut Scope,
+        step: &Step,
+        next: &Transition,
+        route: Route,
+    ) -> String {
+        let first = scope.states.len();
+        let entry = self.lower_step_states(scope, step, next, route);
+        let added = scope.states[first..].iter().map(|(name, _)| name.clone());
+        self.step_states
+            .entry(step.id.clone())
+            .or_default()
+            .extend(added);
+        entry
+    }
+
+    fn lower_step_states(
         &mut self,
         scope: &mut Scope,
         step: &Step,

@@ -1,6 +1,8 @@
-//! One integration-test binary for the compiler: fixture snapshots checked by asl-validator, and shape tests.
+//! One integration-test binary for the compiler: fixture snapshots checked by asl-validator, the audit's
+//! manifest, and shape tests.
 
 mod fixtures;
+mod manifest;
 mod shapes;
 
 use std::path::Path;
