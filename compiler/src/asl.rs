@@ -341,6 +341,8 @@ pub enum TypeTest {
 pub enum Test {
     Compare(Comparison, Operand),
     Is(TypeTest, bool),
+    /// `StringMatches`: `*` is the wildcard. It has no `Path` form, so it is not a [`Comparison`].
+    Matches(String),
 }
 
 impl Test {
@@ -351,6 +353,7 @@ impl Test {
                 (format!("{}Path", op.name()), Value::from(path.as_str()))
             }
             Test::Is(test, expected) => (format!("{test:?}"), Value::Bool(*expected)),
+            Test::Matches(pattern) => ("StringMatches".to_owned(), Value::from(pattern.as_str())),
         }
     }
 }

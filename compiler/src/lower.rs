@@ -2,9 +2,12 @@
 //!
 //! The state (`$`) is `{"input", "steps"}`. Each step writes `$.steps.<id>`; a `Parallel` hands its branches
 //! `input` and only the step results they read, each branch ends with `OutputPath: $.steps`, and a merge
-//! `Pass` folds the branch results back with `States.JsonMerge`. Failures carry `{step, error, cause}` in
-//! `$.failure`; inside a branch they leave through a `Fail` whose `Cause` is that object as JSON, which the
-//! outermost `Parallel`'s `Catch` decodes, so the `[on_failure]` steps see the failing step from any depth.
+//! `Pass` folds the branch results back with `States.JsonMerge`. A `Catch` puts Step Functions' error output
+//! (`{Error, Cause}`, either of which may be missing) at `$.failure` and a Pass adds `step`, so no state reads a
+//! field that may be missing; inside a branch the failure leaves through a `Fail` whose `Cause` is that object
+//! as JSON, which the outermost `Parallel`'s `Catch` decodes, so the failure path sees the failing step from any
+//! depth. The failure path first fills a missing `Error` or `Cause` and decodes a Lambda's JSON error, then runs
+//! the `[on_failure]` steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -32,6 +35,13 @@ const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const LAMBDA_INVOKE_WITH_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 /// ASL: state names are at most 80 Unicode characters.
 const MAX_NAME: usize = 80;
+/// What the failure path reads when a failure came without an `Error` or a `Cause` (a SendTaskFailure from the
+/// console may carry neither; in real Step Functions a path to a missing field is a `States.Runtime` error).
+const NO_ERROR: &str = "unnamed error";
+const NO_CAUSE: &str = "no cause given";
+/// How a Lambda function error's `Cause` starts: the runtime's `{"errorType", "errorMessage"}` as JSON (the
+/// Rust runtime writes `errorType` first, others `errorMessage`).
+const LAMBDA_ERROR_PATTERNS: [&str; 2] = ["{\"errorType\"*", "{\"errorMessage\"*"];
 
 pub struct Lowered {
     pub machine: StateMachine,
@@ -294,12 +304,12 @@ impl Lowering<'_> {
         vec![
             Catcher {
                 error_equals: vec![BRANCH_FAILED.to_owned()],
-                result_path: caught(),
+                result_path: ResultPath::At("$.caught".to_owned()),
                 next: decoded,
             },
             Catcher {
                 error_equals: vec!["States.ALL".to_owned()],
-                result_path: caught(),
+                result_path: raised(),
                 next: broken,
             },
         ]
@@ -424,6 +434,7 @@ impl Lowering<'_> {
             return self.lower_wait(scope, step, next);
         }
         let failed = self.failure_states(scope, step, next, route);
+        let failed = &failed;
         let payload = match self.payload(step, "start") {
             Ok(payload) => payload,
             Err(message) => {
@@ -436,7 +447,7 @@ impl Lowering<'_> {
         };
         let attempts = 1 + u64::from(step.retry.attempts);
         match step.action.runtime {
-            Runtime::Poll => self.lower_poll(scope, step, next, payload, &failed),
+            Runtime::Poll => self.lower_poll(scope, step, next, payload, failed),
             Runtime::TaskToken => {
                 self.add_events(
                     &step.id,
@@ -455,7 +466,7 @@ impl Lowering<'_> {
                     output_path,
                     timeout_seconds: Some(step.timeout_secs.max(1)),
                     retry: retriers(step),
-                    catch: catch_all(&failed),
+                    catch: failed.catch(),
                     transition,
                 };
                 self.name(&step.id, |_| State::Task(task), scope)
@@ -477,7 +488,7 @@ impl Lowering<'_> {
                     output_path,
                     timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
                     retry: retriers(step),
-                    catch: catch_all(&failed),
+                    catch: failed.catch(),
                     transition,
                 };
                 self.name(&step.id, |_| State::Task(task), scope)
@@ -492,7 +503,7 @@ impl Lowering<'_> {
         step: &Step,
         next: &Transition,
         payload: Map<String, Json>,
-        failed: &str,
+        failed: &Failed,
     ) -> String {
         let id = step.id.as_str();
         let plan = events::PollPlan::new(step.estimate_secs, step.timeout_secs);
@@ -517,8 +528,8 @@ impl Lowering<'_> {
             State::Pass(Pass {
                 comment: Some("the operation ran and failed".to_owned()),
                 parameters: Some(json!({ "Error.$": format!("{last}.error"), "Cause.$": format!("{last}.cause") })),
-                result_path: Some(caught()),
-                ..Pass::to(Transition::Next(failed.to_owned()))
+                result_path: Some(failed.raised_at.clone()),
+                ..Pass::to(Transition::Next(failed.state.clone()))
             })
         }, scope);
         let limit = events::human(step.timeout_secs);
@@ -534,8 +545,8 @@ impl Lowering<'_> {
                         "Error": ErrorName::Timeout.as_str(),
                         "Cause": format!("{id} did not finish within {limit}"),
                     })),
-                    result_path: Some(caught()),
-                    ..Pass::to(Transition::Next(failed.to_owned()))
+                    result_path: Some(failed.raised_at.clone()),
+                    ..Pass::to(Transition::Next(failed.state.clone()))
                 })
             },
             scope,
@@ -558,7 +569,7 @@ impl Lowering<'_> {
                     output_path: None,
                     timeout_seconds: None,
                     retry: retriers(step),
-                    catch: catch_all(failed),
+                    catch: failed.catch(),
                     transition: Transition::Next(check_name.clone()),
                 })
             },
@@ -657,7 +668,7 @@ impl Lowering<'_> {
             output_path: None,
             timeout_seconds: None,
             retry: retriers(step),
-            catch: catch_all(failed),
+            catch: failed.catch(),
             transition: Transition::Next(check_name),
         };
         self.name(id, |_| State::Task(task), scope)
@@ -695,37 +706,39 @@ impl Lowering<'_> {
         )
     }
 
-    /// The states a failed step goes to, returning the first (`<id>: failed`).
+    /// The states a failed step goes to: where its `Catch` puts the error output, and the first state.
     fn failure_states(
         &mut self,
         scope: &mut Scope,
         step: &Step,
         next: &Transition,
         route: Route,
-    ) -> String {
+    ) -> Failed {
         let id = step.id.as_str();
         match route {
             Route::Record => {
                 let (transition, output_path) = scope.exit(next);
-                self.name(
+                let here = step_path(id, "");
+                let state = self.name(
                     &format!("{id}: failed"),
                     |_| {
                         State::Pass(Pass {
                             comment: Some(
-                                "record the failure as the step's result and go on".to_owned(),
+                                "the error output is the step's result, marked failed; go on"
+                                    .to_owned(),
                             ),
-                            parameters: Some(json!({
-                                "status": "failed",
-                                "error.$": "$.caught.Error",
-                                "cause.$": "$.caught.Cause",
-                            })),
-                            result_path: Some(ResultPath::At(step_path(id, ""))),
+                            result: Some(json!("failed")),
+                            result_path: Some(ResultPath::At(step_path(id, "status"))),
                             output_path,
                             ..Pass::to(transition)
                         })
                     },
                     scope,
-                )
+                );
+                Failed {
+                    state,
+                    raised_at: ResultPath::At(here),
+                }
             }
             Route::Abort if scope.in_branch => {
                 let abort = self.name(
@@ -743,36 +756,45 @@ impl Lowering<'_> {
                     },
                     scope,
                 );
-                self.name(
-                    &format!("{id}: failed"),
-                    |_| failure_record(id, &abort),
-                    scope,
-                )
+                Failed {
+                    state: self.name(
+                        &format!("{id}: failed"),
+                        |_| failure_record(id, &abort),
+                        scope,
+                    ),
+                    raised_at: raised(),
+                }
             }
             Route::Abort => {
                 let entry = self.failure_entry.clone();
-                self.name(
-                    &format!("{id}: failed"),
-                    |_| failure_record(id, &entry),
-                    scope,
-                )
+                Failed {
+                    state: self.name(
+                        &format!("{id}: failed"),
+                        |_| failure_record(id, &entry),
+                        scope,
+                    ),
+                    raised_at: raised(),
+                }
             }
         }
     }
 
-    /// The `[on_failure]` steps in order, then a `Fail` naming the step and the reason. Returns the entry.
+    /// The failure path: make `$.failure` whole (an `Error` and a `Cause`, a Lambda's JSON error decoded to its
+    /// message), run the `[on_failure]` steps in order, then a `Fail` naming the step and the reason. Returns
+    /// the entry.
     fn lower_failure_path(&mut self, scope: &mut Scope) -> String {
         // The longest failure tail: the step's failed Pass, a reported/timeout Pass, a branch Fail per level
-        // and the decoding Pass, then the final Fail and the execution's end.
-        self.overhead_events += 4 * events::PASS + 2;
+        // and the decoding Pass, the four checks and four Passes that make the failure whole, then the final
+        // Fail and the execution's end.
+        self.overhead_events += 8 * events::PASS + 4 * events::CHOICE + 2;
         let fail = self.name(
             "Rollback failed",
             |_| {
                 State::Fail(Fail {
                     comment: Some("the failing step and its error".to_owned()),
-                    error: FailError::ErrorPath("$.failure.error".to_owned()),
+                    error: FailError::ErrorPath("$.failure.Error".to_owned()),
                     cause: FailCause::CausePath(
-                        "States.Format('step {} failed: {}', $.failure.step, $.failure.cause)"
+                        "States.Format('step {} failed: {}', $.failure.step, $.failure.Cause)"
                             .to_owned(),
                     ),
                 })
@@ -784,10 +806,149 @@ impl Lowering<'_> {
         for step in self.workflow.on_failure.iter().rev() {
             next = Transition::Next(self.lower_step(scope, step, &next, Route::Record));
         }
-        match next {
-            Transition::Next(entry) => entry,
-            Transition::End => String::new(),
-        }
+        let Transition::Next(steps) = next else {
+            return String::new();
+        };
+        let decoded = self.lower_lambda_error(scope, steps);
+        let with_cause = self.fill_missing(scope, "Cause", NO_CAUSE, decoded);
+        self.fill_missing(scope, "Error", NO_ERROR, with_cause)
+    }
+
+    /// A Choice that sends a missing or non-string `$.failure.<field>` to a Pass that sets it to `value`. The
+    /// rules run in order, so the type test only sees a field that is present.
+    fn fill_missing(
+        &mut self,
+        scope: &mut Scope,
+        field: &str,
+        value: &str,
+        next: String,
+    ) -> String {
+        let path = format!("$.failure.{field}");
+        let fill = self.name(
+            &format!("Failure: no {}", field.to_lowercase()),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(format!("the failure came without a string {field}")),
+                    result: Some(json!(value)),
+                    result_path: Some(ResultPath::At(path.clone())),
+                    ..Pass::to(Transition::Next(next.clone()))
+                })
+            },
+            scope,
+        );
+        let is = |test: TypeTest| Rule::Test {
+            variable: path.clone(),
+            test: Test::Is(test, false),
+        };
+        let choices = vec![
+            ChoiceRule {
+                rule: is(TypeTest::IsPresent),
+                next: fill.clone(),
+            },
+            ChoiceRule {
+                rule: is(TypeTest::IsString),
+                next: fill,
+            },
+        ];
+        self.name(
+            &format!("Failure: has {}?", field.to_lowercase()),
+            |_| {
+                State::Choice(Choice {
+                    comment: None,
+                    choices,
+                    default: Some(next),
+                })
+            },
+            scope,
+        )
+    }
+
+    /// A Lambda function error arrives with the runtime's `{"errorType", "errorMessage"}` as a JSON string in
+    /// `Cause`: keep the message as the cause (`Error` already names the type). A cause that is not such JSON,
+    /// or JSON without a string message, passes unchanged.
+    fn lower_lambda_error(&mut self, scope: &mut Scope, next: String) -> String {
+        let message = "$.failure.lambda.errorMessage";
+        let take = self.name(
+            "Failure: Lambda error message",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the message of the Lambda's error as the cause".to_owned()),
+                    parameters: Some(json!({
+                        "step.$": "$.failure.step",
+                        "Error.$": "$.failure.Error",
+                        "Cause.$": message,
+                    })),
+                    result_path: Some(raised()),
+                    ..Pass::to(Transition::Next(next.clone()))
+                })
+            },
+            scope,
+        );
+        // Ordered rules: the type test only sees a message that is present (a Choice rule on a missing field
+        // is a runtime error).
+        let not = |test: TypeTest| Rule::Test {
+            variable: message.to_owned(),
+            test: Test::Is(test, false),
+        };
+        let choices = vec![
+            ChoiceRule {
+                rule: not(TypeTest::IsPresent),
+                next: next.clone(),
+            },
+            ChoiceRule {
+                rule: not(TypeTest::IsString),
+                next: next.clone(),
+            },
+        ];
+        let has_message = self.name(
+            "Failure: has a message?",
+            |_| {
+                State::Choice(Choice {
+                    comment: None,
+                    choices,
+                    default: Some(take),
+                })
+            },
+            scope,
+        );
+        let decode = self.name(
+            "Failure: decode Lambda error",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the Cause is the function's error as JSON".to_owned()),
+                    parameters: Some(json!({
+                        "step.$": "$.failure.step",
+                        "Error.$": "$.failure.Error",
+                        "Cause.$": "$.failure.Cause",
+                        "lambda.$": "States.StringToJson($.failure.Cause)",
+                    })),
+                    result_path: Some(raised()),
+                    ..Pass::to(Transition::Next(has_message))
+                })
+            },
+            scope,
+        );
+        let rules = LAMBDA_ERROR_PATTERNS
+            .iter()
+            .map(|pattern| Rule::Test {
+                variable: "$.failure.Cause".to_owned(),
+                test: Test::Matches((*pattern).to_owned()),
+            })
+            .collect();
+        self.name(
+            "Failure: Lambda error?",
+            |_| {
+                State::Choice(Choice {
+                    comment: None,
+                    choices: vec![ChoiceRule {
+                        rule: Rule::Or(rules),
+                        next: decode,
+                    }],
+                    default: Some(next),
+                })
+            },
+            scope,
+        )
     }
 
     /// A guard task first: the execution ends cleanly when another one of this state machine is running.
@@ -834,7 +995,7 @@ impl Lowering<'_> {
                         },
                         Catcher {
                             error_equals: vec!["States.ALL".to_owned()],
-                            result_path: caught(),
+                            result_path: raised(),
                             next: failed,
                         },
                     ],
@@ -1000,28 +1161,37 @@ fn response_selector() -> Json {
     })
 }
 
-/// `$.failure = {step, error, cause}` from the caught error, then `next`.
+/// Adds the failing step's id to the error output at `$.failure`, then `next`. The Pass reads nothing, so a
+/// failure without an `Error` or a `Cause` reaches the failure path, which fills them.
 fn failure_record(step: &str, next: &str) -> State {
     State::Pass(Pass {
-        comment: Some("remember which step failed and why, for the failure path".to_owned()),
-        parameters: Some(
-            json!({ "step": step, "error.$": "$.caught.Error", "cause.$": "$.caught.Cause" }),
-        ),
-        result_path: Some(ResultPath::At("$.failure".to_owned())),
+        comment: Some("remember which step failed, for the failure path".to_owned()),
+        result: Some(json!(step)),
+        result_path: Some(ResultPath::At("$.failure.step".to_owned())),
         ..Pass::to(Transition::Next(next.to_owned()))
     })
 }
 
-fn caught() -> ResultPath {
-    ResultPath::At("$.caught".to_owned())
+/// Where a `Catch` on the way to the failure path puts Step Functions' error output `{Error, Cause}`.
+fn raised() -> ResultPath {
+    ResultPath::At("$.failure".to_owned())
 }
 
-fn catch_all(next: &str) -> Vec<Catcher> {
-    vec![Catcher {
-        error_equals: vec!["States.ALL".to_owned()],
-        result_path: caught(),
-        next: next.to_owned(),
-    }]
+/// Where a failed step goes: its first failure state, and where its `Catch` (and the poll loop's reported and
+/// timed-out failures) put the error output.
+struct Failed {
+    state: String,
+    raised_at: ResultPath,
+}
+
+impl Failed {
+    fn catch(&self) -> Vec<Catcher> {
+        vec![Catcher {
+            error_equals: vec!["States.ALL".to_owned()],
+            result_path: self.raised_at.clone(),
+            next: self.state.clone(),
+        }]
+    }
 }
 
 fn retriers(step: &Step) -> Vec<Retrier> {

@@ -5,8 +5,8 @@ use serde_json::{Map, Value as Json};
 use workflow::model::{ExecutionField, FailureField, Reference, Segment, Value};
 
 /// Where each reference lives in the state (`$`) or the context object (`$$`). The layout of `$`:
-/// `{"input": {...}, "steps": {"<id>": {"status", "output"} | {"skipped": true} | {"status": "failed", ...}}}`,
-/// plus `failure` on the failure path.
+/// `{"input": {...}, "steps": {"<id>": {"status", "output"} | {"skipped": true} | {"status": "failed", "Error",
+/// "Cause"}}}`, plus `failure` (`{step, Error, Cause}`) on the failure path.
 pub fn path(reference: &Reference) -> String {
     match reference {
         Reference::Input(name) => field("$.input", name),
@@ -14,8 +14,9 @@ pub fn path(reference: &Reference) -> String {
         Reference::Execution(ExecutionField::Name) => "$$.Execution.Name".to_owned(),
         Reference::Execution(ExecutionField::Id) => "$$.Execution.Id".to_owned(),
         Reference::Failure(FailureField::Step) => "$.failure.step".to_owned(),
-        Reference::Failure(FailureField::Error) => "$.failure.error".to_owned(),
-        Reference::Failure(FailureField::Cause) => "$.failure.cause".to_owned(),
+        // Step Functions' own error-output fields, made whole by the failure path before any step reads them.
+        Reference::Failure(FailureField::Error) => "$.failure.Error".to_owned(),
+        Reference::Failure(FailureField::Cause) => "$.failure.Cause".to_owned(),
         // `${alarm.*}` is only legal in `[trigger].input`, which the EventBridge rule fills, never a state.
         Reference::Alarm(field) => format!("$.alarm.{}", format!("{field:?}").to_lowercase()),
     }

@@ -1,6 +1,7 @@
 //! One integration-test binary for the compiler: fixture snapshots checked by asl-validator, the audit's
 //! manifest, and shape tests.
 
+mod failure;
 mod fixtures;
 mod manifest;
 mod shapes;

@@ -68,10 +68,9 @@ impl Functions {
             return (false, response("running", json!({}), Value::Null));
         }
         if execution.starts_with("fail-drain") && step == "drain" {
-            return (
-                false,
-                response("failed", json!({}), json!("Stepback.Failed")),
-            );
+            let mut failed = response("failed", json!({}), json!("Stepback.Failed"));
+            failed["cause"] = json!("2 targets still draining");
+            return (false, failed);
         }
         (
             false,
@@ -433,14 +432,27 @@ fn webapp_rollback_runs_in_moto() {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                let error = if *step == "approve_restore" {
-                    "Stepback.Rejected"
-                } else {
-                    "Stepback.Failed"
+                // A Lambda's JSON error arrives as its message; a plain cause passes unchanged; moto drops the
+                // Cause of SendTaskFailure (its answer is null), which the failure path fills in.
+                let (error, cause) = match *step {
+                    "approve_restore" => ("Stepback.Rejected", "no cause given"),
+                    "deploy" => ("Stepback.Failed", "the deployment rolled back"),
+                    _ => ("Stepback.Failed", "2 targets still draining"),
                 };
-                assert!(
-                    message.starts_with(&format!("Step {step} failed: {error}")),
-                    "{name}: {message}"
+                assert_eq!(
+                    message,
+                    format!("Step {step} failed: {error}: {cause}. Traffic may still be drained."),
+                    "{name}"
+                );
+                let ended = events
+                    .iter()
+                    .find_map(|e| e.get("executionFailedEventDetails"))
+                    .unwrap_or_else(|| panic!("{name}: no ExecutionFailed event"));
+                assert_eq!(ended["error"], error, "{name}");
+                assert_eq!(
+                    ended["cause"],
+                    format!("step {step} failed: {cause}"),
+                    "{name}"
                 );
             }
             None => {
