@@ -8,9 +8,11 @@
 
 pub mod contract;
 mod errors;
+pub mod iam;
 pub mod manifest;
 
 pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
+pub use iam::Grant;
 
 /// The type of a parameter or an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +58,8 @@ pub struct ParamSpec {
     pub doc: &'static str,
     /// For numbers: the inclusive range a literal must fall in.
     pub range: Option<(f64, f64)>,
+    /// For strings: the only values a literal may take (empty: any).
+    pub allowed: &'static [&'static str],
 }
 
 impl ParamSpec {
@@ -64,6 +68,10 @@ impl ParamSpec {
             range: Some((min, max)),
             ..self
         }
+    }
+
+    const fn one_of(self, allowed: &'static [&'static str]) -> ParamSpec {
+        ParamSpec { allowed, ..self }
     }
 }
 
@@ -98,18 +106,41 @@ pub struct RetrySpec {
     pub jitter: bool,
 }
 
-/// What must happen before a destructive action, so that a rollback cannot make an incident worse.
+/// A step that must run before a destructive action, so that a rollback cannot make an incident worse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Safety {
-    /// Changes nothing that cannot be changed back.
-    Reversible,
-    /// Must have, among its ancestors, an `rds.snapshot` of the same `instance` and an `approval`.
-    NeedsSnapshotAndApproval,
-    /// Should have an `rds.snapshot` among its ancestors (it may change the schema).
-    WantsSnapshot,
-    /// Should have an `ec2.image` among its ancestors (it changes a host in place).
-    WantsImage,
+pub struct Guard {
+    /// The action of the guarding step, which must be an ancestor that runs whenever the guarded step runs.
+    pub action: &'static str,
+    /// `(guard's param, guarded step's param)` pairs that must hold the same value: a snapshot guards a restore
+    /// only of the same instance.
+    pub same: &'static [(&'static str, &'static str)],
+    pub kind: GuardKind,
+    /// Required guards make a missing one an error; the others a warning.
+    pub required: bool,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardKind {
+    /// A backup that the damage can be undone from (a snapshot, an AMI).
+    Backup,
+    /// A person's yes.
+    Approval,
+}
+
+/// The Lambda function that runs an action. No handler waits for AWS (long work is start, then poll), so every
+/// invocation is a few API calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionSpec {
+    pub memory_mb: u32,
+    /// The invocation timeout: the slowest call chain of one invocation, with the SDK's own retries.
+    pub timeout_secs: u32,
+}
+
+/// A few API calls: 128 MB is Lambda's minimum, and the Rust handler runs in about 10 MB.
+const FUNCTION: FunctionSpec = FunctionSpec {
+    memory_mb: 128,
+    timeout_secs: 30,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct ActionSpec {
@@ -121,14 +152,21 @@ pub struct ActionSpec {
     pub exactly_one_of: &'static [&'static [&'static str]],
     pub outputs: &'static [OutputSpec],
     pub runtime: Runtime,
-    /// The IAM actions the action's function needs, and nothing more.
-    pub iam_actions: &'static [&'static str],
+    /// The IAM statements the action's function needs, and nothing more.
+    pub grants: &'static [Grant],
     pub default_retry: RetrySpec,
     /// Planning estimate when the step gives none.
     pub default_estimate_secs: u64,
     /// Step timeout when neither the step nor `[defaults]` gives one.
     pub default_timeout_secs: u64,
-    pub safety: Safety,
+    /// What must run before this action; empty for actions that change nothing irreversibly. A destructive
+    /// action is one with a required guard.
+    pub guards: &'static [Guard],
+    /// The `Duration` param that spaces the polls, and its default in seconds: the action checks something
+    /// repeatedly (e.g. `consecutive` HTTP answers), so its polls follow the user's cadence, not the estimate.
+    pub poll_interval: Option<(&'static str, u64)>,
+    /// The Lambda function's size, for the template; unused by `Native` actions.
+    pub function: FunctionSpec,
     /// False for actions that only stepback itself places in a state machine.
     pub user_facing: bool,
 }
@@ -140,6 +178,23 @@ impl ActionSpec {
 
     pub fn output(&self, name: &str) -> Option<&'static OutputSpec> {
         self.outputs.iter().find(|o| o.name == name)
+    }
+
+    /// Every IAM action of every grant, sorted, once each.
+    pub fn iam_actions(&self) -> Vec<&'static str> {
+        let mut actions: Vec<&'static str> = self
+            .grants
+            .iter()
+            .flat_map(|g| g.actions.iter().copied())
+            .collect();
+        actions.sort_unstable();
+        actions.dedup();
+        actions
+    }
+
+    /// Whether a missing guard is an error: the action can lose data or change a host beyond undoing.
+    pub fn is_destructive(&self) -> bool {
+        self.guards.iter().any(|g| g.required)
     }
 
     /// `rds.snapshot` → `RdsSnapshot`: the stem of the function's CloudFormation names.
@@ -177,6 +232,7 @@ const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpe
         required: true,
         doc,
         range: None,
+        allowed: &[],
     }
 }
 
@@ -187,6 +243,7 @@ const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> Param
         required: false,
         doc,
         range: None,
+        allowed: &[],
     }
 }
 
@@ -211,6 +268,26 @@ const RETRY_START: RetrySpec = RetrySpec {
     jitter: true,
 };
 
+// The resources that several actions name, as IAM ARN patterns (see [`iam::Grant::resources`]).
+const TOPIC: &str = "arn:{partition}:sns:{region}:{account}:{topic}";
+const DB_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}";
+/// `rds.snapshot` names its snapshot `stepback-<instance>-<key>` unless the step names it.
+const SNAPSHOT_TAKEN: &str =
+    "arn:{partition}:rds:{region}:{account}:snapshot:{snapshot_id|stepback-*}";
+const SNAPSHOT_RESTORED: &str = "arn:{partition}:rds:{region}:{account}:snapshot:{snapshot}";
+/// `rds.restore` restores to `<instance>-rb-<key>` and parks the original as `<instance>-pre-rollback-<key>`.
+const RESTORED_INSTANCE: &str =
+    "arn:{partition}:rds:{region}:{account}:db:{new_instance|{instance}-rb-*}";
+const PARKED_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}-pre-rollback-*";
+const SERVICE: &str = "arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service}";
+const TASK_DEFINITION: &str =
+    "arn:{partition}:ecs:{region}:{account}:task-definition/{task_definition@family}:*";
+const TARGET_GROUP: &str =
+    "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/{target_group}";
+/// The task and execution roles of the task definitions, which only AWS knows: the template narrows them with
+/// its `TaskRoleArns` parameter.
+const TASK_ROLES: &[&str] = &["{task_roles}"];
+
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 
@@ -232,11 +309,13 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[output("message_id", T::String, "SNS message id")],
         runtime: Runtime::Invoke,
-        iam_actions: &["sns:Publish"],
+        grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
         default_timeout_secs: MINUTE,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -256,11 +335,13 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("comment", T::String, "the approver's comment"),
         ],
         runtime: Runtime::TaskToken,
-        iam_actions: &["sns:Publish"],
+        grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -280,15 +361,17 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("instance", T::String, "the instance snapshotted"),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &[
-            "rds:AddTagsToResource",
-            "rds:CreateDBSnapshot",
-            "rds:DescribeDBSnapshots",
+        grants: &[
+            Grant::on(&["rds:CreateDBSnapshot"], &[DB_INSTANCE, SNAPSHOT_TAKEN]),
+            Grant::on(&["rds:AddTagsToResource"], &[SNAPSHOT_TAKEN]),
+            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_TAKEN]),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: 2 * HOUR,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -336,17 +419,44 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &[
-            "rds:AddTagsToResource",
-            "rds:DescribeDBInstances",
-            "rds:DescribeDBSnapshots",
-            "rds:ModifyDBInstance",
-            "rds:RestoreDBInstanceFromDBSnapshot",
+        grants: &[
+            Grant::on(
+                &["rds:RestoreDBInstanceFromDBSnapshot"],
+                &[
+                    RESTORED_INSTANCE,
+                    SNAPSHOT_RESTORED,
+                    // The copied settings' groups, whose names only the original instance knows.
+                    "arn:{partition}:rds:{region}:{account}:og:*",
+                    "arn:{partition}:rds:{region}:{account}:pg:*",
+                    "arn:{partition}:rds:{region}:{account}:subgrp:*",
+                ],
+            ),
+            Grant::on(&["rds:AddTagsToResource"], &[RESTORED_INSTANCE]),
+            Grant::on(
+                &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
+                &[DB_INSTANCE, RESTORED_INSTANCE, PARKED_INSTANCE],
+            ),
+            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 25 * MINUTE,
         default_timeout_secs: 3 * HOUR,
-        safety: Safety::NeedsSnapshotAndApproval,
+        guards: &[
+            Guard {
+                action: "rds.snapshot",
+                same: &[("instance", "instance")],
+                kind: GuardKind::Backup,
+                required: true,
+            },
+            Guard {
+                action: "approval",
+                same: &[],
+                kind: GuardKind::Approval,
+                required: true,
+            },
+        ],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -384,7 +494,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "launch_type",
                 T::String,
                 "FARGATE or EC2; default: the service's, else FARGATE",
-            ),
+            )
+            .one_of(&["FARGATE", "EC2"]),
         ],
         exactly_one_of: &[],
         outputs: &[
@@ -394,17 +505,34 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::Poll,
         // ListTasks: a retried `start` finds the task it started (by `startedBy`) instead of running another.
-        iam_actions: &[
-            "ecs:DescribeServices",
-            "ecs:DescribeTasks",
-            "ecs:ListTasks",
-            "ecs:RunTask",
-            "iam:PassRole",
+        grants: &[
+            Grant::on(&["ecs:RunTask"], &[TASK_DEFINITION]),
+            Grant::on(
+                &["ecs:DescribeTasks"],
+                &["arn:{partition}:ecs:{region}:{account}:task/{cluster}/*"],
+            ),
+            Grant::on(
+                &["ecs:ListTasks"],
+                &["arn:{partition}:ecs:{region}:{account}:container-instance/{cluster}/*"],
+            ),
+            // Only to reuse the network configuration of a service the step names.
+            Grant::on(
+                &["ecs:DescribeServices"],
+                &["arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service?}"],
+            ),
+            Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
-        safety: Safety::WantsSnapshot,
+        guards: &[Guard {
+            action: "rds.snapshot",
+            same: &[],
+            kind: GuardKind::Backup,
+            required: false,
+        }],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -444,18 +572,22 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &[
-            "ecs:DescribeServices",
-            "ecs:DescribeTaskDefinition",
-            "ecs:ListTaskDefinitions",
-            "ecs:RegisterTaskDefinition",
-            "ecs:UpdateService",
-            "iam:PassRole",
+        grants: &[
+            Grant::on(&["ecs:DescribeServices", "ecs:UpdateService"], &[SERVICE]),
+            // The family is the running task definition's, which only the service knows.
+            Grant::on(
+                &["ecs:RegisterTaskDefinition"],
+                &["arn:{partition}:ecs:{region}:{account}:task-definition/*"],
+            ),
+            Grant::unscoped(&["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]),
+            Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -476,14 +608,16 @@ pub static ACTIONS: &[ActionSpec] = &[
             "the targets drained, for alb.register",
         )],
         runtime: Runtime::Poll,
-        iam_actions: &[
-            "elasticloadbalancing:DeregisterTargets",
-            "elasticloadbalancing:DescribeTargetHealth",
+        grants: &[
+            Grant::on(&["elasticloadbalancing:DeregisterTargets"], &[TARGET_GROUP]),
+            Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -496,14 +630,16 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[output("targets", T::Targets, "the targets registered")],
         runtime: Runtime::Poll,
-        iam_actions: &[
-            "elasticloadbalancing:DescribeTargetHealth",
-            "elasticloadbalancing:RegisterTargets",
+        grants: &[
+            Grant::on(&["elasticloadbalancing:RegisterTargets"], &[TARGET_GROUP]),
+            Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 2 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -537,11 +673,13 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("latency_ms", T::Number, "the last request's latency"),
         ],
         runtime: Runtime::Poll,
-        iam_actions: &[],
+        grants: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: MINUTE,
         default_timeout_secs: 15 * MINUTE,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: Some(("interval", 10)),
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -553,16 +691,22 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "state",
                 T::String,
                 "OK, ALARM or INSUFFICIENT_DATA; default OK",
-            ),
+            )
+            .one_of(&["OK", "ALARM", "INSUFFICIENT_DATA"]),
         ],
         exactly_one_of: &[],
         outputs: &[output("states", T::StringMap, "each alarm's last state")],
         runtime: Runtime::Poll,
-        iam_actions: &["cloudwatch:DescribeAlarms"],
+        grants: &[Grant::on(
+            &["cloudwatch:DescribeAlarms"],
+            &["arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarms}"],
+        )],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -585,16 +729,32 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::Poll,
         // ListCommands: the poll reads the command's status, and a retried `start` finds the command it sent.
-        iam_actions: &[
-            "ssm:GetCommandInvocation",
-            "ssm:ListCommandInvocations",
-            "ssm:ListCommands",
-            "ssm:SendCommand",
+        grants: &[
+            Grant::on(
+                &["ssm:SendCommand"],
+                &[
+                    // AWS-owned documents have no account in their ARN; parliament wants one: any.
+                    "arn:{partition}:ssm:{region}:*:document/AWS-RunShellScript",
+                    "arn:{partition}:ec2:{region}:{account}:instance/{instance_ids}",
+                ],
+            ),
+            Grant::unscoped(&[
+                "ssm:GetCommandInvocation",
+                "ssm:ListCommandInvocations",
+                "ssm:ListCommands",
+            ]),
         ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
-        safety: Safety::WantsImage,
+        guards: &[Guard {
+            action: "ec2.image",
+            same: &[],
+            kind: GuardKind::Backup,
+            required: false,
+        }],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -611,11 +771,30 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[output("image_id", T::String, "the AMI id")],
         runtime: Runtime::Poll,
-        iam_actions: &["ec2:CreateImage", "ec2:CreateTags", "ec2:DescribeImages"],
+        grants: &[
+            Grant::on(
+                &["ec2:CreateImage"],
+                &[
+                    "arn:{partition}:ec2:{region}::image/*",
+                    "arn:{partition}:ec2:{region}:{account}:instance/{instance_id}",
+                    "arn:{partition}:ec2:{region}::snapshot/*",
+                ],
+            ),
+            Grant::on(
+                &["ec2:CreateTags"],
+                &[
+                    "arn:{partition}:ec2:{region}::image/*",
+                    "arn:{partition}:ec2:{region}::snapshot/*",
+                ],
+            ),
+            Grant::unscoped(&["ec2:DescribeImages"]),
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 15 * MINUTE,
         default_timeout_secs: 2 * HOUR,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -625,11 +804,13 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[],
         runtime: Runtime::Native,
-        iam_actions: &[],
+        grants: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 0,
         default_timeout_secs: 0,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -643,11 +824,20 @@ pub static ACTIONS: &[ActionSpec] = &[
             "executions running, this one included",
         )],
         runtime: Runtime::Invoke,
-        iam_actions: &["states:ListExecutions"],
+        grants: &[Grant::on(
+            &["states:ListExecutions"],
+            &[
+                "arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}",
+                // The reference lists map runs as a required type too; this machine has none.
+                "arn:{partition}:states:{region}:{account}:mapRun:{state_machine}/*:*",
+            ],
+        )],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 1,
         default_timeout_secs: MINUTE,
-        safety: Safety::Reversible,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
         user_facing: false,
     },
 ];
@@ -678,6 +868,56 @@ mod tests {
             params.sort_unstable();
             params.dedup();
             assert_eq!(params.len(), action.params.len(), "{}", action.name);
+        }
+    }
+
+    /// Every `{slot}` of a grant's ARN patterns names one of the action's params or a slot the template fills;
+    /// `*` only for the actions in the unscoped table; never a delete.
+    #[test]
+    fn grants_name_real_params_and_scope_every_action_they_can() {
+        const FILLED: [&str; 5] = [
+            "partition",
+            "region",
+            "account",
+            "state_machine",
+            "task_roles",
+        ];
+        for action in ACTIONS {
+            for grant in action.grants {
+                for name in grant.actions {
+                    assert!(!name.contains(":Delete"), "{}: {name}", action.name);
+                    assert_eq!(
+                        grant.is_unscoped(),
+                        iam::unscoped_reason(name).is_some(),
+                        "{}: {name} is granted on `*` exactly when AWS scopes it by no resource",
+                        action.name
+                    );
+                }
+                for pattern in grant.resources {
+                    for slot in pattern.split('{').skip(1) {
+                        let slot = slot.split(['}', '|', '@', '?']).next().unwrap_or_default();
+                        assert!(
+                            FILLED.contains(&slot) || action.param(slot).is_some(),
+                            "{}: `{{{slot}}}` in {pattern} is not a param",
+                            action.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn guards_name_actions_and_params_of_both_sides() {
+        for action in ACTIONS {
+            for guard in action.guards {
+                let by = crate::action(guard.action);
+                assert!(by.is_some(), "{}: no action {}", action.name, guard.action);
+                for (theirs, ours) in guard.same {
+                    assert!(by.and_then(|a| a.param(theirs)).is_some());
+                    assert!(action.param(ours).is_some());
+                }
+            }
         }
     }
 

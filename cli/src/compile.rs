@@ -92,7 +92,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// A temporary file in the same directory, renamed over the target: readers see the old file or the new one,
 /// never a part, and nothing is left behind on failure.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path

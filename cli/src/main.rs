@@ -7,6 +7,7 @@ mod graph;
 mod plan;
 mod report;
 mod schema;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,14 @@ enum Command {
     ///
     /// Example: stepback compile examples/webapp-rollback.toml -o build
     Compile(compile::Args),
+    /// Write the CloudFormation template that deploys the rollback: the state machine, one Lambda function and
+    /// least-privilege role per action, log groups, and the EventBridge rule of `[trigger]`.
+    ///
+    /// The functions' code comes from the template's CodeBucket/CodeKey parameters (lambdas/README.md builds
+    /// the zip). Deploy it with `aws cloudformation deploy` or your own tools (infra/README.md).
+    ///
+    /// Example: stepback template examples/webapp-rollback.toml -o build --format yaml
+    Template(template::Args),
     /// Print the critical path, the compiled machine's estimated makespan, its series-parallel structure and its
     /// worst-case history events.
     ///
@@ -85,6 +94,7 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Schema => schema::run(),
         Command::Compile(args) => compile::run(&args),
+        Command::Template(args) => template::run(&args),
         Command::Plan { file } => plan::run(&file),
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),

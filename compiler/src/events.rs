@@ -59,6 +59,16 @@ impl PollPlan {
         }
     }
 
+    /// A fixed cadence, for actions whose polls are checks spaced by the user's `interval`: every wait is
+    /// `interval`, as many as fit in the timeout.
+    pub fn every(interval: u64, timeout: u64) -> PollPlan {
+        let interval = interval.max(1);
+        PollPlan {
+            waits: vec![interval],
+            polls: timeout.div_ceil(interval).max(1),
+        }
+    }
+
     /// The loop's worst case: the start task, then per poll a wait, the counter, the poll task and the check;
     /// then the final Pass.
     pub fn events(&self, task: u64) -> u64 {
@@ -90,5 +100,7 @@ mod tests {
         assert_eq!(plan.polls, 7);
         assert_eq!(PollPlan::new(1200, 900).waits[0], 900);
         assert_eq!(human(5400), "1h30m");
+        let checks = PollPlan::every(10, 900);
+        assert_eq!((checks.waits, checks.polls), (vec![10], 90));
     }
 }

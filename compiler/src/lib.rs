@@ -6,11 +6,13 @@
 pub mod asl;
 mod condition;
 pub mod events;
+pub mod iam;
 mod lower;
 mod manifest;
 mod payload;
 pub mod schedule;
 pub mod structure;
+pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 

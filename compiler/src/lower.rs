@@ -15,7 +15,7 @@ use catalog::contract::VERSION;
 use catalog::{ErrorName, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
-use workflow::model::{Reference, Step, Value};
+use workflow::model::{AlarmField, Reference, Step, Value};
 
 use crate::CompileError;
 use crate::asl::{
@@ -506,7 +506,25 @@ impl Lowering<'_> {
         failed: &Failed,
     ) -> String {
         let id = step.id.as_str();
-        let plan = events::PollPlan::new(step.estimate_secs, step.timeout_secs);
+        let (plan, cadence) = match step.action.poll_interval {
+            Some((param, default)) => {
+                let interval = match step.params.get(param) {
+                    Some(Value::Literal(seconds)) => seconds.as_u64().unwrap_or(default),
+                    _ => default,
+                };
+                (
+                    events::PollPlan::every(interval, step.timeout_secs),
+                    format!("a check every {} (`{param}`)", events::human(interval)),
+                )
+            }
+            None => (
+                events::PollPlan::new(step.estimate_secs, step.timeout_secs),
+                format!(
+                    "first poll after the {} estimate, then backing off",
+                    events::human(step.estimate_secs)
+                ),
+            ),
+        };
         let attempts = 1 + u64::from(step.retry.attempts);
         let task_events = events::TASK_STATE + events::TASK_ATTEMPT * attempts;
         self.add_events(id, plan.events(task_events));
@@ -588,7 +606,8 @@ impl Lowering<'_> {
             .iter()
             .enumerate()
             .map(|(i, &seconds)| {
-                let label = if i + 1 == plan.waits.len() && i > 0 {
+                // The last wait repeats until the step ends.
+                let label = if i + 1 == plan.waits.len() {
                     format!("{id}: wait (every {})", events::human(seconds))
                 } else {
                     format!("{id}: wait {} ({})", i + 1, events::human(seconds))
@@ -650,10 +669,7 @@ impl Lowering<'_> {
         scope.states.push((
             check_name.clone(),
             State::Choice(Choice {
-                comment: Some(format!(
-                    "first poll after the {} estimate, then backing off",
-                    events::human(step.estimate_secs)
-                )),
+                comment: Some(cadence),
                 choices,
                 default: waits.last().cloned(),
             }),
@@ -1090,15 +1106,114 @@ impl Lowering<'_> {
                 ..Pass::to(Transition::Next(validated))
             })
         }, scope);
-        self.name(
+        let console = self.name(
             "Input: defaults",
             |_| {
                 State::Pass(Pass {
                     comment: Some("start from the workflow's input defaults".to_owned()),
                     parameters: Some(
-                        json!({ "defaults": defaults, "given.$": "$$.Execution.Input" }),
+                        json!({ "defaults": defaults.clone(), "given.$": "$$.Execution.Input" }),
+                    ),
+                    ..Pass::to(Transition::Next(merge.clone()))
+                })
+            },
+            scope,
+        );
+        match &self.workflow.trigger {
+            Some(trigger) => self.lower_alarm_input(scope, trigger, defaults, merge, console),
+            None => console,
+        }
+    }
+
+    /// An EventBridge rule starts the machine with the alarm's event as its input (no InputTransformer, which
+    /// would not escape a reason's quotes). These states recognise the event, keep the alarm's name, state,
+    /// reason and time in the history, and fill the inputs from `[trigger].input`; any other input is a console
+    /// or CLI start and goes on unchanged.
+    fn lower_alarm_input(
+        &mut self,
+        scope: &mut Scope,
+        trigger: &workflow::model::Trigger,
+        defaults: Map<String, Json>,
+        merge: String,
+        console: String,
+    ) -> String {
+        let mut given = Map::new();
+        for (name, value) in &trigger.input {
+            if let Err(message) = payload::insert(&mut given, name, value) {
+                self.errors.push(CompileError::Internal(format!(
+                    "[trigger].input.{name}: {message}"
+                )));
+            }
+        }
+        self.overhead_events += 2 * events::PASS + events::CHOICE;
+        let fill = self.name(
+            "Input: from the alarm",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "the inputs that [trigger].input fills from the alarm".to_owned(),
+                    ),
+                    parameters: Some(
+                        json!({ "defaults": defaults, "given": given, "alarm.$": "$.alarm" }),
                     ),
                     ..Pass::to(Transition::Next(merge))
+                })
+            },
+            scope,
+        );
+        // Where the event carries each `${alarm.*}` field (CloudWatch: "Alarm events and EventBridge").
+        let fields: Map<String, Json> = [
+            (AlarmField::Name, "$.detail.alarmName"),
+            (AlarmField::State, "$.detail.state.value"),
+            (AlarmField::Reason, "$.detail.state.reason"),
+            (AlarmField::Time, "$.detail.state.timestamp"),
+        ]
+        .into_iter()
+        .map(|(field, event_path)| {
+            let path = payload::path(&Reference::Alarm(field));
+            (alarm_key(&path), json!(event_path))
+        })
+        .collect();
+        let read = self.name(
+            "Input: read the alarm",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "who started this rollback: the alarm's name, state, reason and time"
+                            .to_owned(),
+                    ),
+                    parameters: Some(json!({ "alarm": fields })),
+                    ..Pass::to(Transition::Next(fill))
+                })
+            },
+            scope,
+        );
+        let detail_type = "$['detail-type']".to_owned();
+        self.name(
+            "Input: started by an alarm?",
+            |_| {
+                State::Choice(Choice {
+                    comment: Some(format!(
+                        "the `{}` event of one of the trigger's alarms, or a console start",
+                        crate::template::ALARM_DETAIL_TYPE
+                    )),
+                    choices: vec![ChoiceRule {
+                        rule: Rule::And(vec![
+                            Rule::Test {
+                                variable: detail_type.clone(),
+                                test: Test::Is(TypeTest::IsPresent, true),
+                            },
+                            Rule::Test {
+                                variable: detail_type,
+                                test: Test::Compare(
+                                    Comparison::StringEquals,
+                                    Operand::Literal(json!(crate::template::ALARM_DETAIL_TYPE)),
+                                ),
+                            },
+                        ]),
+                        next: read,
+                    }],
+                    default: Some(console),
                 })
             },
             scope,
@@ -1281,4 +1396,9 @@ pub fn step_reads(step: &Step, reads: &mut BTreeSet<String>) {
     if let Some(c) = &step.when {
         condition(c, reads);
     }
+}
+
+/// `$.alarm.reason` → `reason.$`: the key under `alarm` that [`payload::path`] reads back.
+fn alarm_key(path: &str) -> String {
+    format!("{}.$", path.rsplit('.').next().unwrap_or_default())
 }

@@ -721,7 +721,7 @@ impl<'s> Lowerer<'s> {
             .bool("allow_unguarded", &context, self.sink)
             .is_some_and(|(b, _)| b);
         if let (Some(span), Some(action)) = (table.key_span("allow_unguarded"), action)
-            && action.safety == catalog::Safety::Reversible
+            && action.guards.is_empty()
         {
             self.sink.push(
                 Diagnostic::new(
@@ -730,9 +730,15 @@ impl<'s> Lowerer<'s> {
                     format!("`allow_unguarded` has no meaning on `{}`", action.name),
                 )
                 .label("not allowed here")
-                .help(
-                    "`allow_unguarded` only applies to rds.restore, ecs.run_task and ssm.command",
-                ),
+                .help(format!(
+                    "`allow_unguarded` only applies to actions that need a guard: {}",
+                    catalog::ACTIONS
+                        .iter()
+                        .filter(|a| !a.guards.is_empty())
+                        .map(|a| a.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
         }
         let step = RawStep {
@@ -1022,6 +1028,28 @@ impl<'s> Lowerer<'s> {
             }
             DeValue::String(text) => {
                 let (value, ty) = self.string(text, span.clone(), key, scope, context, refs)?;
+                let allowed = scope_param(key, context, scope).map_or(&[][..], |p| p.allowed);
+                if let Value::Literal(serde_json::Value::String(literal)) = &value
+                    && !allowed.is_empty()
+                    && !allowed.contains(&literal.as_str())
+                {
+                    let help = allowed
+                        .iter()
+                        .find(|a| a.eq_ignore_ascii_case(literal))
+                        .map(|a| format!("did you mean `{a}`?"))
+                        .or_else(|| did_you_mean(literal, allowed.iter().copied()))
+                        .unwrap_or_else(|| format!("write one of {}", allowed.join(", ")));
+                    self.sink.push(
+                        Diagnostic::new(
+                            Code::OutOfRange,
+                            span,
+                            format!("`{key}` cannot be \"{literal}\""),
+                        )
+                        .label(format!("must be one of {}", allowed.join(", ")))
+                        .help(help),
+                    );
+                    return None;
+                }
                 if ty.fits(want) {
                     Some(value)
                 } else {
@@ -1030,7 +1058,7 @@ impl<'s> Lowerer<'s> {
                 }
             }
             DeValue::Integer(_) | DeValue::Float(_) if want == ValueType::Number => {
-                let range = scope_range(key, context, scope);
+                let range = scope_param(key, context, scope).and_then(|p| p.range);
                 match (json_number(node.get_ref()), number(node.get_ref())) {
                     (Some(value), Some(n))
                         if range.is_none_or(|(min, max)| (min..=max).contains(&n)) =>
@@ -1491,12 +1519,16 @@ fn context_reference(root: &str, field: &str) -> Option<Reference> {
     })
 }
 
-/// The allowed range of a number param of the step being lowered.
-fn scope_range(key: &str, context: Context, scope: &Scope<'_, '_, '_>) -> Option<(f64, f64)> {
+/// The catalog's spec of a param of the step being lowered: its range or allowed values.
+fn scope_param(
+    key: &str,
+    context: Context,
+    scope: &Scope<'_, '_, '_>,
+) -> Option<&'static catalog::ParamSpec> {
     let Context::Step(index) = context else {
         return None;
     };
-    scope.steps.get(index)?.action?.param(key)?.range
+    scope.steps.get(index)?.action?.param(key)
 }
 
 fn type_phrase(ty: ValueType) -> &'static str {

@@ -1,7 +1,7 @@
-//! Safety rules: a rollback must not make an incident worse. Destructive steps need a backup (and, for
-//! `rds.restore`, an approval) that always runs before them.
+//! Safety rules: a rollback must not make an incident worse. What must run before an action (a backup of the same
+//! resource, an approval) is the catalog's [`catalog::Guard`] data; this module knows no action or param names.
 
-use catalog::Safety;
+use catalog::{Guard, GuardKind};
 
 use crate::graph::Ancestors;
 use crate::model::{Step, StepRead};
@@ -17,92 +17,33 @@ pub fn check(
     sink: &mut Sink,
 ) {
     for (index, step) in steps.iter().enumerate() {
-        let guards = |action: &str, same_instance: bool| {
-            ancestors.of_step(index).find(|&a| {
-                let guard = &steps[a];
-                guard.action.name == action
-                    && covers(guard, step)
-                    && (!same_instance
-                        || guard.params.get("instance") == step.params.get("instance"))
-            })
-        };
-        let span = raw[index].action_span.clone();
         let allowed = raw[index].allow_unguarded;
-        let mut report = |code: Code, message: String, help: &str| {
-            let code = if allowed {
-                Code::UnguardedRestore
-            } else {
-                code
-            };
-            let help = if allowed {
-                "allowed by `allow_unguarded = true`".to_owned()
-            } else {
-                format!("{help}, or set `allow_unguarded = true` if you accept the risk")
-            };
-            sink.push(
-                Diagnostic::new(code, span.clone(), message)
-                    .label("destructive step")
-                    .help(help),
-            );
-        };
-        match step.action.safety {
-            Safety::Reversible => {}
-            Safety::NeedsSnapshotAndApproval => {
-                if guards("rds.snapshot", true).is_none() {
-                    report(
-                        Code::RestoreWithoutSnapshot,
-                        format!(
-                            "`{}` restores a database with no rds.snapshot of the same instance before it",
-                            step.id
-                        ),
-                        "add an rds.snapshot step of the same `instance` to its ancestors",
-                    );
-                }
-                if guards("approval", false).is_none() {
-                    let skippable = ancestors
-                        .of_step(index)
-                        .find(|&a| steps[a].action.name == "approval");
-                    let message = match skippable {
-                        Some(a) => format!(
-                            "`{}` restores a database, but approval `{}` may be skipped when it runs: their `when` differ",
-                            step.id, steps[a].id
-                        ),
-                        None => format!(
-                            "`{}` restores a database with no approval before it",
-                            step.id
-                        ),
-                    };
-                    report(
-                        Code::RestoreWithoutApproval,
-                        message,
-                        "a restore loses the data written since the snapshot: make an approval with no `when`, or the same `when`, an ancestor",
-                    );
-                }
+        for guard in step.action.guards {
+            if !guard.required && allowed {
+                continue;
             }
-            Safety::WantsSnapshot | Safety::WantsImage if !allowed => {
-                let backup = if step.action.safety == Safety::WantsSnapshot {
-                    "rds.snapshot"
-                } else {
-                    "ec2.image"
-                };
-                if guards(backup, false).is_none() {
-                    sink.push(
-                        Diagnostic::new(
-                            Code::NoBackup,
-                            span,
-                            format!(
-                                "`{}` ({}) has no {backup} step before it",
-                                step.id, step.action.name
-                            ),
-                        )
-                        .label("changes state in place")
-                        .help(format!(
-                            "add an {backup} step to its ancestors, or set `allow_unguarded = true`"
-                        )),
-                    );
-                }
+            let is_guard = |a: &usize| {
+                let candidate = &steps[*a];
+                candidate.action.name == guard.action
+                    && guard.same.iter().all(|(theirs, ours)| {
+                        candidate.params.get(*theirs) == step.params.get(*ours)
+                    })
+            };
+            if ancestors
+                .of_step(index)
+                .any(|a| is_guard(&a) && covers(&steps[a], step))
+            {
+                continue;
             }
-            Safety::WantsSnapshot | Safety::WantsImage => {}
+            // A guard that exists but may be skipped when the step runs explains itself better.
+            let skippable = ancestors.of_step(index).find(is_guard);
+            sink.push(missing_guard(
+                step,
+                guard,
+                skippable.map(|a| &steps[a]),
+                &raw[index],
+                allowed,
+            ));
         }
     }
     let mut reported = std::collections::BTreeSet::new();
@@ -148,6 +89,67 @@ pub fn check(
             .help(help),
         );
     }
+}
+
+/// E025/E026 for a required guard (W002 when `allow_unguarded` accepts the risk), W003 for a recommended one.
+fn missing_guard(
+    step: &Step,
+    guard: &Guard,
+    skippable: Option<&Step>,
+    raw: &RawStep<'_, '_>,
+    allowed: bool,
+) -> Diagnostic {
+    let same: Vec<String> = guard
+        .same
+        .iter()
+        .map(|(_, ours)| format!("`{ours}`"))
+        .collect();
+    let of_the_same = if same.is_empty() {
+        String::new()
+    } else {
+        format!(" of the same {}", same.join(" and "))
+    };
+    let what = format!("{}{of_the_same}", guard.action);
+    let add = format!("add an {} step{of_the_same} to its ancestors", guard.action);
+    let message = match skippable {
+        Some(other) => format!(
+            "`{}` ({}) has {what} `{}` before it, but it may be skipped when `{}` runs: their `when` differ",
+            step.id, step.action.name, other.id, step.id
+        ),
+        None => format!(
+            "`{}` ({}) has no {what} before it",
+            step.id, step.action.name
+        ),
+    };
+    let (code, label, help) = match (guard.required, guard.kind) {
+        (true, GuardKind::Backup) => (
+            Code::MissingBackup,
+            "destructive step",
+            format!("{add}, with no `when` or the same `when`"),
+        ),
+        (true, GuardKind::Approval) => (
+            Code::MissingApproval,
+            "destructive step",
+            format!(
+                "{} cannot be undone: make an {what} with no `when`, or the same `when`, an ancestor",
+                step.action.name
+            ),
+        ),
+        (false, _) => (Code::NoBackup, "changes state in place", add),
+    };
+    let (code, help) = match (guard.required, allowed) {
+        (true, true) => (
+            Code::Unguarded,
+            "allowed by `allow_unguarded = true`".to_owned(),
+        ),
+        _ => (
+            code,
+            format!("{help}, or set `allow_unguarded = true` if you accept the risk"),
+        ),
+    };
+    Diagnostic::new(code, raw.action_span.clone(), message)
+        .label(label)
+        .help(help)
 }
 
 /// Whether `guard` runs whenever `step` runs: it has no condition, or the very same one.

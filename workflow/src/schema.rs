@@ -65,7 +65,7 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         "continue_on_error".into(),
         json!({ "type": "boolean", "description": "record a failure and go on" }),
     );
-    if action.safety != catalog::Safety::Reversible {
+    if !action.guards.is_empty() {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {

@@ -5,6 +5,7 @@ mod failure;
 mod fixtures;
 mod manifest;
 mod shapes;
+mod templates;
 
 use std::path::Path;
 

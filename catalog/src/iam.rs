@@ -1,0 +1,116 @@
+//! What an action's function may do in IAM terms, as data that the template renders into a least-privilege
+//! role and that the Lambdas' recorded calls are checked against.
+//!
+//! The resource types come from the Service Authorization Reference (the copy that parliament ships): an action
+//! that needs several resource types at once (`rds:CreateDBSnapshot` needs the db *and* the snapshot) lists one
+//! pattern per type in one [`Grant`].
+
+/// One policy statement: IAM actions that need the same resources.
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
+    pub actions: &'static [&'static str],
+    /// ARN patterns, every one of which the statement allows. Slots:
+    /// - `{partition}`, `{region}`, `{account}`: the deploying account's, filled at deploy time;
+    /// - `{state_machine}`: the workflow's state machine name;
+    /// - `{<param>}`: the step's param. A literal gives its value (each item of a list gives one ARN; a value that
+    ///   is itself an ARN replaces a pattern that ends in this one slot, and gives its last `/` segment
+    ///   elsewhere); a value only known at run time, or an absent param, gives `*`;
+    /// - `{<param>|<fallback>}`: as `{<param>}`, but an absent param gives `<fallback>`: the id the Lambda
+    ///   derives itself, e.g. `stepback-*` for a snapshot named from the execution;
+    /// - `{<param>?}`: as `{<param>}`, but an absent param means the step never makes the call: no ARN;
+    /// - `{<param>@family}`: an ECS task definition given as family, `family:revision` or ARN, as its family;
+    /// - `{task_roles}`: the roles the function may pass, which the template takes as a parameter.
+    ///
+    /// [`UNSCOPED`] actions take `*` instead, whatever is written here.
+    pub resources: &'static [&'static str],
+    /// `iam:PassedToService` for `iam:PassRole`: the role can be handed only to this service.
+    pub passed_to_service: Option<&'static str>,
+}
+
+impl Grant {
+    /// A statement of `actions` on `resources`.
+    pub const fn on(actions: &'static [&'static str], resources: &'static [&'static str]) -> Grant {
+        Grant {
+            actions,
+            resources,
+            passed_to_service: None,
+        }
+    }
+
+    /// A statement of actions that AWS does not scope by resource (each must be in [`UNSCOPED`]).
+    pub const fn unscoped(actions: &'static [&'static str]) -> Grant {
+        Grant::on(actions, &[])
+    }
+
+    /// `iam:PassRole` on `roles`, to `service` only.
+    pub const fn pass_role(roles: &'static [&'static str], service: &'static str) -> Grant {
+        Grant {
+            actions: &["iam:PassRole"],
+            resources: roles,
+            passed_to_service: Some(service),
+        }
+    }
+
+    pub fn is_unscoped(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
+/// The IAM actions that AWS offers no resource-level permission for, so `Resource: "*"` is the only form that
+/// works, with why each is needed. Nothing else may be granted on `*`.
+pub const UNSCOPED: &[(&str, &str)] = &[
+    (
+        "ec2:DescribeImages",
+        "ec2.image: find the AMI an earlier attempt created, and poll its state",
+    ),
+    (
+        "ecs:DescribeTaskDefinition",
+        "ecs.deploy: read the running task definition's images",
+    ),
+    (
+        "ecs:ListTaskDefinitions",
+        "ecs.deploy: find the revision that runs a tag, and `previous`",
+    ),
+    (
+        "elasticloadbalancing:DescribeTargetHealth",
+        "alb.*: watch targets drain and become healthy",
+    ),
+    (
+        "ssm:GetCommandInvocation",
+        "ssm.command: read each instance's output",
+    ),
+    (
+        "ssm:ListCommandInvocations",
+        "ssm.command: list the instances a command ran on",
+    ),
+    (
+        "ssm:ListCommands",
+        "ssm.command: poll the command, and find the one an earlier attempt sent",
+    ),
+];
+
+/// The IAM actions that Step Functions needs to deliver a state machine's logs to CloudWatch Logs (AWS: "IAM
+/// policies for logging to CloudWatch Logs"); AWS scopes none of them by resource. AWS's list also has
+/// `logs:DeleteLogDelivery`, which only a change of the logging configuration uses: no role of ours deletes.
+pub const LOG_DELIVERY: [&str; 7] = [
+    "logs:CreateLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+];
+
+/// Why `action` may be granted on `*`, when AWS allows nothing narrower.
+pub fn unscoped_reason(action: &str) -> Option<&'static str> {
+    UNSCOPED
+        .iter()
+        .find(|(name, _)| *name == action)
+        .map(|(_, why)| *why)
+        .or_else(|| {
+            LOG_DELIVERY
+                .contains(&action)
+                .then_some("the state machine's log delivery to CloudWatch Logs")
+        })
+}

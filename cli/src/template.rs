@@ -1,0 +1,75 @@
+//! `stepback template`: write the deployable CloudFormation template, atomically, or print it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::compile::write_atomically;
+use crate::report::{self, INVALID, IO_ERROR};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow to build the stack of.
+    file: PathBuf,
+    /// Write `<name>.template.<json|yaml>` into this directory (created if missing) instead of printing it.
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let workflow = match report::load(&args.file) {
+        Ok(workflow) => workflow,
+        Err(code) => return code,
+    };
+    let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
+        Ok(compiled) => compiled,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("error: {}: {error}", args.file.display());
+            }
+            return ExitCode::from(INVALID);
+        }
+    };
+    let template = compiler::template::template(&workflow, &compiled);
+    let (text, extension) = match args.format {
+        Format::Json => (
+            serde_json::to_string_pretty(&template)
+                .map(|t| t + "\n")
+                .map_err(|e| e.to_string()),
+            "json",
+        ),
+        Format::Yaml => (
+            serde_yaml_ng::to_string(&template).map_err(|e| e.to_string()),
+            "yaml",
+        ),
+    };
+    let text = match text {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: cannot render the template: {error}");
+            return ExitCode::from(IO_ERROR);
+        }
+    };
+    let Some(dir) = &args.out_dir else {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    };
+    let path = dir.join(format!("{}.template.{extension}", workflow.name));
+    match write_atomically(&path, text.as_bytes()) {
+        Ok(()) => {
+            eprintln!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            ExitCode::from(IO_ERROR)
+        }
+    }
+}
