@@ -69,7 +69,15 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {
-        properties.insert(param.name.into(), value_schema(param.ty, param.doc));
+        let mut schema = value_schema(param.ty, param.doc);
+        if !param.allowed.is_empty() {
+            // A literal must be one of them; a reference is checked when the step runs.
+            schema = json!({
+                "anyOf": [{ "enum": param.allowed }, { "type": "string", "pattern": r"\$\{" }],
+                "description": param.doc,
+            });
+        }
+        properties.insert(param.name.into(), schema);
     }
     let required: Vec<&str> = std::iter::once("action")
         .chain(action.params.iter().filter(|p| p.required).map(|p| p.name))
