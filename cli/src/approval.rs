@@ -5,6 +5,8 @@ use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use catalog::ErrorName;
 use catalog::contract::ApprovalAnswer;
 
+use crate::aws::{self, AwsError, Call};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     Approve,
@@ -18,8 +20,8 @@ pub enum AnswerError {
         "no approval is waiting on this token ({code}): it was answered already, it timed out, or its execution ended"
     )]
     NotWaiting { code: String },
-    #[error("Step Functions did not take the answer: {0}")]
-    Aws(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
 }
 
 /// Sends the decision. An approval stores `{approved_by, comment}` as the step's result; a rejection fails the
@@ -45,7 +47,7 @@ pub async fn answer(
                 .output(output)
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|error| classify(&error, "states:SendTaskSuccess"))?;
         }
         Decision::Reject => {
             let cause = if comment.is_empty() {
@@ -60,22 +62,30 @@ pub async fn answer(
                 .cause(cause)
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|error| classify(&error, "states:SendTaskFailure"))?;
         }
     }
     Ok(())
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
-) -> AnswerError {
+fn classify<E, R>(error: &SdkError<E, R>, action: &'static str) -> AnswerError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     match error.code() {
         Some(code @ ("TaskDoesNotExist" | "TaskTimedOut" | "InvalidToken")) => {
             AnswerError::NotWaiting {
                 code: code.to_owned(),
             }
         }
-        _ => AnswerError::Aws(aws_sdk_sfn::error::DisplayErrorContext(&error).to_string()),
+        _ => AnswerError::Aws(aws::explain(
+            error,
+            Call {
+                service: "Step Functions",
+                action,
+            },
+        )),
     }
 }
 

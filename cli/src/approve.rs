@@ -4,7 +4,9 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use cli::approval::{self, AnswerError, Decision};
+use cli::aws::{AwsArgs, Session};
 
+use crate::output::errln;
 use crate::report::{INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
@@ -18,13 +20,15 @@ pub struct Args {
     /// Who answers; recorded in the execution history. Default: $USER.
     #[arg(long)]
     by: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 pub fn run(args: &Args, decision: Decision) -> ExitCode {
     let token = if args.token == "-" {
         let mut token = String::new();
         if let Err(error) = std::io::stdin().read_to_string(&mut token) {
-            eprintln!("error: cannot read the token from standard input: {error}");
+            errln!("error: cannot read the token from standard input: {error}");
             return ExitCode::from(IO_ERROR);
         }
         token.trim().to_owned()
@@ -42,14 +46,14 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            errln!("error: cannot start the async runtime: {error}");
             return ExitCode::from(IO_ERROR);
         }
     };
     let sent = runtime.block_on(async {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let session = Session::load(&args.aws).await?;
         approval::answer(
-            &aws_sdk_sfn::Client::new(&config),
+            &aws_sdk_sfn::Client::new(&session.config),
             &token,
             decision,
             &by,
@@ -64,15 +68,15 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
             } else {
                 "rejected"
             };
-            eprintln!("{verb} by {by}");
+            errln!("{verb} by {by}");
             ExitCode::SUCCESS
         }
         Err(error @ AnswerError::NotWaiting { .. }) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             ExitCode::from(INVALID)
         }
         Err(error @ AnswerError::Aws(_)) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             ExitCode::from(IO_ERROR)
         }
     }

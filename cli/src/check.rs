@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::output::{err, errln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 pub fn run(files: &[PathBuf], deny_warnings: bool) -> ExitCode {
@@ -14,18 +15,29 @@ pub fn run(files: &[PathBuf], deny_warnings: bool) -> ExitCode {
             }
         };
         let checked = workflow::check(&source);
-        eprint!("{}", report::render(path, &source, &checked.diagnostics));
+        err!("{}", report::render(path, &source, &checked.diagnostics));
         let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = checked.diagnostics.len() - errors;
         let failed = errors > 0 || deny_warnings && warnings > 0;
         let verdict = if failed { "invalid" } else { "ok" };
-        eprintln!(
-            "{}: {verdict} ({errors} errors, {warnings} warnings)",
-            path.display()
+        errln!(
+            "{}: {verdict} ({}, {})",
+            path.display(),
+            count(errors, "error"),
+            count(warnings, "warning")
         );
         if failed {
             code = code.max(INVALID);
         }
     }
     ExitCode::from(code)
+}
+
+/// `1 warning`, `2 warnings`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

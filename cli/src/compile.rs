@@ -5,20 +5,23 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::output::{errln, out, outln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow to compile.
+    /// The workflow file to compile, e.g. examples/webapp-rollback.toml.
     file: PathBuf,
-    /// Write `<name>.asl.json` into this directory (created if missing) instead of printing it.
+    /// Write `<name>.asl.json` (with --example-input, `<name>.input.json`) into this directory, created if
+    /// missing, instead of printing it.
     #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Fill the function ARNs for this region (with --account); otherwise they stay `${Stepback...Arn}`
     /// placeholders for CloudFormation's DefinitionSubstitutions.
     #[arg(long, requires = "account")]
     region: Option<String>,
-    #[arg(long, requires = "region")]
+    /// The AWS account id (12 digits) the functions live in, with --region.
+    #[arg(long, requires = "region", value_name = "ID")]
     account: Option<String>,
     /// Function name prefix used with --region/--account: `<prefix>rds-snapshot`.
     #[arg(long, default_value = "stepback-")]
@@ -26,7 +29,8 @@ pub struct Args {
     /// An explicit substitution, e.g. --substitution StepbackNotifyArn=arn:aws:lambda:...; repeatable.
     #[arg(long = "substitution", value_name = "KEY=VALUE", value_parser = parse_substitution)]
     substitutions: Vec<(String, String)>,
-    /// Print an example execution input (every input with its default) instead of the definition.
+    /// Print an example execution input instead of the definition: every input with its default, and `null`
+    /// for each required one, to be filled in.
     #[arg(long)]
     example_input: bool,
 }
@@ -43,12 +47,7 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => return code,
     };
     if args.example_input {
-        let input = compiler::example_input(&workflow);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&input).unwrap_or_default()
-        );
-        return ExitCode::SUCCESS;
+        return example_input(args, &workflow);
     }
     let mut options = compiler::Options {
         substitutions: args
@@ -64,27 +63,66 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(compiled) => compiled,
         Err(errors) => {
             for error in errors {
-                eprintln!("error: {}: {error}", args.file.display());
+                errln!("error: {}: {error}", args.file.display());
             }
             return ExitCode::from(INVALID);
         }
     };
     let Some(dir) = &args.out_dir else {
-        print!("{}", compiled.json);
+        out!("{}", compiled.json);
         return ExitCode::SUCCESS;
     };
     let path = dir.join(format!("{}.asl.json", workflow.name));
-    match write_atomically(&path, compiled.json.as_bytes()) {
+    let code = write(&path, &compiled.json);
+    if code == ExitCode::SUCCESS && !compiled.placeholders.is_empty() {
+        let keys: Vec<&str> = compiled.placeholders.iter().map(String::as_str).collect();
+        errln!("DefinitionSubstitutions needed: {}", keys.join(", "));
+    }
+    code
+}
+
+/// The example execution input, printed or written as `<name>.input.json`; the required inputs are `null`,
+/// which the machine refuses, and are named on stderr.
+fn example_input(args: &Args, workflow: &workflow::Workflow) -> ExitCode {
+    // Serialising a serde_json::Value cannot fail.
+    let json = serde_json::to_string_pretty(&compiler::example_input(workflow)).unwrap_or_default();
+    let code = match &args.out_dir {
+        None => {
+            outln!("{json}");
+            ExitCode::SUCCESS
+        }
+        Some(dir) => write(
+            &dir.join(format!("{}.input.json", workflow.name)),
+            &(json + "\n"),
+        ),
+    };
+    let required: Vec<String> = workflow
+        .inputs
+        .iter()
+        .filter(|i| i.default.is_none())
+        .map(|i| match &i.description {
+            Some(description) => format!("{} ({}: {description})", i.name, i.ty.name()),
+            None => format!("{} ({})", i.name, i.ty.name()),
+        })
+        .collect();
+    if !required.is_empty() {
+        errln!(
+            "required, replace each null: {}; a required string must not be empty",
+            required.join(", ")
+        );
+    }
+    code
+}
+
+/// Writes a file atomically and says so; the exit code.
+pub(crate) fn write(path: &Path, text: &str) -> ExitCode {
+    match write_atomically(path, text.as_bytes()) {
         Ok(()) => {
-            eprintln!("wrote {}", path.display());
-            if !compiled.placeholders.is_empty() {
-                let keys: Vec<&str> = compiled.placeholders.iter().map(String::as_str).collect();
-                eprintln!("DefinitionSubstitutions needed: {}", keys.join(", "));
-            }
+            errln!("wrote {}", path.display());
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: cannot write {}: {error}", path.display());
+            errln!("error: cannot write {}: {error}", path.display());
             ExitCode::from(IO_ERROR)
         }
     }
@@ -92,7 +130,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// A temporary file in the same directory, renamed over the target: readers see the old file or the new one,
 /// never a part, and nothing is left behind on failure.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path

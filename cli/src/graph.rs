@@ -1,6 +1,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::output::out;
 use crate::report;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -14,7 +15,7 @@ pub fn run(path: &Path, format: Format) -> ExitCode {
         Ok(workflow) => workflow,
         Err(code) => return code,
     };
-    print!(
+    out!(
         "{}",
         match format {
             Format::Mermaid => workflow::render::mermaid(&workflow),

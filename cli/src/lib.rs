@@ -1,3 +1,4 @@
 //! The parts of `stepback` that other tests drive directly; the binary (`main.rs`) parses, prints and exits.
 
 pub mod approval;
+pub mod aws;

@@ -1,9 +1,12 @@
 //! `stepback`: the only code that reads files, prints, or talks to AWS.
 
+mod actions;
 mod approve;
 mod check;
 mod compile;
+mod explain;
 mod graph;
+mod output;
 mod plan;
 mod report;
 mod schema;
@@ -25,19 +28,36 @@ struct Cli {
     command: Command,
 }
 
+/// In the order a user meets them: what a step can do, checking, reading a plan, compiling, answering.
 #[derive(Subcommand)]
 enum Command {
+    /// List the actions a step can use, or show one: its params, outputs, IAM actions, retry, estimate,
+    /// timeout and an example step.
+    ///
+    /// Example: stepback actions check.http
+    Actions {
+        /// An action, e.g. ecs.deploy; without it, every action with its summary.
+        action: Option<String>,
+    },
     /// Validate workflow files and print every problem found.
     ///
     /// Exit code 0: valid (warnings allowed), 1: invalid, 2: a file could not be read.
     ///
     /// Example: stepback check examples/*.toml
     Check {
-        #[arg(required = true)]
+        /// Workflow files to check, e.g. examples/*.toml.
+        #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Fail on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Explain a diagnostic code: why the rule exists, an example that breaks it, and the fix.
+    ///
+    /// Example: stepback explain E020
+    Explain {
+        /// A code as `stepback check` prints it, e.g. E020 or W001.
+        code: String,
     },
     /// Print the dependency graph of a workflow.
     ///
@@ -45,26 +65,19 @@ enum Command {
     ///
     /// Example: stepback graph examples/webapp-rollback.toml --format dot | dot -Tsvg > rollback.svg
     Graph {
+        /// The workflow file, e.g. examples/webapp-rollback.toml.
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = graph::Format::Mermaid)]
         format: graph::Format,
     },
-    /// Approve a step that waits in an `approval`; the approval message gives the token.
+    /// Print when each step starts and ends if every step takes its estimate, the total and what it assumes,
+    /// then the compiler's figures: structure, added edges, history events, definition size.
     ///
-    /// The step's result records who approved and why. Exit code 1: no approval waits on that token.
-    ///
-    /// Example: stepback approve --token "$TOKEN" --comment "snapshot rds:webapp-db-0412 checked"
-    Approve(approve::Args),
-    /// Reject a step that waits in an `approval`: it fails with Stepback.Rejected and the failure path runs.
-    ///
-    /// Example: stepback reject --token - --comment "wrong snapshot" < token.txt
-    Reject(approve::Args),
-    /// Print the JSON Schema of the workflow language.
-    ///
-    /// Save it and point taplo or Even Better TOML at it for completion:
-    ///
-    /// Example: stepback schema > stepback.schema.json, then start a workflow with `#:schema ./stepback.schema.json`
-    Schema,
+    /// Example: stepback plan examples/webapp-rollback.toml
+    Plan {
+        /// The workflow file, e.g. examples/webapp-rollback.toml.
+        file: PathBuf,
+    },
     /// Compile a workflow into an AWS Step Functions definition (`<name>.asl.json`).
     ///
     /// Example: stepback compile examples/webapp-rollback.toml -o build
@@ -77,26 +90,41 @@ enum Command {
     ///
     /// Example: stepback template examples/webapp-rollback.toml -o build --format yaml
     Template(template::Args),
-    /// Print the critical path, the compiled machine's estimated makespan, its series-parallel structure and its
-    /// worst-case history events.
+    /// Approve a step that waits in an `approval`; the approval message gives the token.
     ///
-    /// Example: stepback plan examples/webapp-rollback.toml
-    Plan { file: PathBuf },
+    /// The step's result records who approved and why. Exit code 1: no approval waits on that token; 2: AWS
+    /// could not be reached or refused (no credentials, no region, access denied...).
+    ///
+    /// Example: stepback approve --token "$TOKEN" --comment "snapshot rds:webapp-db-0412 checked" --region us-east-1
+    Approve(approve::Args),
+    /// Reject a step that waits in an `approval`: it fails with Stepback.Rejected and the failure path runs.
+    ///
+    /// Example: stepback reject --token - --comment "wrong snapshot" --profile ops < token.txt
+    Reject(approve::Args),
+    /// Print the JSON Schema of the workflow language.
+    ///
+    /// Save it and point taplo or Even Better TOML at it for completion:
+    ///
+    /// Example: stepback schema > stepback.schema.json, then start a workflow with `#:schema ./stepback.schema.json`
+    Schema,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let code = match cli.command {
+        Command::Actions { action } => actions::run(action.as_deref()),
         Command::Check {
             files,
             deny_warnings,
         } => check::run(&files, deny_warnings),
+        Command::Explain { code } => explain::run(&code),
         Command::Graph { file, format } => graph::run(&file, format),
-        Command::Schema => schema::run(),
+        Command::Plan { file } => plan::run(&file),
         Command::Compile(args) => compile::run(&args),
         Command::Template(args) => template::run(&args),
-        Command::Plan { file } => plan::run(&file),
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
-    }
+        Command::Schema => schema::run(),
+    };
+    output::finish(code)
 }

@@ -1,12 +1,22 @@
-//! `stepback plan`: the figures an on-call engineer reads before trusting the rollback.
+//! `stepback plan`: when each step starts and ends, the total and what it assumes; then the compiler's
+//! figures, for whoever reviews the generated state machine.
 
+use std::fmt::Write;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use compiler::DEFINITION_LIMIT;
-use compiler::events::{LIMIT, human};
+use catalog::Runtime;
+use compiler::events::LIMIT;
+use compiler::{DEFINITION_LIMIT, Plan};
+use workflow::Workflow;
+use workflow::duration::format as human;
 
+use crate::output::{errln, out};
 use crate::report::{self, INVALID};
+
+/// Columns of a Gantt bar for the whole run.
+const BAR_WIDTH: u64 = 40;
 
 pub fn run(path: &Path) -> ExitCode {
     let workflow = match report::load(path) {
@@ -17,11 +27,165 @@ pub fn run(path: &Path) -> ExitCode {
         Ok(plan) => plan,
         Err(errors) => {
             for error in errors {
-                eprintln!("error: {}: {error}", path.display());
+                errln!("error: {}: {error}", path.display());
             }
             return ExitCode::from(INVALID);
         }
     };
+    out!(
+        "{}",
+        render(&workflow, &plan, std::io::stdout().is_terminal())
+    );
+    let over = [
+        (plan.total_events > LIMIT, "history"),
+        (plan.definition_bytes > DEFINITION_LIMIT, "definition size"),
+    ];
+    for (_, limit) in over.iter().filter(|(is_over, _)| *is_over) {
+        errln!(
+            "error: {}: over the {limit} limit; `stepback compile` refuses it",
+            path.display()
+        );
+    }
+    if over.iter().any(|(is_over, _)| *is_over) {
+        return ExitCode::from(INVALID);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The plan as text; `bars` draws a Gantt bar per step (on a terminal).
+pub fn render(workflow: &Workflow, plan: &Plan, bars: bool) -> String {
+    let mut text = format!(
+        "{}: {} steps, {} on failure; each step takes its estimate\n\n",
+        workflow.name,
+        workflow.steps.len(),
+        workflow.on_failure.len()
+    );
+    let rows: Vec<[String; 5]> = plan
+        .timeline
+        .iter()
+        .filter_map(|timed| {
+            let step = workflow.step(&timed.step)?;
+            Some([
+                step.id.clone(),
+                step.action.name.to_owned(),
+                human(step.estimate_secs),
+                human(timed.start_secs),
+                human(timed.end_secs),
+            ])
+        })
+        .collect();
+    let header = ["step", "action", "estimate", "start", "end"].map(str::to_owned);
+    let mut widths = [0; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String; 5]| {
+        row.iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let gap = if bars {
+        // The bar's width, with its two edges.
+        " ".repeat(BAR_WIDTH as usize + 4)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(text, "{}{gap}  runs", line(&header));
+    for (row, timed) in rows.iter().zip(&plan.timeline) {
+        let mut cells = line(row);
+        if bars {
+            cells.push_str("  ");
+            cells.push_str(&bar(timed.start_secs, timed.end_secs, plan.makespan_secs));
+        }
+        let when = workflow
+            .step(&timed.step)
+            .and_then(|s| s.when.as_ref())
+            .map_or_else(|| "always".to_owned(), |c| format!("if {c}"));
+        let _ = writeln!(text, "{cells}  {when}");
+    }
+    text.push('\n');
+    text.push_str(&assumptions(workflow, plan));
+    text.push_str(&compiler_figures(plan));
+    text
+}
+
+/// `    ████████      `: the step's share of the run.
+fn bar(start: u64, end: u64, total: u64) -> String {
+    let total = total.max(1);
+    let from = start * BAR_WIDTH / total;
+    let to = (end * BAR_WIDTH)
+        .div_ceil(total)
+        .max(from + 1)
+        .min(BAR_WIDTH);
+    let from = from.min(to.saturating_sub(1));
+    let mut bar = " ".repeat(from as usize);
+    bar.push_str(&"█".repeat((to - from) as usize));
+    bar.push_str(&" ".repeat((BAR_WIDTH - to) as usize));
+    format!("│{bar}│")
+}
+
+/// The total, and what it takes for granted: which conditional steps run, and how fast people answer.
+fn assumptions(workflow: &Workflow, plan: &Plan) -> String {
+    let conditional: Vec<&str> = workflow
+        .steps
+        .iter()
+        .filter(|s| s.when.is_some())
+        .map(|s| s.id.as_str())
+        .collect();
+    let approvals: Vec<String> = workflow
+        .steps
+        .iter()
+        .filter(|s| s.action.runtime == Runtime::TaskToken)
+        .map(|s| format!("{} {}", s.id, human(s.estimate_secs)))
+        .collect();
+    let mut text = format!(
+        "total {}, if every step takes its estimate",
+        human(plan.makespan_secs)
+    );
+    if conditional.is_empty() && approvals.is_empty() {
+        text.push('\n');
+    } else {
+        text.push_str(
+            " and
+",
+        );
+    }
+    if !conditional.is_empty() {
+        let _ = writeln!(
+            text,
+            "  - the conditional steps run: {} (an upper bound where their conditions exclude each other)",
+            conditional.join(", ")
+        );
+    }
+    if !approvals.is_empty() {
+        let _ = writeln!(
+            text,
+            "  - each approval is answered within its estimate: {}",
+            approvals.join(", ")
+        );
+    }
+    if !conditional.is_empty() {
+        let skipped = &plan.default_run.skipped;
+        let _ = writeln!(
+            text,
+            "with the default input: {} ({})",
+            human(plan.default_run.makespan_secs),
+            if skipped.is_empty() {
+                "every conditional step runs".to_owned()
+            } else {
+                format!("{} skipped", skipped.join(", "))
+            }
+        );
+    }
+    text
+}
+
+/// The figures behind the schedule, each with what it is for.
+fn compiler_figures(plan: &Plan) -> String {
     let added: Vec<String> = plan
         .added_edges
         .iter()
@@ -34,58 +198,81 @@ pub fn run(path: &Path) -> ExitCode {
         .take(3)
         .map(|(id, e)| format!("{id} {e}"))
         .collect();
-    println!(
-        "{}: {} steps, {} on failure",
-        workflow.name,
-        workflow.steps.len(),
-        workflow.on_failure.len()
-    );
-    println!(
-        "critical path     {} ({})",
-        plan.critical_path.join(" -> "),
-        human(plan.critical_secs)
-    );
-    println!(
-        "compiled machine  {} ({:.2} x critical path)",
-        human(plan.makespan_secs),
-        plan.ratio()
-    );
-    println!(
-        "level by level    {} ({:.2} x critical path)",
-        human(plan.level_secs),
-        plan.level_ratio()
-    );
-    println!("structure         {}", plan.structure);
-    println!(
-        "added edges       {}",
-        if added.is_empty() {
-            "none".to_owned()
-        } else {
-            added.join(", ")
-        }
-    );
-    println!(
-        "history events    {} worst case, limit {LIMIT}; most: {}",
-        plan.total_events,
-        heaviest.join(", ")
-    );
-    // Measured with `${Key}` placeholders; concrete ARNs change it by a few bytes per task.
-    println!(
-        "definition size   {} bytes, limit {DEFINITION_LIMIT}",
-        plan.definition_bytes
-    );
-    let over = [
-        (plan.total_events > LIMIT, "history"),
-        (plan.definition_bytes > DEFINITION_LIMIT, "definition size"),
+    let rows = [
+        (
+            "critical path",
+            format!(
+                "{} ({})",
+                plan.critical_path.join(" -> "),
+                human(plan.critical_secs)
+            ),
+            "the longest chain of `after`: no schedule is shorter",
+        ),
+        (
+            "compiled machine",
+            format!(
+                "{} ({:.2} x critical path)",
+                human(plan.makespan_secs),
+                plan.ratio()
+            ),
+            "the total above; above 1.00 only where the compiler ordered steps itself",
+        ),
+        (
+            "level by level",
+            format!(
+                "{} ({:.2} x critical path)",
+                human(plan.level_secs),
+                plan.level_ratio()
+            ),
+            "a naive compiler that waits for each level of the graph, for comparison",
+        ),
+        (
+            "structure",
+            plan.structure.clone(),
+            "the nesting of Parallel states: `;` one after another, `|` at the same time",
+        ),
+        (
+            "added edges",
+            if added.is_empty() {
+                "none".to_owned()
+            } else {
+                added.join(", ")
+            },
+            "orders the compiler added where the graph does not nest into Parallel states",
+        ),
+        (
+            "history events",
+            format!(
+                "{} worst case, limit {LIMIT}; most: {}",
+                plan.total_events,
+                heaviest.join(", ")
+            ),
+            "every retry and poll used up; Step Functions ends an execution at the limit",
+        ),
+        (
+            "definition size",
+            // Measured with `${Key}` placeholders; concrete ARNs change it by a few bytes per task.
+            format!("{} bytes, limit {DEFINITION_LIMIT}", plan.definition_bytes),
+            "Step Functions refuses a larger state machine",
+        ),
     ];
-    for (_, limit) in over.iter().filter(|(is_over, _)| *is_over) {
-        eprintln!(
-            "error: {}: over the {limit} limit; `stepback compile` refuses it",
-            path.display()
-        );
+    let mut text = "\nCompiler figures, for reviewing the generated state machine\n".to_owned();
+    for (label, value, meaning) in rows {
+        let _ = writeln!(text, "  {label:16}  {value}\n  {:16}  ({meaning})", "");
     }
-    if over.iter().any(|(is_over, _)| *is_over) {
-        return ExitCode::from(INVALID);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    /// On a terminal each step gets a bar: its share of the run, where it falls.
+    #[test]
+    fn a_terminal_gets_a_gantt_bar_per_step() {
+        let source = include_str!("../../examples/webapp-rollback.toml");
+        let workflow = workflow::check(source)
+            .workflow
+            .expect("the example is valid");
+        let plan = compiler::plan(&workflow).expect("the example plans");
+        insta::assert_snapshot!(super::render(&workflow, &plan, true));
     }
-    ExitCode::SUCCESS
 }

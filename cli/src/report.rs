@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::output::{err, errln};
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
 use workflow::{Checked, Diagnostic, Workflow};
 
@@ -13,7 +14,7 @@ pub const IO_ERROR: u8 = 2;
 
 pub fn read(path: &Path) -> Result<String, ExitCode> {
     std::fs::read_to_string(path).map_err(|error| {
-        eprintln!("error: cannot read {}: {error}", path.display());
+        errln!("error: cannot read {}: {error}", path.display());
         ExitCode::from(IO_ERROR)
     })
 }
@@ -43,6 +44,6 @@ pub fn load(path: &Path) -> Result<Workflow, ExitCode> {
         workflow,
         diagnostics,
     } = workflow::check(&source);
-    eprint!("{}", render(path, &source, &diagnostics));
+    err!("{}", render(path, &source, &diagnostics));
     workflow.ok_or(ExitCode::from(INVALID))
 }

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::compile::write_atomically;
+use crate::compile::write;
+use crate::output::{errln, out};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -14,11 +15,12 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The workflow to build the stack of.
+    /// The workflow file to build the stack of, e.g. examples/webapp-rollback.toml.
     file: PathBuf,
     /// Write `<name>.template.<json|yaml>` into this directory (created if missing) instead of printing it.
     #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// The template's format; both deploy with `aws cloudformation deploy`.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
 }
@@ -32,7 +34,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(compiled) => compiled,
         Err(errors) => {
             for error in errors {
-                eprintln!("error: {}: {error}", args.file.display());
+                errln!("error: {}: {error}", args.file.display());
             }
             return ExitCode::from(INVALID);
         }
@@ -53,23 +55,14 @@ pub fn run(args: &Args) -> ExitCode {
     let text = match text {
         Ok(text) => text,
         Err(error) => {
-            eprintln!("error: cannot render the template: {error}");
+            errln!("error: cannot render the template: {error}");
             return ExitCode::from(IO_ERROR);
         }
     };
     let Some(dir) = &args.out_dir else {
-        print!("{text}");
+        out!("{text}");
         return ExitCode::SUCCESS;
     };
     let path = dir.join(format!("{}.template.{extension}", workflow.name));
-    match write_atomically(&path, text.as_bytes()) {
-        Ok(()) => {
-            eprintln!("wrote {}", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: cannot write {}: {error}", path.display());
-            ExitCode::from(IO_ERROR)
-        }
-    }
+    write(&path, &text)
 }

@@ -76,17 +76,8 @@ impl PollPlan {
     }
 }
 
-/// `90` → `1m30s`, for names and messages.
-pub fn human(seconds: u64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut out = String::new();
-    for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
-        if value > 0 {
-            out.push_str(&format!("{value}{unit}"));
-        }
-    }
-    if out.is_empty() { "0s".to_owned() } else { out }
-}
+/// The canonical form of a duration, for names and messages.
+pub use workflow::duration::format as human;
 
 #[cfg(test)]
 mod tests {

@@ -13,11 +13,12 @@ mod payload;
 pub mod schedule;
 pub mod structure;
 pub mod template;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use catalog::{Runtime, ValueType};
-use serde_json::{Map, Value as Json};
+use catalog::Runtime;
+use serde_json::Value as Json;
 use workflow::Workflow;
 
 pub use lower::BRANCH_FAILED;
@@ -87,6 +88,19 @@ pub struct Plan {
     pub total_events: u64,
     /// The definition's size in UTF-8 bytes, as Step Functions counts it against [`DEFINITION_LIMIT`].
     pub definition_bytes: usize,
+    /// Each step's start and end in the compiled machine when every step runs and takes its estimate, in
+    /// start order. Its end is [`Plan::makespan_secs`].
+    pub timeline: Vec<timeline::Timed>,
+    /// The run with the workflow's default input.
+    pub default_run: DefaultRun,
+}
+
+/// The compiled machine run with the default input: conditional steps whose `when` is false for it take no
+/// time; those whose `when` the defaults cannot decide are counted as running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultRun {
+    pub makespan_secs: u64,
+    pub skipped: Vec<String>,
 }
 
 impl Plan {
@@ -176,6 +190,23 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
     };
     let (critical, critical_secs) = dag.critical_path();
     let json = lowered.machine.to_json();
+    let skipped: Vec<usize> = workflow
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.when
+                .as_ref()
+                .is_some_and(|c| timeline::holds_by_default(c, workflow) == Some(false))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut default_weights = dag.weights().to_vec();
+    for &i in &skipped {
+        if let Some(weight) = default_weights.get_mut(i) {
+            *weight = 0;
+        }
+    }
     let plan = Plan {
         critical_path: critical.into_iter().map(id).collect(),
         critical_secs,
@@ -197,6 +228,14 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         total_events: lowered.total_events,
         // `String::len` is the UTF-8 length.
         definition_bytes: json.len(),
+        timeline: timeline::timeline(schedule.tree.as_ref(), workflow, dag.weights()),
+        default_run: DefaultRun {
+            makespan_secs: schedule
+                .tree
+                .as_ref()
+                .map_or(0, |t| t.makespan(&default_weights)),
+            skipped: skipped.into_iter().map(id).collect(),
+        },
     };
     let placeholders = placeholders(&json);
     Ok(Compiled {
@@ -231,18 +270,13 @@ fn placeholders(json: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// An execution input a console user can start from: every input, with its default or an empty value of its
-/// type where it is required.
+/// An execution input a console user can start from: every input with its default, and `null` for each
+/// required one, which the machine refuses until it is filled.
 pub fn example_input(workflow: &Workflow) -> Json {
-    let mut input = Map::new();
-    for i in &workflow.inputs {
-        let value = i.default.clone().unwrap_or_else(|| match i.ty {
-            ValueType::Number => Json::from(0),
-            ValueType::Bool => Json::Bool(false),
-            ValueType::StringList => Json::Array(Vec::new()),
-            _ => Json::String(String::new()),
-        });
-        input.insert(i.name.clone(), value);
-    }
+    let input = workflow
+        .inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.default.clone().unwrap_or(Json::Null)))
+        .collect();
     Json::Object(input)
 }

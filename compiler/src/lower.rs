@@ -1073,6 +1073,22 @@ impl Lowering<'_> {
                 rule: wrong,
                 next: fail,
             });
+            // A required string is never meant empty (an empty `to_version` deploys nothing); the rule comes
+            // after the type test, so the value is a string here.
+            if input.default.is_none() && input.ty == catalog::ValueType::String {
+                let fail = self.invalid_input(
+                    &format!("Invalid input: {} is empty", input.name),
+                    format!("input `{}` is required and must not be empty", input.name),
+                    scope,
+                );
+                choices.push(ChoiceRule {
+                    rule: Rule::Test {
+                        variable: variable.clone(),
+                        test: Test::Compare(Comparison::StringEquals, Operand::Literal(json!(""))),
+                    },
+                    next: fail,
+                });
+            }
         }
         let validated = if choices.is_empty() {
             next

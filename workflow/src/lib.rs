@@ -6,6 +6,7 @@
 mod codes;
 mod condition;
 mod diagnostic;
+pub mod duration;
 mod graph;
 mod lower;
 pub mod model;
@@ -16,9 +17,10 @@ pub mod schema;
 mod syntax;
 mod template;
 
-pub use codes::Code;
+pub use codes::{Code, Explanation};
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::Workflow;
+pub use syntax::closest;
 
 /// The result of checking one source file.
 #[derive(Debug)]

@@ -4,6 +4,8 @@
 use catalog::{ActionSpec, ValueType};
 use serde_json::{Map, Value, json};
 
+/// Descriptions are copied as written (into the ASL `Comment`, for one): never interpolated.
+const PLAIN_TEXT: &str = "plain text for people; `${...}` in it is not interpolated";
 const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
 
 fn value_schema(ty: ValueType, description: &str) -> Value {
@@ -60,7 +62,10 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         json!({ "type": "string", "pattern": DURATION_PATTERN }),
     );
     properties.insert("estimate".into(), json!({ "type": "string", "pattern": DURATION_PATTERN, "description": "expected duration, for planning" }));
-    properties.insert("description".into(), json!({ "type": "string" }));
+    properties.insert(
+        "description".into(),
+        json!({ "type": "string", "description": PLAIN_TEXT }),
+    );
     properties.insert(
         "continue_on_error".into(),
         json!({ "type": "boolean", "description": "record a failure and go on" }),
@@ -115,10 +120,10 @@ pub fn json_schema() -> Value {
         "properties": {
             "version": { "const": 1 },
             "name": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
-            "description": { "type": "string" },
+            "description": { "type": "string", "description": PLAIN_TEXT },
             "input": {
                 "type": "object",
-                "description": "execution input; an input without a default is required",
+                "description": "execution input; an input without a default is required, and a required string must not be empty",
                 "additionalProperties": {
                     "type": "object",
                     "additionalProperties": false,
@@ -126,7 +131,7 @@ pub fn json_schema() -> Value {
                     "properties": {
                         "type": { "enum": ["string", "bool", "number", "list"] },
                         "default": {},
-                        "description": { "type": "string" }
+                        "description": { "type": "string", "description": PLAIN_TEXT }
                     }
                 }
             },

@@ -8,6 +8,8 @@ use toml::de::{DeTable, DeValue};
 
 use crate::{Code, Diagnostic};
 
+pub use crate::duration::parse as duration_secs;
+
 pub type Span = Range<usize>;
 pub type Node<'i> = Spanned<DeValue<'i>>;
 
@@ -259,10 +261,4 @@ pub fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// Parses `"30s"`, `"15m"`, `"1h30m"` into whole seconds, rounding up.
-pub fn duration_secs(text: &str) -> Result<u64, String> {
-    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    Ok(duration.as_secs() + u64::from(duration.subsec_nanos() > 0))
 }

@@ -1,52 +1,36 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::{root, stepback, stepback_with};
 
-/// Runs `stepback` from the workspace root; returns (exit code, stdout, stderr).
-fn stepback(args: &[&str]) -> (i32, String, String) {
-    stepback_with(args, &[], "")
-}
-
-fn stepback_with(args: &[&str], env: &[(&str, String)], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepback"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("stepback runs");
-    if let Some(mut input) = child.stdin.take() {
-        std::io::Write::write_all(&mut input, stdin.as_bytes()).expect("stdin");
-    }
-    let output = child.wait_with_output().expect("stepback runs");
-    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8 output");
-    (
-        output.status.code().unwrap_or(-1),
-        text(output.stdout),
-        text(output.stderr),
-    )
-}
-
+/// Our own examples pass even with warnings denied.
 #[test]
 fn check_accepts_the_examples() {
-    let (code, _, stderr) = stepback(&[
-        "check",
-        "examples/webapp-rollback.toml",
-        "examples/ec2-compose-rollback.toml",
-    ]);
+    let examples: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            format!(
+                "examples/{}",
+                p.file_name().expect("a name").to_string_lossy()
+            )
+        })
+        .collect();
+    assert!(examples.len() >= 2);
+    let mut args = vec!["check", "--deny-warnings"];
+    args.extend(examples.iter().map(String::as_str));
+    let (code, _, stderr) = stepback(&args);
     assert_eq!(code, 0, "{stderr}");
+    for example in &examples {
+        assert!(
+            stderr.contains(&format!("{example}: ok (0 errors, 0 warnings)")),
+            "{stderr}"
+        );
+    }
+    let (_, _, stderr) = stepback(&["check", "workflow/tests/data/ok/conditions.toml"]);
     assert!(
-        stderr.contains("examples/webapp-rollback.toml: ok (0 errors, 1 warnings)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("examples/ec2-compose-rollback.toml: ok (0 errors, 0 warnings)"),
+        stderr.ends_with("conditions.toml: ok (0 errors, 1 warning)\n"),
         "{stderr}"
     );
 }
@@ -60,8 +44,11 @@ fn check_exit_codes() {
         "diagnostics name file:line:col: {stderr}"
     );
 
-    let (code, _, stderr) =
-        stepback(&["check", "--deny-warnings", "examples/webapp-rollback.toml"]);
+    let (code, _, stderr) = stepback(&[
+        "check",
+        "--deny-warnings",
+        "workflow/tests/data/ok/conditions.toml",
+    ]);
     assert_eq!(code, 1, "warnings fail with --deny-warnings: {stderr}");
 
     let (code, _, stderr) = stepback(&[
@@ -190,4 +177,157 @@ fn editors_schema_accepts_valid_workflows_and_flags_shape_errors() {
         }
     }
     assert_eq!(stdout.lines().count(), valid.len() + shape_files.len());
+}
+
+#[test]
+fn actions_lists_the_catalog_and_shows_one_action() {
+    let (code, list, _) = stepback(&["actions"]);
+    assert_eq!(code, 0);
+    for action in catalog::user_actions() {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(action.name) && l.ends_with(action.summary)),
+            "{} is not listed:\n{list}",
+            action.name
+        );
+    }
+    assert!(
+        !list.contains("guard "),
+        "stepback's own actions are not listed"
+    );
+    let (code, shown, _) = stepback(&["actions", "check.http"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(shown);
+    let (code, _, stderr) = stepback(&["actions", "ecs.deploi"]);
+    assert_eq!(
+        (code, stderr.trim()),
+        (
+            2,
+            "error: no action `ecs.deploi`; did you mean `ecs.deploy`? `stepback actions` lists them"
+        )
+    );
+}
+
+/// The example step `stepback actions <ACTION>` prints is a step the checker accepts: right params, right types.
+#[test]
+fn every_actions_example_step_is_valid() {
+    for action in catalog::user_actions() {
+        let (code, shown, _) = stepback(&["actions", action.name]);
+        assert_eq!(code, 0, "{}", action.name);
+        let example: String = shown
+            .split_once("\nExample\n")
+            .map(|(_, example)| example)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| format!("{}\n", line.trim_start()))
+            .collect();
+        assert!(
+            example.contains(&format!("action = \"{}\"", action.name)),
+            "{shown}"
+        );
+        let source = format!("version = 1\nname = \"example\"\n\n{example}");
+        let errors: Vec<String> = workflow::check(&source)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            // A destructive action's example still needs its guards, which are other steps.
+            .filter(|d| !matches!(d.code.as_str(), "E025" | "E026"))
+            .map(|d| format!("{}: {}", d.code.as_str(), d.message))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}\n{source}", action.name);
+    }
+}
+
+#[test]
+fn explain_prints_why_an_example_and_the_fix() {
+    let (code, shown, _) = stepback(&["explain", "E020"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(shown);
+    let (code, lower, _) = stepback(&["explain", "e020"]);
+    assert_eq!((code, lower), (0, shown));
+    let (code, _, stderr) = stepback(&["explain", "E999"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no code `E999`"), "{stderr}");
+}
+
+/// What an on-call engineer reads first: each step's estimate, start and end, and what the total assumes.
+#[test]
+fn plan_for_people() {
+    let (code, plan, stderr) = stepback(&["plan", "examples/webapp-rollback.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn example_input_says_what_is_required() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let workflow = dir.path().join("w.toml");
+    std::fs::write(
+        &workflow,
+        "version = 1\nname = \"w\"\n\n[input]\nto_version = { type = \"string\", description = \"image tag\" }\n\
+         reason = { type = \"string\", default = \"manual\" }\n\n[steps.pause]\naction = \"wait\"\n\
+         when = \"input.to_version != input.reason\"\nduration = \"1m\"\n",
+    )
+    .expect("a workflow");
+    let file = workflow.to_str().expect("utf-8");
+    let (code, stdout, stderr) = stepback(&["compile", file, "--example-input"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\n  \"to_version\": null,\n  \"reason\": \"manual\"\n}\n"
+    );
+    assert_eq!(
+        stderr.trim(),
+        "required, replace each null: to_version (string: image tag); a required string must not be empty"
+    );
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = stepback(&[
+        "compile",
+        file,
+        "--example-input",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    let written = std::fs::read_to_string(out.join("w.input.json")).expect("-o writes the input");
+    assert!(written.contains("\"to_version\": null"), "{written}");
+}
+
+#[test]
+fn help_names_every_argument_and_lists_verbs_in_the_order_they_are_met() {
+    let (_, help, _) = stepback(&["--help"]);
+    let order = [
+        "actions", "check", "explain", "graph", "plan", "compile", "template", "approve", "reject",
+        "schema",
+    ];
+    let listed: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|word| order.contains(word))
+        .collect();
+    assert_eq!(listed, order, "{help}");
+    for (verb, argument) in [
+        ("check", "<FILE>..."),
+        ("graph", "<FILE>"),
+        ("plan", "<FILE>"),
+        ("compile", "<FILE>"),
+        ("compile", "--account <ID>"),
+        ("template", "<FILE>"),
+        ("approve", "--region <REGION>"),
+        ("approve", "--profile <NAME>"),
+    ] {
+        let (code, help, _) = stepback(&[verb, "--help"]);
+        assert_eq!(code, 0);
+        assert!(help.contains("Example: stepback"), "{help}");
+        // `-h` puts each argument's description on its line; the last mention is the argument's own.
+        let (_, short, _) = stepback(&[verb, "-h"]);
+        let described = short
+            .rsplit_once(argument)
+            .map(|(_, rest)| rest.lines().next().unwrap_or_default().trim())
+            .unwrap_or_default();
+        assert!(
+            described.len() > 10,
+            "`{verb} -h` leaves {argument} undescribed:\n{short}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 mod failure;
 mod fixtures;
 mod manifest;
+mod plan;
 mod shapes;
 mod templates;
 

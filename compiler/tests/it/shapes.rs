@@ -10,7 +10,7 @@ fn check(steps: &str, expect: &str) {
     assert_eq!(head.join("\n"), expect.trim(), "\nfull summary:\n{summary}");
 }
 
-fn wait(id: &str, after: &[&str], minutes: u32) -> String {
+pub fn wait(id: &str, after: &[&str], minutes: u32) -> String {
     let after: Vec<String> = after.iter().map(|a| format!("\"{a}\"")).collect();
     format!(
         "[steps.{id}]\naction = \"wait\"\nafter = [{}]\nduration = \"{minutes}m\"\nestimate = \"{minutes}m\"\n\n",
