@@ -94,16 +94,38 @@ pub fn describe(action: &ActionSpec) -> String {
         );
     }
     text.push('\n');
-    let iam_actions = action.iam_actions();
-    let iam = if iam_actions.is_empty() {
-        "none".to_owned()
-    } else {
-        iam_actions.join(", ")
-    };
     let native = action.runtime == Runtime::Native;
+    let guards: Vec<String> = action
+        .guards
+        .iter()
+        .map(|g| {
+            let same: Vec<String> = g
+                .same
+                .iter()
+                .map(|(_, mine)| format!("same `{mine}`"))
+                .collect();
+            let need = if g.required {
+                "an error without it"
+            } else {
+                "a warning without it"
+            };
+            if same.is_empty() {
+                format!("{} ({need})", g.action)
+            } else {
+                format!("{} of the {} ({need})", g.action, same.join(", "))
+            }
+        })
+        .collect();
     let rows = [
-        ("runs as", runtime(action.runtime).to_owned()),
-        ("IAM actions", iam),
+        (
+            "needs first",
+            if guards.is_empty() {
+                "nothing: it changes nothing beyond undoing".to_owned()
+            } else {
+                format!("{}, among its ancestors", guards.join(" and "))
+            },
+        ),
+        ("runs as", runtime(action)),
         (
             "retry",
             if native {
@@ -134,6 +156,19 @@ pub fn describe(action: &ActionSpec) -> String {
     for (label, value) in rows {
         let _ = writeln!(text, "{label:12} {value}");
     }
+    text.push_str("\nIAM, the function's role (`stepback template` writes it)\n");
+    if action.grants.is_empty() {
+        text.push_str("  none\n");
+    }
+    for grant in action.grants {
+        let _ = writeln!(text, "  {}", grant.actions.join(", "));
+        if grant.is_unscoped() {
+            text.push_str("      on *: AWS does not scope these by resource\n");
+        }
+        for resource in grant.resources {
+            let _ = writeln!(text, "      on {resource}");
+        }
+    }
     text.push_str("\nExample\n");
     for line in example(action).lines() {
         let _ = writeln!(text, "  {line}");
@@ -150,16 +185,21 @@ fn limits(param: &ParamSpec) -> String {
     }
 }
 
-fn runtime(runtime: Runtime) -> &'static str {
-    match runtime {
-        Runtime::Invoke => "one Lambda call",
-        Runtime::Poll => {
+fn runtime(action: &ActionSpec) -> String {
+    match (action.runtime, action.poll_interval) {
+        (Runtime::Invoke, _) => "one Lambda call".to_owned(),
+        (Runtime::Poll, Some((param, default))) => format!(
+            "a Lambda starts it, then checks it every `{param}` (default {}) from a Wait loop",
+            duration::format(default)
+        ),
+        (Runtime::Poll, None) => {
             "a long operation: a Lambda starts it, then polls it from a Wait loop (first poll at the estimate)"
+                .to_owned()
         }
-        Runtime::TaskToken => {
-            "a wait for a person, who answers with `stepback approve` or `stepback reject`"
+        (Runtime::TaskToken, _) => {
+            "a wait for a person, who answers with `stepback approve` or `stepback reject`".to_owned()
         }
-        Runtime::Native => "a Step Functions Wait state; no Lambda",
+        (Runtime::Native, _) => "a Step Functions Wait state; no Lambda".to_owned(),
     }
 }
 
