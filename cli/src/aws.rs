@@ -33,9 +33,14 @@ pub enum AwsError {
     )]
     NoRegion { profile: String },
     #[error(
-        "no AWS credentials: tried AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile `{profile}` in {files}, AWS_WEB_IDENTITY_TOKEN_FILE, the ECS container endpoint and EC2 instance metadata; set the variables or pass --profile"
+        "no AWS credentials: tried AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile `{profile}` in {files}, AWS_WEB_IDENTITY_TOKEN_FILE, the ECS container endpoint and EC2 instance metadata{said}; set the variables or pass --profile"
     )]
-    NoCredentials { profile: String, files: String },
+    NoCredentials {
+        profile: String,
+        files: String,
+        /// What the last source tried answered, when it did more than find nothing: `" (…: reason)"`.
+        said: String,
+    },
     #[error("the credentials of profile `{profile}` cannot be loaded: {reason}")]
     CredentialsUnusable { profile: String, reason: String },
     #[error(
@@ -103,26 +108,49 @@ impl Session {
         if config.region().is_none() {
             return Err(AwsError::NoRegion { profile });
         }
-        let no_credentials = || AwsError::NoCredentials {
+        let no_credentials = |said: String| AwsError::NoCredentials {
             profile: profile.clone(),
             files: profile_files(),
+            said,
         };
-        let provider = config.credentials_provider().ok_or_else(no_credentials)?;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| no_credentials(String::new()))?;
         let credentials = provider
             .provide_credentials()
             .await
             .map_err(|error| match error {
-                CredentialsError::CredentialsNotLoaded(_) => no_credentials(),
-                error => AwsError::CredentialsUnusable {
+                CredentialsError::CredentialsNotLoaded(_) => no_credentials(String::new()),
+                // A profile that is there but cannot be used: a syntax error, an unknown source profile.
+                CredentialsError::InvalidConfiguration(_) => AwsError::CredentialsUnusable {
                     profile: profile.clone(),
-                    reason: innermost(&error),
+                    reason: unusable(&innermost(&error), &profile),
                 },
+                // The chain stops at the first source that fails other than by finding nothing; off EC2 that is
+                // often the instance metadata refusing, which says little on its own.
+                error => no_credentials(format!(
+                    " (the last answered: {})",
+                    innermost(&error).trim_end_matches(['.', ' '])
+                )),
             })?;
         let config = config
             .into_builder()
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .build();
         Ok(Session { config })
+    }
+}
+
+/// The SDK's reason, with what to do where stepback knows better: stepback is built without the SDK's SSO
+/// support, whose error names a cargo feature.
+fn unusable(reason: &str, profile: &str) -> String {
+    if reason.contains("cargo feature(s) enabled: sso") {
+        format!(
+            "it uses IAM Identity Center (SSO), which stepback does not read; export its credentials with \
+             `aws configure export-credentials --profile {profile} --format env`"
+        )
+    } else {
+        reason.trim_end_matches(['.', ' ']).to_owned()
     }
 }
 
@@ -191,6 +219,7 @@ where
             Some(CredentialsError::CredentialsNotLoaded(_)) => AwsError::NoCredentials {
                 profile: std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".to_owned()),
                 files: profile_files(),
+                said: String::new(),
             },
             _ => AwsError::Other {
                 action: call.action.to_owned(),

@@ -159,6 +159,53 @@ fn a_profile_gives_region_and_credentials() {
     assert!(stderr.contains("profile `nosuch`"), "{stderr}");
 }
 
+/// Off EC2 the chain ends at the instance metadata; when that refuses rather than stays silent, its answer
+/// is added to the list, not put in its place.
+#[test]
+fn refusing_instance_metadata_is_reported_with_what_was_tried() {
+    let metadata = Answering::start(403, "");
+    let env = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "false"),
+        (
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            metadata.endpoint.as_str(),
+        ),
+    ];
+    let (code, stderr) = approve(&[], &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error: no AWS credentials: tried AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile `default`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(the last answered: "), "{stderr}");
+    assert!(metadata.requests() > 0, "the instance metadata was asked");
+}
+
+/// stepback's SDK is built without SSO: a profile that uses it gets the way around, not a cargo feature name.
+#[test]
+fn an_sso_profile_says_how_to_export_its_credentials() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile ops]\nregion = eu-west-1\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n\
+         sso_account_id = 123456789012\nsso_role_name = Admin\n",
+    )
+    .expect("config");
+    let env = [("AWS_CONFIG_FILE", config.to_str().expect("utf-8"))];
+    let (code, stderr) = approve(&["--profile", "ops"], &env);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: the credentials of profile `ops` cannot be loaded: it uses IAM Identity Center (SSO), which \
+             stepback does not read; export its credentials with `aws configure export-credentials --profile ops \
+             --format env`"
+        )
+    );
+}
+
 /// Every answer below is what Step Functions sends: HTTP 400 with `__type` naming the error.
 fn answered(body: &'static str) -> (i32, String, usize) {
     let aws = Answering::start(400, body);
