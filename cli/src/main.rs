@@ -2,6 +2,7 @@
 
 mod actions;
 mod approve;
+mod audit;
 mod check;
 mod compile;
 mod explain;
@@ -107,6 +108,18 @@ enum Command {
     ///
     /// Example: stepback schema > stepback.schema.json, then start a workflow with `#:schema ./stepback.schema.json`
     Schema,
+    /// Audit a rollback: who, what, when, why and how long, step by step, from its execution history.
+    ///
+    /// Fetches DescribeExecution, the definition it ran and the whole GetExecutionHistory, and maps the states
+    /// back to the workflow's steps. The task token is never printed. Exit code 1: the history cannot be read;
+    /// 2: usage, IO or AWS error.
+    ///
+    /// Example: stepback audit arn:aws:states:us-east-1:123456789012:execution:webapp-rollback:r42 --format html -o r42.html
+    ///
+    /// Example: stepback audit --history r42.json --format md
+    ///
+    /// Example: stepback audit --list --arn arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback --since 30d
+    Audit(audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -125,6 +138,7 @@ fn main() -> ExitCode {
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
         Command::Schema => schema::run(),
+        Command::Audit(args) => audit::run(&args),
     };
     output::finish(code)
 }

@@ -331,3 +331,80 @@ fn help_names_every_argument_and_lists_verbs_in_the_order_they_are_met() {
         );
     }
 }
+
+/// `audit --history` renders a saved history offline; a file that is not one is exit 1 and writes nothing.
+#[test]
+fn audit_a_saved_history() {
+    let history = "audit/tests/data/fail-deploy.json";
+    let (code, stdout, stderr) = stepback(&["audit", "--history", history]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("webapp-rollback: fail-deploy FAILED\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("step deploy failed: Stepback.Failed: the deployment rolled back"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let page = dir.path().join("audit.html");
+    let page_arg = page.display().to_string();
+    let (code, stdout, stderr) = stepback(&[
+        "audit",
+        "--history",
+        history,
+        "--format",
+        "html",
+        "-o",
+        &page_arg,
+    ]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    let html = std::fs::read_to_string(&page).expect("the page");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html:.100}");
+
+    let text = std::fs::read_to_string(root().join(history)).expect("fixture");
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &text[..text.len() / 3]).expect("written");
+    let out = dir.path().join("never.md");
+    let (code, stdout, stderr) = stepback(&[
+        "audit",
+        "--history",
+        &truncated.display().to_string(),
+        "--format",
+        "md",
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(
+        stderr.starts_with("error: the history is not JSON: EOF while parsing"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written on failure");
+
+    let (code, _, stderr) = stepback(&["audit"]);
+    assert_eq!(
+        code, 2,
+        "an execution, --history or --list is required: {stderr}"
+    );
+}
+
+/// `audit ARN` asks Step Functions; an execution that does not exist is exit 2, and `--list` of a state machine
+/// with no executions prints none.
+#[test]
+fn audit_asks_step_functions() {
+    let moto = tests::Moto::start();
+    let env: Vec<(&str, String)> = moto.env().into_iter().collect();
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:webapp-rollback:none";
+    let (code, stdout, stderr) = stepback_with(&["audit", arn], &env, "");
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback";
+    let (code, stdout, stderr) = stepback_with(
+        &["audit", "--list", "--arn", machine, "--since", "1d"],
+        &env,
+        "",
+    );
+    assert_eq!(code, 2, "moto: no such state machine: {stdout}{stderr}");
+}

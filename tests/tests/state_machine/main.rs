@@ -211,7 +211,7 @@ impl Harness {
         name: &str,
         input: Value,
         reject: Option<&str>,
-    ) -> (String, Vec<Value>) {
+    ) -> (String, String, Vec<Value>) {
         let started = self.sfn(
             "StartExecution",
             &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }),
@@ -260,7 +260,7 @@ impl Harness {
             events.extend(page["events"].as_array().cloned().unwrap_or_default());
             token = page.get("nextToken").cloned().unwrap_or(Value::Null);
             if token.is_null() {
-                break (status, events);
+                break (arn, status, events);
             }
         }
     }
@@ -389,8 +389,10 @@ fn webapp_rollback_runs_in_moto() {
     });
 
     let ids: Vec<&str> = workflow.steps.iter().map(|s| s.id.as_str()).collect();
-    for ((name, _, expected, skipped, failing), (status, events)) in cases.iter().zip(&results) {
+    for ((name, _, expected, skipped, failing), (arn, status, events)) in cases.iter().zip(&results)
+    {
         assert_eq!(status, expected, "{name}: final status");
+        audit_agrees(&harness, name, arn, &workflow, skipped, *failing);
         let t = timeline(events, &ids);
         let invoked: BTreeSet<String> = harness
             .invocations(name)
@@ -480,10 +482,101 @@ fn webapp_rollback_runs_in_moto() {
             }
         }
     }
+    // `stepback audit --list`: every execution, newest first.
+    let listed = harness
+        .runtime
+        .block_on(cli::history::list(&harness.sfn_client, &machine, 0))
+        .expect("the executions are listed");
+    let mut names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    names.sort_unstable();
+    let mut expected: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
     let polls = harness
         .invocations("defaults")
         .iter()
         .filter(|i| i.step == "drain" && i.operation == "poll")
         .count();
     assert_eq!(polls, 1, "drain is polled once after its start");
+}
+
+/// `stepback audit` reads the same history back as the workflow's steps: what was skipped, what failed, who
+/// approved. With `STEPBACK_SAVE_HISTORIES=1` the fetched history is saved as `audit/tests/data/<case>.json`,
+/// the fixtures that the audit's snapshot tests render.
+fn audit_agrees(
+    harness: &Harness,
+    name: &str,
+    arn: &str,
+    workflow: &workflow::Workflow,
+    skipped: &[&str],
+    failing: Option<&str>,
+) {
+    let bundle = harness
+        .runtime
+        .block_on(cli::history::fetch(&harness.sfn_client, arn))
+        .expect("the history is fetched");
+    let text = serde_json::to_string_pretty(&bundle).expect("JSON");
+    assert!(
+        harness
+            .invocations(name)
+            .iter()
+            .filter_map(|i| i.task_token.as_deref())
+            .all(|token| !text.contains(token)),
+        "{name}: the saved history holds a task token"
+    );
+    if std::env::var_os("STEPBACK_SAVE_HISTORIES").is_some() {
+        let path = format!(
+            "{}/../audit/tests/data/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::write(&path, format!("{text}\n")).expect("the fixture is written");
+    }
+    let history = audit::History::from_bundle(bundle).expect("a readable history");
+    let report = audit::audit(&history).expect("the history audits");
+    let outcome = |id: &str| {
+        report
+            .steps
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.outcome)
+            .unwrap_or_else(|| panic!("{name}: no step {id} in the audit"))
+    };
+    for step in skipped {
+        assert_eq!(outcome(step), audit::Outcome::Skipped, "{name}: {step}");
+    }
+    match failing {
+        Some(step) => {
+            assert_eq!(outcome(step), audit::Outcome::Failed, "{name}: {step}");
+            let failure = report.failure.as_ref().expect("a failure section");
+            assert_eq!(failure.step.as_deref(), Some(step), "{name}");
+            assert_eq!(
+                outcome("announce_failure"),
+                audit::Outcome::Succeeded,
+                "{name}: the on_failure step"
+            );
+        }
+        None => {
+            for step in &workflow.steps {
+                if !skipped.contains(&step.id.as_str()) {
+                    assert_eq!(
+                        outcome(&step.id),
+                        audit::Outcome::Succeeded,
+                        "{name}: {}",
+                        step.id
+                    );
+                }
+            }
+            let sign_off = report
+                .approvals
+                .iter()
+                .find(|a| a.step == "sign_off")
+                .expect("the sign-off approval");
+            assert_eq!(sign_off.approved_by.as_deref(), Some("alice"), "{name}");
+            assert_eq!(
+                sign_off.comment.as_deref(),
+                Some("checked sign_off"),
+                "{name}"
+            );
+        }
+    }
 }
