@@ -217,7 +217,7 @@ pub fn html(report: &Report) -> String {
             r#"<span><i style="background:{colour}"></i>{outcome}</span>"#
         );
     }
-    out.push_str("<span>white ticks: polls; pale bar: ran on after a failure; click a lane for its details</span></p>");
+    out.push_str("<span>dashed: never reached; white ticks: polls; pale bar: ran on after a failure; click a lane for its details</span></p>");
     out.push_str(&timeline(report));
     out.push_str(r#"<pre id="details"></pre>"#);
     list(&mut out, "Trigger", &trigger_lines(report));
