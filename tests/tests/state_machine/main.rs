@@ -366,6 +366,13 @@ fn webapp_rollback_runs_in_moto() {
         ),
         ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
         (
+            "alarm",
+            alarm_event(),
+            "SUCCEEDED",
+            &["migrate_down", "approve_restore", "restore_db"][..],
+            None,
+        ),
+        (
             "reject-restore",
             json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
             "FAILED",
@@ -500,6 +507,23 @@ fn webapp_rollback_runs_in_moto() {
     assert_eq!(polls, 1, "drain is polled once after its start");
 }
 
+/// The event an EventBridge rule for the trigger's alarm delivers as the execution's input (CloudWatch user
+/// guide, "Alarm events and EventBridge").
+fn alarm_event() -> Value {
+    let reason = "Threshold Crossed: 1 out of the last 1 datapoints [7.5 (27/11/26 06:59:00)] was greater than the threshold (5.0).";
+    json!({
+        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": ACCOUNT, "time": "2026-11-27T07:00:00Z", "region": tests::REGION,
+        "resources": [format!("arn:aws:cloudwatch:{}:{ACCOUNT}:alarm:webapp-5xx-rate", tests::REGION)],
+        "detail": {
+            "alarmName": "webapp-5xx-rate",
+            "state": { "value": "ALARM", "reason": reason, "timestamp": "2026-11-27T07:00:00.000+0000" },
+            "previousState": { "value": "OK", "reason": "Threshold Crossed", "timestamp": "2026-11-27T06:00:00.000+0000" }
+        }
+    })
+}
+
 /// `stepback audit` reads the same history back as the workflow's steps: what was skipped, what failed, who
 /// approved. With `STEPBACK_SAVE_HISTORIES=1` the fetched history is saved as `audit/tests/data/<case>.json`,
 /// the fixtures that the audit's snapshot tests render.
@@ -533,6 +557,25 @@ fn audit_agrees(
     }
     let history = audit::History::from_bundle(bundle).expect("a readable history");
     let report = audit::audit(&history).expect("the history audits");
+    match &report.trigger {
+        audit::report::Trigger::Alarm {
+            name: alarm,
+            reason,
+            ..
+        } => {
+            assert_eq!(name, "alarm", "an alarm trigger for a console start");
+            assert_eq!(alarm, "webapp-5xx-rate");
+            assert!(
+                reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("Threshold Crossed")),
+                "{reason:?}"
+            );
+        }
+        audit::report::Trigger::Manual { .. } => {
+            assert_ne!(name, "alarm", "the alarm is not named")
+        }
+    }
     let outcome = |id: &str| {
         report
             .steps
