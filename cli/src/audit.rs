@@ -10,7 +10,6 @@ use cli::aws::{AwsArgs, Session};
 use cli::history::{self, FetchError};
 use serde_json::Value;
 
-use crate::compile::write_atomically;
 use crate::output::{errln, out, outln};
 use crate::report::{INVALID, IO_ERROR};
 
@@ -135,11 +134,14 @@ fn audit_or_list(args: &Args) -> Result<(), ExitCode> {
     }
 }
 
+/// Writes atomically and says so (`compile`'s writer).
 fn write(path: &std::path::Path, text: &str) -> Result<(), ExitCode> {
-    write_atomically(path, text.as_bytes()).map_err(|error| {
-        errln!("error: cannot write {}: {error}", path.display());
-        ExitCode::from(IO_ERROR)
-    })
+    let code = crate::compile::write(path, text);
+    if code == ExitCode::SUCCESS {
+        Ok(())
+    } else {
+        Err(code)
+    }
 }
 
 /// An ASL definition, or `describe-state-machine(-for-execution)` output whose `definition` holds one.
