@@ -535,6 +535,8 @@ fn record(
     step.ended_at = step.end.map(format_time);
     step.duration_ms = step.start.zip(step.end).map(|(s, e)| millis(e - s));
 
+    let native =
+        catalog::action(&spec.action).is_some_and(|a| a.runtime == catalog::Runtime::Native);
     let exit: Option<(&str, Value)> = seen.exit.as_ref().map(|(name, output)| {
         let value = output
             .as_deref()
@@ -570,7 +572,7 @@ fn record(
                 step.error = text(result, "error");
                 step.cause = text(result, "cause");
                 Outcome::FailedContinued
-            } else {
+            } else if text(result, "status").as_deref() == Some("done") {
                 if let Some(outputs) = result
                     .and_then(|r| r.get("output"))
                     .and_then(Value::as_object)
@@ -578,6 +580,14 @@ fn record(
                     step.outputs = outputs.clone();
                 }
                 Outcome::Succeeded
+            } else if result.is_none() && native {
+                // A `wait` step is one Wait state and keeps no result.
+                Outcome::Succeeded
+            } else if seen.aborted || over {
+                // Its last state exited mid-way (a poll loop's Choice or Wait), and nothing followed.
+                Outcome::Stopped
+            } else {
+                Outcome::Running
             }
         }
     };

@@ -33,6 +33,31 @@ fn hand_written_histories() {
     insta::glob!("../data/hand", "*.json", check);
 }
 
+/// The post-mortem's copy: the same report as Markdown tables and lists.
+#[test]
+fn markdown() {
+    let report = crate::audit(&crate::data("fail-deploy.json"));
+    insta::assert_snapshot!(audit::render::markdown(&report));
+}
+
+/// moto let `backup_db`'s branch run on after `drain` failed in the other branch, until its poll loop's Wait;
+/// Step Functions would have stopped it at once (issue 14).
+#[test]
+fn a_sibling_that_ran_on_after_a_failure_is_marked() {
+    let report = crate::audit(&crate::data("sibling-late.json"));
+    let backup = report
+        .steps
+        .iter()
+        .find(|s| s.id == "backup_db")
+        .expect("backup_db");
+    assert_eq!(backup.outcome, audit::Outcome::Stopped);
+    assert!(backup.after_failure);
+    assert_eq!(
+        report.failure.as_ref().and_then(|f| f.step.as_deref()),
+        Some("drain")
+    );
+}
+
 #[test]
 fn a_redrive_shows_what_ran_again() {
     let report = crate::audit(&crate::data("hand/redriven.json"));

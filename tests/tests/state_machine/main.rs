@@ -53,6 +53,13 @@ impl Functions {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         });
+        // drain refuses at once while its sibling branch's backup_db is still polling.
+        if execution.starts_with("sibling-late") && step == "drain" {
+            return (
+                true,
+                json!({ "errorType": "Stepback.Precondition", "errorMessage": "the target group has no targets" }),
+            );
+        }
         if execution.starts_with("fail-deploy") && step == "deploy" {
             return (
                 true,
@@ -64,7 +71,9 @@ impl Functions {
                     "progress": null, "error": error, "cause": null })
         };
         // drain takes one poll, to exercise the Wait → poll → Choice loop; the rest finish on start.
-        if step == "drain" && operation == "start" {
+        let polled =
+            step == "drain" || (execution.starts_with("sibling-late") && step == "backup_db");
+        if polled && operation == "start" {
             return (false, response("running", json!({}), Value::Null));
         }
         if execution.starts_with("fail-drain") && step == "drain" {
@@ -365,6 +374,7 @@ fn webapp_rollback_runs_in_moto() {
             Some("deploy"),
         ),
         ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
+        ("sibling-late", json!({}), "FAILED", &[][..], Some("drain")),
         (
             "alarm",
             alarm_event(),
@@ -444,6 +454,9 @@ fn webapp_rollback_runs_in_moto() {
                 // A Lambda's JSON error arrives as its message; a plain cause passes unchanged; moto drops the
                 // Cause of SendTaskFailure (its answer is null), which the failure path fills in.
                 let (error, cause) = match *step {
+                    _ if *name == "sibling-late" => {
+                        ("Stepback.Precondition", "the target group has no targets")
+                    }
                     "approve_restore" => ("Stepback.Rejected", "no cause given"),
                     "deploy" => ("Stepback.Failed", "the deployment rolled back"),
                     _ => ("Stepback.Failed", "2 targets still draining"),
@@ -586,6 +599,11 @@ fn audit_agrees(
     };
     for step in skipped {
         assert_eq!(outcome(step), audit::Outcome::Skipped, "{name}: {step}");
+    }
+    if name == "sibling-late" {
+        // The other branch of the failed Parallel never finishes its poll loop. Whether moto let it run on past
+        // the failure (issue 14) depends on timing, so only the recorded fixture's test asserts that.
+        assert_eq!(outcome("backup_db"), audit::Outcome::Stopped, "{name}");
     }
     match failing {
         Some(step) => {
