@@ -164,7 +164,7 @@ impl Code {
             Code::UnknownInputType => (
                 "An input's `type` says how the execution input is checked before any step runs: `string`, `bool`, \
                  `number` or `list`.",
-                "[input]\nreason = { type = \"str\" }\n\n[steps.pause]\naction = \"wait\"\nduration = \"1m\"\n",
+                "[input]\nreason = { type = \"str\" }\n\n[steps.pause]\naction = \"wait\"\nwhen = \"input.reason != ''\"\nduration = \"1m\"\n",
                 "Use one of the four types: `type = \"string\"`.",
             ),
             Code::DefaultType => (

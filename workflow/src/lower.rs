@@ -86,7 +86,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     let description = root
         .string("description", "the workflow", cx.sink)
         .map(|(s, _)| s.to_owned());
-    let inputs = root.get("input").map(|n| cx.inputs(n)).unwrap_or_default();
+    let (inputs, broken_inputs) = root.get("input").map(|n| cx.inputs(n)).unwrap_or_default();
     let resources = root
         .get("resources")
         .map(|n| cx.resources(n))
@@ -136,6 +136,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     let ancestors = dag.as_ref().map(Ancestors::of);
     let scope = Scope {
         inputs: &inputs,
+        broken_inputs: &broken_inputs,
         resources: &resources,
         steps: &raw_steps,
         ancestors: ancestors.as_ref(),
@@ -271,6 +272,9 @@ impl RetryPatch {
 
 struct Scope<'s, 'a, 'i> {
     inputs: &'s [Input],
+    /// Inputs whose declaration has an error (reported there): declared, of no known type. Nothing that reads
+    /// or fills them is reported again.
+    broken_inputs: &'s BTreeSet<String>,
     resources: &'s BTreeMap<String, String>,
     steps: &'s [RawStep<'a, 'i>],
     ancestors: Option<&'s Ancestors>,
@@ -368,11 +372,13 @@ impl<'s> Lowerer<'s> {
         false
     }
 
-    fn inputs(&mut self, node: &Node<'_>) -> Vec<Input> {
+    /// The inputs, and the names of those whose declaration has an error.
+    fn inputs(&mut self, node: &Node<'_>) -> (Vec<Input>, BTreeSet<String>) {
         let Some(table) = Table::of(node, "[input]", self.sink) else {
-            return Vec::new();
+            return (Vec::new(), BTreeSet::new());
         };
         let mut inputs = Vec::new();
+        let mut broken = BTreeSet::new();
         for (name, name_span, decl) in table.entries() {
             let context = format!("input `{name}`");
             let Some(decl) = Table::of(decl, &context, self.sink) else {
@@ -423,16 +429,19 @@ impl<'s> Lowerer<'s> {
             let description = decl
                 .string("description", &context, self.sink)
                 .map(|(s, _)| s.to_owned());
-            if let (true, Some(ty)) = (ok, ty) {
-                inputs.push(Input {
+            match (ok, ty) {
+                (true, Some(ty)) => inputs.push(Input {
                     name: name.to_owned(),
                     ty,
                     default,
                     description,
-                });
+                }),
+                _ => {
+                    broken.insert(name.to_owned());
+                }
             }
         }
-        inputs
+        (inputs, broken)
     }
 
     fn input_default(
@@ -763,7 +772,9 @@ impl<'s> Lowerer<'s> {
                 .is_some_and(|(b, _)| b),
             allow_unguarded,
         };
-        (id_ok && action.is_some()).then_some(step)
+        // A step whose action has an error still exists for the rest of the check, with no outputs known:
+        // `after` and reads of it are not reported again.
+        id_ok.then_some(step)
     }
 
     fn action(
@@ -912,9 +923,9 @@ impl<'s> Lowerer<'s> {
                     format!(
                         "step `{}` may time out: its timeout {} ({}) is shorter than its estimate {}",
                         raw.id,
-                        humantime::format_duration(std::time::Duration::from_secs(raw.timeout_secs)),
+                        crate::duration::format(raw.timeout_secs),
                         raw.timeout_origin,
-                        humantime::format_duration(std::time::Duration::from_secs(estimate_secs)),
+                        crate::duration::format(estimate_secs),
                     ),
                 )
                 .label("timeout of this step")
@@ -1221,6 +1232,7 @@ impl<'s> Lowerer<'s> {
                         input.ty,
                     ))
                 }
+                None if scope.broken_inputs.contains(*name) => return None,
                 None => Err(unknown(
                     format!("unknown input `{name}`"),
                     "not declared in [input]",
@@ -1238,6 +1250,15 @@ impl<'s> Lowerer<'s> {
                 )),
             },
             ["steps", step, output] => match context {
+                // Its action has an error, reported there: its outputs are unknown, not wrong.
+                Context::Step(_)
+                    if scope
+                        .steps
+                        .iter()
+                        .any(|s| s.id == *step && s.action.is_none()) =>
+                {
+                    return None;
+                }
                 Context::Step(from) => {
                     self.step_output(step, output, from, span.clone(), scope, refs)
                 }
@@ -1353,6 +1374,7 @@ impl<'s> Lowerer<'s> {
         };
         let target = &scope.steps[to];
         let Some(action) = target.action else {
+            // `resolve` does not ask for the outputs of a step without an action.
             return Err(Diagnostic::new(
                 Code::UnknownReference,
                 span,
@@ -1393,6 +1415,13 @@ impl<'s> Lowerer<'s> {
             .related(target.id_span.clone(), format!("`{step}` is declared here"))
             .help(if to == from {
                 "a step cannot read its own output".to_owned()
+            } else if ancestors.is_ancestor(from, to) {
+                // Adding the edge would close a cycle: `step` already waits for this one.
+                format!(
+                    "`{step}` runs after `{reader}`, so the order is the other way round: read it in a step that \
+                     runs after `{step}`, or reorder the two so that `{reader}` runs after `{step}`",
+                    reader = this.id
+                )
             } else {
                 format!("add \"{step}\" to `after` of `{}`", this.id)
             }));
@@ -1445,6 +1474,10 @@ impl<'s> Lowerer<'s> {
         {
             for (name, span, value) in fills.entries() {
                 let Some(declared) = scope.inputs.iter().find(|i| i.name == name) else {
+                    if scope.broken_inputs.contains(name) {
+                        ok = false;
+                        continue;
+                    }
                     let help = did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()))
                         .unwrap_or_else(|| "declare it in [input]".into());
                     self.sink.push(

@@ -86,6 +86,30 @@ fn every_code_has_a_fixture() {
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
 }
 
+/// One mistake, one error: in `err/one-error-*.toml` a single defect has many dependents (steps after it,
+/// reads of it), and none of them is reported again.
+#[test]
+fn one_defect_gives_one_error() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/err");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("fixture dir") {
+        let path = entry.expect("entry").path();
+        if !file_name(&path).starts_with("one-error-") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("fixture");
+        let errors: Vec<String> = workflow::check(&source)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}: {}", d.code.as_str(), d.message))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}: {errors:#?}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 2, "the one-error fixtures are missing");
+}
+
 /// Mutating the example byte by byte must never panic.
 #[test]
 fn no_panic_on_truncated_or_mangled_input() {
