@@ -4,65 +4,76 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use cli::approval::{self, AnswerError, Decision};
-use cli::aws::{AwsArgs, Session};
+use cli::aws::{AwsArgs, AwsError, Session};
+use cli::execution;
 
 use crate::output::errln;
 use crate::report::{INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["execution", "token"])))]
 pub struct Args {
-    /// The task token from the approval message; `-` reads it from standard input, out of the shell history.
+    /// The execution whose waiting approval to answer; its history holds the task token.
+    #[arg(value_name = "EXECUTION_ARN")]
+    execution: Option<String>,
+    /// With several approvals waiting in the execution: the step to answer.
+    #[arg(long, requires = "execution")]
+    step: Option<String>,
+    /// Instead of EXECUTION_ARN: the task token from the approval message; `-` reads it from standard input,
+    /// out of the shell history.
     #[arg(long)]
-    token: String,
+    token: Option<String>,
     /// Why; recorded in the execution history.
     #[arg(long, default_value = "")]
     comment: String,
-    /// Who answers; recorded in the execution history. Default: $USER.
+    /// A display name, recorded beside the caller's ARN from STS, which is what the audit trusts.
     #[arg(long)]
     by: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,
 }
 
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The user's error: exit 1.
+    #[error("{0}")]
+    NoApproval(String),
+}
+
 pub fn run(args: &Args, decision: Decision) -> ExitCode {
-    let token = if args.token == "-" {
-        let mut token = String::new();
-        if let Err(error) = std::io::stdin().read_to_string(&mut token) {
-            errln!("error: cannot read the token from standard input: {error}");
-            return ExitCode::from(IO_ERROR);
+    let token = match args.token.as_deref() {
+        Some("-") => {
+            let mut token = String::new();
+            if let Err(error) = std::io::stdin().read_to_string(&mut token) {
+                errln!("error: cannot read the token from standard input: {error}");
+                return ExitCode::from(IO_ERROR);
+            }
+            Some(token.trim().to_owned())
         }
-        token.trim().to_owned()
-    } else {
-        args.token.clone()
+        other => other.map(str::to_owned),
     };
-    let by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            errln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(IO_ERROR);
-        }
-    };
-    let sent = runtime.block_on(async {
+    let sent = crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
-        approval::answer(
-            &aws_sdk_sfn::Client::new(&session.config),
-            &token,
-            decision,
-            &by,
-            &args.comment,
-        )
-        .await
+        let caller = cli::aws::caller(&session).await?;
+        let by = match &args.by {
+            Some(name) => format!("{name} ({})", caller.arn),
+            None => caller.arn.clone(),
+        };
+        let token = match (token, &args.execution) {
+            (Some(token), _) => token,
+            (None, Some(execution)) => waiting_token(&session, execution, args.step.as_deref()).await?,
+            (None, None) => return Err(Failure::NoApproval("give EXECUTION_ARN or --token".into())),
+        };
+        let client = aws_sdk_sfn::Client::new(&session.config);
+        approval::answer(&client, &token, decision, &by, &args.comment).await?;
+        Ok(by)
     });
     match sent {
-        Ok(()) => {
+        Ok(Ok(by)) => {
             let verb = if decision == Decision::Approve {
                 "approved"
             } else {
@@ -71,13 +82,52 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
             errln!("{verb} by {by}");
             ExitCode::SUCCESS
         }
-        Err(error @ AnswerError::NotWaiting { .. }) => {
+        Ok(Err(error @ (Failure::NoApproval(_) | Failure::Answer(AnswerError::NotWaiting { .. })))) => {
             errln!("error: {error}");
             ExitCode::from(INVALID)
         }
-        Err(error @ AnswerError::Aws(_)) => {
+        Ok(Err(error)) => {
             errln!("error: {error}");
             ExitCode::from(IO_ERROR)
         }
+        Err(code) => code,
     }
+}
+
+/// The token of the one approval waiting in the execution (or of `step`'s).
+async fn waiting_token(
+    session: &Session,
+    execution: &str,
+    step: Option<&str>,
+) -> Result<String, Failure> {
+    let events = execution::history(session, execution).await?;
+    let waiting = execution::waiting_approvals(&events);
+    let chosen: Vec<&execution::Waiting> = waiting
+        .iter()
+        .filter(|w| step.is_none_or(|s| w.step == s))
+        .collect();
+    match chosen.as_slice() {
+        [one] => Ok(one.token.clone()),
+        [] if waiting.is_empty() => Err(Failure::NoApproval(format!(
+            "no approval is waiting in {execution}: none was reached, it was answered already, or the execution ended"
+        ))),
+        [] => Err(Failure::NoApproval(format!(
+            "step `{}` is not waiting for an answer; these are: {}",
+            step.unwrap_or_default(),
+            names(&waiting)
+        ))),
+        _ => Err(Failure::NoApproval(format!(
+            "{} approvals are waiting: {}; pass --step",
+            chosen.len(),
+            names(&waiting)
+        ))),
+    }
+}
+
+fn names(waiting: &[execution::Waiting]) -> String {
+    waiting
+        .iter()
+        .map(|w| format!("`{}`", w.step))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -265,3 +265,37 @@ fn innermost(error: &(dyn Error + 'static)) -> String {
     }
     current.to_string()
 }
+
+/// Who is calling, from STS: the account (for default names) and the ARN (recorded as who answered or started).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
+impl Caller {
+    /// The last part of the ARN, e.g. `alice` for `arn:aws:sts::1:assumed-role/Ops/alice`.
+    pub fn short_name(&self) -> &str {
+        self.arn.rsplit(['/', ':']).next().unwrap_or("unknown")
+    }
+}
+
+pub async fn caller(session: &Session) -> Result<Caller, AwsError> {
+    let identity = aws_sdk_sts::Client::new(&session.config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                &e,
+                Call {
+                    service: "STS",
+                    action: "sts:GetCallerIdentity",
+                },
+            )
+        })?;
+    Ok(Caller {
+        account: identity.account().unwrap_or_default().to_owned(),
+        arn: identity.arn().unwrap_or_default().to_owned(),
+    })
+}

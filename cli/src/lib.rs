@@ -2,4 +2,6 @@
 
 pub mod approval;
 pub mod aws;
+pub mod execution;
 pub mod history;
+pub mod stack;

@@ -5,12 +5,15 @@ mod approve;
 mod audit;
 mod check;
 mod compile;
+mod deploy;
 mod explain;
 mod graph;
 mod output;
 mod plan;
 mod report;
+mod runtime;
 mod schema;
+mod start;
 mod template;
 
 use std::path::PathBuf;
@@ -91,16 +94,31 @@ enum Command {
     ///
     /// Example: stepback template examples/webapp-rollback.toml -o build --format yaml
     Template(template::Args),
-    /// Approve a step that waits in an `approval`; the approval message gives the token.
+    /// Deploy the rollback: check, compile and template the workflow, upload the Lambda zip (keyed by its
+    /// content hash, so unchanged code uploads nothing), and create or update the stack through a change set.
     ///
-    /// The step's result records who approved and why. Exit code 1: no approval waits on that token; 2: AWS
-    /// could not be reached or refused (no credentials, no region, access denied...).
+    /// Prints the changes (asks before executing them unless --yes), follows the stack's events, and ends with
+    /// the state machine ARN and its console URL. Exit code 1: the workflow is invalid or the stack failed;
+    /// 2: the zip is missing, or AWS refused (no credentials, stack in ROLLBACK_COMPLETE, foreign bucket...).
     ///
-    /// Example: stepback approve --token "$TOKEN" --comment "snapshot rds:webapp-db-0412 checked" --region us-east-1
+    /// Example: stepback deploy examples/webapp-rollback.toml --stack webapp-rollback --task-role arn:aws:iam::123456789012:role/webapp-task --yes
+    Deploy(deploy::Args),
+    /// Start a rollback: the input is built from the workflow's `[input]` (types checked, defaults filled)
+    /// before any AWS call, and the execution is named after who started it and when.
+    ///
+    /// Example: stepback start examples/webapp-rollback.toml --stack webapp-rollback --input to_version=v41 --follow
+    Start(start::Args),
+    /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
+    /// with --token, from the approval message).
+    ///
+    /// The step's result records who approved (the caller's ARN from STS, with --by as a display name) and why.
+    /// Exit code 1: no approval is waiting; 2: AWS could not be reached or refused.
+    ///
+    /// Example: stepback approve arn:aws:states:us-east-1:123456789012:execution:webapp-rollback:rollback-20261127T0312Z-alice --comment "snapshot checked"
     Approve(approve::Args),
     /// Reject a step that waits in an `approval`: it fails with Stepback.Rejected and the failure path runs.
     ///
-    /// Example: stepback reject --token - --comment "wrong snapshot" --profile ops < token.txt
+    /// Example: stepback reject "$EXECUTION_ARN" --step approve_restore --comment "wrong snapshot"
     Reject(approve::Args),
     /// Print the JSON Schema of the workflow language.
     ///
@@ -134,7 +152,12 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Plan { file } => plan::run(&file),
         Command::Compile(args) => compile::run(&args),
+<<<<<<< HEAD
         Command::Template(args) => template::run(&args),
+=======
+        Command::Deploy(args) => deploy::run(&args),
+        Command::Start(args) => start::run(&args),
+>>>>>>> c0844ba (WIP deploy/start/approve by execution)
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
         Command::Schema => schema::run(),

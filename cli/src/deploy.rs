@@ -1,0 +1,174 @@
+//! `stepback deploy`: check, compile and template the workflow, upload the Lambda zip, and create or update the
+//! stack through a change set, printing its changes and then its events.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cli::aws::{AwsArgs, Session};
+use cli::stack::{self, Change, Deployment, Outcome, Progress};
+
+use crate::output::{errln, outln};
+use crate::report::{self, INVALID, IO_ERROR};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow to deploy.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The CloudFormation stack to create or update.
+    #[arg(long)]
+    stack: String,
+    /// The Lambda zip; default: what lambdas/README.md's build command writes.
+    #[arg(long, value_name = "ZIP", default_value = stack::DEFAULT_ZIP)]
+    code: PathBuf,
+    /// The S3 bucket for the zip and the template; default: `stepback-artifacts-<account>-<region>`, created
+    /// once (versioned, encrypted, public access blocked).
+    #[arg(long)]
+    bucket: Option<String>,
+    /// An ECS task or execution role ARN that the ECS functions may pass (TaskRoleArns); repeatable.
+    #[arg(long = "task-role", value_name = "ARN")]
+    task_roles: Vec<String>,
+    /// Execute the change set without asking.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let workflow = match report::load(&args.file) {
+        Ok(workflow) => workflow,
+        Err(code) => return code,
+    };
+    let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
+        Ok(compiled) => compiled,
+        Err(errors) => {
+            for error in errors {
+                errln!("error: {}: {error}", args.file.display());
+            }
+            return ExitCode::from(INVALID);
+        }
+    };
+    let template = compiler::template::template(&workflow, &compiled);
+    let zip = match std::fs::read(&args.code) {
+        Ok(zip) => zip,
+        Err(error) => {
+            errln!(
+                "error: cannot read the Lambda zip {}: {error}\n  help: build it with `{}`, or pass --code",
+                args.code.display(),
+                stack::BUILD_ZIP
+            );
+            return ExitCode::from(IO_ERROR);
+        }
+    };
+    if template["Parameters"]
+        .get(compiler::iam::TASK_ROLES_PARAMETER)
+        .is_some()
+        && args.task_roles.is_empty()
+    {
+        errln!(
+            "error: `{}` has ECS steps, whose functions pass the task's roles\n  help: pass --task-role ARN for each task and execution role its task definitions name",
+            workflow.name
+        );
+        return ExitCode::from(IO_ERROR);
+    }
+    let deployment = Deployment {
+        stack: &args.stack,
+        template: &template,
+        zip: &zip,
+        bucket: args.bucket.as_deref(),
+        task_roles: &args.task_roles,
+    };
+    let yes = args.yes;
+    let outcome = match crate::runtime::block_on(async {
+        let session = Session::load(&args.aws).await?;
+        stack::deploy(&session, &deployment, print_progress, |changes| {
+            confirm(changes, yes)
+        })
+        .await
+    }) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    match outcome {
+        Ok(Outcome::NoChanges) => {
+            outln!("no changes: stack {} already deploys this workflow", args.stack);
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Declined) => {
+            errln!("not deployed: the change set was declined");
+            ExitCode::from(INVALID)
+        }
+        Ok(Outcome::Deployed { status, outputs }) => {
+            outln!("{}: {status}", args.stack);
+            for (key, value) in &outputs {
+                outln!("  {key}: {value}");
+            }
+            outln!(
+                "start a rollback: stepback start --stack {} --input key=value, or from the console URL above",
+                args.stack
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error @ stack::DeployError::StackFailed { .. }) => {
+            errln!("error: {error}");
+            ExitCode::from(INVALID)
+        }
+        Err(error) => {
+            errln!("error: {error}");
+            ExitCode::from(IO_ERROR)
+        }
+    }
+}
+
+fn print_progress(progress: Progress) {
+    match progress {
+        Progress::BucketCreated(bucket) => errln!("created bucket {bucket}"),
+        Progress::Uploaded { key, bytes } => errln!("uploaded {key} ({bytes} bytes)"),
+        Progress::AlreadyUploaded(key) => errln!("unchanged code: {key} is uploaded already"),
+        Progress::Event {
+            time,
+            resource,
+            status,
+            reason,
+        } => {
+            let reason = if reason.is_empty() {
+                String::new()
+            } else {
+                format!("  {reason}")
+            };
+            errln!("{time}  {resource:<28} {status}{reason}");
+        }
+    }
+}
+
+/// Prints the changes; asks on a terminal unless `--yes`. Without a terminal, only `--yes` executes.
+fn confirm(changes: &[Change], yes: bool) -> bool {
+    errln!("changes:");
+    for change in changes {
+        let replacement = match change.replacement.as_deref() {
+            Some("True") => "  (replacement)",
+            Some("Conditional") => "  (may replace)",
+            _ => "",
+        };
+        errln!(
+            "  {:<7} {:<28} {}{replacement}",
+            change.action,
+            change.logical_id,
+            change.resource_type
+        );
+    }
+    if yes {
+        return true;
+    }
+    if !std::io::stdin().is_terminal() {
+        errln!("not a terminal: pass --yes to execute the change set");
+        return false;
+    }
+    eprint!("execute these changes? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes")
+}

@@ -1,0 +1,381 @@
+//! Executions without the printing: the typed input a start sends, the start itself, what has happened so far
+//! (as the workflow's steps), and the approvals waiting in one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
+use catalog::ValueType;
+use catalog::manifest::Manifest;
+use serde_json::{Map, Value as Json};
+use workflow::Workflow;
+
+use crate::aws::{self, AwsError, Call, Session};
+
+/// A `--input k=v` or `--input-file` value that the workflow's `[input]` refuses. Codes as `check` gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputProblem {
+    pub code: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "error[{}]: {}\n  help: {}", self.code, self.message, self.help)
+    }
+}
+
+/// The execution input: every declared input, given or defaulted, typed; every problem at once. `given` are
+/// `--input k=v` pairs (a string is taken as written, a number or bool parsed, a list as JSON or comma-separated);
+/// `file` is an `--input-file` object, which `given` overrides.
+pub fn build_input(
+    workflow: &Workflow,
+    given: &[(String, String)],
+    file: Option<&Json>,
+) -> Result<Json, Vec<InputProblem>> {
+    let mut problems = Vec::new();
+    let mut values: BTreeMap<String, Json> = BTreeMap::new();
+    let declared = || workflow.inputs.iter().map(|i| i.name.as_str());
+    let unknown = |name: &str| InputProblem {
+        code: workflow::Code::UnknownReference.as_str(),
+        message: format!("unknown input `{name}`"),
+        help: closest(name, declared()).map_or_else(
+            || format!("the workflow declares: {}", declared().collect::<Vec<_>>().join(", ")),
+            |c| format!("did you mean `{c}`?"),
+        ),
+    };
+    if let Some(file) = file {
+        match file.as_object() {
+            Some(object) => {
+                for (name, value) in object {
+                    match workflow.input(name) {
+                        Some(input) if fits(value, input.ty) => {
+                            values.insert(name.clone(), value.clone());
+                        }
+                        Some(input) => problems.push(mistyped(name, input.ty, &value.to_string())),
+                        None => problems.push(unknown(name)),
+                    }
+                }
+            }
+            None => problems.push(InputProblem {
+                code: workflow::Code::WrongType.as_str(),
+                message: "the input file is not a JSON object".into(),
+                help: "write an object such as {\"to_version\": \"v41\"}".into(),
+            }),
+        }
+    }
+    for (name, text) in given {
+        let Some(input) = workflow.input(name) else {
+            problems.push(unknown(name));
+            continue;
+        };
+        match parse(text, input.ty) {
+            Some(value) => {
+                values.insert(name.clone(), value);
+            }
+            None => problems.push(mistyped(name, input.ty, text)),
+        }
+    }
+    let mut input = Map::new();
+    for declared in &workflow.inputs {
+        match values.remove(&declared.name).or_else(|| declared.default.clone()) {
+            Some(value) => {
+                input.insert(declared.name.clone(), value);
+            }
+            None => problems.push(InputProblem {
+                code: workflow::Code::MissingKey.as_str(),
+                message: format!("input `{}` is required ({})", declared.name, declared.ty.name()),
+                help: format!("pass --input {}=...", declared.name),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Json::Object(input))
+    } else {
+        Err(problems)
+    }
+}
+
+fn mistyped(name: &str, ty: ValueType, text: &str) -> InputProblem {
+    InputProblem {
+        code: workflow::Code::ParamType.as_str(),
+        message: format!("input `{name}` expects a {}, found `{text}`", ty.name()),
+        help: match ty {
+            ValueType::Bool => format!("--input {name}=true or --input {name}=false"),
+            ValueType::Number => format!("--input {name}=3"),
+            ValueType::StringList => format!("--input {name}=a,b or --input '{name}=[\"a\",\"b\"]'"),
+            _ => format!("--input {name}=text"),
+        },
+    }
+}
+
+fn parse(text: &str, ty: ValueType) -> Option<Json> {
+    match ty {
+        ValueType::Bool => match text {
+            "true" => Some(Json::Bool(true)),
+            "false" => Some(Json::Bool(false)),
+            _ => None,
+        },
+        ValueType::Number => serde_json::from_str::<serde_json::Number>(text)
+            .ok()
+            .map(Json::Number),
+        ValueType::StringList => match serde_json::from_str::<Json>(text) {
+            Ok(list @ Json::Array(_)) if fits(&list, ty) => Some(list),
+            _ => Some(Json::Array(
+                text.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Json::String(s.trim().to_owned()))
+                    .collect(),
+            )),
+        },
+        _ => Some(Json::String(text.to_owned())),
+    }
+}
+
+fn fits(value: &Json, ty: ValueType) -> bool {
+    match ty {
+        ValueType::Bool => value.is_boolean(),
+        ValueType::Number => value.is_number(),
+        ValueType::StringList => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Json::is_string)),
+        _ => value.is_string(),
+    }
+}
+
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// `rollback-20261127T0312Z-alice`: who started it and when, in the 80 characters Step Functions allows, from
+/// the characters it allows.
+pub fn default_name(caller: &str, now: std::time::SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(now).to_string();
+    // 2026-11-27T03:12:45Z → 20261127T0312Z
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let stamp = format!("{}Z", compact.get(..13).unwrap_or(&compact));
+    let who: String = caller
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .take(80 - "rollback--".len() - stamp.len())
+        .collect();
+    format!("rollback-{stamp}-{who}")
+}
+
+/// The console page of a state machine or execution ARN.
+pub fn console_url(arn: &str) -> String {
+    let region = arn.split(':').nth(3).unwrap_or("us-east-1");
+    let page = if arn.contains(":execution:") {
+        "executions/details"
+    } else {
+        "statemachines/view"
+    };
+    format!("https://{region}.console.aws.amazon.com/states/home?region={region}#/{page}/{arn}")
+}
+
+const START: Call = Call {
+    service: "Step Functions",
+    action: "states:StartExecution",
+};
+const HISTORY: Call = Call {
+    service: "Step Functions",
+    action: "states:GetExecutionHistory",
+};
+const DESCRIBE_MACHINE: Call = Call {
+    service: "Step Functions",
+    action: "states:DescribeStateMachineForExecution",
+};
+
+/// Starts an execution; the execution ARN.
+pub async fn start(
+    session: &Session,
+    state_machine: &str,
+    name: &str,
+    input: &Json,
+) -> Result<String, AwsError> {
+    let started = aws_sdk_sfn::Client::new(&session.config)
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| aws::explain(&e, START))?;
+    Ok(started.execution_arn().to_owned())
+}
+
+/// Every event of an execution's history, oldest first.
+pub async fn history(session: &Session, execution: &str) -> Result<Vec<HistoryEvent>, AwsError> {
+    let client = aws_sdk_sfn::Client::new(&session.config);
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .get_execution_history()
+            .execution_arn(execution)
+            .include_execution_data(true)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws::explain(&e, HISTORY))?;
+        events.extend(page.events().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(events);
+        }
+    }
+}
+
+/// The manifest the compiler wrote into the execution's definition: which states belong to which step.
+pub async fn manifest(session: &Session, execution: &str) -> Result<Option<Manifest>, AwsError> {
+    let described = aws_sdk_sfn::Client::new(&session.config)
+        .describe_state_machine_for_execution()
+        .execution_arn(execution)
+        .send()
+        .await
+        .map_err(|e| aws::explain(&e, DESCRIBE_MACHINE))?;
+    let definition: Json = serde_json::from_str(described.definition()).unwrap_or(Json::Null);
+    Ok(definition["Comment"]
+        .as_str()
+        .and_then(Manifest::from_comment)
+        .and_then(Result::ok))
+}
+
+/// What a step did, as `start --follow` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepEvent {
+    Started,
+    Polled(u32),
+    Succeeded,
+    Skipped,
+    Failed(String),
+}
+
+/// The steps' events in `events`, in history order: a step starts when its first state is entered, polls when
+/// its poll task is scheduled, and ends when its last state ends it.
+pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String, StepEvent)> {
+    let owner: HashMap<&str, &str> = manifest
+        .steps
+        .iter()
+        .flat_map(|s| s.states.iter().map(move |state| (state.as_str(), s.id.as_str())))
+        .collect();
+    let mut started: HashMap<&str, u32> = HashMap::new();
+    let mut out = Vec::new();
+    for event in events {
+        let Some(name) = event
+            .state_entered_event_details()
+            .map(|d| d.name())
+            .or_else(|| event.state_exited_event_details().map(|d| d.name()))
+        else {
+            continue;
+        };
+        let Some(step) = owner.get(name).copied() else {
+            continue;
+        };
+        let entered = event.r#type() != &HistoryEventType::PassStateExited
+            && event.state_entered_event_details().is_some();
+        if entered {
+            match started.get_mut(step) {
+                None => {
+                    started.insert(step, 0);
+                    out.push((step.to_owned(), StepEvent::Started));
+                }
+                Some(polls) if name.ends_with(": poll") => {
+                    *polls += 1;
+                    out.push((step.to_owned(), StepEvent::Polled(*polls)));
+                }
+                Some(_) => {}
+            }
+            if name.ends_with(": skipped") {
+                out.push((step.to_owned(), StepEvent::Skipped));
+            }
+        } else if name.ends_with(": failed") {
+            out.push((step.to_owned(), StepEvent::Failed(cause(event))));
+        } else if name == step || name.ends_with(": done") {
+            out.push((step.to_owned(), StepEvent::Succeeded));
+        }
+    }
+    out
+}
+
+fn cause(event: &HistoryEvent) -> String {
+    let output: Json = event
+        .state_exited_event_details()
+        .and_then(|d| d.output())
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or(Json::Null);
+    let failure = &output["failure"];
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
+    format!("{} {}", text(&failure["error"]), text(&failure["cause"])).trim().to_owned()
+}
+
+/// An approval step waiting for an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub step: String,
+    /// A secret that can answer the approval: only for the answer, never printed.
+    pub token: String,
+}
+
+/// The approvals of `events` that were scheduled and have not been answered, timed out or failed.
+pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
+    let by_id: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id(), e)).collect();
+    let mut scheduled: BTreeMap<i64, Waiting> = BTreeMap::new();
+    for event in events {
+        let Some(details) = event.task_scheduled_event_details() else {
+            continue;
+        };
+        let parameters: Json = serde_json::from_str(details.parameters()).unwrap_or(Json::Null);
+        let payload = &parameters["Payload"];
+        let (Some(token), Some(step)) = (
+            payload["task_token"].as_str(),
+            payload["execution"]["step"].as_str(),
+        ) else {
+            continue;
+        };
+        scheduled.insert(
+            event.id(),
+            Waiting {
+                step: step.to_owned(),
+                token: token.to_owned(),
+            },
+        );
+    }
+    let ended = |t: &HistoryEventType| {
+        matches!(
+            t,
+            HistoryEventType::TaskSucceeded
+                | HistoryEventType::TaskFailed
+                | HistoryEventType::TaskTimedOut
+                | HistoryEventType::TaskSubmitFailed
+                | HistoryEventType::TaskStartFailed
+        )
+    };
+    for event in events.iter().filter(|e| ended(e.r#type())) {
+        // The answer's chain of previous events leads back to the task it answers.
+        let mut id = event.previous_event_id();
+        while let Some(previous) = by_id.get(&id) {
+            if scheduled.remove(&previous.id()).is_some() {
+                break;
+            }
+            id = previous.previous_event_id();
+        }
+    }
+    let finished = events.iter().any(|e| {
+        matches!(
+            e.r#type(),
+            HistoryEventType::ExecutionSucceeded
+                | HistoryEventType::ExecutionFailed
+                | HistoryEventType::ExecutionAborted
+                | HistoryEventType::ExecutionTimedOut
+        )
+    });
+    if finished {
+        return Vec::new();
+    }
+    scheduled.into_values().collect()
+}

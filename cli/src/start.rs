@@ -1,0 +1,188 @@
+//! `stepback start`: build the typed input, start an execution, and optionally follow it step by step.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::HistoryEventType;
+use cli::aws::{AwsArgs, AwsError, Session};
+use cli::execution::{self, StepEvent};
+use serde_json::Value as Json;
+
+use crate::output::{errln, outln};
+use crate::report::{self, INVALID, IO_ERROR};
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(true).args(["file", "stack", "arn"])))]
+pub struct Args {
+    /// The workflow: its `[input]` types and defaults build the input; without --stack or --arn, the state
+    /// machine named after it in the caller's account and region.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// The stack `stepback deploy` made; its StateMachineArn output.
+    #[arg(long)]
+    stack: Option<String>,
+    /// The state machine ARN.
+    #[arg(long, value_name = "STATE_MACHINE_ARN")]
+    arn: Option<String>,
+    /// An input, e.g. --input to_version=v41 --input restore_data=true; repeatable.
+    #[arg(long = "input", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    inputs: Vec<(String, String)>,
+    /// A JSON object of inputs; --input overrides its keys.
+    #[arg(long, value_name = "FILE")]
+    input_file: Option<PathBuf>,
+    /// The execution name; default: `rollback-<UTC time>-<caller>`.
+    #[arg(long)]
+    name: Option<String>,
+    /// Show each step as it starts, polls, succeeds, is skipped or fails, until the execution ends; exit 0 only
+    /// when it succeeds.
+    #[arg(long)]
+    follow: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let file_input = match &args.input_file {
+        Some(path) => match report::read(path).map(|t| serde_json::from_str::<Json>(&t)) {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(error)) => {
+                errln!("error: {} is not JSON: {error}", path.display());
+                return ExitCode::from(INVALID);
+            }
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let workflow = match &args.file {
+        Some(file) => match report::load(file) {
+            Ok(workflow) => Some(workflow),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    // Refused before any AWS call: the same codes as `check`.
+    let input = match &workflow {
+        Some(workflow) => {
+            match execution::build_input(workflow, &args.inputs, file_input.as_ref()) {
+                Ok(input) => input,
+                Err(problems) => {
+                    for problem in problems {
+                        errln!("{problem}");
+                    }
+                    return ExitCode::from(INVALID);
+                }
+            }
+        }
+        // Without the workflow, values go as JSON where they parse; the machine checks the types.
+        None => {
+            let mut object = file_input
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default();
+            for (key, text) in &args.inputs {
+                let value = serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.clone()));
+                object.insert(key.clone(), value);
+            }
+            Json::Object(object)
+        }
+    };
+    let target = match (&args.arn, &args.stack, &workflow) {
+        (Some(arn), _, _) => Target::Arn(arn),
+        (None, Some(stack), _) => Target::Stack(stack),
+        (None, None, Some(workflow)) => Target::Named(&workflow.name),
+        // clap's group requires one of them.
+        (None, None, None) => return ExitCode::from(IO_ERROR),
+    };
+    let result = crate::runtime::block_on(async {
+        let session = Session::load(&args.aws).await?;
+        let machine = match target {
+            Target::Arn(arn) => arn.to_owned(),
+            Target::Stack(stack) => cli::stack::outputs(&session, stack)
+                .await?
+                .into_iter()
+                .find(|(key, _)| key == "StateMachineArn")
+                .map(|(_, arn)| arn)
+                .ok_or_else(|| AwsError::Other {
+                    action: "cloudformation:DescribeStacks".into(),
+                    reason: format!("stack `{stack}` has no StateMachineArn output: was it made by `stepback deploy`?"),
+                })?,
+            Target::Named(name) => {
+                let caller = cli::aws::caller(&session).await?;
+                let region = session.config.region().map(|r| r.to_string()).unwrap_or_default();
+                format!("arn:aws:states:{region}:{}:stateMachine:{name}", caller.account)
+            }
+        };
+        let name = match &args.name {
+            Some(name) => name.clone(),
+            None => {
+                let caller = cli::aws::caller(&session).await?;
+                execution::default_name(caller.short_name(), std::time::SystemTime::now())
+            }
+        };
+        let arn = execution::start(&session, &machine, &name, &input).await?;
+        outln!("started {arn}");
+        outln!("  {}", execution::console_url(&arn));
+        if !args.follow {
+            return Ok(true);
+        }
+        follow(&session, &arn).await
+    });
+    match result {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        Ok(Ok(false)) => ExitCode::from(INVALID),
+        Ok(Err(error)) => {
+            errln!("error: {error}");
+            ExitCode::from(IO_ERROR)
+        }
+        Err(code) => code,
+    }
+}
+
+/// Which state machine to start.
+enum Target<'a> {
+    Arn(&'a str),
+    Stack(&'a str),
+    /// The workflow's name, in the caller's account and region.
+    Named(&'a str),
+}
+
+/// Prints each step event as it appears in the history; whether the execution succeeded.
+async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
+    let manifest = execution::manifest(session, execution).await?;
+    let mut shown = 0;
+    loop {
+        let events = execution::history(session, execution).await?;
+        if let Some(manifest) = &manifest {
+            let steps = execution::step_events(manifest, &events);
+            for (step, event) in steps.iter().skip(shown) {
+                let what = match event {
+                    StepEvent::Started => "started".to_owned(),
+                    StepEvent::Polled(n) => format!("polling ({n})"),
+                    StepEvent::Succeeded => "succeeded".to_owned(),
+                    StepEvent::Skipped => "skipped".to_owned(),
+                    StepEvent::Failed(cause) => format!("failed: {cause}"),
+                };
+                outln!("  {step:<20} {what}");
+            }
+            shown = steps.len();
+        }
+        let end = events.iter().rev().find_map(|e| match e.r#type() {
+            HistoryEventType::ExecutionSucceeded => Some(true),
+            HistoryEventType::ExecutionFailed
+            | HistoryEventType::ExecutionAborted
+            | HistoryEventType::ExecutionTimedOut => Some(false),
+            _ => None,
+        });
+        if let Some(succeeded) = end {
+            outln!("{}", if succeeded { "succeeded" } else { "failed" });
+            return Ok(succeeded);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
