@@ -152,12 +152,9 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Plan { file } => plan::run(&file),
         Command::Compile(args) => compile::run(&args),
-<<<<<<< HEAD
         Command::Template(args) => template::run(&args),
-=======
         Command::Deploy(args) => deploy::run(&args),
         Command::Start(args) => start::run(&args),
->>>>>>> c0844ba (WIP deploy/start/approve by execution)
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
         Command::Schema => schema::run(),

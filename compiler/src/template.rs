@@ -295,10 +295,11 @@ fn state_machine(
     })
 }
 
-/// The template as moto's CloudFormation can build it: moto ignores a `Definition` object and
-/// `DefinitionSubstitutions` (the machine comes back empty) but reads `DefinitionString` with `Fn::Sub`, which
-/// real CloudFormation also takes. The same definition, minified, with the same substitutions.
-pub fn for_moto(template: &Json) -> Json {
+/// The template with each definition as `DefinitionString` with `Fn::Sub`: the same definition, minified, with
+/// the same substitutions. CloudFormation reads either form; moto reads only this one (it ignores a `Definition`
+/// object and `DefinitionSubstitutions`), so `stepback deploy` sends this form, and the emulator runs what AWS
+/// would. The written template keeps the object, whose ASL cfn-lint checks.
+pub fn with_definition_string(template: &Json) -> Json {
     let mut template = template.clone();
     let machines = template["Resources"]
         .as_object_mut()
