@@ -65,8 +65,12 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
         };
         let token = match (token, &args.execution) {
             (Some(token), _) => token,
-            (None, Some(execution)) => waiting_token(&session, execution, args.step.as_deref()).await?,
-            (None, None) => return Err(Failure::NoApproval("give EXECUTION_ARN or --token".into())),
+            (None, Some(execution)) => {
+                waiting_token(&session, execution, args.step.as_deref()).await?
+            }
+            (None, None) => {
+                return Err(Failure::NoApproval("give EXECUTION_ARN or --token".into()));
+            }
         };
         let client = aws_sdk_sfn::Client::new(&session.config);
         approval::answer(&client, &token, decision, &by, &args.comment).await?;
@@ -82,7 +86,9 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
             errln!("{verb} by {by}");
             ExitCode::SUCCESS
         }
-        Ok(Err(error @ (Failure::NoApproval(_) | Failure::Answer(AnswerError::NotWaiting { .. })))) => {
+        Ok(Err(
+            error @ (Failure::NoApproval(_) | Failure::Answer(AnswerError::NotWaiting { .. })),
+        )) => {
             errln!("error: {error}");
             ExitCode::from(INVALID)
         }

@@ -83,27 +83,38 @@ pub fn run(args: &Args) -> ExitCode {
     let yes = args.yes;
     let outcome = match crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
-        stack::deploy(&session, &deployment, print_progress, |changes| {
+        let outcome = stack::deploy(&session, &deployment, print_progress, |changes| {
             confirm(changes, yes)
         })
-        .await
+        .await?;
+        let machine = stack::state_machine_arn(&session, &args.stack).await.ok();
+        Ok::<_, stack::DeployError>((outcome, machine))
     }) {
-        Ok(outcome) => outcome,
+        Ok(result) => result,
         Err(code) => return code,
     };
     match outcome {
-        Ok(Outcome::NoChanges) => {
-            outln!("no changes: stack {} already deploys this workflow", args.stack);
+        Ok((Outcome::NoChanges, _)) => {
+            outln!(
+                "no changes: stack {} already deploys this workflow",
+                args.stack
+            );
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Declined) => {
+        Ok((Outcome::Declined, _)) => {
             errln!("not deployed: the change set was declined");
             ExitCode::from(INVALID)
         }
-        Ok(Outcome::Deployed { status, outputs }) => {
+        Ok((Outcome::Deployed { status, outputs }, state_machine)) => {
             outln!("{}: {status}", args.stack);
             for (key, value) in &outputs {
                 outln!("  {key}: {value}");
+            }
+            if let Some(machine) = &state_machine {
+                if !outputs.iter().any(|(key, _)| key == "StateMachineArn") {
+                    outln!("  StateMachineArn: {machine}");
+                    outln!("  ConsoleUrl: {}", cli::execution::console_url(machine));
+                }
             }
             outln!(
                 "start a rollback: stepback start --stack {} --input key=value, or from the console URL above",

@@ -21,7 +21,11 @@ pub struct InputProblem {
 
 impl std::fmt::Display for InputProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "error[{}]: {}\n  help: {}", self.code, self.message, self.help)
+        write!(
+            f,
+            "error[{}]: {}\n  help: {}",
+            self.code, self.message, self.help
+        )
     }
 }
 
@@ -40,7 +44,12 @@ pub fn build_input(
         code: workflow::Code::UnknownReference.as_str(),
         message: format!("unknown input `{name}`"),
         help: closest(name, declared()).map_or_else(
-            || format!("the workflow declares: {}", declared().collect::<Vec<_>>().join(", ")),
+            || {
+                format!(
+                    "the workflow declares: {}",
+                    declared().collect::<Vec<_>>().join(", ")
+                )
+            },
             |c| format!("did you mean `{c}`?"),
         ),
     };
@@ -78,13 +87,20 @@ pub fn build_input(
     }
     let mut input = Map::new();
     for declared in &workflow.inputs {
-        match values.remove(&declared.name).or_else(|| declared.default.clone()) {
+        match values
+            .remove(&declared.name)
+            .or_else(|| declared.default.clone())
+        {
             Some(value) => {
                 input.insert(declared.name.clone(), value);
             }
             None => problems.push(InputProblem {
                 code: workflow::Code::MissingKey.as_str(),
-                message: format!("input `{}` is required ({})", declared.name, declared.ty.name()),
+                message: format!(
+                    "input `{}` is required ({})",
+                    declared.name,
+                    declared.ty.name()
+                ),
                 help: format!("pass --input {}=...", declared.name),
             }),
         }
@@ -103,7 +119,9 @@ fn mistyped(name: &str, ty: ValueType, text: &str) -> InputProblem {
         help: match ty {
             ValueType::Bool => format!("--input {name}=true or --input {name}=false"),
             ValueType::Number => format!("--input {name}=3"),
-            ValueType::StringList => format!("--input {name}=a,b or --input '{name}=[\"a\",\"b\"]'"),
+            ValueType::StringList => {
+                format!("--input {name}=a,b or --input '{name}=[\"a\",\"b\"]'")
+            }
             _ => format!("--input {name}=text"),
         },
     }
@@ -156,11 +174,20 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 pub fn default_name(caller: &str, now: std::time::SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(now).to_string();
     // 2026-11-27T03:12:45Z → 20261127T0312Z
-    let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let compact: String = stamp
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     let stamp = format!("{}Z", compact.get(..13).unwrap_or(&compact));
     let who: String = caller
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(80 - "rollback--".len() - stamp.len())
         .collect();
     format!("rollback-{stamp}-{who}")
@@ -261,7 +288,11 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
     let owner: HashMap<&str, &str> = manifest
         .steps
         .iter()
-        .flat_map(|s| s.states.iter().map(move |state| (state.as_str(), s.id.as_str())))
+        .flat_map(|s| {
+            s.states
+                .iter()
+                .map(move |state| (state.as_str(), s.id.as_str()))
+        })
         .collect();
     let mut started: HashMap<&str, u32> = HashMap::new();
     let mut out = Vec::new();
@@ -310,7 +341,9 @@ fn cause(event: &HistoryEvent) -> String {
         .unwrap_or(Json::Null);
     let failure = &output["failure"];
     let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
-    format!("{} {}", text(&failure["error"]), text(&failure["cause"])).trim().to_owned()
+    format!("{} {}", text(&failure["error"]), text(&failure["cause"]))
+        .trim()
+        .to_owned()
 }
 
 /// An approval step waiting for an answer.

@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 use crate::aws::{self, AwsError, Call, Session};
 
 /// The command that writes the zip `deploy` uploads by default (`lambdas/README.md`).
-pub const BUILD_ZIP: &str = "cargo lambda build -p lambdas --bin bootstrap --arm64 --profile lambda --output-format zip";
+pub const BUILD_ZIP: &str =
+    "cargo lambda build -p lambdas --bin bootstrap --arm64 --profile lambda --output-format zip";
 /// Where that command writes it, relative to the workspace.
 pub const DEFAULT_ZIP: &str = "target/lambda/bootstrap/bootstrap.zip";
 
@@ -95,7 +96,10 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {
     BucketCreated(String),
-    Uploaded { key: String, bytes: usize },
+    Uploaded {
+        key: String,
+        bytes: usize,
+    },
     AlreadyUploaded(String),
     /// A stack event: time, logical id, status, reason.
     Event {
@@ -166,7 +170,10 @@ pub async fn deploy(
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let template_key = format!("stepback/{}-{template_digest}.template.json", deployment.stack);
+    let template_key = format!(
+        "stepback/{}-{template_digest}.template.json",
+        deployment.stack
+    );
     upload_once(&s3, &bucket, &template_key, template.into_bytes()).await?;
     let template_url = format!("https://{bucket}.s3.{region}.amazonaws.com/{template_key}");
 
@@ -213,7 +220,10 @@ pub async fn deploy(
                     .iter()
                     .filter_map(|c| c.resource_change())
                     .map(|c| Change {
-                        action: c.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                        action: c
+                            .action()
+                            .map(|a| a.as_str().to_owned())
+                            .unwrap_or_default(),
                         logical_id: c.logical_resource_id().unwrap_or_default().to_owned(),
                         resource_type: c.resource_type().unwrap_or_default().to_owned(),
                         replacement: c.replacement().map(|r| r.as_str().to_owned()),
@@ -282,11 +292,7 @@ async fn stack_status(
     stack: &str,
 ) -> Result<Option<StackStatus>, AwsError> {
     match cfn.describe_stacks().stack_name(stack).send().await {
-        Ok(out) => Ok(out
-            .stacks()
-            .first()
-            .and_then(|s| s.stack_status())
-            .cloned()),
+        Ok(out) => Ok(out.stacks().first().and_then(|s| s.stack_status()).cloned()),
         // CloudFormation answers a missing stack with a ValidationError that says so.
         Err(e)
             if aws_smithy_types::error::metadata::ProvideErrorMetadata::message(&e)
@@ -301,6 +307,44 @@ async fn stack_status(
 /// The stack's outputs, by key.
 pub async fn outputs(session: &Session, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
     outputs_of(&aws_sdk_cloudformation::Client::new(&session.config), stack).await
+}
+
+/// The ARN of the stack's state machine: its `StateMachineArn` output, else its `StateMachine` resource (moto
+/// keeps no outputs for a stack made through a change set).
+pub async fn state_machine_arn(session: &Session, stack: &str) -> Result<String, AwsError> {
+    let cfn = aws_sdk_cloudformation::Client::new(&session.config);
+    if let Some((_, arn)) = outputs_of(&cfn, stack)
+        .await?
+        .into_iter()
+        .find(|(key, _)| key == "StateMachineArn")
+    {
+        return Ok(arn);
+    }
+    let resource = cfn
+        .describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id("StateMachine")
+        .send()
+        .await
+        .map_err(|e| {
+            aws::explain(
+                &e,
+                Call {
+                    service: "CloudFormation",
+                    action: "cloudformation:DescribeStackResource",
+                },
+            )
+        })?;
+    resource
+        .stack_resource_detail()
+        .and_then(|r| r.physical_resource_id())
+        .map(str::to_owned)
+        .ok_or_else(|| AwsError::Other {
+            action: "cloudformation:DescribeStackResource".into(),
+            reason: format!(
+                "stack `{stack}` has no state machine: was it made by `stepback deploy`?"
+            ),
+        })
 }
 
 /// Reports each new stack event until the stack settles; a failed stack names its first failed resource.
@@ -334,7 +378,10 @@ async fn follow(
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default();
             let resource = event.logical_resource_id().unwrap_or_default().to_owned();
-            let reason = event.resource_status_reason().unwrap_or_default().to_owned();
+            let reason = event
+                .resource_status_reason()
+                .unwrap_or_default()
+                .to_owned();
             if status.ends_with("_FAILED") && first_failure.is_none() {
                 first_failure = Some((resource.clone(), reason.clone()));
             }
@@ -355,7 +402,8 @@ async fn follow(
             let outputs = outputs_of(cfn, stack).await?;
             return Ok(Outcome::Deployed { status, outputs });
         }
-        let (resource, reason) = first_failure.unwrap_or_else(|| (stack.to_owned(), status.clone()));
+        let (resource, reason) =
+            first_failure.unwrap_or_else(|| (stack.to_owned(), status.clone()));
         return Err(DeployError::StackFailed {
             status,
             resource,
@@ -508,7 +556,14 @@ async fn upload_once(
     key: &str,
     bytes: Vec<u8>,
 ) -> Result<bool, AwsError> {
-    if s3.head_object().bucket(bucket).key(key).send().await.is_ok() {
+    if s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     s3.put_object()
@@ -552,6 +607,9 @@ mod tests {
             change_set_type("web", Some(&StackStatus::UpdateRollbackComplete)).ok(),
             Some(ChangeSetType::Update)
         );
-        assert_eq!(change_set_type("web", None).ok(), Some(ChangeSetType::Create));
+        assert_eq!(
+            change_set_type("web", None).ok(),
+            Some(ChangeSetType::Create)
+        );
     }
 }

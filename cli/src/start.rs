@@ -86,7 +86,8 @@ pub fn run(args: &Args) -> ExitCode {
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
             for (key, text) in &args.inputs {
-                let value = serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.clone()));
+                let value =
+                    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.clone()));
                 object.insert(key.clone(), value);
             }
             Json::Object(object)
@@ -103,19 +104,18 @@ pub fn run(args: &Args) -> ExitCode {
         let session = Session::load(&args.aws).await?;
         let machine = match target {
             Target::Arn(arn) => arn.to_owned(),
-            Target::Stack(stack) => cli::stack::outputs(&session, stack)
-                .await?
-                .into_iter()
-                .find(|(key, _)| key == "StateMachineArn")
-                .map(|(_, arn)| arn)
-                .ok_or_else(|| AwsError::Other {
-                    action: "cloudformation:DescribeStacks".into(),
-                    reason: format!("stack `{stack}` has no StateMachineArn output: was it made by `stepback deploy`?"),
-                })?,
+            Target::Stack(stack) => cli::stack::state_machine_arn(&session, stack).await?,
             Target::Named(name) => {
                 let caller = cli::aws::caller(&session).await?;
-                let region = session.config.region().map(|r| r.to_string()).unwrap_or_default();
-                format!("arn:aws:states:{region}:{}:stateMachine:{name}", caller.account)
+                let region = session
+                    .config
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                format!(
+                    "arn:aws:states:{region}:{}:stateMachine:{name}",
+                    caller.account
+                )
             }
         };
         let name = match &args.name {

@@ -310,14 +310,24 @@ pub fn with_definition_string(template: &Json) -> Json {
         let Some(properties) = machine["Properties"].as_object_mut() else {
             continue;
         };
-        let definition = properties.remove("Definition").unwrap_or(Json::Null);
+        let mut definition = properties
+            .remove("Definition")
+            .unwrap_or(Json::Null)
+            .to_string();
         let substitutions = properties
             .remove("DefinitionSubstitutions")
             .unwrap_or_else(|| json!({}));
-        properties.insert(
-            "DefinitionString".into(),
-            json!({ "Fn::Sub": [definition.to_string(), substitutions] }),
-        );
+        // `Fn::Sub`'s string form, with each function's ARN as `${<Fn>.Arn}`: its list form is a Python
+        // `string.Template` in moto, which turns the context object's `$$.` into `$.`.
+        for (key, value) in substitutions.as_object().into_iter().flatten() {
+            let arn = match (&value["Fn::GetAtt"][0], value.as_str()) {
+                (Json::String(id), _) => format!("${{{id}.Arn}}"),
+                (_, Some(literal)) => literal.to_owned(),
+                _ => continue,
+            };
+            definition = definition.replace(&format!("${{{key}}}"), &arn);
+        }
+        properties.insert("DefinitionString".into(), json!({ "Fn::Sub": definition }));
     }
     template
 }

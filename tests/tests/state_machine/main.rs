@@ -14,9 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cli::approval::{self, Decision};
+use cli::execution;
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
+/// Who moto's STS says the caller is: what an answer records as `approved_by`.
+const MOTO_CALLER: &str = "arn:aws:sts::123456789012:user/moto";
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0";
 
 /// One Lambda invocation as the fake functions saw it.
@@ -26,7 +29,6 @@ struct Invocation {
     step: String,
     operation: String,
     params: Value,
-    task_token: Option<String>,
 }
 
 /// The fake functions: every invocation is recorded; the execution's name says what goes wrong.
@@ -48,10 +50,6 @@ impl Functions {
             step: step.clone(),
             operation: operation.clone(),
             params: request["params"].clone(),
-            task_token: request
-                .get("task_token")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
         });
         // drain refuses at once while its sibling branch's backup_db is still polling.
         if execution.starts_with("sibling-late") && step == "drain" {
@@ -154,6 +152,7 @@ struct Harness {
     /// Approvals are answered with the code `stepback approve|reject` runs.
     runtime: tokio::runtime::Runtime,
     sfn_client: aws_sdk_sfn::Client,
+    session: cli::aws::Session,
 }
 
 impl Harness {
@@ -170,13 +169,16 @@ impl Harness {
         let functions = Arc::new(Mutex::new(Functions::default()));
         serve(listener, moto_addr, Arc::clone(&functions));
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        let sfn_client = aws_sdk_sfn::Client::new(&runtime.block_on(moto.sdk_config()));
+        let config = runtime.block_on(moto.sdk_config());
+        let sfn_client = aws_sdk_sfn::Client::new(&config);
+        let session = cli::aws::Session { config };
         let harness = Harness {
             _moto: moto,
             proxy,
             functions,
             runtime,
             sfn_client,
+            session,
         };
         let config = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } });
         let (status, body) = http::post_json(
@@ -232,20 +234,38 @@ impl Harness {
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut answered = BTreeSet::new();
         let status = loop {
-            for invocation in self.invocations(name) {
-                if let Some(token) = invocation.task_token.filter(|t| answered.insert(t.clone())) {
-                    let decision = if reject == Some(invocation.step.as_str()) {
-                        Decision::Reject
-                    } else {
-                        Decision::Approve
-                    };
-                    let comment = format!("checked {}", invocation.step);
-                    let answer =
-                        approval::answer(&self.sfn_client, &token, decision, "alice", &comment);
-                    self.runtime
-                        .block_on(answer)
-                        .expect("the answer reaches the waiting step");
-                }
+            // As `stepback approve EXECUTION_ARN` does: the waiting approvals and their tokens come from the
+            // execution's history, and the answer names the caller from STS.
+            let waiting = self.runtime.block_on(async {
+                let events = execution::history(&self.session, &arn)
+                    .await
+                    .expect("the history");
+                execution::waiting_approvals(&events)
+            });
+            for approval in waiting
+                .into_iter()
+                .filter(|w| answered.insert(w.token.clone()))
+            {
+                let decision = if reject == Some(approval.step.as_str()) {
+                    Decision::Reject
+                } else {
+                    Decision::Approve
+                };
+                let comment = format!("checked {}", approval.step);
+                let answer = async {
+                    let caller = cli::aws::caller(&self.session).await.expect("STS answers");
+                    approval::answer(
+                        &self.sfn_client,
+                        &approval.token,
+                        decision,
+                        &caller.arn,
+                        &comment,
+                    )
+                    .await
+                };
+                self.runtime
+                    .block_on(answer)
+                    .expect("the answer reaches the waiting step");
             }
             let described = self.sfn("DescribeExecution", &json!({ "executionArn": arn }));
             let status = described["status"].as_str().unwrap_or_default().to_owned();
@@ -487,7 +507,7 @@ fn webapp_rollback_runs_in_moto() {
                     .collect();
                 assert!(
                     answers.contains(
-                        &json!({ "approved_by": "alice", "comment": "checked sign_off" })
+                        &json!({ "approved_by": MOTO_CALLER, "comment": "checked sign_off" })
                     ),
                     "{name}: the sign-off answer is not in the history: {answers:?}"
                 );
