@@ -26,7 +26,8 @@ pub struct Args {
     /// Why; recorded in the execution history.
     #[arg(long, default_value = "")]
     comment: String,
-    /// A display name, recorded beside the caller's ARN from STS, which is what the audit trusts.
+    /// Who answers. With EXECUTION_ARN, a display name recorded beside the caller's ARN from STS, which is what
+    /// the audit trusts; with --token, recorded as given (default: $USER).
     #[arg(long)]
     by: Option<String>,
     #[command(flatten)]
@@ -58,15 +59,20 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
     };
     let sent = crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
-        let caller = cli::aws::caller(&session).await?;
-        let by = match &args.by {
-            Some(name) => format!("{name} ({})", caller.arn),
-            None => caller.arn.clone(),
-        };
-        let token = match (token, &args.execution) {
-            (Some(token), _) => token,
+        let (token, by) = match (token, &args.execution) {
+            // From the SNS message, as before: the answer says who as given.
+            (Some(token), _) => {
+                let by = args.by.clone().or_else(|| std::env::var("USER").ok());
+                (token, by.unwrap_or_else(|| "unknown".into()))
+            }
             (None, Some(execution)) => {
-                waiting_token(&session, execution, args.step.as_deref()).await?
+                let token = waiting_token(&session, execution, args.step.as_deref()).await?;
+                let caller = cli::aws::caller(&session).await?;
+                let by = match &args.by {
+                    Some(name) => format!("{name} ({})", caller.arn),
+                    None => caller.arn,
+                };
+                (token, by)
             }
             (None, None) => {
                 return Err(Failure::NoApproval("give EXECUTION_ARN or --token".into()));

@@ -111,7 +111,8 @@ enum Command {
     /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
     /// with --token, from the approval message).
     ///
-    /// The step's result records who approved (the caller's ARN from STS, with --by as a display name) and why.
+    /// The step's result records who approved (by EXECUTION_ARN: the caller's ARN from STS, with --by as a display
+    /// name; by --token: --by or $USER) and why.
     /// Exit code 1: no approval is waiting; 2: AWS could not be reached or refused.
     ///
     /// Example: stepback approve arn:aws:states:us-east-1:123456789012:execution:webapp-rollback:rollback-20261127T0312Z-alice --comment "snapshot checked"

@@ -29,6 +29,8 @@ struct Invocation {
     step: String,
     operation: String,
     params: Value,
+    /// The approval's token, which no saved history may show.
+    task_token: Option<String>,
 }
 
 /// The fake functions: every invocation is recorded; the execution's name says what goes wrong.
@@ -50,6 +52,10 @@ impl Functions {
             step: step.clone(),
             operation: operation.clone(),
             params: request["params"].clone(),
+            task_token: request
+                .get("task_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         });
         // drain refuses at once while its sibling branch's backup_db is still polling.
         if execution.starts_with("sibling-late") && step == "drain" {
@@ -652,7 +658,7 @@ fn audit_agrees(
                 .iter()
                 .find(|a| a.step == "sign_off")
                 .expect("the sign-off approval");
-            assert_eq!(sign_off.approved_by.as_deref(), Some("alice"), "{name}");
+            assert_eq!(sign_off.approved_by.as_deref(), Some(MOTO_CALLER), "{name}");
             assert_eq!(
                 sign_off.comment.as_deref(),
                 Some("checked sign_off"),
