@@ -44,11 +44,19 @@ pub struct Args {
     save_history: Option<PathBuf>,
     /// List the past rollbacks of a state machine, one line each: name, status, trigger, start, duration, the
     /// failed step.
-    #[arg(long, requires = "arn")]
+    #[arg(long, requires = "machine")]
     list: bool,
     /// The state machine whose executions --list lists.
-    #[arg(long, value_name = "STATE_MACHINE_ARN", requires = "list")]
+    #[arg(
+        long,
+        value_name = "STATE_MACHINE_ARN",
+        requires = "list",
+        group = "machine"
+    )]
     arn: Option<String>,
+    /// With --list: the stack `stepback deploy` made, whose state machine to list.
+    #[arg(long, value_name = "NAME", requires = "list", group = "machine")]
+    stack: Option<String>,
     /// How far back --list goes.
     #[arg(long, default_value = "7d", value_parser = humantime::parse_duration, requires = "list")]
     since: Duration,
@@ -89,8 +97,13 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn audit_or_list(args: &Args) -> Result<(), ExitCode> {
-    if let (true, Some(arn)) = (args.list, &args.arn) {
-        return list(arn, args.since, &args.aws);
+    if args.list {
+        return list(
+            args.arn.as_deref(),
+            args.stack.as_deref(),
+            args.since,
+            &args.aws,
+        );
     }
     let bundle = match (&args.execution_arn, &args.history) {
         (Some(arn), _) => {
@@ -156,7 +169,13 @@ fn definition(text: &str) -> Result<Value, ExitCode> {
     })
 }
 
-fn list(state_machine: &str, since: Duration, aws: &AwsArgs) -> Result<(), ExitCode> {
+/// The executions of the state machine `arn` names, or of the one `stack` holds.
+fn list(
+    arn: Option<&str>,
+    stack: Option<&str>,
+    since: Duration,
+    aws: &AwsArgs,
+) -> Result<(), ExitCode> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -164,8 +183,15 @@ fn list(state_machine: &str, since: Duration, aws: &AwsArgs) -> Result<(), ExitC
     let runtime = runtime()?;
     let lines = runtime
         .block_on(async {
-            let client = client(aws).await?;
-            let listed = history::list(&client, state_machine, since_ms).await?;
+            let session = Session::load(aws).await?;
+            let state_machine = match (arn, stack) {
+                (Some(arn), _) => arn.to_owned(),
+                (None, Some(stack)) => cli::stack::state_machine_arn(&session, stack).await?,
+                // clap requires one of them with --list.
+                (None, None) => return Ok(Vec::new()),
+            };
+            let client = aws_sdk_sfn::Client::new(&session.config);
+            let listed = history::list(&client, &state_machine, since_ms).await?;
             let mut lines = Vec::with_capacity(listed.len());
             for execution in listed {
                 // One execution that cannot be read does not hide the others.

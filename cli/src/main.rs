@@ -137,7 +137,7 @@ enum Command {
     ///
     /// Example: stepback audit --history r42.json --format md
     ///
-    /// Example: stepback audit --list --arn arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback --since 30d
+    /// Example: stepback audit --list --stack webapp-rollback --since 30d
     Audit(audit::Args),
 }
 

@@ -155,6 +155,22 @@ fn deploy_creates_then_changes_nothing_then_updates_only_the_definition() {
         out.lines().next().is_some_and(|l| l.ends_with("-moto")),
         "{out}"
     );
+    let started = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|arn| arn.rsplit(':').next())
+        .unwrap_or_default()
+        .to_owned();
+
+    // The stack's past rollbacks: the one just started, still running (moto's interpreter is off here).
+    let (code, out, err) =
+        stepback_with(&["audit", "--list", "--stack", "webapp"], &moto.env(), "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("{started}  RUNNING"))),
+        "{started} not listed: {out}{err}"
+    );
 }
 
 /// A mistyped or unknown input is refused before any AWS call: with no credentials at all, an AWS call would
