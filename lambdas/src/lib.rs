@@ -1,7 +1,9 @@
-//! The actuators: one handler per catalog action behind one dispatch on [`catalog::contract::Request`].
+//! The actuators: one handler per catalog action, found once per cold start by [`Function`].
 //!
 //! One binary serves every action; the function's `STEPBACK_ACTION` picks the action, so each function keeps
 //! its own least-privilege role while there is one artifact to build and ship. Invariants:
+//! - no action name is written outside the catalog and its handler's `ACTION`; what differs by runtime (poll
+//!   or not) comes from the catalog entry;
 //! - every error reaches Step Functions as an [`ErrorName`] (see [`error`]), never as a Rust type name;
 //! - `start` is idempotent: ids derive from the execution and step, so a retried `start` finds its own work;
 //! - nothing is ever deleted, and no handler waits inside the Lambda: long work is `start` then `poll`.
@@ -9,11 +11,12 @@
 pub mod actions;
 pub mod error;
 
-use std::sync::OnceLock;
+use std::any::Any;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use aws_config::SdkConfig;
-use catalog::ErrorName;
 use catalog::contract::{self, Execution, Operation, Request, Response, Status};
+use catalog::{ActionSpec, ErrorName, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -24,32 +27,41 @@ pub use error::ActionError;
 /// The environment variable that names the function's action.
 pub const ACTION_ENV: &str = "STEPBACK_ACTION";
 
-/// The clients every handler uses, built once per cold start.
+/// The AWS clients, each built on its first use: a function pays at cold start only for the services its
+/// action calls. Clients are cheap to clone (they share one handle), so callers get an owned one.
 pub struct Clients {
-    pub rds: aws_sdk_rds::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub elb: aws_sdk_elasticloadbalancingv2::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub sfn: aws_sdk_sfn::Client,
+    config: SdkConfig,
+    /// At most one client per type; a handful of services, so a list beats a map.
+    aws: Mutex<Vec<Box<dyn Any + Send + Sync>>>,
     http: OnceLock<reqwest::Client>,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Clients {
         Clients {
-            rds: aws_sdk_rds::Client::new(config),
-            ecs: aws_sdk_ecs::Client::new(config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            ssm: aws_sdk_ssm::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
-            sfn: aws_sdk_sfn::Client::new(config),
+            config: config.clone(),
+            aws: Mutex::new(Vec::new()),
             http: OnceLock::new(),
         }
+    }
+
+    /// The client of one AWS service, e.g. `clients.aws(aws_sdk_rds::Client::new)`, built by `new` from the
+    /// function's config the first time it is asked for.
+    pub fn aws<C: Any + Clone + Send + Sync>(&self, new: fn(&SdkConfig) -> C) -> C {
+        let mut built = self.aws.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = built.iter().find_map(|c| c.downcast_ref::<C>()) {
+            return client.clone();
+        }
+        let client = new(&self.config);
+        built.push(Box::new(client.clone()));
+        client
+    }
+
+    /// Answers every later `aws::<C>` with `client`: tests point one service at aws-smithy-mocks this way.
+    pub fn insert<C: Any + Clone + Send + Sync>(&self, client: C) {
+        let mut built = self.aws.lock().unwrap_or_else(PoisonError::into_inner);
+        built.retain(|c| !c.is::<C>());
+        built.push(Box::new(client));
     }
 
     /// Built on first use: reqwest reads the CA store again, which only `check.http` functions should pay
@@ -63,37 +75,69 @@ impl Clients {
     }
 }
 
-/// The catalog entry named by `STEPBACK_ACTION`.
-pub fn configured_action() -> Result<&'static catalog::ActionSpec, String> {
-    let name = std::env::var(ACTION_ENV).map_err(|_| format!("{ACTION_ENV} is not set"))?;
-    catalog::action(&name)
-        .ok_or_else(|| format!("{ACTION_ENV}={name} is not an action in the catalog"))
+/// One Lambda function: the catalog action it serves and that action's handler, both found once at cold
+/// start.
+pub struct Function {
+    pub action: &'static ActionSpec,
+    handler: &'static actions::Handler,
 }
 
-/// The Lambda handler: checks the payload against the contract and the function's action, then runs it.
-/// It takes raw JSON so that a malformed payload is a `Stepback.InvalidInput` and not the runtime's own error.
-pub async fn handle(
-    clients: &Clients,
-    action: &catalog::ActionSpec,
-    payload: Value,
-) -> Result<Response, ActionError> {
-    let request: Request = serde_json::from_value(payload).map_err(|e| {
-        ActionError::invalid_input(format!("payload does not match the contract: {e}"))
-    })?;
-    if request.version != contract::VERSION {
-        return Err(ActionError::invalid_input(format!(
-            "payload version {} is not the version {} this function speaks",
-            request.version,
-            contract::VERSION
-        )));
+impl Function {
+    /// The function of the catalog action named by `STEPBACK_ACTION`.
+    pub fn from_env() -> Result<Function, String> {
+        let name = std::env::var(ACTION_ENV).map_err(|_| format!("{ACTION_ENV} is not set"))?;
+        let action = catalog::action(&name)
+            .ok_or_else(|| format!("{ACTION_ENV}={name} is not an action in the catalog"))?;
+        Function::new(action)
     }
-    if request.action != action.name {
-        return Err(ActionError::invalid_input(format!(
-            "payload is for action `{}` but this function runs `{}`",
-            request.action, action.name
-        )));
+
+    /// Refuses an action that has no Lambda handler, i.e. a native state such as `wait`, and a handler that
+    /// answers `poll` when the catalog does not run the action as a poll loop, or the other way round.
+    pub fn new(action: &'static ActionSpec) -> Result<Function, String> {
+        let handler = actions::handler(action.name).ok_or_else(|| {
+            format!(
+                "`{}` runs as a native state ({:?}), not in a Lambda",
+                action.name, action.runtime
+            )
+        })?;
+        if handler.polls != (action.runtime == Runtime::Poll) {
+            return Err(format!(
+                "the handler of `{}` does not fit its catalog runtime {:?}",
+                action.name, action.runtime
+            ));
+        }
+        Ok(Function { action, handler })
     }
-    actions::ActionCall::parse(request)?.run(clients).await
+
+    /// The Lambda handler: checks the payload against the contract and the function's action, then runs it.
+    /// It takes raw JSON so that a malformed payload is a `Stepback.InvalidInput` and not the runtime's own
+    /// error.
+    pub async fn handle(&self, clients: &Clients, payload: Value) -> Result<Response, ActionError> {
+        let action = self.action;
+        let request: Request = serde_json::from_value(payload).map_err(|e| {
+            ActionError::invalid_input(format!("payload does not match the contract: {e}"))
+        })?;
+        if request.version != contract::VERSION {
+            return Err(ActionError::invalid_input(format!(
+                "payload version {} is not the version {} this function speaks",
+                request.version,
+                contract::VERSION
+            )));
+        }
+        if request.action != action.name {
+            return Err(ActionError::invalid_input(format!(
+                "payload is for action `{}` but this function runs `{}`",
+                request.action, action.name
+            )));
+        }
+        if request.operation == Operation::Poll && action.runtime != Runtime::Poll {
+            return Err(ActionError::invalid_input(format!(
+                "`{}` has no poll operation: it runs in one invocation ({:?})",
+                action.name, action.runtime
+            )));
+        }
+        (self.handler.run)(clients, request).await
+    }
 }
 
 /// One invocation of an action, with its params checked against the action's own type.
@@ -129,16 +173,6 @@ impl<P> Call<P> {
         serde_json::from_value(state).map_err(|e| {
             ActionError::invalid_input(format!("poll state is not what start returned: {e}"))
         })
-    }
-
-    /// For actions that finish in one invocation.
-    pub fn expect_start(&self, action: &str) -> Result<(), ActionError> {
-        match self.operation {
-            Operation::Start => Ok(()),
-            Operation::Poll => Err(ActionError::invalid_input(format!(
-                "`{action}` has no poll operation"
-            ))),
-        }
     }
 
     /// Eight hex digits that are the same on every attempt of this step in this execution, and differ across

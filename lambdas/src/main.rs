@@ -1,15 +1,16 @@
-//! The Lambda entry point: reads the action from the environment, builds every client once, then serves.
+//! The Lambda entry point: finds the action's handler from the environment, then serves. AWS clients are
+//! built on first use, so a function builds only those of its own action.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let action = lambdas::configured_action()?;
+    let function = lambdas::Function::from_env()?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = lambdas::Clients::new(&config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        lambdas::handle(&clients, action, event.payload)
+        function.handle(&clients, event.payload)
     }))
     .await
 }

@@ -801,10 +801,9 @@ impl<'s> Lowerer<'s> {
             Some(action) => Some(action),
             None => {
                 let names = catalog::user_actions().map(|a| a.name);
-                let help = did_you_mean(name, names).unwrap_or_else(|| {
-                    let all: Vec<_> = catalog::user_actions().map(|a| a.name).collect();
-                    format!("the actions are: {}", all.join(", "))
-                });
+                // Naming no action here keeps this help the same as the catalog grows.
+                let help = did_you_mean(name, names)
+                    .unwrap_or_else(|| "`stepback actions` lists every action".to_owned());
                 self.sink.push(
                     Diagnostic::new(
                         Code::UnknownAction,

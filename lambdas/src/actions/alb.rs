@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthState
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -39,8 +39,12 @@ pub struct State {
 /// `start` deregisters the targets still in service; `poll` until none is draining.
 pub struct AlbDeregister;
 
-impl LongAction for AlbDeregister {
+impl Action for AlbDeregister {
+    const NAME: &str = "alb.deregister";
     type Params = DeregisterParams;
+}
+
+impl LongAction for AlbDeregister {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<DeregisterParams>) -> Result<State, ActionError> {
@@ -65,7 +69,7 @@ impl LongAction for AlbDeregister {
             .collect();
         if !in_service.is_empty() {
             clients
-                .elb
+                .aws(aws_sdk_elasticloadbalancingv2::Client::new)
                 .deregister_targets()
                 .target_group_arn(target_group)
                 .set_targets(Some(descriptions(&in_service)))
@@ -116,8 +120,12 @@ impl LongAction for AlbDeregister {
 /// `start` registers the targets; `poll` until all are healthy.
 pub struct AlbRegister;
 
-impl LongAction for AlbRegister {
+impl Action for AlbRegister {
+    const NAME: &str = "alb.register";
     type Params = RegisterParams;
+}
+
+impl LongAction for AlbRegister {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<RegisterParams>) -> Result<State, ActionError> {
@@ -128,7 +136,7 @@ impl LongAction for AlbRegister {
         // A deregister that found nothing to drain hands over no targets: nothing to put back.
         if !targets.is_empty() {
             clients
-                .elb
+                .aws(aws_sdk_elasticloadbalancingv2::Client::new)
                 .register_targets()
                 .target_group_arn(target_group)
                 .set_targets(Some(descriptions(targets)))
@@ -198,7 +206,7 @@ async fn describe(
     targets: Option<&[String]>,
 ) -> Result<Vec<(String, TargetHealthStateEnum)>, ActionError> {
     let output = clients
-        .elb
+        .aws(aws_sdk_elasticloadbalancingv2::Client::new)
         .describe_target_health()
         .target_group_arn(target_group)
         .set_targets(targets.map(descriptions))

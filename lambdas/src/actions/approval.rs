@@ -6,6 +6,7 @@ use catalog::contract::Response;
 use serde::Deserialize;
 
 use crate::actions::notify::publish;
+use crate::actions::{Action, Invoke};
 use crate::{ActionError, Call, Clients, running};
 
 #[derive(Debug, Deserialize)]
@@ -15,39 +16,48 @@ pub struct Params {
     pub message: String,
 }
 
-pub async fn run(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
-    call.expect_start("approval")?;
-    let Some(token) = &call.task_token else {
-        return Err(ActionError::invalid_input(
-            "approval needs the task token: its state must use lambda:invoke.waitForTaskToken",
-        ));
-    };
-    let execution = &call.execution;
-    let subject = format!(
-        "stepback: approve {} in {}?",
-        execution.step, execution.name
-    );
-    // The token is the approver's only handle on the waiting step, so it goes into the message (and
-    // nowhere else: not into errors, progress or logs).
-    let body = format!(
-        "{message}\n\n\
+/// Publishes the request with the task token; the answer comes from `stepback approve|reject`.
+pub struct Approval;
+
+impl Action for Approval {
+    const NAME: &str = "approval";
+    type Params = Params;
+}
+
+impl Invoke for Approval {
+    async fn invoke(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
+        let Some(token) = &call.task_token else {
+            return Err(ActionError::invalid_input(
+                "approval needs the task token: its state must use lambda:invoke.waitForTaskToken",
+            ));
+        };
+        let execution = &call.execution;
+        let subject = format!(
+            "stepback: approve {} in {}?",
+            execution.step, execution.name
+        );
+        // The token is the approver's only handle on the waiting step, so it goes into the message (and
+        // nowhere else: not into errors, progress or logs).
+        let body = format!(
+            "{message}\n\n\
          Step `{step}` of execution `{name}` is waiting for approval.\n\
          Execution: {id}\n\n\
          To approve: stepback approve --token <token> [--comment \"...\"]\n\
          To reject:  stepback reject --token <token> [--comment \"...\"]\n\n\
          Task token:\n{token}\n",
-        message = call.params.message,
-        step = execution.step,
-        name = execution.name,
-        id = execution.id,
-    );
-    let message_id = publish(clients, &call.params.topic, Some(&subject), body).await?;
-    // Step Functions ignores this answer: the step's output comes from SendTaskSuccess.
-    running(
-        &(),
-        format!(
-            "approval requested on {} (SNS message {message_id})",
-            call.params.topic
-        ),
-    )
+            message = call.params.message,
+            step = execution.step,
+            name = execution.name,
+            id = execution.id,
+        );
+        let message_id = publish(clients, &call.params.topic, Some(&subject), body).await?;
+        // Step Functions ignores this answer: the step's output comes from SendTaskSuccess.
+        running(
+            &(),
+            format!(
+                "approval requested on {} (SNS message {message_id})",
+                call.params.topic
+            ),
+        )
+    }
 }

@@ -7,7 +7,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -26,8 +26,12 @@ pub struct Output {
 /// Start and poll look the same: every invocation reads the alarms afresh, so there is no state.
 pub struct CheckAlarms;
 
-impl LongAction for CheckAlarms {
+impl Action for CheckAlarms {
+    const NAME: &str = "check.alarms";
     type Params = Params;
+}
+
+impl LongAction for CheckAlarms {
     type State = ();
 
     async fn start(_: &Clients, _: &Call<Params>) -> Result<(), ActionError> {
@@ -56,7 +60,7 @@ async fn check(
     }
     let mut states = BTreeMap::new();
     let mut pages = clients
-        .cloudwatch
+        .aws(aws_sdk_cloudwatch::Client::new)
         .describe_alarms()
         .set_alarm_names(Some(alarms.clone()))
         .alarm_types(AlarmType::MetricAlarm)

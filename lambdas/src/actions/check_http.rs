@@ -8,7 +8,7 @@ use catalog::contract::Response;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -45,8 +45,12 @@ const BODY_SHOWN: usize = 200;
 /// Every invocation, `start` included, makes one request.
 pub struct CheckHttp;
 
-impl LongAction for CheckHttp {
+impl Action for CheckHttp {
+    const NAME: &str = "check.http";
     type Params = Params;
+}
+
+impl LongAction for CheckHttp {
     type State = State;
 
     async fn start(_: &Clients, _: &Call<Params>) -> Result<State, ActionError> {

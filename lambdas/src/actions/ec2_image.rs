@@ -7,7 +7,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -33,8 +33,12 @@ const NAME_MAX: usize = 128;
 /// `start` creates the image; `poll` until it is available.
 pub struct Ec2Image;
 
-impl LongAction for Ec2Image {
+impl Action for Ec2Image {
+    const NAME: &str = "ec2.image";
     type Params = Params;
+}
+
+impl LongAction for Ec2Image {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -58,7 +62,7 @@ impl LongAction for Ec2Image {
             .tags()
             .map(|(k, v)| Tag::builder().key(k).value(v).build());
         let created = clients
-            .ec2
+            .aws(aws_sdk_ec2::Client::new)
             .create_image()
             .instance_id(instance)
             .name(&name)
@@ -130,7 +134,7 @@ impl LongAction for Ec2Image {
 /// The account's own image matching `filter`, if any.
 async fn describe(clients: &Clients, filter: Filter) -> Result<Option<Image>, ActionError> {
     let output = clients
-        .ec2
+        .aws(aws_sdk_ec2::Client::new)
         .describe_images()
         .owners("self")
         .filters(filter)

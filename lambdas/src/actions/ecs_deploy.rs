@@ -14,7 +14,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -52,8 +52,12 @@ const REVISIONS_COMPARED: usize = 20;
 /// `start` resolves the target and updates the service; `poll` until the rollout completes.
 pub struct EcsDeploy;
 
-impl LongAction for EcsDeploy {
+impl Action for EcsDeploy {
+    const NAME: &str = "ecs.deploy";
     type Params = Params;
+}
+
+impl LongAction for EcsDeploy {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -105,7 +109,7 @@ impl LongAction for EcsDeploy {
         };
         if running != after {
             clients
-                .ecs
+                .aws(aws_sdk_ecs::Client::new)
                 .update_service()
                 .cluster(cluster)
                 .service(name)
@@ -240,7 +244,7 @@ async fn active_revisions(
     family: &str,
 ) -> Result<Vec<(i32, String)>, ActionError> {
     let mut pages = clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .list_task_definitions()
         .family_prefix(family)
         .status(TaskDefinitionStatus::Active)
@@ -344,7 +348,7 @@ impl Registration {
     async fn register(self, clients: &Clients) -> Result<String, ActionError> {
         let family = self.family.clone();
         let output = clients
-            .ecs
+            .aws(aws_sdk_ecs::Client::new)
             .register_task_definition()
             .family(self.family)
             .set_container_definitions(Some(self.container_definitions))
@@ -388,7 +392,7 @@ pub async fn describe_service(
 ) -> Result<Service, ActionError> {
     let attempted = format!("describe ECS service `{service}` in cluster `{cluster}`");
     let output = clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .describe_services()
         .cluster(cluster)
         .services(service)
@@ -423,7 +427,7 @@ async fn describe_task_definition(
 ) -> Result<TaskDefinition, ActionError> {
     let attempted = format!("describe ECS task definition `{name}`");
     let answer = clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .describe_task_definition()
         .task_definition(name)
         .send()

@@ -10,8 +10,8 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
 use crate::actions::ecs_deploy::describe_service;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -45,8 +45,12 @@ pub struct State {
 /// `start` runs the task; `poll` until it stopped.
 pub struct EcsRunTask;
 
-impl LongAction for EcsRunTask {
+impl Action for EcsRunTask {
+    const NAME: &str = "ecs.run_task";
     type Params = Params;
+}
+
+impl LongAction for EcsRunTask {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -105,7 +109,7 @@ impl LongAction for EcsRunTask {
                 .build()
         });
         let output = clients
-            .ecs
+            .aws(aws_sdk_ecs::Client::new)
             .run_task()
             .cluster(&p.cluster)
             .task_definition(&p.task_definition)
@@ -153,7 +157,7 @@ impl LongAction for EcsRunTask {
         state: State,
     ) -> Result<Response, ActionError> {
         let described = clients
-            .ecs
+            .aws(aws_sdk_ecs::Client::new)
             .describe_tasks()
             .cluster(&state.cluster)
             .tasks(&state.task_arn)
@@ -182,7 +186,7 @@ async fn find_started(
 ) -> Result<Option<String>, ActionError> {
     for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
         let listed = clients
-            .ecs
+            .aws(aws_sdk_ecs::Client::new)
             .list_tasks()
             .cluster(cluster)
             .started_by(marker)

@@ -6,6 +6,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::actions::{Action, Invoke};
 use crate::{ActionError, Call, Clients, done};
 
 /// The guard takes no params; the state machine comes from the execution context.
@@ -19,39 +20,48 @@ pub struct Output {
     pub running: usize,
 }
 
-pub async fn run(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
-    call.expect_start("guard")?;
-    let execution = &call.execution;
-    let attempted = format!(
-        "list RUNNING executions of state machine `{}`",
-        execution.state_machine
-    );
-    let mut pages = clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(&execution.state_machine)
-        .status_filter(ExecutionStatus::Running)
-        .into_paginator()
-        .items()
-        .send();
-    let mut running = 0;
-    let mut others = Vec::new();
-    while let Some(item) = pages.next().await {
-        let item = item.map_err(|e| ActionError::aws(&attempted, e))?;
-        running += 1;
-        if item.execution_arn() != execution.id {
-            others.push(item.name().to_owned());
+/// Fails when another execution runs.
+pub struct Guard;
+
+impl Action for Guard {
+    const NAME: &str = "guard";
+    type Params = Params;
+}
+
+impl Invoke for Guard {
+    async fn invoke(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
+        let execution = &call.execution;
+        let attempted = format!(
+            "list RUNNING executions of state machine `{}`",
+            execution.state_machine
+        );
+        let mut pages = clients
+            .aws(aws_sdk_sfn::Client::new)
+            .list_executions()
+            .state_machine_arn(&execution.state_machine)
+            .status_filter(ExecutionStatus::Running)
+            .into_paginator()
+            .items()
+            .send();
+        let mut running = 0;
+        let mut others = Vec::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| ActionError::aws(&attempted, e))?;
+            running += 1;
+            if item.execution_arn() != execution.id {
+                others.push(item.name().to_owned());
+            }
         }
+        if !others.is_empty() {
+            return Err(ActionError::new(
+                ErrorName::AlreadyRunning,
+                format!(
+                    "state machine `{}` is already running as {}",
+                    execution.state_machine,
+                    others.join(", ")
+                ),
+            ));
+        }
+        done(&Output { running })
     }
-    if !others.is_empty() {
-        return Err(ActionError::new(
-            ErrorName::AlreadyRunning,
-            format!(
-                "state machine `{}` is already running as {}",
-                execution.state_machine,
-                others.join(", ")
-            ),
-        ));
-    }
-    done(&Output { running })
 }

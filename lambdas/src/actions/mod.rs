@@ -1,5 +1,7 @@
 //! One module per action. Each has a `Params` type that mirrors the catalog's params with
-//! `deny_unknown_fields`, an `Output` type that mirrors the catalog's outputs, and a `run` function.
+//! `deny_unknown_fields`, an `Output` type that mirrors the catalog's outputs, and a handler type that names
+//! its catalog entry ([`Action::NAME`]) and is listed once in [`HANDLERS`]. A test checks that the handlers
+//! and the catalog's Lambda actions are the same set.
 
 pub mod alb;
 pub mod approval;
@@ -14,15 +16,52 @@ pub mod rds_restore;
 pub mod rds_snapshot;
 pub mod ssm_command;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use catalog::ErrorName;
 use catalog::contract::{Operation, Request, Response, Status};
 use serde::de::DeserializeOwned;
 
 use crate::{ActionError, Call, Clients};
 
-/// An action with a long operation, run as `start` and then `poll` from the state machine's Wait loop.
-pub(crate) trait LongAction {
-    type Params;
+/// Every handler type, each once: the dispatch table [`crate::Function`] looks its action up in.
+static HANDLERS: &[Handler] = &[
+    Handler::invoke::<notify::Notify>(),
+    Handler::invoke::<approval::Approval>(),
+    Handler::invoke::<guard::Guard>(),
+    Handler::long::<rds_snapshot::RdsSnapshot>(),
+    Handler::long::<rds_restore::RdsRestore>(),
+    Handler::long::<ecs_run_task::EcsRunTask>(),
+    Handler::long::<ecs_deploy::EcsDeploy>(),
+    Handler::long::<alb::AlbDeregister>(),
+    Handler::long::<alb::AlbRegister>(),
+    Handler::long::<check_http::CheckHttp>(),
+    Handler::long::<check_alarms::CheckAlarms>(),
+    Handler::long::<ssm_command::SsmCommand>(),
+    Handler::long::<ec2_image::Ec2Image>(),
+];
+
+/// The handler of a catalog action, or `None` for an action that runs as a native state.
+pub(crate) fn handler(action: &str) -> Option<&'static Handler> {
+    HANDLERS.iter().find(|h| h.action == action)
+}
+
+/// What every handler type declares: the catalog entry it serves and the params it takes.
+pub(crate) trait Action: 'static {
+    /// The catalog entry's name.
+    const NAME: &'static str;
+    type Params: DeserializeOwned + 'static;
+}
+
+/// An action that finishes in one invocation: the catalog's `Invoke` and `TaskToken` runtimes.
+pub(crate) trait Invoke: Action {
+    async fn invoke(clients: &Clients, call: Call<Self::Params>) -> Result<Response, ActionError>;
+}
+
+/// An action with a long operation, run as `start` and then `poll` from the state machine's Wait loop: the
+/// catalog's `Poll` runtime.
+pub(crate) trait LongAction: Action {
     type State: DeserializeOwned;
 
     /// Begins the operation, or finds the one an earlier attempt of this step began.
@@ -39,96 +78,90 @@ pub(crate) trait LongAction {
     ) -> Result<Response, ActionError>;
 }
 
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<Response, ActionError>> + 'a>>;
+
+/// One entry of [`HANDLERS`]: a handler type, erased to its action's name and a function that checks the
+/// params against the handler's own type and runs it.
+pub(crate) struct Handler {
+    action: &'static str,
+    /// Whether the handler is a [`LongAction`], i.e. answers `poll`.
+    pub(crate) polls: bool,
+    pub(crate) run: for<'a> fn(&'a Clients, Request) -> Answer<'a>,
+}
+
+impl Handler {
+    const fn invoke<A: Invoke>() -> Handler {
+        Handler {
+            action: A::NAME,
+            polls: false,
+            run: run_invoke::<A>,
+        }
+    }
+
+    const fn long<A: LongAction>() -> Handler {
+        Handler {
+            action: A::NAME,
+            polls: true,
+            run: run_long::<A>,
+        }
+    }
+}
+
+/// Params that do not fit the handler's type are `Stepback.InvalidInput`.
+fn run_invoke<A: Invoke>(clients: &Clients, request: Request) -> Answer<'_> {
+    Box::pin(async move { A::invoke(clients, Call::parse(request)?).await })
+}
+
 /// Runs `start` or `poll`. A `start` raises its errors so that `Retry` and `Catch` see them; a `poll` raises
 /// only transient ones and answers the rest as `status: failed` (the contract's rule), since the operation,
 /// not the call, has failed.
-async fn run_long<A: LongAction>(
-    clients: &Clients,
-    call: Call<A::Params>,
-) -> Result<Response, ActionError> {
-    let state = match call.operation {
-        Operation::Start => A::start(clients, &call).await?,
-        Operation::Poll => call.state()?,
-    };
-    match A::observe(clients, &call, state).await {
-        Err(error) if call.operation == Operation::Poll && error.name != ErrorName::Transient => {
-            Ok(Response {
-                error: Some(error.name.as_str().to_owned()),
-                cause: Some(error.message),
-                ..crate::response(Status::Failed)
-            })
+fn run_long<A: LongAction>(clients: &Clients, request: Request) -> Answer<'_> {
+    Box::pin(async move {
+        let call = Call::<A::Params>::parse(request)?;
+        let state = match call.operation {
+            Operation::Start => A::start(clients, &call).await?,
+            Operation::Poll => call.state()?,
+        };
+        match A::observe(clients, &call, state).await {
+            Err(error)
+                if call.operation == Operation::Poll && error.name != ErrorName::Transient =>
+            {
+                Ok(Response {
+                    error: Some(error.name.as_str().to_owned()),
+                    cause: Some(error.message),
+                    ..crate::response(Status::Failed)
+                })
+            }
+            answer => answer,
         }
-        answer => answer,
-    }
+    })
 }
 
-/// A request whose params have been checked against its action's own type.
-pub enum ActionCall {
-    Notify(Call<notify::Params>),
-    Approval(Call<approval::Params>),
-    RdsSnapshot(Call<rds_snapshot::Params>),
-    RdsRestore(Call<rds_restore::Params>),
-    EcsRunTask(Call<ecs_run_task::Params>),
-    EcsDeploy(Call<ecs_deploy::Params>),
-    AlbDeregister(Call<alb::DeregisterParams>),
-    AlbRegister(Call<alb::RegisterParams>),
-    CheckHttp(Call<check_http::Params>),
-    CheckAlarms(Call<check_alarms::Params>),
-    SsmCommand(Call<ssm_command::Params>),
-    Ec2Image(Call<ec2_image::Params>),
-    Guard(Call<guard::Params>),
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
 
-impl ActionCall {
-    /// Checks the params; a payload that does not fit is `Stepback.InvalidInput`.
-    pub fn parse(request: Request) -> Result<ActionCall, ActionError> {
-        Ok(match request.action.as_str() {
-            "notify" => ActionCall::Notify(Call::parse(request)?),
-            "approval" => ActionCall::Approval(Call::parse(request)?),
-            "rds.snapshot" => ActionCall::RdsSnapshot(Call::parse(request)?),
-            "rds.restore" => ActionCall::RdsRestore(Call::parse(request)?),
-            "ecs.run_task" => ActionCall::EcsRunTask(Call::parse(request)?),
-            "ecs.deploy" => ActionCall::EcsDeploy(Call::parse(request)?),
-            "alb.deregister" => ActionCall::AlbDeregister(Call::parse(request)?),
-            "alb.register" => ActionCall::AlbRegister(Call::parse(request)?),
-            "check.http" => ActionCall::CheckHttp(Call::parse(request)?),
-            "check.alarms" => ActionCall::CheckAlarms(Call::parse(request)?),
-            "ssm.command" => ActionCall::SsmCommand(Call::parse(request)?),
-            "ec2.image" => ActionCall::Ec2Image(Call::parse(request)?),
-            "guard" => ActionCall::Guard(Call::parse(request)?),
-            other => {
-                return Err(ActionError::invalid_input(format!(
-                    "no Lambda handler for action `{other}`"
-                )));
-            }
-        })
-    }
+    use catalog::Runtime;
 
-    pub async fn run(self, clients: &Clients) -> Result<Response, ActionError> {
-        match self {
-            ActionCall::Notify(call) => notify::run(clients, call).await,
-            ActionCall::Approval(call) => approval::run(clients, call).await,
-            ActionCall::RdsSnapshot(call) => {
-                run_long::<rds_snapshot::RdsSnapshot>(clients, call).await
+    use super::HANDLERS;
+    use crate::Function;
+
+    /// A new action is a catalog entry plus a handler: neither may exist without the other, and each handler
+    /// fits its entry's runtime (see [`Function::new`]).
+    #[test]
+    fn the_handlers_are_the_catalogs_lambda_actions() {
+        let lambda_actions: Vec<_> = catalog::ACTIONS
+            .iter()
+            .filter(|a| a.runtime != Runtime::Native)
+            .collect();
+        let catalog: BTreeSet<_> = lambda_actions.iter().map(|a| a.name).collect();
+        let handlers: BTreeSet<_> = HANDLERS.iter().map(|h| h.action).collect();
+        assert_eq!(handlers.len(), HANDLERS.len(), "an action has two handlers");
+        assert_eq!(handlers, catalog);
+        for action in lambda_actions {
+            if let Err(refused) = Function::new(action) {
+                panic!("{refused}");
             }
-            ActionCall::RdsRestore(call) => {
-                run_long::<rds_restore::RdsRestore>(clients, call).await
-            }
-            ActionCall::EcsRunTask(call) => {
-                run_long::<ecs_run_task::EcsRunTask>(clients, call).await
-            }
-            ActionCall::EcsDeploy(call) => run_long::<ecs_deploy::EcsDeploy>(clients, call).await,
-            ActionCall::AlbDeregister(call) => run_long::<alb::AlbDeregister>(clients, call).await,
-            ActionCall::AlbRegister(call) => run_long::<alb::AlbRegister>(clients, call).await,
-            ActionCall::CheckHttp(call) => run_long::<check_http::CheckHttp>(clients, call).await,
-            ActionCall::CheckAlarms(call) => {
-                run_long::<check_alarms::CheckAlarms>(clients, call).await
-            }
-            ActionCall::SsmCommand(call) => {
-                run_long::<ssm_command::SsmCommand>(clients, call).await
-            }
-            ActionCall::Ec2Image(call) => run_long::<ec2_image::Ec2Image>(clients, call).await,
-            ActionCall::Guard(call) => guard::run(clients, call).await,
         }
     }
 }

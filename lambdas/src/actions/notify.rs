@@ -3,6 +3,7 @@
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::actions::{Action, Invoke};
 use crate::{ActionError, Call, Clients, done};
 
 #[derive(Debug, Deserialize)]
@@ -18,15 +19,24 @@ pub struct Output {
     pub message_id: String,
 }
 
-pub async fn run(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
-    call.expect_start("notify")?;
-    let Params {
-        topic,
-        subject,
-        message,
-    } = call.params;
-    let message_id = publish(clients, &topic, subject.as_deref(), message).await?;
-    done(&Output { message_id })
+/// Publishes one message.
+pub struct Notify;
+
+impl Action for Notify {
+    const NAME: &str = "notify";
+    type Params = Params;
+}
+
+impl Invoke for Notify {
+    async fn invoke(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
+        let Params {
+            topic,
+            subject,
+            message,
+        } = call.params;
+        let message_id = publish(clients, &topic, subject.as_deref(), message).await?;
+        done(&Output { message_id })
+    }
 }
 
 /// Publishes and returns the message id. Errors name the topic only: the message may carry a task token.
@@ -37,7 +47,7 @@ pub async fn publish(
     message: String,
 ) -> Result<String, ActionError> {
     let output = clients
-        .sns
+        .aws(aws_sdk_sns::Client::new)
         .publish()
         .topic_arn(topic)
         .set_subject(subject.map(sns_subject).filter(|s| !s.is_empty()))

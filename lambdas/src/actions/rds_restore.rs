@@ -11,8 +11,8 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
 use crate::actions::rds_snapshot::{find_snapshot, tagged_by};
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -47,8 +47,12 @@ const INSTANCE_ID_MAX: usize = 63;
 /// `start` restores; each `poll` takes the next step of the swap.
 pub struct RdsRestore;
 
-impl LongAction for RdsRestore {
+impl Action for RdsRestore {
+    const NAME: &str = "rds.restore";
     type Params = Params;
+}
+
+impl LongAction for RdsRestore {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -90,7 +94,7 @@ impl LongAction for RdsRestore {
                     ));
                 }
                 clients
-                    .rds
+                    .aws(aws_sdk_rds::Client::new)
                     .restore_db_instance_from_db_snapshot()
                     .db_instance_identifier(&new_instance)
                     .db_snapshot_identifier(snapshot)
@@ -207,7 +211,7 @@ impl LongAction for RdsRestore {
 
 async fn rename(clients: &Clients, from: &str, to: &str) -> Result<(), ActionError> {
     clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .modify_db_instance()
         .db_instance_identifier(from)
         .new_db_instance_identifier(to)
@@ -237,7 +241,7 @@ fn endpoint(instance: &DbInstance) -> String {
 /// The instance with this id, or `None` when RDS does not know it.
 pub async fn find_instance(clients: &Clients, id: &str) -> Result<Option<DbInstance>, ActionError> {
     match clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .describe_db_instances()
         .db_instance_identifier(id)
         .send()

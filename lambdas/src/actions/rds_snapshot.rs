@@ -6,7 +6,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -34,8 +34,12 @@ const SNAPSHOT_ID_MAX: usize = 255;
 /// `start` then `poll` until the snapshot is `available`.
 pub struct RdsSnapshot;
 
-impl LongAction for RdsSnapshot {
+impl Action for RdsSnapshot {
+    const NAME: &str = "rds.snapshot";
     type Params = Params;
+}
+
+impl LongAction for RdsSnapshot {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -64,7 +68,7 @@ impl LongAction for RdsSnapshot {
             }
             None => {
                 let created = clients
-                    .rds
+                    .aws(aws_sdk_rds::Client::new)
                     .create_db_snapshot()
                     .db_snapshot_identifier(&snapshot_id)
                     .db_instance_identifier(instance)
@@ -146,7 +150,7 @@ pub async fn find_snapshot(
     snapshot_id: &str,
 ) -> Result<Option<DbSnapshot>, ActionError> {
     let answer = clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .describe_db_snapshots()
         .db_snapshot_identifier(snapshot_id)
         .send()

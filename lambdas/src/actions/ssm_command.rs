@@ -12,7 +12,7 @@ use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::LongAction;
+use crate::actions::{Action, LongAction};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -44,8 +44,12 @@ const LOOKBACK: Duration = Duration::from_secs(24 * 60 * 60);
 /// `start` sends the command; `poll` until every instance finished.
 pub struct SsmCommand;
 
-impl LongAction for SsmCommand {
+impl Action for SsmCommand {
+    const NAME: &str = "ssm.command";
     type Params = Params;
+}
+
+impl LongAction for SsmCommand {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
@@ -83,7 +87,7 @@ impl LongAction for SsmCommand {
             |ids| format!("instances {}", ids.join(", ")),
         );
         let mut send = clients
-            .ssm
+            .aws(aws_sdk_ssm::Client::new)
             .send_command()
             .document_name(DOCUMENT)
             .set_instance_ids(p.instance_ids.clone())
@@ -113,7 +117,7 @@ impl LongAction for SsmCommand {
     ) -> Result<Response, ActionError> {
         let id = &state.command_id;
         let listed = clients
-            .ssm
+            .aws(aws_sdk_ssm::Client::new)
             .list_commands()
             .command_id(id)
             .send()
@@ -166,7 +170,7 @@ async fn outputs(
 ) -> Result<String, ActionError> {
     let instance_ids = if instance_ids.is_empty() {
         let invocations = clients
-            .ssm
+            .aws(aws_sdk_ssm::Client::new)
             .list_command_invocations()
             .command_id(id)
             .send()
@@ -183,7 +187,7 @@ async fn outputs(
     let mut output = String::new();
     for instance in &instance_ids {
         let invocation = clients
-            .ssm
+            .aws(aws_sdk_ssm::Client::new)
             .get_command_invocation()
             .command_id(id)
             .instance_id(instance)
@@ -216,7 +220,7 @@ async fn find_sent(clients: &Clients, marker: &str) -> Result<Option<String>, Ac
         .build()
         .map_err(|e| ActionError::new(ErrorName::Failed, e.to_string()))?;
     let mut commands = clients
-        .ssm
+        .aws(aws_sdk_ssm::Client::new)
         .list_commands()
         .filters(filter)
         .into_paginator()

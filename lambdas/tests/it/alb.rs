@@ -10,7 +10,7 @@ use crate::{Aws, Step, error, output};
 
 /// Two running instances registered in a target group on port 80. Returns the group's ARN and the targets.
 async fn target_group(aws: &Aws) -> (String, Vec<String>) {
-    let ec2 = &aws.clients.ec2;
+    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.2.0.0/16")
@@ -34,7 +34,7 @@ async fn target_group(aws: &Aws) -> (String, Vec<String>) {
         .filter_map(|i| i.instance_id.clone())
         .collect();
     instances.sort();
-    let elb = &aws.clients.elb;
+    let elb = &aws.clients.aws(aws_sdk_elasticloadbalancingv2::Client::new);
     let group = elb
         .create_target_group()
         .name("web")
@@ -65,7 +65,7 @@ async fn target_group(aws: &Aws) -> (String, Vec<String>) {
 async fn registered(aws: &Aws, group: &str) -> Vec<(String, String)> {
     let health = aws
         .clients
-        .elb
+        .aws(aws_sdk_elasticloadbalancingv2::Client::new)
         .describe_target_health()
         .target_group_arn(group)
         .send()
@@ -154,7 +154,7 @@ async fn a_draining_target_keeps_the_step_waiting() {
     // moto reports the targets of a terminated instance as draining.
     let instance = targets[0].split_once(':').expect("id:port").0;
     aws.clients
-        .ec2
+        .aws(aws_sdk_ec2::Client::new)
         .terminate_instances()
         .instance_ids(instance)
         .send()

@@ -58,9 +58,13 @@ fn response(status: u16, cbor: Encoder) -> HttpResponse {
 /// The function's clients with CloudWatch answered by `rules`, one call each, without the SDK's retries
 /// (so a throttled call reaches the handler).
 async fn with_cloudwatch(rules: &[&Rule]) -> Aws {
-    let mut aws = Aws::start().await;
-    aws.clients.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, rules, |c| c
-        .retry_config(RetryConfig::disabled()));
+    let aws = Aws::start().await;
+    aws.clients.insert(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        rules,
+        |c| c.retry_config(RetryConfig::disabled())
+    ));
     aws
 }
 

@@ -7,7 +7,7 @@ use crate::{Aws, Step, error, output, str_of};
 
 async fn own_images(aws: &Aws) -> Vec<aws_sdk_ec2::types::Image> {
     aws.clients
-        .ec2
+        .aws(aws_sdk_ec2::Client::new)
         .describe_images()
         .owners("self")
         .send()
@@ -39,7 +39,7 @@ async fn images_the_instance_without_a_reboot() {
     );
     let instance = aws
         .clients
-        .ec2
+        .aws(aws_sdk_ec2::Client::new)
         .describe_instances()
         .instance_ids(&id)
         .send()

@@ -16,7 +16,7 @@ const CLUSTER: &str = "prod";
 /// Cluster `prod`, task family `web` with revisions 1..=3 (images `app:v1`..`app:v3`), and service `web` on
 /// revision 3 with two tasks wanted, in an awsvpc network.
 async fn service(aws: &Aws) {
-    let ecs = &aws.clients.ecs;
+    let ecs = &aws.clients.aws(aws_sdk_ecs::Client::new);
     ecs.create_cluster()
         .cluster_name(CLUSTER)
         .send()
@@ -25,7 +25,7 @@ async fn service(aws: &Aws) {
     for version in 1..=3 {
         register(aws, &format!("registry.local:5000/app:v{version}")).await;
     }
-    let ec2 = &aws.clients.ec2;
+    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.1.0.0/16")
@@ -74,7 +74,7 @@ async fn service(aws: &Aws) {
 
 async fn register(aws: &Aws, image: &str) {
     aws.clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .register_task_definition()
         .family("web")
         .network_mode(NetworkMode::Awsvpc)
@@ -98,7 +98,7 @@ async fn register(aws: &Aws, image: &str) {
 async fn running_definition(aws: &Aws) -> String {
     let services = aws
         .clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .describe_services()
         .cluster(CLUSTER)
         .services("web")
@@ -114,7 +114,7 @@ async fn running_definition(aws: &Aws) -> String {
 async fn revisions(aws: &Aws) -> usize {
     let listed = aws
         .clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .list_task_definitions()
         .family_prefix("web")
         .send()
@@ -175,7 +175,7 @@ async fn deploy_of_a_new_tag_registers_once_even_when_start_is_retried() {
     assert_eq!(str_of(&out, "image_tag"), "hotfix-7");
     let described = aws
         .clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .describe_task_definition()
         .task_definition("web:4")
         .send()
@@ -249,14 +249,14 @@ async fn deploy_failures_name_the_service_or_the_missing_revision() {
 /// `private_dns_name`), so the network taken from a service is checked in the crate's unit tests instead.
 async fn migration(aws: &Aws) {
     aws.clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .create_cluster()
         .cluster_name(CLUSTER)
         .send()
         .await
         .expect("cluster");
     aws.clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .register_task_definition()
         .family("migrate")
         .container_definitions(
@@ -285,7 +285,7 @@ async fn run_task_overrides_the_command_and_waits_until_stopped() {
     let arn = str_of(&out, "task_arn");
     let described = aws
         .clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .describe_tasks()
         .cluster(CLUSTER)
         .tasks(arn)
@@ -314,7 +314,7 @@ async fn a_retried_run_task_start_runs_one_task() {
     );
     let listed = aws
         .clients
-        .ecs
+        .aws(aws_sdk_ecs::Client::new)
         .list_tasks()
         .cluster(CLUSTER)
         .send()
@@ -418,15 +418,16 @@ mod mocked {
         DescribeTasksOutput::builder().tasks(task).build()
     }
 
-    fn ecs(aws: &mut Aws, rules: &[&Rule]) {
-        aws.clients.ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules);
+    fn ecs(aws: &Aws, rules: &[&Rule]) {
+        aws.clients
+            .insert(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules));
     }
 
     #[tokio::test]
     async fn a_retried_deploy_of_previous_resumes_instead_of_stepping_back_twice() {
         // The first attempt moved the service from revision 3 to 2; its answer was lost. ECS now shows the
         // new deployment (2) as PRIMARY and the one it replaces (3) as ACTIVE.
-        let mut aws = Aws::start().await;
+        let aws = Aws::start().await;
         let described = service(
             2,
             vec![deployment("PRIMARY", 2), deployment("ACTIVE", 3)],
@@ -452,7 +453,7 @@ mod mocked {
         });
         let update =
             mock!(Client::update_service).then_output(|| UpdateServiceOutput::builder().build());
-        ecs(&mut aws, &[&described, &definitions, &listed, &update]);
+        ecs(&aws, &[&described, &definitions, &listed, &update]);
         let step = Step::new(
             "ecs.deploy",
             json!({"cluster": "prod", "service": "web", "image_tag": "previous"}),
@@ -470,7 +471,7 @@ mod mocked {
 
     #[tokio::test]
     async fn run_task_takes_the_network_and_launch_type_of_the_service() {
-        let mut aws = Aws::start().await;
+        let aws = Aws::start().await;
         let network = NetworkConfiguration::builder()
             .awsvpc_configuration(
                 AwsVpcConfiguration::builder()
@@ -500,7 +501,7 @@ mod mocked {
                     .build()
             });
         let stopped = mock!(Client::describe_tasks).then_output(|| stopped(0));
-        ecs(&mut aws, &[&described, &none_yet, &run, &stopped]);
+        ecs(&aws, &[&described, &none_yet, &run, &stopped]);
         let step = Step::new(
             "ecs.run_task",
             json!({"cluster": "prod", "task_definition": "web:3", "service": "web"}),
@@ -512,9 +513,9 @@ mod mocked {
 
     #[tokio::test]
     async fn a_task_that_exits_non_zero_fails_the_poll_with_its_exit_code() {
-        let mut aws = Aws::start().await;
+        let aws = Aws::start().await;
         let failed = mock!(Client::describe_tasks).then_output(|| stopped(3));
-        ecs(&mut aws, &[&failed]);
+        ecs(&aws, &[&failed]);
         let step = Step::new(
             "ecs.run_task",
             json!({"cluster": "prod", "task_definition": "web:3"}),

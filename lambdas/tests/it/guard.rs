@@ -7,7 +7,7 @@ use crate::{Aws, STATE_MACHINE, Step, error, output};
 
 /// The state machine `rollback` with `names` running; returns their execution ARNs.
 async fn running(aws: &Aws, names: &[&str]) -> Vec<String> {
-    let sfn = &aws.clients.sfn;
+    let sfn = &aws.clients.aws(aws_sdk_sfn::Client::new);
     let definition = json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": true}}});
     let machine = sfn
         .create_state_machine()
@@ -52,7 +52,7 @@ async fn another_running_execution_is_already_running() {
     );
     // Once the other one stops, the guard passes.
     aws.clients
-        .sfn
+        .aws(aws_sdk_sfn::Client::new)
         .stop_execution()
         .execution_arn(&arns[0])
         .send()

@@ -44,7 +44,7 @@ impl Aws {
     pub async fn ec2_instance(&self) -> String {
         let run = self
             .clients
-            .ec2
+            .aws(aws_sdk_ec2::Client::new)
             .run_instances()
             .image_id("ami-12c6146b")
             .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
@@ -137,7 +137,8 @@ impl Step {
 
 pub async fn invoke(aws: &Aws, action: &str, payload: Value) -> Result<Response, ActionError> {
     let spec = catalog::action(action).expect("a catalog action");
-    lambdas::handle(&aws.clients, spec, payload).await
+    let function = lambdas::Function::new(spec).expect("a Lambda action");
+    function.handle(&aws.clients, payload).await
 }
 
 /// The catalog is the single source of outputs: the state machine reads exactly these names.

@@ -10,7 +10,7 @@ use crate::{Aws, Step, error, output, str_of};
 /// A topic with a loopback HTTP subscriber that records what SNS delivers.
 async fn topic(aws: &Aws) -> (String, Server) {
     let subscriber = Server::start(vec![Reply::new(200, "")]).await;
-    let sns = &aws.clients.sns;
+    let sns = &aws.clients.aws(aws_sdk_sns::Client::new);
     let topic = sns
         .create_topic()
         .name("rollbacks")

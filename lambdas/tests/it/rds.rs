@@ -9,7 +9,7 @@ use crate::{Aws, Step, error, output, str_of};
 /// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
 /// parameter group and Multi-AZ.
 async fn database(aws: &Aws, id: &str) -> DbInstance {
-    let ec2 = &aws.clients.ec2;
+    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.0.0.0/16")
@@ -45,7 +45,7 @@ async fn database(aws: &Aws, id: &str) -> DbInstance {
         .expect("security group")
         .group_id
         .expect("group id");
-    let rds = &aws.clients.rds;
+    let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
     rds.create_db_subnet_group()
         .db_subnet_group_name("db-subnets")
         .db_subnet_group_description("db")
@@ -87,7 +87,7 @@ async fn instance(aws: &Aws, id: &str) -> Option<DbInstance> {
 async fn instance_ids(aws: &Aws) -> Vec<String> {
     let output = aws
         .clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .describe_db_instances()
         .send()
         .await
@@ -149,7 +149,7 @@ async fn snapshot_is_taken_under_an_id_from_the_execution_and_is_available() {
     assert_eq!(str_of(&out, "instance"), "orders");
     let found = aws
         .clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .describe_db_snapshots()
         .db_snapshot_identifier(id)
         .send()
@@ -178,7 +178,7 @@ async fn a_retried_snapshot_start_finds_the_first_snapshot() {
     assert_eq!(first, second);
     let all = aws
         .clients
-        .rds
+        .aws(aws_sdk_rds::Client::new)
         .describe_db_snapshots()
         .db_instance_identifier("orders")
         .snapshot_type("manual")
@@ -192,7 +192,7 @@ async fn a_retried_snapshot_start_finds_the_first_snapshot() {
 async fn an_existing_snapshot_of_that_name_is_not_taken_for_a_fresh_one() {
     let aws = Aws::start().await;
     database(&aws, "orders").await;
-    let rds = &aws.clients.rds;
+    let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
     rds.create_db_snapshot()
         .db_snapshot_identifier("before-deploy")
         .db_instance_identifier("orders")

@@ -17,7 +17,7 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     let command_id = str_of(&out, "command_id");
     let listed = aws
         .clients
-        .ssm
+        .aws(aws_sdk_ssm::Client::new)
         .list_commands()
         .command_id(command_id)
         .send()
@@ -46,7 +46,13 @@ async fn a_retried_start_sends_the_command_once() {
     let first = step.start(&aws).await.expect("first start");
     let second = step.start(&aws).await.expect("retried start");
     assert_eq!(first.state, second.state);
-    let listed = aws.clients.ssm.list_commands().send().await.expect("list");
+    let listed = aws
+        .clients
+        .aws(aws_sdk_ssm::Client::new)
+        .list_commands()
+        .send()
+        .await
+        .expect("list");
     assert_eq!(listed.commands().len(), 1);
     // The next execution runs it again.
     step.in_execution("run-2")
@@ -55,7 +61,7 @@ async fn a_retried_start_sends_the_command_once() {
         .expect("another execution");
     assert_eq!(
         aws.clients
-            .ssm
+            .aws(aws_sdk_ssm::Client::new)
             .list_commands()
             .send()
             .await
@@ -104,8 +110,12 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
                 .standard_output_content("migration 42 failed: relation \"orders\" is locked")
                 .build()
         });
-    let mut aws = Aws::start().await;
-    aws.clients.ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&listed, &invocation]);
+    let aws = Aws::start().await;
+    aws.clients.insert(mock_client!(
+        aws_sdk_ssm,
+        RuleMode::MatchAny,
+        [&listed, &invocation]
+    ));
     let step = Step::new(
         "ssm.command",
         json!({"instance_ids": ["i-1"], "commands": ["./migrate.sh"]}),
