@@ -165,6 +165,8 @@ fn comparison(op: CompareOp, ty: ValueType) -> Result<(Comparison, bool), String
     })
 }
 
+/// Decides a comparison of two literals the way the emitted rule would: numbers by value (ASL's `NumericEquals`
+/// and friends compare numbers, so `1 == 1.0`), strings by their characters, bools only for (in)equality.
 fn constant(op: CompareOp, a: &Json, b: &Json) -> Result<Folded, String> {
     use std::cmp::Ordering;
     let ordering = match (a, b) {
@@ -173,16 +175,25 @@ fn constant(op: CompareOp, a: &Json, b: &Json) -> Result<Folded, String> {
             .as_f64()
             .zip(y.as_f64())
             .and_then(|(x, y)| x.partial_cmp(&y)),
+        (Json::Bool(x), Json::Bool(y)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+            Some(if x == y {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            })
+        }
         _ => None,
     };
-    let holds = match (op, ordering) {
-        (CompareOp::Eq, _) => a == b,
-        (CompareOp::Ne, _) => a != b,
-        (CompareOp::Lt, Some(o)) => o == Ordering::Less,
-        (CompareOp::Le, Some(o)) => o != Ordering::Greater,
-        (CompareOp::Gt, Some(o)) => o == Ordering::Greater,
-        (CompareOp::Ge, Some(o)) => o != Ordering::Less,
-        (_, None) => return Err(format!("cannot order {a} and {b}")),
+    let Some(ordering) = ordering else {
+        return Err(format!("cannot compare {a} and {b} with `{op:?}`"));
+    };
+    let holds = match op {
+        CompareOp::Eq => ordering == Ordering::Equal,
+        CompareOp::Ne => ordering != Ordering::Equal,
+        CompareOp::Lt => ordering == Ordering::Less,
+        CompareOp::Le => ordering != Ordering::Greater,
+        CompareOp::Gt => ordering == Ordering::Greater,
+        CompareOp::Ge => ordering != Ordering::Less,
     };
     Ok(if holds { Folded::Always } else { Folded::Never })
 }
@@ -225,5 +236,221 @@ mod tests {
             ty: ValueType::Number,
         };
         assert_eq!(lower(&never), Ok(Folded::Never));
+    }
+}
+
+/// The folding of two literals agrees with the Choice rule the compiler emits for the same values.
+#[cfg(test)]
+mod agreement {
+    use proptest::prelude::*;
+    use serde_json::{Value as Json, json};
+
+    use super::{Folded, lower};
+
+    const OPS: [&str; 6] = ["==", "!=", "<", "<=", ">", ">="];
+
+    /// A workflow with inputs `x` and `y` of type `ty` and one step run `when`; the step's condition, lowered.
+    fn lowered(ty: &str, when: &str) -> Folded {
+        let source = format!(
+            r#"version = 1
+name = "agreement"
+[input]
+x = {{ type = "{ty}" }}
+y = {{ type = "{ty}" }}
+[steps.s]
+action = "notify"
+topic = "arn:aws:sns:us-east-1:123456789012:t"
+message = "m"
+when = "{when}"
+"#
+        );
+        let checked = workflow::check(&source);
+        let Some(condition) = checked
+            .workflow
+            .and_then(|w| w.steps.into_iter().next())
+            .and_then(|s| s.when)
+        else {
+            panic!("`{when}` does not check: {:#?}", checked.diagnostics);
+        };
+        lower(&condition).unwrap_or_else(|e| panic!("`{when}` does not lower: {e}"))
+    }
+
+    /// `$.a.b` in `state`.
+    fn lookup<'s>(state: &'s Json, path: &str) -> Option<&'s Json> {
+        path.strip_prefix("$.")?
+            .split('.')
+            .try_fold(state, |value, field| value.get(field))
+    }
+
+    /// An ASL Choice rule decided by the States Language specification's rules: `Numeric*` compare numbers by
+    /// value, `String*` compare strings, `BooleanEquals` bools; a comparison with a value of another type is
+    /// false; a `...Path` operator compares with the value at that path.
+    fn decide(rule: &Json, state: &Json) -> bool {
+        if let Some(rules) = rule.get("And").and_then(Json::as_array) {
+            return rules.iter().all(|r| decide(r, state));
+        }
+        if let Some(rules) = rule.get("Or").and_then(Json::as_array) {
+            return rules.iter().any(|r| decide(r, state));
+        }
+        if let Some(inner) = rule.get("Not") {
+            return !decide(inner, state);
+        }
+        let variable = lookup(state, rule["Variable"].as_str().unwrap_or_default());
+        let Some((operator, operand)) = rule
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| *k != "Variable"))
+        else {
+            panic!("not a rule: {rule}");
+        };
+        if operator == "IsPresent" {
+            return variable.is_some() == (operand == &Json::Bool(true));
+        }
+        let (operator, expected) = match operator.strip_suffix("Path") {
+            Some(op) => (op, lookup(state, operand.as_str().unwrap_or_default())),
+            None => (operator.as_str(), Some(operand)),
+        };
+        let (Some(actual), Some(expected)) = (variable, expected) else {
+            panic!("{rule} reads a path that is absent in {state}");
+        };
+        use std::cmp::Ordering::*;
+        let ordering = match (operator, actual, expected) {
+            (op, Json::Number(a), Json::Number(b)) if op.starts_with("Numeric") => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
+            (op, Json::String(a), Json::String(b)) if op.starts_with("String") => Some(a.cmp(b)),
+            ("BooleanEquals", Json::Bool(a), Json::Bool(b)) => {
+                return a == b;
+            }
+            _ => return false,
+        };
+        let Some(ordering) = ordering else {
+            return false;
+        };
+        match operator
+            .trim_start_matches("Numeric")
+            .trim_start_matches("String")
+        {
+            "Equals" => ordering == Equal,
+            "LessThan" => ordering == Less,
+            "LessThanEquals" => ordering != Greater,
+            "GreaterThan" => ordering == Greater,
+            "GreaterThanEquals" => ordering != Less,
+            other => panic!("unknown operator {other}"),
+        }
+    }
+
+    fn decided(folded: &Folded, state: &Json) -> bool {
+        match folded {
+            Folded::Always => true,
+            Folded::Never => false,
+            Folded::Rule(rule) => decide(&json!(rule), state),
+        }
+    }
+
+    /// For literals `a` and `b` (their source text and the JSON value an execution input would carry): `a op b`
+    /// folds to what the rules for `input.x op b`, `a op input.y` and `input.x op input.y` decide at run time.
+    fn agree(ty: &str, ops: &[&str], (a, a_value): (&str, Json), (b, b_value): (&str, Json)) {
+        let state = json!({ "input": { "x": a_value, "y": b_value } });
+        for op in ops {
+            let folded = lowered(ty, &format!("{a} {op} {b}"));
+            assert!(
+                !matches!(folded, Folded::Rule(_)),
+                "`{a} {op} {b}` is not folded"
+            );
+            let expected = decided(&folded, &state);
+            for when in [
+                format!("input.x {op} {b}"),
+                format!("{a} {op} input.y"),
+                format!("input.x {op} input.y"),
+            ] {
+                let rule = lowered(ty, &when);
+                assert_eq!(
+                    decided(&rule, &state),
+                    expected,
+                    "`{a} {op} {b}` folds to {expected}, but the rule for `{when}` decides otherwise with {state}: {rule:?}"
+                );
+            }
+        }
+    }
+
+    /// Number literals: a small value `n / 10^k`, spelled one of the ways JSON allows (extra trailing zeros, an
+    /// exponent, a sign), so one value often meets another spelling of itself: `1`, `1.0`, `10e-1`, `-0.0`,
+    /// `0.10e1`.
+    fn number() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            0u64..20,
+            0u32..2,
+            0u32..3,
+            -2i32..=2,
+            any::<bool>(),
+        )
+            .prop_map(|(negative, n, k, zeros, exponent, explicit)| {
+                // The value is n / 10^k; written as mantissa × 10^exponent with `zeros` extra trailing zeros.
+                let digits = n * 10u64.pow(zeros);
+                let scale = i64::from(k + zeros) + i64::from(exponent);
+                let mut mantissa = if scale < 0 && digits == 0 {
+                    "0".to_owned()
+                } else if scale < 0 {
+                    format!("{digits}{}", "0".repeat(scale.unsigned_abs() as usize))
+                } else {
+                    let scale = scale as usize;
+                    let padded = format!("{digits:0width$}", width = scale + 1);
+                    let (int, frac) = padded.split_at(padded.len() - scale);
+                    if frac.is_empty() {
+                        int.to_owned()
+                    } else {
+                        format!("{int}.{frac}")
+                    }
+                };
+                if negative {
+                    mantissa.insert(0, '-');
+                }
+                if exponent != 0 || explicit {
+                    mantissa.push_str(&format!("e{exponent}"));
+                }
+                mantissa
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn numbers(a in number(), b in number()) {
+            let value = |text: &str| serde_json::from_str::<Json>(text).expect("a JSON number");
+            agree("number", &OPS, (&a, value(&a)), (&b, value(&b)));
+        }
+
+        #[test]
+        fn strings(a in "[ab]{0,3}", b in "[ab]{0,3}") {
+            agree("string", &OPS, (&format!("'{a}'"), json!(a)), (&format!("'{b}'"), json!(b)));
+        }
+
+        #[test]
+        fn bools(a in any::<bool>(), b in any::<bool>()) {
+            agree("bool", &OPS[..2], (&a.to_string(), json!(a)), (&b.to_string(), json!(b)));
+        }
+    }
+
+    /// The cases the issue found: two spellings of one number, alone and inside a larger condition.
+    #[test]
+    fn spellings_of_one_number_are_equal() {
+        for when in [
+            "1 == 1.0",
+            "10 == 10.0",
+            "0 == 0.0",
+            "-0.0 == 0",
+            "9.0 == 9",
+            "1 <= 1.0",
+            "1 >= 1.0",
+            "1e3 == 1000",
+        ] {
+            assert_eq!(lowered("number", when), Folded::Always, "{when}");
+        }
+        assert_eq!(lowered("number", "1 != 1.0"), Folded::Never);
+        assert_eq!(
+            lowered("number", "1 == 1.0 || input.x == 1"),
+            Folded::Always
+        );
     }
 }

@@ -1,18 +1,47 @@
-//! `when` conditions: a recursive-descent parser with spans inside the string, and a type checker.
-//!
-//! ```text
-//! or      = and ("||" and)*
-//! and     = unary ("&&" unary)*
-//! unary   = "!" unary | compare
-//! compare = primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
-//! primary = path | string | number | "true" | "false" | "(" or ")"
-//! ```
+//! `when` conditions: a recursive-descent parser with spans inside the string, and a type checker. The grammar
+//! a user reads is [`GRAMMAR`]; the README's section on `when` quotes it.
 
 use std::ops::Range;
 
 use catalog::ValueType;
 
 use crate::model::{CompareOp, Condition, Operand, Reference};
+
+/// The `when` grammar and its corners, as a user reads it (`README.md` quotes it verbatim; a test keeps the two
+/// equal).
+pub const GRAMMAR: &str = r#"A `when` condition is a string that decides whether a step runs. Its grammar, loosest first:
+
+    or      = and ("||" and)*
+    and     = unary ("&&" unary)*
+    unary   = "!" unary | compare
+    compare = primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
+    primary = path | string | number | "true" | "false" | "(" or ")"
+    path    = "input." NAME | "steps." ID "." OUTPUT        (written bare, without ${})
+
+Paths read the execution input and the outputs of the step's ancestors. A bool path alone is a
+condition; strings and numbers compare with all six operators, bools only with == and !=, and
+both sides of a comparison have the same type. Comparisons do not chain: write `a < b && b < c`.
+
+Strings are quoted with '...' or "..." (single quotes save escaping inside a TOML "..." value).
+A string ends at the next quote of its own kind, and there are no escape sequences: a backslash
+is an ordinary character, so 'C:\temp' is C:\temp and "a\" is a\. Put a ' inside "..." and a "
+inside '...'. A string cannot contain `${`, which deploy-time substitution (CloudFormation's
+Fn::Sub, DefinitionSubstitutions) would read as a placeholder; compare with an input instead.
+These rules apply to the condition after TOML has read its own escapes: in a TOML "..." value,
+`\\` is one backslash.
+
+Numbers are written as in JSON: 3, -12, 0.5, 1e3, 2.5E-3. Refused: a leading `+` (+1), leading
+zeros (007), and a `.` without digits on both sides (1., .5). Step Functions compares numbers as
+64-bit floating point, which holds every whole number only below 2^53, so a number outside
+-9007199254740991..9007199254740991 (2^53 - 1) is refused. Numbers compare by value: 1 == 1.0,
+1e3 == 1000 and -0.0 == 0 hold, both when the compiler decides a comparison of two literals and
+when Step Functions decides one at run time."#;
+
+/// 2^53 - 1: every whole number up to here is exactly one IEEE 754 double, and no literal beyond it rounds to
+/// it, so a literal is refused exactly when its double is beyond it.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+const NUMBER_HELP: &str = "write numbers as in JSON: `3`, `-12`, `0.5`, `1e3`; no `+`, no leading zeros, digits on both sides of `.`";
 
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
@@ -82,29 +111,31 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
             b'!' => Token::Not,
             quote @ (b'"' | b'\'') => {
                 let Some(len) = text[i + 1..].find(quote as char) else {
-                    return Err(syntax(i..text.len(), "string is not closed"));
+                    return Err(syntax(i..text.len(), "string is not closed").with_help(
+                        "a string ends at the next quote of its kind and has no escapes: put a ' inside \"...\" and a \" inside '...'",
+                    ));
                 };
+                let content = &text[i + 1..i + 1 + len];
+                if let Some(at) = content.find("${") {
+                    let at = i + 1 + at;
+                    return Err(syntax(at..at + 2, "a string in a condition cannot contain `${`")
+                        .with_help("deploy-time substitution would read it as a placeholder; compare with an input that holds the text"));
+                }
                 i += len + 2;
-                tokens.push((Token::Str(text[start + 1..i - 1].to_owned()), start..i));
+                tokens.push((Token::Str(content.to_owned()), start..i));
                 continue;
             }
             b'0'..=b'9' | b'-' => {
+                // The whole run that could belong to a number, so `007x` or `1.2.3` is one error.
                 i += 1;
-                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] == b'.'
+                        || matches!(bytes[i], b'+' | b'-') && matches!(bytes[i - 1], b'e' | b'E'))
+                {
                     i += 1;
                 }
-                let literal = &text[start..i];
-                let number = literal
-                    .parse::<i64>()
-                    .map(serde_json::Number::from)
-                    .ok()
-                    .or_else(|| {
-                        literal
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                    })
-                    .ok_or_else(|| syntax(start..i, format!("`{literal}` is not a number")))?;
+                let number = number(&text[start..i], start..i)?;
                 tokens.push((Token::Num(number), start..i));
                 continue;
             }
@@ -128,10 +159,13 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
             }
             _ => {
                 let c = text[i..].chars().next().unwrap_or_default();
+                let help = if matches!(c, '+' | '.') {
+                    NUMBER_HELP
+                } else {
+                    "conditions use paths, literals, == != < <= > >=, && || ! and parentheses"
+                };
                 return Err(
-                    syntax(i..i + c.len_utf8(), format!("unexpected `{c}`")).with_help(
-                        "conditions use paths, literals, == != < <= > >=, && || ! and parentheses",
-                    ),
+                    syntax(i..i + c.len_utf8(), format!("unexpected `{c}`")).with_help(help)
                 );
             }
         };
@@ -145,6 +179,29 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
         tokens.push((token, start..i));
     }
     Ok(tokens)
+}
+
+/// A number literal: JSON's number grammar (serde_json parses exactly that), within ±(2^53 - 1). A whole number
+/// is kept as an integer, so `1`, `1.0`, `1e0` and `-0.0` are one value (`1` or `0`) wherever it is compared or
+/// emitted.
+fn number(literal: &str, range: Range<usize>) -> Result<serde_json::Number, ConditionError> {
+    let not_a_number =
+        || syntax(range.clone(), format!("`{literal}` is not a number")).with_help(NUMBER_HELP);
+    // The syntax check alone: serde_json refuses `1e400` as out of range, which the next check reports.
+    serde_json::from_str::<serde::de::IgnoredAny>(literal).map_err(|_| not_a_number())?;
+    let value: f64 = literal.parse().map_err(|_| not_a_number())?;
+    if value.abs() > MAX_SAFE {
+        return Err(syntax(
+            range.clone(),
+            format!("`{literal}` is outside ±9007199254740991, the whole numbers Step Functions' floating-point numbers hold exactly"),
+        )
+        .with_help("compare with a number within ±(2^53 - 1), or keep a large identifier as a string"));
+    }
+    if value.fract() == 0.0 {
+        // Exact: a whole number within ±(2^53 - 1) converts to i64 without rounding.
+        return Ok(serde_json::Number::from(value as i64));
+    }
+    serde_json::Number::from_f64(value).ok_or_else(not_a_number)
 }
 
 impl ConditionError {
@@ -477,5 +534,63 @@ mod tests {
         check("flag = 1", "error 5..6 unexpected `=`");
         check("'open", "error 0..5 string is not closed");
         check("", "error 0..0 condition is empty");
+    }
+
+    #[test]
+    fn strings_have_two_quotes_and_no_escapes() {
+        check(
+            r#"name == "it's""#,
+            r#"Some(Compare { op: Eq, left: Path(Input("name")), right: Literal(String("it's")), ty: String })"#,
+        );
+        check(
+            r#"name == "a\""#,
+            r#"Some(Compare { op: Eq, left: Path(Input("name")), right: Literal(String("a\\")), ty: String })"#,
+        );
+        // `'it\'` is a whole string, so the `'` after `s` opens another.
+        check(r"name == 'it\'s'", "error 14..15 string is not closed");
+        check(
+            "name == 'echo ${PATH}'",
+            "error 14..16 a string in a condition cannot contain `${`",
+        );
+    }
+
+    #[test]
+    fn numbers_are_json_numbers_within_the_safe_integers() {
+        let literal = |text: &str| format!("count == {text}");
+        let number = |n: &str| {
+            format!(
+                "Some(Compare {{ op: Eq, left: Path(Input(\"count\")), right: Literal(Number({n})), ty: Number }})"
+            )
+        };
+        for (text, value) in [
+            ("1", "1"),
+            ("1.0", "1"),
+            ("1e0", "1"),
+            ("-0.0", "0"),
+            ("1e3", "1000"),
+            ("2.5E-3", "0.0025"),
+            ("-12.5", "-12.5"),
+            ("9007199254740991", "9007199254740991"),
+            ("-9007199254740991", "-9007199254740991"),
+        ] {
+            check(&literal(text), &number(value));
+        }
+        for text in ["1.", "007", "1.2.3", "1e", "-", "0x10", "12abc"] {
+            check(
+                &literal(text),
+                &format!("error 9..{} `{text}` is not a number", 9 + text.len()),
+            );
+        }
+        check(&literal("+1"), "error 9..10 unexpected `+`");
+        check(&literal(".5"), "error 9..10 unexpected `.`");
+        for text in ["9007199254740992", "9007199254740993", "1e16", "-1e400"] {
+            check(
+                &literal(text),
+                &format!(
+                    "error 9..{} `{text}` is outside ±9007199254740991, the whole numbers Step Functions' floating-point numbers hold exactly",
+                    9 + text.len()
+                ),
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ mod syntax;
 mod template;
 
 pub use codes::{Code, Explanation};
+pub use condition::GRAMMAR as CONDITION_GRAMMAR;
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::Workflow;
 pub use syntax::closest;

@@ -231,6 +231,9 @@ impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operand::Path(reference) => write!(f, "{reference}"),
+            // In the `when` syntax, which has no escapes: a string quoted with a quote it does not hold.
+            Operand::Literal(serde_json::Value::String(s)) if s.contains('"') => write!(f, "'{s}'"),
+            Operand::Literal(serde_json::Value::String(s)) => write!(f, "\"{s}\""),
             Operand::Literal(value) => write!(f, "{value}"),
         }
     }

@@ -122,3 +122,13 @@ fn no_panic_on_truncated_or_mangled_input() {
         }
     }
 }
+
+/// The README's section on `when` quotes the grammar that `explain` prints, so the two never drift apart.
+#[test]
+fn readme_quotes_the_condition_grammar() {
+    let readme = include_str!("../../../README.md");
+    assert!(
+        readme.contains(workflow::CONDITION_GRAMMAR),
+        "README.md's section on `when` differs from workflow::CONDITION_GRAMMAR; paste the constant there"
+    );
+}
