@@ -55,6 +55,9 @@ impl Manifest {
     pub fn to_comment(&self, human: &str) -> String {
         // Serialising strings, numbers and maps of JSON values cannot fail.
         let json = serde_json::to_string(self).unwrap_or_default();
+        // Deploy-time substitution reads `${` anywhere in the definition, and a default may hold one. `${` occurs
+        // only inside the manifest's JSON strings, where `\u007b` is the same `{` to `from_comment`.
+        let json = json.replace("${", "$\\u007b");
         format!("{human}\n{MARK}{json}")
     }
 
@@ -94,5 +97,23 @@ mod tests {
             Some(manifest)
         );
         assert!(Manifest::from_comment("w (stepback)").is_none());
+    }
+
+    #[test]
+    fn a_default_holding_a_placeholder_round_trips_without_one() {
+        let mut defaults = Map::new();
+        defaults.insert("tag".into(), Value::from("${LATEST}"));
+        let manifest = Manifest {
+            version: VERSION,
+            workflow: "w".into(),
+            defaults,
+            steps: vec![],
+        };
+        let comment = manifest.to_comment("w (stepback)");
+        assert!(!comment.contains("${"), "{comment}");
+        assert_eq!(
+            Manifest::from_comment(&comment).and_then(Result::ok),
+            Some(manifest)
+        );
     }
 }

@@ -43,6 +43,9 @@ fn explain(code: Code) -> String {
         let _ = writeln!(text, "    {line}");
     }
     let _ = writeln!(text, "\n{}", wrap(&format!("Fix: {}", explanation.fix)));
+    if matches!(code, Code::ConditionSyntax | Code::ConditionType) {
+        let _ = writeln!(text, "\n{}", workflow::CONDITION_GRAMMAR);
+    }
     text
 }
 

@@ -237,7 +237,7 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
             skipped: skipped.into_iter().map(id).collect(),
         },
     };
-    let placeholders = placeholders(&json);
+    let placeholders = placeholders(&json).map_err(|e| vec![e])?;
     Ok(Compiled {
         machine: lowered.machine,
         json,
@@ -260,14 +260,30 @@ fn dag(workflow: &Workflow) -> Result<schedule::Dag, Vec<CompileError>> {
     })
 }
 
-/// The `${Key}` placeholders in a definition.
-fn placeholders(json: &str) -> BTreeSet<String> {
-    json.split("${")
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(key, _)| key))
-        .filter(|key| key.chars().all(|c| c.is_ascii_alphanumeric()))
-        .map(str::to_owned)
-        .collect()
+/// The compiler's own `${Key}` placeholders in a definition: the function ARNs that no substitution filled.
+/// Any other `${` would be text that deploy-time substitution reads, which the lowering never writes (user text
+/// holding `${` is rebuilt at run time, see `payload`); finding one is a compiler bug.
+fn placeholders(json: &str) -> Result<BTreeSet<String>, CompileError> {
+    let own: BTreeSet<String> = catalog::ACTIONS
+        .iter()
+        .map(|a| a.arn_substitution())
+        .collect();
+    let mut found = BTreeSet::new();
+    for (at, _) in json.match_indices("${") {
+        let key = json[at + 2..].split_once('}').map(|(key, _)| key);
+        match key.filter(|key| own.contains(*key)) {
+            Some(key) => {
+                found.insert(key.to_owned());
+            }
+            None => {
+                let context: String = json[at..].chars().take(40).collect();
+                return Err(CompileError::Internal(format!(
+                    "`${{` outside a placeholder reached the definition: `{context}`"
+                )));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// An execution input a console user can start from: every input with its default, and `null` for each

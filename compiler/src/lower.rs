@@ -89,7 +89,7 @@ pub fn lower(
         return Err(lowering.errors);
     }
     let comment = match &workflow.description {
-        Some(d) => format!("{}: {d} (stepback)", workflow.name),
+        Some(d) => format!("{}: {} (stepback)", workflow.name, payload::comment(d)),
         None => format!("{} (stepback)", workflow.name),
     };
     let manifest = crate::manifest::manifest(workflow, lowering.step_states);
@@ -1108,12 +1108,15 @@ impl Lowering<'_> {
                 scope,
             )
         };
-        let defaults: Map<String, Json> = self
-            .workflow
-            .inputs
-            .iter()
-            .filter_map(|i| i.default.clone().map(|d| (i.name.clone(), d)))
-            .collect();
+        let mut defaults = Map::new();
+        for input in &self.workflow.inputs {
+            if let Some(default) = &input.default {
+                let value = Value::Literal(default.clone());
+                if let Err(message) = payload::insert(&mut defaults, &input.name, &value) {
+                    self.errors.push(CompileError::Internal(message));
+                }
+            }
+        }
         self.overhead_events += 2 * events::PASS;
         let merge = self.name("Input: normalise", |_| {
             State::Pass(Pass {
@@ -1365,7 +1368,7 @@ fn describe(step: &Step) -> String {
     format!(
         "{}: {}",
         step.action.name,
-        step.description.as_deref().unwrap_or(step.action.summary)
+        payload::comment(step.description.as_deref().unwrap_or(step.action.summary))
     )
 }
 

@@ -1,5 +1,10 @@
 //! Workflow values to ASL payload templates: a whole-value reference becomes a `.$` path, an interpolated
 //! string `States.Format(...)`, a list holding references `States.Array(...)`, and a literal stays a literal.
+//!
+//! Except text holding `${`. Deploy-time substitution (CloudFormation's `Fn::Sub` and `DefinitionSubstitutions`)
+//! replaces `${Name}` anywhere in the definition's text, and `DefinitionSubstitutions` has no escape, so such
+//! text is never written as text: Step Functions rebuilds it at run time with `States.Base64Decode` (see
+//! [`rebuilt`]). The definition then holds `${` only in the compiler's own placeholders.
 
 use serde_json::{Map, Value as Json};
 use workflow::model::{ExecutionField, FailureField, Reference, Segment, Value};
@@ -46,29 +51,53 @@ fn field(parent: &str, name: &str) -> String {
 
 /// Adds `key: value` to a payload template, as `key.$` when the value is computed at run time.
 pub fn insert(template: &mut Map<String, Json>, key: &str, value: &Value) -> Result<(), String> {
+    let plain = |v: &Value| matches!(v, Value::Literal(l) if !substitutable(l));
     match value {
-        Value::Literal(literal) => {
+        Value::Literal(literal) if plain(value) => {
             template.insert(key.to_owned(), literal.clone());
         }
         Value::Map(entries) => {
+            if let Some(k) = entries.keys().find(|k| k.contains("${")) {
+                return Err(format!(
+                    "the key `{k}` of `{key}` holds `${{`, which deploy-time substitution would read as a placeholder"
+                ));
+            }
             let mut nested = Map::new();
             for (k, v) in entries {
                 insert(&mut nested, k, v)?;
             }
             template.insert(key.to_owned(), Json::Object(nested));
         }
-        Value::List(items) if items.iter().all(|i| matches!(i, Value::Literal(_))) => {
+        Value::List(items) if items.iter().all(plain) => {
             let literals = items.iter().filter_map(|i| match i {
                 Value::Literal(l) => Some(l.clone()),
                 _ => None,
             });
             template.insert(key.to_owned(), Json::Array(literals.collect()));
         }
-        Value::Ref(_) | Value::Template(_) | Value::List(_) => {
+        Value::Literal(_) | Value::Ref(_) | Value::Template(_) | Value::List(_) => {
             template.insert(format!("{key}.$"), Json::String(intrinsic(value)?));
         }
     }
     Ok(())
+}
+
+/// User text for a `Comment`, which only people read: a `${` is written as the intrinsic escape `$\{`, so that
+/// deploy-time substitution does not read it.
+pub fn comment(text: &str) -> String {
+    text.replace("${", "$\\{")
+}
+
+/// Whether a literal holds `${` in a string or a key.
+fn substitutable(literal: &Json) -> bool {
+    match literal {
+        Json::String(text) => text.contains("${"),
+        Json::Array(items) => items.iter().any(substitutable),
+        Json::Object(entries) => entries
+            .iter()
+            .any(|(k, v)| k.contains("${") || substitutable(v)),
+        Json::Number(_) | Json::Bool(_) | Json::Null => false,
+    }
 }
 
 /// The value as a path or intrinsic-function expression (an argument of another intrinsic, or a `.$` field).
@@ -80,12 +109,19 @@ pub fn intrinsic(value: &Value) -> Result<String, String> {
             let args: Result<Vec<String>, String> = items.iter().map(intrinsic).collect();
             format!("States.Array({})", args?.join(", "))
         }
-        Value::Literal(Json::String(text)) => quote(text),
+        Value::Literal(Json::String(text)) => string(text),
         Value::Literal(scalar @ (Json::Number(_) | Json::Bool(_) | Json::Null)) => {
             scalar.to_string()
         }
-        Value::Literal(structured) => {
-            format!("States.StringToJson({})", quote(&structured.to_string()))
+        Value::Literal(Json::Array(items)) => {
+            let args: Vec<String> = items
+                .iter()
+                .map(|item| intrinsic(&Value::Literal(item.clone())))
+                .collect::<Result<_, _>>()?;
+            format!("States.Array({})", args.join(", "))
+        }
+        Value::Literal(object @ Json::Object(_)) => {
+            format!("States.StringToJson({})", string(&object.to_string()))
         }
         Value::Map(_) => return Err("a table inside a list cannot hold references".to_owned()),
     })
@@ -97,6 +133,12 @@ pub fn format_call(segments: &[Segment]) -> String {
     let mut args = Vec::new();
     for segment in segments {
         match segment {
+            Segment::Text(t) if t.contains("${") => {
+                for piece in pieces(t) {
+                    text.push_str("{}");
+                    args.push(piece);
+                }
+            }
             Segment::Text(t) => text.push_str(&escape(t)),
             Segment::Ref(r) => {
                 text.push_str("{}");
@@ -117,6 +159,79 @@ pub fn format_call(segments: &[Segment]) -> String {
 /// An intrinsic string literal. ASL: "the characters `' { } \` must be escaped with `\`".
 pub fn quote(text: &str) -> String {
     quote_escaped(&escape(text))
+}
+
+/// A string as an intrinsic argument: a literal, or [`rebuilt`] when it holds `${`.
+fn string(text: &str) -> String {
+    if text.contains("${") {
+        rebuilt(text)
+    } else {
+        quote(text)
+    }
+}
+
+/// An intrinsic expression whose value is `text` while the expression holds no `${`: each ASCII run becomes
+/// `States.Base64Decode('...')`, the non-ASCII runs stay literals (they hold none of the characters an intrinsic
+/// string escapes), and several pieces join in `States.Format('{}{}...', ...)`.
+///
+/// Why not the intrinsic escape `$\{`: moto 5.2.5's interpreter keeps the backslash (and `States.Format` then
+/// fails), so no test could run it. Why ASCII runs only: moto decodes `States.Base64Decode` as ASCII.
+pub fn rebuilt(text: &str) -> String {
+    let pieces = pieces(text);
+    match pieces.as_slice() {
+        [one] => one.clone(),
+        _ => format!(
+            "States.Format('{}', {})",
+            "{}".repeat(pieces.len()),
+            pieces.join(", ")
+        ),
+    }
+}
+
+/// Step Functions: `States.Base64Decode` takes at most 10,000 characters, which encode 7,500 bytes.
+const BASE64_DECODE_BYTES: usize = 7_500;
+
+/// [`rebuilt`]'s pieces, in order.
+fn pieces(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let ascii = first.is_ascii();
+        let len = rest
+            .find(|c: char| c.is_ascii() != ascii)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(len);
+        if ascii {
+            // ASCII runs split anywhere: every byte is a character.
+            for chunk in run.as_bytes().chunks(BASE64_DECODE_BYTES) {
+                pieces.push(format!("States.Base64Decode('{}')", base64(chunk)));
+            }
+        } else {
+            pieces.push(quote_escaped(run));
+        }
+        rest = tail;
+    }
+    pieces
+}
+
+/// RFC 4648 base64 with padding, the alphabet `States.Base64Decode` reads.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let group = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(group >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn quote_escaped(escaped: &str) -> String {
@@ -147,6 +262,53 @@ mod tests {
         assert_eq!(
             intrinsic(&value).as_deref(),
             Ok(r"States.Format('it\'s \{odd\} {}', $.input.v)")
+        );
+    }
+
+    #[test]
+    fn base64_follows_rfc_4648() {
+        // RFC 4648, section 10.
+        for (text, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(text.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn text_holding_a_placeholder_is_rebuilt_at_run_time() {
+        assert_eq!(
+            rebuilt("echo ${PATH}"),
+            "States.Base64Decode('ZWNobyAke1BBVEh9')"
+        );
+        assert_eq!(
+            rebuilt("café ${X}"),
+            "States.Format('{}{}{}', States.Base64Decode('Y2Fm'), 'é', States.Base64Decode('ICR7WH0='))"
+        );
+        let long = format!("${{A}}{}", "x".repeat(2 * BASE64_DECODE_BYTES));
+        let expression = rebuilt(&long);
+        assert_eq!(expression.matches("States.Base64Decode(").count(), 3);
+        assert!(expression.split('\'').all(|piece| piece.len() <= 10_000));
+        let mut template = Map::new();
+        let commands = Value::Literal(serde_json::json!(["cd /srv", "echo ${PATH}"]));
+        assert_eq!(insert(&mut template, "commands", &commands), Ok(()));
+        let message = Value::Template(vec![
+            Segment::Text("run ${HOME}/deploy.sh as ".to_owned()),
+            Segment::Ref(Reference::Input("who".to_owned())),
+        ]);
+        assert_eq!(insert(&mut template, "message", &message), Ok(()));
+        assert_eq!(
+            Json::Object(template),
+            serde_json::json!({
+                "commands.$": "States.Array('cd /srv', States.Base64Decode('ZWNobyAke1BBVEh9'))",
+                "message.$": "States.Format('{}{}', States.Base64Decode('cnVuICR7SE9NRX0vZGVwbG95LnNoIGFzIA=='), $.input.who)"
+            })
         );
     }
 

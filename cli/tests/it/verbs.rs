@@ -245,6 +245,14 @@ fn explain_prints_why_an_example_and_the_fix() {
     insta::assert_snapshot!(shown);
     let (code, lower, _) = stepback(&["explain", "e020"]);
     assert_eq!((code, lower), (0, shown));
+    for when in ["E023", "E024"] {
+        let (code, shown, _) = stepback(&["explain", when]);
+        assert_eq!(code, 0);
+        assert!(
+            shown.contains(workflow::CONDITION_GRAMMAR),
+            "`explain {when}` shows the `when` grammar:\n{shown}"
+        );
+    }
     let (code, _, stderr) = stepback(&["explain", "E999"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no code `E999`"), "{stderr}");

@@ -62,3 +62,27 @@ fn asl_validate(definitions: &[(PathBuf, String)]) {
         );
     }
 }
+
+/// `compile` lists the `DefinitionSubstitutions` a definition needs: only the function ARNs, however much user
+/// text holds `${` (tests/data/shell-variables.toml has it in a description, a default, commands, a message).
+#[test]
+fn only_function_arns_are_placeholders() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shell-variables.toml");
+    let source = std::fs::read_to_string(&path).expect("fixture readable");
+    let compiled = crate::compile(&source, &path);
+    let placeholders: Vec<&str> = compiled.placeholders.iter().map(String::as_str).collect();
+    assert_eq!(
+        placeholders,
+        [
+            "StepbackGuardArn",
+            "StepbackNotifyArn",
+            "StepbackSsmCommandArn"
+        ]
+    );
+    let needed = |key: &str| format!("${{{key}}}");
+    let occurrences: usize = placeholders
+        .iter()
+        .map(|key| compiled.json.matches(&needed(key)).count())
+        .sum();
+    assert_eq!(compiled.json.matches("${").count(), occurrences);
+}

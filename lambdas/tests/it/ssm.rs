@@ -11,7 +11,7 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     let id = aws.ec2_instance().await;
     let step = Step::new(
         "ssm.command",
-        json!({"instance_ids": [id], "commands": ["systemctl restart app", "app --version"], "working_directory": "/srv/app"}),
+        json!({"instance_ids": [id], "commands": ["systemctl restart app", "app --version", "echo ${PATH}"], "working_directory": "/srv/app"}),
     );
     let out = output(step.run(&aws).await);
     let command_id = str_of(&out, "command_id");
@@ -29,7 +29,8 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     let parameters = command.parameters().expect("parameters");
     assert_eq!(
         parameters["commands"],
-        ["systemctl restart app", "app --version"]
+        ["systemctl restart app", "app --version", "echo ${PATH}"],
+        "Run Command gets the commands verbatim, shell variables included"
     );
     assert_eq!(parameters["workingDirectory"], ["/srv/app"]);
     assert!(str_of(&out, "output").contains(&id), "{out:?}");

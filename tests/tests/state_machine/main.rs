@@ -666,4 +666,63 @@ fn audit_agrees(
             );
         }
     }
+
+/// `$${` writes a literal `${`, e.g. for a shell variable. The definition never holds it as text (deploy-time
+/// substitution would read it), so Step Functions rebuilds it at run time; this runs that in moto's interpreter
+/// and checks what the Lambda receives. `lambdas/tests/it/ssm.rs` checks that `ssm.command` hands the commands
+/// to Run Command verbatim.
+#[test]
+fn shell_variables_reach_the_lambda_as_written() {
+    let source = r#"version = 1
+name = "shell-variables"
+
+[input]
+who = { type = "string", default = "ops" }
+
+[steps.restart]
+action = "ssm.command"
+instance_ids = ["i-0abc"]
+commands = ["echo $${PATH}", "echo $${HOME} — café", "echo $${USER} is ${input.who}"]
+working_directory = "$${HOME}/app"
+"#;
+    let workflow = workflow::check(source)
+        .workflow
+        .expect("the workflow is valid");
+    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
+    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
+    assert!(
+        !compiled.json.contains("${"),
+        "the definition holds `${{` as text:\n{}",
+        compiled.json
+    );
+    assert!(
+        compiled.placeholders.is_empty(),
+        "{:?}",
+        compiled.placeholders
+    );
+
+    let harness = Harness::start();
+    let created = harness.sfn(
+        "CreateStateMachine",
+        &json!({ "name": "shell-variables", "definition": compiled.json,
+                 "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/stepback") }),
+    );
+    let machine = created["stateMachineArn"]
+        .as_str()
+        .expect("a state machine ARN");
+    let (_, status, _) = harness.run(machine, "shell", json!({}), None);
+    assert_eq!(status, "SUCCEEDED");
+    let restart = harness
+        .invocations("shell")
+        .into_iter()
+        .find(|i| i.step == "restart" && i.operation == "start")
+        .expect("restart was invoked");
+    assert_eq!(
+        restart.params,
+        json!({
+            "instance_ids": ["i-0abc"],
+            "commands": ["echo ${PATH}", "echo ${HOME} — café", "echo ${USER} is ops"],
+            "working_directory": "${HOME}/app",
+        })
+    );
 }
