@@ -666,6 +666,7 @@ fn audit_agrees(
             );
         }
     }
+}
 
 /// `$${` writes a literal `${`, e.g. for a shell variable. The definition never holds it as text (deploy-time
 /// substitution would read it), so Step Functions rebuilds it at run time; this runs that in moto's interpreter
