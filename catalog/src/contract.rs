@@ -8,6 +8,30 @@ use serde_json::{Map, Value};
 /// Bumped on any change that an older Lambda or state machine would misread.
 pub const VERSION: u32 = 1;
 
+/// The serde names of the fields of [`Request`], [`Execution`] and [`Response`], for the compiler's payload
+/// templates and selectors. `every_field_name_is_a_serde_name` keeps them equal to the types.
+pub mod field {
+    pub const VERSION: &str = "version";
+    pub const ACTION: &str = "action";
+    pub const OPERATION: &str = "operation";
+    pub const EXECUTION: &str = "execution";
+    pub const PARAMS: &str = "params";
+    /// In a `poll` request and in every response.
+    pub const STATE: &str = "state";
+    pub const TASK_TOKEN: &str = "task_token";
+
+    pub const EXECUTION_ID: &str = "id";
+    pub const EXECUTION_NAME: &str = "name";
+    pub const STATE_MACHINE: &str = "state_machine";
+    pub const STEP: &str = "step";
+
+    pub const STATUS: &str = "status";
+    pub const OUTPUT: &str = "output";
+    pub const PROGRESS: &str = "progress";
+    pub const ERROR: &str = "error";
+    pub const CAUSE: &str = "cause";
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
@@ -110,9 +134,34 @@ mod tests {
             cause: None,
         };
         let json = serde_json::to_value(&response).unwrap_or_default();
-        for field in ["status", "output", "state", "error", "cause"] {
+        for field in [
+            field::STATUS,
+            field::OUTPUT,
+            field::STATE,
+            field::ERROR,
+            field::CAUSE,
+        ] {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
+    }
+
+    /// The keys of `value` serialised, sorted.
+    fn keys(value: &impl Serialize) -> Vec<String> {
+        let json = serde_json::to_value(value).expect("serialises");
+        let mut keys: Vec<String> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
+        names.sort();
+        names
     }
 
     /// The answer's fields are exactly the outputs the catalog declares for `approval`.
@@ -122,14 +171,70 @@ mod tests {
             approved_by: "alice".into(),
             comment: "ok".into(),
         };
-        let json = serde_json::to_value(&answer).unwrap_or_default();
-        let fields: Vec<&str> = json
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        let outputs: Vec<&str> = crate::action("approval")
-            .map(|a| a.outputs.iter().map(|o| o.name).collect())
-            .unwrap_or_default();
-        assert_eq!(fields, outputs);
+        let approval = crate::action("approval").expect("the catalog has `approval`");
+        let outputs: Vec<&str> = approval.outputs.iter().map(|o| o.name).collect();
+        assert!(!outputs.is_empty(), "`approval` declares no outputs");
+        assert_eq!(keys(&answer), sorted(&outputs));
+    }
+
+    /// The request's Options are set, since it skips them when unset; a response serialises every field.
+    #[test]
+    fn every_field_name_is_a_serde_name() {
+        let execution = Execution {
+            id: "arn".into(),
+            name: "run".into(),
+            state_machine: "machine".into(),
+            step: "s".into(),
+        };
+        let request = Request {
+            version: VERSION,
+            action: "notify".into(),
+            operation: Operation::Poll,
+            execution: execution.clone(),
+            params: Map::new(),
+            state: Some(Value::Null),
+            task_token: Some("token".into()),
+        };
+        let response = Response {
+            version: VERSION,
+            status: Status::Done,
+            output: Map::new(),
+            state: None,
+            progress: None,
+            error: None,
+            cause: None,
+        };
+        use field::{
+            ACTION, CAUSE, ERROR, EXECUTION, EXECUTION_ID, EXECUTION_NAME, OPERATION, OUTPUT,
+            PARAMS, PROGRESS, STATE, STATE_MACHINE, STATUS, STEP, TASK_TOKEN,
+        };
+        assert_eq!(
+            keys(&request),
+            sorted(&[
+                field::VERSION,
+                ACTION,
+                OPERATION,
+                EXECUTION,
+                PARAMS,
+                STATE,
+                TASK_TOKEN
+            ])
+        );
+        assert_eq!(
+            keys(&execution),
+            sorted(&[EXECUTION_ID, EXECUTION_NAME, STATE_MACHINE, STEP])
+        );
+        assert_eq!(
+            keys(&response),
+            sorted(&[
+                field::VERSION,
+                STATUS,
+                OUTPUT,
+                STATE,
+                PROGRESS,
+                ERROR,
+                CAUSE
+            ])
+        );
     }
 }

@@ -124,7 +124,7 @@ fn refused(n: usize, errors: &[compiler::CompileError]) -> (String, String, Stri
 }
 
 /// A random DAG: each node after each earlier node with probability `density`, estimates 10 s to 30 min.
-fn random_dag(n: usize, density: u64, rng: &mut Rng) -> Dag {
+fn random_dag(n: usize, density: u64, rng: &mut Rng) -> (workflow::Dag, Vec<u64>) {
     let weights = (0..n).map(|_| 10 + rng.below(1_790)).collect();
     let mut edges = Vec::new();
     for b in 1..n {
@@ -134,11 +134,12 @@ fn random_dag(n: usize, density: u64, rng: &mut Rng) -> Dag {
             }
         }
     }
-    Dag::new(weights, edges).unwrap_or_else(|| unreachable!("edges go forward"))
+    let dag = workflow::Dag::new(n, edges).unwrap_or_else(|| unreachable!("edges go forward"));
+    (dag, weights)
 }
 
 /// A random series-parallel DAG, built by composing random subgraphs.
-fn random_sp_dag(n: usize, rng: &mut Rng) -> Dag {
+fn random_sp_dag(n: usize, rng: &mut Rng) -> (workflow::Dag, Vec<u64>) {
     // Each part: (sources, sinks) over node ids; compose until one part is left.
     let mut parts: Vec<(Vec<usize>, Vec<usize>)> = (0..n).map(|i| (vec![i], vec![i])).collect();
     let mut edges = Vec::new();
@@ -158,8 +159,9 @@ fn random_sp_dag(n: usize, rng: &mut Rng) -> Dag {
     }
     let weights = (0..n).map(|_| 10 + rng.below(1_790)).collect();
     // Node ids are not in topological order here; `Dag::new` sorts them.
-    Dag::new(weights, edges)
-        .unwrap_or_else(|| unreachable!("series composition never closes a cycle"))
+    let dag = workflow::Dag::new(n, edges)
+        .unwrap_or_else(|| unreachable!("series composition never closes a cycle"));
+    (dag, weights)
 }
 
 fn bench_makespan() {
@@ -181,10 +183,11 @@ fn bench_makespan() {
         let mut rng = Rng(n as u64 * 1_000 + density.unwrap_or(0));
         let (mut sp, mut level, mut added) = (Vec::new(), Vec::new(), 0usize);
         for _ in 0..200 {
-            let dag = match density {
+            let (graph, weights) = match density {
                 Some(d) => random_dag(n, d, &mut rng),
                 None => random_sp_dag(n, &mut rng),
             };
+            let dag = Dag::new(&graph, &weights);
             let (_, critical) = dag.critical_path();
             let schedule = schedule(&dag);
             let makespan = schedule

@@ -174,7 +174,8 @@ pub fn plan(workflow: &Workflow) -> Result<Plan, Vec<CompileError>> {
 }
 
 fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
-    let dag = dag(workflow)?;
+    let weights: Vec<u64> = workflow.steps.iter().map(|s| s.estimate_secs).collect();
+    let dag = schedule::Dag::new(&workflow.dag, &weights);
     let schedule = schedule::schedule(&dag);
     let lowered = lower::lower(workflow, schedule.tree.as_ref(), &options.substitutions)?;
     let problems = structure::check(&lowered.machine);
@@ -243,20 +244,6 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         json,
         plan,
         placeholders,
-    })
-}
-
-fn dag(workflow: &Workflow) -> Result<schedule::Dag, Vec<CompileError>> {
-    let weights = workflow.steps.iter().map(|s| s.estimate_secs).collect();
-    let edges = workflow
-        .dag
-        .raw_edges()
-        .iter()
-        .map(|e| (workflow.dag[e.source()], workflow.dag[e.target()]));
-    schedule::Dag::new(weights, edges).ok_or_else(|| {
-        vec![CompileError::Internal(
-            "the step graph has a cycle or an unknown step".to_owned(),
-        )]
     })
 }
 

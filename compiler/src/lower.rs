@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use catalog::contract::VERSION;
+use catalog::contract::{Operation, Status, VERSION, field};
 use catalog::{ErrorName, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
@@ -321,21 +321,13 @@ impl Lowering<'_> {
 
     /// Steps outside `tree` whose results a step inside it reads.
     fn outside_reads(&self, tree: &Tree) -> BTreeSet<String> {
-        let inside: BTreeSet<&str> = tree
-            .steps()
-            .into_iter()
-            .filter_map(|i| self.step_id(i))
-            .collect();
-        let mut reads = BTreeSet::new();
-        for step in tree
-            .steps()
-            .into_iter()
-            .filter_map(|i| self.workflow.steps.get(i))
-        {
-            step_reads(step, &mut reads);
-        }
-        reads.retain(|id| !inside.contains(id.as_str()));
-        reads
+        let inside: BTreeSet<usize> = tree.steps().into_iter().collect();
+        inside
+            .iter()
+            .flat_map(|&i| self.workflow.reads_of(i))
+            .filter(|&read| !inside.contains(&read))
+            .filter_map(|read| self.step_id(read).map(str::to_owned))
+            .collect()
     }
 
     /// Lowers one step, remembering the states it added (a step's states are all in the scope it is lowered in).
@@ -435,7 +427,7 @@ impl Lowering<'_> {
         }
         let failed = self.failure_states(scope, step, next, route);
         let failed = &failed;
-        let payload = match self.payload(step, "start") {
+        let payload = match self.payload(step) {
             Ok(payload) => payload,
             Err(message) => {
                 self.errors.push(CompileError::Unsupported {
@@ -454,14 +446,17 @@ impl Lowering<'_> {
                     events::TASK_STATE + events::TOKEN_ATTEMPT * attempts,
                 );
                 let mut payload = payload;
-                payload.insert("task_token.$".to_owned(), json!("$$.Task.Token"));
+                payload.insert(computed(field::TASK_TOKEN), json!("$$.Task.Token"));
                 let (transition, output_path) = scope.exit(next);
                 let task = Task {
                     comment: Some(describe(step)),
                     resource: LAMBDA_INVOKE_WITH_TOKEN.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
                     // SendTaskSuccess's output is the approval: {"approved_by", "comment"}.
-                    result_selector: Some(json!({ "status": "done", "output.$": "$" })),
+                    result_selector: Some(json!({
+                        field::STATUS: Status::Done,
+                        computed(field::OUTPUT): "$",
+                    })),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
                     timeout_seconds: Some(step.timeout_secs.max(1)),
@@ -481,9 +476,7 @@ impl Lowering<'_> {
                     comment: Some(describe(step)),
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
-                    result_selector: Some(
-                        json!({ "status.$": "$.Payload.status", "output.$": "$.Payload.output" }),
-                    ),
+                    result_selector: Some(response_selector(&[field::STATUS, field::OUTPUT])),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
                     timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
@@ -533,23 +526,37 @@ impl Lowering<'_> {
         let count = step_path(id, "n");
 
         let (transition, output_path) = scope.exit(next);
-        let done = self.name(&format!("{id}: done"), |_| {
-            State::Pass(Pass {
-                comment: Some("keep the outputs as the step's result".to_owned()),
-                parameters: Some(json!({ "status.$": format!("{last}.status"), "output.$": format!("{last}.output") })),
-                result_path: Some(ResultPath::At(here.clone())),
-                output_path,
-                ..Pass::to(transition)
-            })
-        }, scope);
-        let reported = self.name(&format!("{id}: failed (reported)"), |_| {
-            State::Pass(Pass {
-                comment: Some("the operation ran and failed".to_owned()),
-                parameters: Some(json!({ "Error.$": format!("{last}.error"), "Cause.$": format!("{last}.cause") })),
-                result_path: Some(failed.raised_at.clone()),
-                ..Pass::to(Transition::Next(failed.state.clone()))
-            })
-        }, scope);
+        let done = self.name(
+            &format!("{id}: done"),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("keep the outputs as the step's result".to_owned()),
+                    parameters: Some(json!({
+                        computed(field::STATUS): format!("{last}.{}", field::STATUS),
+                        computed(field::OUTPUT): format!("{last}.{}", field::OUTPUT),
+                    })),
+                    result_path: Some(ResultPath::At(here.clone())),
+                    output_path,
+                    ..Pass::to(transition)
+                })
+            },
+            scope,
+        );
+        let reported = self.name(
+            &format!("{id}: failed (reported)"),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the operation ran and failed".to_owned()),
+                    parameters: Some(json!({
+                        "Error.$": format!("{last}.{}", field::ERROR),
+                        "Cause.$": format!("{last}.{}", field::CAUSE),
+                    })),
+                    result_path: Some(failed.raised_at.clone()),
+                    ..Pass::to(Transition::Next(failed.state.clone()))
+                })
+            },
+            scope,
+        );
         let limit = events::human(step.timeout_secs);
         let timed_out = self.name(
             &format!("{id}: timed out"),
@@ -572,8 +579,11 @@ impl Lowering<'_> {
 
         let check_name = self.fresh(&format!("{id}: check"));
         let mut poll_payload = payload.clone();
-        poll_payload.insert("operation".to_owned(), json!("poll"));
-        poll_payload.insert("state.$".to_owned(), Json::String(format!("{last}.state")));
+        poll_payload.insert(field::OPERATION.to_owned(), json!(Operation::Poll));
+        poll_payload.insert(
+            computed(field::STATE),
+            Json::String(format!("{last}.{}", field::STATE)),
+        );
         let poll_parameters = self.invoke_parameters(step, poll_payload);
         let poll = self.name(
             &format!("{id}: poll"),
@@ -582,7 +592,7 @@ impl Lowering<'_> {
                     comment: Some(format!("{}: is it done?", step.action.name)),
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(poll_parameters),
-                    result_selector: Some(response_selector()),
+                    result_selector: Some(response_selector(&POLL_FIELDS)),
                     result_path: Some(ResultPath::At(last.clone())),
                     output_path: None,
                     timeout_seconds: None,
@@ -679,7 +689,7 @@ impl Lowering<'_> {
             comment: Some(describe(step)),
             resource: LAMBDA_INVOKE.to_owned(),
             parameters: Some(self.invoke_parameters(step, payload)),
-            result_selector: Some(json!({ "n": 0, "last": response_selector() })),
+            result_selector: Some(json!({ "n": 0, "last": response_selector(&POLL_FIELDS) })),
             result_path: Some(ResultPath::At(here)),
             output_path: None,
             timeout_seconds: None,
@@ -1239,15 +1249,13 @@ impl Lowering<'_> {
         )
     }
 
-    /// The contract's `Request`, with the step's params as a payload template.
-    fn payload(&self, step: &Step, operation: &str) -> Result<Map<String, Json>, String> {
+    /// The contract's `start` request, with the step's params as a payload template.
+    fn payload(&self, step: &Step) -> Result<Map<String, Json>, String> {
         let mut params = Map::new();
         for (key, value) in &step.params {
             payload::insert(&mut params, key, value)?;
         }
-        let mut request = contract_payload(step.action.name, &step.id, params);
-        request.insert("operation".to_owned(), json!(operation));
-        Ok(request)
+        Ok(contract_payload(step.action.name, &step.id, params))
     }
 
     fn invoke_parameters(&self, step: &Step, payload: Map<String, Json>) -> Json {
@@ -1264,35 +1272,47 @@ impl Lowering<'_> {
     }
 }
 
-/// `{version, action, operation, execution, params}` of [`catalog::contract::Request`].
+/// `{version, action, operation: start, execution, params}` of [`catalog::contract::Request`].
 fn contract_payload(action: &str, step: &str, params: Map<String, Json>) -> Map<String, Json> {
     let mut request = Map::new();
-    request.insert("version".to_owned(), json!(VERSION));
-    request.insert("action".to_owned(), json!(action));
-    request.insert("operation".to_owned(), json!("start"));
+    request.insert(field::VERSION.to_owned(), json!(VERSION));
+    request.insert(field::ACTION.to_owned(), json!(action));
+    request.insert(field::OPERATION.to_owned(), json!(Operation::Start));
     request.insert(
-        "execution".to_owned(),
+        field::EXECUTION.to_owned(),
         json!({
-            "id.$": "$$.Execution.Id",
-            "name.$": "$$.Execution.Name",
-            "state_machine.$": "$$.StateMachine.Id",
-            "step": step,
+            computed(field::EXECUTION_ID): "$$.Execution.Id",
+            computed(field::EXECUTION_NAME): "$$.Execution.Name",
+            computed(field::STATE_MACHINE): "$$.StateMachine.Id",
+            field::STEP: step,
         }),
     );
-    request.insert("params".to_owned(), Json::Object(params));
+    request.insert(field::PARAMS.to_owned(), Json::Object(params));
     request
 }
 
-/// The fields of [`catalog::contract::Response`] a polling loop reads. The Response always carries them (null
-/// when unset), since selecting an absent field is a runtime error.
-fn response_selector() -> Json {
-    json!({
-        "status.$": "$.Payload.status",
-        "output.$": "$.Payload.output",
-        "state.$": "$.Payload.state",
-        "error.$": "$.Payload.error",
-        "cause.$": "$.Payload.cause",
-    })
+/// The fields of a `start` or `poll` response that a polling loop reads.
+const POLL_FIELDS: [&str; 5] = [
+    field::STATUS,
+    field::OUTPUT,
+    field::STATE,
+    field::ERROR,
+    field::CAUSE,
+];
+
+/// A payload key whose value is a path or an intrinsic: `<field>.$`.
+fn computed(field: &str) -> String {
+    format!("{field}.$")
+}
+
+/// Selects `fields` of [`catalog::contract::Response`] from a Lambda invoke's result. The Response always
+/// carries them (null when unset), since selecting an absent field is a runtime error.
+fn response_selector(fields: &[&str]) -> Json {
+    fields
+        .iter()
+        .map(|&field| (computed(field), Json::String(format!("$.Payload.{field}"))))
+        .collect::<Map<_, _>>()
+        .into()
 }
 
 /// Adds the failing step's id to the error output at `$.failure`, then `next`. The Pass reads nothing, so a
@@ -1370,51 +1390,6 @@ fn describe(step: &Step) -> String {
         step.action.name,
         payload::comment(step.description.as_deref().unwrap_or(step.action.summary))
     )
-}
-
-/// The ids of steps whose outputs `step` reads, in its params and its condition.
-pub fn step_reads(step: &Step, reads: &mut BTreeSet<String>) {
-    fn value(v: &Value, reads: &mut BTreeSet<String>) {
-        match v {
-            Value::Literal(_) => {}
-            Value::Ref(r) => reference(r, reads),
-            Value::Template(segments) => segments.iter().for_each(|s| {
-                if let workflow::model::Segment::Ref(r) = s {
-                    reference(r, reads);
-                }
-            }),
-            Value::List(items) => items.iter().for_each(|i| value(i, reads)),
-            Value::Map(entries) => entries.values().for_each(|i| value(i, reads)),
-        }
-    }
-    fn reference(r: &Reference, reads: &mut BTreeSet<String>) {
-        if let Reference::StepOutput { step, .. } = r {
-            reads.insert(step.clone());
-        }
-    }
-    fn condition(c: &workflow::model::Condition, reads: &mut BTreeSet<String>) {
-        use workflow::model::{Condition as C, Operand as O};
-        match c {
-            C::And(a, b) | C::Or(a, b) => {
-                condition(a, reads);
-                condition(b, reads);
-            }
-            C::Not(a) => condition(a, reads),
-            C::IsTrue(r) => reference(r, reads),
-            C::Literal(_) => {}
-            C::Compare { left, right, .. } => {
-                for operand in [left, right] {
-                    if let O::Path(r) = operand {
-                        reference(r, reads);
-                    }
-                }
-            }
-        }
-    }
-    step.params.values().for_each(|v| value(v, reads));
-    if let Some(c) = &step.when {
-        condition(c, reads);
-    }
 }
 
 /// `$.alarm.reason` → `reason.$`: the key under `alarm` that [`payload::path`] reads back.

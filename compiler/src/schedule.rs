@@ -32,8 +32,6 @@
 //! Every step appears in exactly one leaf, so no side-effecting step is ever duplicated. On a series-parallel
 //! DAG only steps 1 and 2 run and the tree's makespan equals the critical path.
 
-use std::collections::BTreeSet;
-
 /// A series-parallel schedule of steps (indices into the workflow's `steps`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tree {
@@ -89,74 +87,46 @@ impl Tree {
     }
 }
 
-/// The DAG as the scheduler sees it: node `i` has estimate `weights[i]`; `edges` are `(before, after)`.
-#[derive(Clone, Debug)]
-pub struct Dag {
-    succ: Vec<Vec<usize>>,
-    pred: Vec<Vec<usize>>,
-    weights: Vec<u64>,
-    /// A topological order; `position[v]` is `v`'s place in it.
-    topo: Vec<usize>,
-    position: Vec<usize>,
+/// The workflow's DAG as the scheduler sees it: node `i` has estimate `weights[i]`. The graph, its
+/// topological order and its edges are `workflow`'s; nothing is sorted or checked for cycles again here.
+#[derive(Clone, Copy, Debug)]
+pub struct Dag<'d> {
+    graph: &'d workflow::Dag,
+    weights: &'d [u64],
 }
 
-impl Dag {
-    /// Returns `None` when the edges form a cycle or name a node out of range.
-    pub fn new(weights: Vec<u64>, edges: impl IntoIterator<Item = (usize, usize)>) -> Option<Dag> {
-        let n = weights.len();
-        let unique: BTreeSet<(usize, usize)> = edges.into_iter().collect();
-        let mut succ = vec![Vec::new(); n];
-        let mut pred = vec![Vec::new(); n];
-        for (a, b) in unique {
-            if a >= n || b >= n || a == b {
-                return None;
-            }
-            succ[a].push(b);
-            pred[b].push(a);
-        }
-        // Kahn's algorithm, smallest index first, so that the order follows declaration order.
-        let mut indegree: Vec<usize> = pred.iter().map(Vec::len).collect();
-        let mut ready: BTreeSet<usize> = (0..n).filter(|&v| indegree[v] == 0).collect();
-        let mut topo = Vec::with_capacity(n);
-        while let Some(v) = ready.pop_first() {
-            topo.push(v);
-            for &w in &succ[v] {
-                indegree[w] -= 1;
-                if indegree[w] == 0 {
-                    ready.insert(w);
-                }
-            }
-        }
-        if topo.len() != n {
-            return None;
-        }
-        let mut position = vec![0; n];
-        for (i, &v) in topo.iter().enumerate() {
-            position[v] = i;
-        }
-        Some(Dag {
-            succ,
-            pred,
-            weights,
-            topo,
-            position,
-        })
+impl<'d> Dag<'d> {
+    /// `weights` has one estimate per step of `graph`.
+    pub fn new(graph: &'d workflow::Dag, weights: &'d [u64]) -> Dag<'d> {
+        Dag { graph, weights }
+    }
+
+    fn succ(&self, v: usize) -> impl Iterator<Item = usize> + 'd {
+        self.graph.successors(v)
+    }
+
+    fn pred(&self, v: usize) -> impl Iterator<Item = usize> + 'd {
+        self.graph.predecessors(v)
+    }
+
+    fn position(&self, v: usize) -> usize {
+        self.graph.position(v)
     }
 
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.graph.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.graph.is_empty()
     }
 
-    pub fn weights(&self) -> &[u64] {
-        &self.weights
+    pub fn weights(&self) -> &'d [u64] {
+        self.weights
     }
 
-    pub fn has_edge(&self, a: usize, b: usize) -> bool {
-        self.succ.get(a).is_some_and(|s| s.contains(&b))
+    fn weight(&self, v: usize) -> u64 {
+        self.weights.get(v).copied().unwrap_or_default()
     }
 
     /// The longest estimate-weighted path: its steps and its duration.
@@ -164,10 +134,9 @@ impl Dag {
         let n = self.len();
         let mut finish = vec![0u64; n];
         let mut via: Vec<Option<usize>> = vec![None; n];
-        for &v in &self.topo {
-            let best = self.pred[v]
-                .iter()
-                .copied()
+        for &v in self.graph.order() {
+            let best = self
+                .pred(v)
                 .max_by_key(|&u| (finish[u], std::cmp::Reverse(u)));
             finish[v] = self.weights[v] + best.map_or(0, |u| finish[u]);
             via[v] = best;
@@ -188,12 +157,8 @@ impl Dag {
     /// The naive lowering's makespan: steps grouped by depth, each group a `Parallel`, the groups in series.
     pub fn level_makespan(&self) -> u64 {
         let mut level = vec![0usize; self.len()];
-        for &v in &self.topo {
-            level[v] = self.pred[v]
-                .iter()
-                .map(|&u| level[u] + 1)
-                .max()
-                .unwrap_or(0);
+        for &v in self.graph.order() {
+            level[v] = self.pred(v).map(|u| level[u] + 1).max().unwrap_or(0);
         }
         let mut longest = vec![0u64; self.len()];
         for v in 0..self.len() {
@@ -218,7 +183,7 @@ pub fn schedule(dag: &Dag) -> Schedule {
     let tree = (!dag.is_empty()).then(|| {
         decompose(
             dag,
-            dag.topo.clone(),
+            dag.graph.order().to_vec(),
             &mut scratch,
             &mut added,
             Effort::Rollout,
@@ -353,7 +318,7 @@ fn forced_split(
     // candidate is the greedy cut, so the rollout is never worse than greedy.
     let mut makespan = |part: &[usize]| {
         decompose(dag, part.to_vec(), scratch, &mut Vec::new(), Effort::Greedy)
-            .makespan(&dag.weights)
+            .makespan(dag.weights)
     };
     let mut best_cost = makespan(&first.0) + makespan(&first.1);
     let mut best = first;
@@ -381,7 +346,7 @@ fn components(dag: &Dag, set: &[usize], scratch: &mut Scratch) -> Vec<Vec<usize>
         scratch.component[root] = count;
         stack.push(root);
         while let Some(v) = stack.pop() {
-            for &w in dag.succ[v].iter().chain(&dag.pred[v]) {
+            for w in dag.succ(v).chain(dag.pred(v)) {
                 if scratch.contains(w) && scratch.component[w] == usize::MAX {
                     scratch.component[w] = count;
                     stack.push(w);
@@ -405,7 +370,7 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
     for &v in order {
         scratch.in_prefix[v] = false;
         scratch.count_a[v] = 0;
-        scratch.count_b[v] = dag.pred[v].iter().filter(|&&u| scratch.contains(u)).count();
+        scratch.count_b[v] = dag.pred(v).filter(|&u| scratch.contains(u)).count();
     }
     let is_sink = |s: &Scratch, v: usize| s.in_prefix[v] && s.count_a[v] == 0;
     let is_source = |s: &Scratch, v: usize| s.contains(v) && !s.in_prefix[v] && s.count_b[v] == 0;
@@ -415,27 +380,24 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
     for (k, &x) in order.iter().enumerate().take(order.len().saturating_sub(1)) {
         // x leaves the rest, where it was a source (all its predecessors come earlier).
         sources -= 1;
-        cross -= dag.pred[x]
-            .iter()
-            .filter(|&&p| scratch.contains(p) && is_sink(scratch, p))
+        cross -= dag
+            .pred(x)
+            .filter(|&p| scratch.contains(p) && is_sink(scratch, p))
             .count();
         scratch.in_prefix[x] = true;
         // Its predecessors stop being sinks of the prefix.
-        for &p in &dag.pred[x] {
+        for p in dag.pred(x) {
             if !scratch.contains(p) {
                 continue;
             }
             if scratch.count_a[p] == 0 {
                 sinks -= 1;
-                cross -= dag.succ[p]
-                    .iter()
-                    .filter(|&&q| is_source(scratch, q))
-                    .count();
+                cross -= dag.succ(p).filter(|&q| is_source(scratch, q)).count();
             }
             scratch.count_a[p] += 1;
         }
         // Its successors may become sources of the rest; x itself is not counted as a sink until below.
-        for &q in &dag.succ[x] {
+        for q in dag.succ(x) {
             if !scratch.contains(q) {
                 continue;
             }
@@ -443,18 +405,15 @@ fn series_cuts(dag: &Dag, order: &[usize], scratch: &mut Scratch) -> Vec<usize> 
             if scratch.count_b[q] == 0 {
                 sources += 1;
                 // Members only: the flags of other steps are left over from other sets.
-                cross += dag.pred[q]
-                    .iter()
-                    .filter(|&&p| p != x && scratch.contains(p) && is_sink(scratch, p))
+                cross += dag
+                    .pred(q)
+                    .filter(|&p| p != x && scratch.contains(p) && is_sink(scratch, p))
                     .count();
             }
         }
         // x joins the prefix as a sink.
         sinks += 1;
-        cross += dag.succ[x]
-            .iter()
-            .filter(|&&q| is_source(scratch, q))
-            .count();
+        cross += dag.succ(x).filter(|&q| is_source(scratch, q)).count();
         if cross == sinks * sources {
             cuts.push(k + 1);
         }
@@ -472,23 +431,23 @@ fn forced_cuts(
 ) -> Vec<(Vec<usize>, Vec<usize>)> {
     // down[v]: longest path ending at v inside the set; up[v]: longest path starting at v.
     for &v in set {
-        let before = dag.pred[v]
-            .iter()
-            .filter(|&&u| scratch.contains(u))
-            .map(|&u| scratch.down[u])
+        let before = dag
+            .pred(v)
+            .filter(|&u| scratch.contains(u))
+            .map(|u| scratch.down[u])
             .max();
-        scratch.down[v] = dag.weights[v] + before.unwrap_or(0);
+        scratch.down[v] = dag.weight(v) + before.unwrap_or(0);
     }
     for &v in set.iter().rev() {
-        let after = dag.succ[v]
-            .iter()
-            .filter(|&&w| scratch.contains(w))
-            .map(|&w| scratch.up[w])
+        let after = dag
+            .succ(v)
+            .filter(|&w| scratch.contains(w))
+            .map(|w| scratch.up[w])
             .max();
-        scratch.up[v] = dag.weights[v] + after.unwrap_or(0);
+        scratch.up[v] = dag.weight(v) + after.unwrap_or(0);
     }
     let longest = set.iter().map(|&v| scratch.up[v]).max().unwrap_or(0);
-    let earliest_start = |v: usize| scratch.down[v] - dag.weights[v];
+    let earliest_start = |v: usize| scratch.down[v] - dag.weight(v);
     let latest_start = |v: usize| longest - scratch.up[v];
     // (cost, imbalance, order, cut, prefix hash)
     let mut cuts: Vec<(u64, usize, usize, usize, u64)> = Vec::new();
@@ -496,7 +455,7 @@ fn forced_cuts(
     for key in [&earliest_start as &dyn Fn(usize) -> u64, &latest_start] {
         let mut order = set.to_vec();
         // Ties by topological position keep the order topological when estimates are zero.
-        order.sort_by_key(|&v| (key(v), dag.position[v]));
+        order.sort_by_key(|&v| (key(v), dag.position(v)));
         let mut suffix_max = vec![0u64; order.len() + 1];
         for i in (0..order.len()).rev() {
             suffix_max[i] = suffix_max[i + 1].max(scratch.up[order[i]]);
@@ -530,8 +489,8 @@ fn forced_cuts(
         };
         let mut prefix = order[..k].to_vec();
         let mut rest = order[k..].to_vec();
-        prefix.sort_unstable_by_key(|&v| dag.position[v]);
-        rest.sort_unstable_by_key(|&v| dag.position[v]);
+        prefix.sort_unstable_by_key(|&v| dag.position(v));
+        rest.sort_unstable_by_key(|&v| dag.position(v));
         out.push((prefix, rest));
     }
     out
@@ -562,24 +521,22 @@ fn missing_edges(
         .iter()
         .copied()
         .filter(|&v| {
-            !dag.succ[v]
-                .iter()
-                .any(|&w| scratch.contains(w) && scratch.in_prefix[w])
+            !dag.succ(v)
+                .any(|w| scratch.contains(w) && scratch.in_prefix[w])
         })
         .collect();
     let sources: Vec<usize> = rest
         .iter()
         .copied()
         .filter(|&v| {
-            !dag.pred[v]
-                .iter()
-                .any(|&u| scratch.contains(u) && !scratch.in_prefix[u])
+            !dag.pred(v)
+                .any(|u| scratch.contains(u) && !scratch.in_prefix[u])
         })
         .collect();
     let mut out = Vec::new();
     for &p in &sinks {
         for &q in &sources {
-            if !dag.has_edge(p, q) {
+            if !dag.graph.has_edge(p, q) {
                 out.push((p, q));
             }
         }
@@ -597,8 +554,8 @@ mod tests {
         expect_tree: &str,
         expect_added: &[(usize, usize)],
     ) {
-        let dag = Dag::new(weights.to_vec(), edges.iter().copied()).expect("a DAG");
-        let schedule = schedule(&dag);
+        let graph = workflow::Dag::new(weights.len(), edges.iter().copied()).expect("a DAG");
+        let schedule = schedule(&Dag::new(&graph, weights));
         let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
         let tree = schedule
             .tree
@@ -658,10 +615,12 @@ mod tests {
 
     #[test]
     fn critical_path_and_levels() {
-        let dag = Dag::new(vec![1, 2, 3, 1], [(0, 1), (0, 2), (1, 3), (2, 3)]).expect("a DAG");
+        let diamond = workflow::Dag::new(4, [(0, 1), (0, 2), (1, 3), (2, 3)]).expect("a DAG");
+        let dag = Dag::new(&diamond, &[1, 2, 3, 1]);
         assert_eq!(dag.critical_path(), (vec![0, 2, 3], 5));
         assert_eq!(dag.level_makespan(), 5);
-        let n = Dag::new(vec![1, 10, 10, 1], [(0, 2), (1, 3)]).expect("a DAG");
+        let two_chains = workflow::Dag::new(4, [(0, 2), (1, 3)]).expect("a DAG");
+        let n = Dag::new(&two_chains, &[1, 10, 10, 1]);
         // Levels put a with b and c with d: 10 + 10, where the critical path is 11.
         assert_eq!(n.level_makespan(), 20);
         assert_eq!(schedule(&n).tree.map(|t| t.makespan(n.weights())), Some(11));
@@ -686,8 +645,8 @@ mod tests {
                 .flat_map(|b| (b.saturating_sub(6)..b).map(move |a| (a, b)))
                 .filter(|_| random(100) < 30)
                 .collect();
-            let dag = Dag::new(weights, edges.iter().copied()).expect("edges go forward");
-            let schedule = schedule(&dag);
+            let graph = workflow::Dag::new(n, edges.iter().copied()).expect("edges go forward");
+            let schedule = schedule(&Dag::new(&graph, &weights));
             let tree = schedule.tree.expect("steps");
             // reach[a] has bit b when a path of DAG and added edges leads from a to b.
             // Added edges may point to a lower index, so sweep until nothing changes.
@@ -726,10 +685,5 @@ mod tests {
         children
             .iter()
             .for_each(|c| assert_tree_order_reached(c, reach));
-    }
-
-    #[test]
-    fn cycles_are_rejected() {
-        assert!(Dag::new(vec![1, 1], [(0, 1), (1, 0)]).is_none());
     }
 }

@@ -1,6 +1,10 @@
 //! The registry of diagnostic codes. A code, once published, keeps its meaning: users search for it.
 
-use crate::Severity;
+use std::ops::Range;
+
+use catalog::{ActionSpec, ParamSpec, ValueType};
+
+use crate::{Diagnostic, Severity};
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $severity:ident, $summary:literal;)*) => {
@@ -12,6 +16,9 @@ macro_rules! codes {
 
         impl Code {
             pub const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            /// The codes that `compiler::compile` raises rather than `check`; the compiler's tests produce them.
+            pub const COMPILE: &[Code] = &[Code::HistoryBudget, Code::DefinitionSize];
 
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -69,6 +76,8 @@ codes! {
     ExclusiveParams = "E030", Error, "not exactly one of a group of params is given";
     NoSteps = "E031", Error, "the workflow has no steps";
     DuplicateStep = "E032", Error, "a step id is used in both [steps] and [on_failure]";
+    HistoryBudget = "E033", Error, "the worst-case execution history is over the Step Functions limit";
+    DefinitionSize = "E034", Error, "the compiled definition is over the Step Functions size limit";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
@@ -308,6 +317,22 @@ impl Code {
                 "[steps.migrate]\naction = \"ecs.run_task\"\ncluster = \"prod\"\ntask_definition = \"webapp-migrate\"\n",
                 "Add an `rds.snapshot` (or `ec2.image`) step among its ancestors.",
             ),
+            Code::HistoryBudget => (
+                "Step Functions ends an execution that records more than 25,000 history events. A polling loop \
+                 records events every time it looks, and retries record more, so a long timeout with a short \
+                 estimate can need more events than a run may have. `stepback compile` counts the worst case and \
+                 refuses the workflow rather than let the run fail half-way.",
+                "[steps.backup]\naction = \"rds.snapshot\"\ninstance = \"webapp-db\"\nestimate = \"5s\"\ntimeout = \"365d\"\n",
+                "Give the step named in the label a shorter `timeout`, fewer `retry` attempts, or a truer `estimate`, \
+                 or split the workflow in two.",
+            ),
+            Code::DefinitionSize => (
+                "Step Functions refuses a state machine definition over 1 MB. Every step becomes several states, and \
+                 each carries its description and params, so a very large workflow can outgrow the limit; \
+                 `stepback compile` measures the definition and names the step that weighs most.",
+                "# 100 steps like this one, each with a description of 12,000 characters:\n[steps.s1]\naction = \"wait\"\nduration = \"1s\"\ndescription = \"...\"\n",
+                "Split the workflow, or shorten the descriptions and params of the step named in the label.",
+            ),
             Code::UnusedInput => (
                 "An input that nothing reads is usually a leftover, or a reference that was meant and not written.",
                 "[input]\nreason = { type = \"string\", default = \"manual\" }\n\n[steps.pause]\naction = \"wait\"\nduration = \"1m\"\n",
@@ -321,5 +346,697 @@ impl Code {
             ),
         };
         Explanation { why, example, fix }
+    }
+}
+
+// One constructor per diagnostic, in code order: the message, label and help a user sees for each.
+// `suggestion` is a "did you mean" line, when a candidate is close enough.
+
+type Span = Range<usize>;
+
+pub fn syntax(span: Span, message: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        span,
+        format!("invalid TOML: {}", message.trim_end()),
+    )
+    .label("here")
+    .help("see https://toml.io for the syntax")
+}
+
+pub fn unknown_key(
+    span: Span,
+    key: &str,
+    context: &str,
+    suggestion: Option<String>,
+    allowed: &[&str],
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownKey,
+        span,
+        format!("unknown key `{key}` in {context}"),
+    )
+    .label("unknown key")
+    .help(suggestion.unwrap_or_else(|| format!("{context} takes: {}", allowed.join(", "))))
+}
+
+pub fn after_in_on_failure(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownKey,
+        span,
+        "unknown key `after` in an [on_failure] step",
+    )
+    .label("not allowed here")
+    .help("[on_failure] steps run one after another, in the order they are written")
+}
+
+pub fn allow_unguarded_without_meaning(span: Span, action: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownKey,
+        span,
+        format!("`allow_unguarded` has no meaning on `{action}`"),
+    )
+    .label("not allowed here")
+    .help(format!(
+        "`allow_unguarded` only applies to actions that need a guard: {}",
+        catalog::ACTIONS
+            .iter()
+            .filter(|a| !a.guards.is_empty())
+            .map(|a| a.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+pub fn missing_version() -> Diagnostic {
+    Diagnostic::new(Code::MissingKey, 0..0, "missing `version`")
+        .label("the file starts here")
+        .help("start the file with `version = 1`")
+}
+
+pub fn missing_name() -> Diagnostic {
+    Diagnostic::new(Code::MissingKey, 0..0, "missing `name`")
+        .label("the file starts here")
+        .help("add `name = \"webapp-rollback\"`: it names the state machine")
+}
+
+pub fn input_without_type(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingKey,
+        span,
+        format!("input `{name}` has no `type`"),
+    )
+    .label("declared here")
+    .help("add `type = \"string\"` (or bool, number, list)")
+}
+
+pub fn step_without_action(span: Span, id: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingKey,
+        span,
+        format!("step `{id}` has no `action`"),
+    )
+    .label("this step")
+    .help("add e.g. `action = \"notify\"`; `stepback schema` lists the actions")
+}
+
+pub fn trigger_without_alarms(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::MissingKey, span, "[trigger] names no alarms")
+        .label("this trigger")
+        .help("add `alarms = [\"<CloudWatch alarm name>\"]`, or remove [trigger]")
+}
+
+/// `what` must be `expected`; `found` is the TOML kind, e.g. "a string".
+pub fn wrong_type(span: Span, what: &str, expected: &str, found: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::WrongType,
+        span,
+        format!("{what} must be {expected}, not {found}"),
+    )
+    .label(format!("expected {expected}"))
+}
+
+pub fn version_type(span: Span, found: &str) -> Diagnostic {
+    wrong_type(span, "`version`", "an integer", found).help("write `version = 1`")
+}
+
+pub fn unsupported_version(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnsupportedVersion,
+        span,
+        "unsupported workflow version",
+    )
+    .label("only version 1 is known")
+    .help("write `version = 1`; a newer stepback may read newer versions")
+}
+
+pub fn invalid_name(span: Span, name: &str, max_len: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidName,
+        span,
+        format!("invalid workflow name `{name}`"),
+    )
+    .label("not a state machine name")
+    .help(format!("use 1 to {max_len} letters, digits, `-` or `_`"))
+}
+
+/// `what` is e.g. "step id".
+pub fn invalid_identifier(span: Span, what: &str, name: &str, max_len: usize) -> Diagnostic {
+    let problem = if name.len() > max_len {
+        format!("longer than {max_len} characters")
+    } else {
+        "not an identifier".into()
+    };
+    Diagnostic::new(
+        Code::InvalidIdentifier,
+        span,
+        format!("invalid {what} `{name}`: {problem}"),
+    )
+    .label(format!("invalid {what}"))
+    .help(format!(
+        "use lowercase letters, digits and `_`, starting with a letter or `_`, at most {max_len} characters"
+    ))
+}
+
+pub fn unknown_action(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    // Naming no action here keeps this help the same as the catalog grows.
+    let help = suggestion.unwrap_or_else(|| "`stepback actions` lists every action".to_owned());
+    Diagnostic::new(
+        Code::UnknownAction,
+        span,
+        format!("unknown action `{name}`"),
+    )
+    .label("not in the catalog")
+    .help(help)
+}
+
+pub fn unknown_param(
+    span: Span,
+    action: &ActionSpec,
+    key: &str,
+    suggestion: Option<String>,
+) -> Diagnostic {
+    let help = suggestion.unwrap_or_else(|| {
+        let names: Vec<_> = action.params.iter().map(|p| p.name).collect();
+        format!("`{}` takes: {}", action.name, names.join(", "))
+    });
+    Diagnostic::new(
+        Code::UnknownParam,
+        span,
+        format!("`{}` has no param `{key}`", action.name),
+    )
+    .label("unknown param")
+    .help(help)
+}
+
+pub fn missing_param(span: Span, action: &ActionSpec, param: &ParamSpec) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingParam,
+        span,
+        format!("`{}` needs param `{}`", action.name, param.name),
+    )
+    .label("in this step")
+    .help(format!("add `{} = ...`: {}", param.name, param.doc))
+}
+
+/// `found` is a type phrase ("a string") or a TOML kind.
+pub fn param_type(span: Span, key: &str, want: ValueType, found: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ParamType,
+        span,
+        format!("`{key}` expects {}, found {found}", type_phrase(want)),
+    )
+    .label(format!("expected {}", type_phrase(want)))
+    .help(example(want))
+}
+
+pub fn duration_reference(span: Span, key: &str) -> Diagnostic {
+    param_type(span, key, ValueType::Duration, "a reference")
+        .help("a duration must be written out, e.g. \"2m\"")
+}
+
+/// A list or table reference inside a template string.
+pub fn not_interpolable(span: Span, reference: &str, ty: ValueType, key: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ParamType,
+        span,
+        format!(
+            "`{reference}` is {} and cannot be interpolated into `{key}`",
+            type_phrase(ty)
+        ),
+    )
+    .label("not a string, number or bool")
+    .help("pass it alone, as the whole value: `\"${...}\"`")
+}
+
+pub fn unknown_input_type(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownInputType,
+        span,
+        format!("unknown input type `{name}`"),
+    )
+    .label("not an input type")
+    .help(suggestion.unwrap_or_else(|| "input types are string, bool, number and list".into()))
+}
+
+pub fn default_type(span: Span, input: &str, found: &str, ty: ValueType) -> Diagnostic {
+    Diagnostic::new(
+        Code::DefaultType,
+        span,
+        format!(
+            "the default of input `{input}` is {found}, but its type is {}",
+            ty.name()
+        ),
+    )
+    .label(format!("expected a {}", ty.name()))
+    .help("make the default match the type, or change the type")
+}
+
+pub fn invalid_duration(span: Span, text: &str, reason: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidDuration,
+        span,
+        format!("invalid duration `{text}`: {reason}"),
+    )
+    .label("not a duration")
+    .help("write durations like \"30s\", \"15m\", \"1h30m\"")
+}
+
+pub fn unknown_step(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownStep,
+        span,
+        format!("unknown step `{name}` in `after`"),
+    )
+    .label("no such step")
+    .help(suggestion.unwrap_or_else(|| "`after` lists ids of [steps.<id>] tables".into()))
+}
+
+pub fn self_dependency(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::SelfDependency,
+        span,
+        format!("step `{name}` is after itself"),
+    )
+    .label("self-reference")
+    .help("remove it from `after`")
+}
+
+/// `names` in edge order, from the step `span` belongs to; `waits` are the other `after` lists of the cycle.
+pub fn cycle(span: Span, names: &[&str], waits: Vec<(Span, String)>) -> Diagnostic {
+    let first = names.first().copied().unwrap_or_default();
+    let last = names.last().copied().unwrap_or_default();
+    let mut diagnostic = Diagnostic::new(
+        Code::Cycle,
+        span,
+        format!(
+            "steps depend on each other in a cycle: {} → {first}",
+            names.join(" → ")
+        ),
+    )
+    .label(format!("`{first}` waits for `{last}`"));
+    for (span, label) in waits {
+        diagnostic = diagnostic.related(span, label);
+    }
+    diagnostic.help("remove one of these `after` entries")
+}
+
+/// A `${...}` that the template parser rejects.
+pub fn reference_syntax(span: Span, message: &str) -> Diagnostic {
+    Diagnostic::new(Code::ReferenceSyntax, span, message)
+        .label("malformed")
+        .help("write references as `${input.name}`, `${steps.id.output}`; `$${` writes a literal `${`")
+}
+
+/// `shape` is the form the reference should have, e.g. "`steps.<id>.<output>`".
+pub fn malformed_reference(span: Span, path: &str, shape: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReferenceSyntax,
+        span,
+        format!("malformed reference `{path}`"),
+    )
+    .label("wrong number of parts")
+    .help(format!("write {shape}"))
+}
+
+pub fn empty_reference(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::ReferenceSyntax, span, "empty reference")
+}
+
+pub fn unknown_input(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("unknown input `{name}`"),
+    )
+    .label("not declared in [input]")
+    .help(
+        suggestion
+            .unwrap_or_else(|| format!("declare it: [input] {name} = {{ type = \"string\" }}")),
+    )
+}
+
+pub fn unknown_resource(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("unknown resource `{name}`"),
+    )
+    .label("not declared in [resources]")
+    .help(suggestion.unwrap_or_else(|| format!("declare it: [resources] {name} = \"...\"")))
+}
+
+/// A field of `execution`, `failure` or `alarm` that does not exist.
+pub fn unknown_field(
+    span: Span,
+    root: &str,
+    field: &str,
+    fields: &[&str],
+    suggestion: Option<String>,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("unknown field `{root}.{field}`"),
+    )
+    .label(format!("not a field of `{root}`"))
+    .help(suggestion.unwrap_or_else(|| format!("`{root}` has: {}", fields.join(", "))))
+}
+
+pub fn unknown_root(span: Span, path: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("unknown reference `{path}`"),
+    )
+    .label("unknown root")
+    .help(suggestion.unwrap_or_else(|| {
+        "references start with input, resources, steps, execution, failure or alarm".into()
+    }))
+}
+
+pub fn unknown_step_reference(span: Span, step: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("unknown step `{step}`"),
+    )
+    .label("no such step")
+    .help(suggestion.unwrap_or_else(|| "steps are declared as [steps.<id>]".into()))
+}
+
+/// A read of a step whose action did not resolve; that step's own error says why.
+pub fn step_without_valid_action(span: Span, step: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownReference,
+        span,
+        format!("step `{step}` has no valid action"),
+    )
+}
+
+/// Step `reader` reads `steps.<step>.<output>` although `step` is not among its ancestors; `step` may even run
+/// after it.
+pub fn not_an_ancestor(
+    span: Span,
+    reader: &str,
+    step: &str,
+    output: &str,
+    step_span: Span,
+    step_runs_after_reader: bool,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::NotAnAncestor,
+        span,
+        format!(
+            "step `{reader}` reads `steps.{step}.{output}`, but `{step}` does not run before it"
+        ),
+    )
+    .label("not produced yet")
+    .related(step_span, format!("`{step}` is declared here"))
+    .help(if reader == step {
+        "a step cannot read its own output".to_owned()
+    } else if step_runs_after_reader {
+        // Adding the edge would close a cycle: `step` already waits for this one.
+        format!(
+            "`{step}` runs after `{reader}`, so the order is the other way round: read it in a step that \
+             runs after `{step}`, or reorder the two so that `{reader}` runs after `{step}`"
+        )
+    } else {
+        format!("add \"{step}\" to `after` of `{reader}`")
+    })
+}
+
+pub fn unknown_output(
+    span: Span,
+    action: &ActionSpec,
+    step: &str,
+    output: &str,
+    suggestion: Option<String>,
+) -> Diagnostic {
+    let help = suggestion.unwrap_or_else(|| {
+        let outputs: Vec<_> = action.outputs.iter().map(|o| o.name).collect();
+        if outputs.is_empty() {
+            format!("`{}` has no outputs", action.name)
+        } else {
+            format!("`{}` outputs: {}", action.name, outputs.join(", "))
+        }
+    });
+    Diagnostic::new(
+        Code::UnknownOutput,
+        span,
+        format!("`{}` (step `{step}`) has no output `{output}`", action.name),
+    )
+    .label("unknown output")
+    .help(help)
+}
+
+fn out_of_scope(span: Span, root: &str, allowed: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReferenceScope,
+        span,
+        format!("`{root}` cannot be read here"),
+    )
+    .label(format!("`{root}` is only known {allowed}"))
+    .help(help)
+}
+
+pub fn steps_out_of_scope(span: Span) -> Diagnostic {
+    out_of_scope(
+        span,
+        "steps",
+        "in [steps]",
+        "any step may be the one that failed, so its outputs may not exist",
+    )
+}
+
+pub fn failure_out_of_scope(span: Span) -> Diagnostic {
+    out_of_scope(
+        span,
+        "failure",
+        "in [on_failure] steps",
+        "move this step to [on_failure.<id>] to report a failure",
+    )
+}
+
+pub fn alarm_out_of_scope(span: Span) -> Diagnostic {
+    out_of_scope(
+        span,
+        "alarm",
+        "in [trigger].input",
+        "fill an input from the alarm in [trigger].input, then read `${input.<name>}`",
+    )
+}
+
+pub fn condition_scope(span: Span, root: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReferenceScope,
+        span,
+        format!("`{root}` cannot be read in a condition"),
+    )
+    .label("not readable here")
+    .help("a condition reads `input.<name>` and `steps.<id>.<output>`, without `${}`")
+}
+
+/// A `when` that does not parse (E023) or is ill-typed (E024).
+pub fn condition(
+    span: Span,
+    message: String,
+    is_type_error: bool,
+    help: Option<String>,
+) -> Diagnostic {
+    let (code, label) = if is_type_error {
+        (Code::ConditionType, "ill-typed")
+    } else {
+        (Code::ConditionSyntax, "here")
+    };
+    Diagnostic::new(code, span, message).label(label).help(
+        help.unwrap_or_else(|| {
+            "e.g. when = \"input.schema_changed && !input.restore_data\"".into()
+        }),
+    )
+}
+
+pub fn trigger_unknown_input(span: Span, name: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::TriggerUnknownInput,
+        span,
+        format!("[trigger].input fills unknown input `{name}`"),
+    )
+    .label("not declared in [input]")
+    .help(suggestion.unwrap_or_else(|| "declare it in [input]".into()))
+}
+
+pub fn trigger_missing_input(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TriggerMissingInput,
+        span,
+        format!("an alarm-started rollback has no value for required input `{name}`"),
+    )
+    .label("this trigger")
+    .help(format!(
+        "fill it in [trigger].input, e.g. {name} = \"${{alarm.name}}\", or give the input a default"
+    ))
+}
+
+/// A duration outside `min` seconds to a year.
+pub fn duration_out_of_range(span: Span, key: &str, secs: u64, min: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("`{key}` of {secs}s is out of range"),
+    )
+    .label(format!("must be from {min}s to 365d"))
+    .help(if secs < min {
+        format!("`{key}` must be at least {min}s")
+    } else {
+        "Step Functions executions last at most a year".to_owned()
+    })
+}
+
+/// A `retry` number outside its range; `integral` when it must be whole.
+pub fn retry_out_of_range(
+    span: Span,
+    key: &str,
+    n: f64,
+    (min, max): (f64, f64),
+    integral: bool,
+    meaning: &str,
+) -> Diagnostic {
+    let kind = if integral {
+        "a whole number"
+    } else {
+        "a number"
+    };
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("`{key}` = {n} is out of range"),
+    )
+    .label(format!("must be {kind} from {min} to {max}"))
+    .help(format!("`{key}` is {meaning}"))
+}
+
+/// A string param whose literal is not among the catalog's allowed values for it.
+pub fn not_allowed(
+    span: Span,
+    key: &str,
+    literal: &str,
+    allowed: &[&str],
+    suggestion: Option<String>,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("`{key}` cannot be \"{literal}\""),
+    )
+    .label(format!("must be one of {}", allowed.join(", ")))
+    .help(suggestion.unwrap_or_else(|| format!("write one of {}", allowed.join(", "))))
+}
+
+/// A number param outside the catalog's range for it, or not finite.
+pub fn param_out_of_range(span: Span, key: &str, range: Option<(f64, f64)>) -> Diagnostic {
+    let allowed = range.map_or("a finite number".to_owned(), |(min, max)| {
+        format!("from {min} to {max}")
+    });
+    Diagnostic::new(Code::OutOfRange, span, format!("`{key}` is out of range"))
+        .label(format!("must be {allowed}"))
+        .help(format!("give `{key}` a value {allowed}").replace("value a", "value that is a"))
+}
+
+/// `found` of the params in `group` are given, where exactly one must be; `span` is the second one given,
+/// or the step when none is.
+pub fn exclusive_params(span: Span, action: &str, group: &[&str], found: usize) -> Diagnostic {
+    let names = group
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Diagnostic::new(
+        Code::ExclusiveParams,
+        span,
+        format!("`{action}` takes exactly one of {names}, found {found}"),
+    )
+    .label(if found == 0 {
+        "in this step"
+    } else {
+        "second one here"
+    })
+    .help(format!("give exactly one of {names}"))
+}
+
+pub fn no_steps(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::NoSteps, span, "the workflow has no steps")
+        .label("no [steps.<id>] tables")
+        .help("add a step, e.g. [steps.announce] with action = \"notify\"")
+}
+
+pub fn duplicate_step(span: Span, id: &str, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateStep,
+        span,
+        format!("step id `{id}` is used twice"),
+    )
+    .label("also an [on_failure] step")
+    .related(first, "first used here")
+    .help("state names come from step ids, so they must be unique across [steps] and [on_failure]")
+}
+
+pub fn unused_input(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnusedInput,
+        span,
+        format!("input `{name}` is never used"),
+    )
+    .label("declared here")
+    .help(format!("reference it as `${{input.{name}}}`, or remove it"))
+}
+
+/// `origin` says where the timeout comes from: "the step's own", "from [defaults]" or "the action's default".
+pub fn timeout_below_estimate(
+    span: Span,
+    step: &str,
+    timeout_secs: u64,
+    origin: &str,
+    estimate_secs: u64,
+) -> Diagnostic {
+    let human = crate::duration::format;
+    Diagnostic::new(
+        Code::TimeoutBelowEstimate,
+        span,
+        format!(
+            "step `{step}` may time out: its timeout {} ({origin}) is shorter than its estimate {}",
+            human(timeout_secs),
+            human(estimate_secs),
+        ),
+    )
+    .label("timeout of this step")
+    .help(if origin == "the step's own" {
+        "raise `timeout` above the estimate, or correct `estimate`"
+    } else {
+        "give the step its own `timeout`, longer than its estimate"
+    })
+}
+
+pub fn type_phrase(ty: ValueType) -> &'static str {
+    match ty {
+        ValueType::String => "a string",
+        ValueType::Number => "a number",
+        ValueType::Bool => "a bool",
+        ValueType::StringList => "a list of strings",
+        ValueType::StringMap => "a table of strings",
+        ValueType::Duration => "a duration",
+        ValueType::Targets => "targets",
+    }
+}
+
+fn example(ty: ValueType) -> &'static str {
+    match ty {
+        ValueType::String => "write a string, e.g. \"webapp\" or \"${input.name}\"",
+        ValueType::Number => "write a number, e.g. 200",
+        ValueType::Bool => "write true or false",
+        ValueType::StringList => "write a list, e.g. [\"a\", \"b\"]",
+        ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
+        ValueType::Duration => "write a duration, e.g. \"2m\"",
+        ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
     }
 }

@@ -3,7 +3,7 @@
 //! [`check`] never fails: it returns the workflow when the source is valid, and every diagnostic it found.
 //! This crate does no IO.
 
-mod codes;
+pub mod codes;
 mod condition;
 mod diagnostic;
 pub mod duration;
@@ -20,6 +20,7 @@ mod template;
 pub use codes::{Code, Explanation};
 pub use condition::GRAMMAR as CONDITION_GRAMMAR;
 pub use diagnostic::{Diagnostic, Severity};
+pub use graph::{Ancestors, Dag};
 pub use model::Workflow;
 pub use syntax::closest;
 

@@ -6,11 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use catalog::{ActionSpec, RetrySpec, Runtime, ValueType};
-use petgraph::graph::DiGraph;
 use toml::de::DeValue;
 
 use crate::condition;
-use crate::graph::{self, Ancestors};
+use crate::graph::{self, Ancestors, Dag};
 use crate::model::{
     AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, StepRead,
     Trigger, Value, Workflow,
@@ -19,10 +18,10 @@ use crate::raw::RawStep;
 use crate::safety;
 use crate::syntax::{
     Node, Sink, Span, StrSpans, Table, did_you_mean, duration_secs, is_identifier, json_number,
-    kind, number, wrong_type,
+    kind, number,
 };
 use crate::template::{self, RawSegment};
-use crate::{Code, Diagnostic};
+use crate::{Diagnostic, codes};
 
 const TOP_LEVEL_KEYS: &[&str] = &[
     "version",
@@ -46,6 +45,15 @@ const COMMON_STEP_KEYS: &[&str] = &[
     "continue_on_error",
     "allow_unguarded",
 ];
+/// What a `${...}` reference may start with.
+const ROOTS: [&str; 6] = [
+    "input",
+    "resources",
+    "steps",
+    "execution",
+    "failure",
+    "alarm",
+];
 const RETRY_KEYS: &[&str] = &["attempts", "interval", "backoff", "max_delay", "jitter"];
 const MAX_ATTEMPTS: f64 = 10.0;
 const MAX_BACKOFF: f64 = 10.0;
@@ -59,15 +67,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     if !errors.is_empty() {
         for error in errors {
             let span = error.span().unwrap_or(0..0);
-            sink.push(
-                Diagnostic::new(
-                    Code::Syntax,
-                    span,
-                    format!("invalid TOML: {}", error.message().trim_end()),
-                )
-                .label("here")
-                .help("see https://toml.io for the syntax"),
-            );
+            sink.push(codes::syntax(span, error.message()));
         }
         return None;
     }
@@ -107,11 +107,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     };
     if no_steps {
         let span = root.key_span("steps").unwrap_or(0..0);
-        cx.sink.push(
-            Diagnostic::new(Code::NoSteps, span, "the workflow has no steps")
-                .label("no [steps.<id>] tables")
-                .help("add a step, e.g. [steps.announce] with action = \"notify\""),
-        );
+        cx.sink.push(codes::no_steps(span));
     }
     let raw_failure_steps = root
         .get("on_failure")
@@ -119,38 +115,32 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .unwrap_or_default();
     for failure_step in &raw_failure_steps {
         if let Some(step) = raw_steps.iter().find(|s| s.id == failure_step.id) {
-            cx.sink.push(
-                Diagnostic::new(
-                    Code::DuplicateStep,
-                    failure_step.id_span.clone(),
-                    format!("step id `{}` is used twice", failure_step.id),
-                )
-                .label("also an [on_failure] step")
-                .related(step.id_span.clone(), "first used here")
-                .help("state names come from step ids, so they must be unique across [steps] and [on_failure]"),
-            );
+            cx.sink.push(codes::duplicate_step(
+                failure_step.id_span.clone(),
+                &failure_step.id,
+                step.id_span.clone(),
+            ));
         }
     }
 
     let dag = graph::build(&raw_steps, cx.sink);
-    let ancestors = dag.as_ref().map(Ancestors::of);
     let scope = Scope {
         inputs: &inputs,
         broken_inputs: &broken_inputs,
         resources: &resources,
         steps: &raw_steps,
-        ancestors: ancestors.as_ref(),
+        ancestors: dag.as_ref().map(Dag::ancestors),
     };
 
-    let mut step_refs = Vec::new();
+    let mut reads = Vec::new();
     let steps: Vec<Option<Step>> = raw_steps
         .iter()
         .enumerate()
-        .map(|(index, raw)| cx.step(raw, &scope, Context::Step(index), &mut step_refs))
+        .map(|(index, raw)| cx.step(raw, &scope, Context::Step(index), &mut reads))
         .collect();
     let on_failure: Vec<Option<Step>> = raw_failure_steps
         .iter()
-        .map(|raw| cx.step(raw, &scope, Context::OnFailure, &mut step_refs))
+        .map(|raw| cx.step(raw, &scope, Context::OnFailure, &mut reads))
         .collect();
     let trigger = root
         .get("trigger")
@@ -161,18 +151,10 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .iter()
         .filter(|i| !cx.used_inputs.contains(&i.name) && !cx.sink.has_errors());
     for input in unused.collect::<Vec<_>>() {
-        cx.sink.push(
-            Diagnostic::new(
-                Code::UnusedInput,
-                input_span(&root, &input.name),
-                format!("input `{}` is never used", input.name),
-            )
-            .label("declared here")
-            .help(format!(
-                "reference it as `${{input.{}}}`, or remove it",
-                input.name
-            )),
-        );
+        cx.sink.push(codes::unused_input(
+            input_span(&root, &input.name),
+            &input.name,
+        ));
     }
 
     let (Some(name), Some(dag)) = (name, dag) else {
@@ -183,12 +165,10 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     }
     let steps: Vec<Step> = steps.into_iter().collect::<Option<_>>()?;
     let on_failure: Vec<Step> = on_failure.into_iter().collect::<Option<_>>()?;
-    let ancestors = ancestors?;
-    safety::check(&steps, &raw_steps, &ancestors, &step_refs, cx.sink);
+    safety::check(&steps, &raw_steps, dag.ancestors(), &reads, cx.sink);
     if cx.sink.has_errors() {
         return None;
     }
-    let dag: DiGraph<usize, ()> = dag;
     Some(Workflow {
         name,
         description,
@@ -198,6 +178,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         steps,
         on_failure,
         dag,
+        reads,
     })
 }
 
@@ -295,39 +276,22 @@ struct Lowerer<'s> {
 impl<'s> Lowerer<'s> {
     fn version(&mut self, root: &Table<'_, '_>) {
         let Some(node) = root.get("version") else {
-            self.sink.push(
-                Diagnostic::new(Code::MissingKey, 0..0, "missing `version`")
-                    .label("the file starts here")
-                    .help("start the file with `version = 1`"),
-            );
+            self.sink.push(codes::missing_version());
             return;
         };
         match node.get_ref() {
             DeValue::Integer(i) if i.as_str() == "1" && i.radix() == 10 => {}
-            DeValue::Integer(_) => self.sink.push(
-                Diagnostic::new(
-                    Code::UnsupportedVersion,
-                    node.span(),
-                    "unsupported workflow version",
-                )
-                .label("only version 1 is known")
-                .help("write `version = 1`; a newer stepback may read newer versions"),
-            ),
-            other => self.sink.push(
-                wrong_type(node.span(), "`version`", "an integer", other)
-                    .help("write `version = 1`"),
-            ),
+            DeValue::Integer(_) => self.sink.push(codes::unsupported_version(node.span())),
+            other => self
+                .sink
+                .push(codes::version_type(node.span(), kind(other))),
         }
     }
 
     fn name(&mut self, root: &Table<'_, '_>) -> Option<String> {
         let Some((name, span)) = root.string("name", "the workflow", self.sink) else {
             if root.get("name").is_none() {
-                self.sink.push(
-                    Diagnostic::new(Code::MissingKey, 0..0, "missing `name`")
-                        .label("the file starts here")
-                        .help("add `name = \"webapp-rollback\"`: it names the state machine"),
-                );
+                self.sink.push(codes::missing_name());
             }
             return None;
         };
@@ -337,17 +301,8 @@ impl<'s> Lowerer<'s> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            self.sink.push(
-                Diagnostic::new(
-                    Code::InvalidName,
-                    span,
-                    format!("invalid workflow name `{name}`"),
-                )
-                .label("not a state machine name")
-                .help(format!(
-                    "use 1 to {MAX_NAME_LEN} letters, digits, `-` or `_`"
-                )),
-            );
+            self.sink
+                .push(codes::invalid_name(span, name, MAX_NAME_LEN));
             return None;
         }
         Some(name.to_owned())
@@ -357,18 +312,8 @@ impl<'s> Lowerer<'s> {
         if is_identifier(name) && name.len() <= max_len {
             return true;
         }
-        let problem = if name.len() > max_len {
-            format!("longer than {max_len} characters")
-        } else {
-            "not an identifier".into()
-        };
-        self.sink.push(
-            Diagnostic::new(Code::InvalidIdentifier, span, format!("invalid {what} `{name}`: {problem}"))
-                .label(format!("invalid {what}"))
-                .help(format!(
-                    "use lowercase letters, digits and `_`, starting with a letter or `_`, at most {max_len} characters"
-                )),
-        );
+        self.sink
+            .push(codes::invalid_identifier(span, what, name, max_len));
         false
     }
 
@@ -393,31 +338,16 @@ impl<'s> Lowerer<'s> {
                     "number" => Some(ValueType::Number),
                     "list" => Some(ValueType::StringList),
                     other => {
-                        let diagnostic = Diagnostic::new(
-                            Code::UnknownInputType,
-                            span,
-                            format!("unknown input type `{other}`"),
-                        )
-                        .label("not an input type");
-                        let help = did_you_mean(other, ["string", "bool", "number", "list"])
-                            .unwrap_or_else(|| {
-                                "input types are string, bool, number and list".into()
-                            });
-                        self.sink.push(diagnostic.help(help));
+                        let suggestion = did_you_mean(other, ["string", "bool", "number", "list"]);
+                        self.sink
+                            .push(codes::unknown_input_type(span, other, suggestion));
                         None
                     }
                 },
                 None => {
                     if decl.get("type").is_none() {
-                        self.sink.push(
-                            Diagnostic::new(
-                                Code::MissingKey,
-                                name_span.clone(),
-                                format!("input `{name}` has no `type`"),
-                            )
-                            .label("declared here")
-                            .help("add `type = \"string\"` (or bool, number, list)"),
-                        );
+                        self.sink
+                            .push(codes::input_without_type(name_span.clone(), name));
                     }
                     None
                 }
@@ -470,18 +400,8 @@ impl<'s> Lowerer<'s> {
                 DeValue::Array(_) => "an array with items that are not strings",
                 other => kind(other),
             };
-            self.sink.push(
-                Diagnostic::new(
-                    Code::DefaultType,
-                    node.span(),
-                    format!(
-                        "the default of input `{name}` is {found}, but its type is {}",
-                        ty.name()
-                    ),
-                )
-                .label(format!("expected a {}", ty.name()))
-                .help("make the default match the type, or change the type"),
-            );
+            self.sink
+                .push(codes::default_type(node.span(), name, found, ty));
         }
         default
     }
@@ -530,31 +450,12 @@ impl<'s> Lowerer<'s> {
         match duration_secs(text) {
             Ok(secs) if (min..=MAX_DURATION_SECS).contains(&secs) => Some(secs),
             Ok(secs) => {
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::OutOfRange,
-                        span,
-                        format!("`{key}` of {secs}s is out of range"),
-                    )
-                    .label(format!("must be from {min}s to 365d"))
-                    .help(if secs < min {
-                        format!("`{key}` must be at least {min}s")
-                    } else {
-                        "Step Functions executions last at most a year".to_owned()
-                    }),
-                );
+                self.sink
+                    .push(codes::duration_out_of_range(span, key, secs, min));
                 None
             }
             Err(reason) => {
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::InvalidDuration,
-                        span,
-                        format!("invalid duration `{text}`: {reason}"),
-                    )
-                    .label("not a duration")
-                    .help("write durations like \"30s\", \"15m\", \"1h30m\""),
-                );
+                self.sink.push(codes::invalid_duration(span, text, &reason));
                 None
             }
         }
@@ -612,20 +513,14 @@ impl<'s> Lowerer<'s> {
         if (min..=max).contains(&n) && (!integral || n.fract() == 0.0) {
             return Some(n);
         }
-        let kind = if integral {
-            "a whole number"
-        } else {
-            "a number"
-        };
-        self.sink.push(
-            Diagnostic::new(
-                Code::OutOfRange,
-                span,
-                format!("`{key}` = {n} is out of range"),
-            )
-            .label(format!("must be {kind} from {min} to {max}"))
-            .help(format!("`{key}` is {meaning}")),
-        );
+        self.sink.push(codes::retry_out_of_range(
+            span,
+            key,
+            n,
+            (min, max),
+            integral,
+            meaning,
+        ));
         None
     }
 
@@ -667,23 +562,14 @@ impl<'s> Lowerer<'s> {
             if action.param(key).is_some() {
                 params.push((key, key_span, value));
             } else {
-                let known: Vec<&str> = action
+                let known = action
                     .params
                     .iter()
                     .map(|p| p.name)
-                    .chain(COMMON_STEP_KEYS.iter().copied())
-                    .collect();
-                let diagnostic = Diagnostic::new(
-                    Code::UnknownParam,
-                    key_span,
-                    format!("`{}` has no param `{key}`", action.name),
-                )
-                .label("unknown param");
-                let help = did_you_mean(key, known.iter().copied()).unwrap_or_else(|| {
-                    let names: Vec<_> = action.params.iter().map(|p| p.name).collect();
-                    format!("`{}` takes: {}", action.name, names.join(", "))
-                });
-                self.sink.push(diagnostic.help(help));
+                    .chain(COMMON_STEP_KEYS.iter().copied());
+                let suggestion = did_you_mean(key, known);
+                self.sink
+                    .push(codes::unknown_param(key_span, action, key, suggestion));
             }
         }
         if let Some(action) = action {
@@ -693,17 +579,7 @@ impl<'s> Lowerer<'s> {
         let after = match (section, table.get("after")) {
             (Section::OnFailure, Some(_)) => {
                 let span = table.key_span("after").unwrap_or(id_span.clone());
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::UnknownKey,
-                        span,
-                        "unknown key `after` in an [on_failure] step",
-                    )
-                    .label("not allowed here")
-                    .help(
-                        "[on_failure] steps run one after another, in the order they are written",
-                    ),
-                );
+                self.sink.push(codes::after_in_on_failure(span));
                 Vec::new()
             }
             _ => table
@@ -732,23 +608,8 @@ impl<'s> Lowerer<'s> {
         if let (Some(span), Some(action)) = (table.key_span("allow_unguarded"), action)
             && action.guards.is_empty()
         {
-            self.sink.push(
-                Diagnostic::new(
-                    Code::UnknownKey,
-                    span,
-                    format!("`allow_unguarded` has no meaning on `{}`", action.name),
-                )
-                .label("not allowed here")
-                .help(format!(
-                    "`allow_unguarded` only applies to actions that need a guard: {}",
-                    catalog::ACTIONS
-                        .iter()
-                        .filter(|a| !a.guards.is_empty())
-                        .map(|a| a.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            );
+            self.sink
+                .push(codes::allow_unguarded_without_meaning(span, action.name));
         }
         let step = RawStep {
             id: id.to_owned(),
@@ -785,34 +646,17 @@ impl<'s> Lowerer<'s> {
     ) -> Option<&'static ActionSpec> {
         let Some((name, span)) = table.string("action", &format!("step `{id}`"), self.sink) else {
             if table.get("action").is_none() {
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::MissingKey,
-                        id_span.clone(),
-                        format!("step `{id}` has no `action`"),
-                    )
-                    .label("this step")
-                    .help("add e.g. `action = \"notify\"`; `stepback schema` lists the actions"),
-                );
+                self.sink
+                    .push(codes::step_without_action(id_span.clone(), id));
             }
             return None;
         };
         match catalog::action(name).filter(|a| a.user_facing) {
             Some(action) => Some(action),
             None => {
-                let names = catalog::user_actions().map(|a| a.name);
-                // Naming no action here keeps this help the same as the catalog grows.
-                let help = did_you_mean(name, names)
-                    .unwrap_or_else(|| "`stepback actions` lists every action".to_owned());
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::UnknownAction,
-                        span,
-                        format!("unknown action `{name}`"),
-                    )
-                    .label("not in the catalog")
-                    .help(help),
-                );
+                let suggestion = did_you_mean(name, catalog::user_actions().map(|a| a.name));
+                self.sink
+                    .push(codes::unknown_action(span, name, suggestion));
                 None
             }
         }
@@ -827,15 +671,8 @@ impl<'s> Lowerer<'s> {
     ) {
         for param in action.params.iter().filter(|p| p.required) {
             if table.get(param.name).is_none() {
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::MissingParam,
-                        id_span.clone(),
-                        format!("`{}` needs param `{}`", action.name, param.name),
-                    )
-                    .label("in this step")
-                    .help(format!("add `{} = ...`: {}", param.name, param.doc)),
-                );
+                self.sink
+                    .push(codes::missing_param(id_span.clone(), action, param));
             }
         }
         for group in action.exactly_one_of {
@@ -849,28 +686,12 @@ impl<'s> Lowerer<'s> {
             let span = present
                 .get(1)
                 .map_or(id_span.clone(), |(_, span, _)| span.clone());
-            let names = group
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            self.sink.push(
-                Diagnostic::new(
-                    Code::ExclusiveParams,
-                    span,
-                    format!(
-                        "`{}` takes exactly one of {names}, found {}",
-                        action.name,
-                        present.len()
-                    ),
-                )
-                .label(if present.is_empty() {
-                    "in this step"
-                } else {
-                    "second one here"
-                })
-                .help(format!("give exactly one of {names}")),
-            );
+            self.sink.push(codes::exclusive_params(
+                span,
+                action.name,
+                group,
+                present.len(),
+            ));
         }
     }
 
@@ -915,29 +736,19 @@ impl<'s> Lowerer<'s> {
         if matches!(action.runtime, Runtime::Poll | Runtime::TaskToken)
             && raw.timeout_secs < estimate_secs
         {
-            self.sink.push(
-                Diagnostic::new(
-                    Code::TimeoutBelowEstimate,
-                    raw.timeout_span.clone(),
-                    format!(
-                        "step `{}` may time out: its timeout {} ({}) is shorter than its estimate {}",
-                        raw.id,
-                        crate::duration::format(raw.timeout_secs),
-                        raw.timeout_origin,
-                        crate::duration::format(estimate_secs),
-                    ),
-                )
-                .label("timeout of this step")
-                .help(if raw.timeout_origin == "the step's own" {
-                    "raise `timeout` above the estimate, or correct `estimate`"
-                } else {
-                    "give the step its own `timeout`, longer than its estimate"
-                }),
-            );
+            self.sink.push(codes::timeout_below_estimate(
+                raw.timeout_span.clone(),
+                &raw.id,
+                raw.timeout_secs,
+                raw.timeout_origin,
+                estimate_secs,
+            ));
         }
         ok.then(|| Step {
             id: raw.id.clone(),
+            id_span: raw.id_span.clone(),
             action,
+            action_span: raw.action_span.clone(),
             description: raw.description.clone(),
             params,
             after: raw.after.iter().map(|(id, _)| id.clone()).collect(),
@@ -962,17 +773,7 @@ impl<'s> Lowerer<'s> {
             let span = spans.at(range);
             if !matches!(path.first().map(String::as_str), Some("input" | "steps")) {
                 let root = path.first().map_or("", String::as_str);
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::ReferenceScope,
-                        span,
-                        format!("`{root}` cannot be read in a condition"),
-                    )
-                    .label("not readable here")
-                    .help(
-                        "a condition reads `input.<name>` and `steps.<id>.<output>`, without `${}`",
-                    ),
-                );
+                self.sink.push(codes::condition_scope(span, root));
                 return None;
             }
             match self.resolve(path, span, scope, context, refs)? {
@@ -983,23 +784,12 @@ impl<'s> Lowerer<'s> {
         match condition::parse(text, &mut resolve) {
             Ok(condition) => condition,
             Err(error) => {
-                let code = if error.is_type_error {
-                    Code::ConditionType
-                } else {
-                    Code::ConditionSyntax
-                };
-                let diagnostic = Diagnostic::new(code, spans.at(error.range), error.message).label(
-                    if error.is_type_error {
-                        "ill-typed"
-                    } else {
-                        "here"
-                    },
-                );
-                self.sink.push(match error.help {
-                    Some(help) => diagnostic.help(help),
-                    None => diagnostic
-                        .help("e.g. when = \"input.schema_changed && !input.restore_data\""),
-                });
+                self.sink.push(codes::condition(
+                    spans.at(error.range),
+                    error.message,
+                    error.is_type_error,
+                    error.help,
+                ));
                 None
             }
         }
@@ -1016,21 +806,11 @@ impl<'s> Lowerer<'s> {
         refs: &mut Vec<StepRead>,
     ) -> Option<Value> {
         let span = node.span();
-        let mismatch = |found: &str| {
-            Diagnostic::new(
-                Code::ParamType,
-                span.clone(),
-                format!("`{key}` expects {}, found {found}", type_phrase(want)),
-            )
-            .label(format!("expected {}", type_phrase(want)))
-            .help(example(want))
-        };
+        let mismatch = |found: &str| codes::param_type(span.clone(), key, want, found);
         match node.get_ref() {
             DeValue::String(text) if want == ValueType::Duration => {
                 if text.contains("${") {
-                    self.sink.push(
-                        mismatch("a reference").help("a duration must be written out, e.g. \"2m\""),
-                    );
+                    self.sink.push(codes::duration_reference(span, key));
                     return None;
                 }
                 self.duration_literal(text, span, key, 0)
@@ -1043,27 +823,19 @@ impl<'s> Lowerer<'s> {
                     && !allowed.is_empty()
                     && !allowed.contains(&literal.as_str())
                 {
-                    let help = allowed
+                    let suggestion = allowed
                         .iter()
                         .find(|a| a.eq_ignore_ascii_case(literal))
                         .map(|a| format!("did you mean `{a}`?"))
-                        .or_else(|| did_you_mean(literal, allowed.iter().copied()))
-                        .unwrap_or_else(|| format!("write one of {}", allowed.join(", ")));
-                    self.sink.push(
-                        Diagnostic::new(
-                            Code::OutOfRange,
-                            span,
-                            format!("`{key}` cannot be \"{literal}\""),
-                        )
-                        .label(format!("must be one of {}", allowed.join(", ")))
-                        .help(help),
-                    );
+                        .or_else(|| did_you_mean(literal, allowed.iter().copied()));
+                    self.sink
+                        .push(codes::not_allowed(span, key, literal, allowed, suggestion));
                     return None;
                 }
                 if ty.fits(want) {
                     Some(value)
                 } else {
-                    self.sink.push(mismatch(type_phrase(ty)));
+                    self.sink.push(mismatch(codes::type_phrase(ty)));
                     None
                 }
             }
@@ -1076,21 +848,7 @@ impl<'s> Lowerer<'s> {
                         Some(Value::Literal(value))
                     }
                     _ => {
-                        let allowed = range.map_or("a finite number".to_owned(), |(min, max)| {
-                            format!("from {min} to {max}")
-                        });
-                        self.sink.push(
-                            Diagnostic::new(
-                                Code::OutOfRange,
-                                span,
-                                format!("`{key}` is out of range"),
-                            )
-                            .label(format!("must be {allowed}"))
-                            .help(
-                                format!("give `{key}` a value {allowed}")
-                                    .replace("value a", "value that is a"),
-                            ),
-                        );
+                        self.sink.push(codes::param_out_of_range(span, key, range));
                         None
                     }
                 }
@@ -1138,11 +896,8 @@ impl<'s> Lowerer<'s> {
         let segments = match template::parse(text) {
             Ok(segments) => segments,
             Err((range, message)) => {
-                self.sink.push(
-                    Diagnostic::new(Code::ReferenceSyntax, spans.at(range), message)
-                        .label("malformed")
-                        .help("write references as `${input.name}`, `${steps.id.output}`; `$${` writes a literal `${`"),
-                );
+                self.sink
+                    .push(codes::reference_syntax(spans.at(range), &message));
                 return None;
             }
         };
@@ -1165,15 +920,12 @@ impl<'s> Lowerer<'s> {
                             ValueType::String | ValueType::Number | ValueType::Bool,
                         )) => Segment::Ref(reference),
                         Some(Resolved::Reference(reference, ty)) => {
-                            self.sink.push(
-                            Diagnostic::new(
-                                Code::ParamType,
+                            self.sink.push(codes::not_interpolable(
                                 spans.at(range),
-                                format!("`{reference}` is {} and cannot be interpolated into `{key}`", type_phrase(ty)),
-                            )
-                            .label("not a string, number or bool")
-                            .help("pass it alone, as the whole value: `\"${...}\"`"),
-                        );
+                                &reference.to_string(),
+                                ty,
+                                key,
+                            ));
                             ok = false;
                             continue;
                         }
@@ -1209,19 +961,6 @@ impl<'s> Lowerer<'s> {
         refs: &mut Vec<StepRead>,
     ) -> Option<Resolved> {
         let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let unknown = |message: String, label: &str, help: Option<String>, fallback: &str| {
-            Diagnostic::new(Code::UnknownReference, span.clone(), message)
-                .label(label.to_owned())
-                .help(help.unwrap_or_else(|| fallback.to_owned()))
-        };
-        let out_of_scope = |root: &str, allowed: &str| {
-            Diagnostic::new(
-                Code::ReferenceScope,
-                span.clone(),
-                format!("`{root}` cannot be read here"),
-            )
-            .label(format!("`{root}` is only known {allowed}"))
-        };
         let resolved = match parts.as_slice() {
             ["input", name] => match scope.inputs.iter().find(|i| i.name == *name) {
                 Some(input) => {
@@ -1232,20 +971,18 @@ impl<'s> Lowerer<'s> {
                     ))
                 }
                 None if scope.broken_inputs.contains(*name) => return None,
-                None => Err(unknown(
-                    format!("unknown input `{name}`"),
-                    "not declared in [input]",
+                None => Err(codes::unknown_input(
+                    span.clone(),
+                    name,
                     did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str())),
-                    &format!("declare it: [input] {name} = {{ type = \"string\" }}"),
                 )),
             },
             ["resources", name] => match scope.resources.get(*name) {
                 Some(text) => Ok(Resolved::Text(text.clone())),
-                None => Err(unknown(
-                    format!("unknown resource `{name}`"),
-                    "not declared in [resources]",
+                None => Err(codes::unknown_resource(
+                    span.clone(),
+                    name,
                     did_you_mean(name, scope.resources.keys().map(String::as_str)),
-                    &format!("declare it: [resources] {name} = \"...\""),
                 )),
             },
             ["steps", step, output] => match context {
@@ -1261,93 +998,58 @@ impl<'s> Lowerer<'s> {
                 Context::Step(from) => {
                     self.step_output(step, output, from, span.clone(), scope, refs)
                 }
-                Context::OnFailure | Context::Trigger => Err(out_of_scope("steps", "in [steps]")
-                    .help("any step may be the one that failed, so its outputs may not exist")),
+                Context::OnFailure | Context::Trigger => {
+                    Err(codes::steps_out_of_scope(span.clone()))
+                }
             },
             [root @ ("execution" | "failure" | "alarm"), field] => {
                 let fields = context_fields(root);
                 match (context_reference(root, field), context) {
-                    (None, _) => Err(unknown(
-                        format!("unknown field `{root}.{field}`"),
-                        &format!("not a field of `{root}`"),
+                    (None, _) => Err(codes::unknown_field(
+                        span.clone(),
+                        root,
+                        field,
+                        fields,
                         did_you_mean(field, fields.iter().copied()),
-                        &format!("`{root}` has: {}", fields.join(", ")),
                     )),
-                    (Some(reference), _) if *root == "execution" => Ok(Resolved::Reference(reference, ValueType::String)),
+                    (Some(reference), _) if *root == "execution" => {
+                        Ok(Resolved::Reference(reference, ValueType::String))
+                    }
                     (Some(reference @ Reference::Failure(_)), Context::OnFailure)
                     | (Some(reference @ Reference::Alarm(_)), Context::Trigger) => {
                         Ok(Resolved::Reference(reference, ValueType::String))
                     }
-                    (Some(Reference::Failure(_)), _) => Err(out_of_scope("failure", "in [on_failure] steps")
-                        .help("move this step to [on_failure.<id>] to report a failure")),
-                    (Some(_), _) => Err(out_of_scope("alarm", "in [trigger].input")
-                        .help("fill an input from the alarm in [trigger].input, then read `${input.<name>}`")),
+                    (Some(Reference::Failure(_)), _) => {
+                        Err(codes::failure_out_of_scope(span.clone()))
+                    }
+                    (Some(_), _) => Err(codes::alarm_out_of_scope(span.clone())),
                 }
             }
-            [root, ..]
-                if [
-                    "input",
-                    "resources",
-                    "steps",
-                    "execution",
-                    "failure",
-                    "alarm",
-                ]
-                .contains(root) =>
-            {
+            [root, ..] if ROOTS.contains(root) => {
                 let shape = match *root {
-                    "steps" => "`steps.<id>.<output>`",
-                    other => {
-                        return self.report(
-                            Diagnostic::new(
-                                Code::ReferenceSyntax,
-                                span.clone(),
-                                format!("malformed reference `{}`", parts.join(".")),
-                            )
-                            .label("wrong number of parts")
-                            .help(format!("write `{other}.<name>`")),
-                        );
-                    }
+                    "steps" => "`steps.<id>.<output>`".to_owned(),
+                    other => format!("`{other}.<name>`"),
                 };
-                Err(Diagnostic::new(
-                    Code::ReferenceSyntax,
+                Err(codes::malformed_reference(
                     span.clone(),
-                    format!("malformed reference `{}`", parts.join(".")),
-                )
-                .label("wrong number of parts")
-                .help(format!("write {shape}")))
+                    &parts.join("."),
+                    &shape,
+                ))
             }
-            [root, ..] => Err(unknown(
-                format!("unknown reference `{}`", parts.join(".")),
-                "unknown root",
-                did_you_mean(
-                    root,
-                    [
-                        "input",
-                        "resources",
-                        "steps",
-                        "execution",
-                        "failure",
-                        "alarm",
-                    ],
-                ),
-                "references start with input, resources, steps, execution, failure or alarm",
-            )),
-            [] => Err(Diagnostic::new(
-                Code::ReferenceSyntax,
+            [root, ..] => Err(codes::unknown_root(
                 span.clone(),
-                "empty reference",
+                &parts.join("."),
+                did_you_mean(root, ROOTS),
             )),
+            [] => Err(codes::empty_reference(span.clone())),
         };
         match resolved {
             Ok(resolved) => Some(resolved),
-            Err(diagnostic) => self.report(diagnostic),
+            Err(diagnostic) => {
+                self.sink.push(diagnostic);
+                None
+            }
         }
-    }
-
-    fn report<T>(&mut self, diagnostic: Diagnostic) -> Option<T> {
-        self.sink.push(diagnostic);
-        None
     }
 
     fn step_output(
@@ -1360,70 +1062,32 @@ impl<'s> Lowerer<'s> {
         refs: &mut Vec<StepRead>,
     ) -> Result<Resolved, Diagnostic> {
         let Some(to) = scope.steps.iter().position(|s| s.id == step) else {
-            return Err(Diagnostic::new(
-                Code::UnknownReference,
-                span,
-                format!("unknown step `{step}`"),
-            )
-            .label("no such step")
-            .help(
-                did_you_mean(step, scope.steps.iter().map(|s| s.id.as_str()))
-                    .unwrap_or_else(|| "steps are declared as [steps.<id>]".into()),
-            ));
+            let suggestion = did_you_mean(step, scope.steps.iter().map(|s| s.id.as_str()));
+            return Err(codes::unknown_step_reference(span, step, suggestion));
         };
         let target = &scope.steps[to];
         let Some(action) = target.action else {
             // `resolve` does not ask for the outputs of a step without an action.
-            return Err(Diagnostic::new(
-                Code::UnknownReference,
-                span,
-                format!("step `{step}` has no valid action"),
-            ));
+            return Err(codes::step_without_valid_action(span, step));
         };
         let Some(spec) = action.output(output) else {
-            let outputs: Vec<_> = action.outputs.iter().map(|o| o.name).collect();
-            let help = did_you_mean(output, outputs.iter().copied()).unwrap_or_else(|| {
-                if outputs.is_empty() {
-                    format!("`{}` has no outputs", action.name)
-                } else {
-                    format!("`{}` outputs: {}", action.name, outputs.join(", "))
-                }
-            });
-            return Err(Diagnostic::new(
-                Code::UnknownOutput,
-                span,
-                format!("`{}` (step `{step}`) has no output `{output}`", action.name),
-            )
-            .label("unknown output")
-            .help(help));
+            let suggestion = did_you_mean(output, action.outputs.iter().map(|o| o.name));
+            return Err(codes::unknown_output(
+                span, action, step, output, suggestion,
+            ));
         };
         // With a cycle there is no ancestry to check against; the cycle is reported already.
         if let Some(ancestors) = scope.ancestors
             && !ancestors.is_ancestor(to, from)
         {
-            let this = &scope.steps[from];
-            return Err(Diagnostic::new(
-                Code::NotAnAncestor,
+            return Err(codes::not_an_ancestor(
                 span,
-                format!(
-                    "step `{}` reads `steps.{step}.{output}`, but `{step}` does not run before it",
-                    this.id
-                ),
-            )
-            .label("not produced yet")
-            .related(target.id_span.clone(), format!("`{step}` is declared here"))
-            .help(if to == from {
-                "a step cannot read its own output".to_owned()
-            } else if ancestors.is_ancestor(from, to) {
-                // Adding the edge would close a cycle: `step` already waits for this one.
-                format!(
-                    "`{step}` runs after `{reader}`, so the order is the other way round: read it in a step that \
-                     runs after `{step}`, or reorder the two so that `{reader}` runs after `{step}`",
-                    reader = this.id
-                )
-            } else {
-                format!("add \"{step}\" to `after` of `{}`", this.id)
-            }));
+                &scope.steps[from].id,
+                step,
+                output,
+                target.id_span.clone(),
+                ancestors.is_ancestor(from, to),
+            ));
         }
         refs.push(StepRead { from, to, span });
         Ok(Resolved::Reference(
@@ -1455,15 +1119,8 @@ impl<'s> Lowerer<'s> {
                 .get("alarms")
                 .is_some_and(|n| !matches!(n.get_ref(), DeValue::Array(_)))
         {
-            self.sink.push(
-                Diagnostic::new(
-                    Code::MissingKey,
-                    header.clone(),
-                    "[trigger] names no alarms",
-                )
-                .label("this trigger")
-                .help("add `alarms = [\"<CloudWatch alarm name>\"]`, or remove [trigger]"),
-            );
+            self.sink
+                .push(codes::trigger_without_alarms(header.clone()));
         }
         let mut input = BTreeMap::new();
         let mut ok = true;
@@ -1477,17 +1134,10 @@ impl<'s> Lowerer<'s> {
                         ok = false;
                         continue;
                     }
-                    let help = did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()))
-                        .unwrap_or_else(|| "declare it in [input]".into());
-                    self.sink.push(
-                        Diagnostic::new(
-                            Code::TriggerUnknownInput,
-                            span,
-                            format!("[trigger].input fills unknown input `{name}`"),
-                        )
-                        .label("not declared in [input]")
-                        .help(help),
-                    );
+                    let suggestion =
+                        did_you_mean(name, scope.inputs.iter().map(|i| i.name.as_str()));
+                    self.sink
+                        .push(codes::trigger_unknown_input(span, name, suggestion));
                     ok = false;
                     continue;
                 };
@@ -1508,18 +1158,8 @@ impl<'s> Lowerer<'s> {
         }
         for required in scope.inputs.iter().filter(|i| i.default.is_none()) {
             if !input.contains_key(&required.name) {
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::TriggerMissingInput,
-                        header.clone(),
-                        format!("an alarm-started rollback has no value for required input `{}`", required.name),
-                    )
-                    .label("this trigger")
-                    .help(format!(
-                        "fill it in [trigger].input, e.g. {} = \"${{alarm.name}}\", or give the input a default",
-                        required.name
-                    )),
-                );
+                self.sink
+                    .push(codes::trigger_missing_input(header.clone(), &required.name));
                 ok = false;
             }
         }
@@ -1561,30 +1201,6 @@ fn scope_param(
         return None;
     };
     scope.steps.get(index)?.action?.param(key)
-}
-
-fn type_phrase(ty: ValueType) -> &'static str {
-    match ty {
-        ValueType::String => "a string",
-        ValueType::Number => "a number",
-        ValueType::Bool => "a bool",
-        ValueType::StringList => "a list of strings",
-        ValueType::StringMap => "a table of strings",
-        ValueType::Duration => "a duration",
-        ValueType::Targets => "targets",
-    }
-}
-
-fn example(ty: ValueType) -> &'static str {
-    match ty {
-        ValueType::String => "write a string, e.g. \"webapp\" or \"${input.name}\"",
-        ValueType::Number => "write a number, e.g. 200",
-        ValueType::Bool => "write true or false",
-        ValueType::StringList => "write a list, e.g. [\"a\", \"b\"]",
-        ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
-        ValueType::Duration => "write a duration, e.g. \"2m\"",
-        ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
-    }
 }
 
 fn literal(value: &Value) -> Option<&serde_json::Value> {

@@ -6,7 +6,8 @@ use std::fmt;
 use std::ops::Range;
 
 use catalog::{ActionSpec, RetrySpec, ValueType};
-use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::graph::Dag;
 
 #[derive(Debug)]
 pub struct Workflow {
@@ -20,8 +21,11 @@ pub struct Workflow {
     pub steps: Vec<Step>,
     /// Run one after another, in declaration order, when a step fails.
     pub on_failure: Vec<Step>,
-    /// Edge `a → b`: `b` is `after` `a`. Node weights are indices into `steps`.
-    pub dag: DiGraph<usize, ()>,
+    /// The `after` DAG of `steps`, with its topological order and ancestor sets.
+    pub dag: Dag,
+    /// Every `${steps.*}` read in `steps`' params and conditions, in source order (`on_failure` steps cannot
+    /// read steps).
+    pub reads: Vec<StepRead>,
 }
 
 impl Workflow {
@@ -29,8 +33,12 @@ impl Workflow {
         self.steps.iter().find(|s| s.id == id)
     }
 
-    pub fn node(&self, step_index: usize) -> NodeIndex {
-        NodeIndex::new(step_index)
+    /// The indices of the steps whose outputs step `index` reads, once per reference.
+    pub fn reads_of(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        self.reads
+            .iter()
+            .filter(move |r| r.from == index)
+            .map(|r| r.to)
     }
 
     pub fn input(&self, name: &str) -> Option<&Input> {
@@ -58,7 +66,11 @@ pub struct Trigger {
 #[derive(Debug)]
 pub struct Step {
     pub id: String,
+    /// The id's key in `[steps.<id>]`, where diagnostics about the whole step point.
+    pub id_span: Range<usize>,
     pub action: &'static ActionSpec,
+    /// The `action` value (the id when the action is missing).
+    pub action_span: Range<usize>,
     pub description: Option<String>,
     /// Keyed by catalog param name; only params the step gives.
     pub params: BTreeMap<String, Value>,

@@ -1,9 +1,59 @@
-//! The DAG as Mermaid or Graphviz text, for `stepback graph`.
+//! The DAG as Mermaid or Graphviz text, for `stepback graph`: one walk over the steps, edges and `on_failure`
+//! chain, and a [`Syntax`] for each output.
 
 use std::fmt::Write;
 
 use crate::Workflow;
 use crate::model::Step;
+
+/// A Mermaid flowchart. Conditional steps are hexagons; `on_failure` steps sit in their own subgraph.
+pub fn mermaid(workflow: &Workflow) -> String {
+    render(workflow, &Mermaid)
+}
+
+/// A Graphviz digraph. Conditional steps are dashed; `on_failure` steps sit in their own cluster.
+pub fn dot(workflow: &Workflow) -> String {
+    render(workflow, &Dot)
+}
+
+/// How one output writes the parts of the walk. `indent` is two spaces at the top level, four in the
+/// `on_failure` group; `conditional` is false in the group, whose steps all run.
+trait Syntax {
+    fn open(&self, out: &mut String, workflow: &Workflow);
+    fn node(&self, out: &mut String, indent: &str, step: &Step, conditional: bool);
+    fn edge(&self, out: &mut String, indent: &str, before: &Step, after: &Step);
+    fn open_group(&self, out: &mut String);
+    fn close_group(&self, out: &mut String);
+    fn close(&self, out: &mut String);
+}
+
+fn render(workflow: &Workflow, syntax: &dyn Syntax) -> String {
+    let mut out = String::new();
+    syntax.open(&mut out, workflow);
+    for step in &workflow.steps {
+        syntax.node(&mut out, "  ", step, step.when.is_some());
+    }
+    for (before, after) in workflow.dag.edges() {
+        syntax.edge(
+            &mut out,
+            "  ",
+            &workflow.steps[before],
+            &workflow.steps[after],
+        );
+    }
+    if !workflow.on_failure.is_empty() {
+        syntax.open_group(&mut out);
+        for step in &workflow.on_failure {
+            syntax.node(&mut out, "    ", step, false);
+        }
+        for pair in workflow.on_failure.windows(2) {
+            syntax.edge(&mut out, "    ", &pair[0], &pair[1]);
+        }
+        syntax.close_group(&mut out);
+    }
+    syntax.close(&mut out);
+    out
+}
 
 fn label(step: &Step) -> String {
     let mut label = format!("{}\n{}", step.id, step.action.name);
@@ -13,76 +63,78 @@ fn label(step: &Step) -> String {
     label
 }
 
-/// A Mermaid flowchart. Conditional steps are hexagons; `on_failure` steps sit in their own subgraph.
-pub fn mermaid(workflow: &Workflow) -> String {
-    let escape = |text: String| text.replace('"', "#quot;").replace('\n', "<br/>");
-    let mut out = String::from("flowchart TD\n");
-    for step in &workflow.steps {
-        let text = escape(label(step));
-        let _ = match step.when {
-            Some(_) => writeln!(out, "  {}{{{{\"{text}\"}}}}", step.id),
-            None => writeln!(out, "  {}[\"{text}\"]", step.id),
+struct Mermaid;
+
+impl Syntax for Mermaid {
+    fn open(&self, out: &mut String, _: &Workflow) {
+        out.push_str("flowchart TD\n");
+    }
+
+    fn node(&self, out: &mut String, indent: &str, step: &Step, conditional: bool) {
+        let text = label(step).replace('"', "#quot;").replace('\n', "<br/>");
+        let _ = if conditional {
+            writeln!(out, "{indent}{}{{{{\"{text}\"}}}}", step.id)
+        } else {
+            writeln!(out, "{indent}{}[\"{text}\"]", step.id)
         };
     }
-    for edge in workflow.dag.raw_edges() {
-        let (a, b) = (
-            &workflow.steps[edge.source().index()],
-            &workflow.steps[edge.target().index()],
-        );
-        let _ = writeln!(out, "  {} --> {}", a.id, b.id);
+
+    fn edge(&self, out: &mut String, indent: &str, before: &Step, after: &Step) {
+        let _ = writeln!(out, "{indent}{} --> {}", before.id, after.id);
     }
-    if !workflow.on_failure.is_empty() {
+
+    fn open_group(&self, out: &mut String) {
         out.push_str("  subgraph on_failure [\"on failure\"]\n");
-        for step in &workflow.on_failure {
-            let _ = writeln!(out, "    {}[\"{}\"]", step.id, escape(label(step)));
-        }
-        for pair in workflow.on_failure.windows(2) {
-            let _ = writeln!(out, "    {} --> {}", pair[0].id, pair[1].id);
-        }
+    }
+
+    fn close_group(&self, out: &mut String) {
         out.push_str("  end\n");
     }
-    out
+
+    fn close(&self, _: &mut String) {}
 }
 
-/// A Graphviz digraph. Conditional steps are dashed; `on_failure` steps sit in their own cluster.
-pub fn dot(workflow: &Workflow) -> String {
-    let quote = |text: String| {
+struct Dot;
+
+impl Dot {
+    fn quote(text: &str) -> String {
         format!(
             "\"{}\"",
             text.replace('\\', "\\\\")
                 .replace('"', "\\\"")
                 .replace('\n', "\\n")
         )
-    };
-    let mut out = format!(
-        "digraph {} {{\n  node [shape=box];\n",
-        quote(workflow.name.clone())
-    );
-    for step in &workflow.steps {
-        let style = if step.when.is_some() {
-            ", style=dashed"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "  {} [label={}{style}];", step.id, quote(label(step)));
     }
-    for edge in workflow.dag.raw_edges() {
-        let (a, b) = (
-            &workflow.steps[edge.source().index()],
-            &workflow.steps[edge.target().index()],
+}
+
+impl Syntax for Dot {
+    fn open(&self, out: &mut String, workflow: &Workflow) {
+        let _ = write!(
+            out,
+            "digraph {} {{\n  node [shape=box];\n",
+            Dot::quote(&workflow.name)
         );
-        let _ = writeln!(out, "  {} -> {};", a.id, b.id);
     }
-    if !workflow.on_failure.is_empty() {
+
+    fn node(&self, out: &mut String, indent: &str, step: &Step, conditional: bool) {
+        let style = if conditional { ", style=dashed" } else { "" };
+        let label = Dot::quote(&label(step));
+        let _ = writeln!(out, "{indent}{} [label={label}{style}];", step.id);
+    }
+
+    fn edge(&self, out: &mut String, indent: &str, before: &Step, after: &Step) {
+        let _ = writeln!(out, "{indent}{} -> {};", before.id, after.id);
+    }
+
+    fn open_group(&self, out: &mut String) {
         out.push_str("  subgraph cluster_on_failure {\n    label=\"on failure\";\n");
-        for step in &workflow.on_failure {
-            let _ = writeln!(out, "    {} [label={}];", step.id, quote(label(step)));
-        }
-        for pair in workflow.on_failure.windows(2) {
-            let _ = writeln!(out, "    {} -> {};", pair[0].id, pair[1].id);
-        }
+    }
+
+    fn close_group(&self, out: &mut String) {
         out.push_str("  }\n");
     }
-    out.push_str("}\n");
-    out
+
+    fn close(&self, out: &mut String) {
+        out.push_str("}\n");
+    }
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::{Code, Diagnostic};
+use crate::{Diagnostic, codes};
 
 pub use crate::duration::parse as duration_secs;
 
@@ -58,28 +58,6 @@ pub fn did_you_mean<'c>(
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
-pub fn wrong_type(span: Span, what: &str, expected: &str, found: &DeValue<'_>) -> Diagnostic {
-    Diagnostic::new(
-        Code::WrongType,
-        span,
-        format!("{what} must be {expected}, not {}", kind(found)),
-    )
-    .label(format!("expected {expected}"))
-}
-
-fn unknown_key(span: Span, key: &str, context: &str, allowed: &[&str]) -> Diagnostic {
-    let diagnostic = Diagnostic::new(
-        Code::UnknownKey,
-        span,
-        format!("unknown key `{key}` in {context}"),
-    )
-    .label("unknown key");
-    match did_you_mean(key, allowed.iter().copied()) {
-        Some(help) => diagnostic.help(help),
-        None => diagnostic.help(format!("{context} takes: {}", allowed.join(", "))),
-    }
-}
-
 /// A TOML table with its span, and the keys that have been read from it.
 pub struct Table<'a, 'i> {
     pub table: &'a DeTable<'i>,
@@ -94,7 +72,7 @@ impl<'a, 'i> Table<'a, 'i> {
                 span: node.span(),
             }),
             other => {
-                sink.push(wrong_type(node.span(), what, "a table", other));
+                sink.push(codes::wrong_type(node.span(), what, "a table", kind(other)));
                 None
             }
         }
@@ -118,7 +96,8 @@ impl<'a, 'i> Table<'a, 'i> {
     pub fn deny_unknown(&self, allowed: &[&str], context: &str, sink: &mut Sink) {
         for (key, span, _) in self.entries() {
             if !allowed.contains(&key) {
-                sink.push(unknown_key(span, key, context, allowed));
+                let suggestion = did_you_mean(key, allowed.iter().copied());
+                sink.push(codes::unknown_key(span, key, context, suggestion, allowed));
             }
         }
     }
@@ -128,11 +107,11 @@ impl<'a, 'i> Table<'a, 'i> {
         match node.get_ref() {
             DeValue::String(s) => Some((s.as_ref(), node.span())),
             other => {
-                sink.push(wrong_type(
+                sink.push(codes::wrong_type(
                     node.span(),
                     &format!("`{key}` in {context}"),
                     "a string",
-                    other,
+                    kind(other),
                 ));
                 None
             }
@@ -144,11 +123,11 @@ impl<'a, 'i> Table<'a, 'i> {
         match node.get_ref() {
             DeValue::Boolean(b) => Some((*b, node.span())),
             other => {
-                sink.push(wrong_type(
+                sink.push(codes::wrong_type(
                     node.span(),
                     &format!("`{key}` in {context}"),
                     "a bool",
-                    other,
+                    kind(other),
                 ));
                 None
             }
@@ -160,11 +139,11 @@ impl<'a, 'i> Table<'a, 'i> {
         match number(node.get_ref()) {
             Some(n) => Some((n, node.span())),
             None => {
-                sink.push(wrong_type(
+                sink.push(codes::wrong_type(
                     node.span(),
                     &format!("`{key}` in {context}"),
                     "a number",
-                    node.get_ref(),
+                    kind(node.get_ref()),
                 ));
                 None
             }
@@ -181,11 +160,11 @@ impl<'a, 'i> Table<'a, 'i> {
         let node = self.get(key)?;
         let what = format!("`{key}` in {context}");
         let DeValue::Array(items) = node.get_ref() else {
-            sink.push(wrong_type(
+            sink.push(codes::wrong_type(
                 node.span(),
                 &what,
                 "an array of strings",
-                node.get_ref(),
+                kind(node.get_ref()),
             ));
             return None;
         };
@@ -193,11 +172,11 @@ impl<'a, 'i> Table<'a, 'i> {
         for item in items {
             match item.get_ref() {
                 DeValue::String(s) => strings.push((s.as_ref(), item.span())),
-                other => sink.push(wrong_type(
+                other => sink.push(codes::wrong_type(
                     item.span(),
                     &format!("each item of {what}"),
                     "a string",
-                    other,
+                    kind(other),
                 )),
             }
         }

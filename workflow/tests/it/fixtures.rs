@@ -57,12 +57,23 @@ fn invalid_workflows() {
     });
 }
 
+/// The examples are what users copy: each is valid and draws no warning.
 #[test]
 fn examples_are_valid() {
+    let mut count = 0;
     insta::glob!("../../../examples", "*.toml", |path| {
         let source = std::fs::read_to_string(path).expect("example is readable");
+        let checked = workflow::check(&source);
+        assert!(
+            checked.workflow.is_some() && checked.diagnostics.is_empty(),
+            "{} should check clean:\n{}",
+            path.display(),
+            check(&file_name(path), &source)
+        );
         insta::assert_snapshot!(check(&file_name(path), &source));
+        count += 1;
     });
+    assert!(count > 0, "no examples found");
 }
 
 /// Every code in the registry is exercised by a fixture, so none is unreachable or untested.
