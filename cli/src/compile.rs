@@ -42,8 +42,8 @@ fn parse_substitution(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let workflow = match report::load(&args.file) {
-        Ok(workflow) => workflow,
+    let (source, workflow) = match report::load_with_source(&args.file) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     if args.example_input {
@@ -62,9 +62,7 @@ pub fn run(args: &Args) -> ExitCode {
     let compiled = match compiler::compile(&workflow, &options) {
         Ok(compiled) => compiled,
         Err(errors) => {
-            for error in errors {
-                errln!("error: {}: {error}", args.file.display());
-            }
+            report::compile_errors(&args.file, &source, errors);
             return ExitCode::from(INVALID);
         }
     };
@@ -129,22 +127,13 @@ pub(crate) fn write(path: &Path, text: &str) -> ExitCode {
 }
 
 /// A temporary file in the same directory, renamed over the target: readers see the old file or the new one,
-/// never a part, and nothing is left behind on failure.
+/// never a part, and nothing is left behind on failure (the temporary file is removed when dropped).
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("definition");
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let result = written.and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }

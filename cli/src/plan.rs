@@ -12,23 +12,21 @@ use compiler::{DEFINITION_LIMIT, Plan};
 use workflow::Workflow;
 use workflow::duration::format as human;
 
-use crate::output::{errln, out};
+use crate::output::{err, out};
 use crate::report::{self, INVALID};
 
 /// Columns of a Gantt bar for the whole run.
 const BAR_WIDTH: u64 = 40;
 
 pub fn run(path: &Path) -> ExitCode {
-    let workflow = match report::load(path) {
-        Ok(workflow) => workflow,
+    let (source, workflow) = match report::load_with_source(path) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let plan = match compiler::plan(&workflow) {
-        Ok(plan) => plan,
+    let (plan, over_limits) = match compiler::plan(&workflow) {
+        Ok(compiled) => (compiled.plan, compiled.over_limits),
         Err(errors) => {
-            for error in errors {
-                errln!("error: {}: {error}", path.display());
-            }
+            report::compile_errors(path, &source, errors);
             return ExitCode::from(INVALID);
         }
     };
@@ -36,17 +34,9 @@ pub fn run(path: &Path) -> ExitCode {
         "{}",
         render(&workflow, &plan, std::io::stdout().is_terminal())
     );
-    let over = [
-        (plan.total_events > LIMIT, "history"),
-        (plan.definition_bytes > DEFINITION_LIMIT, "definition size"),
-    ];
-    for (_, limit) in over.iter().filter(|(is_over, _)| *is_over) {
-        errln!(
-            "error: {}: over the {limit} limit; `stepback compile` refuses it",
-            path.display()
-        );
-    }
-    if over.iter().any(|(is_over, _)| *is_over) {
+    // `stepback compile` refuses what is over a limit; the same diagnostics say why.
+    if !over_limits.is_empty() {
+        err!("{}", report::render(path, &source, &over_limits));
         return ExitCode::from(INVALID);
     }
     ExitCode::SUCCESS
@@ -272,7 +262,7 @@ mod tests {
         let workflow = workflow::check(source)
             .workflow
             .expect("the example is valid");
-        let plan = compiler::plan(&workflow).expect("the example plans");
+        let plan = compiler::plan(&workflow).expect("the example plans").plan;
         insta::assert_snapshot!(super::render(&workflow, &plan, true));
     }
 }

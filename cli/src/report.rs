@@ -39,11 +39,31 @@ pub fn render(path: &Path, source: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// Reads and checks a file; prints its diagnostics. The workflow, or the exit code to stop with.
 pub fn load(path: &Path) -> Result<Workflow, ExitCode> {
+    load_with_source(path).map(|(_, workflow)| workflow)
+}
+
+/// [`load`], keeping the source to render the compiler's diagnostics against.
+pub fn load_with_source(path: &Path) -> Result<(String, Workflow), ExitCode> {
     let source = read(path)?;
     let Checked {
         workflow,
         diagnostics,
     } = workflow::check(&source);
     err!("{}", render(path, &source, &diagnostics));
-    workflow.ok_or(ExitCode::from(INVALID))
+    match workflow {
+        Some(workflow) => Ok((source, workflow)),
+        None => Err(ExitCode::from(INVALID)),
+    }
+}
+
+/// Prints the compiler's errors: the limits as diagnostics like `check`'s, the rest as one line each.
+pub fn compile_errors(path: &Path, source: &str, errors: Vec<compiler::CompileError>) {
+    for error in errors {
+        match error {
+            compiler::CompileError::Limit(diagnostic) => {
+                err!("{}", render(path, source, &[diagnostic]));
+            }
+            other => errln!("error: {}: {other}", path.display()),
+        }
+    }
 }

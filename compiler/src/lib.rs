@@ -19,25 +19,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use catalog::Runtime;
 use serde_json::Value as Json;
-use workflow::Workflow;
+use workflow::{Diagnostic, Workflow, codes};
 
 pub use lower::BRANCH_FAILED;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
-    #[error(
-        "the workflow may need {total} history events, over the Step Functions limit of {limit}; step `{step}` alone may need {step_events}"
-    )]
-    HistoryBudget {
-        step: String,
-        step_events: u64,
-        total: u64,
-        limit: u64,
-    },
-    #[error(
-        "the definition is {bytes} bytes, over the Step Functions limit of {limit} bytes for a state machine definition"
-    )]
-    DefinitionSize { bytes: usize, limit: usize },
+    /// The workflow is valid, but Step Functions would refuse what it compiles to (E033 history budget, E034
+    /// definition size): a diagnostic at the step responsible, rendered like `check`'s.
+    #[error("{0}")]
+    Limit(Diagnostic),
     #[error("step `{step}`: {message}")]
     Unsupported { step: String, message: String },
     #[error("internal error, please report it: {0}")]
@@ -133,44 +124,110 @@ pub struct Compiled {
     pub plan: Plan,
     /// The `DefinitionSubstitutions` keys the definition still uses as `${Key}`.
     pub placeholders: BTreeSet<String>,
+    /// The Step Functions limits the definition exceeds, each at the step that weighs most; [`compile`]
+    /// refuses the workflow when there is one.
+    pub over_limits: Vec<Diagnostic>,
 }
 
 /// Compiles, refusing a workflow whose worst-case history exceeds the Step Functions limit or whose definition
 /// is larger than Step Functions accepts.
 pub fn compile(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
     let compiled = build(workflow, options)?;
-    let plan = &compiled.plan;
-    let mut errors = Vec::new();
-    if plan.total_events > events::LIMIT {
-        let (step, step_events) = plan
-            .step_events
-            .iter()
-            .max_by_key(|(_, e)| *e)
-            .cloned()
-            .unwrap_or_default();
-        errors.push(CompileError::HistoryBudget {
-            step,
-            step_events,
-            total: plan.total_events,
-            limit: events::LIMIT,
-        });
-    }
-    if plan.definition_bytes > DEFINITION_LIMIT {
-        errors.push(CompileError::DefinitionSize {
-            bytes: plan.definition_bytes,
-            limit: DEFINITION_LIMIT,
-        });
-    }
-    if errors.is_empty() {
+    if compiled.over_limits.is_empty() {
         Ok(compiled)
     } else {
-        Err(errors)
+        Err(compiled
+            .over_limits
+            .into_iter()
+            .map(CompileError::Limit)
+            .collect())
     }
 }
 
-/// The plan figures, also for a workflow over the history budget.
-pub fn plan(workflow: &Workflow) -> Result<Plan, Vec<CompileError>> {
-    build(workflow, &Options::default()).map(|c| c.plan)
+/// Compiles without refusing: the plan figures, also for a workflow over the limits (in `over_limits`).
+pub fn plan(workflow: &Workflow) -> Result<Compiled, Vec<CompileError>> {
+    build(workflow, &Options::default())
+}
+
+/// The spanned diagnostics for the limits the definition exceeds. The definition's share of each step is
+/// measured only when the whole is over, since it serialises every state a second time.
+fn over_limits(
+    workflow: &Workflow,
+    machine: &asl::StateMachine,
+    step_states: &BTreeMap<String, Vec<String>>,
+    plan: &Plan,
+) -> Vec<Diagnostic> {
+    let span = |id: &str| {
+        workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .find(|s| s.id == id)
+            .map_or(0..0, |s| s.id_span.clone())
+    };
+    let mut diagnostics = Vec::new();
+    // The first of the heaviest steps, in declaration order.
+    let heaviest = plan
+        .step_events
+        .iter()
+        .rev()
+        .max_by_key(|(_, events)| *events);
+    if let (true, Some((step, step_events))) = (plan.total_events > events::LIMIT, heaviest) {
+        diagnostics.push(codes::history_budget(
+            span(step),
+            step,
+            *step_events,
+            plan.total_events,
+            events::LIMIT,
+        ));
+    }
+    if plan.definition_bytes > DEFINITION_LIMIT {
+        let mut bytes: BTreeMap<&str, usize> = BTreeMap::new();
+        let owners: BTreeMap<&str, &str> = step_states
+            .iter()
+            .flat_map(|(step, states)| states.iter().map(|s| (s.as_str(), step.as_str())))
+            .collect();
+        state_bytes(machine, &owners, &mut bytes);
+        let largest = workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .rev()
+            .filter_map(|s| bytes.get(s.id.as_str()).map(|&b| (s.id.as_str(), b)))
+            .max_by_key(|(_, b)| *b);
+        if let Some((step, step_bytes)) = largest {
+            diagnostics.push(codes::definition_size(
+                span(step),
+                step,
+                step_bytes,
+                plan.definition_bytes,
+                DEFINITION_LIMIT,
+            ));
+        }
+    }
+    diagnostics
+}
+
+/// Adds each owned state's JSON size to its step's total, through `Parallel` branches.
+fn state_bytes<'m>(
+    machine: &'m asl::StateMachine,
+    owners: &BTreeMap<&str, &'m str>,
+    bytes: &mut BTreeMap<&'m str, usize>,
+) {
+    for (name, state) in &machine.states.0 {
+        match (owners.get(name.as_str()), state) {
+            (Some(&step), _) => {
+                let size = serde_json::to_string_pretty(state).map_or(0, |json| json.len());
+                *bytes.entry(step).or_default() += name.len() + size;
+            }
+            (None, asl::State::Parallel(parallel)) => {
+                for branch in &parallel.branches {
+                    state_bytes(branch, owners, bytes);
+                }
+            }
+            (None, _) => {}
+        }
+    }
 }
 
 fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
@@ -239,11 +296,13 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         },
     };
     let placeholders = placeholders(&json).map_err(|e| vec![e])?;
+    let over_limits = over_limits(workflow, &lowered.machine, &lowered.step_states, &plan);
     Ok(Compiled {
         machine: lowered.machine,
         json,
         plan,
         placeholders,
+        over_limits,
     })
 }
 

@@ -48,6 +48,8 @@ pub struct Lowered {
     /// Worst-case history events of each step (main steps, then `on_failure` steps), in declaration order.
     pub step_events: Vec<(String, u64)>,
     pub total_events: u64,
+    /// The states each step's lowering added, by step id.
+    pub step_states: BTreeMap<String, Vec<String>>,
 }
 
 pub fn lower(
@@ -92,7 +94,7 @@ pub fn lower(
         Some(d) => format!("{}: {} (stepback)", workflow.name, payload::comment(d)),
         None => format!("{} (stepback)", workflow.name),
     };
-    let manifest = crate::manifest::manifest(workflow, lowering.step_states);
+    let manifest = crate::manifest::manifest(workflow, lowering.step_states.clone());
     let mut machine = StateMachine {
         comment: Some(manifest.to_comment(&comment)),
         start_at: start,
@@ -115,6 +117,7 @@ pub fn lower(
         machine,
         step_events,
         total_events,
+        step_states: lowering.step_states,
     })
 }
 

@@ -981,6 +981,46 @@ pub fn duplicate_step(span: Span, id: &str, first: Span) -> Diagnostic {
     .help("state names come from step ids, so they must be unique across [steps] and [on_failure]")
 }
 
+/// `step` needs the most events: its polling loop and retries in the worst case.
+pub fn history_budget(
+    span: Span,
+    step: &str,
+    step_events: u64,
+    total: u64,
+    limit: u64,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::HistoryBudget,
+        span,
+        format!(
+            "the workflow may need {total} history events, over the Step Functions limit of {limit}"
+        ),
+    )
+    .label(format!("`{step}` alone may need {step_events}"))
+    .help(format!(
+        "give `{step}` a shorter `timeout` (its polling loop runs until then) or fewer `retry` attempts, or split the workflow"
+    ))
+}
+
+/// `step`'s states take the most bytes of the definition, about `step_bytes`.
+pub fn definition_size(
+    span: Span,
+    step: &str,
+    step_bytes: usize,
+    bytes: usize,
+    limit: usize,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::DefinitionSize,
+        span,
+        format!("the definition is {bytes} bytes, over the Step Functions limit of {limit} bytes"),
+    )
+    .label(format!("the largest step, about {step_bytes} bytes"))
+    .help(format!(
+        "split the workflow, or shorten what `{step}` carries: its description and params"
+    ))
+}
+
 pub fn unused_input(span: Span, name: &str) -> Diagnostic {
     Diagnostic::new(
         Code::UnusedInput,

@@ -1,8 +1,10 @@
 //! One integration-test binary for the compiler: fixture snapshots checked by asl-validator, the audit's
 //! manifest, and shape tests.
 
+mod contract;
 mod failure;
 mod fixtures;
+mod limits;
 mod manifest;
 mod plan;
 mod shapes;

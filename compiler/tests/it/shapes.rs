@@ -57,39 +57,3 @@ fn redundant_edges_do_not_hide_parallelism() {
         + &wait("d", &["a"], 1);
     check(&dag, "structure: (a ; ((b ; c) | d))\nadded: none");
 }
-
-/// Step Functions rejects a definition over 1 MB; long step descriptions (each becomes a `Comment`) push a
-/// generated workflow well past it while its history stays small.
-#[test]
-fn a_definition_over_one_megabyte_is_refused() {
-    let description = "d".repeat(12_000);
-    let steps: String = (0..100)
-        .map(|i| format!("[steps.s{i}]\naction = \"wait\"\nduration = \"1s\"\ndescription = \"{description}\"\n\n"))
-        .collect();
-    let source = format!("version = 1\nname = \"large\"\n\n{steps}");
-    let checked = workflow::check(&source);
-    let Some(workflow) = checked.workflow else {
-        panic!("not a valid workflow: {:#?}", checked.diagnostics);
-    };
-    let plan = compiler::plan(&workflow).expect("the plan is computed for any size");
-    assert!(
-        plan.definition_bytes > compiler::DEFINITION_LIMIT,
-        "{} bytes",
-        plan.definition_bytes
-    );
-    let errors = compiler::compile(&workflow, &compiler::Options::default()).expect_err("refused");
-    assert_eq!(
-        errors,
-        [compiler::CompileError::DefinitionSize {
-            bytes: plan.definition_bytes,
-            limit: 1_048_576
-        }]
-    );
-    assert_eq!(
-        errors[0].to_string(),
-        format!(
-            "the definition is {} bytes, over the Step Functions limit of 1048576 bytes for a state machine definition",
-            plan.definition_bytes
-        )
-    );
-}

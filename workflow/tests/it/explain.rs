@@ -27,7 +27,13 @@ fn every_code_has_an_explanation_whose_example_gives_it() {
         let other_errors = found
             .iter()
             .any(|c| *c != code && c.as_str().starts_with('E'));
-        if !found.contains(&code) || other_errors {
+        // The compiler's codes come from valid workflows; `compiler/tests/it/limits.rs` compiles their examples.
+        let gives_it = if Code::COMPILE.contains(&code) {
+            !found.iter().any(|c| c.as_str().starts_with('E'))
+        } else {
+            found.contains(&code) && !other_errors
+        };
+        if !gives_it {
             problems.push(format!(
                 "{}'s example gives {:?}",
                 code.as_str(),

@@ -76,7 +76,8 @@ fn examples_are_valid() {
     assert!(count > 0, "no examples found");
 }
 
-/// Every code in the registry is exercised by a fixture, so none is unreachable or untested.
+/// Every code in the registry is exercised by a fixture, so none is unreachable or untested. The compiler's
+/// codes are exercised by `compiler/tests/it/limits.rs`.
 #[test]
 fn every_code_has_a_fixture() {
     let mut seen = std::collections::BTreeSet::new();
@@ -91,7 +92,7 @@ fn every_code_has_a_fixture() {
     }
     let missing: Vec<_> = workflow::Code::ALL
         .iter()
-        .filter(|c| !seen.contains(c))
+        .filter(|c| !seen.contains(c) && !workflow::Code::COMPILE.contains(c))
         .map(|c| c.as_str())
         .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
