@@ -3,7 +3,6 @@
 //! holds a fixture per case that a small file shows; the definition size needs a megabyte, so it is generated.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
 use workflow::{Code, Diagnostic};
