@@ -81,6 +81,12 @@ pub struct Call {
     pub action: &'static str,
 }
 
+impl Call {
+    pub const fn new(service: &'static str, action: &'static str) -> Call {
+        Call { service, action }
+    }
+}
+
 /// The AWS config for one run: a region and credentials, both checked before any request is sent.
 pub struct Session {
     pub config: SdkConfig,

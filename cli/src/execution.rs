@@ -204,18 +204,10 @@ pub fn console_url(arn: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/states/home?region={region}#/{page}/{arn}")
 }
 
-const START: Call = Call {
-    service: "Step Functions",
-    action: "states:StartExecution",
-};
-const HISTORY: Call = Call {
-    service: "Step Functions",
-    action: "states:GetExecutionHistory",
-};
-const DESCRIBE_MACHINE: Call = Call {
-    service: "Step Functions",
-    action: "states:DescribeStateMachineForExecution",
-};
+const START: Call = Call::new("Step Functions", "states:StartExecution");
+const HISTORY: Call = Call::new("Step Functions", "states:GetExecutionHistory");
+const DESCRIBE_MACHINE: Call =
+    Call::new("Step Functions", "states:DescribeStateMachineForExecution");
 
 /// Starts an execution; the execution ARN.
 pub async fn start(

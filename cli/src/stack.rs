@@ -258,26 +258,13 @@ pub async fn deploy(
     follow(&cfn, deployment.stack, started, &mut progress).await
 }
 
-const CFN_CREATE_CHANGE_SET: Call = Call {
-    service: "CloudFormation",
-    action: "cloudformation:CreateChangeSet",
-};
-const CFN_DESCRIBE_CHANGE_SET: Call = Call {
-    service: "CloudFormation",
-    action: "cloudformation:DescribeChangeSet",
-};
-const CFN_EXECUTE_CHANGE_SET: Call = Call {
-    service: "CloudFormation",
-    action: "cloudformation:ExecuteChangeSet",
-};
-const CFN_DESCRIBE_STACKS: Call = Call {
-    service: "CloudFormation",
-    action: "cloudformation:DescribeStacks",
-};
-const CFN_DESCRIBE_STACK_EVENTS: Call = Call {
-    service: "CloudFormation",
-    action: "cloudformation:DescribeStackEvents",
-};
+const CFN_CREATE_CHANGE_SET: Call = Call::new("CloudFormation", "cloudformation:CreateChangeSet");
+const CFN_DESCRIBE_CHANGE_SET: Call =
+    Call::new("CloudFormation", "cloudformation:DescribeChangeSet");
+const CFN_EXECUTE_CHANGE_SET: Call = Call::new("CloudFormation", "cloudformation:ExecuteChangeSet");
+const CFN_DESCRIBE_STACKS: Call = Call::new("CloudFormation", "cloudformation:DescribeStacks");
+const CFN_DESCRIBE_STACK_EVENTS: Call =
+    Call::new("CloudFormation", "cloudformation:DescribeStackEvents");
 
 fn parameter(key: &str, value: &str) -> Parameter {
     Parameter::builder()
@@ -329,10 +316,7 @@ pub async fn state_machine_arn(session: &Session, stack: &str) -> Result<String,
         .map_err(|e| {
             aws::explain(
                 &e,
-                Call {
-                    service: "CloudFormation",
-                    action: "cloudformation:DescribeStackResource",
-                },
+                Call::new("CloudFormation", "cloudformation:DescribeStackResource"),
             )
         })?;
     resource
@@ -446,14 +430,8 @@ async fn ensure_bucket(
     bucket: &str,
     region: &str,
 ) -> Result<bool, DeployError> {
-    const HEAD: Call = Call {
-        service: "S3",
-        action: "s3:ListBucket",
-    };
-    const CREATE: Call = Call {
-        service: "S3",
-        action: "s3:CreateBucket",
-    };
+    const HEAD: Call = Call::new("S3", "s3:ListBucket");
+    const CREATE: Call = Call::new("S3", "s3:CreateBucket");
     match s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => return Ok(false),
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
@@ -483,15 +461,7 @@ async fn ensure_bucket(
         )
         .send()
         .await
-        .map_err(|e| {
-            aws::explain(
-                &e,
-                Call {
-                    service: "S3",
-                    action: "s3:PutBucketVersioning",
-                },
-            )
-        })?;
+        .map_err(|e| aws::explain(&e, Call::new("S3", "s3:PutBucketVersioning")))?;
     let encryption = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::Aes256)
         .build()
@@ -516,15 +486,7 @@ async fn ensure_bucket(
         )
         .send()
         .await
-        .map_err(|e| {
-            aws::explain(
-                &e,
-                Call {
-                    service: "S3",
-                    action: "s3:PutEncryptionConfiguration",
-                },
-            )
-        })?;
+        .map_err(|e| aws::explain(&e, Call::new("S3", "s3:PutEncryptionConfiguration")))?;
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -537,15 +499,7 @@ async fn ensure_bucket(
         )
         .send()
         .await
-        .map_err(|e| {
-            aws::explain(
-                &e,
-                Call {
-                    service: "S3",
-                    action: "s3:PutBucketPublicAccessBlock",
-                },
-            )
-        })?;
+        .map_err(|e| aws::explain(&e, Call::new("S3", "s3:PutBucketPublicAccessBlock")))?;
     Ok(true)
 }
 
@@ -572,15 +526,7 @@ async fn upload_once(
         .body(ByteStream::from(bytes))
         .send()
         .await
-        .map_err(|e| {
-            aws::explain(
-                &e,
-                Call {
-                    service: "S3",
-                    action: "s3:PutObject",
-                },
-            )
-        })?;
+        .map_err(|e| aws::explain(&e, Call::new("S3", "s3:PutObject")))?;
     Ok(true)
 }
 
