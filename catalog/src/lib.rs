@@ -127,6 +127,25 @@ pub enum GuardKind {
     Approval,
 }
 
+/// What an action changes. Two steps that change the same resource must be ordered by `after`, since the
+/// compiler runs every two steps with no path between them at the same time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// What the resource is, for messages: `ECS service`. Actions that change the same kind of resource name it
+    /// alike, and list the params that identify it in the same order.
+    pub resource: &'static str,
+    /// The params whose values together name the resource. A list param names one resource per item (the
+    /// instances of `instance_ids`). A step that gives none of them (`ssm.command` with `tags`) names its
+    /// resources only at run time, and is compared with nothing.
+    pub params: &'static [&'static str],
+}
+
+impl Changes {
+    const fn of(resource: &'static str, params: &'static [&'static str]) -> Changes {
+        Changes { resource, params }
+    }
+}
+
 /// The Lambda function that runs an action. No handler waits for AWS (long work is start, then poll), so every
 /// invocation is a few API calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +173,9 @@ pub struct ActionSpec {
     pub runtime: Runtime,
     /// The IAM statements the action's function needs, and nothing more.
     pub grants: &'static [Grant],
+    /// The resource the action changes, named by params that its grants' ARN patterns name too; `None` for
+    /// actions that only read or create (snapshots, images, checks, notifications), which conflict with nothing.
+    pub changes: Option<Changes>,
     pub default_retry: RetrySpec,
     /// Planning estimate when the step gives none.
     pub default_estimate_secs: u64,
@@ -310,6 +332,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         outputs: &[output("message_id", T::String, "SNS message id")],
         runtime: Runtime::Invoke,
         grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
         default_timeout_secs: MINUTE,
@@ -336,6 +359,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::TaskToken,
         grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
@@ -366,6 +390,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["rds:AddTagsToResource"], &[SNAPSHOT_TAKEN]),
             Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_TAKEN]),
         ],
+        changes: None,
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -438,6 +463,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
             Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]),
         ],
+        changes: Some(Changes::of("DB instance", &["instance"])),
         default_retry: RETRY_START,
         default_estimate_secs: 25 * MINUTE,
         default_timeout_secs: 3 * HOUR,
@@ -522,6 +548,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
+        changes: None,
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -582,6 +609,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]),
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
+        changes: Some(Changes::of("ECS service", &["cluster", "service"])),
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
@@ -612,6 +640,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["elasticloadbalancing:DeregisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
+        changes: Some(Changes::of("target group", &["target_group"])),
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -634,6 +663,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["elasticloadbalancing:RegisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
+        changes: Some(Changes::of("target group", &["target_group"])),
         default_retry: RETRY_START,
         default_estimate_secs: 2 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
@@ -674,6 +704,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::Poll,
         grants: &[],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: MINUTE,
         default_timeout_secs: 15 * MINUTE,
@@ -701,6 +732,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             &["cloudwatch:DescribeAlarms"],
             &["arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarms}"],
         )],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
@@ -744,6 +776,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "ssm:ListCommands",
             ]),
         ],
+        changes: Some(Changes::of("EC2 instance", &["instance_ids"])),
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -789,6 +822,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
             Grant::unscoped(&["ec2:DescribeImages"]),
         ],
+        changes: None,
         default_retry: RETRY_START,
         default_estimate_secs: 15 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -805,6 +839,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         outputs: &[],
         runtime: Runtime::Native,
         grants: &[],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 0,
         default_timeout_secs: 0,
@@ -832,6 +867,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "arn:{partition}:states:{region}:{account}:mapRun:{state_machine}/*:*",
             ],
         )],
+        changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 1,
         default_timeout_secs: MINUTE,
@@ -918,6 +954,36 @@ mod tests {
                     assert!(action.param(ours).is_some());
                 }
             }
+        }
+    }
+
+    /// What an action changes is named by its params as its IAM patterns name the resource, and actions that
+    /// change one kind of resource identify it by as many params.
+    #[test]
+    fn changed_resources_are_named_by_params_that_the_grants_name() {
+        let mut arity = std::collections::BTreeMap::new();
+        for action in ACTIONS {
+            let Some(changes) = action.changes else {
+                continue;
+            };
+            assert!(!changes.params.is_empty(), "{}", action.name);
+            for name in changes.params {
+                assert!(action.param(name).is_some(), "{}: {name}", action.name);
+                let slot = format!("{{{name}");
+                assert!(
+                    action
+                        .grants
+                        .iter()
+                        .flat_map(|g| g.resources.iter())
+                        .any(|pattern| pattern.contains(&slot)),
+                    "{}: no grant names `{name}`",
+                    action.name
+                );
+            }
+            let count = *arity
+                .entry(changes.resource)
+                .or_insert(changes.params.len());
+            assert_eq!(count, changes.params.len(), "{}", changes.resource);
         }
     }
 

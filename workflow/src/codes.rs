@@ -78,11 +78,15 @@ codes! {
     DuplicateStep = "E032", Error, "a step id is used in both [steps] and [on_failure]";
     HistoryBudget = "E033", Error, "the worst-case execution history is over the Step Functions limit";
     DefinitionSize = "E034", Error, "the compiled definition is over the Step Functions size limit";
+    IgnoredGuardFailure = "E035", Error, "a guard of a destructive step has `continue_on_error`, so the step runs even when its guard fails";
+    DestructiveOnFailure = "E036", Error, "a destructive step is in [on_failure], where no snapshot or approval can stop it";
+    ConcurrentChange = "E037", Error, "two steps change the same resource with no `after` between them, so they run at the same time";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
     UnusedInput = "W004", Warning, "an input is declared but never used";
     TimeoutBelowEstimate = "W005", Warning, "a step's timeout is shorter than its estimate";
+    MaybeConcurrentChange = "W006", Warning, "two steps may change the same resource (a reference on one side) with no `after` between them";
 }
 
 /// What `stepback explain CODE` prints beside the summary: why the rule exists, a workflow that breaks it, and
@@ -297,6 +301,36 @@ impl Code {
                  `[steps]` and `[on_failure]`.",
                 "[steps.announce]\naction = \"wait\"\nduration = \"1m\"\n\n[on_failure.announce]\naction = \"wait\"\nduration = \"1m\"\n",
                 "Rename one of them, e.g. `[on_failure.announce_failure]`.",
+            ),
+            Code::IgnoredGuardFailure => (
+                "A snapshot or an approval guards a destructive step only if its failure stops that step. With \
+                 `continue_on_error = true` a rejected or timed-out approval, or a failed snapshot, is recorded and \
+                 the rollback goes on: the restore runs although the person said no, or without its backup.",
+                "[steps.backup]\naction = \"rds.snapshot\"\ninstance = \"webapp-db\"\n\n[steps.approve]\naction = \"approval\"\nafter = [\"backup\"]\ntopic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"restore?\"\ncontinue_on_error = true\n\n[steps.restore]\naction = \"rds.restore\"\nafter = [\"approve\"]\ninstance = \"webapp-db\"\nsnapshot = \"rds:webapp-db-2026-11-25\"\ntimeout = \"1h\"\n",
+                "Remove `continue_on_error` from the guard. Only when the backup or the approval is made elsewhere: \
+                 `allow_unguarded = true` on the destructive step.",
+            ),
+            Code::DestructiveOnFailure => (
+                "`[on_failure]` steps run after any failure, one after another, and each goes on when the one before \
+                 it failed, so that the failure is always reported. No snapshot or approval there could stop a \
+                 destructive step, and none in `[steps]` is known to have run: the failed step may be the snapshot.",
+                "[steps.deploy]\naction = \"wait\"\nduration = \"1m\"\n\n[on_failure.restore]\naction = \"rds.restore\"\ninstance = \"webapp-db\"\nsnapshot = \"rds:webapp-db-2026-11-25\"\ntimeout = \"1h\"\n",
+                "Move the step into `[steps]`, after its snapshot and approval, behind a `when` on an input; or \
+                 start a separate rollback for it once the failure is understood.",
+            ),
+            Code::ConcurrentChange => (
+                "The compiler runs every two steps with no path of `after` between them at the same time. Two that \
+                 change one resource race: two deploys of one service to different tags (the last to land wins), \
+                 two restores of one database, draining and registering one target group.",
+                "[steps.deploy_app]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"webapp\"\ncontainer = \"app\"\nimage_tag = \"v41\"\n\n[steps.deploy_sidecar]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"webapp\"\ncontainer = \"proxy\"\nimage_tag = \"v7\"\n",
+                "Order the two steps with `after`, as the help proposes (that order creates no cycle), or change \
+                 the resource in one step.",
+            ),
+            Code::MaybeConcurrentChange => (
+                "Two steps that change the same kind of resource run at the same time, and one names it with a \
+                 reference (`${input.service}`): when the execution fills in the same value, they race as in E037.",
+                "[input]\nservice = { type = \"string\", default = \"webapp\" }\n\n[steps.deploy_app]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"${input.service}\"\nimage_tag = \"v41\"\ncontainer = \"app\"\n\n[steps.deploy_api]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"api\"\nimage_tag = \"v41\"\ncontainer = \"app\"\n",
+                "Order the two steps with `after`, as the help proposes, unless the values can never be equal.",
             ),
             Code::ConditionalReference => (
                 "A step that may be skipped (it has `when`) or may fail and be passed over (`continue_on_error`) may \
@@ -1018,6 +1052,70 @@ pub fn definition_size(
     .label(format!("the largest step, about {step_bytes} bytes"))
     .help(format!(
         "split the workflow, or shorten what `{step}` carries: its description and params"
+    ))
+}
+
+/// Guard `guard` of the destructive step `step` has `continue_on_error` (at `span`), so `step` runs even when
+/// `guard` fails.
+pub fn ignored_guard_failure(
+    span: Span,
+    (guard, guard_action): (&str, &str),
+    (step, action): (&str, &str),
+    step_span: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::IgnoredGuardFailure,
+        span,
+        format!("`{guard}` ({guard_action}) guards `{step}` ({action}), but its failure is ignored"),
+    )
+    .label("the rollback goes on when this step fails")
+    .related(step_span, format!("`{step}` runs even when `{guard}` fails"))
+    .help(format!(
+        "remove `continue_on_error` from `{guard}`, or set `allow_unguarded = true` on `{step}` if you accept the risk"
+    ))
+}
+
+pub fn destructive_on_failure(span: Span, step: &str, action: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::DestructiveOnFailure,
+        span,
+        format!("`{step}` ({action}) is destructive and cannot run in [on_failure]"),
+    )
+    .label("no snapshot or approval can stop it here")
+    .help(
+        "[on_failure] steps go on past any failure, so move it into [steps] after its guards, behind a `when` on \
+         an input",
+    )
+}
+
+/// Steps `first` and `second` (in the DAG's order) change `what` with no `after` between them; `maybe` when a
+/// reference on one side makes it uncertain (W006). `span` is `second`'s param naming the resource, `first_span`
+/// `first`'s.
+pub fn concurrent_change(
+    span: Span,
+    first: &str,
+    second: &str,
+    what: &str,
+    first_span: Span,
+    maybe: bool,
+) -> Diagnostic {
+    let (code, may) = if maybe {
+        (Code::MaybeConcurrentChange, "may ")
+    } else {
+        (Code::ConcurrentChange, "")
+    };
+    Diagnostic::new(
+        code,
+        span,
+        format!("`{first}` and `{second}` {may}change {what} at the same time"),
+    )
+    .label(format!("changed by `{second}`"))
+    .related(
+        first_span,
+        format!("changed by `{first}`, with no `after` between them"),
+    )
+    .help(format!(
+        "add \"{first}\" to `after` of `{second}`, so that they run one after the other"
     ))
 }
 

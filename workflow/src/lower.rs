@@ -165,7 +165,8 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     }
     let steps: Vec<Step> = steps.into_iter().collect::<Option<_>>()?;
     let on_failure: Vec<Step> = on_failure.into_iter().collect::<Option<_>>()?;
-    safety::check(&steps, &raw_steps, dag.ancestors(), &reads, cx.sink);
+    safety::check(&steps, &raw_steps, &dag, &reads, cx.sink);
+    safety::check_failure_path(&on_failure, &raw_failure_steps, cx.sink);
     if cx.sink.has_errors() {
         return None;
     }
@@ -630,7 +631,7 @@ impl<'s> Lowerer<'s> {
                 .map(|(s, _)| s.to_owned()),
             continue_on_error: table
                 .bool("continue_on_error", &context, self.sink)
-                .is_some_and(|(b, _)| b),
+                .and_then(|(b, span)| b.then_some(span)),
             allow_unguarded,
         };
         // A step whose action has an error still exists for the rest of the check, with no outputs known:
@@ -756,7 +757,7 @@ impl<'s> Lowerer<'s> {
             retry: raw.retry,
             timeout_secs: raw.timeout_secs,
             estimate_secs,
-            continue_on_error: raw.continue_on_error,
+            continue_on_error: raw.continue_on_error.is_some(),
         })
     }
 

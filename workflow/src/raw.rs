@@ -23,6 +23,7 @@ pub struct RawStep<'a, 'i> {
     /// `None` when the step gives no `estimate`.
     pub estimate_secs: Option<u64>,
     pub description: Option<String>,
-    pub continue_on_error: bool,
+    /// The value of `continue_on_error = true`, when the step has it.
+    pub continue_on_error: Option<Span>,
     pub allow_unguarded: bool,
 }

@@ -1,51 +1,283 @@
 //! Safety rules: a rollback must not make an incident worse. What must run before an action (a backup of the same
-//! resource, an approval) is the catalog's [`catalog::Guard`] data; this module knows no action or param names.
+//! resource, an approval) is the catalog's [`catalog::Guard`] data, and what it changes its [`catalog::Changes`];
+//! this module knows no action or param names.
 
 use catalog::{Guard, GuardKind};
 
-use crate::graph::Ancestors;
-use crate::model::{Step, StepRead};
+use crate::graph::{Ancestors, Dag};
+use crate::model::{Reference, Segment, Step, StepRead, Value};
 use crate::raw::RawStep;
-use crate::syntax::Sink;
-use crate::{Code, Diagnostic};
+use crate::syntax::{Sink, Span};
+use crate::{Code, Diagnostic, codes};
 
 pub fn check(
     steps: &[Step],
     raw: &[RawStep<'_, '_>],
-    ancestors: &Ancestors,
+    dag: &Dag,
     refs: &[StepRead],
     sink: &mut Sink,
 ) {
+    guards(steps, raw, dag.ancestors(), sink);
+    concurrent_changes(steps, raw, dag, sink);
+    conditional_reads(steps, raw, refs, sink);
+}
+
+/// `[on_failure]` steps go on past any failure (so the failure is always reported): a guard there could not stop
+/// a destructive step, and none in `[steps]` is known to have run. So a destructive action is refused there.
+pub fn check_failure_path(steps: &[Step], raw: &[RawStep<'_, '_>], sink: &mut Sink) {
+    for (step, raw) in steps.iter().zip(raw) {
+        if step.action.is_destructive() {
+            sink.push(codes::destructive_on_failure(
+                raw.action_span.clone(),
+                &step.id,
+                step.action.name,
+            ));
+        }
+    }
+}
+
+/// How well a guard that is an ancestor of a step guards it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Cover {
+    /// Its `when` differs: it may be skipped when the step runs.
+    Skippable,
+    /// It has `continue_on_error`: the step runs even when it failed.
+    FailureIgnored,
+    Holds,
+}
+
+fn guards(steps: &[Step], raw: &[RawStep<'_, '_>], ancestors: &Ancestors, sink: &mut Sink) {
     for (index, step) in steps.iter().enumerate() {
         let allowed = raw[index].allow_unguarded;
         for guard in step.action.guards {
             if !guard.required && allowed {
                 continue;
             }
-            let is_guard = |a: &usize| {
-                let candidate = &steps[*a];
+            let is_guard = |candidate: &Step| {
                 candidate.action.name == guard.action
                     && guard.same.iter().all(|(theirs, ours)| {
                         candidate.params.get(*theirs) == step.params.get(*ours)
                     })
             };
-            if ancestors
+            let best = ancestors
                 .of_step(index)
-                .any(|a| is_guard(&a) && covers(&steps[a], step))
-            {
+                .filter(|&a| is_guard(&steps[a]))
+                .map(|a| (cover(&steps[a], step), a))
+                .max_by_key(|&(cover, a)| (cover, std::cmp::Reverse(a)));
+            match best {
+                Some((Cover::Holds, _)) => {}
+                Some((Cover::FailureIgnored, a)) if guard.required && !allowed => {
+                    let span = raw[a]
+                        .continue_on_error
+                        .clone()
+                        .unwrap_or(raw[a].id_span.clone());
+                    sink.push(codes::ignored_guard_failure(
+                        span,
+                        (&steps[a].id, steps[a].action.name),
+                        (&step.id, step.action.name),
+                        raw[index].action_span.clone(),
+                    ));
+                }
+                weak => sink.push(missing_guard(
+                    step,
+                    guard,
+                    weak.map(|(cover, a)| (cover, &steps[a])),
+                    &raw[index],
+                    allowed,
+                )),
+            }
+        }
+    }
+}
+
+/// How `guard`, an ancestor of `step`, covers it.
+fn cover(guard: &Step, step: &Step) -> Cover {
+    if !covers(guard, step) {
+        Cover::Skippable
+    } else if guard.continue_on_error {
+        Cover::FailureIgnored
+    } else {
+        Cover::Holds
+    }
+}
+
+/// Whether two values name the same resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Identity {
+    Different,
+    /// A reference on one side, or two different ones: only the execution knows.
+    Maybe,
+    Same,
+}
+
+/// Two steps that change the same resource must be ordered, since the compiler runs steps with no path between
+/// them at the same time. What an action changes, and which params name it, is the catalog's data.
+fn concurrent_changes(steps: &[Step], raw: &[RawStep<'_, '_>], dag: &Dag, sink: &mut Sink) {
+    let ancestors = dag.ancestors();
+    let changing: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].action.changes.is_some())
+        .collect();
+    for (n, &a) in changing.iter().enumerate() {
+        for &b in &changing[n + 1..] {
+            if ancestors.is_ancestor(a, b) || ancestors.is_ancestor(b, a) {
                 continue;
             }
-            // A guard that exists but may be skipped when the step runs explains itself better.
-            let skippable = ancestors.of_step(index).find(is_guard);
-            sink.push(missing_guard(
-                step,
-                guard,
-                skippable.map(|a| &steps[a]),
-                &raw[index],
-                allowed,
+            // Adding edges that follow the DAG's own topological order never closes a cycle, even all at once.
+            let (first, second) = if dag.position(a) < dag.position(b) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let Some((identity, what)) = shared_resource(&steps[first], &steps[second]) else {
+                continue;
+            };
+            if identity == Identity::Different {
+                continue;
+            }
+            let span = |i: usize| resource_span(&steps[i], &raw[i]);
+            sink.push(codes::concurrent_change(
+                span(second),
+                &steps[first].id,
+                &steps[second].id,
+                &what,
+                span(first),
+                identity == Identity::Maybe,
             ));
         }
     }
+}
+
+/// Whether `first` and `second` change the same resource, and the words for it: "the same ECS service (cluster
+/// `prod`, service `webapp`)". `None` when they change different kinds, or one names its resource only at run
+/// time (a param of [`catalog::Changes`] not given).
+fn shared_resource(first: &Step, second: &Step) -> Option<(Identity, String)> {
+    let (ours, theirs) = (first.action.changes?, second.action.changes?);
+    if ours.resource != theirs.resource {
+        return None;
+    }
+    let mut identity = Identity::Same;
+    let mut parts = Vec::new();
+    for (mine, other) in ours.params.iter().zip(theirs.params) {
+        let (a, b) = (first.params.get(*mine)?, second.params.get(*other)?);
+        let (found, x, y) = same_item(a, b);
+        identity = identity.min(found);
+        parts.push(match found {
+            Identity::Same => format!("`{}`", shown(&x)),
+            _ => format!("`{}` and `{}`", shown(&x), shown(&y)),
+        });
+    }
+    let named = match (theirs.params, parts.as_slice()) {
+        ([_], [one]) => one.clone(),
+        (names, parts) => {
+            let pairs: Vec<String> = names
+                .iter()
+                .zip(parts)
+                .map(|(name, part)| format!("{name} {part}"))
+                .collect();
+            format!("({})", pairs.join(", "))
+        }
+    };
+    Some((identity, format!("the same {} {named}", ours.resource)))
+}
+
+/// The closest pair of items of two values (a list names one resource per item), and how close they are.
+fn same_item(a: &Value, b: &Value) -> (Identity, Value, Value) {
+    let (a, b) = (items(a), items(b));
+    let mut best = (
+        Identity::Different,
+        Value::Literal("".into()),
+        Value::Literal("".into()),
+    );
+    for x in &a {
+        for y in &b {
+            let found = identity(x, y);
+            if found > best.0 {
+                best = (found, x.clone(), y.clone());
+            }
+        }
+    }
+    if best.0 == Identity::Different
+        && let (Some(x), Some(y)) = (a.first(), b.first())
+    {
+        best = (Identity::Different, x.clone(), y.clone());
+    }
+    best
+}
+
+fn items(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Literal(serde_json::Value::Array(items)) => {
+            items.iter().cloned().map(Value::Literal).collect()
+        }
+        Value::List(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Two literals (`${resources.*}` is substituted already) are the same when equal; identical references are the
+/// same; anything else may be, unless the text around the references tells them apart.
+fn identity(a: &Value, b: &Value) -> Identity {
+    match (a, b) {
+        (Value::Literal(x), Value::Literal(y)) if x == y => Identity::Same,
+        (Value::Literal(_), Value::Literal(_)) => Identity::Different,
+        _ if a == b => Identity::Same,
+        _ => {
+            let ((p, s), (q, t)) = (affixes(a), affixes(b));
+            let prefixes = p.starts_with(&q) || q.starts_with(&p);
+            let suffixes = s.ends_with(&t) || t.ends_with(&s);
+            if prefixes && suffixes {
+                Identity::Maybe
+            } else {
+                Identity::Different
+            }
+        }
+    }
+}
+
+/// The text a value certainly starts and ends with.
+fn affixes(value: &Value) -> (String, String) {
+    match value {
+        Value::Literal(serde_json::Value::String(text)) => (text.clone(), text.clone()),
+        Value::Template(segments) => {
+            let text = |segment: Option<&Segment>| match segment {
+                Some(Segment::Text(text)) => text.clone(),
+                _ => String::new(),
+            };
+            (text(segments.first()), text(segments.last()))
+        }
+        _ => (String::new(), String::new()),
+    }
+}
+
+/// A value as the user wrote it, after `${resources.*}` substitution.
+fn shown(value: &Value) -> String {
+    let reference = |r: &Reference| format!("${{{r}}}");
+    match value {
+        Value::Literal(serde_json::Value::String(text)) => text.clone(),
+        Value::Literal(other) => other.to_string(),
+        Value::Ref(r) => reference(r),
+        Value::Template(segments) => segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Text(text) => text.clone(),
+                Segment::Ref(r) => reference(r),
+            })
+            .collect(),
+        Value::List(items) => items.iter().map(shown).collect::<Vec<_>>().join(", "),
+        Value::Map(_) => "a table".to_owned(),
+    }
+}
+
+/// Where a step names the resource it changes: the value of the last param that names it.
+fn resource_span(step: &Step, raw: &RawStep<'_, '_>) -> Span {
+    let last = step.action.changes.and_then(|c| c.params.last().copied());
+    raw.params
+        .iter()
+        .find(|(key, _, _)| Some(*key) == last)
+        .map_or(raw.action_span.clone(), |(_, _, node)| node.span())
+}
+
+fn conditional_reads(steps: &[Step], raw: &[RawStep<'_, '_>], refs: &[StepRead], sink: &mut Sink) {
     let mut reported = std::collections::BTreeSet::new();
     for reference in refs {
         let (from, to) = (&steps[reference.from], &steps[reference.to]);
@@ -92,10 +324,12 @@ pub fn check(
 }
 
 /// E025/E026 for a required guard (W002 when `allow_unguarded` accepts the risk), W003 for a recommended one.
+/// `weak` is the guard that is there but does not hold (E035 is reported instead when it is required and its
+/// failure is ignored).
 fn missing_guard(
     step: &Step,
     guard: &Guard,
-    skippable: Option<&Step>,
+    weak: Option<(Cover, &Step)>,
     raw: &RawStep<'_, '_>,
     allowed: bool,
 ) -> Diagnostic {
@@ -111,8 +345,12 @@ fn missing_guard(
     };
     let what = format!("{}{of_the_same}", guard.action);
     let add = format!("add an {} step{of_the_same} to its ancestors", guard.action);
-    let message = match skippable {
-        Some(other) => format!(
+    let message = match weak {
+        Some((Cover::FailureIgnored, other)) => format!(
+            "`{}` ({}) has {what} `{}` before it, but its failure is ignored: it has `continue_on_error`",
+            step.id, step.action.name, other.id
+        ),
+        Some((_, other)) => format!(
             "`{}` ({}) has {what} `{}` before it, but it may be skipped when `{}` runs: their `when` differ",
             step.id, step.action.name, other.id, step.id
         ),
@@ -135,7 +373,15 @@ fn missing_guard(
                 step.action.name
             ),
         ),
-        (false, _) => (Code::NoBackup, "changes state in place", add),
+        (false, _) => {
+            let help = match weak {
+                Some((Cover::FailureIgnored, other)) => {
+                    format!("remove `continue_on_error` from `{}`", other.id)
+                }
+                _ => add,
+            };
+            (Code::NoBackup, "changes state in place", help)
+        }
     };
     let (code, help) = match (guard.required, allowed) {
         (true, true) => (

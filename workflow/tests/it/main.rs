@@ -2,3 +2,4 @@
 
 mod explain;
 mod fixtures;
+mod races;
