@@ -4,7 +4,7 @@
 //! - [`contract`]: the payload that the state machine sends to a Lambda and gets back;
 //! - [`manifest`]: which states belong to which step, written by the compiler and read by the audit.
 //!
-//! This crate does no IO and links nothing but serde.
+//! This crate does no IO and links nothing but serde (and strsim, for [`closest`]).
 
 pub mod contract;
 mod errors;
@@ -238,6 +238,17 @@ impl ActionSpec {
     }
 }
 
+/// The closest candidate, when it is close enough to be what the user meant: `check`'s "did you mean", and the
+/// guard Lambda's for a misspelt execution input.
+pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
 pub fn action(name: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().find(|a| a.name == name)
 }
@@ -309,6 +320,11 @@ const TARGET_GROUP: &str =
 /// The task and execution roles of the task definitions, which only AWS knows: the template narrows them with
 /// its `TaskRoleArns` parameter.
 const TASK_ROLES: &[&str] = &["{task_roles}"];
+
+/// The `guard` params that the compiler fills: the declared input names, and the input to check against them.
+/// JSONPath Choice rules cannot list an object's keys, so the guard Lambda, which runs before any step, does.
+pub const GUARD_DECLARED: &str = "declared";
+pub const GUARD_INPUT: &str = "input";
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -850,8 +866,20 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "guard",
-        summary: "end the execution cleanly when another execution of the same state machine is running",
-        params: &[],
+        summary: "refuse an input that [input] does not declare; end the execution cleanly when another execution \
+                  of the same state machine is running",
+        params: &[
+            param(
+                GUARD_DECLARED,
+                T::StringList,
+                "the names that the workflow's [input] declares",
+            ),
+            param(
+                GUARD_INPUT,
+                T::StringMap,
+                "the execution input with the defaults filled in; its keys are checked, its values are not",
+            ),
+        ],
         exactly_one_of: &[],
         outputs: &[output(
             "running",

@@ -1001,7 +1001,18 @@ impl Lowering<'_> {
             scope,
         );
         let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
-        let payload = contract_payload(guard.name, "guard", Map::new());
+        let undeclared = self.lower_undeclared_input(scope);
+        // The input after the defaults: the console's and the alarm's alike.
+        let declared: Vec<&str> = self
+            .workflow
+            .inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        let mut params = Map::new();
+        params.insert(catalog::GUARD_DECLARED.to_owned(), json!(declared));
+        params.insert(computed(catalog::GUARD_INPUT), json!("$.input"));
+        let payload = contract_payload(guard.name, "guard", params);
         let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
         let retry = retry_for(&guard.default_retry);
         self.name(
@@ -1023,12 +1034,49 @@ impl Lowering<'_> {
                             next: busy,
                         },
                         Catcher {
+                            error_equals: vec![ErrorName::InvalidInput.as_str().to_owned()],
+                            result_path: raised(),
+                            next: undeclared,
+                        },
+                        Catcher {
                             error_equals: vec!["States.ALL".to_owned()],
                             result_path: raised(),
                             next: failed,
                         },
                     ],
                     transition: Transition::Next(body),
+                })
+            },
+            scope,
+        )
+    }
+
+    /// The guard found a key that `[input]` does not declare: the execution ends before any step, and before
+    /// the failure path (whose `[on_failure]` steps are steps too), with the guard's message as the cause.
+    fn lower_undeclared_input(&mut self, scope: &mut Scope) -> String {
+        let fail = self.name(
+            "Invalid input: undeclared",
+            |_| {
+                State::Fail(Fail {
+                    comment: Some(
+                        "an input that [input] does not declare, e.g. a misspelt one".to_owned(),
+                    ),
+                    error: FailError::Error(ErrorName::InvalidInput.as_str().to_owned()),
+                    cause: FailCause::CausePath("$.failure.lambda.errorMessage".to_owned()),
+                })
+            },
+            scope,
+        );
+        self.name(
+            "Invalid input: the guard's message",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "the Lambda's error JSON, whose message names the key".to_owned(),
+                    ),
+                    parameters: Some(json!({ "lambda.$": "States.StringToJson($.failure.Cause)" })),
+                    result_path: Some(raised()),
+                    ..Pass::to(Transition::Next(fail))
                 })
             },
             scope,

@@ -41,15 +41,7 @@ pub fn kind(value: &DeValue<'_>) -> &'static str {
     }
 }
 
-/// The closest candidate, when it is close enough to be what the user meant.
-pub fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
-}
+pub use catalog::closest;
 
 pub fn did_you_mean<'c>(
     name: &str,

@@ -1,18 +1,61 @@
-//! `guard`: ListExecutions RUNNING for this state machine; `Stepback.AlreadyRunning` when another execution
-//! than this one runs, so two rollbacks never act on the same resources at once.
+//! `guard`, the first task of every execution:
+//! - `Stepback.InvalidInput` when the input has a key that `[input]` does not declare (a misspelt
+//!   `restor_data` would otherwise leave `restore_data` at its default, silently), naming the closest declared
+//!   one; JSONPath Choice rules cannot list an object's keys, so this is the first place that can;
+//! - ListExecutions RUNNING for this state machine; `Stepback.AlreadyRunning` when another execution than this
+//!   one runs, so two rollbacks never act on the same resources at once.
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use catalog::ErrorName;
 use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::actions::{Action, Invoke};
 use crate::{ActionError, Call, Clients, done};
 
-/// The guard takes no params; the state machine comes from the execution context.
+/// The state machine comes from the execution context.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Params {}
+pub struct Params {
+    /// The names `[input]` declares ([`catalog::GUARD_DECLARED`]).
+    pub declared: Vec<String>,
+    /// The execution input, defaults filled in ([`catalog::GUARD_INPUT`]).
+    pub input: Map<String, Value>,
+}
+
+impl Params {
+    /// `Stepback.InvalidInput` naming every key of the input that `[input]` does not declare, each with the
+    /// closest declared name.
+    pub fn check_input(&self) -> Result<(), ActionError> {
+        let declared = || self.declared.iter().map(String::as_str);
+        let undeclared: Vec<String> = self
+            .input
+            .keys()
+            .filter(|key| !self.declared.contains(key))
+            .map(|key| match catalog::closest(key, declared()) {
+                Some(name) => format!("`{key}` (did you mean `{name}`?)"),
+                None => format!("`{key}`"),
+            })
+            .collect();
+        if undeclared.is_empty() {
+            return Ok(());
+        }
+        let known = match self.declared.as_slice() {
+            [] => "none".to_owned(),
+            names => names.join(", "),
+        };
+        Err(ActionError::invalid_input(format!(
+            "the input has {} that [input] does not declare: {}; it declares: {known}",
+            if undeclared.len() == 1 {
+                "a key"
+            } else {
+                "keys"
+            },
+            undeclared.join(", ")
+        )))
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct Output {
@@ -30,6 +73,7 @@ impl Action for Guard {
 
 impl Invoke for Guard {
     async fn invoke(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
+        call.params.check_input()?;
         let execution = &call.execution;
         let attempted = format!(
             "list RUNNING executions of state machine `{}`",

@@ -32,11 +32,16 @@ async fn running(aws: &Aws, names: &[&str]) -> Vec<String> {
     arns
 }
 
+/// The params the compiler sends for a workflow declaring two inputs, given only declared keys.
+fn clean() -> serde_json::Value {
+    json!({ "declared": ["restore_data", "restore_snapshot"], "input": { "restore_data": false } })
+}
+
 #[tokio::test]
 async fn passes_when_only_this_execution_runs() {
     let aws = Aws::start().await;
     running(&aws, &["run-1"]).await;
-    let out = output(Step::new("guard", json!({})).run(&aws).await);
+    let out = output(Step::new("guard", clean()).run(&aws).await);
     assert_eq!(out["running"], 1);
 }
 
@@ -44,7 +49,7 @@ async fn passes_when_only_this_execution_runs() {
 async fn another_running_execution_is_already_running() {
     let aws = Aws::start().await;
     let arns = running(&aws, &["run-0", "run-1"]).await;
-    let failure = error(Step::new("guard", json!({})).start(&aws).await);
+    let failure = error(Step::new("guard", clean()).start(&aws).await);
     assert_eq!(failure.name, ErrorName::AlreadyRunning, "{failure}");
     assert!(
         failure.message.contains("run-0") && !failure.message.contains("run-1"),
@@ -58,6 +63,25 @@ async fn another_running_execution_is_already_running() {
         .send()
         .await
         .expect("stop");
-    let out = output(Step::new("guard", json!({})).run(&aws).await);
+    let out = output(Step::new("guard", clean()).run(&aws).await);
     assert_eq!(out["running"], 1);
+}
+
+/// A misspelt key would leave the declared input at its default: the guard refuses the input before it looks at
+/// other executions, naming the key and the declared name it is closest to.
+#[tokio::test]
+async fn an_undeclared_input_is_refused_naming_the_closest_declared_one() {
+    let aws = Aws::start().await;
+    running(&aws, &["run-0", "run-1"]).await;
+    let params = json!({
+        "declared": ["restore_data", "restore_snapshot", "reason"],
+        "input": { "restor_data": true, "restore_snapshot": "snap-1", "reason": "manual", "zzz": 1 },
+    });
+    let failure = error(Step::new("guard", params).start(&aws).await);
+    assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
+    assert_eq!(
+        failure.message,
+        "the input has keys that [input] does not declare: `restor_data` (did you mean `restore_data`?), \
+         `zzz`; it declares: restore_data, restore_snapshot, reason"
+    );
 }

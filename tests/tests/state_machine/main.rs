@@ -57,6 +57,21 @@ impl Functions {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         });
+        // The guard's input check is the real one; its ListExecutions is not run, as this test's executions of one
+        // machine run at once.
+        if action == "guard" {
+            let checked = serde_json::from_value::<lambdas::actions::guard::Params>(
+                request["params"].clone(),
+            )
+            .map_err(|e| lambdas::ActionError::invalid_input(format!("guard params: {e}")))
+            .and_then(|params| params.check_input());
+            if let Err(e) = checked {
+                return (
+                    true,
+                    json!({ "errorType": e.name.as_str(), "errorMessage": e.message }),
+                );
+            }
+        }
         // drain refuses at once while its sibling branch's backup_db is still polling.
         if execution.starts_with("sibling-late") && step == "drain" {
             return (
@@ -544,6 +559,34 @@ fn webapp_rollback_runs_in_moto() {
         .filter(|i| i.step == "drain" && i.operation == "poll")
         .count();
     assert_eq!(polls, 1, "drain is polled once after its start");
+
+    // A misspelt console input ends the execution before any step, with no failure path, naming the key and the
+    // declared name it is closest to. (The "alarm" case above passed the same check.)
+    let (_, status, events) = harness.run(
+        &machine,
+        "misspelt",
+        json!({ "restor_data": true, "restore_snapshot": "snap-1" }),
+        None,
+    );
+    assert_eq!(status, "FAILED");
+    let ended = events
+        .iter()
+        .find_map(|e| e.get("executionFailedEventDetails"))
+        .expect("an ExecutionFailed event");
+    assert_eq!(ended["error"], "Stepback.InvalidInput");
+    let cause = ended["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.starts_with(
+            "the input has a key that [input] does not declare: `restor_data` (did you mean `restore_data`?)"
+        ),
+        "{cause}"
+    );
+    let invoked: Vec<String> = harness
+        .invocations("misspelt")
+        .into_iter()
+        .map(|i| i.step)
+        .collect();
+    assert_eq!(invoked, ["guard"], "only the guard ran");
 }
 
 /// The event an EventBridge rule for the trigger's alarm delivers as the execution's input (CloudWatch user
