@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 const ACCOUNT: &str = "123456789012";
 /// Who moto's STS says the caller is: what an answer records as `approved_by`.
 const MOTO_CALLER: &str = "arn:aws:sts::123456789012:user/moto";
-const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0";
 
 /// One Lambda invocation as the fake functions saw it.
 #[derive(Clone, Debug)]
@@ -212,16 +211,20 @@ impl Harness {
         harness
     }
 
-    fn sfn(&self, action: &str, body: &Value) -> Value {
-        let target = format!("AWSStepFunctions.{action}");
-        let headers = [
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("X-Amz-Target", target.as_str()),
-            ("Authorization", AUTHORIZATION),
-        ];
-        let (status, text) = http::post_json(self.proxy, "/", &headers, &body.to_string());
-        assert_eq!(status, 200, "{action}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+    /// Creates a state machine with the definition; its ARN.
+    fn create(&self, name: &str, definition: &str) -> String {
+        let created = self.runtime.block_on(
+            self.sfn_client
+                .create_state_machine()
+                .name(name)
+                .definition(definition)
+                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/stepback"))
+                .send(),
+        );
+        created
+            .expect("the state machine is created")
+            .state_machine_arn()
+            .to_owned()
     }
 
     fn invocations(&self, execution: &str) -> Vec<Invocation> {
@@ -244,14 +247,10 @@ impl Harness {
         input: Value,
         reject: Option<&str>,
     ) -> (String, String, Vec<Value>) {
-        let started = self.sfn(
-            "StartExecution",
-            &json!({ "stateMachineArn": machine, "name": name, "input": input.to_string() }),
-        );
-        let arn = started["executionArn"]
-            .as_str()
-            .expect("an execution ARN")
-            .to_owned();
+        let arn = self
+            .runtime
+            .block_on(execution::start(&self.session, machine, name, &input))
+            .expect("the execution starts");
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut answered = BTreeSet::new();
         let status = loop {
@@ -288,8 +287,16 @@ impl Harness {
                     .block_on(answer)
                     .expect("the answer reaches the waiting step");
             }
-            let described = self.sfn("DescribeExecution", &json!({ "executionArn": arn }));
-            let status = described["status"].as_str().unwrap_or_default().to_owned();
+            let described = self
+                .runtime
+                .block_on(
+                    self.sfn_client
+                        .describe_execution()
+                        .execution_arn(&arn)
+                        .send(),
+                )
+                .expect("the execution is described");
+            let status = described.status().as_str().to_owned();
             if status != "RUNNING" {
                 break status;
             }
@@ -299,20 +306,12 @@ impl Harness {
             );
             std::thread::sleep(Duration::from_millis(200));
         };
-        let mut events = Vec::new();
-        let mut token = Value::Null;
-        loop {
-            let mut request = json!({ "executionArn": arn, "maxResults": 1000 });
-            if !token.is_null() {
-                request["nextToken"] = token.clone();
-            }
-            let page = self.sfn("GetExecutionHistory", &request);
-            events.extend(page["events"].as_array().cloned().unwrap_or_default());
-            token = page.get("nextToken").cloned().unwrap_or(Value::Null);
-            if token.is_null() {
-                break (arn, status, events);
-            }
-        }
+        // Fetched as `stepback audit` fetches it: the task token is already redacted.
+        let bundle = self
+            .runtime
+            .block_on(cli::history::fetch(&self.sfn_client, &arn))
+            .expect("the history");
+        (arn, status, bundle.events)
     }
 }
 
@@ -375,15 +374,7 @@ fn webapp_rollback_runs_in_moto() {
     let compiled = compiler::compile(&workflow, &options).expect("the example compiles");
 
     let harness = Harness::start();
-    let created = harness.sfn(
-        "CreateStateMachine",
-        &json!({ "name": "webapp-rollback", "definition": compiled.json,
-                 "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/stepback") }),
-    );
-    let machine = created["stateMachineArn"]
-        .as_str()
-        .expect("a state machine ARN")
-        .to_owned();
+    let machine = harness.create("webapp-rollback", &compiled.json);
 
     let cases = [
         (
@@ -746,15 +737,8 @@ working_directory = "$${HOME}/app"
     );
 
     let harness = Harness::start();
-    let created = harness.sfn(
-        "CreateStateMachine",
-        &json!({ "name": "shell-variables", "definition": compiled.json,
-                 "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/stepback") }),
-    );
-    let machine = created["stateMachineArn"]
-        .as_str()
-        .expect("a state machine ARN");
-    let (_, status, _) = harness.run(machine, "shell", json!({}), None);
+    let machine = harness.create("shell-variables", &compiled.json);
+    let (_, status, _) = harness.run(&machine, "shell", json!({}), None);
     assert_eq!(status, "SUCCEEDED");
     let restart = harness
         .invocations("shell")
