@@ -60,6 +60,10 @@ impl Grant {
 /// works, with why each is needed. Nothing else may be granted on `*`.
 pub const UNSCOPED: &[(&str, &str)] = &[
     (
+        "autoscaling:DescribeAutoScalingGroups",
+        "asg.*: find the group and the processes suspended before the step",
+    ),
+    (
         "ec2:DescribeImages",
         "ec2.image: find the AMI an earlier attempt created, and poll its state",
     ),

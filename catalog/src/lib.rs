@@ -302,6 +302,20 @@ const RETRY_START: RetrySpec = RetrySpec {
 };
 
 // The resources that several actions name, as IAM ARN patterns (see [`iam::Grant::resources`]).
+/// An Auto Scaling group by name; the group's id in its ARN is unknown before it exists.
+const AUTO_SCALING_GROUP: &str = "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}";
+/// The processes SuspendProcesses knows (Auto Scaling API reference, `ScalingProcesses`).
+pub const AUTO_SCALING_PROCESSES: &[&str] = &[
+    "AZRebalance",
+    "AddToLoadBalancer",
+    "AlarmNotification",
+    "HealthCheck",
+    "InstanceRefresh",
+    "Launch",
+    "ReplaceUnhealthy",
+    "ScheduledActions",
+    "Terminate",
+];
 const TOPIC: &str = "arn:{partition}:sns:{region}:{account}:{topic}";
 const DB_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}";
 /// `rds.snapshot` names its snapshot `stepback-<instance>-<key>` unless the step names it.
@@ -845,6 +859,116 @@ pub static ACTIONS: &[ActionSpec] = &[
         guards: &[],
         poll_interval: None,
         function: FUNCTION,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "asg.suspend",
+        summary: "suspend an Auto Scaling group's processes, e.g. Launch and Terminate, during the rollback",
+        params: &[
+            param("group", T::String, "Auto Scaling group name"),
+            optional(
+                "processes",
+                T::StringList,
+                "processes to suspend, e.g. [\"Launch\", \"Terminate\"]; default: all",
+            )
+            .one_of(AUTO_SCALING_PROCESSES),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output(
+            "suspended",
+            T::StringList,
+            "the processes this step suspended (not those suspended before), for asg.resume",
+        )],
+        runtime: Runtime::Invoke,
+        // CreateOrUpdateTags: the step records what it suspended, so a retried attempt answers the same list.
+        grants: &[
+            Grant::unscoped(&["autoscaling:DescribeAutoScalingGroups"]),
+            Grant::on(
+                &["autoscaling:CreateOrUpdateTags", "autoscaling:SuspendProcesses"],
+                &[AUTO_SCALING_GROUP],
+            ),
+        ],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5,
+        default_timeout_secs: MINUTE,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
+        changes: Some(Changes::of("Auto Scaling group", &["group"])),
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "asg.resume",
+        summary: "resume the Auto Scaling processes that asg.suspend suspended",
+        params: &[
+            param("group", T::String, "Auto Scaling group name"),
+            param(
+                "processes",
+                T::StringList,
+                "processes to resume, normally `${steps.<id>.suspended}`; an empty list resumes none",
+            )
+            .one_of(AUTO_SCALING_PROCESSES),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("resumed", T::StringList, "the processes resumed")],
+        runtime: Runtime::Invoke,
+        grants: &[
+            Grant::unscoped(&["autoscaling:DescribeAutoScalingGroups"]),
+            Grant::on(&["autoscaling:ResumeProcesses"], &[AUTO_SCALING_GROUP]),
+        ],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5,
+        default_timeout_secs: MINUTE,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
+        changes: Some(Changes::of("Auto Scaling group", &["group"])),
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "check.logs",
+        summary: "count the CloudWatch Logs events that match a pattern over a recent window; fail above a threshold",
+        params: &[
+            param("log_groups", T::StringList, "log group names"),
+            param(
+                "pattern",
+                T::String,
+                "CloudWatch Logs filter pattern, e.g. \"ERROR\" or \"?ERROR ?FATAL\"",
+            ),
+            optional(
+                "window",
+                T::Duration,
+                "how far back from now to look; default 15m",
+            ),
+            optional(
+                "threshold",
+                T::Number,
+                "the most matching events that still pass; default 0",
+            )
+            .within(0.0, 1_000_000.0),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("count", T::Number, "the matching events"),
+            output(
+                "samples",
+                T::StringList,
+                "the first 5 matching lines, each cut to 200 characters",
+            ),
+        ],
+        runtime: Runtime::Invoke,
+        // The log group's ARN with the trailing `:*`, the form IAM matches for all but the tagging actions.
+        grants: &[Grant::on(
+            &["logs:FilterLogEvents"],
+            &["arn:{partition}:logs:{region}:{account}:log-group:{log_groups}:*"],
+        )],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 30,
+        default_timeout_secs: 5 * MINUTE,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
+        changes: None,
         user_facing: true,
     },
     ActionSpec {

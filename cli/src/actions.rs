@@ -227,14 +227,15 @@ pub fn example(action: &ActionSpec) -> String {
                 .any(|g| g.first() == Some(&p.name))
     });
     for param in chosen {
+        let placeholder = match param.allowed.first() {
+            Some(allowed) => format!("\"{allowed}\""),
+            None => format!("\"<{}>\"", param.name),
+        };
         let value = match param.ty {
-            ValueType::String => match param.allowed.first() {
-                Some(allowed) => format!("\"{allowed}\""),
-                None => format!("\"<{}>\"", param.name),
-            },
+            ValueType::String => placeholder,
             ValueType::Number => param.range.map_or(1.0, |(min, _)| min).to_string(),
             ValueType::Bool => "true".to_owned(),
-            ValueType::StringList => format!("[\"<{}>\"]", param.name),
+            ValueType::StringList => format!("[{placeholder}]"),
             ValueType::StringMap => "{ Name = \"<value>\" }".to_owned(),
             ValueType::Duration => "\"2m\"".to_owned(),
             ValueType::Targets => "[\"i-0123456789abcdef0\"]".to_owned(),

@@ -8,14 +8,21 @@ use serde_json::{Map, Value, json};
 const PLAIN_TEXT: &str = "plain text for people; `${...}` in it is not interpolated";
 const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
 
-fn value_schema(ty: ValueType, description: &str) -> Value {
+/// A param's schema. With allowed values, a literal string (or each item of a list) must be one of them; a
+/// reference is checked when the step runs.
+fn value_schema(ty: ValueType, allowed: &[&str], description: &str) -> Value {
     let reference = json!({ "type": "string", "pattern": r"^\$\{[A-Za-z0-9_.]+\}$" });
+    let string = if allowed.is_empty() {
+        json!({ "type": "string" })
+    } else {
+        json!({ "anyOf": [{ "enum": allowed }, { "type": "string", "pattern": r"\$\{" }] })
+    };
     let schema = match ty {
-        ValueType::String => json!({ "type": "string" }),
+        ValueType::String => string,
         ValueType::Number => json!({ "anyOf": [{ "type": "number" }, reference] }),
         ValueType::Bool => json!({ "anyOf": [{ "type": "boolean" }, reference] }),
         ValueType::StringList | ValueType::Targets => {
-            json!({ "anyOf": [{ "type": "array", "items": { "type": "string" } }, reference] })
+            json!({ "anyOf": [{ "type": "array", "items": string }, reference] })
         }
         ValueType::StringMap => {
             json!({ "type": "object", "additionalProperties": { "type": "string" } })
@@ -74,15 +81,10 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {
-        let mut schema = value_schema(param.ty, param.doc);
-        if !param.allowed.is_empty() {
-            // A literal must be one of them; a reference is checked when the step runs.
-            schema = json!({
-                "anyOf": [{ "enum": param.allowed }, { "type": "string", "pattern": r"\$\{" }],
-                "description": param.doc,
-            });
-        }
-        properties.insert(param.name.into(), schema);
+        properties.insert(
+            param.name.into(),
+            value_schema(param.ty, param.allowed, param.doc),
+        );
     }
     let required: Vec<&str> = std::iter::once("action")
         .chain(action.params.iter().filter(|p| p.required).map(|p| p.name))

@@ -2,7 +2,6 @@
 //! examples, with sample values in place of its `.$` paths, deserialises into `catalog::contract::Request` of an
 //! action in the catalog, with params the catalog declares.
 
-
 use catalog::contract::{Operation, Request};
 use serde_json::{Map, Value, json};
 

@@ -1,5 +1,6 @@
-//! The examples' CloudFormation templates: kept in `infra/` and equal to what `stepback template` emits; clean
-//! under cfn-lint (informational checks included) and parliament; and no `*` that the catalog does not justify.
+//! The examples' CloudFormation templates: kept in `infra/` and equal to what `stepback template` emits. They, and
+//! the template of `every-action.toml` (each catalog action once), are clean under cfn-lint (informational checks
+//! included) and parliament, and grant no `*` that the catalog does not justify.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,20 +10,68 @@ use serde_json::{Value as Json, json};
 /// Every example's template, as `stepback template` writes it.
 fn example_templates() -> Vec<(PathBuf, Json)> {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut out = Vec::new();
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&examples)
         .expect("examples/ readable")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     entries.sort();
-    for path in entries {
-        let source = std::fs::read_to_string(&path).expect("example readable");
-        let workflow = workflow::check(&source).workflow.expect("example valid");
-        let compiled = crate::compile(&source, &path);
-        out.push((path, compiler::template::template(&workflow, &compiled)));
-    }
+    entries
+        .into_iter()
+        .map(|path| {
+            let template = template(&path);
+            (path, template)
+        })
+        .collect()
+}
+
+/// The fixture that uses every action, so that each action's role is linted.
+fn every_action() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/every-action.toml")
+}
+
+/// The template files the linters read, with their content: the examples' in `infra/` (kept current by
+/// `infra_templates_are_current`), and the every-action fixture's, written under the target dir.
+fn linted_templates() -> Vec<(PathBuf, Json)> {
+    let mut out: Vec<_> = example_templates()
+        .into_iter()
+        .map(|(example, template)| (infra_path(&example), template))
+        .collect();
+    let fixture = every_action();
+    let template = template(&fixture);
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("every-action.template.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&template).expect("json"),
+    )
+    .expect("temp dir writable");
+    out.push((path, template));
     out
+}
+
+fn template(path: &Path) -> Json {
+    let source = std::fs::read_to_string(path).expect("workflow readable");
+    let workflow = workflow::check(&source).workflow.expect("workflow valid");
+    let compiled = crate::compile(&source, path);
+    compiler::template::template(&workflow, &compiled)
+}
+
+/// A new action is linted without anyone remembering to: the fixture uses each user-facing action.
+#[test]
+fn every_action_fixture_uses_every_action() {
+    let source = std::fs::read_to_string(every_action()).expect("fixture readable");
+    let workflow = workflow::check(&source).workflow.expect("fixture valid");
+    let used: std::collections::BTreeSet<&str> =
+        workflow.steps.iter().map(|s| s.action.name).collect();
+    let missing: Vec<&str> = catalog::ACTIONS
+        .iter()
+        .filter(|a| a.user_facing && !used.contains(a.name))
+        .map(|a| a.name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add to tests/data/every-action.toml: {missing:?}"
+    );
 }
 
 fn infra_path(example: &Path) -> PathBuf {
@@ -56,8 +105,7 @@ fn infra_templates_are_current() {
 #[test]
 fn templates_pass_cfn_lint() {
     let lint = tool("STEPBACK_CFN_LINT", "../.venv/bin/cfn-lint");
-    for (example, _) in example_templates() {
-        let path = infra_path(&example);
+    for (path, _) in linted_templates() {
         let output = Command::new(&lint)
             .args(["-c", "I", "--format", "json", "--"])
             .arg(&path)
@@ -92,7 +140,7 @@ fn is_parallel_parameters_false_positive(finding: &Json) -> bool {
 fn policies_pass_parliament_and_star_check() {
     let parliament = tool("STEPBACK_PARLIAMENT", "../.venv/bin/parliament");
     let mut checked = 0;
-    for (example, template) in example_templates() {
+    for (example, template) in linted_templates() {
         for (id, resource) in template["Resources"].as_object().expect("resources") {
             if resource["Type"] != "AWS::IAM::Role" {
                 continue;

@@ -5,8 +5,10 @@
 
 pub mod alb;
 pub mod approval;
+pub mod asg;
 pub mod check_alarms;
 pub mod check_http;
+pub mod check_logs;
 pub mod ec2_image;
 pub mod ecs_deploy;
 pub mod ecs_run_task;
@@ -30,6 +32,9 @@ static HANDLERS: &[Handler] = &[
     Handler::invoke::<notify::Notify>(),
     Handler::invoke::<approval::Approval>(),
     Handler::invoke::<guard::Guard>(),
+    Handler::invoke::<asg::AsgSuspend>(),
+    Handler::invoke::<asg::AsgResume>(),
+    Handler::invoke::<check_logs::CheckLogs>(),
     Handler::long::<rds_snapshot::RdsSnapshot>(),
     Handler::long::<rds_restore::RdsRestore>(),
     Handler::long::<ecs_run_task::EcsRunTask>(),

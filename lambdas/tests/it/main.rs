@@ -2,9 +2,11 @@
 //! servers. `scripts/test` installs moto; without it these tests fail and say so.
 
 mod alb;
+mod asg;
 mod bootstrap;
 mod check_alarms;
 mod check_http;
+mod check_logs;
 mod contract;
 mod ec2;
 mod ecs;
