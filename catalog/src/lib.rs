@@ -60,6 +60,41 @@ pub struct ParamSpec {
     pub range: Option<(f64, f64)>,
     /// For strings: the only values a literal may take (empty: any).
     pub allowed: &'static [&'static str],
+    /// Whether a shell runs the param's text.
+    pub shell: Shell,
+}
+
+/// Whether a shell runs a param's text. A value from the execution (an input, a step output) that sits in such
+/// text reaches the Lambda apart from the text, which binds it to a shell variable: it stays data, never code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+    /// No shell reads it.
+    Not,
+    /// Each item is a line of one shell script (`ssm.command`'s `commands`).
+    Script,
+    /// An argv, which no shell reads, unless it starts a shell with `-c`: then the item after that flag is a
+    /// script ([`Shell::script_item`]).
+    Argv,
+}
+
+/// The programs that read their `-c` argument as shell code.
+const SHELLS: [&str; 7] = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"];
+
+impl Shell {
+    /// For an argv whose items are `Some(text)` when literal: the index of the item that a shell reads as a
+    /// script, e.g. 2 in `["/bin/sh", "-c", "..."]` (flags may be joined, `-ec`).
+    pub fn script_item(argv: &[Option<&str>]) -> Option<usize> {
+        let program = argv.first().copied().flatten()?;
+        let name = program.rsplit('/').next().unwrap_or(program);
+        if !SHELLS.contains(&name) {
+            return None;
+        }
+        let flag = argv.iter().skip(1).position(|item| {
+            item.is_some_and(|f| f.starts_with('-') && !f.starts_with("--") && f.contains('c'))
+        })?;
+        let script = flag + 2;
+        (script < argv.len()).then_some(script)
+    }
 }
 
 impl ParamSpec {
@@ -72,6 +107,10 @@ impl ParamSpec {
 
     const fn one_of(self, allowed: &'static [&'static str]) -> ParamSpec {
         ParamSpec { allowed, ..self }
+    }
+
+    const fn run_by(self, shell: Shell) -> ParamSpec {
+        ParamSpec { shell, ..self }
     }
 }
 
@@ -266,6 +305,7 @@ const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpe
         doc,
         range: None,
         allowed: &[],
+        shell: Shell::Not,
     }
 }
 
@@ -277,6 +317,7 @@ const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> Param
         doc,
         range: None,
         allowed: &[],
+        shell: Shell::Not,
     }
 }
 
@@ -530,7 +571,12 @@ pub static ACTIONS: &[ActionSpec] = &[
                 T::String,
                 "container whose command is overridden",
             ),
-            optional("command", T::StringList, "command override"),
+            optional(
+                "command",
+                T::StringList,
+                "command override, an argv; with `sh -c`, the script's values stay data",
+            )
+            .run_by(Shell::Argv),
             optional(
                 "service",
                 T::String,
@@ -777,7 +823,12 @@ pub static ACTIONS: &[ActionSpec] = &[
         params: &[
             optional("instance_ids", T::StringList, "instances to run on"),
             optional("tags", T::StringMap, "run on the instances with these tags"),
-            param("commands", T::StringList, "shell commands, run in order"),
+            param(
+                "commands",
+                T::StringList,
+                "shell commands, run in order; values from `${...}` reach the shell as data",
+            )
+            .run_by(Shell::Script),
             optional(
                 "working_directory",
                 T::String,
@@ -1137,6 +1188,20 @@ mod tests {
                 .or_insert(changes.params.len());
             assert_eq!(count, changes.params.len(), "{}", changes.resource);
         }
+    }
+
+    #[test]
+    fn the_script_of_an_argv_follows_a_shells_c_flag() {
+        let script = |argv: &[Option<&str>]| Shell::script_item(argv);
+        assert_eq!(script(&[Some("sh"), Some("-c"), None]), Some(2));
+        assert_eq!(
+            script(&[Some("/bin/bash"), Some("-e"), Some("-xc"), None, None]),
+            Some(3)
+        );
+        assert_eq!(script(&[Some("python"), Some("-c"), None]), None);
+        assert_eq!(script(&[Some("sh"), Some("./run.sh"), None]), None);
+        assert_eq!(script(&[Some("sh"), Some("-c")]), None);
+        assert_eq!(script(&[None, Some("-c"), None]), None);
     }
 
     #[test]

@@ -1304,7 +1304,11 @@ impl Lowering<'_> {
     fn payload(&self, step: &Step) -> Result<Map<String, Json>, String> {
         let mut params = Map::new();
         for (key, value) in &step.params {
-            payload::insert(&mut params, key, value)?;
+            let shell = step
+                .action
+                .param(key)
+                .map_or(catalog::Shell::Not, |p| p.shell);
+            payload::insert_run_by(&mut params, key, value, shell)?;
         }
         Ok(contract_payload(step.action.name, &step.id, params))
     }

@@ -6,6 +6,7 @@
 //! text is never written as text: Step Functions rebuilds it at run time with `States.Base64Decode` (see
 //! [`rebuilt`]). The definition then holds `${` only in the compiler's own placeholders.
 
+use catalog::Shell;
 use serde_json::{Map, Value as Json};
 use workflow::model::{ExecutionField, FailureField, Reference, Segment, Value};
 
@@ -80,6 +81,74 @@ pub fn insert(template: &mut Map<String, Json>, key: &str, value: &Value) -> Res
         }
     }
     Ok(())
+}
+
+/// Adds a param that a shell may run ([`catalog::Shell`]). Each item that a shell reads as a script and that holds
+/// references becomes `States.Array(text, value, text, …, text)`: the author's text and the execution's values
+/// apart, so that the Lambda binds each value to a shell variable and it reaches the shell as data, never as
+/// code. Everything else goes as [`insert`] puts it (an argv item that no shell reads is data already).
+pub fn insert_run_by(
+    template: &mut Map<String, Json>,
+    key: &str,
+    value: &Value,
+    shell: Shell,
+) -> Result<(), String> {
+    let Value::List(items) = value else {
+        // A literal holds nothing from the execution; a whole reference is refused by `check` (E038).
+        return insert(template, key, value);
+    };
+    let scripts: Vec<usize> = match shell {
+        Shell::Not => Vec::new(),
+        Shell::Script => (0..items.len()).collect(),
+        Shell::Argv => {
+            let literals: Vec<Option<&str>> = items
+                .iter()
+                .map(|item| match item {
+                    Value::Literal(Json::String(text)) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            Shell::script_item(&literals).into_iter().collect()
+        }
+    };
+    let holds_values = |i: &usize| matches!(items[*i], Value::Template(_) | Value::Ref(_));
+    if !scripts.iter().any(holds_values) {
+        return insert(template, key, value);
+    }
+    let args: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Template(segments) if scripts.contains(&i) => Ok(parts(segments)),
+            Value::Ref(reference) if scripts.contains(&i) => {
+                Ok(parts(&[Segment::Ref(reference.clone())]))
+            }
+            other => intrinsic(other),
+        })
+        .collect::<Result<_, _>>()?;
+    template.insert(
+        format!("{key}.$"),
+        Json::String(format!("States.Array({})", args.join(", "))),
+    );
+    Ok(())
+}
+
+/// `States.Array(text, value, text, …, text)`: the texts at even places, the values at odd ones.
+fn parts(segments: &[Segment]) -> String {
+    let mut args = Vec::new();
+    let mut text = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(t) => text.push_str(t),
+            Segment::Ref(r) => {
+                args.push(string(&text));
+                args.push(path(r));
+                text.clear();
+            }
+        }
+    }
+    args.push(string(&text));
+    format!("States.Array({})", args.join(", "))
 }
 
 /// User text for a `Comment`, which only people read: a `${` is written as the intrinsic escape `$\{`, so that
@@ -308,6 +377,46 @@ mod tests {
             serde_json::json!({
                 "commands.$": "States.Array('cd /srv', States.Base64Decode('ZWNobyAke1BBVEh9'))",
                 "message.$": "States.Format('{}{}', States.Base64Decode('cnVuICR7SE9NRX0vZGVwbG95LnNoIGFzIA=='), $.input.who)"
+            })
+        );
+    }
+
+    /// A shell script's values come apart from its text; an argv item that no shell reads stays one string.
+    #[test]
+    fn values_in_shell_scripts_reach_the_lambda_apart_from_the_text() {
+        let who = || Reference::Input("who".to_owned());
+        let line = Value::Template(vec![
+            Segment::Text("echo $USER is ".to_owned()),
+            Segment::Ref(who()),
+        ]);
+        let commands = Value::List(vec![Value::Literal(Json::from("cd /srv")), line.clone()]);
+        let mut template = Map::new();
+        assert_eq!(
+            insert_run_by(&mut template, "commands", &commands, Shell::Script),
+            Ok(())
+        );
+        let argv = |first: &str| {
+            Value::List(vec![
+                Value::Literal(Json::from(first)),
+                Value::Literal(Json::from("-c")),
+                line.clone(),
+                Value::Ref(who()),
+            ])
+        };
+        assert_eq!(
+            insert_run_by(&mut template, "command", &argv("/bin/sh"), Shell::Argv),
+            Ok(())
+        );
+        assert_eq!(
+            insert_run_by(&mut template, "not_a_shell", &argv("python"), Shell::Argv),
+            Ok(())
+        );
+        assert_eq!(
+            Json::Object(template),
+            serde_json::json!({
+                "commands.$": "States.Array('cd /srv', States.Array('echo $USER is ', $.input.who, ''))",
+                "command.$": "States.Array('/bin/sh', '-c', States.Array('echo $USER is ', $.input.who, ''), $.input.who)",
+                "not_a_shell.$": "States.Array('python', '-c', States.Format('echo $USER is {}', $.input.who), $.input.who)",
             })
         );
     }

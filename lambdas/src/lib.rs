@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod error;
+pub mod shell;
 
 use std::any::Any;
 use std::sync::{Mutex, OnceLock, PoisonError};

@@ -81,6 +81,7 @@ codes! {
     IgnoredGuardFailure = "E035", Error, "a guard of a destructive step has `continue_on_error`, so the step runs even when its guard fails";
     DestructiveOnFailure = "E036", Error, "a destructive step is in [on_failure], where no snapshot or approval can stop it";
     ConcurrentChange = "E037", Error, "two steps change the same resource with no `after` between them, so they run at the same time";
+    ShellFromReference = "E038", Error, "a list that a shell runs comes whole from a reference, so the execution would supply the code";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
@@ -331,6 +332,14 @@ impl Code {
                  reference (`${input.service}`): when the execution fills in the same value, they race as in E037.",
                 "[input]\nservice = { type = \"string\", default = \"webapp\" }\n\n[steps.deploy_app]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"${input.service}\"\nimage_tag = \"v41\"\ncontainer = \"app\"\n\n[steps.deploy_api]\naction = \"ecs.deploy\"\ncluster = \"prod\"\nservice = \"api\"\nimage_tag = \"v41\"\ncontainer = \"app\"\n",
                 "Order the two steps with `after`, as the help proposes, unless the values can never be equal.",
+            ),
+            Code::ShellFromReference => (
+                "Values from the execution (inputs, step outputs) reach a shell as data: the Lambda binds each to \
+                 a shell variable, so `v1; curl ... | sh` stays a string. A whole list of commands from a reference \
+                 has no text of the author's around the value: the execution would supply the code itself.",
+                "[input]\ncommands = { type = \"list\", default = [\"systemctl restart app\"] }\n\n[steps.run]\naction = \"ssm.command\"\ninstance_ids = [\"i-0123456789abcdef0\"]\ncommands = \"${input.commands}\"\nallow_unguarded = true\n",
+                "Write the commands out in the workflow, with `${...}` only inside them, e.g. \
+                 `commands = [\"systemctl restart ${input.service}\"]`.",
             ),
             Code::ConditionalReference => (
                 "A step that may be skipped (it has `when`) or may fail and be passed over (`continue_on_error`) may \
@@ -1116,6 +1125,19 @@ pub fn concurrent_change(
     )
     .help(format!(
         "add \"{first}\" to `after` of `{second}`, so that they run one after the other"
+    ))
+}
+
+/// `key` of `step`, which a shell runs, is exactly the reference `reference`.
+pub fn shell_from_reference(span: Span, step: &str, key: &str, reference: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ShellFromReference,
+        span,
+        format!("`{key}` of `{step}` comes whole from `{reference}`, which a shell would run as code"),
+    )
+    .label("code from the execution")
+    .help(format!(
+        "write `{key}` out, with `${{...}}` only inside its items: a value there reaches the shell as data"
     ))
 }
 

@@ -2,7 +2,7 @@
 //! resource, an approval) is the catalog's [`catalog::Guard`] data, and what it changes its [`catalog::Changes`];
 //! this module knows no action or param names.
 
-use catalog::{Guard, GuardKind};
+use catalog::{Guard, GuardKind, Shell};
 
 use crate::graph::{Ancestors, Dag};
 use crate::model::{Reference, Segment, Step, StepRead, Value};
@@ -20,11 +20,13 @@ pub fn check(
     guards(steps, raw, dag.ancestors(), sink);
     concurrent_changes(steps, raw, dag, sink);
     conditional_reads(steps, raw, refs, sink);
+    shell_code(steps, raw, sink);
 }
 
 /// `[on_failure]` steps go on past any failure (so the failure is always reported): a guard there could not stop
 /// a destructive step, and none in `[steps]` is known to have run. So a destructive action is refused there.
 pub fn check_failure_path(steps: &[Step], raw: &[RawStep<'_, '_>], sink: &mut Sink) {
+    shell_code(steps, raw, sink);
     for (step, raw) in steps.iter().zip(raw) {
         if step.action.is_destructive() {
             sink.push(codes::destructive_on_failure(
@@ -32,6 +34,28 @@ pub fn check_failure_path(steps: &[Step], raw: &[RawStep<'_, '_>], sink: &mut Si
                 &step.id,
                 step.action.name,
             ));
+        }
+    }
+}
+
+/// A param that a shell runs may hold values from the execution only inside the author's text, where the Lambda
+/// keeps them data; a whole list from a reference would be code from the execution.
+fn shell_code(steps: &[Step], raw: &[RawStep<'_, '_>], sink: &mut Sink) {
+    for (step, raw) in steps.iter().zip(raw) {
+        for (key, span, _) in &raw.params {
+            let shell = step.action.param(key).map(|p| p.shell);
+            if let (Some(Value::Ref(reference)), Some(Shell::Script | Shell::Argv)) =
+                (step.params.get(*key), shell)
+            {
+                let value = raw.params.iter().find(|(k, _, _)| k == key);
+                let span = value.map_or(span.clone(), |(_, _, node)| node.span());
+                sink.push(codes::shell_from_reference(
+                    span,
+                    &step.id,
+                    key,
+                    &format!("${{{reference}}}"),
+                ));
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions::ecs_deploy::describe_service;
 use crate::actions::{Action, LongAction};
+use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -20,7 +21,8 @@ pub struct Params {
     pub cluster: String,
     pub task_definition: String,
     pub container: Option<String>,
-    pub command: Option<Vec<String>>,
+    /// An argv; an item that `sh -c` runs may arrive as text and values apart ([`crate::shell`]).
+    pub command: Option<Vec<ShellLine>>,
     pub service: Option<String>,
     pub subnets: Option<Vec<String>>,
     pub security_groups: Option<Vec<String>>,
@@ -98,12 +100,21 @@ impl LongAction for EcsRunTask {
             ),
             (None, of_service) => of_service,
         };
+        let command = p
+            .command
+            .as_ref()
+            .map(|argv| {
+                argv.iter()
+                    .map(shell::argv_item)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         let overrides = p.container.as_ref().map(|name| {
             TaskOverride::builder()
                 .container_overrides(
                     ContainerOverride::builder()
                         .name(name)
-                        .set_command(p.command.clone())
+                        .set_command(command)
                         .build(),
                 )
                 .build()

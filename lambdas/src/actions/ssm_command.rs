@@ -13,6 +13,7 @@ use catalog::contract::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -20,7 +21,8 @@ use crate::{ActionError, Call, Clients, done, running};
 pub struct Params {
     pub instance_ids: Option<Vec<String>>,
     pub tags: Option<BTreeMap<String, String>>,
-    pub commands: Vec<String>,
+    /// Lines of one script; a line that holds values arrives as text and values apart ([`crate::shell`]).
+    pub commands: Vec<ShellLine>,
     pub working_directory: Option<String>,
 }
 
@@ -92,7 +94,7 @@ impl LongAction for SsmCommand {
             .document_name(DOCUMENT)
             .set_instance_ids(p.instance_ids.clone())
             .set_targets(targets)
-            .parameters("commands", p.commands.clone())
+            .parameters("commands", shell::script(&p.commands)?)
             .comment(&marker);
         if let Some(directory) = &p.working_directory {
             send = send.parameters("workingDirectory", vec![directory.clone()]);

