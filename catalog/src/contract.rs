@@ -58,6 +58,11 @@ pub enum Operation {
     Start,
     /// Look at work that `start` began.
     Poll,
+    /// Before any run (`stepback preflight`): look, with the function's own role and changing nothing, whether
+    /// what the step will touch exists and is in the state the step needs. A param that is not known before
+    /// the run (an input given no value, an earlier step's output) is sent as `null`. The answer is `done`
+    /// with a [`CheckReport`] as its output.
+    Check,
 }
 
 /// Who and what is running, from the execution context (`$$`).
@@ -116,6 +121,59 @@ pub enum Status {
 pub struct ApprovalAnswer {
     pub approved_by: String,
     pub comment: String,
+}
+
+/// What a `check` found about each resource the step will touch: the output of a `check` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckReport {
+    pub findings: Vec<Finding>,
+}
+
+/// One resource a step will touch, and whether it is ready for the step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// What and which, e.g. "RDS instance `webapp-db`".
+    pub resource: String,
+    pub verdict: Verdict,
+    /// What was seen, e.g. "stopped, not available".
+    pub detail: String,
+    /// What to do about it; empty when the verdict is `ok`.
+    pub fix: String,
+    /// With `unknowable`: the param whose value is not known before the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    /// It does not exist (or not where the function looks: another region or account).
+    Missing,
+    /// It exists, in a state the step cannot work with (a stopped instance, a target group without targets).
+    NotReady,
+    /// The function's role may not look at it.
+    Denied,
+    /// A param it depends on is known only at run time.
+    Unknowable,
+    /// AWS gave no usable answer (throttling, an outage, an unexpected error).
+    Error,
+}
+
+impl Verdict {
+    /// How `stepback preflight` shows it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Missing => "missing",
+            Verdict::NotReady => "not ready",
+            Verdict::Denied => "denied",
+            Verdict::Unknowable => "not yet knowable",
+            Verdict::Error => "error",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -68,8 +68,12 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "ec2.image: find the AMI an earlier attempt created, and poll its state",
     ),
     (
+        "ec2:DescribeInstances",
+        "ec2.image: `stepback preflight` checks that the instance exists",
+    ),
+    (
         "ecs:DescribeTaskDefinition",
-        "ecs.deploy: read the running task definition's images",
+        "ecs.deploy: read the running task definition's images; ecs.run_task: preflight resolves the task definition",
     ),
     (
         "ecs:ListTaskDefinitions",
@@ -78,6 +82,10 @@ pub const UNSCOPED: &[(&str, &str)] = &[
     (
         "elasticloadbalancing:DescribeTargetHealth",
         "alb.*: watch targets drain and become healthy",
+    ),
+    (
+        "ssm:DescribeInstanceInformation",
+        "ssm.command: `stepback preflight` checks that the instances are managed by SSM",
     ),
     (
         "ssm:GetCommandInvocation",

@@ -402,7 +402,8 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[output("message_id", T::String, "SNS message id")],
         runtime: Runtime::Invoke,
-        grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
+        // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
+        grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
         changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
@@ -429,7 +430,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             output("comment", T::String, "the approver's comment"),
         ],
         runtime: Runtime::TaskToken,
-        grants: &[Grant::on(&["sns:Publish"], &[TOPIC])],
+        // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
+        grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
         changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 10 * MINUTE,
@@ -460,6 +462,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["rds:CreateDBSnapshot"], &[DB_INSTANCE, SNAPSHOT_TAKEN]),
             Grant::on(&["rds:AddTagsToResource"], &[SNAPSHOT_TAKEN]),
             Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_TAKEN]),
+            // `stepback preflight`'s check that the instance is available.
+            Grant::on(&["rds:DescribeDBInstances"], &[DB_INSTANCE]),
         ],
         changes: None,
         default_retry: RETRY_START,
@@ -623,6 +627,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &["arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service?}"],
             ),
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
+            // `stepback preflight`'s check that the task definition resolves.
+            Grant::unscoped(&["ecs:DescribeTaskDefinition"]),
         ],
         changes: None,
         default_retry: RETRY_START,
@@ -851,7 +857,9 @@ pub static ACTIONS: &[ActionSpec] = &[
                     "arn:{partition}:ec2:{region}:{account}:instance/{instance_ids}",
                 ],
             ),
+            // DescribeInstanceInformation: `stepback preflight`'s check that the instances are managed by SSM.
             Grant::unscoped(&[
+                "ssm:DescribeInstanceInformation",
                 "ssm:GetCommandInvocation",
                 "ssm:ListCommandInvocations",
                 "ssm:ListCommands",
@@ -901,7 +909,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                     "arn:{partition}:ec2:{region}::snapshot/*",
                 ],
             ),
-            Grant::unscoped(&["ec2:DescribeImages"]),
+            // DescribeInstances: `stepback preflight`'s check that the instance exists.
+            Grant::unscoped(&["ec2:DescribeImages", "ec2:DescribeInstances"]),
         ],
         changes: None,
         default_retry: RETRY_START,

@@ -37,6 +37,47 @@ pub fn build_input(
     given: &[(String, String)],
     file: Option<&Json>,
 ) -> Result<Json, Vec<InputProblem>> {
+    let (input, mut problems) = known_values(workflow, given, file);
+    for declared in &workflow.inputs {
+        if !input.contains_key(&declared.name) {
+            problems.push(InputProblem {
+                code: workflow::Code::MissingKey.as_str(),
+                message: format!(
+                    "input `{}` is required ({})",
+                    declared.name,
+                    declared.ty.name()
+                ),
+                help: format!("pass --input {}=...", declared.name),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(Json::Object(input))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The inputs known before a run: given or defaulted, typed, as `build_input` takes them; a required input
+/// that is not given is absent, not a problem.
+pub fn known_input(
+    workflow: &Workflow,
+    given: &[(String, String)],
+    file: Option<&Json>,
+) -> Result<Map<String, Json>, Vec<InputProblem>> {
+    let (input, problems) = known_values(workflow, given, file);
+    if problems.is_empty() {
+        Ok(input)
+    } else {
+        Err(problems)
+    }
+}
+
+fn known_values(
+    workflow: &Workflow,
+    given: &[(String, String)],
+    file: Option<&Json>,
+) -> (Map<String, Json>, Vec<InputProblem>) {
     let mut problems = Vec::new();
     let mut values: BTreeMap<String, Json> = BTreeMap::new();
     let declared = || workflow.inputs.iter().map(|i| i.name.as_str());
@@ -87,29 +128,14 @@ pub fn build_input(
     }
     let mut input = Map::new();
     for declared in &workflow.inputs {
-        match values
+        if let Some(value) = values
             .remove(&declared.name)
             .or_else(|| declared.default.clone())
         {
-            Some(value) => {
-                input.insert(declared.name.clone(), value);
-            }
-            None => problems.push(InputProblem {
-                code: workflow::Code::MissingKey.as_str(),
-                message: format!(
-                    "input `{}` is required ({})",
-                    declared.name,
-                    declared.ty.name()
-                ),
-                help: format!("pass --input {}=...", declared.name),
-            }),
+            input.insert(declared.name.clone(), value);
         }
     }
-    if problems.is_empty() {
-        Ok(Json::Object(input))
-    } else {
-        Err(problems)
-    }
+    (input, problems)
 }
 
 fn mistyped(name: &str, ty: ValueType, text: &str) -> InputProblem {

@@ -4,4 +4,5 @@ pub mod approval;
 pub mod aws;
 pub mod execution;
 pub mod history;
+pub mod readiness;
 pub mod stack;

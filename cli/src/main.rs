@@ -10,6 +10,7 @@ mod explain;
 mod graph;
 mod output;
 mod plan;
+mod preflight;
 mod report;
 mod runtime;
 mod schema;
@@ -108,6 +109,17 @@ enum Command {
     ///
     /// Example: stepback start examples/webapp-rollback.toml --stack webapp-rollback --input to_version=v41 --follow
     Start(start::Args),
+    /// Check, before an incident, that the rollback can run: each step's deployed function looks, with its own
+    /// role and changing nothing, at what the step will touch (the DB instance is available, the target group has
+    /// targets, the topic exists, the URL answers...), all steps at once.
+    ///
+    /// Prints a table of step, status (ok, missing, not ready, denied, not yet knowable, error), resource and the
+    /// fix. Steps whose `when` is false with the input are skipped. Exit code 0: every step that runs can start
+    /// (what is not yet knowable, e.g. an earlier step's output, does not fail it); 1: something is missing, not
+    /// ready or denied; 2: usage, or AWS could not be reached or refused.
+    ///
+    /// Example: stepback preflight examples/webapp-rollback.toml --stack webapp-rollback --input restore_data=true --input restore_snapshot=webapp-db-0312
+    Preflight(preflight::Args),
     /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
     /// with --token, from the approval message).
     ///
@@ -156,6 +168,7 @@ fn main() -> ExitCode {
         Command::Template(args) => template::run(&args),
         Command::Deploy(args) => deploy::run(&args),
         Command::Start(args) => start::run(&args),
+        Command::Preflight(args) => preflight::run(&args),
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
         Command::Schema => schema::run(),

@@ -57,38 +57,41 @@ fn place(tree: &Tree, start: u64, weights: &[u64], out: &mut Vec<(usize, u64, u6
 /// Whether a step's `when` holds for the workflow's default input: `None` when it depends on something the
 /// defaults do not give (a required input, a step's output).
 pub fn holds_by_default(condition: &Condition, workflow: &Workflow) -> Option<bool> {
+    holds(condition, &|name| workflow.input(name)?.default.clone())
+}
+
+/// Whether a `when` holds with these input values (`input(name)`, `None` when not known): `None` when it
+/// depends on something unknown (an input without a value, a step's output).
+pub fn holds(condition: &Condition, input: &dyn Fn(&str) -> Option<Json>) -> Option<bool> {
     match condition {
         Condition::Literal(value) => Some(*value),
-        Condition::Not(inner) => holds_by_default(inner, workflow).map(|v| !v),
-        Condition::And(a, b) => {
-            match (holds_by_default(a, workflow), holds_by_default(b, workflow)) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            }
-        }
-        Condition::Or(a, b) => match (holds_by_default(a, workflow), holds_by_default(b, workflow))
-        {
+        Condition::Not(inner) => holds(inner, input).map(|v| !v),
+        Condition::And(a, b) => match (holds(a, input), holds(b, input)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Condition::Or(a, b) => match (holds(a, input), holds(b, input)) {
             (Some(true), _) | (_, Some(true)) => Some(true),
             (Some(false), Some(false)) => Some(false),
             _ => None,
         },
-        Condition::IsTrue(reference) => default_of(reference, workflow)?.as_bool(),
+        Condition::IsTrue(reference) => value_of(reference, input)?.as_bool(),
         Condition::Compare {
             op, left, right, ..
         } => {
             let value = |operand: &Operand| match operand {
                 Operand::Literal(value) => Some(value.clone()),
-                Operand::Path(reference) => default_of(reference, workflow),
+                Operand::Path(reference) => value_of(reference, input),
             };
             compare(*op, &value(left)?, &value(right)?)
         }
     }
 }
 
-fn default_of(reference: &Reference, workflow: &Workflow) -> Option<Json> {
+fn value_of(reference: &Reference, input: &dyn Fn(&str) -> Option<Json>) -> Option<Json> {
     match reference {
-        Reference::Input(name) => workflow.input(name)?.default.clone(),
+        Reference::Input(name) => input(name),
         _ => None,
     }
 }

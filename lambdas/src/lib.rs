@@ -9,7 +9,10 @@
 //! - nothing is ever deleted, and no handler waits inside the Lambda: long work is `start` then `poll`.
 
 pub mod actions;
+pub mod check;
 pub mod error;
+pub mod read_only;
+pub mod serve;
 pub mod shell;
 
 use std::any::Any;
@@ -35,6 +38,8 @@ pub struct Clients {
     /// At most one client per type; a handful of services, so a list beats a map.
     aws: Mutex<Vec<Box<dyn Any + Send + Sync>>>,
     http: OnceLock<reqwest::Client>,
+    /// The clients of `check`s, built on first use; `None` inside them.
+    read_only: Option<OnceLock<Box<Clients>>>,
 }
 
 impl Clients {
@@ -43,7 +48,31 @@ impl Clients {
             config: config.clone(),
             aws: Mutex::new(Vec::new()),
             http: OnceLock::new(),
+            read_only: Some(OnceLock::new()),
         }
+    }
+
+    /// The clients a `check` runs on: the same config, with an HTTP client that refuses every AWS operation
+    /// that does not read ([`read_only::ReadOnly`]), around the config's own client or the SDK's default.
+    pub fn read_only(&self) -> &Clients {
+        let Some(built) = &self.read_only else {
+            return self;
+        };
+        built.get_or_init(|| {
+            let inner = self
+                .config
+                .http_client()
+                .unwrap_or_else(read_only::default_https_client);
+            let config = self
+                .config
+                .to_builder()
+                .http_client(read_only::ReadOnly::new(inner))
+                .build();
+            Box::new(Clients {
+                read_only: None,
+                ..Clients::new(&config)
+            })
+        })
     }
 
     /// The client of one AWS service, e.g. `clients.aws(aws_sdk_rds::Client::new)`, built by `new` from the
@@ -136,6 +165,9 @@ impl Function {
                 "`{}` has no poll operation: it runs in one invocation ({:?})",
                 action.name, action.runtime
             )));
+        }
+        if request.operation == Operation::Check {
+            return (self.handler.check)(clients.read_only(), request).await;
         }
         (self.handler.run)(clients, request).await
     }

@@ -3,6 +3,7 @@
 mod aws;
 mod deploy;
 mod output;
+mod preflight;
 mod verbs;
 
 use std::path::{Path, PathBuf};

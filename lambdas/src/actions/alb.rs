@@ -3,10 +3,11 @@
 //! `start` only deregisters targets that are still in service, so a retried `start` changes nothing twice.
 
 use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +43,11 @@ pub struct AlbDeregister;
 impl Action for AlbDeregister {
     const NAME: &str = "alb.deregister";
     type Params = DeregisterParams;
+
+    /// The target group exists and has targets in service to drain.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![target_group_ready(clients, params, true).await]
+    }
 }
 
 impl LongAction for AlbDeregister {
@@ -123,6 +129,41 @@ pub struct AlbRegister;
 impl Action for AlbRegister {
     const NAME: &str = "alb.register";
     type Params = RegisterParams;
+
+    /// The target group exists; its targets usually come from `alb.deregister` at run time.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![target_group_ready(clients, params, false).await]
+    }
+}
+
+/// The `target_group` param's group answers DescribeTargetHealth; with `needs_targets`, some target is in
+/// service.
+async fn target_group_ready(clients: &Clients, params: &Known, needs_targets: bool) -> Finding {
+    let target_group: String = match params.required("target_group") {
+        Ok(group) => group,
+        Err(unknown) => return unknown.finding("target group"),
+    };
+    let resource = format!("target group `{target_group}`");
+    let health = match describe(clients, &target_group, None).await {
+        Ok(health) => health,
+        Err(error) => {
+            return check::failed(
+                resource,
+                &error,
+                "fix `target_group`: the ARN of an existing target group in the stack's region",
+            );
+        }
+    };
+    let in_service = health.iter().filter(|(_, state)| !is_out(state)).count();
+    if needs_targets && in_service == 0 {
+        return check::bad(
+            Verdict::NotReady,
+            resource,
+            format!("no target in service ({} registered)", health.len()),
+            "register the service's targets, or point `target_group` at the group that serves it",
+        );
+    }
+    check::ok(resource, format!("{in_service} target(s) in service"))
 }
 
 impl LongAction for AlbRegister {

@@ -2,10 +2,11 @@
 //! (`lambda:invoke.waitForTaskToken`) until `stepback approve|reject` calls SendTaskSuccess or
 //! SendTaskFailure, so the approver's identity and comment never pass through this function.
 
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use serde::Deserialize;
 
-use crate::actions::notify::publish;
+use crate::actions::notify::{publish, topic_exists};
+use crate::check::Known;
 use crate::actions::{Action, Invoke};
 use crate::{ActionError, Call, Clients, running};
 
@@ -22,6 +23,10 @@ pub struct Approval;
 impl Action for Approval {
     const NAME: &str = "approval";
     type Params = Params;
+
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![topic_exists(clients, params).await]
+    }
 }
 
 impl Invoke for Approval {

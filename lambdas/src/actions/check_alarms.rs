@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +30,34 @@ pub struct CheckAlarms;
 impl Action for CheckAlarms {
     const NAME: &str = "check.alarms";
     type Params = Params;
+
+    /// Every alarm exists; their states now say nothing about after the rollback.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let alarms: Vec<String> = match params.required("alarms") {
+            Ok(alarms) => alarms,
+            Err(unknown) => return vec![unknown.finding("CloudWatch alarms")],
+        };
+        let resource = format!("CloudWatch alarms {}", alarms.join(", "));
+        let states = match alarm_states(clients, &alarms).await {
+            Ok(states) => states,
+            Err(error) => return vec![check::failed(resource, &error, "")],
+        };
+        let missing: Vec<_> = alarms
+            .iter()
+            .filter(|a| !states.contains_key(*a))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            let now: Vec<_> = states.iter().map(|(a, s)| format!("{a} {s}")).collect();
+            return vec![check::ok(resource, format!("exist; now {}", now.join(", ")))];
+        }
+        vec![check::bad(
+            Verdict::Missing,
+            resource,
+            format!("not found: {}", missing.join(", ")),
+            "create the alarms, or fix their names in `alarms` (names are case-sensitive)",
+        )]
+    }
 }
 
 impl LongAction for CheckAlarms {
@@ -58,36 +87,7 @@ async fn check(
             StateValue::values().join(", ")
         )));
     }
-    let mut states = BTreeMap::new();
-    let mut pages = clients
-        .aws(aws_sdk_cloudwatch::Client::new)
-        .describe_alarms()
-        .set_alarm_names(Some(alarms.clone()))
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            ActionError::aws(
-                format!("describe CloudWatch alarms {}", alarms.join(", ")),
-                e,
-            )
-        })?;
-        let metric = page
-            .metric_alarms()
-            .iter()
-            .map(|a| (a.alarm_name(), a.state_value()));
-        let composite = page
-            .composite_alarms()
-            .iter()
-            .map(|a| (a.alarm_name(), a.state_value()));
-        for (name, value) in metric.chain(composite) {
-            if let (Some(name), Some(value)) = (name, value) {
-                states.insert(name.to_owned(), value.as_str().to_owned());
-            }
-        }
-    }
+    let states = alarm_states(clients, alarms).await?;
     let missing: Vec<_> = alarms
         .iter()
         .filter(|a| !states.contains_key(*a))
@@ -114,4 +114,42 @@ async fn check(
         waiting.join(", ")
     );
     running(&(), progress)
+}
+
+/// Each named alarm's state, metric and composite alike; absent ones are not in the map.
+async fn alarm_states(
+    clients: &Clients,
+    alarms: &[String],
+) -> Result<BTreeMap<String, String>, ActionError> {
+    let mut states = BTreeMap::new();
+    let mut pages = clients
+        .aws(aws_sdk_cloudwatch::Client::new)
+        .describe_alarms()
+        .set_alarm_names(Some(alarms.to_vec()))
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            ActionError::aws(
+                format!("describe CloudWatch alarms {}", alarms.join(", ")),
+                e,
+            )
+        })?;
+        let metric = page
+            .metric_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value()));
+        let composite = page
+            .composite_alarms()
+            .iter()
+            .map(|a| (a.alarm_name(), a.state_value()));
+        for (name, value) in metric.chain(composite) {
+            if let (Some(name), Some(value)) = (name, value) {
+                states.insert(name.to_owned(), value.as_str().to_owned());
+            }
+        }
+    }
+    Ok(states)
 }

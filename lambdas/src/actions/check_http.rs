@@ -4,11 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self as checking, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +49,41 @@ pub struct CheckHttp;
 impl Action for CheckHttp {
     const NAME: &str = "check.http";
     type Params = Params;
+
+    /// The URL answers one GET, from where the function runs (its VPC, its DNS); any status will do, since the
+    /// service may be what the rollback repairs.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let url: String = match params.required("url") {
+            Ok(url) => url,
+            Err(unknown) => return vec![unknown.finding("URL")],
+        };
+        let resource = format!("URL {url}");
+        let parsed = match reqwest::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
+            _ => {
+                return vec![checking::bad(
+                    Verdict::Error,
+                    resource,
+                    "not an http or https URL",
+                    "fix `url`",
+                )];
+            }
+        };
+        let timeout = match params.optional::<u64>("request_timeout") {
+            Ok(secs) => secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+            Err(_) => DEFAULT_TIMEOUT,
+        };
+        let finding = match get(clients, parsed, timeout).await {
+            Ok((status, _)) => checking::ok(resource, format!("answers {status}")),
+            Err(e) => checking::bad(
+                Verdict::NotReady,
+                resource,
+                format!("no answer: {}", with_causes(&e)),
+                "fix `url`, or let the function reach it (its VPC, security groups and DNS)",
+            ),
+        };
+        vec![finding]
+    }
 }
 
 impl LongAction for CheckHttp {

@@ -4,10 +4,11 @@
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{Filter, Image, ResourceType, Tag, TagSpecification};
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +37,67 @@ pub struct Ec2Image;
 impl Action for Ec2Image {
     const NAME: &str = "ec2.image";
     type Params = Params;
+
+    /// The instance exists and is not going away; an image name the step gives is free.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let instance: String = match params.required("instance_id") {
+            Ok(instance) => instance,
+            Err(unknown) => return vec![unknown.finding("EC2 instance")],
+        };
+        let resource = format!("EC2 instance `{instance}`");
+        let described = clients
+            .aws(aws_sdk_ec2::Client::new)
+            .describe_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .map_err(|e| ActionError::aws(format!("describe EC2 instance `{instance}`"), e));
+        let state = described.map(|output| {
+            output
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .find_map(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()))
+        });
+        let mut findings = vec![match state {
+            Ok(Some(state)) if matches!(state.as_str(), "running" | "stopped" | "stopping" | "pending") => {
+                check::ok(resource, state)
+            }
+            Ok(Some(state)) => check::bad(
+                Verdict::NotReady,
+                resource,
+                format!("{state}: nothing to image"),
+                "fix `instance_id`",
+            ),
+            Ok(None) => check::bad(
+                Verdict::Missing,
+                resource,
+                "EC2 knows no such instance in this region",
+                "fix `instance_id`",
+            ),
+            Err(error) => check::failed(resource, &error, "fix `instance_id`"),
+        }];
+        match params.optional::<String>("name") {
+            Ok(None) => {}
+            Ok(Some(name)) => {
+                let resource = format!("AMI name `{name}`");
+                let by_name = Filter::builder().name("name").values(&name).build();
+                findings.push(match describe(clients, by_name).await {
+                    Ok(None) => check::ok(resource, "free"),
+                    // An image of that name: the step would take it for its own.
+                    Ok(Some(image)) => check::bad(
+                        Verdict::NotReady,
+                        resource,
+                        format!("taken by `{}`", image.image_id().unwrap_or_default()),
+                        "leave `name` out, so it comes from the execution, or name a free one",
+                    ),
+                    Err(error) => check::failed(resource, &error, ""),
+                });
+            }
+            Err(unknown) => findings.push(unknown.finding("AMI name")),
+        }
+        findings
+    }
 }
 
 impl LongAction for Ec2Image {

@@ -11,10 +11,11 @@ use aws_sdk_ecs::types::{
     TaskDefinitionPlacementConstraint, TaskDefinitionStatus, Volume,
 };
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known, Unknown};
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +56,101 @@ pub struct EcsDeploy;
 impl Action for EcsDeploy {
     const NAME: &str = "ecs.deploy";
     type Params = Params;
+
+    /// The service is ACTIVE, and what it would be pointed at resolves: the task definition, the revision below
+    /// the running one for `previous`, or the container whose image takes the tag.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let (cluster, name) = match (
+            params.required::<String>("cluster"),
+            params.required::<String>("service"),
+        ) {
+            (Ok(cluster), Ok(name)) => (cluster, name),
+            (Err(unknown), _) | (_, Err(unknown)) => return vec![unknown.finding("ECS service")],
+        };
+        let resource = format!("ECS service `{name}` in cluster `{cluster}`");
+        let service = match describe_service(clients, &cluster, &name).await {
+            Ok(service) => service,
+            Err(error) => {
+                return vec![check::failed(
+                    resource,
+                    &error,
+                    "fix `cluster` or `service`: the service must exist in the stack's region",
+                )];
+            }
+        };
+        let running = service.task_definition().unwrap_or_default().to_owned();
+        let service_ok = check::ok(&resource, format!("ACTIVE, running `{running}`"));
+        let target = match (
+            params.optional::<String>("image_tag"),
+            params.optional::<String>("task_definition"),
+        ) {
+            (Err(unknown), _) => unknown.finding("image tag"),
+            (_, Err(unknown)) => unknown.finding("task definition"),
+            (Ok(None), Ok(Some(given))) => {
+                let resource = format!("task definition `{given}`");
+                match describe_task_definition(clients, &given).await {
+                    Ok(found) => check::ok(
+                        resource,
+                        format!("resolves to `{}`", found.task_definition_arn().unwrap_or_default()),
+                    ),
+                    Err(error) => {
+                        check::failed(resource, &error, "fix `task_definition`: family:revision or ARN")
+                    }
+                }
+            }
+            (Ok(Some(tag)), Ok(None)) if tag == PREVIOUS => {
+                let resource = format!("the revision below `{running}`");
+                match previous_revision(clients, &running).await {
+                    Ok(Some(previous)) => check::ok(resource, format!("`{previous}`")),
+                    Ok(None) => check::bad(
+                        Verdict::Missing,
+                        resource,
+                        "no ACTIVE revision of the family is older than the running one",
+                        "name the image tag or task definition to go back to",
+                    ),
+                    Err(error) => check::failed(resource, &error, ""),
+                }
+            }
+            (Ok(Some(tag)), Ok(None)) => tag_target(clients, params, &running, &tag).await,
+            _ => Unknown::Invalid(
+                "give exactly one of `image_tag` and `task_definition`".into(),
+            )
+            .finding("ECS deploy target"),
+        };
+        vec![service_ok, target]
+    }
+}
+
+/// The image `tag` would replace: the running task definition has the container. Whether the registry holds
+/// the tag is the registry's to say; ECS pulls it when the step runs.
+async fn tag_target(clients: &Clients, params: &Known, running: &str, tag: &str) -> Finding {
+    let container: String = match params.required("container") {
+        Ok(container) => container,
+        Err(unknown) => return unknown.finding("container"),
+    };
+    let resource = format!("container `{container}` of `{running}`");
+    match describe_task_definition(clients, running).await {
+        Ok(current) => match current
+            .container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(container.as_str()))
+        {
+            Some(found) => check::ok(
+                resource,
+                format!(
+                    "would run `{}`",
+                    with_tag(found.image().unwrap_or_default(), tag)
+                ),
+            ),
+            None => check::bad(
+                Verdict::Missing,
+                resource,
+                "the running task definition has no such container",
+                "fix `container`",
+            ),
+        },
+        Err(error) => check::failed(resource, &error, ""),
+    }
 }
 
 impl LongAction for EcsDeploy {
@@ -421,7 +517,7 @@ pub async fn describe_service(
     }
 }
 
-async fn describe_task_definition(
+pub async fn describe_task_definition(
     clients: &Clients,
     name: &str,
 ) -> Result<TaskDefinition, ActionError> {

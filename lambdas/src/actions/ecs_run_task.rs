@@ -7,11 +7,12 @@ use aws_sdk_ecs::types::{
     TaskOverride,
 };
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::ecs_deploy::describe_service;
+use crate::actions::ecs_deploy::{describe_service, describe_task_definition};
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -50,6 +51,61 @@ pub struct EcsRunTask;
 impl Action for EcsRunTask {
     const NAME: &str = "ecs.run_task";
     type Params = Params;
+
+    /// The cluster exists, the task definition resolves, and a service named for its network is ACTIVE.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let cluster: String = match params.required("cluster") {
+            Ok(cluster) => cluster,
+            Err(unknown) => return vec![unknown.finding("ECS cluster")],
+        };
+        let mut findings = Vec::new();
+        let resource = format!("ECS cluster `{cluster}`");
+        // ListTasks, which the function may call on its cluster, fails on a cluster that does not exist.
+        let listed = clients
+            .aws(aws_sdk_ecs::Client::new)
+            .list_tasks()
+            .cluster(&cluster)
+            .max_results(1)
+            .send()
+            .await;
+        findings.push(match listed {
+            Ok(_) => check::ok(resource, "exists"),
+            Err(e) => check::failed(
+                resource,
+                &ActionError::aws(format!("list tasks of ECS cluster `{cluster}`"), e),
+                "fix `cluster`: it must exist in the stack's region",
+            ),
+        });
+        findings.push(match params.required::<String>("task_definition") {
+            Ok(given) => {
+                let resource = format!("task definition `{given}`");
+                match describe_task_definition(clients, &given).await {
+                    Ok(found) => check::ok(
+                        resource,
+                        format!("resolves to `{}`", found.task_definition_arn().unwrap_or_default()),
+                    ),
+                    Err(error) => check::failed(
+                        resource,
+                        &error,
+                        "register it, or fix `task_definition`: family, family:revision or ARN",
+                    ),
+                }
+            }
+            Err(unknown) => unknown.finding("task definition"),
+        });
+        match params.optional::<String>("service") {
+            Ok(None) => {}
+            Ok(Some(service)) => {
+                let resource = format!("ECS service `{service}` in cluster `{cluster}`");
+                findings.push(match describe_service(clients, &cluster, &service).await {
+                    Ok(_) => check::ok(resource, "ACTIVE; the task takes its network configuration"),
+                    Err(error) => check::failed(resource, &error, "fix `service`"),
+                });
+            }
+            Err(unknown) => findings.push(unknown.finding("ECS service")),
+        }
+        findings
+    }
 }
 
 impl LongAction for EcsRunTask {

@@ -7,11 +7,12 @@
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::actions::{Action, Invoke};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
 /// The state machine comes from the execution context.
@@ -69,6 +70,34 @@ pub struct Guard;
 impl Action for Guard {
     const NAME: &str = "guard";
     type Params = Params;
+
+    /// The role may list the machine's executions; a rollback running now is said, not failed.
+    async fn check(clients: &Clients, _: &Known, execution: &Execution) -> Vec<Finding> {
+        let machine = &execution.state_machine;
+        let resource = format!("state machine `{machine}`");
+        let answer = clients
+            .aws(aws_sdk_sfn::Client::new)
+            .list_executions()
+            .state_machine_arn(machine)
+            .status_filter(ExecutionStatus::Running)
+            .send()
+            .await;
+        let finding = match answer {
+            Ok(page) => check::ok(
+                resource,
+                match page.executions().len() {
+                    0 => "no rollback running".to_owned(),
+                    n => format!("{n} rollback(s) running now"),
+                },
+            ),
+            Err(e) => check::failed(
+                resource,
+                &ActionError::aws(format!("list the RUNNING executions of `{machine}`"), e),
+                "deploy the stack (`stepback deploy`)",
+            ),
+        };
+        vec![finding]
+    }
 }
 
 impl Invoke for Guard {

@@ -22,9 +22,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use catalog::ErrorName;
-use catalog::contract::{Operation, Request, Response, Status};
+use catalog::contract::{CheckReport, Execution, Finding, Operation, Request, Response, Status};
 use serde::de::DeserializeOwned;
 
+use crate::check::Known;
 use crate::{ActionError, Call, Clients};
 
 /// Every handler type, each once: the dispatch table [`crate::Function`] looks its action up in.
@@ -52,11 +53,15 @@ pub(crate) fn handler(action: &str) -> Option<&'static Handler> {
     HANDLERS.iter().find(|h| h.action == action)
 }
 
-/// What every handler type declares: the catalog entry it serves and the params it takes.
+/// What every handler type declares: the catalog entry it serves, the params it takes, and its check.
 pub(crate) trait Action: 'static {
     /// The catalog entry's name.
     const NAME: &'static str;
     type Params: DeserializeOwned + 'static;
+
+    /// `operation = check`: whether what the step will touch exists and is ready, one finding per resource.
+    /// `clients` only read (see [`crate::check`]).
+    async fn check(clients: &Clients, params: &Known, execution: &Execution) -> Vec<Finding>;
 }
 
 /// An action that finishes in one invocation: the catalog's `Invoke` and `TaskToken` runtimes.
@@ -92,6 +97,7 @@ pub(crate) struct Handler {
     /// Whether the handler is a [`LongAction`], i.e. answers `poll`.
     pub(crate) polls: bool,
     pub(crate) run: for<'a> fn(&'a Clients, Request) -> Answer<'a>,
+    pub(crate) check: for<'a> fn(&'a Clients, Request) -> Answer<'a>,
 }
 
 impl Handler {
@@ -100,6 +106,7 @@ impl Handler {
             action: A::NAME,
             polls: false,
             run: run_invoke::<A>,
+            check: run_check::<A>,
         }
     }
 
@@ -108,6 +115,7 @@ impl Handler {
             action: A::NAME,
             polls: true,
             run: run_long::<A>,
+            check: run_check::<A>,
         }
     }
 }
@@ -115,6 +123,14 @@ impl Handler {
 /// Params that do not fit the handler's type are `Stepback.InvalidInput`.
 fn run_invoke<A: Invoke>(clients: &Clients, request: Request) -> Answer<'_> {
     Box::pin(async move { A::invoke(clients, Call::parse(request)?).await })
+}
+
+/// The findings, as a `done` answer's output.
+fn run_check<A: Action>(clients: &Clients, request: Request) -> Answer<'_> {
+    Box::pin(async move {
+        let findings = A::check(clients, &Known::new(request.params), &request.execution).await;
+        crate::done(&CheckReport { findings })
+    })
 }
 
 /// Runs `start` or `poll`. A `start` raises its errors so that `Retry` and `Catch` see them; a `poll` raises
@@ -126,6 +142,9 @@ fn run_long<A: LongAction>(clients: &Clients, request: Request) -> Answer<'_> {
         let state = match call.operation {
             Operation::Start => A::start(clients, &call).await?,
             Operation::Poll => call.state()?,
+            Operation::Check => {
+                return Err(ActionError::invalid_input("a check runs on its own path"));
+            }
         };
         match A::observe(clients, &call, state).await {
             Err(error)

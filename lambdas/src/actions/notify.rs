@@ -1,9 +1,10 @@
 //! `notify`: SNS Publish.
 
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, Invoke};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,10 @@ pub struct Notify;
 impl Action for Notify {
     const NAME: &str = "notify";
     type Params = Params;
+
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![topic_exists(clients, params).await]
+    }
 }
 
 impl Invoke for Notify {
@@ -56,6 +61,30 @@ pub async fn publish(
         .await
         .map_err(|e| ActionError::aws(format!("publish to SNS topic `{topic}`"), e))?;
     Ok(output.message_id.unwrap_or_default())
+}
+
+/// The `topic` param's topic answers GetTopicAttributes: it exists in the function's region and account (or
+/// lets it look). Publish itself cannot be tried without sending a message.
+pub async fn topic_exists(clients: &Clients, params: &Known) -> Finding {
+    let topic: String = match params.required("topic") {
+        Ok(topic) => topic,
+        Err(unknown) => return unknown.finding("SNS topic"),
+    };
+    let resource = format!("SNS topic `{topic}`");
+    let answer = clients
+        .aws(aws_sdk_sns::Client::new)
+        .get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await;
+    match answer {
+        Ok(_) => check::ok(resource, "exists"),
+        Err(e) => check::failed(
+            resource,
+            &ActionError::aws(format!("get the attributes of SNS topic `{topic}`"), e),
+            "create the topic, or fix `topic`: it must be in the stack's region",
+        ),
+    }
 }
 
 /// SNS rejects a subject that is not ASCII, holds a line break or control character, or has 100 characters

@@ -8,11 +8,12 @@
 
 use aws_sdk_rds::types::{DbInstance, Tag};
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::rds_snapshot::{find_snapshot, tagged_by};
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +51,81 @@ pub struct RdsRestore;
 impl Action for RdsRestore {
     const NAME: &str = "rds.restore";
     type Params = Params;
+
+    /// The instance being replaced is available, the snapshot is available, and a named new instance is free.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let mut findings = vec![match params.required::<String>("instance") {
+            Ok(instance) => instance_available(clients, &instance).await,
+            Err(unknown) => unknown.finding("RDS instance"),
+        }];
+        findings.push(match params.required::<String>("snapshot") {
+            Ok(snapshot) => snapshot_available(clients, &snapshot).await,
+            Err(unknown) => unknown.finding("RDS snapshot"),
+        });
+        match params.optional::<String>("new_instance") {
+            Ok(None) => {}
+            Ok(Some(id)) => {
+                let resource = format!("RDS instance id `{id}`");
+                findings.push(match find_instance(clients, &id).await {
+                    Ok(None) => check::ok(resource, "free"),
+                    Ok(Some(_)) => check::bad(
+                        Verdict::NotReady,
+                        resource,
+                        "an instance with this id exists; the step refuses to restore over it",
+                        "leave `new_instance` out, so the id comes from the execution, or name a free one",
+                    ),
+                    Err(error) => check::failed(resource, &error, ""),
+                });
+            }
+            Err(unknown) => findings.push(unknown.finding("RDS instance id")),
+        }
+        findings
+    }
+}
+
+/// The instance exists and is `available`, as a snapshot and a rename need.
+pub async fn instance_available(clients: &Clients, id: &str) -> Finding {
+    let resource = format!("RDS instance `{id}`");
+    match find_instance(clients, id).await {
+        Ok(Some(instance)) if available(&instance) => check::ok(resource, "available"),
+        Ok(Some(instance)) => check::bad(
+            Verdict::NotReady,
+            resource,
+            format!("{}, not available", status(&instance)),
+            format!(
+                "start it or wait until it is available (`aws rds start-db-instance --db-instance-identifier {id}` for a stopped one)"
+            ),
+        ),
+        Ok(None) => check::bad(
+            Verdict::Missing,
+            resource,
+            "RDS knows no such instance in this region",
+            "fix the instance identifier in the workflow",
+        ),
+        Err(error) => check::failed(resource, &error, "fix the instance identifier in the workflow"),
+    }
+}
+
+async fn snapshot_available(clients: &Clients, id: &str) -> Finding {
+    let resource = format!("RDS snapshot `{id}`");
+    match find_snapshot(clients, id).await {
+        Ok(Some(snapshot)) if snapshot.status() == Some("available") => {
+            check::ok(resource, "available")
+        }
+        Ok(Some(snapshot)) => check::bad(
+            Verdict::NotReady,
+            resource,
+            format!("{}, not available", snapshot.status().unwrap_or("unknown")),
+            "wait until the snapshot is available, or name another",
+        ),
+        Ok(None) => check::bad(
+            Verdict::Missing,
+            resource,
+            "RDS knows no such snapshot in this region",
+            "name an existing snapshot (`aws rds describe-db-snapshots`)",
+        ),
+        Err(error) => check::failed(resource, &error, "name an existing snapshot"),
+    }
 }
 
 impl LongAction for RdsRestore {

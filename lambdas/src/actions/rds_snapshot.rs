@@ -3,10 +3,12 @@
 
 use aws_sdk_rds::types::{DbSnapshot, Tag};
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
+use crate::actions::rds_restore::instance_available;
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +39,35 @@ pub struct RdsSnapshot;
 impl Action for RdsSnapshot {
     const NAME: &str = "rds.snapshot";
     type Params = Params;
+
+    /// The instance is available; a snapshot id the step names is free.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let mut findings = vec![match params.required::<String>("instance") {
+            Ok(instance) => instance_available(clients, &instance).await,
+            Err(unknown) => unknown.finding("RDS instance"),
+        }];
+        match params.optional::<String>("snapshot_id") {
+            Ok(None) => {}
+            Ok(Some(id)) => findings.push(snapshot_id_free(clients, &id).await),
+            Err(unknown) => findings.push(unknown.finding("RDS snapshot id")),
+        }
+        findings
+    }
+}
+
+/// `start` refuses a snapshot id that someone else's snapshot holds.
+async fn snapshot_id_free(clients: &Clients, id: &str) -> Finding {
+    let resource = format!("RDS snapshot id `{id}`");
+    match find_snapshot(clients, id).await {
+        Ok(None) => check::ok(resource, "free"),
+        Ok(Some(_)) => check::bad(
+            Verdict::NotReady,
+            resource,
+            "a snapshot with this id exists; the step refuses to take another under it",
+            "leave `snapshot_id` out, so the id comes from the execution, or name a free one",
+        ),
+        Err(error) => check::failed(resource, &error, ""),
+    }
 }
 
 impl LongAction for RdsSnapshot {

@@ -5,14 +5,17 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey, CommandStatus, Target};
+use aws_sdk_ssm::types::{
+    CommandFilter, CommandFilterKey, CommandStatus, InstanceInformationStringFilter, Target,
+};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, LongAction};
+use crate::check::{self, Known, Unknown};
 use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -49,6 +52,76 @@ pub struct SsmCommand;
 impl Action for SsmCommand {
     const NAME: &str = "ssm.command";
     type Params = Params;
+
+    /// Every instance named, or some instance with the tags, is managed by SSM (its agent reports in).
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let (filter, resource, named) = match (
+            params.optional::<Vec<String>>("instance_ids"),
+            params.optional::<BTreeMap<String, String>>("tags"),
+        ) {
+            (Err(unknown), _) | (_, Err(unknown)) => return vec![unknown.finding("EC2 instances")],
+            (Ok(Some(ids)), Ok(None)) => (
+                vec![InstanceInformationStringFilter::builder()
+                    .key("InstanceIds")
+                    .set_values(Some(ids.clone()))
+                    .build()],
+                format!("instances {}", ids.join(", ")),
+                ids,
+            ),
+            (Ok(None), Ok(Some(tags))) => (
+                tags.iter()
+                    .map(|(k, v)| {
+                        InstanceInformationStringFilter::builder()
+                            .key(format!("tag:{k}"))
+                            .values(v)
+                            .build()
+                    })
+                    .collect(),
+                format!(
+                    "instances tagged {}",
+                    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                ),
+                Vec::new(),
+            ),
+            _ => {
+                return vec![
+                    Unknown::Invalid("give exactly one of `instance_ids` and `tags`".into())
+                        .finding("EC2 instances"),
+                ];
+            }
+        };
+        let mut managed = Vec::new();
+        let mut pages = clients
+            .aws(aws_sdk_ssm::Client::new)
+            .describe_instance_information()
+            .set_filters(Some(filter.into_iter().flatten().collect()))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            match item {
+                Ok(info) => managed.extend(info.instance_id),
+                Err(e) => {
+                    let error = ActionError::aws(format!("describe the SSM-managed {resource}"), e);
+                    return vec![check::failed(resource, &error, "")];
+                }
+            }
+        }
+        let unmanaged: Vec<_> = named.iter().filter(|id| !managed.contains(id)).cloned().collect();
+        let fix = "run the SSM agent on them, with an instance profile that allows it                    (AmazonSSMManagedInstanceCore)";
+        if !unmanaged.is_empty() {
+            return vec![check::bad(
+                Verdict::NotReady,
+                resource,
+                format!("not managed by SSM: {}", unmanaged.join(", ")),
+                fix,
+            )];
+        }
+        if managed.is_empty() {
+            return vec![check::bad(Verdict::Missing, resource, "no SSM-managed instance", fix)];
+        }
+        vec![check::ok(resource, format!("{} managed by SSM", managed.len()))]
+    }
 }
 
 impl LongAction for SsmCommand {

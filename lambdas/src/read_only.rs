@@ -1,0 +1,208 @@
+//! The HTTP client of a `check`: it lets through only AWS operations that read (`Describe*`, `List*`,
+//! `Get*`) and refuses any other before it leaves the process, so a check cannot change anything whatever
+//! its code or its role allow. [`operation`] names the operation of a signed request, for tests that record
+//! what a handler called.
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+/// One AWS request, as IAM names it: `rds:DescribeDBInstances`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AwsOperation {
+    /// The SigV4 signing name (CloudWatch signs as `monitoring`); empty for an unsigned request.
+    pub service: String,
+    pub name: String,
+}
+
+impl AwsOperation {
+    /// Whether the operation only reads, by AWS's naming convention, which every service stepback calls keeps.
+    pub fn reads(&self) -> bool {
+        ["Describe", "List", "Get"]
+            .iter()
+            .any(|verb| self.name.starts_with(verb))
+    }
+}
+
+impl std::fmt::Display for AwsOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.service, self.name)
+    }
+}
+
+/// The operation of a request in the protocols stepback's services speak: awsJson's `X-Amz-Target`
+/// (ECS, SSM, Step Functions), rpc-v2-cbor's `/operation/<name>` path (CloudWatch), and the query protocols'
+/// `Action` form field (RDS, ELB, SNS, EC2). `None` for anything else.
+pub fn operation(request: &HttpRequest) -> Option<AwsOperation> {
+    let header = |name: &str| request.headers().get(name).unwrap_or_default();
+    let service = header("authorization")
+        .split_once("Credential=")
+        .and_then(|(_, credential)| credential.split('/').nth(3))
+        .unwrap_or_default()
+        .to_owned();
+    let name = if let Some((_, name)) = header("x-amz-target").rsplit_once('.') {
+        name.to_owned()
+    } else if let Some((_, name)) = request.uri().split_once("/operation/") {
+        name.split(['?', '/']).next().unwrap_or_default().to_owned()
+    } else {
+        let body = request.body().bytes().unwrap_or_default();
+        String::from_utf8_lossy(body)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))?
+            .to_owned()
+    };
+    (!name.is_empty()).then_some(AwsOperation { service, name })
+}
+
+/// An HTTP client that passes on only the requests whose [`operation`] [reads](AwsOperation::reads).
+#[derive(Clone, Debug)]
+pub struct ReadOnly {
+    inner: SharedHttpClient,
+}
+
+impl ReadOnly {
+    pub fn new(inner: SharedHttpClient) -> ReadOnly {
+        ReadOnly { inner }
+    }
+}
+
+impl HttpClient for ReadOnly {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(ReadOnlyConnector {
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct ReadOnlyConnector {
+    inner: SharedHttpConnector,
+}
+
+impl HttpConnector for ReadOnlyConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        match operation(&request) {
+            Some(op) if op.reads() => self.inner.call(request),
+            refused => {
+                let what = refused.map_or_else(
+                    || format!("a request to {} of no known operation", request.uri()),
+                    |op| op.to_string(),
+                );
+                HttpConnectorFuture::ready(Err(ConnectorError::user(
+                    format!("a check may only read; refused {what}").into(),
+                )))
+            }
+        }
+    }
+}
+
+/// The SDK's own default HTTPS client (hyper 1 with rustls and aws-lc), which an `SdkConfig` leaves unset until a
+/// service client picks it.
+pub fn default_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn request(uri: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
+        let mut request = HttpRequest::new(SdkBody::from(body));
+        request.set_uri(uri).expect("a uri");
+        for (name, value) in headers {
+            request.headers_mut().insert(name.to_string(), value.to_string());
+        }
+        request
+    }
+
+    const SIGNED_RDS: (&str, &str) = (
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/rds/aws4_request, SignedHeaders=host, Signature=0",
+    );
+
+    #[test]
+    fn operations_are_named_in_each_protocol() {
+        let query = request(
+            "https://rds.us-east-1.amazonaws.com/",
+            &[SIGNED_RDS],
+            "Action=CreateDBSnapshot&Version=2014-10-31&DBInstanceIdentifier=db",
+        );
+        assert_eq!(
+            operation(&query).map(|o| o.to_string()),
+            Some("rds:CreateDBSnapshot".into())
+        );
+        let json = request(
+            "https://ecs.us-east-1.amazonaws.com/",
+            &[("x-amz-target", "AmazonEC2ContainerServiceV20141113.UpdateService")],
+            "{}",
+        );
+        assert_eq!(operation(&json).map(|o| o.name), Some("UpdateService".into()));
+        let cbor = request(
+            "https://monitoring.us-east-1.amazonaws.com/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
+            &[],
+            "",
+        );
+        assert_eq!(operation(&cbor).map(|o| o.name), Some("DescribeAlarms".into()));
+        assert_eq!(operation(&request("https://s3.amazonaws.com/b/k", &[], "")), None);
+    }
+
+    /// Counts what reaches it, and answers 200.
+    #[derive(Clone, Debug, Default)]
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl HttpConnector for Counting {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let ok = aws_smithy_runtime_api::http::StatusCode::try_from(200).expect("200");
+            HttpConnectorFuture::ready(Ok(
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(ok, SdkBody::empty()),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_mutating_call_is_refused_before_it_is_sent() {
+        let sent = Counting::default();
+        let connector = ReadOnlyConnector {
+            inner: SharedHttpConnector::new(sent.clone()),
+        };
+        let refused = connector
+            .call(request(
+                "https://rds.us-east-1.amazonaws.com/",
+                &[SIGNED_RDS],
+                "Action=CreateDBSnapshot&Version=2014-10-31",
+            ))
+            .await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| format!("{e:?}").contains("refused rds:CreateDBSnapshot")),
+            "{refused:?}"
+        );
+        let unknown = connector.call(request("https://s3.amazonaws.com/b/k", &[], "")).await;
+        assert!(unknown.is_err());
+        assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 0, "a refused request was sent");
+        let read = connector
+            .call(request(
+                "https://rds.us-east-1.amazonaws.com/",
+                &[SIGNED_RDS],
+                "Action=DescribeDBInstances&Version=2014-10-31",
+            ))
+            .await;
+        assert!(read.is_ok(), "{read:?}");
+        assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}
