@@ -83,7 +83,12 @@ fn print(steps: &[StepCheck]) {
                         finding.detail
                     );
                     if !finding.fix.is_empty() {
-                        outln!("{:<width$}  {:<status_width$}  fix: {}", "", "", finding.fix);
+                        outln!(
+                            "{:<width$}  {:<status_width$}  fix: {}",
+                            "",
+                            "",
+                            finding.fix
+                        );
                     }
                 }
             }

@@ -67,7 +67,9 @@ pub async fn preflight(
     let known = |name: &str| input.get(name).cloned();
     let mut skipped = Vec::new();
     let mut planned = Vec::new();
-    let guard = catalog::ACTIONS.iter().find(|a| !a.user_facing && a.name == "guard");
+    let guard = catalog::ACTIONS
+        .iter()
+        .find(|a| !a.user_facing && a.name == "guard");
     for step in workflow.steps.iter().chain(&workflow.on_failure) {
         let off = step
             .when
@@ -92,7 +94,9 @@ pub async fn preflight(
         if skipped.contains(&step.step) {
             continue;
         }
-        let function = functions.get(&compiler::template::function_id(step.action)).cloned();
+        let function = functions
+            .get(&compiler::template::function_id(step.action))
+            .cloned();
         let request = Request {
             version: contract::VERSION,
             action: step.action.name.to_owned(),

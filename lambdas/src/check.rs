@@ -57,9 +57,12 @@ impl Unknown {
                 fix: String::new(),
                 param: Some(param),
             },
-            Unknown::Invalid(detail) => {
-                bad(Verdict::Error, resource, detail, "run `stepback check` on the workflow")
-            }
+            Unknown::Invalid(detail) => bad(
+                Verdict::Error,
+                resource,
+                detail,
+                "run `stepback check` on the workflow",
+            ),
         }
     }
 }
@@ -117,7 +120,8 @@ pub fn failed(resource: impl Into<String>, error: &ActionError, fix_missing: &st
             ),
             _ => (
                 Verdict::Error,
-                "run `stepback preflight` again; if it persists, read the function's logs".to_owned(),
+                "run `stepback preflight` again; if it persists, read the function's logs"
+                    .to_owned(),
             ),
         }
     };

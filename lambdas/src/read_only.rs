@@ -123,7 +123,9 @@ mod tests {
         let mut request = HttpRequest::new(SdkBody::from(body));
         request.set_uri(uri).expect("a uri");
         for (name, value) in headers {
-            request.headers_mut().insert(name.to_string(), value.to_string());
+            request
+                .headers_mut()
+                .insert(name.to_string(), value.to_string());
         }
         request
     }
@@ -146,17 +148,29 @@ mod tests {
         );
         let json = request(
             "https://ecs.us-east-1.amazonaws.com/",
-            &[("x-amz-target", "AmazonEC2ContainerServiceV20141113.UpdateService")],
+            &[(
+                "x-amz-target",
+                "AmazonEC2ContainerServiceV20141113.UpdateService",
+            )],
             "{}",
         );
-        assert_eq!(operation(&json).map(|o| o.name), Some("UpdateService".into()));
+        assert_eq!(
+            operation(&json).map(|o| o.name),
+            Some("UpdateService".into())
+        );
         let cbor = request(
             "https://monitoring.us-east-1.amazonaws.com/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
             &[],
             "",
         );
-        assert_eq!(operation(&cbor).map(|o| o.name), Some("DescribeAlarms".into()));
-        assert_eq!(operation(&request("https://s3.amazonaws.com/b/k", &[], "")), None);
+        assert_eq!(
+            operation(&cbor).map(|o| o.name),
+            Some("DescribeAlarms".into())
+        );
+        assert_eq!(
+            operation(&request("https://s3.amazonaws.com/b/k", &[], "")),
+            None
+        );
     }
 
     /// Counts what reaches it, and answers 200.
@@ -168,7 +182,10 @@ mod tests {
             self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let ok = aws_smithy_runtime_api::http::StatusCode::try_from(200).expect("200");
             HttpConnectorFuture::ready(Ok(
-                aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(ok, SdkBody::empty()),
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+                    ok,
+                    SdkBody::empty(),
+                ),
             ))
         }
     }
@@ -192,9 +209,15 @@ mod tests {
                 .is_err_and(|e| format!("{e:?}").contains("refused rds:CreateDBSnapshot")),
             "{refused:?}"
         );
-        let unknown = connector.call(request("https://s3.amazonaws.com/b/k", &[], "")).await;
+        let unknown = connector
+            .call(request("https://s3.amazonaws.com/b/k", &[], ""))
+            .await;
         assert!(unknown.is_err());
-        assert_eq!(sent.0.load(std::sync::atomic::Ordering::SeqCst), 0, "a refused request was sent");
+        assert_eq!(
+            sent.0.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "a refused request was sent"
+        );
         let read = connector
             .call(request(
                 "https://rds.us-east-1.amazonaws.com/",

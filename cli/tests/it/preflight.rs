@@ -73,9 +73,8 @@ fn health_server() -> String {
         for mut stream in listener.incoming().flatten() {
             let mut buffer = [0u8; 4096];
             let _ = stream.read(&mut buffer);
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-            );
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
     });
     format!("http://{addr}/health")
@@ -84,7 +83,11 @@ fn health_server() -> String {
 /// What the rollback touches, in moto. Returns the target group ARN and the instance id.
 async fn seed(config: &SdkConfig) -> (String, String) {
     let sns = aws_sdk_sns::Client::new(config);
-    sns.create_topic().name("deploys").send().await.expect("topic");
+    sns.create_topic()
+        .name("deploys")
+        .send()
+        .await
+        .expect("topic");
     aws_sdk_rds::Client::new(config)
         .create_db_instance()
         .db_instance_identifier("orders-db")
@@ -253,19 +256,35 @@ message = "Rollback failed at ${{failure.step}}"
 fn statuses(out: &str) -> Vec<(String, String)> {
     let mut rows = Vec::new();
     let mut step = String::new();
-    let column = out.lines().next().and_then(|h| h.find("status")).unwrap_or(0);
+    let column = out
+        .lines()
+        .next()
+        .and_then(|h| h.find("status"))
+        .unwrap_or(0);
     for line in out.lines().skip(1).take_while(|l| !l.is_empty()) {
         if !line.starts_with(' ') {
-            step = line.split_whitespace().next().unwrap_or_default().to_owned();
+            step = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
         }
         let rest = line.get(column..).unwrap_or_default();
         if rest.trim_start().starts_with("fix:") {
             continue;
         }
-        let status = ["not yet knowable", "not ready", "missing", "denied", "error", "ok", "skipped"]
-            .into_iter()
-            .find(|s| rest.starts_with(s))
-            .unwrap_or("?");
+        let status = [
+            "not yet knowable",
+            "not ready",
+            "missing",
+            "denied",
+            "error",
+            "ok",
+            "skipped",
+        ]
+        .into_iter()
+        .find(|s| rest.starts_with(s))
+        .unwrap_or("?");
         rows.push((step.clone(), status.to_owned()));
     }
     rows
@@ -372,17 +391,25 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
     .map(|(s, v)| (s.to_owned(), v.to_owned()))
     .collect();
     assert_eq!(statuses(&out), expected_ok, "{out}");
-    assert!(out.contains("would run `registry.local:5000/orders:v1`"), "{out}");
+    assert!(
+        out.contains("would run `registry.local:5000/orders:v1`"),
+        "{out}"
+    );
     assert!(out.contains("ready: every step"), "{out}");
 
     // The tag comes from an input given no value: not yet knowable, which does not fail the preflight.
     let (code, out, err) = preflight(&[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("not yet knowable  image tag: `image_tag` is known only when the rollback runs"),
+        out.contains(
+            "not yet knowable  image tag: `image_tag` is known only when the rollback runs"
+        ),
         "{out}"
     );
-    assert!(out.contains("fix: pass --input to_version=... to check it now"), "{out}");
+    assert!(
+        out.contains("fix: pass --input to_version=... to check it now"),
+        "{out}"
+    );
 
     // A stopped database and a deleted target group: exactly those two steps fail, each with its fix.
     runtime.block_on(async {
@@ -426,16 +453,23 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         out.contains("fix: fix `target_group`: the ARN of an existing target group"),
         "{out}"
     );
-    assert!(out.contains("not ready: 2 of 11 steps: backup_db, drain"), "{out}");
+    assert!(
+        out.contains("not ready: 2 of 11 steps: backup_db, drain"),
+        "{out}"
+    );
 
     // What the checks called, through the guard that refuses anything but a read: reads only.
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let called: BTreeSet<String> = seen
         .iter()
-        .map(|op| op.as_ref().map_or_else(|| "an unnamed request".to_owned(), |op| op.to_string()))
+        .map(|op| {
+            op.as_ref()
+                .map_or_else(|| "an unnamed request".to_owned(), |op| op.to_string())
+        })
         .collect();
     assert!(
-        seen.iter().all(|op| op.as_ref().is_some_and(AwsOperation::reads)),
+        seen.iter()
+            .all(|op| op.as_ref().is_some_and(AwsOperation::reads)),
         "a check sent a request that does not read: {called:?}"
     );
     insta::assert_snapshot!(

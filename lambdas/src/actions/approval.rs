@@ -6,8 +6,8 @@ use catalog::contract::{Execution, Finding, Response};
 use serde::Deserialize;
 
 use crate::actions::notify::{publish, topic_exists};
-use crate::check::Known;
 use crate::actions::{Action, Invoke};
+use crate::check::Known;
 use crate::{ActionError, Call, Clients, running};
 
 #[derive(Debug, Deserialize)]

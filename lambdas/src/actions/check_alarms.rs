@@ -49,7 +49,10 @@ impl Action for CheckAlarms {
             .collect();
         if missing.is_empty() {
             let now: Vec<_> = states.iter().map(|(a, s)| format!("{a} {s}")).collect();
-            return vec![check::ok(resource, format!("exist; now {}", now.join(", ")))];
+            return vec![check::ok(
+                resource,
+                format!("exist; now {}", now.join(", ")),
+            )];
         }
         vec![check::bad(
             Verdict::Missing,

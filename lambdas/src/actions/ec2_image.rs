@@ -57,10 +57,19 @@ impl Action for Ec2Image {
                 .reservations()
                 .iter()
                 .flat_map(|r| r.instances())
-                .find_map(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()))
+                .find_map(|i| {
+                    i.state()
+                        .and_then(|s| s.name())
+                        .map(|n| n.as_str().to_owned())
+                })
         });
         let mut findings = vec![match state {
-            Ok(Some(state)) if matches!(state.as_str(), "running" | "stopped" | "stopping" | "pending") => {
+            Ok(Some(state))
+                if matches!(
+                    state.as_str(),
+                    "running" | "stopped" | "stopping" | "pending"
+                ) =>
+            {
                 check::ok(resource, state)
             }
             Ok(Some(state)) => check::bad(

@@ -91,11 +91,16 @@ impl Action for EcsDeploy {
                 match describe_task_definition(clients, &given).await {
                     Ok(found) => check::ok(
                         resource,
-                        format!("resolves to `{}`", found.task_definition_arn().unwrap_or_default()),
+                        format!(
+                            "resolves to `{}`",
+                            found.task_definition_arn().unwrap_or_default()
+                        ),
                     ),
-                    Err(error) => {
-                        check::failed(resource, &error, "fix `task_definition`: family:revision or ARN")
-                    }
+                    Err(error) => check::failed(
+                        resource,
+                        &error,
+                        "fix `task_definition`: family:revision or ARN",
+                    ),
                 }
             }
             (Ok(Some(tag)), Ok(None)) if tag == PREVIOUS => {
@@ -112,10 +117,8 @@ impl Action for EcsDeploy {
                 }
             }
             (Ok(Some(tag)), Ok(None)) => tag_target(clients, params, &running, &tag).await,
-            _ => Unknown::Invalid(
-                "give exactly one of `image_tag` and `task_definition`".into(),
-            )
-            .finding("ECS deploy target"),
+            _ => Unknown::Invalid("give exactly one of `image_tag` and `task_definition`".into())
+                .finding("ECS deploy target"),
         };
         vec![service_ok, target]
     }

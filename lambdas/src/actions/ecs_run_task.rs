@@ -82,7 +82,10 @@ impl Action for EcsRunTask {
                 match describe_task_definition(clients, &given).await {
                     Ok(found) => check::ok(
                         resource,
-                        format!("resolves to `{}`", found.task_definition_arn().unwrap_or_default()),
+                        format!(
+                            "resolves to `{}`",
+                            found.task_definition_arn().unwrap_or_default()
+                        ),
                     ),
                     Err(error) => check::failed(
                         resource,
@@ -98,7 +101,9 @@ impl Action for EcsRunTask {
             Ok(Some(service)) => {
                 let resource = format!("ECS service `{service}` in cluster `{cluster}`");
                 findings.push(match describe_service(clients, &cluster, &service).await {
-                    Ok(_) => check::ok(resource, "ACTIVE; the task takes its network configuration"),
+                    Ok(_) => {
+                        check::ok(resource, "ACTIVE; the task takes its network configuration")
+                    }
                     Err(error) => check::failed(resource, &error, "fix `service`"),
                 });
             }

@@ -102,7 +102,11 @@ pub async fn instance_available(clients: &Clients, id: &str) -> Finding {
             "RDS knows no such instance in this region",
             "fix the instance identifier in the workflow",
         ),
-        Err(error) => check::failed(resource, &error, "fix the instance identifier in the workflow"),
+        Err(error) => check::failed(
+            resource,
+            &error,
+            "fix the instance identifier in the workflow",
+        ),
     }
 }
 

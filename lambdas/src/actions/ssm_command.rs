@@ -61,10 +61,12 @@ impl Action for SsmCommand {
         ) {
             (Err(unknown), _) | (_, Err(unknown)) => return vec![unknown.finding("EC2 instances")],
             (Ok(Some(ids)), Ok(None)) => (
-                vec![InstanceInformationStringFilter::builder()
-                    .key("InstanceIds")
-                    .set_values(Some(ids.clone()))
-                    .build()],
+                vec![
+                    InstanceInformationStringFilter::builder()
+                        .key("InstanceIds")
+                        .set_values(Some(ids.clone()))
+                        .build(),
+                ],
                 format!("instances {}", ids.join(", ")),
                 ids,
             ),
@@ -79,7 +81,10 @@ impl Action for SsmCommand {
                     .collect(),
                 format!(
                     "instances tagged {}",
-                    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                    tags.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Vec::new(),
             ),
@@ -107,7 +112,11 @@ impl Action for SsmCommand {
                 }
             }
         }
-        let unmanaged: Vec<_> = named.iter().filter(|id| !managed.contains(id)).cloned().collect();
+        let unmanaged: Vec<_> = named
+            .iter()
+            .filter(|id| !managed.contains(id))
+            .cloned()
+            .collect();
         let fix = "run the SSM agent on them, with an instance profile that allows it                    (AmazonSSMManagedInstanceCore)";
         if !unmanaged.is_empty() {
             return vec![check::bad(
@@ -118,9 +127,17 @@ impl Action for SsmCommand {
             )];
         }
         if managed.is_empty() {
-            return vec![check::bad(Verdict::Missing, resource, "no SSM-managed instance", fix)];
+            return vec![check::bad(
+                Verdict::Missing,
+                resource,
+                "no SSM-managed instance",
+                fix,
+            )];
         }
-        vec![check::ok(resource, format!("{} managed by SSM", managed.len()))]
+        vec![check::ok(
+            resource,
+            format!("{} managed by SSM", managed.len()),
+        )]
     }
 }
 
