@@ -1,5 +1,5 @@
 //! The HTTP client of a `check`: it lets through only AWS operations that read (`Describe*`, `List*`,
-//! `Get*`) and refuses any other before it leaves the process, so a check cannot change anything whatever
+//! `Get*`, `FilterLogEvents`) and refuses any other before it leaves the process, so a check cannot change anything whatever
 //! its code or its role allow. [`operation`] names the operation of a signed request, for tests that record
 //! what a handler called.
 
@@ -20,13 +20,18 @@ pub struct AwsOperation {
 }
 
 impl AwsOperation {
-    /// Whether the operation only reads, by AWS's naming convention, which every service stepback calls keeps.
+    /// Whether the operation only reads: by AWS's naming convention, which every service stepback calls keeps,
+    /// or one of the few reads named otherwise.
     pub fn reads(&self) -> bool {
         ["Describe", "List", "Get"]
             .iter()
             .any(|verb| self.name.starts_with(verb))
+            || READS_NAMED_OTHERWISE.contains(&self.name.as_str())
     }
 }
+
+/// `check.logs`'s search.
+const READS_NAMED_OTHERWISE: [&str; 1] = ["FilterLogEvents"];
 
 impl std::fmt::Display for AwsOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

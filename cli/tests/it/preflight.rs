@@ -175,6 +175,30 @@ async fn seed(config: &SdkConfig) -> (String, String) {
         .send()
         .await
         .expect("service");
+    let asg = aws_sdk_autoscaling::Client::new(config);
+    asg.create_launch_configuration()
+        .launch_configuration_name("orders")
+        .image_id("ami-12c6146b")
+        .instance_type("t3.micro")
+        .send()
+        .await
+        .expect("launch configuration");
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name("orders")
+        .launch_configuration_name("orders")
+        .min_size(0)
+        .max_size(2)
+        .desired_capacity(0)
+        .availability_zones("us-east-1a")
+        .send()
+        .await
+        .expect("group");
+    aws_sdk_cloudwatchlogs::Client::new(config)
+        .create_log_group()
+        .log_group_name("/ecs/orders")
+        .send()
+        .await
+        .expect("log group");
     (group, instance)
 }
 
@@ -201,6 +225,11 @@ message = "Rolling orders back to ${{input.to_version}}"
 [steps.backup_db]
 action = "rds.snapshot"
 instance = "${{resources.database}}"
+
+[steps.hold_scaling]
+action = "asg.suspend"
+group = "orders"
+processes = ["Launch", "Terminate"]
 
 [steps.image_host]
 action = "ec2.image"
@@ -243,6 +272,12 @@ image_tag = "${{input.to_version}}"
 action = "check.http"
 after = ["deploy"]
 url = "{url}"
+
+[steps.errors_calm]
+action = "check.logs"
+after = ["deploy"]
+log_groups = ["/ecs/orders"]
+pattern = "ERROR"
 
 [on_failure.announce_failure]
 action = "notify"
@@ -375,6 +410,7 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
     let expected_ok: Vec<(String, String)> = [
         ("announce", "ok"),
         ("backup_db", "ok"),
+        ("hold_scaling", "ok"),
         ("image_host", "ok"),
         ("drain", "ok"),
         ("migrate", "ok"),
@@ -384,6 +420,7 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         ("deploy", "ok"),
         ("deploy", "ok"),
         ("smoke_test", "ok"),
+        ("errors_calm", "ok"),
         ("announce_failure", "ok"),
         ("guard", "ok"),
     ]
@@ -454,7 +491,7 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         "{out}"
     );
     assert!(
-        out.contains("not ready: 2 of 11 steps: backup_db, drain"),
+        out.contains("not ready: 2 of 13 steps: backup_db, drain"),
         "{out}"
     );
 

@@ -9,11 +9,12 @@
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Tag};
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use catalog::{AUTO_SCALING_PROCESSES as PROCESSES, ErrorName};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, Invoke};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +51,11 @@ pub struct AsgSuspend;
 impl Action for AsgSuspend {
     const NAME: &str = "asg.suspend";
     type Params = SuspendParams;
+
+    /// The group exists; the processes suspended already are said, since the step leaves them to others.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![group_exists(clients, params).await]
+    }
 }
 
 impl Invoke for AsgSuspend {
@@ -108,6 +114,39 @@ pub struct AsgResume;
 impl Action for AsgResume {
     const NAME: &str = "asg.resume";
     type Params = ResumeParams;
+
+    /// The group exists; its processes usually come from `asg.suspend` at run time.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        vec![group_exists(clients, params).await]
+    }
+}
+
+async fn group_exists(clients: &Clients, params: &Known) -> Finding {
+    let name: String = match params.required("group") {
+        Ok(name) => name,
+        Err(unknown) => return unknown.finding("Auto Scaling group"),
+    };
+    let resource = format!("Auto Scaling group `{name}`");
+    match describe(&clients.aws(Client::new), &name).await {
+        Ok(group) => {
+            let suspended: Vec<_> = group
+                .suspended_processes()
+                .iter()
+                .filter_map(|p| p.process_name())
+                .collect();
+            let detail = if suspended.is_empty() {
+                "exists, no process suspended".to_owned()
+            } else {
+                format!("exists; suspended already: {}", suspended.join(", "))
+            };
+            check::ok(resource, detail)
+        }
+        Err(error) => check::failed(
+            resource,
+            &error,
+            "fix `group`: the name of an Auto Scaling group in the stack's region",
+        ),
+    }
 }
 
 impl Invoke for AsgResume {

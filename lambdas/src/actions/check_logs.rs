@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::Client;
 use catalog::ErrorName;
-use catalog::contract::Response;
+use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, Invoke};
+use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +41,34 @@ pub struct CheckLogs;
 impl Action for CheckLogs {
     const NAME: &str = "check.logs";
     type Params = Params;
+
+    /// Each log group answers a one-event search, the call the step makes; what it finds now does not matter.
+    async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
+        let groups: Vec<String> = match params.required("log_groups") {
+            Ok(groups) => groups,
+            Err(unknown) => return vec![unknown.finding("log groups")],
+        };
+        let client = clients.aws(Client::new);
+        let mut findings = Vec::new();
+        for group in groups {
+            let resource = format!("log group `{group}`");
+            let searched = client
+                .filter_log_events()
+                .log_group_name(&group)
+                .limit(1)
+                .send()
+                .await;
+            findings.push(match searched {
+                Ok(_) => check::ok(resource, "exists"),
+                Err(e) => check::failed(
+                    resource,
+                    &ActionError::aws(format!("search log group `{group}`"), e),
+                    "fix `log_groups`: names of log groups in the stack's region",
+                ),
+            });
+        }
+        findings
+    }
 }
 
 impl Invoke for CheckLogs {
