@@ -161,3 +161,29 @@ async fn throttling_is_transient_on_start_and_on_poll() {
     let on_poll = error(step.poll(&aws, Some(&json!(null))).await);
     assert_eq!(on_poll.name, ErrorName::Transient, "{on_poll}");
 }
+
+/// `stepback preflight`'s check: the alarms exist, whatever their state; a missing one is named. The mocked
+/// client sits behind the read-only guard, as a check's clients do.
+#[tokio::test]
+async fn the_check_names_the_alarms_that_do_not_exist() {
+    let answer = mock!(Client::describe_alarms)
+        .match_requests(asks_for(&["api-5xx", "slo"]))
+        .then_http_response(|| alarms(&[("api-5xx", "ALARM")], &[]));
+    let aws = Aws::start().await;
+    aws.clients.read_only().insert(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        &[&answer],
+        |c| c
+            .retry_config(RetryConfig::disabled())
+            .http_client(lambdas::read_only::ReadOnly::new(
+                aws_smithy_mocks::create_mock_http_client()
+            ))
+    ));
+    let step = Step::new("check.alarms", json!({"alarms": ["api-5xx", "slo"]}));
+    let out = output(crate::invoke(&aws, "check.alarms", step.payload("check", None)).await);
+    let findings = &out["findings"];
+    assert_eq!(findings[0]["verdict"], "missing", "{findings}");
+    assert_eq!(findings[0]["detail"], "not found: slo", "{findings}");
+    assert_eq!(answer.num_calls(), 1);
+}
