@@ -161,3 +161,46 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
         "{cause}"
     );
 }
+
+/// `stepback preflight`'s check: every named instance reports to SSM. moto 5.2.5 has no
+/// DescribeInstanceInformation, so SSM's answer comes from aws-smithy-mocks, behind the read-only guard.
+#[tokio::test]
+async fn the_check_names_the_instances_ssm_does_not_manage() {
+    use aws_sdk_ssm::Client;
+    use aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
+    use aws_sdk_ssm::types::InstanceInformation;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    let managed = mock!(Client::describe_instance_information).then_output(|| {
+        DescribeInstanceInformationOutput::builder()
+            .instance_information_list(InstanceInformation::builder().instance_id("i-1").build())
+            .build()
+    });
+    let aws = Aws::start().await;
+    aws.clients.read_only().insert(mock_client!(
+        aws_sdk_ssm,
+        RuleMode::Sequential,
+        [&managed],
+        |c| c.http_client(lambdas::read_only::ReadOnly::new(
+            aws_smithy_mocks::create_mock_http_client()
+        ))
+    ));
+    let step = Step::new(
+        "ssm.command",
+        json!({"instance_ids": ["i-1", "i-2"], "commands": ["./migrate.sh"]}),
+    );
+    let out = output(crate::invoke(&aws, "ssm.command", step.payload("check", None)).await);
+    let findings = &out["findings"];
+    assert_eq!(findings[0]["verdict"], "not_ready", "{findings}");
+    assert_eq!(
+        findings[0]["detail"], "not managed by SSM: i-2",
+        "{findings}"
+    );
+    assert!(
+        findings[0]["fix"]
+            .as_str()
+            .is_some_and(|fix| fix.contains("AmazonSSMManagedInstanceCore")),
+        "{findings}"
+    );
+    assert_eq!(managed.num_calls(), 1);
+}
