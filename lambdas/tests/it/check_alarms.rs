@@ -59,11 +59,12 @@ fn response(status: u16, cbor: Encoder) -> HttpResponse {
 /// (so a throttled call reaches the handler).
 async fn with_cloudwatch(rules: &[&Rule]) -> Aws {
     let aws = Aws::start().await;
+    let recorded = aws.recorder.mocked();
     aws.clients.insert(mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::Sequential,
         rules,
-        |c| c.retry_config(RetryConfig::disabled())
+        |c| c.retry_config(RetryConfig::disabled()).http_client(recorded.clone())
     ));
     aws
 }

@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::{
 use catalog::ErrorName;
 use serde_json::json;
 
+use crate::iam::TASK_ROLES;
 use crate::{Aws, Step, error, output, str_of};
 
 const CLUSTER: &str = "prod";
@@ -77,6 +78,8 @@ async fn register(aws: &Aws, image: &str) {
         .aws(aws_sdk_ecs::Client::new)
         .register_task_definition()
         .family("web")
+        .task_role_arn(TASK_ROLES[0])
+        .execution_role_arn(TASK_ROLES[1])
         .network_mode(NetworkMode::Awsvpc)
         .requires_compatibilities(Compatibility::Fargate)
         .cpu("256")
@@ -456,8 +459,13 @@ mod mocked {
     }
 
     fn ecs(aws: &Aws, rules: &[&Rule]) {
-        aws.clients
-            .insert(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules));
+        let recorded = aws.recorder.mocked();
+        aws.clients.insert(mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            rules,
+            |c| c.http_client(recorded.clone())
+        ));
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ mod ec2;
 mod ecs;
 mod guard;
 mod http;
+mod iam;
 mod notify;
 mod rds;
 mod ssm;
@@ -25,10 +26,11 @@ pub const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMach
 /// moto answers long operations at once; a handler that needs more polls than this never finishes.
 const MAX_POLLS: usize = 12;
 
-/// A fresh moto and the function's clients pointed at it.
+/// A fresh moto and the function's clients pointed at it, through the recorder of the IAM check.
 pub struct Aws {
     pub moto: tests::Moto,
     pub clients: Clients,
+    pub recorder: iam::Recorder,
 }
 
 impl Aws {
@@ -38,8 +40,19 @@ impl Aws {
 
     pub async fn start_with_env(env: &[(&str, &str)]) -> Aws {
         let moto = tests::Moto::start_with_env(env);
-        let clients = Clients::new(&moto.sdk_config().await);
-        Aws { moto, clients }
+        let recorder = iam::Recorder::new();
+        let config = moto
+            .sdk_config()
+            .await
+            .into_builder()
+            .http_client(recorder.clone())
+            .build();
+        let clients = Clients::new(&config);
+        Aws {
+            moto,
+            clients,
+            recorder,
+        }
     }
 
     /// A running EC2 instance in moto, for the actions that act on hosts.
@@ -58,6 +71,15 @@ impl Aws {
             .instance_id()
             .expect("id")
             .to_owned()
+    }
+}
+
+impl Drop for Aws {
+    fn drop(&mut self) {
+        // A failed test keeps its own message.
+        if !std::thread::panicking() {
+            iam::assert_evidence(&self.recorder);
+        }
     }
 }
 
@@ -140,7 +162,9 @@ impl Step {
 pub async fn invoke(aws: &Aws, action: &str, payload: Value) -> Result<Response, ActionError> {
     let spec = catalog::action(action).expect("a catalog action");
     let function = lambdas::Function::new(spec).expect("a Lambda action");
-    function.handle(&aws.clients, payload).await
+    let params = payload["params"].as_object().cloned().unwrap_or_default();
+    let handled = function.handle(&aws.clients, payload);
+    aws.recorder.check(spec, &params, handled).await
 }
 
 /// The catalog is the single source of outputs: the state machine reads exactly these names.

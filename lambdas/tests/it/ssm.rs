@@ -144,10 +144,12 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
                 .build()
         });
     let aws = Aws::start().await;
+    let recorded = aws.recorder.mocked();
     aws.clients.insert(mock_client!(
         aws_sdk_ssm,
         RuleMode::MatchAny,
-        [&listed, &invocation]
+        [&listed, &invocation],
+        |c| c.http_client(recorded.clone())
     ));
     let step = Step::new(
         "ssm.command",
@@ -181,9 +183,7 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
         aws_sdk_ssm,
         RuleMode::Sequential,
         [&managed],
-        |c| c.http_client(lambdas::read_only::ReadOnly::new(
-            aws_smithy_mocks::create_mock_http_client()
-        ))
+        |c| c.http_client(lambdas::read_only::ReadOnly::new(aws.recorder.mocked()))
     ));
     let step = Step::new(
         "ssm.command",
@@ -203,4 +203,85 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
         "{findings}"
     );
     assert_eq!(managed.num_calls(), 1);
+}
+
+/// moto 5.2.5 lacks ListCommandInvocations, which names the instances of a command sent to tags; the SDK gets
+/// AWS's answers from aws-smithy-mocks.
+#[tokio::test]
+async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
+    use aws_sdk_ssm::Client;
+    use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationOutput;
+    use aws_sdk_ssm::operation::list_command_invocations::ListCommandInvocationsOutput;
+    use aws_sdk_ssm::operation::list_commands::ListCommandsOutput;
+    use aws_sdk_ssm::operation::send_command::SendCommandOutput;
+    use aws_sdk_ssm::types::{
+        Command, CommandInvocation, CommandInvocationStatus, CommandStatus,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    let none_sent = mock!(Client::list_commands)
+        .match_requests(|r| r.command_id().is_none())
+        .then_output(|| ListCommandsOutput::builder().build());
+    let sent = mock!(Client::send_command)
+        .match_requests(|r| {
+            r.instance_ids().is_empty()
+                && r.targets().first().is_some_and(|t| {
+                    t.key() == Some("tag:role") && t.values() == ["web"]
+                })
+        })
+        .then_output(|| {
+            let command = Command::builder().command_id("cmd-7").build();
+            SendCommandOutput::builder().command(command).build()
+        });
+    let finished = mock!(Client::list_commands)
+        .match_requests(|r| r.command_id() == Some("cmd-7"))
+        .then_output(|| {
+            let command = Command::builder()
+                .command_id("cmd-7")
+                .status(CommandStatus::Success)
+                .target_count(2)
+                .completed_count(2)
+                .build();
+            ListCommandsOutput::builder().commands(command).build()
+        });
+    let invocations = mock!(Client::list_command_invocations)
+        .match_requests(|r| r.command_id() == Some("cmd-7"))
+        .then_output(|| {
+            let on = |id: &str| CommandInvocation::builder().instance_id(id).build();
+            ListCommandInvocationsOutput::builder()
+                .command_invocations(on("i-1"))
+                .command_invocations(on("i-2"))
+                .build()
+        });
+    let answer = |instance: &'static str| {
+        mock!(Client::get_command_invocation)
+            .match_requests(move |r| r.instance_id() == Some(instance))
+            .then_output(move || {
+                GetCommandInvocationOutput::builder()
+                    .status(CommandInvocationStatus::Success)
+                    .standard_output_content(format!("restarted on {instance}"))
+                    .build()
+            })
+    };
+    let (first, second) = (answer("i-1"), answer("i-2"));
+    let aws = Aws::start().await;
+    let recorded = aws.recorder.mocked();
+    aws.clients.insert(mock_client!(
+        aws_sdk_ssm,
+        RuleMode::MatchAny,
+        [&none_sent, &sent, &finished, &invocations, &first, &second],
+        |c| c.http_client(recorded.clone())
+    ));
+    let step = Step::new(
+        "ssm.command",
+        json!({"tags": {"role": "web"}, "commands": ["systemctl restart app"]}),
+    );
+    let out = output(step.run(&aws).await);
+    assert_eq!(str_of(&out, "command_id"), "cmd-7");
+    let text = str_of(&out, "output");
+    assert!(
+        text.contains("restarted on i-1") && text.contains("restarted on i-2"),
+        "{text}"
+    );
+    assert_eq!(sent.num_calls(), 1);
 }

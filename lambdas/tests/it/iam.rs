@@ -1,0 +1,843 @@
+//! IAM is sufficient and not excessive, proven from the Lambdas' own tests.
+//!
+//! - Every request a handler sends, to moto or to aws-smithy-mocks where moto lacks the API, passes through
+//!   [`Recorder`], the HTTP client of the test's SDK config.
+//! - [`needs`] maps each request to what IAM authorizes it against: the IAM action (the SigV4 service prefix and
+//!   the operation), and the resource ARNs that the Service Authorization Reference lists for it, from the
+//!   request's own identifiers.
+//! - [`assert_granted`] checks each need against the policy that the template renders from the catalog for
+//!   the step the test ran, resolved for moto's region and account, with IAM's `*` and `?` matching.
+//! - [`EVIDENCE`] names, for every IAM action of every catalog action, the test whose recorded calls need it
+//!   (checked when that test ends, see [`assert_evidence`]), or why no test can.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_smithy_cbor::Decoder;
+use aws_smithy_cbor::data::Type;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use catalog::ActionSpec;
+use compiler::iam::{Statement, TASK_ROLES_PARAMETER};
+use serde_json::{Map, Value};
+
+use crate::ACCOUNT;
+
+/// The roles that the ECS tests' task definitions name: what a deployer lists in the template's
+/// `TaskRoleArns`.
+pub const TASK_ROLES: [&str; 2] = [
+    "arn:aws:iam::123456789012:role/web-task",
+    "arn:aws:iam::123456789012:role/web-execution",
+];
+
+/// The state machine that the tests' executions belong to (see [`crate::STATE_MACHINE`]).
+const STATE_MACHINE_NAME: &str = "rollback";
+
+/// One AWS request, as IAM sees it.
+#[derive(Clone, Debug)]
+pub struct AwsCall {
+    /// The IAM service prefix; CloudWatch signs as `monitoring`.
+    pub service: String,
+    pub operation: String,
+    /// JSON bodies as sent; query and CBOR bodies as flat `member → value`.
+    pub params: Map<String, Value>,
+}
+
+/// What IAM checks for one request: an action on one resource, to one service for `iam:PassRole`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Need {
+    pub action: String,
+    pub resource: String,
+    pub passed_to_service: Option<&'static str>,
+}
+
+/// The HTTP client of a test's SDK config: records each request while a handler runs, and passes it on.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    inner: SharedHttpClient,
+    recording: Arc<Mutex<Option<Vec<AwsCall>>>>,
+    /// `(catalog action, IAM action)` that this test's handlers needed.
+    needed: Arc<Mutex<BTreeSet<(String, String)>>>,
+}
+
+impl Recorder {
+    /// Around the SDK's own HTTPS client, which talks to moto.
+    pub fn new() -> Recorder {
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
+        Recorder {
+            inner,
+            recording: Arc::default(),
+            needed: Arc::default(),
+        }
+    }
+
+    /// The same recording around aws-smithy-mocks' client, for `mock_client!(…, |c| c.http_client(…))`: a
+    /// mocked call is a call the handler made.
+    pub fn mocked(&self) -> Recorder {
+        Recorder {
+            inner: aws_smithy_mocks::create_mock_http_client(),
+            ..self.clone()
+        }
+    }
+
+    /// Runs one invocation of `action` with `params`, and checks every call it made against the policy
+    /// rendered for that step.
+    pub async fn check<T>(
+        &self,
+        action: &'static ActionSpec,
+        params: &Map<String, Value>,
+        invocation: impl Future<Output = T>,
+    ) -> T {
+        *lock(&self.recording) = Some(Vec::new());
+        let out = invocation.await;
+        let calls = lock(&self.recording).take().unwrap_or_default();
+        let needs = assert_granted(action, params, &calls);
+        lock(&self.needed).extend(
+            needs
+                .into_iter()
+                .map(|need| (action.name.to_owned(), need.action)),
+        );
+        out
+    }
+
+    fn record(&self, request: &HttpRequest) {
+        if let Some(calls) = lock(&self.recording).as_mut() {
+            calls.push(parse(request));
+        }
+    }
+}
+
+impl HttpClient for Recorder {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RecordingConnector {
+            recorder: self.clone(),
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RecordingConnector {
+    recorder: Recorder,
+    inner: SharedHttpConnector,
+}
+
+impl HttpConnector for RecordingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.recorder.record(&request);
+        self.inner.call(request)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The service from the SigV4 scope; the operation from `X-Amz-Target` (JSON), the rpc-v2-cbor path, or the
+/// query's `Action`.
+fn parse(request: &HttpRequest) -> AwsCall {
+    let header = |name: &str| request.headers().get(name).unwrap_or_default();
+    let scope = header("authorization")
+        .split_once("Credential=")
+        .and_then(|(_, credential)| credential.split('/').nth(3))
+        .unwrap_or_else(|| panic!("an unsigned request to {}", request.uri()));
+    let service = match scope {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    let body = request.body().bytes().unwrap_or_default();
+    let (operation, params) = if let Some((_, operation)) = header("x-amz-target").rsplit_once('.')
+    {
+        let params = serde_json::from_slice(body).unwrap_or_default();
+        (operation.to_owned(), params)
+    } else if let Some((_, operation)) = request.uri().split_once("/operation/") {
+        (operation.to_owned(), cbor_members(body))
+    } else {
+        let mut params = form(body);
+        let operation = params
+            .remove("Action")
+            .and_then(|a| a.as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no operation in the request to {}", request.uri()));
+        (operation, params)
+    };
+    AwsCall {
+        service: service.to_owned(),
+        operation,
+        params,
+    }
+}
+
+/// A form-encoded body (awsQuery, ec2Query) as `member → value`.
+fn form(body: &[u8]) -> Map<String, Value> {
+    let text = String::from_utf8_lossy(body);
+    let url = reqwest::Url::parse(&format!("http://form/?{text}")).expect("a form body");
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+/// The top-level string and string-list members of a CBOR map; the rest is skipped.
+fn cbor_members(body: &[u8]) -> Map<String, Value> {
+    let mut members = Map::new();
+    if body.is_empty() {
+        return members;
+    }
+    let mut decoder = Decoder::new(body);
+    let entries = decoder.map().expect("a CBOR map");
+    let mut read = 0;
+    while entries.is_none_or(|n| read < n) {
+        if decoder.datatype().is_ok_and(|t| t == Type::Break) {
+            break;
+        }
+        let key = decoder.string().expect("a CBOR key");
+        let value = match decoder.datatype().expect("a CBOR value") {
+            Type::String | Type::StringIndef => {
+                Value::String(decoder.string().expect("a string"))
+            }
+            Type::Array | Type::ArrayIndef => {
+                let items = decoder.list().expect("a list");
+                let mut strings = Vec::new();
+                let mut i = 0;
+                while items.is_none_or(|n| i < n) {
+                    match decoder.datatype().expect("an item") {
+                        Type::Break => break,
+                        Type::String | Type::StringIndef => {
+                            strings.push(Value::String(decoder.string().expect("a string")));
+                        }
+                        _ => decoder.skip().expect("an item"),
+                    }
+                    i += 1;
+                }
+                if items.is_none() {
+                    decoder.skip().expect("the break");
+                }
+                Value::Array(strings)
+            }
+            _ => {
+                decoder.skip().expect("a value");
+                Value::Null
+            }
+        };
+        members.insert(key, value);
+        read += 1;
+    }
+    members
+}
+
+/// A member's strings: a JSON string or array, or the query's `Name.member.N` / `Name.N` entries in order.
+fn strings(params: &Map<String, Value>, name: &str) -> Vec<String> {
+    match params.get(name) {
+        Some(Value::String(s)) => return vec![s.clone()],
+        Some(Value::Array(items)) => {
+            return items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect();
+        }
+        _ => {}
+    }
+    let mut listed: Vec<(u32, String)> = params
+        .iter()
+        .filter_map(|(key, value)| {
+            let rest = key.strip_prefix(name)?.strip_prefix('.')?;
+            let index = rest.strip_prefix("member.").unwrap_or(rest);
+            Some((index.parse().ok()?, value.as_str()?.to_owned()))
+        })
+        .collect();
+    listed.sort();
+    listed.into_iter().map(|(_, v)| v).collect()
+}
+
+fn one(params: &Map<String, Value>, name: &str) -> Option<String> {
+    strings(params, name).into_iter().next()
+}
+
+/// Whether any query member name starts with `prefix`, e.g. `Tags.member.`.
+fn has_members(params: &Map<String, Value>, prefix: &str) -> bool {
+    params.keys().any(|k| k.starts_with(prefix))
+}
+
+/// What IAM authorizes `call` against: its action on each resource type that the Service Authorization
+/// Reference lists for it, named from the request, plus the actions that AWS checks besides (tagging on
+/// create, passing a role). A part of an ARN that the request does not fix (the id of an image being created)
+/// is `*`, which only a pattern with a wildcard there covers; an action that AWS does not scope needs `*`.
+pub fn needs(call: &AwsCall) -> Vec<Need> {
+    let p = &call.params;
+    let action = format!("{}:{}", call.service, call.operation);
+    let arn = |service: &str, rest: &str| format!("arn:aws:{service}:us-east-1:{ACCOUNT}:{rest}");
+    let rds = |rest: String| arn("rds", &rest);
+    let ecs = |rest: String| arn("ecs", &rest);
+    let named = |name: &str| one(p, name).unwrap_or_else(|| panic!("{action} without {name}"));
+    // A cluster is named or given as ARN; ECS takes `default` when none is.
+    let cluster = || {
+        one(p, "cluster").map_or_else(
+            || "default".to_owned(),
+            |c| c.rsplit('/').next().unwrap_or_default().to_owned(),
+        )
+    };
+    let mut needs: Vec<(String, String)> = Vec::new();
+    let mut on = |action: &str, resource: String| needs.push((action.to_owned(), resource));
+    let mut passed = Vec::new();
+    match (call.service.as_str(), call.operation.as_str()) {
+        ("rds", "CreateDBSnapshot") => {
+            let snapshot = rds(format!("snapshot:{}", named("DBSnapshotIdentifier")));
+            on(&action, rds(format!("db:{}", named("DBInstanceIdentifier"))));
+            on(&action, snapshot.clone());
+            if has_members(p, "Tags.") {
+                on("rds:AddTagsToResource", snapshot);
+            }
+        }
+        ("rds", "DescribeDBSnapshots") => {
+            let resource = match (one(p, "DBSnapshotIdentifier"), one(p, "DBInstanceIdentifier")) {
+                (Some(snapshot), _) => rds(format!("snapshot:{snapshot}")),
+                (None, Some(db)) => rds(format!("db:{db}")),
+                (None, None) => "*".to_owned(),
+            };
+            on(&action, resource);
+        }
+        ("rds", "DescribeDBInstances") => {
+            let resource = one(p, "DBInstanceIdentifier")
+                .map_or_else(|| "*".to_owned(), |db| rds(format!("db:{db}")));
+            on(&action, resource);
+        }
+        ("rds", "RestoreDBInstanceFromDBSnapshot") => {
+            let db = rds(format!("db:{}", named("DBInstanceIdentifier")));
+            on(&action, db.clone());
+            on(&action, rds(format!("snapshot:{}", named("DBSnapshotIdentifier"))));
+            // The groups named, else the engine's defaults, whose names the request does not fix.
+            for (kind, member) in [
+                ("og", "OptionGroupName"),
+                ("pg", "DBParameterGroupName"),
+                ("subgrp", "DBSubnetGroupName"),
+            ] {
+                let group = one(p, member).unwrap_or_else(|| "default*".to_owned());
+                on(&action, rds(format!("{kind}:{group}")));
+            }
+            if has_members(p, "Tags.") {
+                on("rds:AddTagsToResource", db);
+            }
+        }
+        // A rename is authorized on the instance renamed, the one resource type the reference lists.
+        ("rds", "ModifyDBInstance") => {
+            on(&action, rds(format!("db:{}", named("DBInstanceIdentifier"))));
+        }
+        ("ecs", "DescribeServices") => {
+            for service in strings(p, "services") {
+                on(&action, ecs(format!("service/{}/{service}", cluster())));
+            }
+        }
+        ("ecs", "UpdateService") => {
+            on(&action, ecs(format!("service/{}/{}", cluster(), named("service"))));
+        }
+        ("ecs", "RegisterTaskDefinition") => {
+            on(&action, ecs(format!("task-definition/{}:*", named("family"))));
+            for role in ["taskRoleArn", "executionRoleArn"] {
+                passed.extend(one(p, role));
+            }
+        }
+        ("ecs", "RunTask") => {
+            let definition = named("taskDefinition");
+            let resource = if definition.starts_with("arn:") {
+                definition
+            } else if definition.contains(':') {
+                ecs(format!("task-definition/{definition}"))
+            } else {
+                // A family alone runs its latest revision, which the request does not fix.
+                ecs(format!("task-definition/{definition}:*"))
+            };
+            on(&action, resource);
+        }
+        // By the task's id within its cluster: moto's task ARNs lack the cluster that AWS's carry.
+        ("ecs", "DescribeTasks") => {
+            for task in strings(p, "tasks") {
+                let id = task.rsplit('/').next().unwrap_or_default();
+                on(&action, ecs(format!("task/{}/{id}", cluster())));
+            }
+        }
+        ("ecs", "ListTasks") => {
+            on(&action, ecs(format!("container-instance/{}/*", cluster())));
+        }
+        ("elasticloadbalancing", "RegisterTargets" | "DeregisterTargets") => {
+            on(&action, named("TargetGroupArn"));
+        }
+        ("sns", "Publish") => on(&action, named("TopicArn")),
+        ("cloudwatch", "DescribeAlarms") => {
+            let alarms = strings(p, "AlarmNames");
+            if alarms.is_empty() {
+                on(&action, "*".to_owned());
+            }
+            for alarm in alarms {
+                on(&action, arn("cloudwatch", &format!("alarm:{alarm}")));
+            }
+        }
+        ("ssm", "SendCommand") => {
+            let document = named("DocumentName");
+            // AWS's own documents have no account in their ARN.
+            let owner = if document.starts_with("AWS-") { "" } else { ACCOUNT };
+            on(
+                &action,
+                format!("arn:aws:ssm:us-east-1:{owner}:document/{document}"),
+            );
+            let instances = strings(p, "InstanceIds");
+            if instances.is_empty() {
+                // Sent to tags: the instances are not known before AWS resolves them.
+                on(&action, arn("ec2", "instance/*"));
+            }
+            for instance in instances {
+                on(&action, arn("ec2", &format!("instance/{instance}")));
+            }
+        }
+        ("ec2", "CreateImage") => {
+            on(&action, "arn:aws:ec2:us-east-1::image/*".to_owned());
+            on(&action, arn("ec2", &format!("instance/{}", named("InstanceId"))));
+            on(&action, "arn:aws:ec2:us-east-1::snapshot/*".to_owned());
+            for (key, value) in p {
+                if key.starts_with("TagSpecification.") && key.ends_with(".ResourceType") {
+                    let kind = value.as_str().unwrap_or_default();
+                    on("ec2:CreateTags", format!("arn:aws:ec2:us-east-1::{kind}/*"));
+                }
+            }
+        }
+        ("states", "ListExecutions") => on(&action, named("stateMachineArn")),
+        // A group's ARN holds an id that the request does not fix.
+        ("autoscaling", "SuspendProcesses" | "ResumeProcesses") => on(
+            &action,
+            arn(
+                "autoscaling",
+                &format!("autoScalingGroup:*:autoScalingGroupName/{}", named("AutoScalingGroupName")),
+            ),
+        ),
+        ("autoscaling", "CreateOrUpdateTags") => on(
+            &action,
+            arn(
+                "autoscaling",
+                &format!("autoScalingGroup:*:autoScalingGroupName/{}", named("Tags.member.1.ResourceId")),
+            ),
+        ),
+        // IAM matches a log group by its ARN with the trailing `:*`.
+        ("logs", "FilterLogEvents") => on(
+            &action,
+            arn("logs", &format!("log-group:{}:*", named("logGroupName"))),
+        ),
+        (
+            "ecs",
+            "DescribeTaskDefinition" | "ListTaskDefinitions",
+        )
+        | ("elasticloadbalancing", "DescribeTargetHealth")
+        | ("ssm", "ListCommands" | "ListCommandInvocations" | "GetCommandInvocation")
+        | ("ec2", "DescribeImages")
+        | ("autoscaling", "DescribeAutoScalingGroups") => on(&action, "*".to_owned()),
+        _ => panic!(
+            "{action}: which resources does it touch? Add it to `iam::needs` from the Service Authorization \
+             Reference"
+        ),
+    }
+    let mut out: Vec<Need> = needs
+        .into_iter()
+        .map(|(action, resource)| Need {
+            action,
+            resource,
+            passed_to_service: None,
+        })
+        .collect();
+    out.extend(passed.into_iter().map(|role| Need {
+        action: "iam:PassRole".to_owned(),
+        resource: role,
+        passed_to_service: Some("ecs-tasks.amazonaws.com"),
+    }));
+    out
+}
+
+/// The policy of `action`'s function for one step with these literal params, as the template renders it,
+/// with the deploy-time variables resolved for moto.
+pub fn policy(action: &'static ActionSpec, params: &Map<String, Value>) -> Vec<Statement> {
+    let step = workflow::model::Step {
+        id: "s1".to_owned(),
+        action,
+        description: None,
+        params: params
+            .iter()
+            .map(|(k, v)| (k.clone(), workflow::model::Value::Literal(v.clone())))
+            .collect(),
+        after: Vec::new(),
+        when: None,
+        retry: action.default_retry,
+        timeout_secs: action.default_timeout_secs,
+        estimate_secs: action.default_estimate_secs,
+        continue_on_error: false,
+    };
+    let roles = format!("${{{TASK_ROLES_PARAMETER}}}");
+    compiler::iam::statements(action, &[&step], STATE_MACHINE_NAME)
+        .into_iter()
+        .map(|statement| Statement {
+            resources: statement
+                .resources
+                .iter()
+                .flat_map(|r| {
+                    if *r == roles {
+                        return TASK_ROLES.map(str::to_owned).to_vec();
+                    }
+                    let resolved = r
+                        .replace("${AWS::Partition}", "aws")
+                        .replace("${AWS::Region}", tests::REGION)
+                        .replace("${AWS::AccountId}", ACCOUNT)
+                        .replace("${!", "${");
+                    vec![resolved]
+                })
+                .collect(),
+            ..statement
+        })
+        .collect()
+}
+
+/// Checks that `policy(action, params)` allows every need of every call; returns the needs.
+pub fn assert_granted(
+    action: &'static ActionSpec,
+    params: &Map<String, Value>,
+    calls: &[AwsCall],
+) -> Vec<Need> {
+    let statements = policy(action, params);
+    let needs: Vec<Need> = calls.iter().flat_map(needs).collect();
+    let denied: Vec<&Need> = needs
+        .iter()
+        .filter(|need| !statements.iter().any(|s| allows(s, need)))
+        .collect();
+    assert!(
+        denied.is_empty(),
+        "{}'s policy for params {params:?} does not allow what its handler called:\n{denied:#?}\npolicy: \
+         {statements:#?}",
+        action.name
+    );
+    needs
+}
+
+fn allows(statement: &Statement, need: &Need) -> bool {
+    statement
+        .actions
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&need.action))
+        && statement.resources.iter().any(|r| matches(r, &need.resource))
+        && (need.passed_to_service.is_none()
+            || statement.passed_to_service == need.passed_to_service)
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` one character.
+pub fn matches(pattern: &str, value: &str) -> bool {
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    // Where the last `*` was, and where in `value` it started matching.
+    let mut star: Option<(usize, usize)> = None;
+    while j < v.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == v[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((at, from)) = star {
+            i = at + 1;
+            j = from + 1;
+            star = Some((at, from + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// Why an IAM action of a catalog action is in its policy.
+#[derive(Clone, Copy, Debug)]
+pub enum Evidence {
+    /// This test's recorded calls need it.
+    Called(&'static str),
+    /// No test can record it, and why.
+    Unobserved(&'static str),
+}
+
+use Evidence::{Called, Unobserved};
+
+/// For every IAM action of every catalog action: the test that needs it, or why none can.
+pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
+    (
+        "notify",
+        "sns:Publish",
+        Called("notify::notify_publishes_with_a_subject_sns_accepts"),
+    ),
+    (
+        "approval",
+        "sns:Publish",
+        Called("notify::approval_says_what_where_and_how_to_answer"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:CreateDBSnapshot",
+        Called("rds::snapshot_is_taken_under_an_id_from_the_execution_and_is_available"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:AddTagsToResource",
+        Called("rds::snapshot_is_taken_under_an_id_from_the_execution_and_is_available"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:DescribeDBSnapshots",
+        Called("rds::snapshot_is_taken_under_an_id_from_the_execution_and_is_available"),
+    ),
+    (
+        "rds.restore",
+        "rds:RestoreDBInstanceFromDBSnapshot",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:AddTagsToResource",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:DescribeDBInstances",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:ModifyDBInstance",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:DescribeDBSnapshots",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "ecs.run_task",
+        "ecs:RunTask",
+        Called("ecs::run_task_overrides_the_command_and_waits_until_stopped"),
+    ),
+    (
+        "ecs.run_task",
+        "ecs:DescribeTasks",
+        Called("ecs::run_task_overrides_the_command_and_waits_until_stopped"),
+    ),
+    (
+        "ecs.run_task",
+        "ecs:ListTasks",
+        Called("ecs::run_task_overrides_the_command_and_waits_until_stopped"),
+    ),
+    (
+        "ecs.run_task",
+        "ecs:DescribeServices",
+        Called("ecs::mocked::run_task_takes_the_network_and_launch_type_of_the_service"),
+    ),
+    (
+        "ecs.run_task",
+        "iam:PassRole",
+        Unobserved(
+            "RunTask passes the task definition's roles, which AWS reads from the definition: the request names none",
+        ),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:DescribeServices",
+        Called("ecs::deploy_previous_runs_the_revision_below"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:UpdateService",
+        Called("ecs::deploy_previous_runs_the_revision_below"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:DescribeTaskDefinition",
+        Called("ecs::deploy_previous_runs_the_revision_below"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:ListTaskDefinitions",
+        Called("ecs::deploy_previous_runs_the_revision_below"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:RegisterTaskDefinition",
+        Called("ecs::deploy_of_a_new_tag_registers_once_even_when_start_is_retried"),
+    ),
+    (
+        "ecs.deploy",
+        "iam:PassRole",
+        Called("ecs::deploy_of_a_new_tag_registers_once_even_when_start_is_retried"),
+    ),
+    (
+        "alb.deregister",
+        "elasticloadbalancing:DeregisterTargets",
+        Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "alb.deregister",
+        "elasticloadbalancing:DescribeTargetHealth",
+        Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "alb.register",
+        "elasticloadbalancing:RegisterTargets",
+        Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "alb.register",
+        "elasticloadbalancing:DescribeTargetHealth",
+        Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "check.alarms",
+        "cloudwatch:DescribeAlarms",
+        Called("check_alarms::done_when_every_alarm_is_in_the_expected_state"),
+    ),
+    (
+        "ssm.command",
+        "ssm:SendCommand",
+        Called("ssm::runs_the_commands_with_run_shell_script_and_reports_the_command"),
+    ),
+    (
+        "ssm.command",
+        "ssm:ListCommands",
+        Called("ssm::runs_the_commands_with_run_shell_script_and_reports_the_command"),
+    ),
+    (
+        "ssm.command",
+        "ssm:GetCommandInvocation",
+        Called("ssm::runs_the_commands_with_run_shell_script_and_reports_the_command"),
+    ),
+    (
+        "ssm.command",
+        "ssm:ListCommandInvocations",
+        Called("ssm::a_command_sent_to_tags_reports_each_instance_it_ran_on"),
+    ),
+    (
+        "ec2.image",
+        "ec2:CreateImage",
+        Called("ec2::images_the_instance_without_a_reboot"),
+    ),
+    (
+        "ec2.image",
+        "ec2:CreateTags",
+        Called("ec2::images_the_instance_without_a_reboot"),
+    ),
+    (
+        "ec2.image",
+        "ec2:DescribeImages",
+        Called("ec2::images_the_instance_without_a_reboot"),
+    ),
+    (
+        "guard",
+        "states:ListExecutions",
+        Called("guard::passes_when_only_this_execution_runs"),
+    ),
+    (
+        "asg.suspend",
+        "autoscaling:DescribeAutoScalingGroups",
+        Called("asg::resume_undoes_exactly_what_suspend_did"),
+    ),
+    (
+        "asg.suspend",
+        "autoscaling:CreateOrUpdateTags",
+        Called("asg::resume_undoes_exactly_what_suspend_did"),
+    ),
+    (
+        "asg.suspend",
+        "autoscaling:SuspendProcesses",
+        Called("asg::resume_undoes_exactly_what_suspend_did"),
+    ),
+    (
+        "asg.resume",
+        "autoscaling:DescribeAutoScalingGroups",
+        Called("asg::resume_undoes_exactly_what_suspend_did"),
+    ),
+    (
+        "asg.resume",
+        "autoscaling:ResumeProcesses",
+        Called("asg::resume_undoes_exactly_what_suspend_did"),
+    ),
+    (
+        "check.logs",
+        "logs:FilterLogEvents",
+        Called("check_logs::counts_the_matches_of_the_window_in_every_group"),
+    ),
+];
+
+/// At the end of a test: every IAM action that [`EVIDENCE`] says this test calls, it called.
+pub fn assert_evidence(recorder: &Recorder) {
+    let current = std::thread::current();
+    let Some(test) = current.name() else {
+        return;
+    };
+    let needed = lock(&recorder.needed);
+    let missing: Vec<_> = EVIDENCE
+        .iter()
+        .filter(|(_, _, evidence)| matches!(evidence, Called(by) if *by == test))
+        .filter(|(action, iam, _)| !needed.contains(&((*action).to_owned(), (*iam).to_owned())))
+        .map(|(action, iam, _)| format!("{action}: {iam}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "iam::EVIDENCE says {test} calls {missing:?}, but its handlers needed only {needed:?}"
+    );
+}
+
+#[test]
+fn every_granted_iam_action_has_evidence_and_every_row_is_granted() {
+    let tests = test_names();
+    let mut rows = BTreeSet::new();
+    for (action, iam, evidence) in EVIDENCE {
+        let spec = catalog::action(action).unwrap_or_else(|| panic!("no action {action}"));
+        assert!(
+            spec.iam_actions().contains(iam),
+            "{action} is granted no {iam}: drop its row from EVIDENCE"
+        );
+        assert!(rows.insert((*action, *iam)), "{action}: {iam} twice");
+        if let Called(test) = evidence {
+            assert!(tests.contains(*test), "{action}: {iam}: no test {test}");
+        }
+    }
+    for spec in catalog::ACTIONS {
+        for iam in spec.iam_actions() {
+            assert!(
+                rows.contains(&(spec.name, iam)),
+                "{}: {iam} is granted, but EVIDENCE names no test that needs it nor why none can",
+                spec.name
+            );
+        }
+    }
+}
+
+/// The tests of this binary, as libtest lists them.
+fn test_names() -> BTreeSet<String> {
+    let exe = std::env::current_exe().expect("the test binary");
+    let listed = std::process::Command::new(exe)
+        .args(["--list", "--format", "terse"])
+        .output()
+        .expect("the test list");
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn wildcards_match_as_iam_does() {
+    assert!(matches("arn:aws:rds:*:1:db:orders-rb-*", "arn:aws:rds:x:1:db:orders-rb-1f"));
+    assert!(matches("a?c*", "abc"));
+    assert!(matches("*", "*"));
+    assert!(!matches("arn:aws:rds:r:1:db:orders", "arn:aws:rds:r:1:db:orders-rb-1"));
+    assert!(!matches("task-definition/web:3", "task-definition/web:*"));
+    assert!(matches("*a*b", "xaab"));
+}
