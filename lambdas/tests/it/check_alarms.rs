@@ -64,7 +64,9 @@ async fn with_cloudwatch(rules: &[&Rule]) -> Aws {
         aws_sdk_cloudwatch,
         RuleMode::Sequential,
         rules,
-        |c| c.retry_config(RetryConfig::disabled()).http_client(recorded.clone())
+        |c| c
+            .retry_config(RetryConfig::disabled())
+            .http_client(recorded.clone())
     ));
     aws
 }

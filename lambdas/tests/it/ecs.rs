@@ -460,12 +460,9 @@ mod mocked {
 
     fn ecs(aws: &Aws, rules: &[&Rule]) {
         let recorded = aws.recorder.mocked();
-        aws.clients.insert(mock_client!(
-            aws_sdk_ecs,
-            RuleMode::MatchAny,
-            rules,
-            |c| c.http_client(recorded.clone())
-        ));
+        aws.clients
+            .insert(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |c| c
+                .http_client(recorded.clone())));
     }
 
     #[tokio::test]

@@ -214,9 +214,7 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
     use aws_sdk_ssm::operation::list_command_invocations::ListCommandInvocationsOutput;
     use aws_sdk_ssm::operation::list_commands::ListCommandsOutput;
     use aws_sdk_ssm::operation::send_command::SendCommandOutput;
-    use aws_sdk_ssm::types::{
-        Command, CommandInvocation, CommandInvocationStatus, CommandStatus,
-    };
+    use aws_sdk_ssm::types::{Command, CommandInvocation, CommandInvocationStatus, CommandStatus};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     let none_sent = mock!(Client::list_commands)
@@ -225,9 +223,9 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
     let sent = mock!(Client::send_command)
         .match_requests(|r| {
             r.instance_ids().is_empty()
-                && r.targets().first().is_some_and(|t| {
-                    t.key() == Some("tag:role") && t.values() == ["web"]
-                })
+                && r.targets()
+                    .first()
+                    .is_some_and(|t| t.key() == Some("tag:role") && t.values() == ["web"])
         })
         .then_output(|| {
             let command = Command::builder().command_id("cmd-7").build();
