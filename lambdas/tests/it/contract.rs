@@ -26,7 +26,11 @@ async fn parse(
     action: &'static str,
     params: Map<String, Value>,
 ) -> Result<(), ErrorName> {
-    match Step::new(action, Value::Object(params)).start(aws).await {
+    // Straight to the handler, past the IAM check: sample values name no resource a policy could.
+    let spec = catalog::action(action).expect("a catalog action");
+    let function = lambdas::Function::new(spec).expect("a Lambda action");
+    let payload = Step::new(action, Value::Object(params)).payload("start", None);
+    match function.handle(&aws.clients, payload).await {
         Err(e)
             if e.message
                 .starts_with(&format!("params of `{action}` are invalid")) =>

@@ -21,6 +21,7 @@ async fn own_images(aws: &Aws) -> Vec<aws_sdk_ec2::types::Image> {
 async fn images_the_instance_without_a_reboot() {
     let aws = Aws::start().await;
     let id = aws.ec2_instance().await;
+    crate::check_ok(&aws, &Step::new("ec2.image", json!({"instance_id": id}))).await;
     let out = output(
         Step::new("ec2.image", json!({"instance_id": id}))
             .run(&aws)

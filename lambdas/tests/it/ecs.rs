@@ -138,6 +138,7 @@ async fn deploy_previous_runs_the_revision_below() {
         "ecs.deploy",
         json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
     );
+    crate::check_ok(&aws, &step).await;
     let out = output(step.run(&aws).await);
     assert_eq!(running_definition(&aws).await, "web:2");
     assert_eq!(short(str_of(&out, "task_definition_before")), "web:3");
@@ -283,6 +284,7 @@ async fn run_task_overrides_the_command_and_waits_until_stopped() {
         "ecs.run_task",
         json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app", "command": ["migrate", "--down", "1"]}),
     );
+    crate::check_ok(&aws, &step).await;
     let out = output(step.run(&aws).await);
     assert_eq!(out["exit_code"], 0);
     let arn = str_of(&out, "task_arn");

@@ -463,7 +463,10 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("elasticloadbalancing", "DescribeTargetHealth")
         | ("ssm", "ListCommands" | "ListCommandInvocations" | "GetCommandInvocation")
         | ("ec2", "DescribeImages")
-        | ("autoscaling", "DescribeAutoScalingGroups") => on(&action, "*".to_owned()),
+        | ("autoscaling", "DescribeAutoScalingGroups")
+        | ("ssm", "DescribeInstanceInformation")
+        | ("ec2", "DescribeInstances") => on(&action, "*".to_owned()),
+        ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
         _ => panic!(
             "{action}: which resources does it touch? Add it to `iam::needs` from the Service Authorization \
              Reference"
@@ -801,6 +804,37 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "check.logs",
         "logs:FilterLogEvents",
         Called("check_logs::counts_the_matches_of_the_window_in_every_group"),
+    ),
+    // The reads of `check`, the operation `stepback preflight` runs with each step's role.
+    (
+        "notify",
+        "sns:GetTopicAttributes",
+        Called("notify::notify_publishes_with_a_subject_sns_accepts"),
+    ),
+    (
+        "approval",
+        "sns:GetTopicAttributes",
+        Called("notify::approval_says_what_where_and_how_to_answer"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:DescribeDBInstances",
+        Called("rds::snapshot_is_taken_under_an_id_from_the_execution_and_is_available"),
+    ),
+    (
+        "ecs.run_task",
+        "ecs:DescribeTaskDefinition",
+        Called("ecs::run_task_overrides_the_command_and_waits_until_stopped"),
+    ),
+    (
+        "ssm.command",
+        "ssm:DescribeInstanceInformation",
+        Called("ssm::the_check_names_the_instances_ssm_does_not_manage"),
+    ),
+    (
+        "ec2.image",
+        "ec2:DescribeInstances",
+        Called("ec2::images_the_instance_without_a_reboot"),
     ),
 ];
 

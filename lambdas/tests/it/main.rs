@@ -184,6 +184,18 @@ pub fn output(response: Result<Response, ActionError>) -> serde_json::Map<String
     response.output
 }
 
+/// Runs the step's read-only `check` (what `stepback preflight` invokes), through the IAM recorder like every
+/// call, and asserts that it found everything ready.
+pub async fn check_ok(aws: &Aws, step: &Step) {
+    let out = output(invoke(aws, step.action, step.payload("check", None)).await);
+    let findings = out["findings"].as_array().expect("findings");
+    assert!(
+        !findings.is_empty() && findings.iter().all(|f| f["verdict"] == "ok"),
+        "{} check: {findings:#?}",
+        step.action
+    );
+}
+
 /// The error a call raised, after checking it raised one.
 pub fn error(response: Result<Response, ActionError>) -> ActionError {
     match response {

@@ -44,6 +44,11 @@ async fn notify_publishes_with_a_subject_sns_accepts() {
     let aws = Aws::start().await;
     let (topic, subscriber) = topic(&aws).await;
     let subject = format!("Rollback of orders\nstarted – {}", "x".repeat(120));
+    crate::check_ok(
+        &aws,
+        &Step::new("notify", json!({"topic": topic, "message": "m"})),
+    )
+    .await;
     let out = output(
         Step::new(
             "notify",
@@ -92,6 +97,7 @@ async fn approval_says_what_where_and_how_to_answer() {
         "approval",
         json!({"topic": topic, "message": "Restore orders from the 09:00 snapshot?"}),
     );
+    crate::check_ok(&aws, &step).await;
     let token = "AQCEAAAAKgAAAAMAAAAAAAAAAS0secret-token";
     let response = crate::invoke(&aws, "approval", approval_payload(&step, token))
         .await

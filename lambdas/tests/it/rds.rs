@@ -139,6 +139,11 @@ async fn snapshot(aws: &Aws, instance: &str) -> String {
 async fn snapshot_is_taken_under_an_id_from_the_execution_and_is_available() {
     let aws = Aws::start().await;
     database(&aws, "orders").await;
+    crate::check_ok(
+        &aws,
+        &Step::new("rds.snapshot", json!({"instance": "orders"})),
+    )
+    .await;
     let out = output(
         Step::new("rds.snapshot", json!({"instance": "orders"}))
             .run(&aws)

@@ -183,7 +183,9 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
         aws_sdk_ssm,
         RuleMode::Sequential,
         [&managed],
-        |c| c.http_client(lambdas::read_only::ReadOnly::new(aws.recorder.mocked()))
+        |c| c.http_client(lambdas::read_only::ReadOnly::new(
+            aws_smithy_runtime_api::client::http::SharedHttpClient::new(aws.recorder.mocked())
+        ))
     ));
     let step = Step::new(
         "ssm.command",
