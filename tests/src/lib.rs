@@ -1,4 +1,5 @@
-//! Test harness shared by the crates' integration tests: a moto server on a free loopback port.
+//! Test harness shared by the crates' integration tests: a moto server on a free loopback port, and the alarm
+//! event that starts a rollback.
 //!
 //! `scripts/test` installs moto into the workspace's `.venv` and exports `STEPBACK_MOTO_SERVER`. A test that
 //! needs moto fails when it is missing, with the command that installs it: a skipped emulator test would
@@ -8,15 +9,69 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::{Value, json};
 
 /// moto's region in every test; moto keeps one backend per region.
 pub const REGION: &str = "us-east-1";
 
 /// How long moto may take to import its services and answer.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Numbers the events that [`alarm_event`] makes.
+static EVENTS: AtomicU64 = AtomicU64::new(0);
+
+/// An alarm reason with what breaks naive templating: double quotes, a backslash, a newline, brackets and `{}`
+/// (which `States.Format` fills).
+pub const ALARM_REASON: &str = "Threshold Crossed: 1 out of the last 1 datapoints [99.5 (02/10/19 16:59:00)] was \
+    greater than the threshold (50.0)\nworst target: \"C:\\app\" {}";
+
+/// When [`alarm_event`]'s alarm changed state, as CloudWatch writes it: milliseconds, and no colon in the offset.
+pub const ALARM_TIME: &str = "2019-10-02T17:04:40.989+0000";
+
+/// The "CloudWatch Alarm State Change" event that EventBridge delivers when `alarm` goes from `OK` to `state`,
+/// in the shape of CloudWatch's user guide ("Alarm events and EventBridge"). Each event has its own `id`.
+pub fn alarm_event(alarm: &str, state: &str, reason: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("c4c1c1c9-6542-e61b-6ef0-{:012x}", EVENTS.fetch_add(1, Ordering::Relaxed)),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2019-10-02T17:04:40Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {
+                "value": state,
+                "reason": reason,
+                "reasonData": "{\"version\":\"1.0\",\"queryDate\":\"2019-10-02T17:04:40.985+0000\",\"statistic\":\"Average\",\"period\":60,\"recentDatapoints\":[99.5],\"threshold\":50.0}",
+                "timestamp": ALARM_TIME,
+            },
+            "previousState": {
+                "value": "OK",
+                "reason": "Threshold Crossed: 1 out of the last 1 datapoints [0.0 (02/10/19 16:54:00)] was not greater than the threshold (50.0)",
+                "timestamp": "2019-10-02T16:55:40.985+0000",
+            },
+            "configuration": {
+                "description": format!("{alarm} for the rollback tests"),
+                "metrics": [{
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": { "namespace": "AWS/ApplicationELB", "name": "HTTPCode_Target_5XX_Count", "dimensions": {} },
+                        "period": 60,
+                        "stat": "Average",
+                    },
+                    "returnData": true,
+                }],
+            },
+        },
+    })
+}
 
 /// A moto server process, killed on drop. Every server has its own empty state.
 pub struct Moto {

@@ -405,15 +405,16 @@ fn webapp_rollback_runs_in_moto() {
             &["migrate_down", "approve_restore", "restore_db"][..],
             Some("deploy"),
         ),
-        ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
-        ("sibling-late", json!({}), "FAILED", &[][..], Some("drain")),
+        // What the trigger's rule passes on unchanged (tests/tests/stack checks the rule delivers it so).
         (
             "alarm",
-            alarm_event(),
+            tests::alarm_event("webapp-5xx-rate", "ALARM", tests::ALARM_REASON),
             "SUCCEEDED",
             &["migrate_down", "approve_restore", "restore_db"][..],
             None,
         ),
+        ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
+        ("sibling-late", json!({}), "FAILED", &[][..], Some("drain")),
         (
             "reject-restore",
             json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
@@ -544,6 +545,44 @@ fn webapp_rollback_runs_in_moto() {
     let mut expected: Vec<&str> = cases.iter().map(|c| c.0).collect();
     expected.sort_unstable();
     assert_eq!(names, expected);
+    let [(_, defaults), (_, alarm)] = ["defaults", "alarm"].map(|name| {
+        let at = cases.iter().position(|c| c.0 == name).expect("the case");
+        (name, &results[at].2)
+    });
+    check_inputs(
+        defaults,
+        None,
+        json!({ "reason": "manual rollback", "initiated_by": "console" }),
+    );
+    check_inputs(
+        alarm,
+        Some(
+            json!({ "name": "webapp-5xx-rate", "state": "ALARM", "reason": tests::ALARM_REASON,
+                     "time": tests::ALARM_TIME }),
+        ),
+        json!({ "reason": format!("webapp-5xx-rate: {}", tests::ALARM_REASON), "initiated_by": "eventbridge" }),
+    );
+    let announced = |name: &str| {
+        harness
+            .invocations(name)
+            .into_iter()
+            .find(|i| i.step == "announce")
+            .map(|i| i.params["message"].clone())
+    };
+    assert_eq!(
+        announced("alarm"),
+        Some(json!(format!(
+            "Reason: webapp-5xx-rate: {}. Initiated by eventbridge.",
+            tests::ALARM_REASON
+        ))),
+        "the alarm's exact reason reaches the steps"
+    );
+    assert_eq!(
+        announced("defaults"),
+        Some(json!("Reason: manual rollback. Initiated by console.")),
+        "a console start keeps its defaults"
+    );
+
     let polls = harness
         .invocations("defaults")
         .iter()
@@ -578,23 +617,6 @@ fn webapp_rollback_runs_in_moto() {
         .map(|i| i.step)
         .collect();
     assert_eq!(invoked, ["guard"], "only the guard ran");
-}
-
-/// The event an EventBridge rule for the trigger's alarm delivers as the execution's input (CloudWatch user
-/// guide, "Alarm events and EventBridge").
-fn alarm_event() -> Value {
-    let reason = "Threshold Crossed: 1 out of the last 1 datapoints [7.5 (27/11/26 06:59:00)] was greater than the threshold (5.0).";
-    json!({
-        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
-        "account": ACCOUNT, "time": "2026-11-27T07:00:00Z", "region": tests::REGION,
-        "resources": [format!("arn:aws:cloudwatch:{}:{ACCOUNT}:alarm:webapp-5xx-rate", tests::REGION)],
-        "detail": {
-            "alarmName": "webapp-5xx-rate",
-            "state": { "value": "ALARM", "reason": reason, "timestamp": "2026-11-27T07:00:00.000+0000" },
-            "previousState": { "value": "OK", "reason": "Threshold Crossed", "timestamp": "2026-11-27T06:00:00.000+0000" }
-        }
-    })
 }
 
 /// `stepback audit` reads the same history back as the workflow's steps: what was skipped, what failed, who
@@ -766,4 +788,26 @@ working_directory = "$${HOME}/app"
             "echo ${USER} is \"${STEPBACK_VALUE_1}\"",
         ]
     );
+}
+
+/// The execution's inputs as the history shows them: what `Input: read the alarm` kept of the alarm (`None`: the
+/// alarm states never ran), and the inputs after `Input: normalise`, compared on `inputs`' keys.
+fn check_inputs(events: &[Value], alarm: Option<Value>, inputs: Value) {
+    let output = |state: &str| {
+        events
+            .iter()
+            .map(|e| &e["stateExitedEventDetails"])
+            .find(|d| d["name"] == state)
+            .and_then(|d| d["output"].as_str())
+            .map(|o| serde_json::from_str::<Value>(o).expect("a state's output is JSON"))
+    };
+    assert_eq!(
+        output("Input: read the alarm").map(|o| o["alarm"].clone()),
+        alarm,
+        "the alarm in the history"
+    );
+    let normalised = output("Input: normalise").expect("Input: normalise ran");
+    for (key, value) in inputs.as_object().expect("inputs") {
+        assert_eq!(&normalised["input"][key], value, "input {key}");
+    }
 }
