@@ -2,9 +2,10 @@
 //! alarm rule matching real event documents.
 //!
 //! What is adapted for moto, and why (`../shared/AWS-FACTS.md`, measured):
-//! - The template goes through [`compiler::template::for_moto`]: moto ignores a `Definition` object and
-//!   `DefinitionSubstitutions` (the machine comes back empty), so the same definition becomes a
-//!   `DefinitionString` with `Fn::Sub`. The `Definition` object stays in `infra/`, where cfn-lint checks the ASL.
+//! - The template goes through [`compiler::template::with_definition_string`], as `stepback deploy` sends it:
+//!   moto ignores a `Definition` object and `DefinitionSubstitutions` (the machine comes back empty), so the same
+//!   definition becomes a `DefinitionString` with `Fn::Sub`. The `Definition` object stays in `infra/`, where
+//!   cfn-lint checks the ASL.
 //! - Nothing else: the template refers to its state machine with `Ref`, which moto resolves (its
 //!   `Fn::GetAtt StateMachine.Arn` fails the whole stack; real CloudFormation has both).
 //! - The change set is made with `ChangeSetType=UPDATE`, which moto does not infer for an existing stack. moto
@@ -248,7 +249,7 @@ async fn webapp_stack_deploys_updates_and_triggers_in_moto() {
     aws.cloudformation
         .create_stack()
         .stack_name(STACK)
-        .template_body(compiler::template::for_moto(&committed).to_string())
+        .template_body(compiler::template::with_definition_string(&committed).to_string())
         .set_parameters(Some(parameters()))
         .capabilities(Capability::CapabilityIam)
         .send()
@@ -477,7 +478,7 @@ async fn update(aws: &Aws, before: &Stack) {
         .stack_name(STACK)
         .change_set_name("why")
         .change_set_type(ChangeSetType::Update)
-        .template_body(compiler::template::for_moto(&changed.template).to_string())
+        .template_body(compiler::template::with_definition_string(&changed.template).to_string())
         .set_parameters(Some(parameters()))
         .capabilities(Capability::CapabilityIam)
         .send()
