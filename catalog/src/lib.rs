@@ -689,6 +689,20 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &["arn:{partition}:ecs:{region}:{account}:task-definition/*"],
             ),
             Grant::unscoped(&["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]),
+            // The tasks that stopped, when a deployment reports failed tasks: why they could not start.
+            Grant::on(
+                &["ecs:ListTasks"],
+                &["arn:{partition}:ecs:{region}:{account}:container-instance/{cluster}/*"],
+            ),
+            Grant::on(
+                &["ecs:DescribeTasks"],
+                &["arn:{partition}:ecs:{region}:{account}:task/{cluster}/*"],
+            ),
+            // The images to deploy must exist; a task definition may name any account's or region's ECR.
+            Grant::on(
+                &["ecr:DescribeImages"],
+                &["arn:{partition}:ecr:*:*:repository/*"],
+            ),
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
         changes: Some(Changes::of("ECS service", &["cluster", "service"])),

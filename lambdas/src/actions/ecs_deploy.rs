@@ -1,14 +1,21 @@
 //! `ecs.deploy`: point a service at an earlier image tag or task definition, then poll until the rollout
 //! completes.
 //!
+//! Before the service changes, every ECR image of the revision to deploy is checked to exist, so a tag that
+//! nothing holds is `Stepback.NotFound` instead of tasks that never start. For other registries the poll
+//! watches the deployment's failed tasks and fails with their `stoppedReason` once tasks cannot start. Done
+//! means the PRIMARY deployment runs the revision this step chose, with every desired task running, and a
+//! `rolloutState` of COMPLETED where ECS reports one (else the old deployments are gone).
+//!
 //! Retries are safe: an image tag reuses an ACTIVE revision that already matches instead of registering
 //! another, and `previous` recognises its own in-flight deploy (the service's ACTIVE deployment is the
 //! revision just above the PRIMARY one) instead of stepping back a second time.
 
+use aws_sdk_ecr::types::ImageIdentifier;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, EphemeralStorage, IpcMode, NetworkMode, PidMode,
-    ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
-    TaskDefinitionPlacementConstraint, TaskDefinitionStatus, Volume,
+    Compatibility, ContainerDefinition, DesiredStatus, EphemeralStorage, IpcMode, NetworkMode,
+    PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
+    TaskDefinitionPlacementConstraint, TaskDefinitionStatus, TaskStopCode, Volume,
 };
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
@@ -206,7 +213,9 @@ impl LongAction for EcsDeploy {
         } else {
             running.clone()
         };
+        let deployed = describe_task_definition(clients, &after).await?;
         if running != after {
+            ensure_images_exist(clients, deployed.container_definitions()).await?;
             clients
                 .aws(aws_sdk_ecs::Client::new)
                 .update_service()
@@ -219,7 +228,6 @@ impl LongAction for EcsDeploy {
                     ActionError::aws(format!("update ECS service `{name}` to `{after}`"), e)
                 })?;
         }
-        let deployed = describe_task_definition(clients, &after).await?;
         let image_tag = deployed
             .container_definitions()
             .iter()
@@ -265,8 +273,18 @@ impl LongAction for EcsDeploy {
                 ),
             );
         };
-        let rollout = primary.rollout_state().map_or("none", |r| r.as_str());
-        if rollout == "FAILED" {
+        if primary.task_definition() != Some(after) {
+            return running(
+                &state,
+                format!(
+                    "ECS service `{}`: the PRIMARY deployment still runs `{}`, not `{after}`",
+                    state.service,
+                    primary.task_definition().unwrap_or("nothing")
+                ),
+            );
+        }
+        let rollout = primary.rollout_state().map(|r| r.as_str());
+        if rollout == Some("FAILED") {
             return Err(ActionError::new(
                 ErrorName::Failed,
                 format!(
@@ -276,17 +294,197 @@ impl LongAction for EcsDeploy {
                 ),
             ));
         }
-        let completed = rollout == "COMPLETED" && primary.task_definition() == Some(after);
-        // Services without the rollout state (and emulators) are stable when one deployment runs in full.
-        let stable = deployments.len() == 1 && primary.running_count == primary.desired_count;
-        if completed || stable {
+        if primary.failed_tasks > 0
+            && let Some(reason) = cannot_start(clients, &state, after).await?
+        {
+            return Err(ActionError::new(
+                ErrorName::Failed,
+                format!(
+                    "deploy of `{after}` to ECS service `{}` failed: its tasks cannot start: {reason}",
+                    state.service
+                ),
+            ));
+        }
+        // Without a rollout state (other deployment controllers), the old deployments must be gone.
+        let settled = rollout.map_or(deployments.len() == 1, |r| r == "COMPLETED");
+        if settled && primary.running_count == primary.desired_count {
             return done(&state.output);
         }
         let progress = format!(
-            "ECS service `{}`: {} of {} tasks running, rollout {rollout}",
-            state.service, primary.running_count, primary.desired_count
+            "ECS service `{}`: {} of {} tasks running, rollout {}",
+            state.service,
+            primary.running_count,
+            primary.desired_count,
+            rollout.unwrap_or("not reported")
         );
         running(&state, progress)
+    }
+}
+
+/// Why the service's tasks of `revision` failed to start (ECS stop code `TaskFailedToStart`, e.g. an image it
+/// cannot pull), if a stopped one says so: ECS keeps replacing such tasks, so waiting would only run out the
+/// step's timeout.
+async fn cannot_start(
+    clients: &Clients,
+    state: &State,
+    revision: &str,
+) -> Result<Option<String>, ActionError> {
+    let attempted = format!(
+        "look at the stopped tasks of ECS service `{}`",
+        state.service
+    );
+    let ecs = clients.aws(aws_sdk_ecs::Client::new);
+    let listed = ecs
+        .list_tasks()
+        .cluster(&state.cluster)
+        .service_name(&state.service)
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(&attempted, e))?;
+    if listed.task_arns().is_empty() {
+        return Ok(None);
+    }
+    let described = ecs
+        .describe_tasks()
+        .cluster(&state.cluster)
+        .set_tasks(listed.task_arns)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(&attempted, e))?;
+    let failed = described.tasks().iter().find(|t| {
+        t.task_definition_arn() == Some(revision)
+            && t.stop_code() == Some(&TaskStopCode::TaskFailedToStart)
+    });
+    Ok(failed.map(|task| {
+        let mut reason = task
+            .stopped_reason()
+            .unwrap_or("no reason given")
+            .to_owned();
+        for container in task.containers() {
+            if let Some(why) = container.reason() {
+                reason.push_str(&format!(
+                    "; container `{}`: {why}",
+                    container.name().unwrap_or("?")
+                ));
+            }
+        }
+        reason
+    }))
+}
+
+/// Every image of `containers` that lives in ECR must exist there: `Stepback.NotFound` names the repository
+/// and the tag (or digest) that does not. Images of other registries cannot be checked without their
+/// credentials; for those the poll reports tasks that cannot start.
+async fn ensure_images_exist(
+    clients: &Clients,
+    containers: &[ContainerDefinition],
+) -> Result<(), ActionError> {
+    for image in containers.iter().filter_map(|c| c.image()) {
+        let Some(ecr) = EcrImage::parse(image) else {
+            continue;
+        };
+        let id = match ecr.reference {
+            Reference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),
+            Reference::Digest(digest) => ImageIdentifier::builder().image_digest(digest).build(),
+        };
+        let attempted = format!("find image `{image}` in ECR");
+        let answer = ecr_client(clients, ecr.region)
+            .describe_images()
+            .registry_id(ecr.registry)
+            .repository_name(ecr.repository)
+            .image_ids(id)
+            .send()
+            .await;
+        let missing = match &answer {
+            Ok(found) if found.image_details().is_empty() => true,
+            Ok(_) => false,
+            Err(e) => e.as_service_error().is_some_and(|e| {
+                e.is_image_not_found_exception() || e.is_repository_not_found_exception()
+            }),
+        };
+        if missing {
+            return Err(ActionError::new(
+                ErrorName::NotFound,
+                format!(
+                    "{attempted}: ECR repository `{}` has no image `{}`",
+                    ecr.repository,
+                    ecr.reference.as_str()
+                ),
+            ));
+        }
+        answer.map_err(|e| ActionError::aws(&attempted, e))?;
+    }
+    Ok(())
+}
+
+/// The ECR client for `region`: a repository is only found through its own region's endpoint.
+fn ecr_client(clients: &Clients, region: &str) -> aws_sdk_ecr::Client {
+    let client = clients.aws(aws_sdk_ecr::Client::new);
+    if client
+        .config()
+        .region()
+        .is_some_and(|r| r.as_ref() == region)
+    {
+        return client;
+    }
+    let config = client
+        .config()
+        .to_builder()
+        .region(aws_sdk_ecr::config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_ecr::Client::from_conf(config)
+}
+
+/// An image in ECR: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)`.
+#[derive(Debug, PartialEq)]
+struct EcrImage<'a> {
+    registry: &'a str,
+    region: &'a str,
+    repository: &'a str,
+    reference: Reference<'a>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Reference<'a> {
+    Tag(&'a str),
+    Digest(&'a str),
+}
+
+impl Reference<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Reference::Tag(tag) => tag,
+            Reference::Digest(digest) => digest,
+        }
+    }
+}
+
+impl<'a> EcrImage<'a> {
+    fn parse(image: &'a str) -> Option<EcrImage<'a>> {
+        let (host, path) = image.split_once('/')?;
+        let mut labels = host.split('.');
+        let registry = labels.next()?;
+        let is_ecr = labels.next() == Some("dkr")
+            && labels.next()?.starts_with("ecr")
+            && host.contains(".amazonaws.com");
+        let region = labels.next()?;
+        if !is_ecr || registry.is_empty() || !registry.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (repository, reference) = match path.split_once('@') {
+            Some((repository, digest)) => (repository, Reference::Digest(digest)),
+            None => match path.rsplit_once(':') {
+                Some((repository, tag)) if !tag.contains('/') => (repository, Reference::Tag(tag)),
+                _ => (path, Reference::Tag("latest")),
+            },
+        };
+        Some(EcrImage {
+            registry,
+            region,
+            repository,
+            reference,
+        })
     }
 }
 
@@ -322,6 +520,8 @@ async fn revision_with_tag(
             return Ok(arn);
         }
     }
+    // No revision for an image that does not exist.
+    ensure_images_exist(clients, &wanted.container_definitions).await?;
     wanted.register(clients).await
 }
 
@@ -565,5 +765,35 @@ mod tests {
         assert_eq!(with_tag("app", "v1"), "app:v1");
         assert_eq!(tag_of("registry:5000/team/app:v2"), "v2");
         assert_eq!(tag_of("registry:5000/team/app"), "latest");
+    }
+
+    #[test]
+    fn ecr_images_are_told_from_other_registries() {
+        let ecr = |image| EcrImage::parse(image);
+        assert_eq!(
+            ecr("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v2"),
+            Some(EcrImage {
+                registry: "123456789012",
+                region: "eu-west-1",
+                repository: "team/app",
+                reference: Reference::Tag("v2"),
+            })
+        );
+        assert_eq!(
+            ecr("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app@sha256:abc"),
+            Some(EcrImage {
+                registry: "123456789012",
+                region: "cn-north-1",
+                repository: "app",
+                reference: Reference::Digest("sha256:abc"),
+            })
+        );
+        assert_eq!(
+            ecr("123456789012.dkr.ecr.us-east-1.amazonaws.com/app").map(|i| i.reference),
+            Some(Reference::Tag("latest"))
+        );
+        assert_eq!(ecr("registry.local:5000/app:v2"), None);
+        assert_eq!(ecr("public.ecr.aws/nginx/nginx:1"), None);
+        assert_eq!(ecr("nginx:1"), None);
     }
 }

@@ -2,9 +2,15 @@
 //! poll until available. With `swap`, rename the original to `<id>-pre-rollback-<key>` and the restored one
 //! to `<id>`, each once the instance is available, so the endpoint the application uses does not change.
 //!
+//! The invariant: when the step ends, done or failed, an available instance carries the original name. A
+//! rename RDS refuses (an instance still modifying) is tried again on later polls; when the swap cannot
+//! finish, the parked original is renamed back before the step fails, and the cause says where each instance
+//! is. The one end without an instance under the name is a failed undo, and its cause says so first.
+//!
 //! Never deletes. Each poll looks at where the instances are now rather than trusting a remembered phase, so
-//! a retried poll never renames twice. The restored instance is told apart by its `stepback:execution` tag,
-//! which survives a rename (moto gives every instance the same `DbiResourceId`, so that cannot be used).
+//! a retried poll never renames twice; the state remembers only refusals and the decision to give up. The
+//! restored instance is told apart by its `stepback:execution` tag, which survives a rename (moto gives every
+//! instance the same `DbiResourceId`, so that cannot be used).
 
 use aws_sdk_rds::types::{DbInstance, Tag};
 use catalog::ErrorName;
@@ -40,10 +46,20 @@ pub struct State {
     /// Where the original goes with `swap`.
     parked: String,
     swap: bool,
+    /// Renames refused so far in the current phase of the swap.
+    #[serde(default)]
+    refused: u32,
+    /// Why the swap was given up; from then on each poll works to put the original back under its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    given_up: Option<String>,
 }
 
 /// RDS allows 63 characters in an instance identifier.
 const INSTANCE_ID_MAX: usize = 63;
+
+/// How many times a refused rename is tried, one poll apart, before the swap is given up: RDS refuses a
+/// rename while an instance is still modifying, which passes; one that it keeps refusing will not.
+const RENAME_ATTEMPTS: u32 = 3;
 
 /// `start` restores; each `poll` takes the next step of the swap.
 pub struct RdsRestore;
@@ -211,6 +227,8 @@ impl LongAction for RdsRestore {
             new_instance,
             parked,
             swap: swap.unwrap_or(false),
+            refused: 0,
+            given_up: None,
         })
     }
 
@@ -219,62 +237,145 @@ impl LongAction for RdsRestore {
         call: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
+        let restored = find_instance(clients, &state.new_instance).await?;
+        if !state.swap {
+            return match restored {
+                Some(restored) if available(&restored) => done(&Output {
+                    instance_id: state.new_instance.clone(),
+                    new_instance_id: state.new_instance.clone(),
+                    replaced_instance_id: state.instance.clone(),
+                    endpoint: endpoint(&restored),
+                }),
+                Some(restored) => running(
+                    &state,
+                    format!("restoring `{}`: {}", state.new_instance, status(&restored)),
+                ),
+                None => running(
+                    &state,
+                    format!("waiting for `{}` to appear", state.new_instance),
+                ),
+            };
+        }
+        let swap = Swap {
+            named: find_instance(clients, &state.instance).await?,
+            parked: find_instance(clients, &state.parked).await?,
+            restored,
+        };
+        if state.given_up.is_none() {
+            swap.forward(clients, call, state).await
+        } else {
+            swap.back(clients, call, state).await
+        }
+    }
+}
+
+/// Where the instances of a swap are now: under the original name, under the parked id, and under the
+/// restored instance's own id.
+struct Swap {
+    named: Option<DbInstance>,
+    parked: Option<DbInstance>,
+    restored: Option<DbInstance>,
+}
+
+impl Swap {
+    /// Renames the original out of the way, then the restored one into its name, each once it is available.
+    async fn forward(
+        self,
+        clients: &Clients,
+        call: &Call<Params>,
+        mut state: State,
+    ) -> Result<Response, ActionError> {
         let is_restored = |i: &DbInstance| tagged_by(i.tag_list(), call);
-        let under_new_id = find_instance(clients, &state.new_instance).await?;
-        let under_old_id = find_instance(clients, &state.instance).await?;
-        match (under_new_id, under_old_id) {
-            (Some(restored), _) if !available(&restored) => running(
+        match (&self.restored, &self.named) {
+            (Some(restored), _) if !available(restored) => running(
                 &state,
-                format!("restoring `{}`: {}", state.new_instance, status(&restored)),
+                format!("restoring `{}`: {}", state.new_instance, status(restored)),
             ),
-            (Some(restored), _) if !state.swap => done(&Output {
-                instance_id: state.new_instance.clone(),
-                new_instance_id: state.new_instance.clone(),
-                replaced_instance_id: state.instance.clone(),
-                endpoint: endpoint(&restored),
-            }),
-            (Some(_), Some(original)) if !available(&original) => running(
+            (Some(_), Some(original)) if !available(original) => running(
                 &state,
                 format!(
                     "waiting for original `{}`: {}",
                     state.instance,
-                    status(&original)
+                    status(original)
                 ),
             ),
             (Some(_), Some(_)) => {
-                rename(clients, &state.instance, &state.parked).await?;
-                running(
+                let (from, to) = (state.instance.clone(), state.parked.clone());
+                match rename(clients, &from, &to).await {
+                    Ok(()) => {
+                        state.refused = 0;
+                        running(&state, format!("renaming original `{from}` to `{to}`"))
+                    }
+                    Err(refused) if retried(&refused) && state.refused + 1 < RENAME_ATTEMPTS => {
+                        state.refused += 1;
+                        running(&state, format!("{}; trying again", refused.message))
+                    }
+                    // The original still has its name: nothing to undo.
+                    Err(refused) => Err(ActionError::new(
+                        ErrorName::Failed,
+                        format!(
+                            "could not swap in the restored instance: {}; nothing was swapped: {}",
+                            attempts(&refused, state.refused + 1),
+                            self.whereabouts(&state, call)
+                        ),
+                    )),
+                }
+            }
+            (Some(_), None) => match &self.parked {
+                Some(parked) if available(parked) => {
+                    let (from, to) = (state.new_instance.clone(), state.instance.clone());
+                    match rename(clients, &from, &to).await {
+                        Ok(()) => {
+                            state.refused = 0;
+                            running(&state, format!("renaming restored `{from}` to `{to}`"))
+                        }
+                        Err(refused)
+                            if retried(&refused) && state.refused + 1 < RENAME_ATTEMPTS =>
+                        {
+                            state.refused += 1;
+                            running(&state, format!("{}; trying again", refused.message))
+                        }
+                        Err(refused) => {
+                            let reason = attempts(&refused, state.refused + 1);
+                            let progress = format!(
+                                "{reason}; giving up the swap: renaming the original `{}` back to `{to}`",
+                                state.parked
+                            );
+                            state.refused = 0;
+                            state.given_up = Some(reason);
+                            running(&state, progress)
+                        }
+                    }
+                }
+                Some(parked) => running(
                     &state,
                     format!(
-                        "renaming original `{}` to `{}`",
+                        "waiting for the renamed original `{}`: {}",
+                        state.parked,
+                        status(parked)
+                    ),
+                ),
+                // The original's rename is in flight: RDS shows it under neither id for a moment.
+                None => running(
+                    &state,
+                    format!(
+                        "waiting for original `{}` to reappear as `{}`",
                         state.instance, state.parked
                     ),
-                )
-            }
-            (Some(_), None) => {
-                rename(clients, &state.new_instance, &state.instance).await?;
-                running(
-                    &state,
-                    format!(
-                        "renaming restored `{}` to `{}`",
-                        state.new_instance, state.instance
-                    ),
-                )
-            }
-            (None, Some(swapped)) if is_restored(&swapped) && available(&swapped) => {
-                done(&Output {
-                    instance_id: state.instance.clone(),
-                    new_instance_id: state.instance.clone(),
-                    replaced_instance_id: state.parked.clone(),
-                    endpoint: endpoint(&swapped),
-                })
-            }
-            (None, Some(swapped)) if is_restored(&swapped) => running(
+                ),
+            },
+            (None, Some(swapped)) if is_restored(swapped) && available(swapped) => done(&Output {
+                instance_id: state.instance.clone(),
+                new_instance_id: state.instance.clone(),
+                replaced_instance_id: state.parked.clone(),
+                endpoint: endpoint(swapped),
+            }),
+            (None, Some(swapped)) if is_restored(swapped) => running(
                 &state,
                 format!(
                     "waiting for renamed `{}`: {}",
                     state.instance,
-                    status(&swapped)
+                    status(swapped)
                 ),
             ),
             // A rename in flight: RDS shows the instance under neither id, or the original is still renaming.
@@ -286,6 +387,120 @@ impl LongAction for RdsRestore {
                 ),
             ),
         }
+    }
+
+    /// The swap was given up: rename the parked original back, then fail, saying where each instance is.
+    async fn back(
+        self,
+        clients: &Clients,
+        call: &Call<Params>,
+        mut state: State,
+    ) -> Result<Response, ActionError> {
+        let given_up = state.given_up.clone().unwrap_or_default();
+        let is_restored = |i: &DbInstance| tagged_by(i.tag_list(), call);
+        match (&self.named, &self.parked) {
+            // The refused rename went through after all: the swap is complete.
+            (Some(named), _) if is_restored(named) && available(named) => done(&Output {
+                instance_id: state.instance.clone(),
+                new_instance_id: state.instance.clone(),
+                replaced_instance_id: state.parked.clone(),
+                endpoint: endpoint(named),
+            }),
+            (Some(named), _) if available(named) => Err(ActionError::new(
+                ErrorName::Failed,
+                format!(
+                    "could not swap in the restored instance: {given_up}; the original was renamed back: {}",
+                    self.whereabouts(&state, call)
+                ),
+            )),
+            (Some(named), _) => running(
+                &state,
+                format!(
+                    "waiting for `{}` to be available again: {}",
+                    state.instance,
+                    status(named)
+                ),
+            ),
+            (None, Some(parked)) if available(parked) => {
+                let (from, to) = (state.parked.clone(), state.instance.clone());
+                match rename(clients, &from, &to).await {
+                    Ok(()) => {
+                        state.refused = 0;
+                        running(
+                            &state,
+                            format!("renaming the original `{from}` back to `{to}`"),
+                        )
+                    }
+                    Err(refused) if retried(&refused) && state.refused + 1 < RENAME_ATTEMPTS => {
+                        state.refused += 1;
+                        running(&state, format!("{}; trying again", refused.message))
+                    }
+                    Err(refused) => Err(ActionError::new(
+                        ErrorName::Failed,
+                        format!(
+                            "could not swap in the restored instance: {given_up}; putting the original back \
+                             failed too: {}. Rename `{from}` to `{to}` by hand: {}",
+                            attempts(&refused, state.refused + 1),
+                            self.whereabouts(&state, call)
+                        ),
+                    )),
+                }
+            }
+            (None, Some(parked)) => running(
+                &state,
+                format!(
+                    "waiting for the parked original `{}`: {}",
+                    state.parked,
+                    status(parked)
+                ),
+            ),
+            (None, None) => running(
+                &state,
+                format!(
+                    "waiting for the original to reappear as `{}`",
+                    state.instance
+                ),
+            ),
+        }
+    }
+
+    /// "`db` is the original instance (available), `db-rb-…` is the restored instance (available)", or first
+    /// "no instance is named `db`".
+    fn whereabouts(&self, state: &State, call: &Call<Params>) -> String {
+        let ids = [&state.instance, &state.parked, &state.new_instance];
+        let found = [&self.named, &self.parked, &self.restored];
+        let mut parts = Vec::new();
+        if self.named.is_none() {
+            parts.push(format!("no instance is named `{}`", state.instance));
+        }
+        for (id, instance) in ids.into_iter().zip(found) {
+            if let Some(instance) = instance {
+                let which = if tagged_by(instance.tag_list(), call) {
+                    "restored"
+                } else {
+                    "original"
+                };
+                parts.push(format!(
+                    "`{id}` is the {which} instance ({})",
+                    status(instance)
+                ));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
+/// Whether a failed rename is worth another try on a later poll: RDS refused it for the instance's state
+/// (InvalidDBInstanceState while it is still modifying), or did not answer.
+fn retried(error: &ActionError) -> bool {
+    matches!(error.name, ErrorName::Precondition | ErrorName::Transient)
+}
+
+fn attempts(error: &ActionError, tries: u32) -> String {
+    if tries > 1 {
+        format!("{} (tried {tries} times)", error.message)
+    } else {
+        error.message.clone()
     }
 }
 

@@ -1,22 +1,33 @@
-//! `ecs.deploy` and `ecs.run_task` against moto. moto's services report running tasks only when the server
-//! starts with `MOTO_ECS_SERVICE_RUNNING`, and its deployments never change `rolloutState`, so a deploy is
-//! done when the single PRIMARY deployment runs as many tasks as desired.
+//! `ecs.deploy` and `ecs.run_task` against moto. moto's UpdateService creates no deployment: the PRIMARY
+//! deployment keeps the task definition the service was created with, so against moto a deploy's `start` is
+//! checked (what the service runs, which revisions exist, the ECR check) and its poll never answers done.
+//! When a deploy is done is tested in `mocked`, with the deployments ECS shows.
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType,
     NetworkConfiguration, NetworkMode,
 };
 use catalog::ErrorName;
-use serde_json::json;
+use catalog::contract::Status;
+use serde_json::{Value, json};
 
 use crate::iam::TASK_ROLES;
-use crate::{Aws, Step, error, output, str_of};
+use crate::{ActionError, Aws, Step, error, output, str_of};
 
 const CLUSTER: &str = "prod";
 
-/// Cluster `prod`, task family `web` with revisions 1..=3 (images `app:v1`..`app:v3`), and service `web` on
-/// revision 3 with two tasks wanted, in an awsvpc network.
+/// A registry that is not ECR: nothing can check that its images exist.
+const REGISTRY: &str = "registry.local:5000";
+/// moto's account's ECR registry.
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// Cluster `prod`, task family `web` with revisions 1..=3 (images `app:v1`..`app:v3` in [`REGISTRY`]), and
+/// service `web` on revision 3 with two tasks wanted, in an awsvpc network.
 async fn service(aws: &Aws) {
+    service_with_images_in(aws, REGISTRY).await;
+}
+
+async fn service_with_images_in(aws: &Aws, registry: &str) {
     let ecs = &aws.clients.aws(aws_sdk_ecs::Client::new);
     ecs.create_cluster()
         .cluster_name(CLUSTER)
@@ -24,7 +35,7 @@ async fn service(aws: &Aws) {
         .await
         .expect("cluster");
     for version in 1..=3 {
-        register(aws, &format!("registry.local:5000/app:v{version}")).await;
+        register(aws, &format!("{registry}/app:v{version}")).await;
     }
     let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
     let vpc = ec2
@@ -130,8 +141,21 @@ fn short(arn: &str) -> &str {
     arn.rsplit_once('/').map_or(arn, |(_, name)| name)
 }
 
+fn short_of<'a>(state: &'a Value, field: &str) -> &'a str {
+    short(state[field].as_str().unwrap_or_default())
+}
+
+/// `start`, then one poll: the answer of a deploy against moto, whose PRIMARY deployment never moves.
+async fn started(aws: &Aws, step: &Step) -> (Value, String) {
+    let started = step.start(aws).await.expect("started");
+    let state = started.state.expect("a poll state");
+    let polled = step.poll(aws, Some(&state)).await.expect("polled");
+    assert_eq!(polled.status, Status::Running, "{polled:?}");
+    (state, polled.progress.unwrap_or_default())
+}
+
 #[tokio::test]
-async fn deploy_previous_runs_the_revision_below() {
+async fn deploy_previous_runs_the_revision_below_and_is_not_done_while_the_old_one_runs() {
     let aws = Aws::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
     service(&aws).await;
     let step = Step::new(
@@ -139,11 +163,17 @@ async fn deploy_previous_runs_the_revision_below() {
         json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
     );
     crate::check_ok(&aws, &step).await;
-    let out = output(step.run(&aws).await);
+    let (state, progress) = started(&aws, &step).await;
     assert_eq!(running_definition(&aws).await, "web:2");
-    assert_eq!(short(str_of(&out, "task_definition_before")), "web:3");
-    assert_eq!(short(str_of(&out, "task_definition_after")), "web:2");
-    assert_eq!(str_of(&out, "image_tag"), "v2");
+    assert_eq!(short_of(&state, "task_definition_before"), "web:3");
+    assert_eq!(short_of(&state, "task_definition_after"), "web:2");
+    assert_eq!(state["image_tag"], "v2");
+    // moto's one deployment runs every task, of revision 3: that is not this deploy being done.
+    assert!(
+        progress.contains("the PRIMARY deployment still runs `")
+            && progress.contains("task-definition/web:3`, not `"),
+        "{progress}"
+    );
 }
 
 #[tokio::test]
@@ -154,9 +184,9 @@ async fn deploy_image_tag_reuses_a_matching_revision() {
         "ecs.deploy",
         json!({"cluster": CLUSTER, "service": "web", "container": "app", "image_tag": "v1"}),
     );
-    let out = output(step.run(&aws).await);
+    let (state, _) = started(&aws, &step).await;
     assert_eq!(running_definition(&aws).await, "web:1");
-    assert_eq!(str_of(&out, "image_tag"), "v1");
+    assert_eq!(state["image_tag"], "v1");
     assert_eq!(
         revisions(&aws).await,
         3,
@@ -173,10 +203,10 @@ async fn deploy_of_a_new_tag_registers_once_even_when_start_is_retried() {
         json!({"cluster": CLUSTER, "service": "web", "container": "app", "image_tag": "hotfix-7"}),
     );
     step.start(&aws).await.expect("first start");
-    let out = output(step.run(&aws).await);
+    let (state, _) = started(&aws, &step).await;
     assert_eq!(revisions(&aws).await, 4, "one new revision");
     assert_eq!(running_definition(&aws).await, "web:4");
-    assert_eq!(str_of(&out, "image_tag"), "hotfix-7");
+    assert_eq!(state["image_tag"], "hotfix-7");
     let described = aws
         .clients
         .aws(aws_sdk_ecs::Client::new)
@@ -193,28 +223,72 @@ async fn deploy_of_a_new_tag_registers_once_even_when_start_is_retried() {
     assert_eq!(image, Some("registry.local:5000/app:hotfix-7"));
 }
 
+/// ECR repository `app` in moto holding `tags`.
+async fn ecr_repository(aws: &Aws, tags: &[&str]) {
+    aws.clients
+        .aws(aws_sdk_ecr::Client::new)
+        .create_repository()
+        .repository_name("app")
+        .send()
+        .await
+        .expect("repository");
+    for tag in tags {
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                       "digest": format!("sha256:{:0>64}", tag.bytes().map(|b| format!("{b:02x}")).collect::<String>())},
+            "layers": [],
+        });
+        aws.clients
+            .aws(aws_sdk_ecr::Client::new)
+            .put_image()
+            .repository_name("app")
+            .image_tag(*tag)
+            .image_manifest(manifest.to_string())
+            .send()
+            .await
+            .expect("image");
+    }
+}
+
+async fn start_error(aws: &Aws, params: Value) -> ActionError {
+    error(Step::new("ecs.deploy", params).start(aws).await)
+}
+
 #[tokio::test]
-async fn a_deploy_waits_until_the_service_runs_every_task() {
-    // Without MOTO_ECS_SERVICE_RUNNING, moto's service never has a task running.
-    let aws = Aws::start().await;
-    service(&aws).await;
+async fn a_tag_that_ecr_does_not_hold_is_not_found_and_changes_nothing() {
+    let aws = Aws::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+    service_with_images_in(&aws, ECR).await;
+    ecr_repository(&aws, &["v1", "v3"]).await;
+    let tag = start_error(
+        &aws,
+        json!({"cluster": CLUSTER, "service": "web", "container": "app", "image_tag": "v9.9.9"}),
+    )
+    .await;
+    assert_eq!(tag.name, ErrorName::NotFound, "{tag}");
+    assert!(
+        tag.message
+            .contains("ECR repository `app` has no image `v9.9.9`"),
+        "{tag}"
+    );
+    assert_eq!(revisions(&aws).await, 3, "no revision for a missing image");
+    // Revision 2's image is gone from ECR (a lifecycle policy, say): stepping back to it is refused too.
+    let previous = start_error(
+        &aws,
+        json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
+    )
+    .await;
+    assert_eq!(previous.name, ErrorName::NotFound, "{previous}");
+    assert!(previous.message.contains("has no image `v2`"), "{previous}");
+    assert_eq!(running_definition(&aws).await, "web:3");
+    // A tag ECR holds deploys.
     let step = Step::new(
         "ecs.deploy",
-        json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
+        json!({"cluster": CLUSTER, "service": "web", "container": "app", "image_tag": "v1"}),
     );
-    let started = step.start(&aws).await.expect("started");
-    let polled = step
-        .poll(&aws, started.state.as_ref())
-        .await
-        .expect("polled");
-    assert_eq!(polled.status, catalog::contract::Status::Running);
-    assert!(
-        polled
-            .progress
-            .as_deref()
-            .is_some_and(|p| p.contains("0 of 2 tasks running")),
-        "{polled:?}"
-    );
+    started(&aws, &step).await;
+    assert_eq!(running_definition(&aws).await, "web:1");
 }
 
 #[tokio::test]
@@ -232,13 +306,17 @@ async fn deploy_failures_name_the_service_or_the_missing_revision() {
     assert_eq!(missing.name, ErrorName::NotFound, "{missing}");
     assert!(missing.message.contains("`api`"), "{missing}");
     // Two steps back to revision 1; nothing below it.
-    for _ in 0..2 {
+    for execution in ["run-1", "run-2"] {
         let step = Step::new(
             "ecs.deploy",
             json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
         );
-        output(step.run(&aws).await);
+        step.in_execution(execution)
+            .start(&aws)
+            .await
+            .expect("a step back");
     }
+    assert_eq!(running_definition(&aws).await, "web:1");
     let step = Step::new(
         "ecs.deploy",
         json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
@@ -377,8 +455,8 @@ async fn run_task_on_a_missing_cluster_is_not_found() {
     assert!(failure.message.contains("`nope`"), "{failure}");
 }
 
-/// What moto cannot show: ECS's in-flight deployments and RunTask in an awsvpc network. The SDK gets these
-/// answers from aws-smithy-mocks instead.
+/// What moto cannot show: ECS's in-flight deployments (moto's UpdateService creates none), stopped tasks of a
+/// service, and RunTask in an awsvpc network. The SDK gets these answers from aws-smithy-mocks instead.
 mod mocked {
     use aws_sdk_ecs::Client;
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
@@ -389,10 +467,11 @@ mod mocked {
     use aws_sdk_ecs::operation::run_task::RunTaskOutput;
     use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
     use aws_sdk_ecs::types::{
-        AwsVpcConfiguration, Container, ContainerDefinition, Deployment, LaunchType,
-        NetworkConfiguration, Service, Task, TaskDefinition, TaskStopCode,
+        AwsVpcConfiguration, Container, ContainerDefinition, Deployment, DeploymentRolloutState,
+        LaunchType, NetworkConfiguration, Service, Task, TaskDefinition, TaskStopCode,
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use catalog::contract::Status;
     use serde_json::json;
 
     use crate::{Aws, Step, output, str_of};
@@ -569,6 +648,132 @@ mod mocked {
         assert_eq!(error, "Stepback.Failed");
         assert!(
             cause.contains("exit code 3") && cause.contains("arn:task/1"),
+            "{cause}"
+        );
+    }
+
+    /// Deployment of revision `n`: `running` of 2 tasks, the rollout state ECS reports, failed tasks.
+    fn rollout(
+        status: &str,
+        n: i32,
+        running: i32,
+        state: Option<DeploymentRolloutState>,
+        failed: i32,
+    ) -> Deployment {
+        Deployment::builder()
+            .status(status)
+            .task_definition(format!("{ARN}:{n}"))
+            .desired_count(2)
+            .running_count(running)
+            .set_rollout_state(state)
+            .failed_tasks(failed)
+            .build()
+    }
+
+    /// The poll state of a deploy from revision 3 to revision 2.
+    fn deploying() -> serde_json::Value {
+        json!({"cluster": "prod", "service": "web", "image_tag": "v2",
+               "task_definition_before": format!("{ARN}:3"), "task_definition_after": format!("{ARN}:2")})
+    }
+
+    fn deploy_step() -> Step {
+        Step::new(
+            "ecs.deploy",
+            json!({"cluster": "prod", "service": "web", "container": "app", "image_tag": "v2"}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_deploy_is_done_when_the_primary_deployment_runs_its_revision_in_full() {
+        use DeploymentRolloutState::{Completed, InProgress};
+        let aws = Aws::start().await;
+        // What ECS shows, poll after poll, while the service moves from revision 3 to 2.
+        let seen = [
+            // The old deployment, settled: what moto shows forever, and what `stable` used to accept.
+            vec![rollout("PRIMARY", 3, 2, Some(Completed), 0)],
+            vec![
+                rollout("PRIMARY", 2, 1, Some(InProgress), 0),
+                rollout("ACTIVE", 3, 1, Some(Completed), 0),
+            ],
+            // Every task runs, but ECS has not finished the rollout.
+            vec![rollout("PRIMARY", 2, 2, Some(InProgress), 0)],
+            // No rollout state (another deployment controller): the old deployment must be gone.
+            vec![
+                rollout("PRIMARY", 2, 2, None, 0),
+                rollout("ACTIVE", 3, 0, None, 0),
+            ],
+            vec![rollout("PRIMARY", 2, 2, Some(Completed), 0)],
+        ];
+        let mut described = mock!(Client::describe_services).sequence();
+        for deployments in seen.clone() {
+            described = described.output(move || {
+                let service = Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .task_definition(format!("{ARN}:2"))
+                    .set_deployments(Some(deployments.clone()))
+                    .build();
+                DescribeServicesOutput::builder().services(service).build()
+            });
+        }
+        let described = described.build();
+        ecs(&aws, &[&described]);
+        let step = deploy_step();
+        let state = deploying();
+        let mut answers = Vec::new();
+        for _ in &seen {
+            let polled = step.poll(&aws, Some(&state)).await.expect("polled");
+            answers.push(polled.status);
+        }
+        use Status::{Done, Running};
+        assert_eq!(answers, [Running, Running, Running, Running, Done]);
+    }
+
+    #[tokio::test]
+    async fn tasks_that_cannot_start_fail_the_poll_with_their_reason() {
+        let aws = Aws::start().await;
+        let described = service(
+            2,
+            vec![rollout(
+                "PRIMARY",
+                2,
+                0,
+                Some(DeploymentRolloutState::InProgress),
+                2,
+            )],
+            None,
+        );
+        let stopped = mock!(Client::list_tasks).then_output(|| {
+            ListTasksOutput::builder()
+                .task_arns("arn:task/old")
+                .task_arns("arn:task/new")
+                .build()
+        });
+        let reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): \
+                      registry.local:5000/app:v9.9.9: not found";
+        let tasks = mock!(Client::describe_tasks).then_output(move || {
+            // A task of the old revision stopped by the deploy, and one of the new revision that never started.
+            let old = Task::builder()
+                .task_arn("arn:task/old")
+                .task_definition_arn(format!("{ARN}:3"))
+                .last_status("STOPPED")
+                .stop_code(TaskStopCode::ServiceSchedulerInitiated)
+                .stopped_reason("Scaling activity initiated by deployment")
+                .build();
+            let new = Task::builder()
+                .task_arn("arn:task/new")
+                .task_definition_arn(format!("{ARN}:2"))
+                .last_status("STOPPED")
+                .stop_code(TaskStopCode::TaskFailedToStart)
+                .stopped_reason(reason)
+                .build();
+            DescribeTasksOutput::builder().tasks(old).tasks(new).build()
+        });
+        ecs(&aws, &[&described, &stopped, &tasks]);
+        let (error, cause) = crate::failure(deploy_step().poll(&aws, Some(&deploying())).await);
+        assert_eq!(error, "Stepback.Failed");
+        assert!(
+            cause.contains("its tasks cannot start") && cause.contains(reason),
             "{cause}"
         );
     }

@@ -10,6 +10,7 @@ mod check_logs;
 mod contract;
 mod ec2;
 mod ecs;
+mod fault;
 mod guard;
 mod http;
 mod iam;

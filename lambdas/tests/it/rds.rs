@@ -4,7 +4,8 @@ use aws_sdk_rds::types::DbInstance;
 use catalog::ErrorName;
 use serde_json::json;
 
-use crate::{Aws, Step, error, output, str_of};
+use crate::fault::{Fault, FaultProxy};
+use crate::{Aws, Step, error, failure, output, str_of};
 
 /// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
 /// parameter group and Multi-AZ.
@@ -330,4 +331,141 @@ async fn restore_of_a_missing_snapshot_is_not_found() {
     assert_eq!(failure.name, ErrorName::NotFound, "{failure}");
     assert!(failure.message.contains("`gone`"), "{failure}");
     assert_eq!(instance_ids(&aws).await, ["orders"]);
+}
+
+/// Every instance in moto with its status, for the failure messages and the record of what a swap left.
+async fn instance_states(aws: &Aws) -> Vec<(String, String)> {
+    let output = aws
+        .clients
+        .aws(aws_sdk_rds::Client::new)
+        .describe_db_instances()
+        .send()
+        .await;
+    let mut states: Vec<_> = output
+        .expect("describe instances")
+        .db_instances()
+        .iter()
+        .map(|i| {
+            (
+                i.db_instance_identifier().unwrap_or_default().to_owned(),
+                i.db_instance_status().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    states.sort();
+    states
+}
+
+/// moto renames at once and never refuses; the proxy answers the rename of `from` to `to` (`from` any instance
+/// when `None`) with RDS's refusal for an instance that is not available.
+async fn refusing_renames_to(
+    aws: &mut Aws,
+    from: Option<&str>,
+    to: &str,
+    times: Option<usize>,
+) -> FaultProxy {
+    let mut params = vec![
+        ("Action", "ModifyDBInstance".to_owned()),
+        ("NewDBInstanceIdentifier", to.to_owned()),
+    ];
+    if let Some(from) = from {
+        params.push(("DBInstanceIdentifier", from.to_owned()));
+    }
+    let proxy = FaultProxy::start(
+        &aws.moto,
+        Fault {
+            params,
+            status: 400,
+            code: "InvalidDBInstanceState",
+            message: "Database instance is not in available state.",
+            times,
+        },
+    )
+    .await;
+    aws.clients = proxy.clients().await;
+    proxy
+}
+
+#[tokio::test]
+async fn a_rename_refused_while_an_instance_is_modifying_is_tried_again() {
+    let mut aws = Aws::start().await;
+    let original = database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    let proxy = refusing_renames_to(&mut aws, Some("orders-restored"), "orders", Some(1)).await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
+    );
+    let out = output(restore.run(&aws).await);
+    assert_eq!(proxy.injected(), 1, "the second rename was refused once");
+    assert_eq!(str_of(&out, "instance_id"), "orders");
+    let now = instance(&aws, "orders").await.expect("orders exists");
+    assert_ne!(
+        now.instance_create_time(),
+        original.instance_create_time(),
+        "`orders` is the restored instance: {:?}",
+        instance_states(&aws).await
+    );
+}
+
+#[tokio::test]
+async fn a_swap_that_cannot_finish_puts_the_original_back_and_says_where_each_instance_is() {
+    let mut aws = Aws::start().await;
+    let original = database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    // Only the restored instance's rename is refused; renaming the original back goes through.
+    let proxy = refusing_renames_to(&mut aws, Some("orders-restored"), "orders", None).await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
+    );
+    let (error, cause) = failure(restore.run(&aws).await);
+    let states = instance_states(&aws).await;
+    eprintln!("moto after a failed second rename: {states:?}\n{error}: {cause}");
+    assert_eq!(error, "Stepback.Failed");
+    assert_eq!(proxy.injected(), 3, "tried three times before giving up");
+    let named = instance(&aws, "orders").await;
+    assert_eq!(
+        named.as_ref().and_then(|i| i.instance_create_time()),
+        original.instance_create_time(),
+        "the original carries its name again: {states:?}"
+    );
+    assert_eq!(
+        states,
+        [
+            ("orders".to_owned(), "available".to_owned()),
+            ("orders-restored".to_owned(), "available".to_owned())
+        ]
+    );
+    assert!(
+        cause.contains("the original was renamed back")
+            && cause.contains("`orders` is the original instance (available)")
+            && cause.contains("`orders-restored` is the restored instance (available)")
+            && cause.contains("InvalidDBInstanceState"),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_undo_says_first_that_no_instance_has_the_name() {
+    let mut aws = Aws::start().await;
+    database(&aws, "orders").await;
+    let snapshot = snapshot(&aws, "orders").await;
+    // Every rename to `orders` is refused, renaming the original back too.
+    let _proxy = refusing_renames_to(&mut aws, None, "orders", None).await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
+    );
+    let (error, cause) = failure(restore.run(&aws).await);
+    assert_eq!(error, "Stepback.Failed");
+    let states = instance_states(&aws).await;
+    let parked = &states[0].0;
+    assert!(parked.starts_with("orders-pre-rollback-"), "{states:?}");
+    assert!(
+        cause.contains(&format!(
+            "Rename `{parked}` to `orders` by hand: no instance is named `orders`"
+        )) && cause.contains(&format!("`{parked}` is the original instance (available)")),
+        "{cause}"
+    );
 }
