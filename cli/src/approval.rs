@@ -130,6 +130,8 @@ mod tests {
         assert!(matches!(reject, Err(AnswerError::NotWaiting { code }) if code == "TaskTimedOut"));
     }
 
+    /// moto drops SendTaskFailure's cause (the failure reaches the state machine with a null Cause), so what a
+    /// rejection sends is checked here; `compiler/tests/it/failure.rs` takes it on to the notice (issue 14).
     #[tokio::test]
     async fn an_approval_carries_who_and_why() {
         let sent = mock!(Client::send_task_success)
