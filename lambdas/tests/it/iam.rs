@@ -387,6 +387,16 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         ("elasticloadbalancing", "RegisterTargets" | "DeregisterTargets") => {
             on(&action, named("TargetGroupArn"));
         }
+        ("ecr", "DescribeImages") => {
+            let registry = one(p, "registryId").unwrap_or_else(|| ACCOUNT.to_owned());
+            on(
+                &action,
+                format!(
+                    "arn:aws:ecr:us-east-1:{registry}:repository/{}",
+                    named("repositoryName")
+                ),
+            );
+        }
         ("sns", "Publish") => on(&action, named("TopicArn")),
         ("cloudwatch", "DescribeAlarms") => {
             let alarms = strings(p, "AlarmNames");
@@ -683,22 +693,30 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     (
         "ecs.deploy",
         "ecs:DescribeServices",
-        Called("ecs::deploy_previous_runs_the_revision_below"),
+        Called(
+            "ecs::deploy_previous_runs_the_revision_below_and_is_not_done_while_the_old_one_runs",
+        ),
     ),
     (
         "ecs.deploy",
         "ecs:UpdateService",
-        Called("ecs::deploy_previous_runs_the_revision_below"),
+        Called(
+            "ecs::deploy_previous_runs_the_revision_below_and_is_not_done_while_the_old_one_runs",
+        ),
     ),
     (
         "ecs.deploy",
         "ecs:DescribeTaskDefinition",
-        Called("ecs::deploy_previous_runs_the_revision_below"),
+        Called(
+            "ecs::deploy_previous_runs_the_revision_below_and_is_not_done_while_the_old_one_runs",
+        ),
     ),
     (
         "ecs.deploy",
         "ecs:ListTaskDefinitions",
-        Called("ecs::deploy_previous_runs_the_revision_below"),
+        Called(
+            "ecs::deploy_previous_runs_the_revision_below_and_is_not_done_while_the_old_one_runs",
+        ),
     ),
     (
         "ecs.deploy",
@@ -709,6 +727,21 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "ecs.deploy",
         "iam:PassRole",
         Called("ecs::deploy_of_a_new_tag_registers_once_even_when_start_is_retried"),
+    ),
+    (
+        "ecs.deploy",
+        "ecr:DescribeImages",
+        Called("ecs::a_tag_that_ecr_does_not_hold_is_not_found_and_changes_nothing"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:ListTasks",
+        Called("ecs::mocked::tasks_that_cannot_start_fail_the_poll_with_their_reason"),
+    ),
+    (
+        "ecs.deploy",
+        "ecs:DescribeTasks",
+        Called("ecs::mocked::tasks_that_cannot_start_fail_the_poll_with_their_reason"),
     ),
     (
         "alb.deregister",
