@@ -267,6 +267,9 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
             Kind::ExecutionStarted { .. }
             | Kind::ExecutionEnded { .. }
             | Kind::ExecutionRedriven { .. } => None,
+            // `ParallelStateFailed` and the like follow whichever branch event came last: they are the
+            // Parallel's, not that step's (else a failed branch would seem to end after its late sibling).
+            Kind::Other(kind) if kind.starts_with("Parallel") || kind.starts_with("Map") => None,
             _ => owner.get(&event.previous).copied().flatten(),
         };
         owner.insert(event.id, step);

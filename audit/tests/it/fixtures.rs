@@ -28,6 +28,8 @@ fn recorded_histories() {
 /// `hand/redriven.json` was written by hand from the Step Functions API reference (`GetExecutionHistory`,
 /// `HistoryEvent`, `ExecutionRedrivenEventDetails`) and the developer guide's "Redriving executions", since
 /// moto does not redrive: an execution stopped while `deploy` waited, then redriven from that state.
+/// `hand/sibling-late-success.json` is `sibling-late.json` with backup_db's snapshot answering done after drain
+/// failed, which moto allows (it does not cancel a failed Parallel's other branches) and Step Functions does not.
 #[test]
 fn hand_written_histories() {
     insta::glob!("../data/hand", "*.json", check);
@@ -56,6 +58,21 @@ fn a_sibling_that_ran_on_after_a_failure_is_marked() {
         report.failure.as_ref().and_then(|f| f.step.as_deref()),
         Some("drain")
     );
+}
+
+/// A sibling that succeeded after the failure is not shown as part of the failed run without saying so; the
+/// `ParallelStateFailed` that follows the failed branch's last event is the Parallel's, not the failed step's.
+#[test]
+fn a_sibling_that_succeeded_after_a_failure_is_marked_late() {
+    let report = crate::audit(&crate::data("hand/sibling-late-success.json"));
+    let backup = report
+        .steps
+        .iter()
+        .find(|s| s.id == "backup_db")
+        .expect("backup_db");
+    assert_eq!(backup.outcome, audit::Outcome::Succeeded);
+    assert!(backup.after_failure);
+    assert!(audit::render::text(&report).contains("succeeded (late)"));
 }
 
 #[test]
