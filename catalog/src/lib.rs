@@ -1064,7 +1064,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "guard",
-        summary: "refuse an input that [input] does not declare; end the execution cleanly when another execution \
+        summary: "refuse an input that [input] does not declare; end the execution cleanly when an older execution \
                   of the same state machine is running",
         params: &[
             param(

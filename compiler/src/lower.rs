@@ -991,15 +991,7 @@ impl Lowering<'_> {
         let entry = self.failure_entry.clone();
         let attempts = 1 + u64::from(guard.default_retry.attempts);
         self.overhead_events += events::TASK_STATE + events::TASK_ATTEMPT * attempts + events::PASS;
-        let busy = self.name(
-            "Another rollback is running",
-            |_| {
-                State::Succeed(Succeed {
-                    comment: Some("another rollback of this workflow is running".to_owned()),
-                })
-            },
-            scope,
-        );
+        let busy = self.lower_another_running(scope);
         let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
         let undeclared = self.lower_undeclared_input(scope);
         // The input after the defaults: the console's and the alarm's alike.
@@ -1030,7 +1022,7 @@ impl Lowering<'_> {
                     catch: vec![
                         Catcher {
                             error_equals: vec![ErrorName::AlreadyRunning.as_str().to_owned()],
-                            result_path: ResultPath::Discard,
+                            result_path: raised(),
                             next: busy,
                         },
                         Catcher {
@@ -1045,6 +1037,39 @@ impl Lowering<'_> {
                         },
                     ],
                     transition: Transition::Next(body),
+                })
+            },
+            scope,
+        )
+    }
+
+    /// An older execution of this state machine is running: this one ends cleanly before any step, its output
+    /// naming the one that proceeds (the guard's message).
+    fn lower_another_running(&mut self, scope: &mut Scope) -> String {
+        let end = self.name(
+            "Another rollback is running",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "the oldest running execution acts; this one ends, naming it".to_owned(),
+                    ),
+                    parameters: Some(json!({
+                        "ended": "another rollback is running",
+                        "because.$": "$.failure.lambda.errorMessage",
+                    })),
+                    ..Pass::to(Transition::End)
+                })
+            },
+            scope,
+        );
+        self.name(
+            "Another rollback is running: the guard's message",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the Lambda's error JSON, whose message names it".to_owned()),
+                    parameters: Some(json!({ "lambda.$": "States.StringToJson($.failure.Cause)" })),
+                    result_path: Some(raised()),
+                    ..Pass::to(Transition::Next(end))
                 })
             },
             scope,

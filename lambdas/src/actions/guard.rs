@@ -2,8 +2,12 @@
 //! - `Stepback.InvalidInput` when the input has a key that `[input]` does not declare (a misspelt
 //!   `restor_data` would otherwise leave `restore_data` at its default, silently), naming the closest declared
 //!   one; JSONPath Choice rules cannot list an object's keys, so this is the first place that can;
-//! - ListExecutions RUNNING for this state machine; `Stepback.AlreadyRunning` when another execution than this
-//!   one runs, so two rollbacks never act on the same resources at once.
+//! - ListExecutions RUNNING for this state machine: the oldest running execution (start time, then ARN)
+//!   proceeds, every other one raises `Stepback.AlreadyRunning` naming it, which the state machine ends
+//!   cleanly. Each execution decides alone from the same list, so two alarms at once give one rollback, not
+//!   none (each yielding to the other) and not two. An execution missing from the list (ListExecutions is
+//!   eventually consistent) counts as the newest: it started a moment ago. ARCHITECTURE.md says what remains
+//!   possible.
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use catalog::ErrorName;
@@ -64,7 +68,7 @@ pub struct Output {
     pub running: usize,
 }
 
-/// Fails when another execution runs.
+/// Fails when an older execution runs.
 pub struct Guard;
 
 impl Action for Guard {
@@ -116,25 +120,29 @@ impl Invoke for Guard {
             .into_paginator()
             .items()
             .send();
-        let mut running = 0;
-        let mut others = Vec::new();
+        let mut running = Vec::new();
         while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| ActionError::aws(&attempted, e))?;
-            running += 1;
-            if item.execution_arn() != execution.id {
-                others.push(item.name().to_owned());
-            }
+            running.push(item.map_err(|e| ActionError::aws(&attempted, e))?);
         }
-        if !others.is_empty() {
-            return Err(ActionError::new(
+        let first = running
+            .iter()
+            .min_by_key(|e| (e.start_date().as_nanos(), e.execution_arn()));
+        match first {
+            Some(oldest) if oldest.execution_arn() != execution.id => Err(ActionError::new(
                 ErrorName::AlreadyRunning,
                 format!(
-                    "state machine `{}` is already running as {}",
+                    "another rollback is running: execution `{}` of state machine `{}`, started {}",
+                    oldest.name(),
                     execution.state_machine,
-                    others.join(", ")
+                    oldest
+                        .start_date()
+                        .fmt(aws_smithy_types::date_time::Format::DateTime)
+                        .unwrap_or_default(),
                 ),
-            ));
+            )),
+            _ => done(&Output {
+                running: running.len(),
+            }),
         }
-        done(&Output { running })
     }
 }

@@ -45,8 +45,59 @@ async fn passes_when_only_this_execution_runs() {
     assert_eq!(out["running"], 1);
 }
 
+/// Two alarms at once: both executions see each other, and exactly one, the older, proceeds.
 #[tokio::test]
-async fn another_running_execution_is_already_running() {
+async fn the_oldest_running_execution_proceeds_and_the_others_name_it() {
+    let aws = Aws::start().await;
+    let arns = running(&aws, &["run-0", "run-1", "run-2"]).await;
+    let oldest = Step::new("guard", clean()).in_execution("run-0");
+    assert_eq!(output(oldest.run(&aws).await)["running"], 3);
+    for newer in ["run-1", "run-2"] {
+        let failure = error(
+            Step::new("guard", clean())
+                .in_execution(newer)
+                .start(&aws)
+                .await,
+        );
+        assert_eq!(failure.name, ErrorName::AlreadyRunning, "{failure}");
+        assert!(
+            failure
+                .message
+                .starts_with("another rollback is running: execution `run-0` of state machine"),
+            "{failure}"
+        );
+        assert!(!failure.message.contains(newer), "{failure}");
+    }
+    // An execution that ListExecutions does not show yet started last: it yields too.
+    let unlisted = error(
+        Step::new("guard", clean())
+            .in_execution("run-9")
+            .start(&aws)
+            .await,
+    );
+    assert_eq!(unlisted.name, ErrorName::AlreadyRunning, "{unlisted}");
+    assert!(unlisted.message.contains("`run-0`"), "{unlisted}");
+    // Once the oldest stops, the next oldest proceeds.
+    aws.clients
+        .aws(aws_sdk_sfn::Client::new)
+        .stop_execution()
+        .execution_arn(&arns[0])
+        .send()
+        .await
+        .expect("stop");
+    let next = Step::new("guard", clean()).in_execution("run-1");
+    assert_eq!(output(next.run(&aws).await)["running"], 2);
+    let failure = error(
+        Step::new("guard", clean())
+            .in_execution("run-2")
+            .start(&aws)
+            .await,
+    );
+    assert!(failure.message.contains("`run-1`"), "{failure}");
+}
+
+#[tokio::test]
+async fn an_older_running_execution_is_already_running() {
     let aws = Aws::start().await;
     let arns = running(&aws, &["run-0", "run-1"]).await;
     let failure = error(Step::new("guard", clean()).start(&aws).await);

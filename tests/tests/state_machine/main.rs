@@ -36,9 +36,48 @@ struct Invocation {
 #[derive(Default)]
 struct Functions {
     invocations: Vec<Invocation>,
+    /// When set, the guard is the real handler, its ListExecutions answered by moto.
+    real_guard: Option<Arc<RealGuard>>,
+}
+
+/// The guard Lambda's handler and clients pointed at moto.
+struct RealGuard {
+    function: lambdas::Function,
+    clients: lambdas::Clients,
+    runtime: tokio::runtime::Handle,
+}
+
+impl RealGuard {
+    /// Runs the guard as its Lambda would: `(function error, body)`.
+    fn invoke(&self, request: &Value) -> (bool, Value) {
+        let answer = self
+            .runtime
+            .block_on(self.function.handle(&self.clients, request.clone()));
+        match answer {
+            Ok(response) => (false, serde_json::to_value(response).unwrap_or(Value::Null)),
+            Err(e) => (
+                true,
+                json!({ "errorType": e.name.as_str(), "errorMessage": e.message }),
+            ),
+        }
+    }
 }
 
 impl Functions {
+    fn record(&mut self, request: &Value) {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        self.invocations.push(Invocation {
+            execution: text(&request["execution"]["name"]),
+            step: text(&request["execution"]["step"]),
+            operation: text(&request["operation"]),
+            params: request["params"].clone(),
+            task_token: request
+                .get("task_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+
     /// Answers like a stepback Lambda: `(function error, body)`.
     fn invoke(&mut self, request: &Value) -> (bool, Value) {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
@@ -46,18 +85,9 @@ impl Functions {
         let step = text(&request["execution"]["step"]);
         let action = text(&request["action"]);
         let operation = text(&request["operation"]);
-        self.invocations.push(Invocation {
-            execution: execution.clone(),
-            step: step.clone(),
-            operation: operation.clone(),
-            params: request["params"].clone(),
-            task_token: request
-                .get("task_token")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
+        self.record(request);
         // The guard's input check is the real one; its ListExecutions is not run, as this test's executions of one
-        // machine run at once.
+        // machine run at once (`one_rollback_at_a_time` runs the whole guard).
         if action == "guard" {
             let checked = serde_json::from_value::<lambdas::actions::guard::Params>(
                 request["params"].clone(),
@@ -149,10 +179,24 @@ fn handle(
         && request.path.ends_with("/invocations")
     {
         let payload: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let (error, body) = functions
+        let real_guard = functions
             .lock()
-            .map(|mut f| f.invoke(&payload))
-            .unwrap_or((true, Value::Null));
+            .ok()
+            .and_then(|f| f.real_guard.clone())
+            .filter(|_| payload["action"] == "guard");
+        // The real guard runs outside the lock: other executions' Lambdas answer meanwhile.
+        let (error, body) = match real_guard {
+            Some(guard) => {
+                if let Ok(mut f) = functions.lock() {
+                    f.record(&payload);
+                }
+                guard.invoke(&payload)
+            }
+            None => functions
+                .lock()
+                .map(|mut f| f.invoke(&payload))
+                .unwrap_or((true, Value::Null)),
+        };
         let headers: &[(&str, &str)] = if error {
             &[("X-Amz-Function-Error", "Unhandled")]
         } else {
@@ -209,6 +253,19 @@ impl Harness {
         );
         assert!((200..300).contains(&status), "moto config: {status} {body}");
         harness
+    }
+
+    /// From now on the guard is the real handler against moto.
+    fn use_real_guard(&self) {
+        let spec = catalog::action("guard").expect("the catalog's guard");
+        let guard = RealGuard {
+            function: lambdas::Function::new(spec).expect("the guard's Lambda"),
+            clients: lambdas::Clients::new(&self.session.config),
+            runtime: self.runtime.handle().clone(),
+        };
+        if let Ok(mut f) = self.functions.lock() {
+            f.real_guard = Some(Arc::new(guard));
+        }
     }
 
     /// Creates a state machine with the definition; its ARN.
@@ -810,4 +867,124 @@ fn check_inputs(events: &[Value], alarm: Option<Value>, inputs: Value) {
     for (key, value) in inputs.as_object().expect("inputs") {
         assert_eq!(&normalised["input"][key], value, "input {key}");
     }
+}
+
+/// Two alarms, or one delivered twice, start executions at once: the real guard, against moto's ListExecutions,
+/// lets exactly one act, the oldest; the others end cleanly before any step, naming it. One started after the
+/// first has finished acts.
+#[test]
+fn one_rollback_at_a_time() {
+    let source = r#"version = 1
+name = "one-at-a-time"
+
+[steps.act]
+action = "notify"
+topic = "arn:aws:sns:us-east-1:123456789012:ops"
+message = "rolling back"
+
+[steps.hold]
+action = "wait"
+after = ["act"]
+duration = "5s"
+"#;
+    let workflow = workflow::check(source)
+        .workflow
+        .expect("the workflow is valid");
+    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
+    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
+    let harness = Harness::start();
+    harness.use_real_guard();
+    let machine = harness.create("one-at-a-time", &compiled.json);
+
+    for count in [2, 5] {
+        let names: Vec<String> = (0..count).map(|i| format!("at-once-{count}-{i}")).collect();
+        let arns: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let (harness, machine) = (&harness, &machine);
+                    scope.spawn(move || harness.run(machine, name, json!({}), None))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    let (arn, status, _) = h.join().expect("the execution's thread");
+                    assert_eq!(status, "SUCCEEDED", "{arn}");
+                    arn
+                })
+                .collect()
+        });
+        let acted: Vec<&String> = names
+            .iter()
+            .filter(|name| harness.invocations(name).iter().any(|i| i.step == "act"))
+            .collect();
+        assert_eq!(acted.len(), 1, "{count} at once: {acted:?} acted");
+        let winner = acted[0];
+        // The winner is the oldest: start time, then ARN.
+        let started: Vec<(i128, &String, &String)> = arns
+            .iter()
+            .zip(&names)
+            .map(|(arn, name)| {
+                let described = harness
+                    .runtime
+                    .block_on(
+                        harness
+                            .sfn_client
+                            .describe_execution()
+                            .execution_arn(arn)
+                            .send(),
+                    )
+                    .expect("the execution is described");
+                (described.start_date().as_nanos(), arn, name)
+            })
+            .collect();
+        let oldest = started.iter().min().map(|s| s.2);
+        assert_eq!(oldest, Some(winner), "{count} at once");
+        for (arn, name) in arns.iter().zip(&names).filter(|(_, n)| *n != winner) {
+            let invoked: Vec<String> = harness
+                .invocations(name)
+                .into_iter()
+                .map(|i| i.step)
+                .collect();
+            assert_eq!(invoked, ["guard"], "{name}: only the guard ran");
+            assert_eq!(
+                execution_output(&harness, arn)["ended"],
+                "another rollback is running",
+                "{name}"
+            );
+            let because = execution_output(&harness, arn)["because"].clone();
+            assert!(
+                because.as_str().is_some_and(|b| b.starts_with(&format!(
+                    "another rollback is running: execution `{winner}` of state machine"
+                ))),
+                "{name}: {because}"
+            );
+        }
+    }
+
+    // Every execution has finished: the next one acts.
+    let (_, status, _) = harness.run(&machine, "afterwards", json!({}), None);
+    assert_eq!(status, "SUCCEEDED");
+    let invoked: Vec<String> = harness
+        .invocations("afterwards")
+        .into_iter()
+        .map(|i| i.step)
+        .collect();
+    assert_eq!(invoked, ["guard", "act"]);
+}
+
+/// The output a finished execution ended with.
+fn execution_output(harness: &Harness, arn: &str) -> Value {
+    let described = harness
+        .runtime
+        .block_on(
+            harness
+                .sfn_client
+                .describe_execution()
+                .execution_arn(arn)
+                .send(),
+        )
+        .expect("the execution is described");
+    serde_json::from_str(described.output().unwrap_or("null")).unwrap_or(Value::Null)
 }
