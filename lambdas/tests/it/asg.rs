@@ -6,17 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{Aws, Step, error, output};
 
-const EVERY_PROCESS: [&str; 9] = [
-    "AZRebalance",
-    "AddToLoadBalancer",
-    "AlarmNotification",
-    "HealthCheck",
-    "InstanceRefresh",
-    "Launch",
-    "ReplaceUnhealthy",
-    "ScheduledActions",
-    "Terminate",
-];
+/// Every process Auto Scaling knows: what a suspend with no `processes` suspends.
+const EVERY_PROCESS: &[&str] = catalog::AUTO_SCALING_PROCESSES;
 
 /// The group `web`, with `suspended` suspended before the rollback.
 async fn group(aws: &Aws, suspended: &[&str]) -> Client {
@@ -90,11 +81,12 @@ async fn resume_undoes_exactly_what_suspend_did() {
             .await,
     );
     let by_the_step: Vec<_> = EVERY_PROCESS
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|p| *p != "AZRebalance")
         .collect();
     assert_eq!(out["suspended"], json!(by_the_step));
-    assert_eq!(state(&asg).await.0, names(&EVERY_PROCESS));
+    assert_eq!(state(&asg).await.0, names(EVERY_PROCESS));
     let resumed = output(
         Step::new(
             "asg.resume",
