@@ -94,21 +94,12 @@ impl Action for EcsDeploy {
             (Err(unknown), _) => unknown.finding("image tag"),
             (_, Err(unknown)) => unknown.finding("task definition"),
             (Ok(None), Ok(Some(given))) => {
-                let resource = format!("task definition `{given}`");
-                match describe_task_definition(clients, &given).await {
-                    Ok(found) => check::ok(
-                        resource,
-                        format!(
-                            "resolves to `{}`",
-                            found.task_definition_arn().unwrap_or_default()
-                        ),
-                    ),
-                    Err(error) => check::failed(
-                        resource,
-                        &error,
-                        "fix `task_definition`: family:revision or ARN",
-                    ),
-                }
+                task_definition_finding(
+                    clients,
+                    &given,
+                    "fix `task_definition`: family:revision or ARN",
+                )
+                .await
             }
             (Ok(Some(tag)), Ok(None)) if tag == PREVIOUS => {
                 let resource = format!("the revision below `{running}`");
@@ -717,6 +708,25 @@ pub async fn describe_service(
             ErrorName::NotFound,
             format!("{attempted}: ECS answered {reason}"),
         )),
+    }
+}
+
+/// The preflight finding for a task definition the step names: whether it resolves, and to which ARN.
+pub async fn task_definition_finding(
+    clients: &Clients,
+    given: &str,
+    fix: &str,
+) -> catalog::contract::Finding {
+    let resource = format!("task definition `{given}`");
+    match describe_task_definition(clients, given).await {
+        Ok(found) => check::ok(
+            resource,
+            format!(
+                "resolves to `{}`",
+                found.task_definition_arn().unwrap_or_default()
+            ),
+        ),
+        Err(error) => check::failed(resource, &error, fix),
     }
 }
 

@@ -10,7 +10,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::ecs_deploy::{describe_service, describe_task_definition};
+use crate::actions::ecs_deploy::{describe_service, task_definition_finding};
 use crate::actions::{Action, LongAction};
 use crate::check::{self, Known};
 use crate::shell::{self, ShellLine};
@@ -78,21 +78,12 @@ impl Action for EcsRunTask {
         });
         findings.push(match params.required::<String>("task_definition") {
             Ok(given) => {
-                let resource = format!("task definition `{given}`");
-                match describe_task_definition(clients, &given).await {
-                    Ok(found) => check::ok(
-                        resource,
-                        format!(
-                            "resolves to `{}`",
-                            found.task_definition_arn().unwrap_or_default()
-                        ),
-                    ),
-                    Err(error) => check::failed(
-                        resource,
-                        &error,
-                        "register it, or fix `task_definition`: family, family:revision or ARN",
-                    ),
-                }
+                task_definition_finding(
+                    clients,
+                    &given,
+                    "register it, or fix `task_definition`: family, family:revision or ARN",
+                )
+                .await
             }
             Err(unknown) => unknown.finding("task definition"),
         });
