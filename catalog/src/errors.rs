@@ -16,12 +16,14 @@ pub enum ErrorName {
     InvalidInput,
     /// Another execution of the same state machine is running.
     AlreadyRunning,
+    /// An alarm started this execution within `[trigger].cooldown` of another execution's end.
+    CoolingDown,
     /// A polling loop ran past the step's `timeout`.
     Timeout,
 }
 
 impl ErrorName {
-    pub const ALL: [ErrorName; 8] = [
+    pub const ALL: [ErrorName; 9] = [
         ErrorName::Transient,
         ErrorName::NotFound,
         ErrorName::Precondition,
@@ -29,6 +31,7 @@ impl ErrorName {
         ErrorName::Rejected,
         ErrorName::InvalidInput,
         ErrorName::AlreadyRunning,
+        ErrorName::CoolingDown,
         ErrorName::Timeout,
     ];
 
@@ -41,6 +44,7 @@ impl ErrorName {
             ErrorName::Rejected => "Stepback.Rejected",
             ErrorName::InvalidInput => "Stepback.InvalidInput",
             ErrorName::AlreadyRunning => "Stepback.AlreadyRunning",
+            ErrorName::CoolingDown => "Stepback.CoolingDown",
             ErrorName::Timeout => "Stepback.Timeout",
         }
     }

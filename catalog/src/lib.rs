@@ -380,6 +380,15 @@ const TASK_ROLES: &[&str] = &["{task_roles}"];
 /// JSONPath Choice rules cannot list an object's keys, so the guard Lambda, which runs before any step, does.
 pub const GUARD_DECLARED: &str = "declared";
 pub const GUARD_INPUT: &str = "input";
+/// The `guard` params of a workflow with `[trigger]`: the input the execution was started with (whether an alarm
+/// started it, [`ALARM_DETAIL_TYPE`]), `[trigger].cooldown` in seconds, and `[trigger].topic`.
+pub const GUARD_STARTED_WITH: &str = "started_with";
+pub const GUARD_COOLDOWN: &str = "cooldown";
+pub const GUARD_TOPIC: &str = "topic";
+
+/// The `detail-type` of the event that CloudWatch sends to EventBridge when an alarm changes state (CloudWatch
+/// user guide, "Alarm events and EventBridge"); the rule starts the machine with the event as its input.
+pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -1065,7 +1074,8 @@ pub static ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "guard",
         summary: "refuse an input that [input] does not declare; end the execution cleanly when an older execution \
-                  of the same state machine is running",
+                  of the same state machine is running, or when an alarm started it within [trigger].cooldown of \
+                  another execution's end",
         params: &[
             param(
                 GUARD_DECLARED,
@@ -1077,6 +1087,22 @@ pub static ACTIONS: &[ActionSpec] = &[
                 T::StringMap,
                 "the execution input with the defaults filled in; its keys are checked, its values are not",
             ),
+            optional(
+                GUARD_STARTED_WITH,
+                T::StringMap,
+                "the execution input as started: an alarm's EventBridge event, or a person's input",
+            ),
+            optional(
+                GUARD_COOLDOWN,
+                T::Number,
+                "[trigger].cooldown in seconds: an alarm-started execution that begins this soon after another ended \
+                 does not act",
+            ),
+            optional(
+                GUARD_TOPIC,
+                T::String,
+                "[trigger].topic, told when the cooldown holds an alarm-started execution back",
+            ),
         ],
         exactly_one_of: &[],
         outputs: &[output(
@@ -1085,14 +1111,21 @@ pub static ACTIONS: &[ActionSpec] = &[
             "executions running, this one included",
         )],
         runtime: Runtime::Invoke,
-        grants: &[Grant::on(
-            &["states:ListExecutions"],
-            &[
-                "arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}",
-                // The reference lists map runs as a required type too; this machine has none.
-                "arn:{partition}:states:{region}:{account}:mapRun:{state_machine}/*:*",
-            ],
-        )],
+        grants: &[
+            Grant::on(
+                &["states:ListExecutions"],
+                &[
+                    "arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}",
+                    // The reference lists map runs as a required type too; this machine has none.
+                    "arn:{partition}:states:{region}:{account}:mapRun:{state_machine}/*:*",
+                ],
+            ),
+            // Only with `[trigger].topic`.
+            Grant::on(
+                &["sns:GetTopicAttributes", "sns:Publish"],
+                &["arn:{partition}:sns:{region}:{account}:{topic?}"],
+            ),
+        ],
         changes: None,
         default_retry: RETRY_QUICK,
         default_estimate_secs: 1,

@@ -253,6 +253,45 @@ pub async fn start(
     Ok(started.execution_arn().to_owned())
 }
 
+const LIST: Call = Call::new("Step Functions", "states:ListExecutions");
+
+/// An execution that has ended, as ListExecutions shows it.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    pub name: String,
+    pub status: String,
+    pub stopped: std::time::SystemTime,
+}
+
+/// The execution of `state_machine` that ended last, if any. Every page: one that started long ago may have
+/// ended last.
+pub async fn last_ended(session: &Session, state_machine: &str) -> Result<Option<Ended>, AwsError> {
+    let mut pages = aws_sdk_sfn::Client::new(&session.config)
+        .list_executions()
+        .state_machine_arn(state_machine)
+        .into_paginator()
+        .items()
+        .send();
+    let mut last: Option<Ended> = None;
+    while let Some(item) = pages.next().await {
+        let item = item.map_err(|e| aws::explain(&e, LIST))?;
+        let Some(stopped) = item
+            .stop_date()
+            .and_then(|d| std::time::SystemTime::try_from(*d).ok())
+        else {
+            continue;
+        };
+        if last.as_ref().is_none_or(|l| stopped > l.stopped) {
+            last = Some(Ended {
+                name: item.name().to_owned(),
+                status: item.status().as_str().to_owned(),
+                stopped,
+            });
+        }
+    }
+    Ok(last)
+}
+
 /// Every event of an execution's history, oldest first.
 pub async fn history(session: &Session, execution: &str) -> Result<Vec<HistoryEvent>, AwsError> {
     let client = aws_sdk_sfn::Client::new(&session.config);

@@ -125,9 +125,27 @@ pub fn run(args: &Args) -> ExitCode {
                 execution::default_name(caller.short_name(), std::time::SystemTime::now())
             }
         };
+        // A person's start is never held back by `[trigger].cooldown`, but they hear about the last rollback.
+        let previous = execution::last_ended(&session, &machine)
+            .await
+            .ok()
+            .flatten();
         let arn = execution::start(&session, &machine, &name, &input).await?;
         outln!("started {arn}");
         outln!("  {}", execution::console_url(&arn));
+        if let Some(previous) = previous {
+            let ago = std::time::SystemTime::now()
+                .duration_since(previous.stopped)
+                .unwrap_or_default();
+            if ago < RECENT {
+                outln!(
+                    "note: a rollback finished {} minute(s) ago: execution `{}`, {}",
+                    ago.as_secs() / 60,
+                    previous.name,
+                    previous.status
+                );
+            }
+        }
         if !args.follow {
             return Ok(true);
         }
@@ -143,6 +161,9 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => code,
     }
 }
+
+/// How long after an execution's end `start` still mentions it.
+const RECENT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Which state machine to start.
 enum Target<'a> {

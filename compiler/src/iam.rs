@@ -23,31 +23,40 @@ pub const TASK_ROLES_PARAMETER: &str = "TaskRoleArns";
 /// The statements of `action`'s function, for every step of the workflow that uses it.
 /// A grant whose every ARN names an optional param that no step gives is left out: no step makes its calls.
 pub fn statements(action: &ActionSpec, steps: &[&Step], state_machine: &str) -> Vec<Statement> {
+    let params: Vec<&BTreeMap<String, Value>> = steps.iter().map(|s| &s.params).collect();
+    statements_for(action, &params, state_machine)
+}
+
+/// The statements of `action`'s function for calls with these params: one map per step, or the params that the
+/// compiler gives a function no step names (the guard's `[trigger].topic`).
+pub fn statements_for(
+    action: &ActionSpec,
+    params: &[&BTreeMap<String, Value>],
+    state_machine: &str,
+) -> Vec<Statement> {
     action
         .grants
         .iter()
         .map(|grant| Statement {
             actions: grant.actions.to_vec(),
-            resources: resources(grant, steps, state_machine),
+            resources: resources(grant, params, state_machine),
             passed_to_service: grant.passed_to_service,
         })
         .filter(|statement| !statement.resources.is_empty())
         .collect()
 }
 
-fn resources(grant: &Grant, steps: &[&Step], state_machine: &str) -> Vec<String> {
+fn resources(
+    grant: &Grant,
+    params: &[&BTreeMap<String, Value>],
+    state_machine: &str,
+) -> Vec<String> {
     if grant.is_unscoped() {
         return vec!["*".to_owned()];
     }
     let mut out = BTreeSet::new();
-    let none = BTreeMap::new();
-    // The guard runs in every machine without a step of its own: its patterns name no param.
-    let params: Vec<&BTreeMap<String, Value>> = match steps {
-        [] => vec![&none],
-        steps => steps.iter().map(|s| &s.params).collect(),
-    };
     for pattern in grant.resources {
-        for params in &params {
+        for params in params {
             out.extend(render(pattern, params, state_machine));
         }
     }

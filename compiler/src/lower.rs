@@ -1004,6 +1004,22 @@ impl Lowering<'_> {
         let mut params = Map::new();
         params.insert(catalog::GUARD_DECLARED.to_owned(), json!(declared));
         params.insert(computed(catalog::GUARD_INPUT), json!("$.input"));
+        // Only an alarm-started execution waits out the cooldown; the guard tells one from the input it started
+        // with, which the rule passes on unchanged.
+        let cooling = self.workflow.trigger.as_ref().map(|trigger| {
+            params.insert(
+                computed(catalog::GUARD_STARTED_WITH),
+                json!("$$.Execution.Input"),
+            );
+            params.insert(
+                catalog::GUARD_COOLDOWN.to_owned(),
+                json!(trigger.cooldown_secs),
+            );
+            if let Some(topic) = &trigger.topic {
+                params.insert(catalog::GUARD_TOPIC.to_owned(), json!(topic));
+            }
+            self.lower_cooling_down(scope)
+        });
         let payload = contract_payload(guard.name, "guard", params);
         let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
         let retry = retry_for(&guard.default_retry);
@@ -1030,12 +1046,19 @@ impl Lowering<'_> {
                             result_path: raised(),
                             next: undeclared,
                         },
-                        Catcher {
-                            error_equals: vec!["States.ALL".to_owned()],
-                            result_path: raised(),
-                            next: failed,
-                        },
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(cooling.map(|next| Catcher {
+                        error_equals: vec![ErrorName::CoolingDown.as_str().to_owned()],
+                        result_path: raised(),
+                        next,
+                    }))
+                    .chain([Catcher {
+                        error_equals: vec!["States.ALL".to_owned()],
+                        result_path: raised(),
+                        next: failed,
+                    }])
+                    .collect(),
                     transition: Transition::Next(body),
                 })
             },
@@ -1064,6 +1087,41 @@ impl Lowering<'_> {
         );
         self.name(
             "Another rollback is running: the guard's message",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("the Lambda's error JSON, whose message names it".to_owned()),
+                    parameters: Some(json!({ "lambda.$": "States.StringToJson($.failure.Cause)" })),
+                    result_path: Some(raised()),
+                    ..Pass::to(Transition::Next(end))
+                })
+            },
+            scope,
+        )
+    }
+
+    /// An alarm started this execution within `[trigger].cooldown` of another's end: it ends cleanly before any
+    /// step, its output naming that execution and its outcome (the guard's message, which it also published to
+    /// `[trigger].topic`).
+    fn lower_cooling_down(&mut self, scope: &mut Scope) -> String {
+        let end = self.name(
+            "A rollback already ran",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "an alarm within [trigger].cooldown of the last execution's end: this one does not act"
+                            .to_owned(),
+                    ),
+                    parameters: Some(json!({
+                        "ended": "a rollback already ran",
+                        "because.$": "$.failure.lambda.errorMessage",
+                    })),
+                    ..Pass::to(Transition::End)
+                })
+            },
+            scope,
+        );
+        self.name(
+            "A rollback already ran: the guard's message",
             |_| {
                 State::Pass(Pass {
                     comment: Some("the Lambda's error JSON, whose message names it".to_owned()),
@@ -1300,7 +1358,7 @@ impl Lowering<'_> {
                 State::Choice(Choice {
                     comment: Some(format!(
                         "the `{}` event of one of the trigger's alarms, or a console start",
-                        crate::template::ALARM_DETAIL_TYPE
+                        catalog::ALARM_DETAIL_TYPE
                     )),
                     choices: vec![ChoiceRule {
                         rule: Rule::And(vec![
@@ -1312,7 +1370,7 @@ impl Lowering<'_> {
                                 variable: detail_type,
                                 test: Test::Compare(
                                     Comparison::StringEquals,
-                                    Operand::Literal(json!(crate::template::ALARM_DETAIL_TYPE)),
+                                    Operand::Literal(json!(catalog::ALARM_DETAIL_TYPE)),
                                 ),
                             },
                         ]),

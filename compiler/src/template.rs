@@ -14,9 +14,6 @@ use crate::iam::{self, Statement, TASK_ROLES_PARAMETER};
 /// Days that the functions' and the state machine's logs are kept.
 pub const LOG_RETENTION_DAYS: u32 = 90;
 
-/// The `detail-type` of the event that CloudWatch sends to EventBridge when an alarm changes state.
-pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
-
 /// The actions the workflow runs through a Lambda function, in catalog order, with the steps that use each.
 pub fn functions(workflow: &Workflow) -> Vec<(&'static ActionSpec, Vec<&Step>)> {
     catalog::ACTIONS
@@ -33,6 +30,21 @@ pub fn functions(workflow: &Workflow) -> Vec<(&'static ActionSpec, Vec<&Step>)> 
             let placed = !steps.is_empty() || !action.user_facing;
             placed.then_some((action, steps))
         })
+        .collect()
+}
+
+/// The params that the compiler, not a step, gives the one function no step names (the guard): the ones its
+/// grants read.
+fn compiler_params(workflow: &Workflow) -> BTreeMap<String, workflow::model::Value> {
+    let topic = workflow.trigger.as_ref().and_then(|t| t.topic.as_ref());
+    topic
+        .map(|topic| {
+            (
+                catalog::GUARD_TOPIC.to_owned(),
+                workflow::model::Value::Literal(json!(topic)),
+            )
+        })
+        .into_iter()
         .collect()
 }
 
@@ -74,7 +86,11 @@ pub fn template(workflow: &Workflow, compiled: &Compiled) -> Json {
     let mut substitutions = Map::new();
     for (action, steps) in &functions {
         let id = function_id(action);
-        let statements = iam::statements(action, steps, &workflow.name);
+        let statements = if steps.is_empty() {
+            iam::statements_for(action, &[&compiler_params(workflow)], &workflow.name)
+        } else {
+            iam::statements(action, steps, &workflow.name)
+        };
         resources.insert(format!("{id}Logs"), log_group());
         resources.insert(format!("{id}Role"), function_role(&id, &statements));
         resources.insert(id.clone(), function(action, &id, &workflow.name));
@@ -164,7 +180,7 @@ pub fn template(workflow: &Workflow, compiled: &Compiled) -> Json {
 pub fn alarm_pattern(alarms: &[String]) -> Json {
     json!({
         "source": ["aws.cloudwatch"],
-        "detail-type": [ALARM_DETAIL_TYPE],
+        "detail-type": [catalog::ALARM_DETAIL_TYPE],
         "detail": { "alarmName": alarms, "state": { "value": ["ALARM"] } },
     })
 }

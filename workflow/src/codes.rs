@@ -843,6 +843,17 @@ fn out_of_scope(span: Span, root: &str, allowed: &str, help: &str) -> Diagnostic
     .help(help)
 }
 
+/// `[trigger].topic` is read by the guard, before the alarm's fields or the inputs are in the state.
+pub fn trigger_topic_reference(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReferenceScope,
+        span,
+        "[trigger].topic reads a value known only at run time",
+    )
+    .label("only `${resources.*}` can be read here")
+    .help("write the topic's ARN, or put it in [resources] and read `${resources.<name>}`")
+}
+
 pub fn steps_out_of_scope(span: Span) -> Diagnostic {
     out_of_scope(
         span,

@@ -11,8 +11,8 @@ use toml::de::DeValue;
 use crate::condition;
 use crate::graph::{self, Ancestors, Dag};
 use crate::model::{
-    AlarmField, Condition, ExecutionField, FailureField, Input, Reference, Segment, Step, StepRead,
-    Trigger, Value, Workflow,
+    AlarmField, Condition, DEFAULT_COOLDOWN_SECS, ExecutionField, FailureField, Input, Reference,
+    Segment, Step, StepRead, Trigger, Value, Workflow,
 };
 use crate::raw::RawStep;
 use crate::safety;
@@ -1107,7 +1107,11 @@ impl<'s> Lowerer<'s> {
         scope: &Scope<'_, '_, '_>,
     ) -> Option<Trigger> {
         let table = Table::of(node, "[trigger]", self.sink)?;
-        table.deny_unknown(&["alarms", "input"], "[trigger]", self.sink);
+        table.deny_unknown(
+            &["alarms", "input", "cooldown", "topic"],
+            "[trigger]",
+            self.sink,
+        );
         let header = key_span.unwrap_or(table.span.clone());
         let alarms: Vec<String> = table
             .strings("alarms", "[trigger]", self.sink)
@@ -1164,7 +1168,46 @@ impl<'s> Lowerer<'s> {
                 ok = false;
             }
         }
-        (ok && !alarms.is_empty()).then_some(Trigger { alarms, input })
+        let cooldown_secs = match table.get("cooldown") {
+            Some(_) => match self.duration(&table, "cooldown", "[trigger]", 0) {
+                Some(secs) => secs,
+                None => {
+                    ok = false;
+                    0
+                }
+            },
+            None => DEFAULT_COOLDOWN_SECS,
+        };
+        let topic = match table.string("topic", "[trigger]", self.sink) {
+            Some((text, span)) => {
+                match self.string(
+                    text,
+                    span.clone(),
+                    "topic",
+                    scope,
+                    Context::Trigger,
+                    &mut Vec::new(),
+                ) {
+                    Some((Value::Literal(serde_json::Value::String(topic)), _)) => Some(topic),
+                    Some(_) => {
+                        self.sink.push(codes::trigger_topic_reference(span));
+                        ok = false;
+                        None
+                    }
+                    None => {
+                        ok = false;
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        (ok && !alarms.is_empty()).then_some(Trigger {
+            alarms,
+            input,
+            cooldown_secs,
+            topic,
+        })
     }
 }
 

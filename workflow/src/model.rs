@@ -61,7 +61,15 @@ pub struct Trigger {
     pub alarms: Vec<String>,
     /// Inputs filled from the alarm event; values may hold `${alarm.*}`.
     pub input: BTreeMap<String, Value>,
+    /// An alarm-started execution that begins within this long after another execution of the workflow ended
+    /// does not act: a flapping alarm must not roll back release after release. `0` turns it off.
+    pub cooldown_secs: u64,
+    /// The SNS topic told when the cooldown holds an alarm-started execution back (`${resources.*}` filled in).
+    pub topic: Option<String>,
 }
+
+/// `[trigger].cooldown` when the workflow does not say.
+pub const DEFAULT_COOLDOWN_SECS: u64 = 60 * 60;
 
 #[derive(Debug)]
 pub struct Step {

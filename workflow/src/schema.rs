@@ -143,7 +143,14 @@ pub fn json_schema() -> Value {
                 "additionalProperties": false,
                 "properties": {
                     "alarms": { "type": "array", "items": { "type": "string" }, "minItems": 1 },
-                    "input": { "type": "object", "description": "inputs filled from ${alarm.name|state|reason|time}" }
+                    "input": { "type": "object", "description": "inputs filled from ${alarm.name|state|reason|time}" },
+                    "cooldown": {
+                        "type": "string",
+                        "pattern": DURATION_PATTERN,
+                        "default": "1h",
+                        "description": "an alarm-started run within this long after another run ended does not act; \"0s\" turns it off"
+                    },
+                    "topic": { "type": "string", "description": "SNS topic ARN told when the cooldown holds an alarm-started run back" }
                 }
             },
             "defaults": {

@@ -171,6 +171,32 @@ fn deploy_creates_then_changes_nothing_then_updates_only_the_definition() {
             .any(|l| l.starts_with(&format!("{started}  RUNNING"))),
         "{started} not listed: {out}{err}"
     );
+
+    // Once it has ended, a person's start still goes ahead (no cooldown holds it back), and says so.
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback";
+    runtime
+        .block_on(
+            aws_sdk_sfn::Client::new(&runtime.block_on(moto.sdk_config()))
+                .stop_execution()
+                .execution_arn(format!(
+                    "{}:{started}",
+                    machine.replace(":stateMachine:", ":execution:")
+                ))
+                .send(),
+        )
+        .expect("the execution stops");
+    let (code, out, err) = stepback_with(
+        &["start", "--arn", machine, "--name", "by-hand"],
+        &moto.env(),
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "note: a rollback finished 0 minute(s) ago: execution `{started}`, ABORTED"
+        )),
+        "{out}"
+    );
 }
 
 /// A mistyped or unknown input is refused before any AWS call: with no credentials at all, an AWS call would

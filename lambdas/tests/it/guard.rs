@@ -136,3 +136,91 @@ async fn an_undeclared_input_is_refused_naming_the_closest_declared_one() {
          `zzz`; it declares: restore_data, restore_snapshot, reason"
     );
 }
+
+/// A flapping alarm: its event, within `[trigger].cooldown` of another execution's end, does not act. The guard
+/// tells `[trigger].topic`, naming that execution and how it ended; a person's start, or the same alarm once the
+/// cooldown has passed, proceeds.
+#[tokio::test]
+async fn an_alarm_within_the_cooldown_of_the_last_end_does_not_act() {
+    let aws = Aws::start().await;
+    let (topic, subscriber) = crate::notify::topic(&aws).await;
+    let sfn = aws.clients.aws(aws_sdk_sfn::Client::new);
+    let arns = running(&aws, &["rolled-back"]).await;
+    sfn.stop_execution()
+        .execution_arn(&arns[0])
+        .send()
+        .await
+        .expect("stop");
+    sfn.start_execution()
+        .state_machine_arn(STATE_MACHINE)
+        .name("run-1")
+        .send()
+        .await
+        .expect("start");
+    let with_trigger = |started_with: serde_json::Value, cooldown: u64| {
+        let mut params = clean();
+        params["started_with"] = started_with;
+        params["cooldown"] = json!(cooldown);
+        params["topic"] = json!(topic);
+        Step::new("guard", params)
+    };
+    let alarm = tests::alarm_event("webapp-5xx-rate", "ALARM", tests::ALARM_REASON);
+    crate::check_ok(&aws, &with_trigger(alarm.clone(), 3600)).await;
+
+    let held = error(with_trigger(alarm.clone(), 3600).start(&aws).await);
+    assert_eq!(held.name, ErrorName::CoolingDown, "{held}");
+    for expected in [
+        "a rollback already ran: execution `rolled-back` of state machine",
+        "ended ABORTED at ",
+        ", 0 minute(s) before alarm `webapp-5xx-rate` started this one",
+        "within [trigger].cooldown (1h)",
+        &format!("(told SNS topic `{topic}`)"),
+    ] {
+        assert!(
+            held.message.contains(expected),
+            "{expected:?} missing: {held}"
+        );
+    }
+    let told = crate::notify::delivered(&subscriber);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0]["Subject"],
+        "Rollback not started: webapp-5xx-rate fired within the cooldown"
+    );
+    let message = told[0]["Message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("a rollback already ran: execution `rolled-back`"),
+        "{message}"
+    );
+
+    // A person's start (any input but an alarm's event) is never held back.
+    let console = output(
+        with_trigger(json!({"restore_data": true}), 3600)
+            .run(&aws)
+            .await,
+    );
+    assert_eq!(console["running"], 1);
+    // Past the cooldown, the alarm acts.
+    let late = Step::new("guard", {
+        let mut params = clean();
+        params["started_with"] = alarm;
+        params["cooldown"] = json!(1);
+        params
+    });
+    // run-1 started before the sleep, so a later execution is needed for "begins after the cooldown".
+    sfn.stop_execution()
+        .execution_arn(late.execution_arn())
+        .send()
+        .await
+        .expect("stop run-1");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    sfn.start_execution()
+        .state_machine_arn(STATE_MACHINE)
+        .name("run-2")
+        .send()
+        .await
+        .expect("start");
+    let late = late.in_execution("run-2");
+    assert_eq!(output(late.run(&aws).await)["running"], 1);
+    assert_eq!(crate::notify::delivered(&subscriber).len(), 1);
+}

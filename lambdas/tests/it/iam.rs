@@ -624,6 +624,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         Called("notify::approval_says_what_where_and_how_to_answer"),
     ),
     (
+        "guard",
+        "sns:Publish",
+        Called("guard::an_alarm_within_the_cooldown_of_the_last_end_does_not_act"),
+    ),
+    (
         "rds.snapshot",
         "rds:CreateDBSnapshot",
         Called("rds::snapshot_is_taken_under_an_id_from_the_execution_and_is_available"),
@@ -848,6 +853,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "approval",
         "sns:GetTopicAttributes",
         Called("notify::approval_says_what_where_and_how_to_answer"),
+    ),
+    (
+        "guard",
+        "sns:GetTopicAttributes",
+        Called("guard::an_alarm_within_the_cooldown_of_the_last_end_does_not_act"),
     ),
     (
         "rds.snapshot",

@@ -8,7 +8,7 @@ use crate::http::{Reply, Server};
 use crate::{Aws, Step, error, output, str_of};
 
 /// A topic with a loopback HTTP subscriber that records what SNS delivers.
-async fn topic(aws: &Aws) -> (String, Server) {
+pub async fn topic(aws: &Aws) -> (String, Server) {
     let subscriber = Server::start(vec![Reply::new(200, "")]).await;
     let sns = &aws.clients.aws(aws_sdk_sns::Client::new);
     let topic = sns
@@ -30,7 +30,7 @@ async fn topic(aws: &Aws) -> (String, Server) {
 }
 
 /// The SNS notifications the subscriber received, as JSON.
-fn delivered(subscriber: &Server) -> Vec<Value> {
+pub fn delivered(subscriber: &Server) -> Vec<Value> {
     subscriber
         .requests()
         .iter()

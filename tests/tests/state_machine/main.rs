@@ -988,3 +988,77 @@ fn execution_output(harness: &Harness, arn: &str) -> Value {
         .expect("the execution is described");
     serde_json::from_str(described.output().unwrap_or("null")).unwrap_or(Value::Null)
 }
+
+/// A flapping alarm: its event starts an execution within `[trigger].cooldown` of the last execution's end. The
+/// real guard, against moto's ListExecutions, lets it end cleanly before any step, naming the rollback that ran and
+/// how it ended, in its output and so in the history. A person's start right after still acts.
+#[test]
+fn an_alarm_within_the_cooldown_does_not_roll_back_again() {
+    let source = r#"version = 1
+name = "cooling-down"
+
+[trigger]
+alarms = ["webapp-5xx-rate"]
+cooldown = "1h"
+
+[steps.act]
+action = "notify"
+topic = "arn:aws:sns:us-east-1:123456789012:ops"
+message = "rolling back"
+"#;
+    let workflow = workflow::check(source)
+        .workflow
+        .expect("the workflow is valid");
+    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
+    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
+    let harness = Harness::start();
+    harness.use_real_guard();
+    let machine = harness.create("cooling-down", &compiled.json);
+    let alarm = || tests::alarm_event("webapp-5xx-rate", "ALARM", tests::ALARM_REASON);
+    let steps_of = |name: &str| -> Vec<String> {
+        harness
+            .invocations(name)
+            .into_iter()
+            .map(|i| i.step)
+            .collect()
+    };
+
+    // The first alarm rolls back.
+    let (_, status, _) = harness.run(&machine, "first-alarm", alarm(), None);
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(steps_of("first-alarm"), ["guard", "act"]);
+
+    // The alarm fires again once that rollback has finished: nothing acts.
+    let (_, status, events) = harness.run(&machine, "flapping", alarm(), None);
+    assert_eq!(status, "SUCCEEDED", "it ends cleanly");
+    assert_eq!(steps_of("flapping"), ["guard"], "only the guard ran");
+    // Why, in the history: the guard's error, and the execution's output naming the rollback that ran.
+    let failed = events
+        .iter()
+        .find_map(|e| e["taskFailedEventDetails"].as_object())
+        .expect("the guard's error is in the history");
+    assert_eq!(failed["error"], "Stepback.CoolingDown");
+    let output: Value = events
+        .iter()
+        .find_map(|e| e["executionSucceededEventDetails"]["output"].as_str())
+        .and_then(|o| serde_json::from_str(o).ok())
+        .expect("the execution's output is in the history");
+    assert_eq!(output["ended"], "a rollback already ran");
+    let because = output["because"].as_str().unwrap_or_default();
+    for expected in [
+        "a rollback already ran: execution `first-alarm` of state machine",
+        "ended SUCCEEDED at ",
+        "before alarm `webapp-5xx-rate` started this one",
+        "within [trigger].cooldown (1h)",
+    ] {
+        assert!(
+            because.contains(expected),
+            "{expected:?} missing: {because}"
+        );
+    }
+
+    // A person starts one by hand: it is not held back.
+    let (_, status, _) = harness.run(&machine, "by-hand", json!({}), None);
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(steps_of("by-hand"), ["guard", "act"]);
+}
