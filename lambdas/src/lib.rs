@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod check;
 pub mod error;
+pub mod logging;
 pub mod read_only;
 pub mod serve;
 pub mod shell;

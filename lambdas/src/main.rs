@@ -6,6 +6,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    lambdas::logging::init();
     let function = lambdas::Function::from_env()?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = lambdas::Clients::new(&config);
