@@ -37,8 +37,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let workflow = match report::load(&args.file) {
-        Ok(workflow) => workflow,
+    let (source, workflow) = match report::load_with_source(&args.file) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(INVALID);
         }
     };
-    let template = compiler::template::template(&workflow, &compiled);
+    let template = compiler::template::template(&workflow, &compiled, &source);
     let zip = match std::fs::read(&args.code) {
         Ok(zip) => zip,
         Err(error) => {

@@ -118,7 +118,12 @@ enum Command {
     /// (what is not yet knowable, e.g. an earlier step's output, does not fail it); 1: something is missing, not
     /// ready or denied; 2: usage, or AWS could not be reached or refused.
     ///
+    /// Without FILE, the workflow is the one the stack was deployed from, which `stepback deploy` keeps in the
+    /// stack's template.
+    ///
     /// Example: stepback preflight examples/webapp-rollback.toml --stack webapp-rollback --input restore_data=true --input restore_snapshot=webapp-db-0312
+    ///
+    /// Example: stepback preflight --stack webapp-rollback
     Preflight(preflight::Args),
     /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
     /// with --token, from the approval message).

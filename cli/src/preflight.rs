@@ -8,15 +8,17 @@ use catalog::contract::Verdict;
 use cli::aws::{AwsArgs, Session};
 use cli::readiness::{self, Outcome, StepCheck};
 
-use crate::output::{errln, outln};
+use crate::output::{err, errln, outln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(true).args(["file", "stack"])))]
 pub struct Args {
-    /// The workflow: its steps and params, and its `[input]` defaults.
+    /// The workflow: its steps and params, and its `[input]` defaults; without it, the workflow the stack was
+    /// deployed from, which `stepback deploy` keeps in the stack's template.
     #[arg(value_name = "FILE")]
-    file: PathBuf,
-    /// The stack `stepback deploy` made from it; default: the workflow's name.
+    file: Option<PathBuf>,
+    /// The stack `stepback deploy` made; default: the workflow's name.
     #[arg(long)]
     stack: Option<String>,
     /// An input, e.g. --input restore_snapshot=webapp-db-0312; repeatable. A param from an input that has no
@@ -28,31 +30,50 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let workflow = match report::load(&args.file) {
-        Ok(workflow) => workflow,
-        Err(code) => return code,
+    let from_file = match &args.file {
+        Some(file) => match report::load(file) {
+            Ok(workflow) => Some(workflow),
+            Err(code) => return code,
+        },
+        None => None,
     };
-    let input = match cli::execution::known_input(&workflow, &args.inputs, None) {
-        Ok(input) => input,
-        Err(problems) => {
-            for problem in problems {
-                errln!("{problem}");
-            }
-            return ExitCode::from(INVALID);
-        }
-    };
-    let stack = args.stack.clone().unwrap_or_else(|| workflow.name.clone());
     let result = crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
-        readiness::preflight(&session, &workflow, &input, &stack).await
+        let (workflow, stack) = match (from_file, &args.stack) {
+            (Some(workflow), stack) => {
+                let stack = stack.clone().unwrap_or_else(|| workflow.name.clone());
+                (workflow, stack)
+            }
+            (None, Some(stack)) => {
+                let source = cli::stack::deployed_workflow(&session, stack).await?;
+                match deployed(stack, &source) {
+                    Ok(workflow) => (workflow, stack.clone()),
+                    Err(code) => return Ok(Err(code)),
+                }
+            }
+            // clap's group requires one of them.
+            (None, None) => return Ok(Err(ExitCode::from(IO_ERROR))),
+        };
+        let input = match cli::execution::known_input(&workflow, &args.inputs, None) {
+            Ok(input) => input,
+            Err(problems) => {
+                for problem in problems {
+                    errln!("{problem}");
+                }
+                return Ok(Err(ExitCode::from(INVALID)));
+            }
+        };
+        readiness::preflight(&session, &workflow, &input, &stack)
+            .await
+            .map(Ok)
     });
     let steps = match result {
-        Ok(Ok(steps)) => steps,
+        Ok(Ok(Ok(steps))) => steps,
+        Ok(Ok(Err(code))) | Err(code) => return code,
         Ok(Err(error)) => {
             errln!("error: {error}");
             return ExitCode::from(IO_ERROR);
         }
-        Err(code) => return code,
     };
     print(&steps);
     if steps.iter().all(StepCheck::passes) {
@@ -60,6 +81,14 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::from(INVALID)
     }
+}
+
+/// The workflow the stack keeps, checked as `check` would check a file of that name.
+fn deployed(stack: &str, source: &str) -> Result<workflow::Workflow, ExitCode> {
+    let checked = workflow::check(source);
+    let name = PathBuf::from(format!("stack {stack}"));
+    err!("{}", report::render(&name, source, &checked.diagnostics));
+    checked.workflow.ok_or(ExitCode::from(INVALID))
 }
 
 fn print(steps: &[StepCheck]) {

@@ -298,6 +298,35 @@ pub async fn outputs(session: &Session, stack: &str) -> Result<Vec<(String, Stri
 
 /// The ARN of the stack's state machine: its `StateMachineArn` output, else its `StateMachine` resource (moto
 /// keeps no outputs for a stack made through a change set).
+/// The workflow's TOML source as `stepback deploy` (or `stepback template`) recorded it in the stack's template
+/// (`compiler::template::WORKFLOW_METADATA`): the workflow the stack was deployed from.
+pub async fn deployed_workflow(session: &Session, stack: &str) -> Result<String, AwsError> {
+    let template = aws_sdk_cloudformation::Client::new(&session.config)
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| {
+            aws::explain(
+                &e,
+                Call::new("CloudFormation", "cloudformation:GetTemplate"),
+            )
+        })?;
+    let body: Json = template
+        .template_body()
+        .and_then(|body| serde_json::from_str(body).ok())
+        .unwrap_or(Json::Null);
+    compiler::template::workflow_source(&body)
+        .map(str::to_owned)
+        .ok_or_else(|| AwsError::Other {
+            action: "cloudformation:GetTemplate".into(),
+            reason: format!(
+                "stack `{stack}`'s template keeps no stepback workflow (Metadata.Stepback.Workflow): redeploy it \
+                 with `stepback deploy`, or give the workflow FILE"
+            ),
+        })
+}
+
 pub async fn state_machine_arn(session: &Session, stack: &str) -> Result<String, AwsError> {
     let cfn = aws_sdk_cloudformation::Client::new(&session.config);
     if let Some((_, arn)) = outputs_of(&cfn, stack)

@@ -53,8 +53,17 @@ pub fn function_id(action: &ActionSpec) -> String {
     format!("Fn{}", action.pascal_name())
 }
 
-/// The template, as CloudFormation JSON.
-pub fn template(workflow: &Workflow, compiled: &Compiled) -> Json {
+/// Where the template keeps the workflow's TOML source: `Metadata.Stepback.Workflow`. `stepback preflight --stack`
+/// reads the deployed workflow back from there (GetTemplate), as it was deployed.
+pub const WORKFLOW_METADATA: [&str; 2] = ["Stepback", "Workflow"];
+
+/// The workflow's source as a template keeps it ([`WORKFLOW_METADATA`]).
+pub fn workflow_source(template: &Json) -> Option<&str> {
+    template["Metadata"][WORKFLOW_METADATA[0]][WORKFLOW_METADATA[1]].as_str()
+}
+
+/// The template, as CloudFormation JSON; `source` is the workflow's TOML, kept in the template's `Metadata`.
+pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json {
     let functions = functions(workflow);
     let passes_roles = functions
         .iter()
@@ -167,6 +176,7 @@ pub fn template(workflow: &Workflow, compiled: &Compiled) -> Json {
             workflow.name,
             workflow.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
         ),
+        "Metadata": { WORKFLOW_METADATA[0]: { WORKFLOW_METADATA[1]: source } },
         "Parameters": parameters,
         "Conditions": {
             "HasCodeObjectVersion": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "CodeObjectVersion" }, ""] }] },

@@ -434,6 +434,19 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
     );
     assert!(out.contains("ready: every step"), "{out}");
 
+    // With only the stack: the workflow it was deployed from, which deploy kept in its template, checks the same.
+    let args = ["preflight", "--stack", STACK, "--input", "to_version=v1"];
+    let (code, by_stack, err) = stepback_with(&args, &env, "");
+    println!(
+        "$ stepback {}\n{by_stack}{err}(exit {code})\n",
+        args.join(" ")
+    );
+    assert_eq!(code, 0, "{by_stack}{err}");
+    assert_eq!(by_stack, out, "--stack alone reads another workflow");
+    // A stack that deploy did not make keeps no workflow: said, exit 2.
+    let (code, out, err) = stepback_with(&["preflight", "--stack", "not-a-stack"], &env, "");
+    assert_eq!(code, 2, "{out}{err}");
+
     // The tag comes from an input given no value: not yet knowable, which does not fail the preflight.
     let (code, out, err) = preflight(&[]);
     assert_eq!(code, 0, "{out}{err}");

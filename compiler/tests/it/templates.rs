@@ -53,7 +53,7 @@ fn template(path: &Path) -> Json {
     let source = std::fs::read_to_string(path).expect("workflow readable");
     let workflow = workflow::check(&source).workflow.expect("workflow valid");
     let compiled = crate::compile(&source, path);
-    compiler::template::template(&workflow, &compiled)
+    compiler::template::template(&workflow, &compiled, &source)
 }
 
 /// A new action is linted without anyone remembering to: the fixture uses each user-facing action.

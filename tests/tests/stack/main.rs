@@ -79,7 +79,7 @@ fn build(edit: impl Fn(&str) -> String) -> Build {
         .expect("the example is valid");
     let compiled =
         compiler::compile(&workflow, &compiler::Options::default()).expect("the example compiles");
-    let template = compiler::template::template(&workflow, &compiled);
+    let template = compiler::template::template(&workflow, &compiled, &source);
     Build {
         workflow,
         compiled,
