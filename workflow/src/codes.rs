@@ -88,6 +88,7 @@ codes! {
     UnusedInput = "W004", Warning, "an input is declared but never used";
     TimeoutBelowEstimate = "W005", Warning, "a step's timeout is shorter than its estimate";
     MaybeConcurrentChange = "W006", Warning, "two steps may change the same resource (a reference on one side) with no `after` between them";
+    SilentCooldown = "W007", Warning, "[trigger] has a cooldown but no topic, so an alarm it holds back tells no one";
 }
 
 /// What `stepback explain CODE` prints beside the summary: why the rule exists, a workflow that breaks it, and
@@ -386,6 +387,13 @@ impl Code {
                  on a step that is going as planned.",
                 "[steps.restart]\naction = \"ssm.command\"\ninstance_ids = [\"i-0123456789abcdef0\"]\ncommands = [\"systemctl restart app\"]\nestimate = \"10m\"\ntimeout = \"5m\"\n",
                 "Raise the step's `timeout` above its estimate, or correct the `estimate`.",
+            ),
+            Code::SilentCooldown => (
+                "An alarm that fires again within `[trigger].cooldown` (1h unless set) of the last execution's end \
+                 does not roll back again: the execution ends before any step. The history records why, but without \
+                 `[trigger].topic` nobody hears that the alarm fired and was held back.",
+                "[trigger]\nalarms = [\"webapp-5xx-rate\"]\n\n[steps.pause]\naction = \"wait\"\nduration = \"1m\"\n",
+                "Add `topic = \"${resources.topic}\"` to [trigger], or `cooldown = \"0s\"` to turn the cooldown off.",
             ),
         };
         Explanation { why, example, fix }
@@ -841,6 +849,19 @@ fn out_of_scope(span: Span, root: &str, allowed: &str, help: &str) -> Diagnostic
     )
     .label(format!("`{root}` is only known {allowed}"))
     .help(help)
+}
+
+pub fn silent_cooldown(span: Span, cooldown_secs: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::SilentCooldown,
+        span,
+        format!(
+            "an alarm held back by the {} cooldown tells no one",
+            crate::duration::format(cooldown_secs)
+        ),
+    )
+    .label("this trigger has no `topic`")
+    .help("add `topic = \"<SNS topic ARN>\"` to [trigger], or `cooldown = \"0s\"` to turn the cooldown off")
 }
 
 /// `[trigger].topic` is read by the guard, before the alarm's fields or the inputs are in the state.

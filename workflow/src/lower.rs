@@ -1202,6 +1202,10 @@ impl<'s> Lowerer<'s> {
             }
             None => None,
         };
+        if ok && !alarms.is_empty() && topic.is_none() && cooldown_secs > 0 {
+            self.sink
+                .push(codes::silent_cooldown(header.clone(), cooldown_secs));
+        }
         (ok && !alarms.is_empty()).then_some(Trigger {
             alarms,
             input,
