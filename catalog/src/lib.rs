@@ -10,9 +10,11 @@ pub mod contract;
 mod errors;
 pub mod iam;
 pub mod manifest;
+pub mod world;
 
 pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
 pub use iam::Grant;
+pub use world::Need;
 
 /// The type of a parameter or an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -215,6 +217,8 @@ pub struct ActionSpec {
     /// The resource the action changes, named by params that its grants' ARN patterns name too; `None` for
     /// actions that only read or create (snapshots, images, checks, notifications), which conflict with nothing.
     pub changes: Option<Changes>,
+    /// What must exist for the step to run, by the params that name it: the world `stepback rehearse` makes.
+    pub needs: &'static [Need],
     pub default_retry: RetrySpec,
     /// Planning estimate when the step gives none.
     pub default_estimate_secs: u64,
@@ -414,6 +418,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
         grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
         changes: None,
+        needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
         default_timeout_secs: MINUTE,
@@ -442,6 +447,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
         grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
         changes: None,
+        needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
@@ -475,6 +481,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["rds:DescribeDBInstances"], &[DB_INSTANCE]),
         ],
         changes: None,
+        needs: &[Need::DbInstance { instance: "instance" }],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -548,6 +555,13 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]),
         ],
         changes: Some(Changes::of("DB instance", &["instance"])),
+        needs: &[
+            Need::DbInstance { instance: "instance" },
+            Need::DbSnapshot {
+                snapshot: "snapshot",
+                instance: "instance",
+            },
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 25 * MINUTE,
         default_timeout_secs: 3 * HOUR,
@@ -640,6 +654,11 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["ecs:DescribeTaskDefinition"]),
         ],
         changes: None,
+        needs: &[Need::EcsTask {
+            cluster: "cluster",
+            task_definition: "task_definition",
+            container: "container",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -715,6 +734,11 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
         changes: Some(Changes::of("ECS service", &["cluster", "service"])),
+        needs: &[Need::EcsService {
+            cluster: "cluster",
+            service: "service",
+            container: "container",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: HOUR,
@@ -746,6 +770,9 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
         changes: Some(Changes::of("target group", &["target_group"])),
+        needs: &[Need::TargetGroup {
+            target_group: "target_group",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -769,6 +796,9 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
         changes: Some(Changes::of("target group", &["target_group"])),
+        needs: &[Need::TargetGroup {
+            target_group: "target_group",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 2 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
@@ -810,6 +840,10 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Poll,
         grants: &[],
         changes: None,
+        needs: &[Need::Url {
+            url: "url",
+            status: "expect_status",
+        }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: MINUTE,
         default_timeout_secs: 15 * MINUTE,
@@ -838,6 +872,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             &["arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarms}"],
         )],
         changes: None,
+        needs: &[Need::Alarms { alarms: "alarms" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
@@ -889,6 +924,9 @@ pub static ACTIONS: &[ActionSpec] = &[
             ]),
         ],
         changes: Some(Changes::of("EC2 instance", &["instance_ids"])),
+        needs: &[Need::Instances {
+            instances: "instance_ids",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -936,6 +974,9 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["ec2:DescribeImages", "ec2:DescribeInstances"]),
         ],
         changes: None,
+        needs: &[Need::Instances {
+            instances: "instance_id",
+        }],
         default_retry: RETRY_START,
         default_estimate_secs: 15 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -971,6 +1012,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &[AUTO_SCALING_GROUP],
             ),
         ],
+        needs: &[Need::AutoScalingGroup { group: "group" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
         default_timeout_secs: MINUTE,
@@ -999,6 +1041,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["autoscaling:DescribeAutoScalingGroups"]),
             Grant::on(&["autoscaling:ResumeProcesses"], &[AUTO_SCALING_GROUP]),
         ],
+        needs: &[Need::AutoScalingGroup { group: "group" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
         default_timeout_secs: MINUTE,
@@ -1045,6 +1088,9 @@ pub static ACTIONS: &[ActionSpec] = &[
             &["logs:FilterLogEvents"],
             &["arn:{partition}:logs:{region}:{account}:log-group:{log_groups}:*"],
         )],
+        needs: &[Need::LogGroups {
+            log_groups: "log_groups",
+        }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 30,
         default_timeout_secs: 5 * MINUTE,
@@ -1063,6 +1109,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Native,
         grants: &[],
         changes: None,
+        needs: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 0,
         default_timeout_secs: 0,
@@ -1127,6 +1174,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         changes: None,
+        needs: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 1,
         default_timeout_secs: MINUTE,
@@ -1197,6 +1245,18 @@ mod tests {
                             action.name
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// What a rehearsal creates is named by the action's own params.
+    #[test]
+    fn needs_name_real_params() {
+        for action in ACTIONS {
+            for need in action.needs {
+                for name in need.params() {
+                    assert!(action.param(name).is_some(), "{}: {name}", action.name);
                 }
             }
         }

@@ -55,6 +55,7 @@ pub fn run(args: &Args) -> ExitCode {
             .iter()
             .cloned()
             .collect::<BTreeMap<_, _>>(),
+        ..compiler::Options::default()
     };
     if let (Some(region), Some(account)) = (&args.region, &args.account) {
         options = options.with_account(region, account, &args.prefix);

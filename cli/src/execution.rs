@@ -351,6 +351,17 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
                 .map(move |state| (state.as_str(), s.id.as_str()))
         })
         .collect();
+    // A step with a `: done` state (a poll loop's) ends there, not when its first task ends.
+    let ends_in_done: std::collections::HashSet<&str> = manifest
+        .steps
+        .iter()
+        .filter(|s| {
+            s.states
+                .iter()
+                .any(|state| *state == format!("{}: done", s.id))
+        })
+        .map(|s| s.id.as_str())
+        .collect();
     let mut started: HashMap<&str, u32> = HashMap::new();
     let mut out = Vec::new();
     for event in events {
@@ -383,7 +394,7 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
             }
         } else if name.ends_with(": failed") {
             out.push((step.to_owned(), StepEvent::Failed(cause(event))));
-        } else if name == step || name.ends_with(": done") {
+        } else if name.ends_with(": done") || (name == step && !ends_in_done.contains(step)) {
             out.push((step.to_owned(), StepEvent::Succeeded));
         }
     }

@@ -5,4 +5,6 @@ pub mod aws;
 pub mod execution;
 pub mod history;
 pub mod readiness;
+pub mod rehearsal;
 pub mod stack;
+pub mod world;

@@ -11,6 +11,7 @@ mod graph;
 mod output;
 mod plan;
 mod preflight;
+mod rehearse;
 mod report;
 mod runtime;
 mod schema;
@@ -104,6 +105,22 @@ enum Command {
     ///
     /// Example: stepback deploy examples/webapp-rollback.toml --stack webapp-rollback --task-role arn:aws:iam::123456789012:role/webapp-task --yes
     Deploy(deploy::Args),
+    /// Rehearse a rollback on this machine, with no AWS account: the emulator (moto) runs the compiled state
+    /// machine, the real Lambda handlers act, in process, on a world made from the workflow's steps.
+    ///
+    /// Starts moto on a loopback port (installed by `scripts/setup`), creates what the steps name (DB instance,
+    /// ECS service with two task-definition revisions, target group with targets, topic, alarms, instances, web
+    /// endpoint), deploys the stack with the real template, starts the execution as `stepback start` does and
+    /// answers approvals as `stepback approve` does. Waits run --speed times faster. Prints each step as it runs,
+    /// then the audit and the world's state. Exit code 0: the rollback succeeded; 1: it failed, or the workflow or
+    /// input is invalid; 2: the emulator could not start, or an approval found no answer.
+    ///
+    /// Example: stepback rehearse examples/webapp-rollback.toml --approve all
+    ///
+    /// Example: stepback rehearse examples/webapp-rollback.toml --input restore_data=true --input restore_snapshot=webapp-db-0312 --approve all
+    ///
+    /// Example: stepback rehearse examples/webapp-rollback.toml --fail deploy --approve all
+    Rehearse(rehearse::Args),
     /// Start a rollback: the input is built from the workflow's `[input]` (types checked, defaults filled)
     /// before any AWS call, and the execution is named after who started it and when.
     ///
@@ -172,6 +189,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(&args),
         Command::Template(args) => template::run(&args),
         Command::Deploy(args) => deploy::run(&args),
+        Command::Rehearse(args) => rehearse::run(&args),
         Command::Start(args) => start::run(&args),
         Command::Preflight(args) => preflight::run(&args),
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),

@@ -148,6 +148,15 @@ pub async fn preflight(
 
 /// The stack's function of each action, by the template's logical id.
 async fn functions(session: &Session, stack: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    resources(session, stack, "AWS::Lambda::Function").await
+}
+
+/// The stack's resources of one type: physical id by logical id.
+pub(crate) async fn resources(
+    session: &Session,
+    stack: &str,
+    resource_type: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
     let resources = aws_sdk_cloudformation::Client::new(&session.config)
         .describe_stack_resources()
         .stack_name(stack)
@@ -157,7 +166,7 @@ async fn functions(session: &Session, stack: &str) -> Result<BTreeMap<String, St
     Ok(resources
         .stack_resources()
         .iter()
-        .filter(|r| r.resource_type() == Some("AWS::Lambda::Function"))
+        .filter(|r| r.resource_type() == Some(resource_type))
         .filter_map(|r| {
             Some((
                 r.logical_resource_id()?.to_owned(),
@@ -189,6 +198,14 @@ fn plan(step: &Step, input: &Map<String, Json>) -> Planned {
         params,
         sources,
     }
+}
+
+/// A step's params known before the run: literals, and what known inputs fill; the others are absent.
+pub fn known_params(step: &Step, input: &Map<String, Json>) -> Map<String, Json> {
+    step.params
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), resolve(value, input).ok()?)))
+        .collect()
 }
 
 /// The value, or the first reference that is not known before the run.

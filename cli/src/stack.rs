@@ -23,8 +23,21 @@ pub const BUILD_ZIP: &str =
 /// Where that command writes it, relative to the workspace.
 pub const DEFAULT_ZIP: &str = "target/lambda/bootstrap/bootstrap.zip";
 
-/// How often the stack is looked at while it changes.
-const POLL: Duration = Duration::from_secs(2);
+/// How often the stack is looked at while it changes: soon at first (an emulator, or a small change, is done in
+/// moments), then every 2 s.
+const POLL: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+];
+
+/// The wait before the `n`th look.
+fn poll(n: &mut usize) -> Duration {
+    let wait = POLL[(*n).min(POLL.len() - 1)];
+    *n += 1;
+    wait
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -205,6 +218,7 @@ pub async fn deploy(
         .await
         .map_err(|e| aws::explain(&e, CFN_CREATE_CHANGE_SET))?;
     let change_set = created.id().unwrap_or_default().to_owned();
+    let mut looks = 0;
     let changes = loop {
         let described = cfn
             .describe_change_set()
@@ -238,7 +252,7 @@ pub async fn deploy(
                 }
                 return Err(DeployError::ChangeSetFailed { reason });
             }
-            _ => tokio::time::sleep(POLL).await,
+            _ => tokio::time::sleep(poll(&mut looks)).await,
         }
     };
     // moto answers an update that changes nothing with an empty change set instead of a failed one.
@@ -368,6 +382,7 @@ async fn follow(
     progress: &mut impl FnMut(Progress),
 ) -> Result<Outcome, DeployError> {
     let mut seen = std::collections::HashSet::new();
+    let mut looks = 0;
     let mut first_failure: Option<(String, String)> = None;
     loop {
         let events = cfn
@@ -408,7 +423,7 @@ async fn follow(
         let status = stack_status(cfn, stack).await?;
         let status = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
         if status.ends_with("_IN_PROGRESS") {
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(poll(&mut looks)).await;
             continue;
         }
         if status.ends_with("_COMPLETE") && !status.contains("ROLLBACK") {

@@ -70,6 +70,36 @@ impl StateMachine {
     }
 }
 
+impl StateMachine {
+    /// Divides every time the machine waits by `speed`, for a rehearsal: `Wait` seconds, task timeouts, and
+    /// retry intervals and delay caps, rounded up so that a wait stays a wait (at least a second). Poll counts
+    /// stay, so a poll loop still gives up after as many polls as at full length.
+    pub fn speed_up(&mut self, speed: u64) {
+        let scaled = |seconds: u64| seconds.div_ceil(speed.max(1)).max(seconds.min(1));
+        for (_, state) in &mut self.states.0 {
+            match state {
+                State::Wait(Wait {
+                    duration: WaitFor::Seconds(seconds),
+                    ..
+                }) => *seconds = scaled(*seconds),
+                State::Task(task) => {
+                    task.timeout_seconds = task.timeout_seconds.map(scaled);
+                    for retrier in &mut task.retry {
+                        retrier.interval_seconds = scaled(retrier.interval_seconds);
+                        retrier.max_delay_seconds = scaled(retrier.max_delay_seconds);
+                    }
+                }
+                State::Parallel(parallel) => {
+                    for branch in &mut parallel.branches {
+                        branch.speed_up(speed);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The `States` object, in a chosen order (a JSON object, serialised in insertion order).
 #[derive(Clone, Debug, Default)]
 pub struct States(pub Vec<(String, State)>);

@@ -40,6 +40,8 @@ pub struct Options {
     /// `DefinitionSubstitutions` values, e.g. `StepbackNotifyArn` → a function ARN. Keys without a value stay
     /// `${Key}` placeholders.
     pub substitutions: BTreeMap<String, String>,
+    /// Every wait, timeout and retry interval divided by this (`stepback rehearse --speed`); 0 and 1 leave them.
+    pub speed: u64,
 }
 
 impl Options {
@@ -234,7 +236,10 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
     let weights: Vec<u64> = workflow.steps.iter().map(|s| s.estimate_secs).collect();
     let dag = schedule::Dag::new(&workflow.dag, &weights);
     let schedule = schedule::schedule(&dag);
-    let lowered = lower::lower(workflow, schedule.tree.as_ref(), &options.substitutions)?;
+    let mut lowered = lower::lower(workflow, schedule.tree.as_ref(), &options.substitutions)?;
+    if options.speed > 1 {
+        lowered.machine.speed_up(options.speed);
+    }
     let problems = structure::check(&lowered.machine);
     if !problems.is_empty() {
         return Err(problems.into_iter().map(CompileError::Internal).collect());

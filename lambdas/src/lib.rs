@@ -12,6 +12,8 @@ pub mod actions;
 pub mod check;
 pub mod error;
 pub mod logging;
+pub mod loopback;
+pub mod moto_gaps;
 pub mod read_only;
 pub mod serve;
 pub mod shell;
@@ -108,6 +110,7 @@ impl Clients {
 
 /// One Lambda function: the catalog action it serves and that action's handler, both found once at cold
 /// start.
+#[derive(Clone, Copy)]
 pub struct Function {
     pub action: &'static ActionSpec,
     handler: &'static actions::Handler,

@@ -1,37 +1,83 @@
 //! The Lambda Invoke API on a loopback port, answered in process by the real handlers: what moto cannot do
-//! (it runs no Lambda code without Docker). `stepback preflight`'s test invokes the checks through it; a verb that
-//! runs a rollback in moto's Step Functions interpreter would point moto's `MOTO_PORT` at it, which is why every
-//! other request is passed on to `upstream`.
-//!
-//! Just enough HTTP/1.1: one request per connection, `Content-Length` bodies, `Connection: close` answers.
+//! (it runs no Lambda code without Docker). `stepback rehearse` points moto's `MOTO_PORT` at it, so that moto's
+//! Step Functions interpreter invokes the real handlers, and every other request is passed on to `upstream`,
+//! bridged by [`moto_gaps`] where moto lacks something; `stepback preflight`'s test invokes the checks through it.
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
-use crate::{Clients, Function};
+use crate::loopback::{self, Request};
+use crate::{Clients, Function, moto_gaps};
 
 /// The path of an Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 const INVOKE_SUFFIX: &str = "/invocations";
 
-/// Serves `functions` (by function name) on a free loopback port, from a thread of its own that lives as long as
-/// the process: the handlers' futures are not `Send`, so they run on that thread's runtime. Their AWS calls use
-/// `config`; requests that are not invocations go to `upstream`, or get a 404 without one.
+/// The server's handle: its address, and the functions it answers for, which may be added while it runs (a
+/// stack's function names are known only once the stack exists, after the emulator, which must know this
+/// server's port, has started).
+#[derive(Clone)]
+pub struct Served {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    functions: RwLock<BTreeMap<String, Function>>,
+    /// Steps whose invocations fail with this error name and message instead of running the handler.
+    failing: RwLock<BTreeMap<String, (String, String)>>,
+}
+
+impl Served {
+    /// Answers invocations of `name` (a function's name) with `function`.
+    pub fn add(&self, name: String, function: Function) {
+        self.shared
+            .functions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, function);
+    }
+
+    /// Every invocation for `step` (the payload's `execution.step`) fails with the error `name` and `message`,
+    /// as its Lambda would report the failure of its AWS operation.
+    pub fn fail(&self, step: &str, name: &str, message: &str) {
+        self.shared
+            .failing
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(step.to_owned(), (name.to_owned(), message.to_owned()));
+    }
+}
+
+/// Serves `functions` (by function name) on `listener`, a loopback port bound by the caller (so that the emulator
+/// can be told it before this starts), from a thread of its own that lives as long as the process: the handlers'
+/// futures are not `Send`, so they run on that thread's runtime. Their AWS calls use `config`; requests that are
+/// not invocations go to `upstream` through [`moto_gaps`], or get a 404 without one.
 pub fn spawn(
+    listener: TcpListener,
     functions: BTreeMap<String, Function>,
     config: &SdkConfig,
     upstream: Option<SocketAddr>,
-) -> io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+) -> io::Result<Served> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        functions: RwLock::new(functions),
+        failing: RwLock::default(),
+    });
+    let served = Served {
+        addr,
+        shared: Arc::clone(&shared),
+    };
     let config = config.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -39,11 +85,11 @@ pub fn spawn(
     std::thread::spawn(move || {
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async move {
-            let Ok(listener) = TcpListener::from_std(listener) else {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                 return;
             };
             let server = Rc::new(Server {
-                functions,
+                shared,
                 clients: Clients::new(&config),
                 upstream,
             });
@@ -56,25 +102,23 @@ pub fn spawn(
             }
         });
     });
-    Ok(addr)
+    Ok(served)
+}
+
+/// A loopback listener on a free port, for [`spawn`].
+pub fn bind() -> io::Result<TcpListener> {
+    TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
 }
 
 struct Server {
-    functions: BTreeMap<String, Function>,
+    shared: Arc<Shared>,
     clients: Clients,
     upstream: Option<SocketAddr>,
 }
 
-struct Request {
-    method: String,
-    path: String,
-    head: String,
-    body: Vec<u8>,
-}
-
 impl Server {
     async fn answer(&self, mut stream: TcpStream) -> io::Result<()> {
-        let request = read_request(&mut stream).await?;
+        let request = loopback::read_request(&mut stream).await?;
         let invoked = request
             .path
             .strip_prefix(INVOKE_PREFIX)
@@ -84,16 +128,13 @@ impl Server {
         match (invoked, self.upstream) {
             (Some(name), _) => self.invoke(&mut stream, &decode(name), &request.body).await,
             (None, Some(upstream)) => {
-                let mut moto = TcpStream::connect(upstream).await?;
-                moto.write_all(&closing(&request)).await?;
-                let mut response = Vec::new();
-                moto.read_to_end(&mut response).await?;
-                stream.write_all(&response).await
+                let (outbound, bridge) = moto_gaps::outbound(&request);
+                let response = loopback::exchange(upstream, &outbound).await?;
+                stream
+                    .write_all(&moto_gaps::inbound(&bridge, response))
+                    .await
             }
-            (None, None) => {
-                let body = json!({ "message": format!("no route for {} {}", request.method, request.path) });
-                respond(&mut stream, "404 Not Found", &[], &body).await
-            }
+            (None, None) => not_found(&mut stream, &request).await,
         }
     }
 
@@ -107,12 +148,32 @@ impl Server {
             .split(':')
             .next()
             .unwrap_or(name);
-        let Some(function) = self.functions.get(short) else {
+        let function = self
+            .shared
+            .functions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(short)
+            .cloned();
+        let Some(function) = function else {
             let body = json!({ "Type": "User", "message": format!("Function not found: {name}") });
             let headers = [("X-Amzn-ErrorType", "ResourceNotFoundException")];
             return respond(stream, "404 Not Found", &headers, &body).await;
         };
-        let payload = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let failing = payload["execution"]["step"].as_str().and_then(|step| {
+            self.shared
+                .failing
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(step)
+                .cloned()
+        });
+        if let Some((name, message)) = failing {
+            let body = json!({ "errorType": name, "errorMessage": message });
+            let headers = [("X-Amz-Function-Error", "Unhandled")];
+            return respond(stream, "200 OK", &headers, &body).await;
+        }
         match function.handle(&self.clients, payload).await {
             Ok(response) => {
                 let body = serde_json::to_value(&response).unwrap_or(Value::Null);
@@ -128,65 +189,9 @@ impl Server {
     }
 }
 
-/// Reads one request: the head, then `Content-Length` bytes of body.
-async fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before a request",
-            ));
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let length = head
-        .lines()
-        .skip(1)
-        .find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buffer[head_end..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let mut words = head.split_whitespace();
-    let method = words.next().unwrap_or_default().to_owned();
-    let path = words.next().unwrap_or_default().to_owned();
-    Ok(Request {
-        method,
-        path,
-        head,
-        body,
-    })
-}
-
-/// The request again with `Connection: close`, so that the upstream's answer ends at EOF.
-fn closing(request: &Request) -> Vec<u8> {
-    let mut lines = request.head.trim_end().lines();
-    let mut out = format!("{}\r\n", lines.next().unwrap_or_default());
-    for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
-        out.push_str(line);
-        out.push_str("\r\n");
-    }
-    out.push_str("Connection: close\r\n\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&request.body);
-    bytes
+async fn not_found(stream: &mut TcpStream, request: &Request) -> io::Result<()> {
+    let body = json!({ "message": format!("no route for {} {}", request.method, request.path) });
+    respond(stream, "404 Not Found", &[], &body).await
 }
 
 async fn respond(
@@ -196,16 +201,7 @@ async fn respond(
     body: &Value,
 ) -> io::Result<()> {
     let body = body.to_string();
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await
+    loopback::respond(stream, status, headers, "application/json", body.as_bytes()).await
 }
 
 /// Percent-decoding of a path segment: the SDK escapes the `:` of an ARN.

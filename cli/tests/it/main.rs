@@ -4,6 +4,7 @@ mod aws;
 mod deploy;
 mod output;
 mod preflight;
+mod rehearse;
 mod verbs;
 
 use std::path::{Path, PathBuf};

@@ -386,8 +386,10 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         .trim_start_matches("http://")
         .parse()
         .expect("moto's address");
-    let server = lambdas::serve::spawn(functions, &functions_config, Some(moto_addr))
-        .expect("the Invoke server");
+    let listener = lambdas::serve::bind().expect("a loopback port");
+    let server = lambdas::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
+        .expect("the Invoke server")
+        .addr;
     let env: Vec<(&str, String)> = moto
         .env()
         .into_iter()

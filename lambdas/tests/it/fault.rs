@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
 use lambdas::Clients;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Requests of the AWS query protocol (RDS) whose form has every one of `params`, answered `status` with an
@@ -108,8 +108,8 @@ async fn relay(
     fault: &Fault,
     injected: &AtomicUsize,
 ) -> std::io::Result<()> {
-    let (head, body) = read_request(&mut client).await?;
-    let text = String::from_utf8_lossy(&body);
+    let request = lambdas::loopback::read_request(&mut client).await?;
+    let text = String::from_utf8_lossy(&request.body);
     let allowed = fault
         .times
         .is_none_or(|n| injected.load(Ordering::SeqCst) < n);
@@ -117,52 +117,7 @@ async fn relay(
         injected.fetch_add(1, Ordering::SeqCst);
         return client.write_all(fault.answer().as_bytes()).await;
     }
-    let mut lines = head.trim_end().lines();
-    let mut request = format!("{}\r\n", lines.next().unwrap_or_default());
-    for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
-        request.push_str(line);
-        request.push_str("\r\n");
-    }
-    request.push_str("Connection: close\r\n\r\n");
-    let mut moto = TcpStream::connect(upstream).await?;
-    moto.write_all(request.as_bytes()).await?;
-    moto.write_all(&body).await?;
-    let mut answer = Vec::new();
-    moto.read_to_end(&mut answer).await?;
+    let upstream = upstream.parse().map_err(std::io::Error::other)?;
+    let answer = lambdas::loopback::exchange(upstream, &request.closing()).await?;
     client.write_all(&answer).await
-}
-
-/// The head (up to the blank line) and `Content-Length` bytes of body.
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let length = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buffer[head_end..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Ok((head, body))
 }

@@ -1,0 +1,72 @@
+//! What an action needs to exist before it runs, named by its params: what `stepback rehearse` creates in the
+//! emulator for a workflow, so that the rehearsal's world comes from the steps and not from a script per
+//! example. A new action says here what its step touches.
+
+/// A resource a step touches, by the params that name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// An SNS topic, by ARN.
+    Topic { topic: &'static str },
+    /// An RDS DB instance, available.
+    DbInstance { instance: &'static str },
+    /// A snapshot of `instance`, available.
+    DbSnapshot {
+        snapshot: &'static str,
+        instance: &'static str,
+    },
+    /// A cluster and a service running the newer of two revisions of its task definition, whose `container`
+    /// runs image tags `v1` and `v2`: so that `previous` means something.
+    EcsService {
+        cluster: &'static str,
+        service: &'static str,
+        container: &'static str,
+    },
+    /// A cluster and a task definition family with `container`.
+    EcsTask {
+        cluster: &'static str,
+        task_definition: &'static str,
+        container: &'static str,
+    },
+    /// An ALB target group, by ARN, with registered targets.
+    TargetGroup { target_group: &'static str },
+    /// CloudWatch alarms, by name, in OK state.
+    Alarms { alarms: &'static str },
+    /// EC2 instances, by id: one id or a list.
+    Instances { instances: &'static str },
+    /// An Auto Scaling group, by name.
+    AutoScalingGroup { group: &'static str },
+    /// CloudWatch Logs log groups, by name.
+    LogGroups { log_groups: &'static str },
+    /// A web endpoint that answers `status` (200 when the step gives none).
+    Url {
+        url: &'static str,
+        status: &'static str,
+    },
+}
+
+impl Need {
+    /// Every param the need reads.
+    pub fn params(&self) -> Vec<&'static str> {
+        match *self {
+            Need::Topic { topic } => vec![topic],
+            Need::DbInstance { instance } => vec![instance],
+            Need::DbSnapshot { snapshot, instance } => vec![snapshot, instance],
+            Need::EcsService {
+                cluster,
+                service,
+                container,
+            } => vec![cluster, service, container],
+            Need::EcsTask {
+                cluster,
+                task_definition,
+                container,
+            } => vec![cluster, task_definition, container],
+            Need::TargetGroup { target_group } => vec![target_group],
+            Need::Alarms { alarms } => vec![alarms],
+            Need::Instances { instances } => vec![instances],
+            Need::AutoScalingGroup { group } => vec![group],
+            Need::LogGroups { log_groups } => vec![log_groups],
+            Need::Url { url, status } => vec![url, status],
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! `stepback rehearse` without the printing: a rollback run whole on this machine, with no AWS account. The
+//! emulator (moto) runs the compiled state machine; its Lambda invocations reach the real handlers in process
+//! (`lambdas::serve`, whose port moto's interpreter is told through `MOTO_PORT`); the world they act on is made
+//! from the workflow (`world`); the stack is deployed with `stepback deploy`'s code, the execution started with
+//! `stepback start`'s and the approvals answered with `stepback approve`'s. Progress goes to a callback as data.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sfn::types::HistoryEventType;
+use aws_smithy_types::retry::RetryConfig;
+use serde_json::{Map, Value as Json, json};
+use workflow::Workflow;
+
+use crate::approval::{self, AnswerError, Decision};
+use crate::aws::{self, AwsError, Session};
+use crate::execution::{self, StepEvent};
+use crate::stack::{self, DeployError, Deployment, Outcome as Deployed};
+use crate::world::{self, StateLine, World};
+
+/// The default `--speed`: the seed's 31 simulated minutes in a few seconds.
+pub const DEFAULT_SPEED: u64 = 300;
+/// The region of the rehearsal's world.
+pub const REGION: &str = "us-east-1";
+/// How often the execution's history is read.
+const POLL: Duration = Duration::from_millis(250);
+/// What a rehearsal gives up after, whatever the workflow's timeouts say.
+const LONGEST: Duration = Duration::from_secs(600);
+/// The zip the stack's functions are made from: empty, since the handlers run in process.
+const NO_CODE: &[u8] = &[
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+const CREATE_MACHINE: aws::Call = aws::Call::new("Step Functions", "states:CreateStateMachine");
+/// The ECS task role the stack's ECS functions may pass, in the emulator's account.
+const TASK_ROLE: &str = "arn:aws:iam::123456789012:role/rehearsal-task";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RehearseError {
+    #[error(transparent)]
+    Emulator(#[from] emulator::Error),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error("the rehearsal's stack was not deployed: {0}")]
+    NotDeployed(String),
+    #[error("{0}")]
+    Compile(String),
+    #[error("`--endpoint {0}` is not an http://HOST:PORT address")]
+    Endpoint(String),
+    #[error("cannot serve the Lambda functions on loopback: {0}")]
+    Serve(std::io::Error),
+    #[error("the emulator refused its configuration: {0}")]
+    Configure(String),
+    #[error(
+        "approval `{0}` is waiting and nothing answers it: pass --approve {0}, --approve all or --reject {0}"
+    )]
+    Unanswered(String),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error("the execution is still running after {} s", LONGEST.as_secs())]
+    TooLong,
+    #[error("the execution's history cannot be audited: {0}")]
+    Audit(String),
+}
+
+/// What to rehearse, and how.
+pub struct Plan {
+    pub workflow: Workflow,
+    /// The execution input, as `stepback start` builds it.
+    pub input: Json,
+    /// Every wait, timeout and retry interval is divided by this.
+    pub speed: u64,
+    /// An emulator already running; without it, one is started and stopped.
+    pub endpoint: Option<String>,
+    /// Steps whose operation fails, with the error name.
+    pub fail: Vec<(String, String)>,
+}
+
+/// What happened, as it happens.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The emulator answers; `started` when this rehearsal started it.
+    Emulator {
+        endpoint: String,
+        started: bool,
+        took: Duration,
+    },
+    /// One resource of the world was made.
+    Made(String),
+    Deployed {
+        stack: String,
+        took: Duration,
+    },
+    Started {
+        execution: String,
+    },
+    Step {
+        step: String,
+        event: StepEvent,
+        elapsed: Duration,
+    },
+    Answered {
+        step: String,
+        decision: Decision,
+    },
+}
+
+/// How the execution ended.
+pub struct Outcome {
+    pub execution: String,
+    pub succeeded: bool,
+    pub took: Duration,
+    /// The audit of its history, as `stepback audit` makes it.
+    pub report: audit::Report,
+}
+
+/// A prepared rehearsal: the emulator (stopped on drop), the world, the stack and the functions serving.
+pub struct Rehearsal {
+    /// Kept for its drop, which stops the emulator this rehearsal started.
+    _moto: Option<emulator::Moto>,
+    /// The rehearsal's AWS session, against the emulator.
+    pub session: Session,
+    world: World,
+    machine: String,
+    input: Json,
+}
+
+impl Rehearsal {
+    /// Starts the emulator (or reaches `plan.endpoint`), makes the world, deploys the stack and serves its
+    /// functions.
+    pub async fn prepare(
+        mut plan: Plan,
+        mut progress: impl FnMut(Event),
+    ) -> Result<Rehearsal, RehearseError> {
+        let began = Instant::now();
+        let listener = lambdas::serve::bind().map_err(RehearseError::Serve)?;
+        let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
+        let (moto, upstream) = match &plan.endpoint {
+            Some(endpoint) => (None, address(endpoint)?),
+            None => {
+                let tasks = world::SERVICE_TASKS.to_string();
+                // The interpreter invokes Lambda at localhost:$MOTO_PORT: this process's server.
+                let moto = emulator::Moto::start(&[
+                    ("MOTO_PORT", &port.to_string()),
+                    ("MOTO_ECS_SERVICE_RUNNING", &tasks),
+                ])?;
+                let addr = moto.addr();
+                (Some(moto), addr)
+            }
+        };
+        progress(Event::Emulator {
+            endpoint: format!("http://{upstream}"),
+            started: moto.is_some(),
+            took: began.elapsed(),
+        });
+        configure(upstream).await?;
+        let front = format!("http://127.0.0.1:{port}");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&front)
+            .region(Region::new(REGION))
+            .test_credentials()
+            .retry_config(RetryConfig::standard().with_max_attempts(aws::ATTEMPTS))
+            .load()
+            .await;
+        let served = lambdas::serve::spawn(listener, Default::default(), &config, Some(upstream))
+            .map_err(RehearseError::Serve)?;
+        let session = Session { config };
+        warm_up(&session).await?;
+
+        let input_map: Map<String, Json> = plan.input.as_object().cloned().unwrap_or_default();
+        let world = world::seed(&session, &mut plan.workflow, &input_map).await?;
+        for made in &world.created {
+            progress(Event::Made(made.clone()));
+        }
+
+        let deploying = Instant::now();
+        let options = compiler::Options {
+            speed: plan.speed,
+            ..compiler::Options::default()
+        };
+        let compiled = compiler::compile(&plan.workflow, &options).map_err(|errors| {
+            RehearseError::Compile(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let template = compiler::template::template(&plan.workflow, &compiled);
+        let stack_name = plan.workflow.name.clone();
+        let task_roles = [TASK_ROLE.to_owned()];
+        let deployment = Deployment {
+            stack: &stack_name,
+            template: &template,
+            zip: NO_CODE,
+            bucket: None,
+            task_roles: &task_roles,
+        };
+        match stack::deploy(&session, &deployment, |_| {}, |_| true).await? {
+            Deployed::Deployed { .. } => {}
+            other => return Err(RehearseError::NotDeployed(format!("{other:?}"))),
+        }
+        let account = aws::caller(&session).await?.account;
+        let mut substitutions = std::collections::BTreeMap::new();
+        let roles = crate::readiness::resources(&session, &stack_name, "AWS::IAM::Role").await?;
+        let role = roles
+            .get("StateMachineRole")
+            .map(|physical| format!("arn:aws:iam::{account}:role/{physical}"))
+            .unwrap_or_default();
+        let functions =
+            crate::readiness::resources(&session, &stack_name, "AWS::Lambda::Function").await?;
+        for (logical, physical) in functions {
+            let action = catalog::ACTIONS
+                .iter()
+                .find(|a| compiler::template::function_id(a) == logical);
+            if let Some(action) = action {
+                substitutions.insert(
+                    action.arn_substitution(),
+                    format!("arn:aws:lambda:{REGION}:{account}:function:{physical}"),
+                );
+                if let Ok(function) = lambdas::Function::new(action) {
+                    served.add(physical, function);
+                }
+            }
+        }
+        for (step, error) in &plan.fail {
+            served.fail(step, error, "injected by `stepback rehearse --fail`");
+        }
+        // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
+        // definition, with the stack's function ARNs, is created through the API.
+        let options = compiler::Options {
+            substitutions,
+            ..options
+        };
+        let compiled = compiler::compile(&plan.workflow, &options).map_err(|errors| {
+            RehearseError::Compile(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let machine = aws_sdk_sfn::Client::new(&session.config)
+            .create_state_machine()
+            .name(&stack_name)
+            .definition(&compiled.json)
+            .role_arn(role)
+            .send()
+            .await
+            .map_err(|e| aws::explain(&e, CREATE_MACHINE))?
+            .state_machine_arn()
+            .to_owned();
+        progress(Event::Deployed {
+            stack: stack_name,
+            took: deploying.elapsed(),
+        });
+        Ok(Rehearsal {
+            _moto: moto,
+            session,
+            world,
+            machine,
+            input: plan.input,
+        })
+    }
+
+    /// Starts the execution and follows it to its end, answering each approval with `decide` (`None`: nothing
+    /// answers it, which ends the rehearsal), then audits its history.
+    pub async fn run(
+        &self,
+        mut decide: impl FnMut(&str) -> Option<Decision>,
+        mut progress: impl FnMut(Event),
+    ) -> Result<Outcome, RehearseError> {
+        let began = Instant::now();
+        let name = execution::default_name("rehearsal", std::time::SystemTime::now());
+        let arn = execution::start(&self.session, &self.machine, &name, &self.input).await?;
+        progress(Event::Started {
+            execution: arn.clone(),
+        });
+        let manifest = execution::manifest(&self.session, &arn).await?;
+        let sfn = aws_sdk_sfn::Client::new(&self.session.config);
+        let caller = aws::caller(&self.session).await?;
+        let mut shown = 0;
+        let mut answered = std::collections::BTreeSet::new();
+        let succeeded = loop {
+            let events = execution::history(&self.session, &arn).await?;
+            if let Some(manifest) = &manifest {
+                let steps = execution::step_events(manifest, &events);
+                for (step, event) in steps.iter().skip(shown) {
+                    progress(Event::Step {
+                        step: step.clone(),
+                        event: event.clone(),
+                        elapsed: began.elapsed(),
+                    });
+                }
+                shown = steps.len();
+            }
+            let end = events.iter().rev().find_map(|e| match e.r#type() {
+                HistoryEventType::ExecutionSucceeded => Some(true),
+                HistoryEventType::ExecutionFailed
+                | HistoryEventType::ExecutionAborted
+                | HistoryEventType::ExecutionTimedOut => Some(false),
+                _ => None,
+            });
+            if let Some(succeeded) = end {
+                break succeeded;
+            }
+            for waiting in execution::waiting_approvals(&events) {
+                if !answered.insert(waiting.token.clone()) {
+                    continue;
+                }
+                let decision = decide(&waiting.step)
+                    .ok_or_else(|| RehearseError::Unanswered(waiting.step.clone()))?;
+                let comment = "answered by stepback rehearse";
+                approval::answer(&sfn, &waiting.token, decision, &caller.arn, comment).await?;
+                progress(Event::Answered {
+                    step: waiting.step,
+                    decision,
+                });
+            }
+            if began.elapsed() > LONGEST {
+                return Err(RehearseError::TooLong);
+            }
+            tokio::time::sleep(POLL).await;
+        };
+        let took = began.elapsed();
+        let bundle = crate::history::fetch(&sfn, &arn)
+            .await
+            .map_err(|e| RehearseError::Audit(e.to_string()))?;
+        let history =
+            audit::History::from_bundle(bundle).map_err(|e| RehearseError::Audit(e.to_string()))?;
+        let report = audit::audit(&history).map_err(|e| RehearseError::Audit(e.to_string()))?;
+        Ok(Outcome {
+            execution: arn,
+            succeeded,
+            took,
+            report,
+        })
+    }
+
+    /// The world's state that matters, read from the emulator now.
+    pub async fn world_state(&self) -> Vec<StateLine> {
+        self.world.state(&self.session).await
+    }
+
+    /// The workflow's names that the emulator chose otherwise, and what they became.
+    pub fn renames(&self) -> &std::collections::BTreeMap<String, String> {
+        self.world.renames()
+    }
+}
+
+/// Runs a one-state machine: moto loads its Step Functions interpreter on the first execution (seconds), which
+/// then happens while the world is made and the stack deployed.
+async fn warm_up(session: &Session) -> Result<(), AwsError> {
+    let sfn = aws_sdk_sfn::Client::new(&session.config);
+    let definition =
+        json!({ "StartAt": "Warm up", "States": { "Warm up": { "Type": "Pass", "End": true } } });
+    let machine = sfn
+        .create_state_machine()
+        .name("stepback-rehearsal-warm-up")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/rehearsal")
+        .send()
+        .await
+        .map_err(|e| aws::explain(&e, CREATE_MACHINE))?;
+    sfn.start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .map_err(|e| {
+            aws::explain(
+                &e,
+                aws::Call::new("Step Functions", "states:StartExecution"),
+            )
+        })?;
+    Ok(())
+}
+
+/// `http://HOST:PORT` → its socket address.
+fn address(endpoint: &str) -> Result<SocketAddr, RehearseError> {
+    endpoint
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|host| host.to_socket_addrs().ok()?.next())
+        .ok_or_else(|| RehearseError::Endpoint(endpoint.to_owned()))
+}
+
+/// Switches on moto's Step Functions interpreter, which runs only when asked, without Docker for Lambda.
+async fn configure(upstream: SocketAddr) -> Result<(), RehearseError> {
+    let body = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } })
+        .to_string();
+    let request = format!(
+        "POST /moto-api/config HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let raw = lambdas::loopback::exchange(upstream, request.as_bytes())
+        .await
+        .map_err(|e| RehearseError::Configure(e.to_string()))?;
+    match lambdas::loopback::Response::parse(&raw) {
+        Some(response) if (200..300).contains(&response.status) => Ok(()),
+        Some(response) => Err(RehearseError::Configure(format!(
+            "{} {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ))),
+        None => Err(RehearseError::Configure("no answer".to_owned())),
+    }
+}

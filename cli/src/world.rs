@@ -1,0 +1,683 @@
+//! The world a rehearsal runs in: what the workflow's steps touch, created in the emulator from each action's
+//! catalog `needs` (`catalog::world`), never from a script per example. Names that the emulator chooses itself
+//! (a target group's ARN, instance ids) and URLs (served on loopback by the world's web app) replace the
+//! workflow's own, in the workflow that is then compiled.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription};
+use catalog::Need;
+use serde_json::{Map, Value as Json};
+use tokio::io::AsyncWriteExt;
+use workflow::Workflow;
+use workflow::model::{Segment, Value};
+
+use crate::aws::{AwsError, Session};
+use crate::readiness;
+
+/// The image tags of a seeded service's two task-definition revisions, oldest first.
+pub const IMAGE_TAGS: [&str; 2] = ["v1", "v2"];
+/// How many tasks a seeded service runs; the emulator is started to report as many running.
+pub const SERVICE_TASKS: i32 = 2;
+
+/// What was made, to report the world's state at the end.
+#[derive(Debug, Default)]
+pub struct World {
+    /// Lines saying what was created, in order.
+    pub created: Vec<String>,
+    db_instances: BTreeSet<String>,
+    services: BTreeSet<(String, String)>,
+    target_groups: BTreeMap<String, String>,
+    instances: bool,
+    /// The workflow's names → the emulator's.
+    renames: BTreeMap<String, String>,
+}
+
+/// The world's state that matters after a rollback, one line per resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateLine {
+    pub resource: String,
+    pub state: String,
+}
+
+fn failed(action: &str, error: impl std::fmt::Display) -> AwsError {
+    AwsError::Other {
+        action: action.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+/// Creates what every step of `workflow` needs (its `[on_failure]` steps too), with the params known from
+/// `input`, and rewrites the workflow's names that the emulator chose differently.
+pub async fn seed(
+    session: &Session,
+    workflow: &mut Workflow,
+    input: &Map<String, Json>,
+) -> Result<World, AwsError> {
+    let mut world = World::default();
+    let config = &session.config;
+    let mut apps: BTreeMap<String, u16> = BTreeMap::new();
+    let steps: Vec<_> = workflow
+        .steps
+        .iter()
+        .chain(&workflow.on_failure)
+        .map(|s| (s.action, readiness::known_params(s, input)))
+        .collect();
+    let text = |params: &Map<String, Json>, name: &str| -> Option<String> {
+        params
+            .get(name)
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .filter(|s| !s.is_empty())
+    };
+    let list = |params: &Map<String, Json>, name: &str| -> Vec<String> {
+        match params.get(name) {
+            Some(Json::String(s)) => vec![s.clone()],
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    // Instances first: a snapshot needs its DB instance.
+    let mut needs: Vec<(Need, &Map<String, Json>)> = steps
+        .iter()
+        .flat_map(|(action, params)| action.needs.iter().map(move |n| (*n, params)))
+        .collect();
+    // The web app reads the services it reports, so it comes last.
+    needs.sort_by_key(|(need, _)| match need {
+        Need::DbSnapshot { .. } => 1,
+        Need::Url { .. } => 2,
+        _ => 0,
+    });
+    for (need, params) in needs {
+        let key = format!(
+            "{need:?}{:?}",
+            need.params()
+                .iter()
+                .map(|p| params.get(*p))
+                .collect::<Vec<_>>()
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        match need {
+            Need::Topic { topic } => {
+                let Some(arn) = text(params, topic) else {
+                    continue;
+                };
+                let name = arn.rsplit(':').next().unwrap_or(&arn).to_owned();
+                let made = aws_sdk_sns::Client::new(config)
+                    .create_topic()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| failed("sns:CreateTopic", e))?;
+                world.rename(&arn, made.topic_arn().unwrap_or_default());
+                world.created.push(format!("SNS topic {name}"));
+            }
+            Need::DbInstance { instance } => {
+                let Some(id) = text(params, instance) else {
+                    continue;
+                };
+                aws_sdk_rds::Client::new(config)
+                    .create_db_instance()
+                    .db_instance_identifier(&id)
+                    .db_instance_class("db.t3.micro")
+                    .engine("postgres")
+                    .allocated_storage(20)
+                    .master_username("rehearsal")
+                    .master_user_password("rehearsal-only")
+                    .send()
+                    .await
+                    .map_err(|e| failed("rds:CreateDBInstance", e))?;
+                world.created.push(format!("RDS instance {id}"));
+                world.db_instances.insert(id);
+            }
+            Need::DbSnapshot { snapshot, instance } => {
+                let (Some(snapshot), Some(instance)) =
+                    (text(params, snapshot), text(params, instance))
+                else {
+                    continue;
+                };
+                aws_sdk_rds::Client::new(config)
+                    .create_db_snapshot()
+                    .db_snapshot_identifier(&snapshot)
+                    .db_instance_identifier(&instance)
+                    .send()
+                    .await
+                    .map_err(|e| failed("rds:CreateDBSnapshot", e))?;
+                world
+                    .created
+                    .push(format!("RDS snapshot {snapshot} of {instance}"));
+            }
+            Need::EcsService {
+                cluster,
+                service,
+                container,
+            } => {
+                let (Some(cluster), Some(service)) = (text(params, cluster), text(params, service))
+                else {
+                    continue;
+                };
+                let container = text(params, container).unwrap_or_else(|| "app".to_owned());
+                let ecs = aws_sdk_ecs::Client::new(config);
+                ecs.create_cluster()
+                    .cluster_name(&cluster)
+                    .send()
+                    .await
+                    .map_err(|e| failed("ecs:CreateCluster", e))?;
+                let mut latest = String::new();
+                for tag in IMAGE_TAGS {
+                    latest = register(
+                        &ecs,
+                        &service,
+                        &container,
+                        &format!("registry.rehearsal/{service}:{tag}"),
+                    )
+                    .await?;
+                }
+                ecs.create_service()
+                    .cluster(&cluster)
+                    .service_name(&service)
+                    .task_definition(&latest)
+                    .desired_count(SERVICE_TASKS)
+                    .launch_type(LaunchType::Ec2)
+                    .send()
+                    .await
+                    .map_err(|e| failed("ecs:CreateService", e))?;
+                world.created.push(format!(
+                    "ECS cluster {cluster}, service {service} on {service}:{} (image tags {})",
+                    IMAGE_TAGS.len(),
+                    IMAGE_TAGS.join(", ")
+                ));
+                world.services.insert((cluster, service));
+            }
+            Need::EcsTask {
+                cluster,
+                task_definition,
+                container,
+            } => {
+                let (Some(cluster), Some(family)) =
+                    (text(params, cluster), text(params, task_definition))
+                else {
+                    continue;
+                };
+                let family = family
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&family)
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let container = text(params, container).unwrap_or_else(|| "app".to_owned());
+                let ecs = aws_sdk_ecs::Client::new(config);
+                ecs.create_cluster()
+                    .cluster_name(&cluster)
+                    .send()
+                    .await
+                    .map_err(|e| failed("ecs:CreateCluster", e))?;
+                register(
+                    &ecs,
+                    &family,
+                    &container,
+                    &format!("registry.rehearsal/{family}:{}", IMAGE_TAGS[1]),
+                )
+                .await?;
+                world
+                    .created
+                    .push(format!("ECS task definition {family} in cluster {cluster}"));
+            }
+            Need::TargetGroup { target_group } => {
+                let Some(arn) = text(params, target_group) else {
+                    continue;
+                };
+                let name = arn
+                    .split_once("targetgroup/")
+                    .map_or(arn.as_str(), |(_, rest)| rest)
+                    .split('/')
+                    .next()
+                    .unwrap_or("rehearsal")
+                    .to_owned();
+                let ec2 = aws_sdk_ec2::Client::new(config);
+                let vpc = ec2
+                    .create_vpc()
+                    .cidr_block("10.0.0.0/16")
+                    .send()
+                    .await
+                    .map_err(|e| failed("ec2:CreateVpc", e))?
+                    .vpc
+                    .and_then(|v| v.vpc_id);
+                let targets = run_instances(config, 2).await?;
+                let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+                let made = elb
+                    .create_target_group()
+                    .name(&name)
+                    .protocol(ProtocolEnum::Http)
+                    .port(80)
+                    .set_vpc_id(vpc)
+                    .send()
+                    .await
+                    .map_err(|e| failed("elasticloadbalancing:CreateTargetGroup", e))?;
+                let new_arn = made
+                    .target_groups()
+                    .first()
+                    .and_then(|g| g.target_group_arn())
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut register = elb.register_targets().target_group_arn(&new_arn);
+                for id in &targets {
+                    register =
+                        register.targets(TargetDescription::builder().id(id).port(80).build());
+                }
+                register
+                    .send()
+                    .await
+                    .map_err(|e| failed("elasticloadbalancing:RegisterTargets", e))?;
+                world.rename(&arn, &new_arn);
+                world.created.push(format!(
+                    "target group {name} with {} targets registered",
+                    targets.len()
+                ));
+                world.target_groups.insert(name, new_arn);
+            }
+            Need::Alarms { alarms } => {
+                let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+                for alarm in list(params, alarms) {
+                    cloudwatch
+                        .put_metric_alarm()
+                        .alarm_name(&alarm)
+                        .namespace("Rehearsal")
+                        .metric_name("Errors")
+                        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                        .period(60)
+                        .evaluation_periods(1)
+                        .threshold(1.0)
+                        .comparison_operator(
+                            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| failed("cloudwatch:PutMetricAlarm", e))?;
+                    world.created.push(format!("CloudWatch alarm {alarm} (OK)"));
+                }
+            }
+            Need::Instances { instances } => {
+                let ids = list(params, instances);
+                if ids.is_empty() {
+                    continue;
+                }
+                let made = run_instances(config, ids.len()).await?;
+                for (old, new) in ids.iter().zip(&made) {
+                    world.rename(old, new);
+                    world
+                        .created
+                        .push(format!("EC2 instance {new} (for {old})"));
+                }
+                world.instances = true;
+            }
+            Need::AutoScalingGroup { group } => {
+                let Some(group) = text(params, group) else {
+                    continue;
+                };
+                let asg = aws_sdk_autoscaling::Client::new(config);
+                asg.create_launch_configuration()
+                    .launch_configuration_name(&group)
+                    .image_id(IMAGE)
+                    .instance_type("t3.micro")
+                    .send()
+                    .await
+                    .map_err(|e| failed("autoscaling:CreateLaunchConfiguration", e))?;
+                asg.create_auto_scaling_group()
+                    .auto_scaling_group_name(&group)
+                    .launch_configuration_name(&group)
+                    .min_size(0)
+                    .max_size(2)
+                    .desired_capacity(0)
+                    .availability_zones(format!("{}a", region(session)))
+                    .send()
+                    .await
+                    .map_err(|e| failed("autoscaling:CreateAutoScalingGroup", e))?;
+                world.created.push(format!("Auto Scaling group {group}"));
+            }
+            Need::LogGroups { log_groups } => {
+                let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+                for group in list(params, log_groups) {
+                    logs.create_log_group()
+                        .log_group_name(&group)
+                        .send()
+                        .await
+                        .map_err(|e| failed("logs:CreateLogGroup", e))?;
+                    world.created.push(format!("log group {group}"));
+                }
+            }
+            Need::Url { url, status } => {
+                let Some(url) = text(params, url) else {
+                    continue;
+                };
+                let Some(origin) = origin(&url) else { continue };
+                let status = params.get(status).and_then(Json::as_u64).unwrap_or(200);
+                if apps.contains_key(&origin) {
+                    continue;
+                }
+                let port = web_app(session, &world, input, status)
+                    .await
+                    .map_err(|e| failed("listen on loopback", e))?;
+                apps.insert(origin.clone(), port);
+                world.rename(&origin, &format!("http://127.0.0.1:{port}"));
+                world.created.push(format!(
+                    "web app {origin} on http://127.0.0.1:{port}, answering {status}"
+                ));
+            }
+        }
+    }
+    world.apply(workflow);
+    Ok(world)
+}
+
+/// The image moto's EC2 and Auto Scaling accept.
+const IMAGE: &str = "ami-12c6146b";
+
+fn region(session: &Session) -> String {
+    session
+        .config
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
+}
+
+async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    container: &str,
+    image: &str,
+) -> Result<String, AwsError> {
+    let made = ecs
+        .register_task_definition()
+        .family(family)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name(container)
+                .image(image)
+                .essential(true)
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| failed("ecs:RegisterTaskDefinition", e))?;
+    Ok(made
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn run_instances(
+    config: &aws_config::SdkConfig,
+    count: usize,
+) -> Result<Vec<String>, AwsError> {
+    let count = i32::try_from(count).unwrap_or(1);
+    let made = aws_sdk_ec2::Client::new(config)
+        .run_instances()
+        .image_id(IMAGE)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(count)
+        .max_count(count)
+        .send()
+        .await
+        .map_err(|e| failed("ec2:RunInstances", e))?;
+    Ok(made
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `https://host:port` of a URL.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    Some(format!("{scheme}://{host}"))
+}
+
+/// The world's web app on a loopback port: every path answers `status`, with a body that names the version it
+/// runs: the image tag each seeded ECS service runs now, read from the emulator at each request, and the input's
+/// values (an app on a host that `ssm.command` changes: moto runs no command).
+async fn web_app(
+    session: &Session,
+    world: &World,
+    input: &Map<String, Json>,
+    status: u64,
+) -> std::io::Result<u16> {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let port = listener.local_addr()?.port();
+    let ecs = aws_sdk_ecs::Client::new(&session.config);
+    let services = world.services.clone();
+    let inputs: Vec<String> = input
+        .values()
+        .filter_map(Json::as_str)
+        .map(str::to_owned)
+        .collect();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (ecs, services, inputs) = (ecs.clone(), services.clone(), inputs.clone());
+            tokio::spawn(async move {
+                let mut stream_read = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut stream_read).await;
+                let mut versions = Vec::new();
+                for (cluster, service) in &services {
+                    versions.extend(
+                        running_image(&ecs, cluster, service)
+                            .await
+                            .map(|(_, image)| image),
+                    );
+                }
+                versions.extend(inputs);
+                let body = format!("running {}\n", versions.join(" "));
+                let answer = format!(
+                    "HTTP/1.1 {status} Rehearsal\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// The task definition a service runs and its first container's image.
+async fn running_image(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Option<(String, String)> {
+    let described = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .ok()?;
+    let task_definition = described.services().first()?.task_definition()?.to_owned();
+    let definition = ecs
+        .describe_task_definition()
+        .task_definition(&task_definition)
+        .send()
+        .await
+        .ok()?;
+    let image = definition
+        .task_definition()?
+        .container_definitions()
+        .first()?
+        .image()?
+        .to_owned();
+    let short = task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(&task_definition)
+        .to_owned();
+    Some((short, image))
+}
+
+impl World {
+    fn rename(&mut self, from: &str, to: &str) {
+        if from != to && !to.is_empty() {
+            self.renames.insert(from.to_owned(), to.to_owned());
+        }
+    }
+
+    /// The workflow's names that the emulator chose otherwise, and what they became.
+    pub fn renames(&self) -> &BTreeMap<String, String> {
+        &self.renames
+    }
+
+    /// Replaces the renamed names in every step's params.
+    fn apply(&self, workflow: &mut Workflow) {
+        for step in workflow
+            .steps
+            .iter_mut()
+            .chain(workflow.on_failure.iter_mut())
+        {
+            for value in step.params.values_mut() {
+                self.rewrite(value);
+            }
+        }
+    }
+
+    fn rewrite(&self, value: &mut Value) {
+        let replace = |text: &mut String| {
+            for (from, to) in &self.renames {
+                if text.contains(from.as_str()) {
+                    *text = text.replace(from.as_str(), to);
+                }
+            }
+        };
+        match value {
+            Value::Literal(json) => rewrite_json(json, &replace),
+            Value::Ref(_) => {}
+            Value::Template(segments) => {
+                for segment in segments {
+                    if let Segment::Text(text) = segment {
+                        replace(text);
+                    }
+                }
+            }
+            Value::List(items) => items.iter_mut().for_each(|v| self.rewrite(v)),
+            Value::Map(entries) => entries.values_mut().for_each(|v| self.rewrite(v)),
+        }
+    }
+
+    /// The state that matters after a rollback: each DB instance and its snapshots, what each service runs,
+    /// each target group's registered targets, the images and commands made.
+    pub async fn state(&self, session: &Session) -> Vec<StateLine> {
+        let config = &session.config;
+        let mut lines = Vec::new();
+        let line = |resource: String, state: String| StateLine { resource, state };
+        if !self.db_instances.is_empty() {
+            let rds = aws_sdk_rds::Client::new(config);
+            if let Ok(described) = rds.describe_db_instances().send().await {
+                for instance in described.db_instances() {
+                    let id = instance.db_instance_identifier().unwrap_or_default();
+                    lines.push(line(
+                        format!("RDS instance {id}"),
+                        instance
+                            .db_instance_status()
+                            .unwrap_or("unknown")
+                            .to_owned(),
+                    ));
+                }
+            }
+            for id in &self.db_instances {
+                let snapshots = rds
+                    .describe_db_snapshots()
+                    .db_instance_identifier(id)
+                    .send()
+                    .await
+                    .map(|s| {
+                        s.db_snapshots()
+                            .iter()
+                            // The emulator's automated backups are not the rollback's.
+                            .filter(|s| s.snapshot_type() == Some("manual"))
+                            .filter_map(|s| s.db_snapshot_identifier())
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                lines.push(line(
+                    format!("RDS snapshots of {id}"),
+                    format!("{}: {}", snapshots.len(), snapshots.join(", ")),
+                ));
+            }
+        }
+        let ecs = aws_sdk_ecs::Client::new(config);
+        for (cluster, service) in &self.services {
+            let state = running_image(&ecs, cluster, service).await.map_or_else(
+                || "unknown".to_owned(),
+                |(definition, image)| format!("runs {definition} ({image})"),
+            );
+            lines.push(line(format!("ECS service {cluster}/{service}"), state));
+        }
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+        for (name, arn) in &self.target_groups {
+            let targets: Vec<String> = elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send()
+                .await
+                .map(|h| {
+                    h.target_health_descriptions()
+                        .iter()
+                        .filter_map(|d| d.target().and_then(|t| t.id()))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            lines.push(line(
+                format!("target group {name}"),
+                format!("{} registered: {}", targets.len(), targets.join(", ")),
+            ));
+        }
+        if self.instances {
+            let images = aws_sdk_ec2::Client::new(config)
+                .describe_images()
+                .owners("self")
+                .send()
+                .await
+                .map(|i| {
+                    i.images()
+                        .iter()
+                        .filter_map(|i| i.image_id())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            lines.push(line(
+                "EC2 images".to_owned(),
+                format!("{}: {}", images.len(), images.join(", ")),
+            ));
+            let commands = aws_sdk_ssm::Client::new(config)
+                .list_commands()
+                .send()
+                .await
+                .map(|c| c.commands().len())
+                .unwrap_or_default();
+            lines.push(line("SSM commands".to_owned(), commands.to_string()));
+        }
+        lines
+    }
+}
+
+fn rewrite_json(json: &mut Json, replace: &impl Fn(&mut String)) {
+    match json {
+        Json::String(text) => replace(text),
+        Json::Array(items) => items.iter_mut().for_each(|v| rewrite_json(v, replace)),
+        Json::Object(entries) => entries.values_mut().for_each(|v| rewrite_json(v, replace)),
+        _ => {}
+    }
+}

@@ -1,0 +1,333 @@
+//! `stepback rehearse`: the examples run whole in moto's interpreter with the real handlers, and moto's state
+//! afterwards. Each rehearsal starts its own moto (its interpreter must know the rehearsal's Lambda port at
+//! start), so the cases are few and each checks much.
+
+use std::time::Duration;
+
+use cli::approval::Decision;
+use cli::rehearsal::{Outcome, Plan, Rehearsal};
+use serde_json::Value;
+
+use crate::{root, stepback_with};
+
+fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
+    let source =
+        std::fs::read_to_string(root().join("examples").join(example)).expect("the example");
+    let workflow = workflow::check(&source).workflow.expect("a valid example");
+    let inputs: Vec<(String, String)> = inputs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let input = cli::execution::build_input(&workflow, &inputs, None).expect("a valid input");
+    Plan {
+        workflow,
+        input,
+        speed: cli::rehearsal::DEFAULT_SPEED,
+        endpoint: None,
+        fail: fail
+            .iter()
+            .map(|(s, e)| ((*s).to_owned(), (*e).to_owned()))
+            .collect(),
+    }
+}
+
+/// Prepares the rehearsal, lets `before` look at the world, then runs it: approving every approval but `reject`.
+fn rehearse<T>(
+    plan: Plan,
+    reject: Option<&str>,
+    before: impl AsyncFnOnce(&Rehearsal) -> T,
+    after: impl AsyncFnOnce(&Rehearsal, &Outcome, T),
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let rehearsal = Rehearsal::prepare(plan, |_| {})
+            .await
+            .expect("the rehearsal is prepared");
+        let seen = before(&rehearsal).await;
+        let outcome = rehearsal
+            .run(
+                |step| {
+                    Some(if Some(step) == reject {
+                        Decision::Reject
+                    } else {
+                        Decision::Approve
+                    })
+                },
+                |_| {},
+            )
+            .await
+            .expect("the rehearsal runs");
+        after(&rehearsal, &outcome, seen).await;
+    });
+}
+
+/// The seed rollback with the default input, as the README's first command runs it: every step that runs
+/// succeeds, and moto shows one snapshot, the service on the previous revision and the targets registered again.
+/// The output, times masked, is stable.
+#[test]
+fn the_seed_rehearses_to_success() {
+    let (code, out, err) = stepback_with(
+        &[
+            "rehearse",
+            "examples/webapp-rollback.toml",
+            "--approve",
+            "all",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    insta::assert_snapshot!(mask(&out));
+}
+
+/// The EC2 example: an AMI of the host, the two Run Command steps, the smoke test against the world's web app.
+#[test]
+fn the_ec2_example_rehearses_to_success() {
+    rehearse(
+        plan(
+            "ec2-compose-rollback.toml",
+            &[("to_version", "v3.1.1")],
+            &[],
+        ),
+        None,
+        async |_| (),
+        async |rehearsal, outcome, ()| {
+            assert!(
+                outcome.succeeded,
+                "{}",
+                audit::render::text(&outcome.report)
+            );
+            let config = &rehearsal.session.config;
+            let images = aws_sdk_ec2::Client::new(config)
+                .describe_images()
+                .owners("self")
+                .send()
+                .await
+                .expect("images");
+            assert_eq!(images.images().len(), 1, "one AMI: {images:?}");
+            let commands = aws_sdk_ssm::Client::new(config)
+                .list_commands()
+                .send()
+                .await
+                .expect("commands");
+            assert_eq!(
+                commands.commands().len(),
+                2,
+                "compose_previous and restart_web"
+            );
+        },
+    );
+}
+
+/// `--input restore_data=true --approve all` restores through the swap: the original instance is renamed and
+/// kept, and the restored one carries the original name.
+#[test]
+fn a_restore_swaps_the_instances() {
+    rehearse(
+        plan(
+            "webapp-rollback.toml",
+            &[
+                ("restore_data", "true"),
+                ("restore_snapshot", "webapp-db-0312"),
+            ],
+            &[],
+        ),
+        None,
+        async |_| (),
+        async |rehearsal, outcome, ()| {
+            assert!(
+                outcome.succeeded,
+                "{}",
+                audit::render::text(&outcome.report)
+            );
+            let rds = aws_sdk_rds::Client::new(&rehearsal.session.config);
+            let instances = rds.describe_db_instances().send().await.expect("instances");
+            let mut ids: Vec<&str> = instances
+                .db_instances()
+                .iter()
+                .filter_map(|i| i.db_instance_identifier())
+                .collect();
+            ids.sort_unstable();
+            assert_eq!(ids.len(), 2, "{ids:?}");
+            assert_eq!(ids[0], "webapp-db");
+            assert!(ids[1].starts_with("webapp-db-pre-rollback-"), "{ids:?}");
+            let restored = instances
+                .db_instances()
+                .iter()
+                .find(|i| i.db_instance_identifier() == Some("webapp-db"))
+                .expect("webapp-db");
+            assert_ne!(
+                restored.db_instance_arn(),
+                instances
+                    .db_instances()
+                    .iter()
+                    .find(|i| i.db_instance_identifier() == Some(ids[1]))
+                    .and_then(|i| i.db_instance_arn()),
+                "the restored instance is another instance"
+            );
+        },
+    );
+}
+
+/// `--fail deploy` and `--reject approve_restore` run the failure path: `announce_failure` publishes a message
+/// that names the step, which an SQS queue subscribed to the topic receives.
+#[test]
+fn a_failure_is_announced_naming_the_step() {
+    for (step, inputs, fail, reject) in [
+        (
+            "deploy",
+            &[][..],
+            &[("deploy", "Stepback.Failed")][..],
+            None,
+        ),
+        (
+            "approve_restore",
+            &[
+                ("restore_data", "true"),
+                ("restore_snapshot", "webapp-db-0312"),
+            ][..],
+            &[][..],
+            Some("approve_restore"),
+        ),
+    ] {
+        rehearse(
+            plan("webapp-rollback.toml", inputs, fail),
+            reject,
+            async |rehearsal| subscribe(rehearsal).await,
+            async |rehearsal, outcome, queue| {
+                assert!(!outcome.succeeded, "{step}");
+                let failure = outcome.report.failure.as_ref().expect("a failure");
+                assert_eq!(failure.step.as_deref(), Some(step));
+                let messages = received(rehearsal, &queue).await;
+                assert!(
+                    messages
+                        .iter()
+                        .any(|m| m.starts_with(&format!("Step {step} failed: "))),
+                    "{step}: {messages:#?}"
+                );
+            },
+        );
+    }
+}
+
+/// An SQS queue subscribed to the example's topic; its URL.
+async fn subscribe(rehearsal: &Rehearsal) -> String {
+    let config = &rehearsal.session.config;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let url = sqs
+        .create_queue()
+        .queue_name("announcements")
+        .send()
+        .await
+        .expect("a queue")
+        .queue_url()
+        .expect("its URL")
+        .to_owned();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("its attributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("its ARN");
+    aws_sdk_sns::Client::new(config)
+        .subscribe()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:webapp-deploys")
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .expect("subscribed");
+    url
+}
+
+/// The messages published to the topic, as the queue received them.
+async fn received(rehearsal: &Rehearsal, queue: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&rehearsal.session.config);
+    let mut messages = Vec::new();
+    for _ in 0..5 {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("messages");
+        if got.messages().is_empty() && !messages.is_empty() {
+            break;
+        }
+        for message in got.messages() {
+            let envelope: Value =
+                serde_json::from_str(message.body().unwrap_or("null")).unwrap_or(Value::Null);
+            messages.push(envelope["Message"].as_str().unwrap_or_default().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    messages
+}
+
+/// Times, ports, execution names and generated ids vary from run to run, and so does the order in which the
+/// steps of parallel branches are seen: those are masked, and the step lines sorted.
+fn mask(text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(mask_line).collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("execution "))
+        .map_or(0, |i| i + 1);
+    let last = lines
+        .iter()
+        .position(|l| l.starts_with("succeeded in "))
+        .unwrap_or(first);
+    if first < last {
+        // Right-aligned times: the indent follows their width.
+        for line in &mut lines[first..last] {
+            *line = format!("  {}", line.trim_start());
+        }
+        lines[first..last].sort();
+    }
+    lines.join("\n")
+}
+
+/// The line with each varying word masked and the space between words (whose padding follows their widths)
+/// reduced to one.
+fn mask_line(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let mut out = " ".repeat(indent);
+    for (i, word) in line.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = word.trim_matches(|c: char| "(),;:\"[]".contains(c));
+        let hex_run = core
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .any(|run| run.len() >= 8 && run.chars().any(|c| c.is_ascii_digit()));
+        let duration = core.chars().any(|c| c.is_ascii_digit())
+            && core.chars().any(|c| "msh".contains(c))
+            && core
+                .trim_start_matches(['+', '-'])
+                .chars()
+                .all(|c| c.is_ascii_digit() || ".msh".contains(c));
+        let latency = line.trim_start().starts_with("latency_ms =") && i == 2;
+        let varying = latency
+            || hex_run
+            || duration
+            || core.contains("127.0.0.1:")
+            || core.contains("2026-")
+            || core.starts_with("i-");
+        if varying {
+            out.push_str(&word.replace(core, "[·]"));
+        } else {
+            out.push_str(word);
+        }
+    }
+    out.trim_end().to_owned()
+}

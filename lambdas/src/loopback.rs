@@ -1,0 +1,168 @@
+//! Just enough HTTP/1.1 for the loopback servers in front of the emulator (`serve`, and the tests' fault
+//! proxies): one request per connection, `Content-Length` bodies, `Connection: close` answers.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One request, as read from a connection.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The request line and the headers, up to and with the blank line.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A header's value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.head, name)
+    }
+
+    /// The request again with `Connection: close`, so that the upstream's answer ends at EOF; `body` replaces
+    /// the body (and its `Content-Length`) when given.
+    pub fn closing(&self) -> Vec<u8> {
+        let mut lines = self.head.trim_end().lines();
+        let mut out = format!("{}\r\n", lines.next().unwrap_or_default());
+        for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+        out.push_str("Connection: close\r\n\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+
+/// A header's value in an HTTP head, by case-insensitive name.
+pub fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// Reads one request: the head, then `Content-Length` bytes of body.
+pub async fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a request",
+            ));
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let length = header(&head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or_default().to_owned();
+    let path = words.next().unwrap_or_default().to_owned();
+    Ok(Request {
+        method,
+        path,
+        head,
+        body,
+    })
+}
+
+/// Sends raw request bytes to `upstream` and reads the raw answer to EOF.
+pub async fn exchange(upstream: SocketAddr, request: &[u8]) -> io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(upstream).await?;
+    stream.write_all(request).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    Ok(response)
+}
+
+/// An answer read whole: its status code, head and body.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Splits a raw answer; `None` when it has no complete head.
+    pub fn parse(raw: &[u8]) -> Option<Response> {
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some(Response {
+            status,
+            head,
+            body: raw[end..].to_vec(),
+        })
+    }
+
+    /// The answer with `body` in place of its own, `content_type` and the length said again.
+    pub fn with_body(&self, content_type: &str, extra: &[(&str, &str)], body: Vec<u8>) -> Vec<u8> {
+        let mut lines = self.head.trim_end().lines();
+        let mut out = format!("{}\r\n", lines.next().unwrap_or_default());
+        let replaced = [
+            "content-length:",
+            "content-type:",
+            "connection:",
+            "transfer-encoding:",
+        ];
+        for line in lines.filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            !replaced.iter().any(|r| lower.starts_with(r))
+        }) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+        for (name, value) in extra {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str(&format!(
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&body);
+        bytes
+    }
+}
+
+/// Writes a whole answer and ends it.
+pub async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, &str)],
+    content_type: &str,
+    body: &[u8],
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await
+}
