@@ -68,6 +68,8 @@ pub enum RehearseError {
 /// What to rehearse, and how.
 pub struct Plan {
     pub workflow: Workflow,
+    /// The workflow's TOML, which the template keeps.
+    pub source: String,
     /// The execution input, as `stepback start` builds it.
     pub input: Json,
     /// Every wait, timeout and retry interval is divided by this.
@@ -189,7 +191,7 @@ impl Rehearsal {
                     .join("; "),
             )
         })?;
-        let template = compiler::template::template(&plan.workflow, &compiled);
+        let template = compiler::template::template(&plan.workflow, &compiled, &plan.source);
         let stack_name = plan.workflow.name.clone();
         let task_roles = [TASK_ROLE.to_owned()];
         let deployment = Deployment {

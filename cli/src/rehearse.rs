@@ -43,8 +43,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let workflow = match report::load(&args.file) {
-        Ok(workflow) => workflow,
+    let (source, workflow) = match report::load_with_source(&args.file) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let input = match execution::build_input(&workflow, &args.inputs, None) {
@@ -100,6 +100,7 @@ pub fn run(args: &Args) -> ExitCode {
     let speed = args.speed;
     let plan = Plan {
         workflow,
+        source,
         input,
         speed,
         endpoint: args.endpoint.clone(),

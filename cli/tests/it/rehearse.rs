@@ -21,6 +21,7 @@ fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
     let input = cli::execution::build_input(&workflow, &inputs, None).expect("a valid input");
     Plan {
         workflow,
+        source,
         input,
         speed: cli::rehearsal::DEFAULT_SPEED,
         endpoint: None,
