@@ -147,6 +147,28 @@ impl Function {
     /// It takes raw JSON so that a malformed payload is a `Stepback.InvalidInput` and not the runtime's own
     /// error.
     pub async fn handle(&self, clients: &Clients, payload: Value) -> Result<Response, ActionError> {
+        let request = self.accept(payload)?;
+        if request.operation == Operation::Check {
+            return (self.handler.check)(clients.read_only(), request).await;
+        }
+        (self.handler.run)(clients, request).await
+    }
+
+    /// Everything [`Function::handle`] reads from a payload before its first AWS call: the contract, the
+    /// params against the action's own type, and a `poll`'s state. `Ok` means that `handle` would go on to
+    /// act; the fuzz target `contract` runs it on arbitrary JSON.
+    pub fn parse(&self, payload: Value) -> Result<(), ActionError> {
+        let request = self.accept(payload)?;
+        if request.operation == Operation::Check {
+            // A check reads its params as `check::Known`, whatever their JSON.
+            return Ok(());
+        }
+        (self.handler.parse)(request)
+    }
+
+    /// The contract's checks: the payload's shape and version, and that it is for this function's action and
+    /// an operation the action has.
+    fn accept(&self, payload: Value) -> Result<Request, ActionError> {
         let action = self.action;
         let request: Request = serde_json::from_value(payload).map_err(|e| {
             ActionError::invalid_input(format!("payload does not match the contract: {e}"))
@@ -170,10 +192,7 @@ impl Function {
                 action.name, action.runtime
             )));
         }
-        if request.operation == Operation::Check {
-            return (self.handler.check)(clients.read_only(), request).await;
-        }
-        (self.handler.run)(clients, request).await
+        Ok(request)
     }
 }
 

@@ -97,6 +97,8 @@ pub(crate) struct Handler {
     /// Whether the handler is a [`LongAction`], i.e. answers `poll`.
     pub(crate) polls: bool,
     pub(crate) run: for<'a> fn(&'a Clients, Request) -> Answer<'a>,
+    /// What `run` reads from the request before its first AWS call, without acting.
+    pub(crate) parse: fn(Request) -> Result<(), ActionError>,
     pub(crate) check: for<'a> fn(&'a Clients, Request) -> Answer<'a>,
 }
 
@@ -106,6 +108,7 @@ impl Handler {
             action: A::NAME,
             polls: false,
             run: run_invoke::<A>,
+            parse: |request| Call::<A::Params>::parse(request).map(drop),
             check: run_check::<A>,
         }
     }
@@ -115,6 +118,7 @@ impl Handler {
             action: A::NAME,
             polls: true,
             run: run_long::<A>,
+            parse: |request| prepare_long::<A>(request).map(drop),
             check: run_check::<A>,
         }
     }
@@ -133,18 +137,30 @@ fn run_check<A: Action>(clients: &Clients, request: Request) -> Answer<'_> {
     })
 }
 
+/// The typed params and, on `poll`, the state that `start` or the previous `poll` returned.
+type Prepared<A> = (Call<<A as Action>::Params>, Option<<A as LongAction>::State>);
+
+fn prepare_long<A: LongAction>(request: Request) -> Result<Prepared<A>, ActionError> {
+    let call = Call::<A::Params>::parse(request)?;
+    let polled = match call.operation {
+        Operation::Start => None,
+        Operation::Poll => Some(call.state()?),
+        Operation::Check => {
+            return Err(ActionError::invalid_input("a check runs on its own path"));
+        }
+    };
+    Ok((call, polled))
+}
+
 /// Runs `start` or `poll`. A `start` raises its errors so that `Retry` and `Catch` see them; a `poll` raises
 /// only transient ones and answers the rest as `status: failed` (the contract's rule), since the operation,
 /// not the call, has failed.
 fn run_long<A: LongAction>(clients: &Clients, request: Request) -> Answer<'_> {
     Box::pin(async move {
-        let call = Call::<A::Params>::parse(request)?;
-        let state = match call.operation {
-            Operation::Start => A::start(clients, &call).await?,
-            Operation::Poll => call.state()?,
-            Operation::Check => {
-                return Err(ActionError::invalid_input("a check runs on its own path"));
-            }
+        let (call, polled) = prepare_long::<A>(request)?;
+        let state = match polled {
+            Some(state) => state,
+            None => A::start(clients, &call).await?,
         };
         match A::observe(clients, &call, state).await {
             Err(error)
