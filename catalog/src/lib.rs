@@ -394,6 +394,22 @@ pub const GUARD_TOPIC: &str = "topic";
 /// user guide, "Alarm events and EventBridge"); the rule starts the machine with the event as its input.
 pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 
+/// The output of an execution that the guard ended before any step (another rollback is running, or an alarm
+/// within `[trigger].cooldown`): the machine still SUCCEEDS, so whoever reads the end must look here to tell "held
+/// back" from "rolled back". The compiler writes it; `stepback start --follow` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct HeldBack {
+    /// What ended it, e.g. "another rollback is running".
+    pub ended: String,
+    /// The guard's message, naming the other execution.
+    pub because: String,
+}
+
+impl HeldBack {
+    pub const ENDED: &str = "ended";
+    pub const BECAUSE: &str = "because";
+}
+
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 

@@ -314,6 +314,12 @@ pub async fn history(session: &Session, execution: &str) -> Result<Vec<HistoryEv
     }
 }
 
+/// Why the guard ended an execution before any step, read from the output it succeeded with; `None` for one that
+/// ran its steps.
+pub fn held_back(output: &str) -> Option<catalog::HeldBack> {
+    serde_json::from_str(output).ok()
+}
+
 /// The manifest the compiler wrote into the execution's definition: which states belong to which step.
 pub async fn manifest(session: &Session, execution: &str) -> Result<Option<Manifest>, AwsError> {
     let described = aws_sdk_sfn::Client::new(&session.config)

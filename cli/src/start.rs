@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long)]
     name: Option<String>,
     /// Show each step as it starts, polls, succeeds, is skipped or fails, until the execution ends; exit 0 only
-    /// when it succeeds.
+    /// when it succeeds (one the guard held back, because another rollback runs or one just ran, exits 1).
     #[arg(long)]
     follow: bool,
     #[command(flatten)]
@@ -201,6 +201,20 @@ async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
             _ => None,
         });
         if let Some(succeeded) = end {
+            // A held-back execution succeeds as a machine but rolled nothing back: not a success to report.
+            let output = events
+                .iter()
+                .rev()
+                .find_map(|e| e.execution_succeeded_event_details())
+                .and_then(|d| d.output());
+            if let Some(held) = output.and_then(execution::held_back) {
+                outln!(
+                    "held back, nothing rolled back: {}: {}",
+                    held.ended,
+                    held.because
+                );
+                return Ok(false);
+            }
             outln!("{}", if succeeded { "succeeded" } else { "failed" });
             return Ok(succeeded);
         }

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use catalog::contract::{Operation, Status, VERSION, field};
-use catalog::{ErrorName, LAMBDA_SERVICE_ERRORS, Runtime};
+use catalog::{ErrorName, HeldBack, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
 use workflow::model::{AlarmField, Reference, Step, Value};
@@ -1077,8 +1077,8 @@ impl Lowering<'_> {
                         "the oldest running execution acts; this one ends, naming it".to_owned(),
                     ),
                     parameters: Some(json!({
-                        "ended": "another rollback is running",
-                        "because.$": "$.failure.lambda.errorMessage",
+                        HeldBack::ENDED: "another rollback is running",
+                        format!("{}.$", HeldBack::BECAUSE): "$.failure.lambda.errorMessage",
                     })),
                     ..Pass::to(Transition::End)
                 })
@@ -1112,8 +1112,8 @@ impl Lowering<'_> {
                             .to_owned(),
                     ),
                     parameters: Some(json!({
-                        "ended": "a rollback already ran",
-                        "because.$": "$.failure.lambda.errorMessage",
+                        HeldBack::ENDED: "a rollback already ran",
+                        format!("{}.$", HeldBack::BECAUSE): "$.failure.lambda.errorMessage",
                     })),
                     ..Pass::to(Transition::End)
                 })
