@@ -3,7 +3,7 @@
 first event (runtime, config and clients ready), and its peak RSS at that moment, for the Rust bootstrap and
 for an equivalent Python boto3 handler, alternating in the same run.
 
-Usage: benches/lambdas/cold_start.py RUST_BOOTSTRAP [RUNS]
+Usage: benches/lambdas/cold_start.py RUST_BOOTSTRAP [RUST_BOOTSTRAP...] [RUNS]
 Uses the workspace's .venv python (boto3 comes with moto) for the Python side. Loopback only.
 """
 
@@ -63,8 +63,9 @@ def measure(command, env):
 
 
 def main():
-    bootstrap = sys.argv[1]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    args = sys.argv[1:]
+    runs = int(args.pop()) if len(args) > 1 and args[-1].isdigit() else 20
+    bootstraps = args
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": "/nonexistent",
@@ -79,7 +80,9 @@ def main():
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
         "STEPBACK_ACTION": "rds.snapshot",
     }
-    sides = {"rust": [bootstrap], "python+boto3": [str(PYTHON), str(HANDLER)]}
+    # Several bootstraps (e.g. before and after a change) alternate in one run, so the box's load hits them alike.
+    sides = {f"rust {path}": [path] for path in bootstraps}
+    sides["python+boto3"] = [str(PYTHON), str(HANDLER)]
     results = {name: [] for name in sides}
     for _ in range(runs):
         for name, command in sides.items():
