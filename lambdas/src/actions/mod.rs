@@ -138,7 +138,10 @@ fn run_check<A: Action>(clients: &Clients, request: Request) -> Answer<'_> {
 }
 
 /// The typed params and, on `poll`, the state that `start` or the previous `poll` returned.
-type Prepared<A> = (Call<<A as Action>::Params>, Option<<A as LongAction>::State>);
+type Prepared<A> = (
+    Call<<A as Action>::Params>,
+    Option<<A as LongAction>::State>,
+);
 
 fn prepare_long<A: LongAction>(request: Request) -> Result<Prepared<A>, ActionError> {
     let call = Call::<A::Params>::parse(request)?;
