@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Bumped on any change that an older Lambda or state machine would misread.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The serde names of the fields of [`Request`], [`Execution`] and [`Response`], for the compiler's payload
 /// templates and selectors. `every_field_name_is_a_serde_name` keeps them equal to the types.
@@ -19,6 +19,8 @@ pub mod field {
     /// In a `poll` request and in every response.
     pub const STATE: &str = "state";
     pub const TASK_TOKEN: &str = "task_token";
+    /// In a `poll` request, and answered back.
+    pub const POLL: &str = "poll";
 
     pub const EXECUTION_ID: &str = "id";
     pub const EXECUTION_NAME: &str = "name";
@@ -49,6 +51,10 @@ pub struct Request {
     /// `$$.Task.Token`, for `approval`. Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_token: Option<String>,
+    /// The number of this `poll` in its loop (1 for the first), which the response carries back: the state
+    /// machine keeps its poll count from the answer instead of counting in a state of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +110,9 @@ pub struct Response {
     pub error: Option<String>,
     #[serde(default)]
     pub cause: Option<String>,
+    /// The request's `poll`, answered back unchanged.
+    #[serde(default)]
+    pub poll: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +199,7 @@ mod tests {
             progress: None,
             error: None,
             cause: None,
+            poll: None,
         };
         let json = serde_json::to_value(&response).unwrap_or_default();
         for field in [
@@ -198,6 +208,7 @@ mod tests {
             field::STATE,
             field::ERROR,
             field::CAUSE,
+            field::POLL,
         ] {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
@@ -252,6 +263,7 @@ mod tests {
             params: Map::new(),
             state: Some(Value::Null),
             task_token: Some("token".into()),
+            poll: Some(1),
         };
         let response = Response {
             version: VERSION,
@@ -261,10 +273,11 @@ mod tests {
             progress: None,
             error: None,
             cause: None,
+            poll: None,
         };
         use field::{
             ACTION, CAUSE, ERROR, EXECUTION, EXECUTION_ID, EXECUTION_NAME, OPERATION, OUTPUT,
-            PARAMS, PROGRESS, STATE, STATE_MACHINE, STATUS, STEP, TASK_TOKEN,
+            PARAMS, POLL, PROGRESS, STATE, STATE_MACHINE, STATUS, STEP, TASK_TOKEN,
         };
         assert_eq!(
             keys(&request),
@@ -275,7 +288,8 @@ mod tests {
                 EXECUTION,
                 PARAMS,
                 STATE,
-                TASK_TOKEN
+                TASK_TOKEN,
+                POLL
             ])
         );
         assert_eq!(
@@ -291,7 +305,8 @@ mod tests {
                 STATE,
                 PROGRESS,
                 ERROR,
-                CAUSE
+                CAUSE,
+                POLL
             ])
         );
     }

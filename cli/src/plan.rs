@@ -99,6 +99,7 @@ pub fn render(workflow: &Workflow, plan: &Plan, bars: bool) -> String {
     }
     text.push('\n');
     text.push_str(&assumptions(workflow, plan));
+    text.push_str(&detection(workflow, plan));
     text.push_str(&compiler_figures(plan));
     text
 }
@@ -174,6 +175,62 @@ fn assumptions(workflow: &Workflow, plan: &Plan) -> String {
     text
 }
 
+/// How soon each long step's polls see its operation end, and what the polls cost.
+fn detection(workflow: &Workflow, plan: &Plan) -> String {
+    if plan.detection.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<[String; 5]> = plan
+        .detection
+        .iter()
+        .filter_map(|(id, d)| {
+            let step = workflow.step(id)?;
+            Some([
+                id.clone(),
+                human(step.estimate_secs),
+                format!("{} / {} / {}", d.polls_to_estimate, d.polls_to_latest, d.polls),
+                format!(
+                    "{} (ending at {})",
+                    human(d.worst_delay_secs),
+                    human(d.worst_at_secs)
+                ),
+                if d.met { "met" } else { "missed" }.to_owned(),
+            ])
+        })
+        .collect();
+    let header = [
+        "step",
+        "estimate",
+        "polls by estimate / 4x / timeout",
+        "worst delay",
+        "goal",
+    ]
+    .map(str::to_owned);
+    let mut widths = [0; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = format!(
+        "\nLong steps: how late a poll sees the operation end, for any duration from 1/{} to {}x the estimate\n\
+         (goal: within {}% of the duration or {}, whichever is longer)\n",
+        compiler::events::EARLIEST_DIVISOR,
+        compiler::events::LATEST_FACTOR,
+        100 / compiler::events::DETECTION_DIVISOR,
+        human(compiler::events::DETECTION_FLOOR_SECS),
+    );
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        let _ = writeln!(text, "  {}", line.join("  ").trim_end());
+    }
+    text
+}
+
 /// The figures behind the schedule, each with what it is for.
 fn compiler_figures(plan: &Plan) -> String {
     let added: Vec<String> = plan
@@ -233,17 +290,21 @@ fn compiler_figures(plan: &Plan) -> String {
         (
             "history events",
             format!(
-                "{} worst case, limit {LIMIT}; most: {}",
+                "{} nominal, {} worst case, limit {LIMIT}; most: {}",
+                plan.nominal_events,
                 plan.total_events,
                 heaviest.join(", ")
             ),
-            "every retry and poll used up; Step Functions ends an execution at the limit",
+            "nominal: every step at its estimate, first try; worst: every poll until the timeout, every retry of a \
+             single task, one task's retries per polling loop; Step Functions ends an execution at the limit",
         ),
         (
             "definition size",
-            // Measured with `${Key}` placeholders; concrete ARNs change it by a few bytes per task.
-            format!("{} bytes, limit {DEFINITION_LIMIT}", plan.definition_bytes),
-            "Step Functions refuses a larger state machine",
+            format!(
+                "{} bytes, limit {DEFINITION_LIMIT} ({} bytes pretty-printed)",
+                plan.definition_bytes, plan.pretty_bytes
+            ),
+            "as Step Functions receives it: minified, each function ARN at its longest; it refuses more",
         ),
     ];
     let mut text = "\nCompiler figures, for reviewing the generated state machine\n".to_owned();

@@ -77,10 +77,19 @@ pub struct Plan {
     pub structure: String,
     /// `(before, after)` step ids the compiler ordered although the workflow did not.
     pub added_edges: Vec<(String, String)>,
+    /// Worst-case history events of each step, and of the whole execution.
     pub step_events: Vec<(String, u64)>,
     pub total_events: u64,
-    /// The definition's size in UTF-8 bytes, as Step Functions counts it against [`DEFINITION_LIMIT`].
+    /// The history when every step runs and succeeds first try, each long step at its estimate.
+    pub nominal_events: u64,
+    /// How soon each long step sees its operation end, in declaration order.
+    pub detection: Vec<(String, events::Detection)>,
+    /// The definition's size in UTF-8 bytes as it reaches Step Functions, against [`DEFINITION_LIMIT`]:
+    /// minified (CloudFormation sends a `Definition` object as minified JSON; `stepback deploy` sends it
+    /// minified), each function ARN placeholder counted as the longest ARN that can fill it.
     pub definition_bytes: usize,
+    /// The file `compile` writes, pretty-printed, for comparison.
+    pub pretty_bytes: usize,
     /// Each step's start and end in the compiled machine when every step runs and takes its estimate, in
     /// start order. Its end is [`Plan::makespan_secs`].
     pub timeline: Vec<timeline::Timed>,
@@ -108,6 +117,10 @@ impl Plan {
 
 /// Step Functions' limit on a state machine definition: 1 MB of UTF-8 (`CreateStateMachine` rejects more).
 pub const DEFINITION_LIMIT: usize = 1_048_576;
+
+/// The longest Lambda function ARN (the Lambda API's limit on `FunctionName` as an ARN): what a placeholder
+/// that no substitution filled is counted as.
+pub const MAX_FUNCTION_ARN: usize = 140;
 
 /// `1.0` when the critical path is empty (no steps, or all estimates zero).
 pub fn ratio(makespan: u64, critical: u64) -> f64 {
@@ -175,12 +188,30 @@ fn over_limits(
         .rev()
         .max_by_key(|(_, events)| *events);
     if let (true, Some((step, step_events))) = (plan.total_events > events::LIMIT, heaviest) {
+        // What the rest of the workflow leaves this step.
+        let budget = events::LIMIT.saturating_sub(plan.total_events - step_events);
+        let mut fits = Vec::new();
+        if let Some(polled) = workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .find(|s| s.id == *step && s.action.runtime == Runtime::Poll)
+        {
+            let (timeout, interval) = events::fitting(polled, budget);
+            if let Some(timeout) = timeout {
+                fits.push(format!("`timeout = \"{}\"`", events::human(timeout)));
+            }
+            if let (Some(seconds), Some((param, _))) = (interval, events::interval(polled)) {
+                fits.push(format!("`{param} = \"{}\"`", events::human(seconds)));
+            }
+        }
         diagnostics.push(codes::history_budget(
             span(step),
             step,
             *step_events,
             plan.total_events,
             events::LIMIT,
+            &fits,
         ));
     }
     if plan.definition_bytes > DEFINITION_LIMIT {
@@ -219,7 +250,7 @@ fn state_bytes<'m>(
     for (name, state) in &machine.states.0 {
         match (owners.get(name.as_str()), state) {
             (Some(&step), _) => {
-                let size = serde_json::to_string_pretty(state).map_or(0, |json| json.len());
+                let size = serde_json::to_string(state).map_or(0, |json| json.len());
                 *bytes.entry(step).or_default() += name.len() + size;
             }
             (None, asl::State::Parallel(parallel)) => {
@@ -289,8 +320,19 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
             .collect(),
         step_events: lowered.step_events,
         total_events: lowered.total_events,
+        nominal_events: lowered.nominal_events,
+        detection: workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .filter_map(|s| {
+                let plan = lowered.poll_plans.get(&s.id)?;
+                Some((s.id.clone(), plan.detection(s.estimate_secs)))
+            })
+            .collect(),
         // `String::len` is the UTF-8 length.
-        definition_bytes: json.len(),
+        definition_bytes: sent_bytes(&lowered.machine),
+        pretty_bytes: json.len(),
         timeline: timeline::timeline(schedule.tree.as_ref(), workflow, dag.weights()),
         default_run: DefaultRun {
             makespan_secs: schedule
@@ -309,6 +351,24 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         placeholders,
         over_limits,
     })
+}
+
+/// The definition's bytes as Step Functions receives it: minified, and each `${Key}` placeholder left (no
+/// substitution given) counted as a function ARN of the longest length.
+fn sent_bytes(machine: &asl::StateMachine) -> usize {
+    let minified = serde_json::to_string(machine).unwrap_or_default();
+    let own: BTreeSet<String> = catalog::ACTIONS
+        .iter()
+        .map(|a| format!("${{{}}}", a.arn_substitution()))
+        .collect();
+    let growth: usize = own
+        .iter()
+        .map(|placeholder| {
+            minified.matches(placeholder.as_str()).count()
+                * MAX_FUNCTION_ARN.saturating_sub(placeholder.len())
+        })
+        .sum();
+    minified.len() + growth
 }
 
 /// The compiler's own `${Key}` placeholders in a definition: the function ARNs that no substitution filled.

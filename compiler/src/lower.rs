@@ -48,6 +48,10 @@ pub struct Lowered {
     /// Worst-case history events of each step (main steps, then `on_failure` steps), in declaration order.
     pub step_events: Vec<(String, u64)>,
     pub total_events: u64,
+    /// The history when every step runs and succeeds first try, each long one at its estimate.
+    pub nominal_events: u64,
+    /// The polling schedule of each long step, by step id.
+    pub poll_plans: BTreeMap<String, events::PollPlan>,
     /// The states each step's lowering added, by step id.
     pub step_states: BTreeMap<String, Vec<String>>,
 }
@@ -63,7 +67,10 @@ pub fn lower(
         used_names: HashSet::new(),
         errors: Vec::new(),
         step_events: BTreeMap::new(),
+        step_nominal: BTreeMap::new(),
         overhead_events: 0,
+        overhead_nominal: events::EXECUTION,
+        poll_plans: BTreeMap::new(),
         failure_entry: String::new(),
         step_states: BTreeMap::new(),
     };
@@ -113,10 +120,18 @@ pub fn lower(
         })
         .collect();
     let total_events = lowering.overhead_events + step_events.iter().map(|(_, e)| e).sum::<u64>();
+    let nominal_events = lowering.overhead_nominal
+        + workflow
+            .steps
+            .iter()
+            .filter_map(|s| lowering.step_nominal.get(&s.id))
+            .sum::<u64>();
     Ok(Lowered {
         machine,
         step_events,
         total_events,
+        nominal_events,
+        poll_plans: lowering.poll_plans,
         step_states: lowering.step_states,
     })
 }
@@ -149,8 +164,13 @@ struct Lowering<'a> {
     used_names: HashSet<String>,
     errors: Vec<CompileError>,
     step_events: BTreeMap<String, u64>,
+    /// Each step's events in the nominal run.
+    step_nominal: BTreeMap<String, u64>,
     /// Events of states that belong to no step: input, guard, `Parallel`s, the failure tail.
     overhead_events: u64,
+    /// The same in the nominal run: the execution, the console input, the guard, the `Parallel`s.
+    overhead_nominal: u64,
+    poll_plans: BTreeMap<String, events::PollPlan>,
     /// The first state of the top-level failure path.
     failure_entry: String,
     /// The states each step's lowering added, for the audit's manifest.
@@ -261,6 +281,7 @@ impl Lowering<'_> {
             self.parallel_catchers(scope, &name)
         };
         self.overhead_events += events::PARALLEL + events::PASS;
+        self.overhead_nominal += events::PARALLEL + events::PASS;
         scope.states.push((
             name.clone(),
             State::Parallel(Parallel {
@@ -390,7 +411,7 @@ impl Lowering<'_> {
         };
         let rule = match folded {
             Folded::Never => {
-                self.add_events(&step.id, events::PASS);
+                self.add_events(&step.id, events::PASS, events::PASS);
                 return skipped(self, scope);
             }
             Folded::Always => None,
@@ -399,7 +420,7 @@ impl Lowering<'_> {
         let body = self.lower_action(scope, step, next, route);
         let Some(rule) = rule else { return body };
         let skip = skipped(self, scope);
-        self.add_events(&step.id, events::CHOICE);
+        self.add_events(&step.id, events::CHOICE, events::CHOICE);
         let comment = format!("run {} only when its `when` condition holds", step.id);
         self.name(
             &format!("{}: when", step.id),
@@ -414,8 +435,10 @@ impl Lowering<'_> {
         )
     }
 
-    fn add_events(&mut self, step: &str, events: u64) {
-        *self.step_events.entry(step.to_owned()).or_default() += events;
+    /// A step's events in the worst case and in the nominal run.
+    fn add_events(&mut self, step: &str, worst: u64, nominal: u64) {
+        *self.step_events.entry(step.to_owned()).or_default() += worst;
+        *self.step_nominal.entry(step.to_owned()).or_default() += nominal;
     }
 
     fn lower_action(
@@ -447,6 +470,7 @@ impl Lowering<'_> {
                 self.add_events(
                     &step.id,
                     events::TASK_STATE + events::TOKEN_ATTEMPT * attempts,
+                    events::TASK_STATE + events::TOKEN_ATTEMPT,
                 );
                 let mut payload = payload;
                 payload.insert(computed(field::TASK_TOKEN), json!("$$.Task.Token"));
@@ -473,6 +497,7 @@ impl Lowering<'_> {
                 self.add_events(
                     &step.id,
                     events::TASK_STATE + events::TASK_ATTEMPT * attempts,
+                    events::TASK,
                 );
                 let (transition, output_path) = scope.exit(next);
                 let task = Task {
@@ -492,7 +517,9 @@ impl Lowering<'_> {
         }
     }
 
-    /// `start`, then Wait → `poll` → Choice until done, failed, or past the step's timeout.
+    /// `start`, then Wait → `poll` → Choice until done, failed, or past the step's timeout. The poll task
+    /// carries the loop's counter: its request's `poll` is one more than the last, the Lambda answers it back,
+    /// and its `ResultSelector` keeps it with the next wait, so a poll is three states (no counting Pass).
     fn lower_poll(
         &mut self,
         scope: &mut Scope,
@@ -502,31 +529,24 @@ impl Lowering<'_> {
         failed: &Failed,
     ) -> String {
         let id = step.id.as_str();
-        let (plan, cadence) = match step.action.poll_interval {
-            Some((param, default)) => {
-                let interval = match step.params.get(param) {
-                    Some(Value::Literal(seconds)) => seconds.as_u64().unwrap_or(default),
-                    _ => default,
-                };
-                (
-                    events::PollPlan::every(interval, step.timeout_secs),
-                    format!("a check every {} (`{param}`)", events::human(interval)),
-                )
-            }
-            None => (
-                events::PollPlan::new(step.estimate_secs, step.timeout_secs),
-                format!(
-                    "first poll after the {} estimate, then backing off",
-                    events::human(step.estimate_secs)
-                ),
+        let plan = events::PollPlan::for_step(step, step.timeout_secs);
+        let cadence = match plan.cadence() {
+            Some(seconds) => format!("a poll every {}", events::human(seconds)),
+            None => format!(
+                "first poll at a quarter of the {} estimate, then each a tenth later than the last",
+                events::human(step.estimate_secs)
             ),
         };
-        let attempts = 1 + u64::from(step.retry.attempts);
-        let task_events = events::TASK_STATE + events::TASK_ATTEMPT * attempts;
-        self.add_events(id, plan.events(task_events));
+        let polls = plan.polls();
+        self.add_events(
+            id,
+            plan.worst_events(u64::from(step.retry.attempts)),
+            events::PollPlan::events(plan.polls_until(step.estimate_secs)),
+        );
         let here = step_path(id, "");
         let last = step_path(id, "last");
         let count = step_path(id, "n");
+        let wait = step_path(id, "wait");
 
         let (transition, output_path) = scope.exit(next);
         let done = self.name(
@@ -565,10 +585,7 @@ impl Lowering<'_> {
             &format!("{id}: timed out"),
             |_| {
                 State::Pass(Pass {
-                    comment: Some(format!(
-                        "still running after {} polls ({limit})",
-                        plan.polls
-                    )),
+                    comment: Some(format!("still running after {polls} polls ({limit})")),
                     result: Some(json!({
                         "Error": ErrorName::Timeout.as_str(),
                         "Cause": format!("{id} did not finish within {limit}"),
@@ -587,7 +604,39 @@ impl Lowering<'_> {
             computed(field::STATE),
             Json::String(format!("{last}.{}", field::STATE)),
         );
+        poll_payload.insert(
+            computed(field::POLL),
+            Json::String(format!("States.MathAdd({count}, 1)")),
+        );
         let poll_parameters = self.invoke_parameters(step, poll_payload);
+        // After poll `n`, the next wait is `waits[n]`; the last poll's entry is never waited (the check times
+        // out first) but must exist, since the selector reads it.
+        let next_wait = match plan.cadence() {
+            Some(seconds) => ("wait".to_owned(), json!(seconds)),
+            None => {
+                let waits: Vec<String> = plan
+                    .waits
+                    .iter()
+                    .chain(plan.waits.last())
+                    .map(u64::to_string)
+                    .collect();
+                (
+                    computed("wait"),
+                    json!(format!(
+                        "States.ArrayGetItem(States.Array({}), $.Payload.{})",
+                        waits.join(", "),
+                        field::POLL
+                    )),
+                )
+            }
+        };
+        let mut poll_selector = Map::new();
+        poll_selector.insert(
+            computed("n"),
+            json!(format!("$.Payload.{}", field::POLL)),
+        );
+        poll_selector.insert(next_wait.0, next_wait.1);
+        poll_selector.insert("last".to_owned(), response_selector(&POLL_FIELDS));
         let poll = self.name(
             &format!("{id}: poll"),
             |_| {
@@ -595,8 +644,8 @@ impl Lowering<'_> {
                     comment: Some(format!("{}: is it done?", step.action.name)),
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(poll_parameters),
-                    result_selector: Some(response_selector(&POLL_FIELDS)),
-                    result_path: Some(ResultPath::At(last.clone())),
+                    result_selector: Some(Json::Object(poll_selector)),
+                    result_path: Some(ResultPath::At(here.clone())),
                     output_path: None,
                     timeout_seconds: None,
                     retry: retriers(step),
@@ -606,59 +655,31 @@ impl Lowering<'_> {
             },
             scope,
         );
-        let counted = self.name(&format!("{id}: count poll"), |_| {
-            State::Pass(Pass {
-                comment: Some(format!("at most {} polls", plan.polls)),
-                parameters: Some(json!({ "n.$": format!("States.MathAdd({count}, 1)"), "last.$": last.clone() })),
-                result_path: Some(ResultPath::At(here.clone())),
-                ..Pass::to(Transition::Next(poll))
-            })
-        }, scope);
-        let waits: Vec<String> = plan
-            .waits
-            .iter()
-            .enumerate()
-            .map(|(i, &seconds)| {
-                // The last wait repeats until the step ends.
-                let label = if i + 1 == plan.waits.len() {
-                    format!("{id}: wait (every {})", events::human(seconds))
-                } else {
-                    format!("{id}: wait {} ({})", i + 1, events::human(seconds))
-                };
-                self.name(
-                    &label,
-                    |_| {
-                        State::Wait(Wait {
-                            comment: None,
-                            duration: WaitFor::Seconds(seconds),
-                            output_path: None,
-                            transition: Transition::Next(counted.clone()),
-                        })
-                    },
-                    scope,
-                )
-            })
-            .collect();
+        let waiting = self.name(
+            &format!("{id}: wait"),
+            |_| {
+                State::Wait(Wait {
+                    comment: None,
+                    duration: WaitFor::SecondsPath(wait.clone()),
+                    output_path: None,
+                    transition: Transition::Next(poll),
+                })
+            },
+            scope,
+        );
 
         let status = format!("{last}.status");
-        let is = |variable: &str, value: Json| Rule::Test {
-            variable: variable.to_owned(),
-            test: Test::Compare(
-                if value.is_string() {
-                    Comparison::StringEquals
-                } else {
-                    Comparison::NumericEquals
-                },
-                Operand::Literal(value),
-            ),
+        let is = |value: &str| Rule::Test {
+            variable: status.clone(),
+            test: Test::Compare(Comparison::StringEquals, Operand::Literal(json!(value))),
         };
-        let mut choices = vec![
+        let choices = vec![
             ChoiceRule {
-                rule: is(&status, json!("done")),
+                rule: is("done"),
                 next: done,
             },
             ChoiceRule {
-                rule: is(&status, json!("failed")),
+                rule: is("failed"),
                 next: reported,
             },
             ChoiceRule {
@@ -666,33 +687,31 @@ impl Lowering<'_> {
                     variable: count.clone(),
                     test: Test::Compare(
                         Comparison::NumericGreaterThanEquals,
-                        Operand::Literal(json!(plan.polls)),
+                        Operand::Literal(json!(polls)),
                     ),
                 },
                 next: timed_out,
             },
         ];
-        // The first waits ramp up by poll count; the last one repeats.
-        for (i, wait) in waits.iter().enumerate().take(waits.len().saturating_sub(1)) {
-            choices.push(ChoiceRule {
-                rule: is(&count, json!(i)),
-                next: wait.clone(),
-            });
-        }
         scope.states.push((
             check_name.clone(),
             State::Choice(Choice {
                 comment: Some(cadence),
                 choices,
-                default: waits.last().cloned(),
+                default: Some(waiting),
             }),
         ));
 
+        let first_wait = plan.waits.first().copied().unwrap_or(1);
         let task = Task {
             comment: Some(describe(step)),
             resource: LAMBDA_INVOKE.to_owned(),
             parameters: Some(self.invoke_parameters(step, payload)),
-            result_selector: Some(json!({ "n": 0, "last": response_selector(&POLL_FIELDS) })),
+            result_selector: Some(json!({
+                "n": 0,
+                "wait": first_wait,
+                "last": response_selector(&POLL_FIELDS),
+            })),
             result_path: Some(ResultPath::At(here)),
             output_path: None,
             timeout_seconds: None,
@@ -700,11 +719,12 @@ impl Lowering<'_> {
             catch: failed.catch(),
             transition: Transition::Next(check_name),
         };
+        self.poll_plans.insert(id.to_owned(), plan);
         self.name(id, |_| State::Task(task), scope)
     }
 
     fn lower_wait(&mut self, scope: &mut Scope, step: &Step, next: &Transition) -> String {
-        self.add_events(&step.id, events::PASS);
+        self.add_events(&step.id, events::WAIT, events::WAIT);
         let duration = match step.params.get("duration") {
             Some(Value::Literal(seconds)) if seconds.as_u64().is_some() => {
                 WaitFor::Seconds(seconds.as_u64().unwrap_or_default())
@@ -991,6 +1011,7 @@ impl Lowering<'_> {
         let entry = self.failure_entry.clone();
         let attempts = 1 + u64::from(guard.default_retry.attempts);
         self.overhead_events += events::TASK_STATE + events::TASK_ATTEMPT * attempts + events::PASS;
+        self.overhead_nominal += events::TASK;
         let busy = self.lower_another_running(scope);
         let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
         let undeclared = self.lower_undeclared_input(scope);
@@ -1238,6 +1259,7 @@ impl Lowering<'_> {
             next
         } else {
             self.overhead_events += events::CHOICE;
+            self.overhead_nominal += events::CHOICE;
             self.name(
                 "Input: validate",
                 |_| {
@@ -1262,6 +1284,7 @@ impl Lowering<'_> {
             }
         }
         self.overhead_events += 2 * events::PASS;
+        self.overhead_nominal += 2 * events::PASS;
         let merge = self.name("Input: normalise", |_| {
             State::Pass(Pass {
                 comment: Some("the execution input over the defaults; no step results yet".to_owned()),

@@ -151,7 +151,10 @@ impl Function {
         if request.operation == Operation::Check {
             return (self.handler.check)(clients.read_only(), request).await;
         }
-        (self.handler.run)(clients, request).await
+        let poll = request.poll;
+        let response = (self.handler.run)(clients, request).await?;
+        // The state machine keeps its poll count from the answer.
+        Ok(Response { poll, ..response })
     }
 
     /// Everything [`Function::handle`] reads from a payload before its first AWS call: the contract, the
@@ -274,6 +277,7 @@ pub(crate) fn response(status: Status) -> Response {
         progress: None,
         error: None,
         cause: None,
+        poll: None,
     }
 }
 

@@ -363,12 +363,14 @@ impl Code {
             ),
             Code::HistoryBudget => (
                 "Step Functions ends an execution that records more than 25,000 history events. A polling loop \
-                 records events every time it looks, and retries record more, so a long timeout with a short \
-                 estimate can need more events than a run may have. `stepback compile` counts the worst case and \
-                 refuses the workflow rather than let the run fail half-way.",
-                "[steps.backup]\naction = \"rds.snapshot\"\ninstance = \"webapp-db\"\nestimate = \"5s\"\ntimeout = \"365d\"\n",
-                "Give the step named in the label a shorter `timeout`, fewer `retry` attempts, or a truer `estimate`, \
-                 or split the workflow in two.",
+                 records events every time it looks, and retries record more. A long operation's polls thin out as \
+                 time passes, so their number grows with the logarithm of the timeout; a check at a fixed \
+                 `interval` polls at that cadence until its timeout, which can need more events than a run may \
+                 have. `stepback compile` counts the worst case and refuses the workflow rather than let the run \
+                 fail half-way.",
+                "[steps.healthy]\naction = \"check.http\"\nurl = \"https://webapp.example.com/health\"\ninterval = \"5s\"\ntimeout = \"7d\"\n",
+                "Use the `timeout` or `interval` the help line names for the step in the label (each one alone \
+                 fits), give it fewer `retry` attempts, or split the workflow in two.",
             ),
             Code::DefinitionSize => (
                 "Step Functions refuses a state machine definition over 1 MB. Every step becomes several states, and \
@@ -1063,7 +1065,18 @@ pub fn history_budget(
     step_events: u64,
     total: u64,
     limit: u64,
+    fits: &[String],
 ) -> Diagnostic {
+    let help = if fits.is_empty() {
+        format!(
+            "give `{step}` a shorter `timeout` (its polling loop runs until then) or fewer `retry` attempts, or split the workflow"
+        )
+    } else {
+        format!(
+            "with {} on `{step}` the workflow fits; or give it fewer `retry` attempts, or split the workflow",
+            fits.join(" or ")
+        )
+    };
     Diagnostic::new(
         Code::HistoryBudget,
         span,
@@ -1072,9 +1085,7 @@ pub fn history_budget(
         ),
     )
     .label(format!("`{step}` alone may need {step_events}"))
-    .help(format!(
-        "give `{step}` a shorter `timeout` (its polling loop runs until then) or fewer `retry` attempts, or split the workflow"
-    ))
+    .help(help)
 }
 
 /// `step`'s states take the most bytes of the definition, about `step_bytes`.

@@ -14,6 +14,8 @@ fn sample(path: &str, input: &Value) -> Value {
         "$$.StateMachine.Id" => json!("arn:aws:states:us-east-1:123456789012:stateMachine:machine"),
         // What the previous `start` or `poll` answered as `state`.
         path if path.ends_with(".last.state") => json!({ "opaque": true }),
+        // The next poll's number: one more than the last.
+        path if path.starts_with("States.MathAdd(") => json!(2),
         path => match path.strip_prefix("$.input.") {
             Some(name) => input.get(name).cloned().unwrap_or(Value::Null),
             // Step outputs and `States.Format(...)`: a string is what each of them gives here.

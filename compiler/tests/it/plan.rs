@@ -84,3 +84,38 @@ fn an_empty_required_string_is_refused() {
         ]
     );
 }
+
+/// Every long step of the examples sees its operation end within a tenth of its duration (at least 10 s),
+/// for any duration from a quarter of its estimate to 4×; the seed's nominal history stays under 2,000 events.
+#[test]
+fn polls_see_the_end_soon_for_any_duration_near_the_estimate() {
+    for example in ["webapp-rollback", "ec2-compose-rollback"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(format!("{example}.toml"));
+        let source = std::fs::read_to_string(&path).expect("example readable");
+        let plan = crate::compile(&source, &path).plan;
+        assert!(!plan.detection.is_empty(), "{example} has long steps");
+        for (step, detection) in &plan.detection {
+            assert!(detection.met, "{example}: {step}: {detection:?}");
+        }
+        if example == "webapp-rollback" {
+            assert!(plan.nominal_events < 2_000, "{}", plan.nominal_events);
+        }
+    }
+}
+
+/// A bake period that watches alarms for a day compiles: its polls thin out, about 90 of them.
+#[test]
+fn a_day_long_check_compiles() {
+    let source = "version = 1\nname = \"bake\"\n\n[steps.bake]\naction = \"check.alarms\"\n\
+                  alarms = [\"webapp-5xx-rate\"]\nestimate = \"1m\"\ntimeout = \"24h\"\n";
+    let plan = crate::compile(source, Path::new("<bake>")).plan;
+    let [(step, detection)] = plan.detection.as_slice() else {
+        panic!("one long step: {:?}", plan.detection);
+    };
+    assert_eq!(step, "bake");
+    assert!(detection.met, "{detection:?}");
+    assert!(detection.polls < 100, "{detection:?}");
+    assert!(plan.total_events < 1_500, "{}", plan.total_events);
+}

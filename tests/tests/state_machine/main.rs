@@ -115,8 +115,9 @@ impl Functions {
             );
         }
         let response = |status: &str, output: Value, error: Value| {
-            json!({ "version": 1, "status": status, "output": output, "state": {"step": step},
-                    "progress": null, "error": error, "cause": null })
+            json!({ "version": catalog::contract::VERSION, "status": status, "output": output,
+                    "state": {"step": step}, "progress": null, "error": error, "cause": null,
+                    "poll": request.get("poll") })
         };
         // drain takes one poll, to exercise the Wait → poll → Choice loop; the rest finish on start.
         let polled =
