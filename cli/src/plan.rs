@@ -190,9 +190,10 @@ fn detection(workflow: &Workflow, plan: &Plan) -> String {
                 human(step.estimate_secs),
                 format!("{} / {} / {}", d.polls_to_estimate, d.polls_to_latest, d.polls),
                 format!(
-                    "{} (ending at {})",
+                    "{} (ending at {}), at most {}% late",
                     human(d.worst_delay_secs),
-                    human(d.worst_at_secs)
+                    human(d.worst_at_secs),
+                    d.worst_percent
                 ),
                 if d.met { "met" } else { "missed" }.to_owned(),
             ])

@@ -126,6 +126,7 @@ impl PollPlan {
         let mut detection = Detection {
             worst_delay_secs: 0,
             worst_at_secs: earliest,
+            worst_percent: 0,
             met: true,
             polls_to_estimate: self.polls_until(estimate),
             polls_to_latest: self.polls_until(latest),
@@ -140,6 +141,9 @@ impl PollPlan {
                 if delay > allowance(ended) {
                     detection.met = false;
                 }
+                detection.worst_percent = detection
+                    .worst_percent
+                    .max((delay * 100).div_ceil(ended.max(1)));
                 if delay > detection.worst_delay_secs {
                     detection.worst_delay_secs = delay;
                     detection.worst_at_secs = ended;
@@ -211,6 +215,8 @@ pub struct Detection {
     pub worst_delay_secs: u64,
     /// ...for an operation that ends just after this many seconds.
     pub worst_at_secs: u64,
+    /// The longest delay as a share of the operation's duration, in percent (rounded up).
+    pub worst_percent: u64,
     /// Whether every duration in the range is seen within its [`allowance`].
     pub met: bool,
     /// Polls until the end is seen when the operation takes its estimate (the nominal run).
