@@ -1,6 +1,8 @@
 //! One integration-test binary for the compiler: fixture snapshots checked by asl-validator, the audit's
 //! manifest, and shape tests.
 
+mod checked;
+mod checker;
 mod contract;
 mod failure;
 mod fixtures;
