@@ -17,7 +17,8 @@ pub struct Params {
     pub message: String,
 }
 
-/// Publishes the request with the task token; the answer comes from `stepback approve|reject`.
+/// Publishes the request, naming the execution; the answer comes from `stepback approve|reject`, which finds
+/// the task token in the execution's history.
 pub struct Approval;
 
 impl Action for Approval {
@@ -31,25 +32,25 @@ impl Action for Approval {
 
 impl Invoke for Approval {
     async fn invoke(clients: &Clients, call: Call<Params>) -> Result<Response, ActionError> {
-        let Some(token) = &call.task_token else {
+        if call.task_token.is_none() {
             return Err(ActionError::invalid_input(
                 "approval needs the task token: its state must use lambda:invoke.waitForTaskToken",
             ));
-        };
+        }
         let execution = &call.execution;
         let subject = format!(
             "stepback: approve {} in {}?",
             execution.step, execution.name
         );
-        // The token is the approver's only handle on the waiting step, so it goes into the message (and
-        // nowhere else: not into errors, progress or logs).
+        // No task token in the message: anyone who reads the topic could answer with it (SendTaskSuccess has
+        // no resource-level permission). `stepback approve EXECUTION_ARN` finds it in the execution's history,
+        // which takes a read of this state machine's executions.
         let body = format!(
             "{message}\n\n\
          Step `{step}` of execution `{name}` is waiting for approval.\n\
          Execution: {id}\n\n\
-         To approve: stepback approve --token <token> [--comment \"...\"]\n\
-         To reject:  stepback reject --token <token> [--comment \"...\"]\n\n\
-         Task token:\n{token}\n",
+         To approve: stepback approve {id} [--comment \"...\"]\n\
+         To reject:  stepback reject {id} [--comment \"...\"]\n",
             message = call.params.message,
             step = execution.step,
             name = execution.name,
