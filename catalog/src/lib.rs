@@ -121,7 +121,16 @@ pub struct OutputSpec {
     pub name: &'static str,
     pub ty: ValueType,
     pub doc: &'static str,
+    /// The most bytes the output's value takes as JSON. The compiler adds these up against Step Functions'
+    /// 256 KB per state; the Lambdas keep to them (free text such as command output is cut, saying so).
+    pub max_bytes: usize,
 }
+
+/// The bound of an identifier, a name or a short message as JSON: AWS ARNs and names stay under 2 KB.
+pub const TEXT_BYTES: usize = 2 * 1024;
+/// A Lambda's error message is cut to this many bytes (saying so), which bounds the `Cause` of every failure
+/// the state machine keeps.
+pub const ERROR_MESSAGE_BYTES: usize = 4 * 1024;
 
 /// How the state machine runs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,8 +334,26 @@ const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> Param
     }
 }
 
+/// An output bounded by its type: a string is an identifier or a short text, a number or a bool a few bytes.
+/// Lists and maps say their own bound (`at_most`).
 const fn output(name: &'static str, ty: ValueType, doc: &'static str) -> OutputSpec {
-    OutputSpec { name, ty, doc }
+    let max_bytes = match ty {
+        ValueType::Number | ValueType::Duration => 24,
+        ValueType::Bool => 5,
+        _ => TEXT_BYTES,
+    };
+    OutputSpec {
+        name,
+        ty,
+        doc,
+        max_bytes,
+    }
+}
+
+impl OutputSpec {
+    const fn at_most(self, max_bytes: usize) -> OutputSpec {
+        OutputSpec { max_bytes, ..self }
+    }
 }
 
 /// Quick calls that are safe to repeat: SNS publish, describe calls, one HTTP GET.
@@ -775,11 +802,13 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
         ],
         exactly_one_of: &[],
+        // A target group holds at most 1,000 targets, each an id and a port (`"i-0123456789abcdef0:8080",`).
         outputs: &[output(
             "targets",
             T::Targets,
             "the targets drained, for alb.register",
-        )],
+        )
+        .at_most(32 * 1024)],
         runtime: Runtime::Poll,
         grants: &[
             Grant::on(&["elasticloadbalancing:DeregisterTargets"], &[TARGET_GROUP]),
@@ -805,7 +834,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             param("targets", T::Targets, "targets to register"),
         ],
         exactly_one_of: &[],
-        outputs: &[output("targets", T::Targets, "the targets registered")],
+        // A target group holds at most 1,000 targets, each an id and a port (`"i-0123456789abcdef0:8080",`).
+        outputs: &[output("targets", T::Targets, "the targets registered").at_most(32 * 1024)],
         runtime: Runtime::Poll,
         grants: &[
             Grant::on(&["elasticloadbalancing:RegisterTargets"], &[TARGET_GROUP]),
@@ -881,7 +911,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             .one_of(&["OK", "ALARM", "INSUFFICIENT_DATA"]),
         ],
         exactly_one_of: &[],
-        outputs: &[output("states", T::StringMap, "each alarm's last state")],
+        // DescribeAlarms takes at most 100 names of up to 255 characters.
+        outputs: &[output("states", T::StringMap, "each alarm's last state").at_most(32 * 1024)],
         runtime: Runtime::Poll,
         grants: &[Grant::on(
             &["cloudwatch:DescribeAlarms"],
@@ -918,7 +949,12 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[&["instance_ids", "tags"]],
         outputs: &[
             output("command_id", T::String, "the Run Command id"),
-            output("output", T::String, "standard output, cut to a few KB"),
+            output(
+                "output",
+                T::String,
+                "standard output of every instance, cut to 8 KB as JSON (the cut is said)",
+            )
+            .at_most(8 * 1024),
         ],
         runtime: Runtime::Poll,
         // ListCommands: the poll reads the command's status, and a retried `start` finds the command it sent.
@@ -1096,7 +1132,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "samples",
                 T::StringList,
                 "the first 5 matching lines, each cut to 200 characters",
-            ),
+            )
+            .at_most(8 * 1024),
         ],
         runtime: Runtime::Invoke,
         // The log group's ARN with the trailing `:*`, the form IAM matches for all but the tagging actions.

@@ -307,6 +307,15 @@ fn compiler_figures(plan: &Plan) -> String {
             ),
             "as Step Functions receives it: minified, each function ARN at its longest; it refuses more",
         ),
+        (
+            "state data",
+            format!(
+                "at most {} bytes, limit {}",
+                plan.state_size.bytes,
+                compiler::state_size::LIMIT
+            ),
+            "every input, output and error cause at its bound; Step Functions fails an execution past it",
+        ),
     ];
     let mut text = "\nCompiler figures, for reviewing the generated state machine\n".to_owned();
     for (label, value, meaning) in rows {

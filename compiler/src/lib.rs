@@ -11,6 +11,7 @@ mod lower;
 mod manifest;
 mod payload;
 pub mod schedule;
+pub mod state_size;
 pub mod structure;
 pub mod template;
 pub mod timeline;
@@ -90,6 +91,8 @@ pub struct Plan {
     pub definition_bytes: usize,
     /// The file `compile` writes, pretty-printed, for comparison.
     pub pretty_bytes: usize,
+    /// The most bytes the state's data can reach, against [`state_size::LIMIT`].
+    pub state_size: state_size::StateSize,
     /// Each step's start and end in the compiled machine when every step runs and takes its estimate, in
     /// start order. Its end is [`Plan::makespan_secs`].
     pub timeline: Vec<timeline::Timed>,
@@ -214,6 +217,19 @@ fn over_limits(
             &fits,
         ));
     }
+    // The first of the largest steps, in declaration order.
+    let largest = plan.state_size.steps.iter().rev().max_by_key(|(_, b)| *b);
+    if let (true, Some((step, step_bytes))) =
+        (plan.state_size.bytes > state_size::LIMIT, largest)
+    {
+        diagnostics.push(codes::state_size(
+            span(step),
+            step,
+            *step_bytes,
+            plan.state_size.bytes,
+            state_size::LIMIT,
+        ));
+    }
     if plan.definition_bytes > DEFINITION_LIMIT {
         let mut bytes: BTreeMap<&str, usize> = BTreeMap::new();
         let owners: BTreeMap<&str, &str> = step_states
@@ -333,6 +349,7 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         // `String::len` is the UTF-8 length.
         definition_bytes: sent_bytes(&lowered.machine),
         pretty_bytes: json.len(),
+        state_size: state_size::state_size(workflow),
         timeline: timeline::timeline(schedule.tree.as_ref(), workflow, dag.weights()),
         default_run: DefaultRun {
             makespan_secs: schedule

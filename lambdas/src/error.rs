@@ -21,11 +21,20 @@ pub struct ActionError {
 }
 
 impl ActionError {
+    /// The message is cut to the catalog's bound, saying so: the state machine keeps it as a failure's cause.
     pub fn new(name: ErrorName, message: impl Into<String>) -> ActionError {
-        ActionError {
-            name,
-            message: message.into(),
+        let mut message = message.into();
+        let limit = catalog::ERROR_MESSAGE_BYTES;
+        if message.len() > limit {
+            let mut end = limit - 64;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = message.len() - end;
+            message.truncate(end);
+            message.push_str(&format!("… (cut: {cut} more bytes)"));
         }
+        ActionError { name, message }
     }
 
     pub fn invalid_input(message: impl Into<String>) -> ActionError {

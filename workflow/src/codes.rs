@@ -18,7 +18,7 @@ macro_rules! codes {
             pub const ALL: &[Code] = &[$(Code::$variant,)*];
 
             /// The codes that `compiler::compile` raises rather than `check`; the compiler's tests produce them.
-            pub const COMPILE: &[Code] = &[Code::HistoryBudget, Code::DefinitionSize];
+            pub const COMPILE: &[Code] = &[Code::HistoryBudget, Code::DefinitionSize, Code::StateSize];
 
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -82,6 +82,7 @@ codes! {
     DestructiveOnFailure = "E036", Error, "a destructive step is in [on_failure], where no snapshot or approval can stop it";
     ConcurrentChange = "E037", Error, "two steps change the same resource with no `after` between them, so they run at the same time";
     ShellFromReference = "E038", Error, "a list that a shell runs comes whole from a reference, so the execution would supply the code";
+    StateSize = "E039", Error, "the data a state carries may grow over the Step Functions limit of 256 KB";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
@@ -378,6 +379,16 @@ impl Code {
                  `stepback compile` measures the definition and names the step that weighs most.",
                 "# 100 steps like this one, each with a description of 12,000 characters:\n[steps.s1]\naction = \"wait\"\nduration = \"1s\"\ndescription = \"...\"\n",
                 "Split the workflow, or shorten the descriptions and params of the step named in the label.",
+            ),
+            Code::StateSize => (
+                "Step Functions fails an execution whose state data (its input, every step's result so far, a \
+                 failure) grows over 256 KB. Each input, each action's output and each error's cause has a \
+                 bound, and `stepback compile` adds them up for the worst case, so a workflow with very many \
+                 steps, or many whose outputs are large (HTTP checks' bodies are not kept, but a command's \
+                 output or a target list is), is refused rather than failing half-way.",
+                "# 20 steps like this one, each keeping up to 8 KB of command output:\n[steps.s1]\naction = \"ssm.command\"\ninstance_ids = [\"i-0123456789abcdef0\"]\ncommands = [\"true\"]\n",
+                "Split the workflow in two, or move the steps with the largest outputs (named in the label) into \
+                 a workflow of their own.",
             ),
             Code::UnusedInput => (
                 "An input that nothing reads is usually a leftover, or a reference that was meant and not written.",
@@ -1086,6 +1097,27 @@ pub fn history_budget(
     )
     .label(format!("`{step}` alone may need {step_events}"))
     .help(help)
+}
+
+/// `step`'s result is the largest part of the state data's bound.
+pub fn state_size(
+    span: Span,
+    step: &str,
+    step_bytes: usize,
+    bytes: usize,
+    limit: usize,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::StateSize,
+        span,
+        format!(
+            "the state data may reach {bytes} bytes, over the Step Functions limit of {limit} bytes per state"
+        ),
+    )
+    .label(format!("the largest result, up to {step_bytes} bytes"))
+    .help(format!(
+        "split the workflow, or give `{step}` (and the steps like it) a workflow of their own"
+    ))
 }
 
 /// `step`'s states take the most bytes of the definition, about `step_bytes`.

@@ -14,7 +14,8 @@ fn check(name: &str, source: &str) -> checker::Report {
     let Some(workflow) = checked.workflow else {
         panic!("{name} is not valid: {:#?}\n{source}", checked.diagnostics);
     };
-    let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
+    // `plan` compiles without refusing what is over a Step Functions limit: the lowering is the same.
+    let compiled = match compiler::plan(&workflow) {
         Ok(compiled) => compiled,
         Err(errors) => panic!("{name} does not compile: {errors:#?}\n{source}"),
     };

@@ -41,8 +41,13 @@ pub struct State {
 }
 
 const DOCUMENT: &str = "AWS-RunShellScript";
-/// The output a step passes on is for people and later steps' params, not for logs.
-const OUTPUT_LIMIT: usize = 4 * 1024;
+/// The output a step passes on is for people and later steps' params, not for logs: the catalog bounds it, as
+/// JSON, so that the state data stays under Step Functions' 256 KB.
+fn output_limit() -> usize {
+    catalog::action("ssm.command")
+        .and_then(|a| a.output("output"))
+        .map_or(catalog::TEXT_BYTES, |o| o.max_bytes)
+}
 /// An earlier attempt of the same step was minutes ago; a day bounds the ListCommands scan.
 const LOOKBACK: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -233,7 +238,7 @@ impl LongAction for SsmCommand {
         }
         let output = cut(
             &outputs(clients, id, command.instance_ids()).await?,
-            OUTPUT_LIMIT,
+            output_limit(),
         );
         if status == CommandStatus::Success {
             return done(&Output {
@@ -295,7 +300,7 @@ async fn outputs(
         output.push_str(&format!("== {instance}: {status} ==\n"));
         output.push_str(invocation.standard_output_content().unwrap_or_default());
         output.push('\n');
-        if output.len() > OUTPUT_LIMIT {
+        if output.len() > output_limit() {
             break;
         }
     }
@@ -329,11 +334,42 @@ async fn find_sent(clients: &Clients, marker: &str) -> Result<Option<String>, Ac
     Ok(None)
 }
 
-/// At most `limit` bytes, cut on a character boundary.
+/// The text as it fits in `limit` bytes of JSON, cut on a character boundary and ending with how much was cut.
 fn cut(text: &str, limit: usize) -> String {
-    let mut end = text.len().min(limit);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    let json_len = |text: &str| serde_json::to_string(text).map_or(usize::MAX, |json| json.len());
+    if json_len(text) <= limit {
+        return text.to_owned();
     }
-    text[..end].to_owned()
+    let mut end = text.len().min(limit);
+    loop {
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let kept = format!(
+            "{}\n… (cut: {} more bytes of output)",
+            &text[..end],
+            text.len() - end
+        );
+        let over = json_len(&kept).saturating_sub(limit);
+        if over == 0 || end == 0 {
+            return kept;
+        }
+        end = end.saturating_sub(over);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Output over the catalog's bound is cut to fit it as JSON (quotes and newlines escaped), and says so.
+    #[test]
+    fn long_output_is_cut_to_the_catalog_bound_saying_so() {
+        let limit = super::output_limit();
+        let text = "line \"quoted\" é\n".repeat(2_000);
+        let kept = super::cut(&text, limit);
+        let json = serde_json::to_string(&kept).expect("a string serialises");
+        assert!(json.len() <= limit, "{} > {limit}", json.len());
+        assert!(json.len() > limit - 64, "{} is far below {limit}", json.len());
+        assert!(kept.contains("more bytes of output)"), "{kept}");
+        assert_eq!(super::cut("short", limit), "short");
+    }
 }
