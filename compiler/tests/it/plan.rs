@@ -105,7 +105,7 @@ fn polls_see_the_end_soon_for_any_duration_near_the_estimate() {
     }
 }
 
-/// A bake period that watches alarms for a day compiles: its polls thin out, about 90 of them.
+/// A bake period that watches alarms for a day compiles: its polls thin out, 80 of them.
 #[test]
 fn a_day_long_check_compiles() {
     let source = "version = 1\nname = \"bake\"\n\n[steps.bake]\naction = \"check.alarms\"\n\
