@@ -188,7 +188,10 @@ fn detection(workflow: &Workflow, plan: &Plan) -> String {
             Some([
                 id.clone(),
                 human(step.estimate_secs),
-                format!("{} / {} / {}", d.polls_to_estimate, d.polls_to_latest, d.polls),
+                format!(
+                    "{} / {} / {}",
+                    d.polls_to_estimate, d.polls_to_latest, d.polls
+                ),
                 format!(
                     "{} (ending at {}), at most {}% late",
                     human(d.worst_delay_secs),

@@ -219,9 +219,7 @@ fn over_limits(
     }
     // The first of the largest steps, in declaration order.
     let largest = plan.state_size.steps.iter().rev().max_by_key(|(_, b)| *b);
-    if let (true, Some((step, step_bytes))) =
-        (plan.state_size.bytes > state_size::LIMIT, largest)
-    {
+    if let (true, Some((step, step_bytes))) = (plan.state_size.bytes > state_size::LIMIT, largest) {
         diagnostics.push(codes::state_size(
             span(step),
             step,

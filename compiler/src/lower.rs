@@ -631,10 +631,7 @@ impl Lowering<'_> {
             }
         };
         let mut poll_selector = Map::new();
-        poll_selector.insert(
-            computed("n"),
-            json!(format!("$.Payload.{}", field::POLL)),
-        );
+        poll_selector.insert(computed("n"), json!(format!("$.Payload.{}", field::POLL)));
         poll_selector.insert(next_wait.0, next_wait.1);
         poll_selector.insert("last".to_owned(), response_selector(&POLL_FIELDS));
         let poll = self.name(

@@ -42,7 +42,11 @@ pub fn state_size(workflow: &Workflow) -> StateSize {
         .chain(&workflow.on_failure)
         .map(|step| (step.id.clone(), result_bytes(step)))
         .collect();
-    let failures = 1 + workflow.steps.iter().filter(|s| s.continue_on_error).count();
+    let failures = 1 + workflow
+        .steps
+        .iter()
+        .filter(|s| s.continue_on_error)
+        .count();
     let bytes = ENVELOPE_BYTES
         + inputs
         + steps.iter().map(|(_, b)| b).sum::<usize>()

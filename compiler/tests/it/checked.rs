@@ -94,7 +94,9 @@ fn the_checker_sees_a_broken_lowering() {
     let _ = a_next;
     let violations = checker::check(&swapped, &workflow).violations;
     assert!(
-        violations.iter().any(|v| v.contains("starts `b` before `a`")),
+        violations
+            .iter()
+            .any(|v| v.contains("starts `b` before `a`")),
         "{violations:#?}"
     );
 
@@ -112,7 +114,9 @@ fn the_checker_sees_a_broken_lowering() {
     states["b"]["Next"] = "a again".into();
     let violations = checker::check(&twice, &workflow).violations;
     assert!(
-        violations.iter().any(|v| v.contains("starts step `a` a second time")),
+        violations
+            .iter()
+            .any(|v| v.contains("starts step `a` a second time")),
         "{violations:#?}"
     );
 
@@ -131,21 +135,51 @@ fn remove(state: &mut serde_json::Value, key: &str) {
 /// A step of each action kind with valid params; `{id}` makes the resources it changes its own, so that no
 /// two random steps change one resource.
 const ACTIONS: &[(&str, &str)] = &[
-    ("notify", "topic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"m\""),
-    ("approval", "topic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"ok?\""),
+    (
+        "notify",
+        "topic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"m\"",
+    ),
+    (
+        "approval",
+        "topic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"ok?\"",
+    ),
     ("rds.snapshot", "instance = \"db-{id}\""),
-    ("rds.restore", "instance = \"db-{id}\"\nsnapshot = \"snap\"\nswap = true\nallow_unguarded = true"),
-    ("ecs.run_task", "cluster = \"c-{id}\"\ntask_definition = \"td\"\ncommand = [\"./migrate\"]"),
-    ("ecs.deploy", "cluster = \"c-{id}\"\nservice = \"s-{id}\"\nimage_tag = \"v1\""),
-    ("alb.deregister", "target_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{id}/0123456789abcdef\""),
-    ("alb.register", "target_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{id}/0123456789abcdef\"\ntargets = [\"i-0123456789abcdef0\"]"),
+    (
+        "rds.restore",
+        "instance = \"db-{id}\"\nsnapshot = \"snap\"\nswap = true\nallow_unguarded = true",
+    ),
+    (
+        "ecs.run_task",
+        "cluster = \"c-{id}\"\ntask_definition = \"td\"\ncommand = [\"./migrate\"]",
+    ),
+    (
+        "ecs.deploy",
+        "cluster = \"c-{id}\"\nservice = \"s-{id}\"\nimage_tag = \"v1\"",
+    ),
+    (
+        "alb.deregister",
+        "target_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{id}/0123456789abcdef\"",
+    ),
+    (
+        "alb.register",
+        "target_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{id}/0123456789abcdef\"\ntargets = [\"i-0123456789abcdef0\"]",
+    ),
     ("check.http", "url = \"https://webapp.example.com/health\""),
     ("check.alarms", "alarms = [\"webapp-5xx-rate\"]"),
-    ("ssm.command", "instance_ids = [\"i-0123456789abcdef{n}\"]\ncommands = [\"true\"]"),
+    (
+        "ssm.command",
+        "instance_ids = [\"i-0123456789abcdef{n}\"]\ncommands = [\"true\"]",
+    ),
     ("ec2.image", "instance_id = \"i-0123456789abcdef{n}\""),
-    ("asg.suspend", "group = \"g-{id}\"\nprocesses = [\"Launch\"]"),
+    (
+        "asg.suspend",
+        "group = \"g-{id}\"\nprocesses = [\"Launch\"]",
+    ),
     ("asg.resume", "group = \"g-{id}\"\nprocesses = [\"Launch\"]"),
-    ("check.logs", "log_groups = [\"/app\"]\npattern = \"ERROR\"\nwindow = \"5m\""),
+    (
+        "check.logs",
+        "log_groups = [\"/app\"]\npattern = \"ERROR\"\nwindow = \"5m\"",
+    ),
     ("wait", "duration = \"30s\""),
 ];
 
@@ -176,13 +210,15 @@ fn random_step() -> impl Strategy<Value = RandomStep> {
         proptest::option::weighted(0.5, 0..ESTIMATES.len()),
         proptest::bool::weighted(0.2),
     )
-        .prop_map(|(action, after, when, estimate, continue_on_error)| RandomStep {
-            action,
-            after,
-            when,
-            estimate,
-            continue_on_error,
-        })
+        .prop_map(
+            |(action, after, when, estimate, continue_on_error)| RandomStep {
+                action,
+                after,
+                when,
+                estimate,
+                continue_on_error,
+            },
+        )
 }
 
 /// The TOML of a random workflow: step `i` comes after steps among the ones before it.
@@ -196,7 +232,9 @@ fn render(steps: &[RandomStep], on_failure: &[usize]) -> String {
         let (name, params) = ACTIONS[action];
         format!(
             "[{table}.{id}]\naction = \"{name}\"\n{}\n",
-            params.replace("{id}", id).replace("{n}", &format!("{:x}", n % 16))
+            params
+                .replace("{id}", id)
+                .replace("{n}", &format!("{:x}", n % 16))
         )
     };
     for (i, step) in steps.iter().enumerate() {

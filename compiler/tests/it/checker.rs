@@ -25,8 +25,6 @@ use workflow::Workflow;
 pub struct Report {
     pub violations: Vec<String>,
     pub makespan_secs: u64,
-    /// Configurations explored, for the test's own budget.
-    pub explored: usize,
 }
 
 /// Explores at most this many configurations per definition; a workflow that needs more is reported.
@@ -100,7 +98,6 @@ pub fn check(definition: &Json, workflow: &Workflow) -> Report {
     Report {
         violations: checker.violations.into_iter().collect(),
         makespan_secs,
-        explored: checker.explored,
     }
 }
 
@@ -179,7 +176,14 @@ impl Checker {
         let mut outcomes = Vec::new();
         let mut done = HashSet::new();
         let mut active = HashSet::new();
-        self.visit(machine, start, config, &mut done, &mut active, &mut outcomes);
+        self.visit(
+            machine,
+            start,
+            config,
+            &mut done,
+            &mut active,
+            &mut outcomes,
+        );
         // Many paths end alike (a loop is done after any of its polls).
         let mut seen = HashSet::new();
         outcomes.retain(|outcome| {
@@ -433,7 +437,10 @@ impl Checker {
         if operation == "start" && self.estimates.contains_key(&step) {
             self.start_step(name, &step, &mut config);
         }
-        let resource = state.get("Resource").and_then(Json::as_str).unwrap_or_default();
+        let resource = state
+            .get("Resource")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let long = catalog::action(&action).is_some_and(|a| a.runtime == catalog::Runtime::Poll);
         let results: Vec<Json> = if resource.ends_with(".waitForTaskToken") {
             // SendTaskSuccess's output.
@@ -469,7 +476,13 @@ impl Checker {
 
     /// The task or Parallel raised an error: each `Catch`er that can match it takes it; a raise no
     /// catcher matches fails the machine.
-    fn raise(&mut self, name: &str, state: &Json, config: &Config, raised: Option<(Json, Json)>) -> Vec<Next> {
+    fn raise(
+        &mut self,
+        name: &str,
+        state: &Json,
+        config: &Config,
+        raised: Option<(Json, Json)>,
+    ) -> Vec<Next> {
         let catchers = state
             .get("Catch")
             .and_then(Json::as_array)
@@ -682,7 +695,10 @@ impl Checker {
         if let Some(inner) = rule.get("Not") {
             return self.holds(name, inner, doc).map(|v| !v);
         }
-        let variable = rule.get("Variable").and_then(Json::as_str).unwrap_or_default();
+        let variable = rule
+            .get("Variable")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let value = get(doc, variable);
         let (operator, operand) = rule
             .as_object()
@@ -709,7 +725,10 @@ impl Checker {
             match path.as_str().map(|p| get(doc, p)) {
                 Some(Got::Value(v)) if !is_unknown(&v) => v,
                 Some(Got::Missing) => {
-                    self.violation(name, format!("a Choice compares with {path}, which is missing"));
+                    self.violation(
+                        name,
+                        format!("a Choice compares with {path}, which is missing"),
+                    );
                     return None;
                 }
                 _ => return None,
@@ -751,7 +770,12 @@ impl Checker {
                 }
                 Json::Object(out)
             }
-            Json::Array(items) => Json::Array(items.iter().map(|i| self.template(name, i, input)).collect()),
+            Json::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|i| self.template(name, i, input))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -801,7 +825,10 @@ impl Checker {
                         ([Json::Array(items), Json::Number(i)], false) => {
                             let item = i.as_u64().and_then(|i| items.get(i as usize).cloned());
                             item.unwrap_or_else(|| {
-                                self.violation(name, format!("ArrayGetItem index {i} is out of range"));
+                                self.violation(
+                                    name,
+                                    format!("ArrayGetItem index {i} is out of range"),
+                                );
                                 unknown()
                             })
                         }
@@ -914,7 +941,9 @@ fn put(doc: &Json, path: &str, value: Json) -> Json {
         } else if !here.is_object() {
             *here = Json::Object(Map::new());
         }
-        let Json::Object(map) = here else { unreachable!() };
+        let Json::Object(map) = here else {
+            unreachable!()
+        };
         here = map.entry(key).or_insert(Json::Null);
     }
     *here = value;
@@ -948,7 +977,10 @@ fn compare(operator: &str, value: &Json, operand: &Json) -> Option<bool> {
 /// ASL's `StringMatches`: `*` is any run of characters, `\*` a star.
 fn wildcard(pattern: &str, text: &str) -> bool {
     let pattern = pattern.replace("\\*", "\u{2}");
-    let parts: Vec<String> = pattern.split('*').map(|p| p.replace('\u{2}', "*")).collect();
+    let parts: Vec<String> = pattern
+        .split('*')
+        .map(|p| p.replace('\u{2}', "*"))
+        .collect();
     let Some((first, rest)) = parts.split_first() else {
         return text.is_empty();
     };
@@ -990,10 +1022,16 @@ impl Intrinsic<'_> {
     fn call(&mut self) -> Option<Term> {
         self.skip_spaces();
         let start = self.at;
-        while self.text.get(self.at).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.') {
+        while self
+            .text
+            .get(self.at)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.')
+        {
             self.at += 1;
         }
-        let function = std::str::from_utf8(&self.text[start..self.at]).ok()?.to_owned();
+        let function = std::str::from_utf8(&self.text[start..self.at])
+            .ok()?
+            .to_owned();
         if self.text.get(self.at) != Some(&b'(') {
             return None;
         }
@@ -1056,14 +1094,22 @@ impl Intrinsic<'_> {
             }
             c if c.is_ascii_digit() || *c == b'-' => {
                 let start = self.at;
-                while self.text.get(self.at).is_some_and(|c| c.is_ascii_digit() || b"-.eE".contains(c)) {
+                while self
+                    .text
+                    .get(self.at)
+                    .is_some_and(|c| c.is_ascii_digit() || b"-.eE".contains(c))
+                {
                     self.at += 1;
                 }
                 let number = std::str::from_utf8(&self.text[start..self.at]).ok()?;
                 Some(Term::Literal(serde_json::from_str(number).ok()?))
             }
             _ => {
-                for (word, value) in [("null", Json::Null), ("true", json!(true)), ("false", json!(false))] {
+                for (word, value) in [
+                    ("null", Json::Null),
+                    ("true", json!(true)),
+                    ("false", json!(false)),
+                ] {
                     if self.text[self.at..].starts_with(word.as_bytes()) {
                         self.at += word.len();
                         return Some(Term::Literal(value));

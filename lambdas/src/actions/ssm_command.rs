@@ -368,7 +368,11 @@ mod tests {
         let kept = super::cut(&text, limit);
         let json = serde_json::to_string(&kept).expect("a string serialises");
         assert!(json.len() <= limit, "{} > {limit}", json.len());
-        assert!(json.len() > limit - 64, "{} is far below {limit}", json.len());
+        assert!(
+            json.len() > limit - 64,
+            "{} is far below {limit}",
+            json.len()
+        );
         assert!(kept.contains("more bytes of output)"), "{kept}");
         assert_eq!(super::cut("short", limit), "short");
     }

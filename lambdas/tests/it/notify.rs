@@ -124,7 +124,10 @@ async fn approval_says_what_where_and_how_to_answer() {
     }
     // Anyone on the topic could answer with the token; the approver's `stepback approve EXECUTION_ARN` reads it
     // from the history instead.
-    assert!(!message.contains(token), "the token is in the message: {message}");
+    assert!(
+        !message.contains(token),
+        "the token is in the message: {message}"
+    );
 }
 
 #[tokio::test]
