@@ -422,8 +422,8 @@ fn webapp_rollback_runs_in_moto() {
     let mut workflow = workflow::check(&source)
         .workflow
         .expect("the example is valid");
-    // The interpreter really waits: estimates of zero make the first poll 5 s after the start, and shorter
-    // timeouts keep the 5 s polls within the history budget.
+    // The interpreter really waits: estimates of zero make the first poll 10 s after the start (the least
+    // allowance), and shorter timeouts keep the history small.
     for step in &mut workflow.steps {
         step.estimate_secs = 0;
         step.timeout_secs = step.timeout_secs.min(300);
