@@ -19,7 +19,8 @@ pub struct Args {
     /// With several approvals waiting in the execution: the step to answer.
     #[arg(long, requires = "execution")]
     step: Option<String>,
-    /// Instead of EXECUTION_ARN: the task token from the approval message; `-` reads it from standard input,
+    /// Instead of EXECUTION_ARN: a task token (from the console or the history; the SNS message carries none);
+    /// `-` reads it from standard input,
     /// out of the shell history.
     #[arg(long)]
     token: Option<String>,
@@ -60,7 +61,7 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
     let sent = crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
         let (token, by) = match (token, &args.execution) {
-            // From the SNS message, as before: the answer says who as given.
+            // A token given by hand: the answer says who as given.
             (Some(token), _) => {
                 let by = args.by.clone().or_else(|| std::env::var("USER").ok());
                 (token, by.unwrap_or_else(|| "unknown".into()))

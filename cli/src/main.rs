@@ -143,7 +143,7 @@ enum Command {
     /// Example: stepback preflight --stack webapp-rollback
     Preflight(preflight::Args),
     /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
-    /// with --token, from the approval message).
+    /// with --token).
     ///
     /// The step's result records who approved (by EXECUTION_ARN: the caller's ARN from STS, with --by as a display
     /// name; by --token: --by or $USER) and why.
