@@ -141,11 +141,20 @@ impl Step {
     /// exactly the catalog's outputs.
     pub async fn run(&self, aws: &Aws) -> Result<Response, ActionError> {
         let mut response = self.start(aws).await?;
-        for _ in 0..MAX_POLLS {
+        for n in 1..=MAX_POLLS {
             if response.status != Status::Running {
                 break;
             }
-            response = self.poll(aws, response.state.as_ref()).await?;
+            // The loop's counter travels through the function: the request's `poll` comes back.
+            let mut payload = self.payload("poll", response.state.as_ref());
+            payload["poll"] = json!(n);
+            response = invoke(aws, self.action, payload).await?;
+            assert_eq!(
+                response.poll,
+                Some(n as u64),
+                "{}: the poll number",
+                self.action
+            );
         }
         assert_ne!(
             response.status,
