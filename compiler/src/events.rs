@@ -40,9 +40,11 @@ pub const LATEST_FACTOR: u64 = 4;
 /// When a polling loop polls, from the moment the start returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollPlan {
-    /// The wait before each poll: `waits[0]` after the start, `waits[k]` after poll `k`. Past the last poll
-    /// the step fails with `Stepback.Timeout`.
+    /// The wait before each poll: `waits[0]` after the start, `waits[k]` after poll `k`; past the last one,
+    /// the last repeats (a fixed cadence is one wait).
     pub waits: Vec<u64>,
+    /// Polls until the timeout; past the last the step fails with `Stepback.Timeout`.
+    polls: u64,
 }
 
 impl PollPlan {
@@ -61,7 +63,10 @@ impl PollPlan {
             waits.push(next - at);
             at = next;
         }
-        PollPlan { waits }
+        PollPlan {
+            polls: waits.len() as u64,
+            waits,
+        }
     }
 
     /// A step's polls until `timeout`: the user's cadence for an action that checks repeatedly (its
@@ -77,35 +82,47 @@ impl PollPlan {
     /// `interval`, as many as fit in the timeout.
     pub fn every(interval: u64, timeout: u64) -> PollPlan {
         let interval = interval.max(1);
-        let polls = timeout.div_ceil(interval).max(1);
         PollPlan {
-            waits: vec![interval; usize::try_from(polls).unwrap_or(usize::MAX)],
+            waits: vec![interval],
+            polls: timeout.div_ceil(interval).max(1),
         }
     }
 
     pub fn polls(&self) -> u64 {
-        self.waits.len() as u64
+        self.polls
     }
 
     /// The fixed wait, when every wait is the same.
     pub fn cadence(&self) -> Option<u64> {
-        let first = *self.waits.first()?;
-        self.waits.iter().all(|&w| w == first).then_some(first)
+        match self.waits.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
     }
 
-    /// When each poll runs, in seconds after the start returned.
-    pub fn times(&self) -> impl Iterator<Item = u64> + '_ {
-        self.waits.iter().scan(0u64, |at, &wait| {
-            *at += wait;
+    /// When each poll of the written waits runs, in seconds after the start returned; the polls after them
+    /// repeat the last wait.
+    fn written_times(&self) -> impl Iterator<Item = u64> + '_ {
+        let written = usize::try_from(self.polls).unwrap_or(usize::MAX);
+        self.waits.iter().take(written).scan(0u64, |at, &wait| {
+            *at = at.saturating_add(wait);
             Some(*at)
         })
     }
 
     /// Polls until one sees an operation that took `duration` (all of them when it outlasts the timeout).
     pub fn polls_until(&self, duration: u64) -> u64 {
-        self.times()
-            .position(|at| at >= duration)
-            .map_or(self.polls(), |i| i as u64 + 1)
+        let mut at = 0;
+        let mut polls = 0;
+        for time in self.written_times() {
+            at = time;
+            polls += 1;
+            if at >= duration {
+                return polls;
+            }
+        }
+        let last = self.waits.last().copied().unwrap_or(1).max(1);
+        (polls + duration.saturating_sub(at).div_ceil(last)).min(self.polls)
     }
 
     /// The start and its check, one poll (a wait, the poll task, its check) per `polls`, and the final Pass.
@@ -132,8 +149,28 @@ impl PollPlan {
             polls_to_latest: self.polls_until(latest),
             polls: self.polls(),
         };
+        // The gaps between written polls, then those of the repeated last wait around the earliest duration:
+        // the one it falls in and the next (later gaps are as long and come later, so they are no larger a
+        // share of the duration).
+        let mut gaps: Vec<(u64, u64)> = Vec::new();
         let mut previous = 0;
-        for at in self.times() {
+        for at in self.written_times() {
+            gaps.push((previous, at));
+            previous = at;
+        }
+        let repeated = self.polls.saturating_sub(gaps.len() as u64);
+        let last = self.waits.last().copied().unwrap_or(1).max(1);
+        if repeated > 0 {
+            // The first repeated poll after the earliest duration is the `k`th.
+            let k = (earliest.saturating_sub(previous) / last + 1).min(repeated);
+            for k in [k, k + 1] {
+                if k <= repeated {
+                    let at = previous.saturating_add(k.saturating_mul(last));
+                    gaps.push((at - last, at));
+                }
+            }
+        }
+        for (previous, at) in gaps {
             // An operation that ends just after the previous poll (or at the earliest duration) waits longest.
             let ended = previous.max(earliest);
             if ended < at && ended < latest {
@@ -149,7 +186,6 @@ impl PollPlan {
                     detection.worst_at_secs = ended;
                 }
             }
-            previous = at;
         }
         detection
     }
@@ -239,7 +275,7 @@ mod tests {
         let plan = PollPlan::new(480, 900);
         // A quarter of 8m is 2m; seen within 12 s of it, then each gap a tenth of the time passed.
         assert_eq!(plan.waits[..4], [132, 13, 14, 15]);
-        assert_eq!(plan.times().last(), Some(900));
+        assert_eq!(plan.waits.iter().sum::<u64>(), 900);
         let detection = plan.detection(480);
         assert!(detection.met, "{detection:?}");
         assert_eq!(detection.polls_to_estimate, 15);
@@ -256,5 +292,16 @@ mod tests {
         assert!(day.polls() < 100, "{} polls", day.polls());
         let checks = PollPlan::every(10, 900);
         assert_eq!((checks.cadence(), checks.polls()), (Some(10), 90));
+        let seen = checks.detection(60);
+        assert_eq!(
+            (seen.worst_delay_secs, seen.worst_at_secs, seen.met),
+            (10, 20, true)
+        );
+        // A cadence is one wait however many polls it makes: a second's checks for 10,000 days cost nothing
+        // to plan.
+        let endless = PollPlan::every(1, 10_000 * 86_400);
+        assert_eq!(endless.waits, [1]);
+        assert_eq!(endless.polls_until(3_600), 3_600);
+        assert!(endless.detection(60).met);
     }
 }
