@@ -110,6 +110,7 @@ pub async fn preflight(
             params: step.params.clone(),
             state: None,
             task_token: None,
+            poll: None,
         };
         let lambda = lambda.clone();
         let stack = stack.to_owned();
