@@ -31,33 +31,35 @@ pub enum Bridge {
 
 /// The request moto can answer, and how to bring its answer back.
 pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
-    if let Some(rest) = request.path.strip_prefix(CBOR_SERVICE) {
-        if let Some((service, operation)) = rest.split_once("/operation/") {
-            let json = cbor_to_json(&request.body).unwrap_or(Value::Object(Map::new()));
-            let body = json.to_string().into_bytes();
-            let mut head = format!("POST / HTTP/1.1\r\n");
-            let skipped = [
-                "content-length:",
-                "content-type:",
-                "connection:",
-                "accept:",
-                "smithy-protocol:",
-            ];
-            for line in request.head.trim_end().lines().skip(1).filter(|l| {
-                let lower = l.to_ascii_lowercase();
-                !skipped.iter().any(|s| lower.starts_with(s))
-            }) {
-                head.push_str(line);
-                head.push_str("\r\n");
-            }
-            head.push_str(&format!(
-                "X-Amz-Target: {service}.{operation}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            ));
-            let mut bytes = head.into_bytes();
-            bytes.extend_from_slice(&body);
-            return (bytes, Bridge::Cbor);
+    if let Some((service, operation)) = request
+        .path
+        .strip_prefix(CBOR_SERVICE)
+        .and_then(|rest| rest.split_once("/operation/"))
+    {
+        let json = cbor_to_json(&request.body).unwrap_or(Value::Object(Map::new()));
+        let body = json.to_string().into_bytes();
+        let mut head = "POST / HTTP/1.1\r\n".to_owned();
+        let skipped = [
+            "content-length:",
+            "content-type:",
+            "connection:",
+            "accept:",
+            "smithy-protocol:",
+        ];
+        for line in request.head.trim_end().lines().skip(1).filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            !skipped.iter().any(|s| lower.starts_with(s))
+        }) {
+            head.push_str(line);
+            head.push_str("\r\n");
         }
+        head.push_str(&format!(
+            "X-Amz-Target: {service}.{operation}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&body);
+        return (bytes, Bridge::Cbor);
     }
     if request.header("x-amz-target") == Some(ECS_DESCRIBE_SERVICES) {
         return (request.closing(), Bridge::EcsServices);
