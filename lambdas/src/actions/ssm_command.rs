@@ -368,8 +368,9 @@ mod tests {
         let kept = super::cut(&text, limit);
         let json = serde_json::to_string(&kept).expect("a string serialises");
         assert!(json.len() <= limit, "{} > {limit}", json.len());
+        // Escaped characters take two bytes of JSON, so the cut may keep a little less than the bound.
         assert!(
-            json.len() > limit - 64,
+            json.len() > limit * 9 / 10,
             "{} is far below {limit}",
             json.len()
         );
