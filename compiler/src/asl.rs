@@ -75,7 +75,7 @@ impl StateMachine {
     /// retry intervals and delay caps, rounded up so that a wait stays a wait (at least a second). Poll counts
     /// stay, so a poll loop still gives up after as many polls as at full length.
     pub fn speed_up(&mut self, speed: u64) {
-        let scaled = |seconds: u64| seconds.div_ceil(speed.max(1)).max(seconds.min(1));
+        let scaled = |seconds: u64| scaled(seconds, speed);
         for (_, state) in &mut self.states.0 {
             match state {
                 State::Wait(Wait {
@@ -98,6 +98,11 @@ impl StateMachine {
             }
         }
     }
+}
+
+/// `seconds` divided by `speed` (0 and 1 leave it), rounded up so that a wait stays a wait (at least a second).
+pub(crate) fn scaled(seconds: u64, speed: u64) -> u64 {
+    seconds.div_ceil(speed.max(1)).max(seconds.min(1))
 }
 
 /// The `States` object, in a chosen order (a JSON object, serialised in insertion order).

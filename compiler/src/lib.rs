@@ -281,7 +281,12 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
     let weights: Vec<u64> = workflow.steps.iter().map(|s| s.estimate_secs).collect();
     let dag = schedule::Dag::new(&workflow.dag, &weights);
     let schedule = schedule::schedule(&dag);
-    let mut lowered = lower::lower(workflow, schedule.tree.as_ref(), &options.substitutions)?;
+    let mut lowered = lower::lower(
+        workflow,
+        schedule.tree.as_ref(),
+        &options.substitutions,
+        options.speed,
+    )?;
     if options.speed > 1 {
         lowered.machine.speed_up(options.speed);
     }

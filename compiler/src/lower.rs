@@ -18,6 +18,7 @@ use workflow::Workflow;
 use workflow::model::{AlarmField, Reference, Step, Value};
 
 use crate::CompileError;
+use crate::asl;
 use crate::asl::{
     Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, Operand, Parallel,
     Pass, ResultPath, Retrier, Rule, State, StateMachine, States, Succeed, Task, Test, Transition,
@@ -60,10 +61,12 @@ pub fn lower(
     workflow: &Workflow,
     tree: Option<&Tree>,
     substitutions: &BTreeMap<String, String>,
+    speed: u64,
 ) -> Result<Lowered, Vec<CompileError>> {
     let mut lowering = Lowering {
         workflow,
         substitutions,
+        speed,
         used_names: HashSet::new(),
         errors: Vec::new(),
         step_events: BTreeMap::new(),
@@ -161,6 +164,9 @@ enum Route {
 struct Lowering<'a> {
     workflow: &'a Workflow,
     substitutions: &'a BTreeMap<String, String>,
+    /// `Options::speed`: the poll waits travel in the state data, out of `StateMachine::speed_up`'s reach, so
+    /// they are scaled where they are written.
+    speed: u64,
     used_names: HashSet<String>,
     errors: Vec<CompileError>,
     step_events: BTreeMap<String, u64>,
@@ -612,13 +618,13 @@ impl Lowering<'_> {
         // After poll `n`, the next wait is `waits[n]`; the last poll's entry is never waited (the check times
         // out first) but must exist, since the selector reads it.
         let next_wait = match plan.cadence() {
-            Some(seconds) => ("wait".to_owned(), json!(seconds)),
+            Some(seconds) => ("wait".to_owned(), json!(asl::scaled(seconds, self.speed))),
             None => {
                 let waits: Vec<String> = plan
                     .waits
                     .iter()
                     .chain(plan.waits.last())
-                    .map(u64::to_string)
+                    .map(|&seconds| asl::scaled(seconds, self.speed).to_string())
                     .collect();
                 (
                     computed("wait"),
@@ -699,7 +705,7 @@ impl Lowering<'_> {
             }),
         ));
 
-        let first_wait = plan.waits.first().copied().unwrap_or(1);
+        let first_wait = asl::scaled(plan.waits.first().copied().unwrap_or(1), self.speed);
         let task = Task {
             comment: Some(describe(step)),
             resource: LAMBDA_INVOKE.to_owned(),
