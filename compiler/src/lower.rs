@@ -1015,7 +1015,11 @@ impl Lowering<'_> {
         let attempts = 1 + u64::from(guard.default_retry.attempts);
         self.overhead_events += events::TASK_STATE + events::TASK_ATTEMPT * attempts + events::PASS;
         self.overhead_nominal += events::TASK;
-        let busy = self.lower_another_running(scope);
+        let busy = self.lower_held_back(
+            "another rollback is running",
+            "the oldest running execution acts; this one ends, naming it",
+            scope,
+        );
         let failed = self.name("Guard: failed", |_| failure_record("guard", &entry), scope);
         let undeclared = self.lower_undeclared_input(scope);
         // The input after the defaults: the console's and the alarm's alike.
@@ -1042,7 +1046,11 @@ impl Lowering<'_> {
             if let Some(topic) = &trigger.topic {
                 params.insert(catalog::GUARD_TOPIC.to_owned(), json!(topic));
             }
-            self.lower_cooling_down(scope)
+            self.lower_held_back(
+                "a rollback already ran",
+                "an alarm within [trigger].cooldown of the last execution's end: this one does not act",
+                scope,
+            )
         });
         let payload = contract_payload(guard.name, "guard", params);
         let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
@@ -1090,18 +1098,16 @@ impl Lowering<'_> {
         )
     }
 
-    /// An older execution of this state machine is running: this one ends cleanly before any step, its output
-    /// naming the one that proceeds (the guard's message).
-    fn lower_another_running(&mut self, scope: &mut Scope) -> String {
+    /// The guard held this execution back: it ends cleanly before any step, its output saying what `ended` it
+    /// and the guard's message (`why`: what the state's comment records) naming the other execution.
+    fn lower_held_back(&mut self, ended: &str, why: &str, scope: &mut Scope) -> String {
         let end = self.name(
-            "Another rollback is running",
+            &capitalised(ended),
             |_| {
                 State::Pass(Pass {
-                    comment: Some(
-                        "the oldest running execution acts; this one ends, naming it".to_owned(),
-                    ),
+                    comment: Some(why.to_owned()),
                     parameters: Some(json!({
-                        HeldBack::ENDED: "another rollback is running",
+                        HeldBack::ENDED: ended,
                         format!("{}.$", HeldBack::BECAUSE): "$.failure.lambda.errorMessage",
                     })),
                     ..Pass::to(Transition::End)
@@ -1110,42 +1116,7 @@ impl Lowering<'_> {
             scope,
         );
         self.name(
-            "Another rollback is running: the guard's message",
-            |_| {
-                State::Pass(Pass {
-                    comment: Some("the Lambda's error JSON, whose message names it".to_owned()),
-                    parameters: Some(json!({ "lambda.$": "States.StringToJson($.failure.Cause)" })),
-                    result_path: Some(raised()),
-                    ..Pass::to(Transition::Next(end))
-                })
-            },
-            scope,
-        )
-    }
-
-    /// An alarm started this execution within `[trigger].cooldown` of another's end: it ends cleanly before any
-    /// step, its output naming that execution and its outcome (the guard's message, which it also published to
-    /// `[trigger].topic`).
-    fn lower_cooling_down(&mut self, scope: &mut Scope) -> String {
-        let end = self.name(
-            "A rollback already ran",
-            |_| {
-                State::Pass(Pass {
-                    comment: Some(
-                        "an alarm within [trigger].cooldown of the last execution's end: this one does not act"
-                            .to_owned(),
-                    ),
-                    parameters: Some(json!({
-                        HeldBack::ENDED: "a rollback already ran",
-                        format!("{}.$", HeldBack::BECAUSE): "$.failure.lambda.errorMessage",
-                    })),
-                    ..Pass::to(Transition::End)
-                })
-            },
-            scope,
-        );
-        self.name(
-            "A rollback already ran: the guard's message",
+            &format!("{}: the guard's message", capitalised(ended)),
             |_| {
                 State::Pass(Pass {
                     comment: Some("the Lambda's error JSON, whose message names it".to_owned()),
@@ -1559,4 +1530,13 @@ fn describe(step: &Step) -> String {
 /// `$.alarm.reason` → `reason.$`: the key under `alarm` that [`payload::path`] reads back.
 fn alarm_key(path: &str) -> String {
     format!("{}.$", path.rsplit('.').next().unwrap_or_default())
+}
+
+/// A state name from a lowercase phrase: "another rollback is running" → "Another rollback is running".
+fn capitalised(phrase: &str) -> String {
+    let mut chars = phrase.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -319,7 +319,10 @@ fn mask_line(line: &str) -> String {
                 .all(|c| c.is_ascii_digit() || ".msh".contains(c));
         let latency = line.trim_start().starts_with("latency_ms =") && i == 2;
         // Which of the fast steps ran longest against its estimate is down to timing.
-        let longest = line.trim_start().starts_with("longest against its estimate:") && i == 4;
+        let longest = line
+            .trim_start()
+            .starts_with("longest against its estimate:")
+            && i == 4;
         let varying = latency
             || longest
             || hex_run
