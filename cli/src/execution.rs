@@ -335,18 +335,47 @@ pub async fn manifest(session: &Session, execution: &str) -> Result<Option<Manif
         .and_then(Result::ok))
 }
 
-/// What a step did, as `start --follow` shows it.
+/// What a step did, as `start --follow` and `rehearse` show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepEvent {
     Started,
     Polled(u32),
+    /// Its Lambda's call failed and the state's `Retry` runs it again: the attempt that starts (2, 3...).
+    Retried(u32),
     Succeeded,
     Skipped,
     Failed(String),
 }
 
+impl std::fmt::Display for StepEvent {
+    /// The step's state after the event, in the words the progress uses.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepEvent::Started => f.write_str("running"),
+            StepEvent::Polled(n) => write!(f, "polling {n}"),
+            StepEvent::Retried(attempt) => write!(f, "retrying (attempt {attempt})"),
+            StepEvent::Succeeded => f.write_str("done"),
+            StepEvent::Skipped => f.write_str("skipped"),
+            StepEvent::Failed(cause) if cause.is_empty() => f.write_str("failed"),
+            StepEvent::Failed(cause) => write!(f, "failed: {cause}"),
+        }
+    }
+}
+
+/// How the execution ended, once its history says so: `Some(true)` when it succeeded.
+pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
+    events.iter().rev().find_map(|e| match e.r#type() {
+        HistoryEventType::ExecutionSucceeded => Some(true),
+        HistoryEventType::ExecutionFailed
+        | HistoryEventType::ExecutionAborted
+        | HistoryEventType::ExecutionTimedOut => Some(false),
+        _ => None,
+    })
+}
+
 /// The steps' events in `events`, in history order: a step starts when its first state is entered, polls when
-/// its poll task is scheduled, and ends when its last state ends it.
+/// its poll task is scheduled, is retried when a task is scheduled again after its failure (the task's state is
+/// found through `previousEventId`), and ends when its last state ends it.
 pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String, StepEvent)> {
     let owner: HashMap<&str, &str> = manifest
         .steps
@@ -368,9 +397,17 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
         })
         .map(|s| s.id.as_str())
         .collect();
+    let by_id: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id(), e)).collect();
     let mut started: HashMap<&str, u32> = HashMap::new();
+    let mut attempts: HashMap<&str, u32> = HashMap::new();
     let mut out = Vec::new();
     for event in events {
+        if let Some(step) = retried(event, &by_id).and_then(|state| owner.get(state).copied()) {
+            let attempt = attempts.entry(step).or_insert(1);
+            *attempt += 1;
+            out.push((step.to_owned(), StepEvent::Retried(*attempt)));
+            continue;
+        }
         let Some(name) = event
             .state_entered_event_details()
             .map(|d| d.name())
@@ -405,6 +442,31 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
         }
     }
     out
+}
+
+/// The state whose task `event` schedules again after its failure, if it does.
+fn retried<'e>(event: &HistoryEvent, by_id: &HashMap<i64, &'e HistoryEvent>) -> Option<&'e str> {
+    if event.r#type() != &HistoryEventType::TaskScheduled {
+        return None;
+    }
+    let failed = by_id.get(&event.previous_event_id())?;
+    if !matches!(
+        failed.r#type(),
+        HistoryEventType::TaskFailed | HistoryEventType::TaskTimedOut
+    ) {
+        return None;
+    }
+    // Back through the failed attempts (scheduled, started, failed each) to the state they ran in; bounded, as a
+    // history is data.
+    let mut at = failed.previous_event_id();
+    for _ in 0..by_id.len() {
+        let earlier = by_id.get(&at)?;
+        if let Some(entered) = earlier.state_entered_event_details() {
+            return Some(entered.name());
+        }
+        at = earlier.previous_event_id();
+    }
+    None
 }
 
 fn cause(event: &HistoryEvent) -> String {

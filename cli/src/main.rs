@@ -11,6 +11,7 @@ mod graph;
 mod output;
 mod plan;
 mod preflight;
+mod progress;
 mod rehearse;
 mod report;
 mod runtime;

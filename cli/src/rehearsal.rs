@@ -8,7 +8,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sfn::types::HistoryEventType;
 use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
@@ -279,13 +278,7 @@ impl Rehearsal {
                 }
                 shown = steps.len();
             }
-            let end = events.iter().rev().find_map(|e| match e.r#type() {
-                HistoryEventType::ExecutionSucceeded => Some(true),
-                HistoryEventType::ExecutionFailed
-                | HistoryEventType::ExecutionAborted
-                | HistoryEventType::ExecutionTimedOut => Some(false),
-                _ => None,
-            });
+            let end = execution::ended(&events);
             if let Some(succeeded) = end {
                 break succeeded;
             }

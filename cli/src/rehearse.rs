@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cli::approval::Decision;
-use cli::execution::{self, StepEvent};
+use cli::execution;
 use cli::rehearsal::{self, Event, Plan, Rehearsal};
 
 use crate::output::{errln, outln};
+use crate::progress::{Progress, human, simulated};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
@@ -98,6 +99,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let name = workflow.name.clone();
     let speed = args.speed;
+    let progress = Progress::new(steps.iter().map(|s| (*s).to_owned()).collect(), Some(speed));
     let plan = Plan {
         workflow,
         source,
@@ -108,15 +110,23 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let result = crate::runtime::block_on(async {
         outln!("rehearsing {name} in the AWS emulator, with the real Lambda handlers");
-        let rehearsal = Rehearsal::prepare(plan, |event| show(&event, speed)).await?;
+        let rehearsal = Rehearsal::prepare(plan, |event| show(&event, &progress)).await?;
         outln!(
             "time runs {speed}x: a {} wait takes {}",
             human(Duration::from_secs(5 * 60)),
             human(Duration::from_secs(5 * 60) / u32::try_from(speed).unwrap_or(u32::MAX))
         );
         let outcome = rehearsal
-            .run(|step| decide(args, step), |event| show(&event, speed))
-            .await?;
+            .run(
+                |step| progress.suspend(|| decide(args, step)),
+                |event| show(&event, &progress),
+            )
+            .await;
+        progress.finish(match &outcome {
+            Ok(outcome) if outcome.succeeded => "succeeded",
+            _ => "failed",
+        });
+        let outcome = outcome?;
         let world = rehearsal.world_state().await;
         Ok::<_, rehearsal::RehearseError>((outcome, world))
     });
@@ -136,7 +146,7 @@ pub fn run(args: &Args) -> ExitCode {
     outln!(
         "{verdict} in {} (simulated {})",
         human(outcome.took),
-        human(outcome.took * u32::try_from(speed).unwrap_or(u32::MAX))
+        human(simulated(outcome.took, speed))
     );
     outln!();
     outln!("{}", audit::render::text(&outcome.report).trim_end());
@@ -181,8 +191,8 @@ fn decide(args: &Args, step: &str) -> Option<Decision> {
     })
 }
 
-/// One line per event: the elapsed time, the simulated time, the step and what it did.
-fn show(event: &Event, speed: u64) {
+/// The rehearsal's preparation in plain lines; the execution's steps as `progress` shows them.
+fn show(event: &Event, progress: &Progress) {
     match event {
         Event::Emulator {
             endpoint,
@@ -197,42 +207,15 @@ fn show(event: &Event, speed: u64) {
         }
         Event::Made(what) => outln!("world: {what}"),
         Event::Deployed { stack, took } => outln!("stack {stack}: deployed in {}", human(*took)),
-        Event::Started { execution } => outln!("execution {execution}"),
+        Event::Started { execution } => {
+            outln!("execution {execution}");
+            progress.start();
+        }
         Event::Step {
             step,
             event,
             elapsed,
-        } => {
-            let what = match event {
-                StepEvent::Started => "running".to_owned(),
-                StepEvent::Polled(n) => format!("polling {n}"),
-                StepEvent::Succeeded => "done".to_owned(),
-                StepEvent::Skipped => "skipped".to_owned(),
-                StepEvent::Failed(cause) => format!("failed: {cause}"),
-            };
-            let simulated = *elapsed * u32::try_from(speed).unwrap_or(u32::MAX);
-            outln!(
-                "  {:>6} {:>8}  {step:<20} {what}",
-                human(*elapsed),
-                human(simulated)
-            );
-        }
-        Event::Answered { step, decision } => {
-            let verb = match decision {
-                Decision::Approve => "approved",
-                Decision::Reject => "rejected",
-            };
-            outln!("  {step}: {verb}");
-        }
-    }
-}
-
-/// `1.2s`, `3m4s`: tenths of seconds under a minute, whole seconds above.
-fn human(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    if secs < 60 {
-        format!("{:.1}s", duration.as_secs_f64())
-    } else {
-        workflow::duration::format(secs)
+        } => progress.step(step, event, *elapsed),
+        Event::Answered { step, decision } => progress.answered(step, *decision),
     }
 }

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aws_sdk_sfn::types::HistoryEventType;
 use cli::aws::{AwsArgs, AwsError, Session};
-use cli::execution::{self, StepEvent};
+use cli::execution;
 use serde_json::Value as Json;
 
 use crate::output::{errln, outln};
+use crate::progress::Progress;
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
@@ -173,34 +173,37 @@ enum Target<'a> {
     Named(&'a str),
 }
 
-/// Prints each step event as it appears in the history; whether the execution succeeded.
+/// Shows each step event as it appears in the history (as `rehearse` does: live on a terminal); whether the
+/// execution succeeded.
 async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
+    let began = std::time::Instant::now();
     let manifest = execution::manifest(session, execution).await?;
+    let steps = manifest
+        .iter()
+        .flat_map(|m| &m.steps)
+        .map(|s| s.id.clone())
+        .collect();
+    let progress = Progress::new(steps, None);
+    progress.start();
     let mut shown = 0;
     loop {
-        let events = execution::history(session, execution).await?;
+        let events = match execution::history(session, execution).await {
+            Ok(events) => events,
+            Err(error) => {
+                progress.finish("stopped following");
+                return Err(error);
+            }
+        };
         if let Some(manifest) = &manifest {
             let steps = execution::step_events(manifest, &events);
             for (step, event) in steps.iter().skip(shown) {
-                let what = match event {
-                    StepEvent::Started => "started".to_owned(),
-                    StepEvent::Polled(n) => format!("polling ({n})"),
-                    StepEvent::Succeeded => "succeeded".to_owned(),
-                    StepEvent::Skipped => "skipped".to_owned(),
-                    StepEvent::Failed(cause) => format!("failed: {cause}"),
-                };
-                outln!("  {step:<20} {what}");
+                progress.step(step, event, began.elapsed());
             }
             shown = steps.len();
         }
-        let end = events.iter().rev().find_map(|e| match e.r#type() {
-            HistoryEventType::ExecutionSucceeded => Some(true),
-            HistoryEventType::ExecutionFailed
-            | HistoryEventType::ExecutionAborted
-            | HistoryEventType::ExecutionTimedOut => Some(false),
-            _ => None,
-        });
+        let end = execution::ended(&events);
         if let Some(succeeded) = end {
+            progress.finish(if succeeded { "ended" } else { "failed" });
             // A held-back execution succeeds as a machine but rolled nothing back: not a success to report.
             let output = events
                 .iter()

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use cli::approval::Decision;
-use cli::rehearsal::{Outcome, Plan, Rehearsal};
+use cli::execution::StepEvent;
+use cli::rehearsal::{Event, Outcome, Plan, Rehearsal};
 use serde_json::Value;
 
 use crate::{root, stepback_with};
@@ -33,11 +34,12 @@ fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
 }
 
 /// Prepares the rehearsal, lets `before` look at the world, then runs it: approving every approval but `reject`.
+/// `after` sees the steps' events too.
 fn rehearse<T>(
     plan: Plan,
     reject: Option<&str>,
     before: impl AsyncFnOnce(&Rehearsal) -> T,
-    after: impl AsyncFnOnce(&Rehearsal, &Outcome, T),
+    after: impl AsyncFnOnce(&Rehearsal, &Outcome, T, Vec<(String, StepEvent)>),
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -48,6 +50,7 @@ fn rehearse<T>(
             .await
             .expect("the rehearsal is prepared");
         let seen = before(&rehearsal).await;
+        let mut steps = Vec::new();
         let outcome = rehearsal
             .run(
                 |step| {
@@ -57,11 +60,15 @@ fn rehearse<T>(
                         Decision::Approve
                     })
                 },
-                |_| {},
+                |event| {
+                    if let Event::Step { step, event, .. } = event {
+                        steps.push((step, event));
+                    }
+                },
             )
             .await
             .expect("the rehearsal runs");
-        after(&rehearsal, &outcome, seen).await;
+        after(&rehearsal, &outcome, seen, steps).await;
     });
 }
 
@@ -95,7 +102,7 @@ fn the_ec2_example_rehearses_to_success() {
         ),
         None,
         async |_| (),
-        async |rehearsal, outcome, ()| {
+        async |rehearsal, outcome, (), _| {
             assert!(
                 outcome.succeeded,
                 "{}",
@@ -138,7 +145,7 @@ fn a_restore_swaps_the_instances() {
         ),
         None,
         async |_| (),
-        async |rehearsal, outcome, ()| {
+        async |rehearsal, outcome, (), _| {
             assert!(
                 outcome.succeeded,
                 "{}",
@@ -173,15 +180,16 @@ fn a_restore_swaps_the_instances() {
     );
 }
 
-/// `--fail deploy` and `--reject approve_restore` run the failure path: `announce_failure` publishes a message
-/// that names the step, which an SQS queue subscribed to the topic receives.
+/// `--fail deploy=Stepback.Transient` and `--reject approve_restore` run the failure path: `announce_failure`
+/// publishes a message that names the step, which an SQS queue subscribed to the topic receives. The transient
+/// error is retried as the step's `Retry` says, and the progress shows each attempt.
 #[test]
 fn a_failure_is_announced_naming_the_step() {
     for (step, inputs, fail, reject) in [
         (
             "deploy",
             &[][..],
-            &[("deploy", "Stepback.Failed")][..],
+            &[("deploy", "Stepback.Transient")][..],
             None,
         ),
         (
@@ -198,8 +206,17 @@ fn a_failure_is_announced_naming_the_step() {
             plan("webapp-rollback.toml", inputs, fail),
             reject,
             async |rehearsal| subscribe(rehearsal).await,
-            async |rehearsal, outcome, queue| {
+            async |rehearsal, outcome, queue, steps| {
                 assert!(!outcome.succeeded, "{step}");
+                let retried: Vec<u32> = steps
+                    .iter()
+                    .filter_map(|(s, e)| match e {
+                        StepEvent::Retried(attempt) if s == step => Some(*attempt),
+                        _ => None,
+                    })
+                    .collect();
+                let expected: &[u32] = if step == "deploy" { &[2, 3, 4] } else { &[] };
+                assert_eq!(retried, expected, "{step}: {steps:?}");
                 let failure = outcome.report.failure.as_ref().expect("a failure");
                 assert_eq!(failure.step.as_deref(), Some(step));
                 let messages = received(rehearsal, &queue).await;
