@@ -22,8 +22,9 @@ use crate::world::{self, StateLine, World};
 pub const DEFAULT_SPEED: u64 = 300;
 /// The region of the rehearsal's world.
 pub const REGION: &str = "us-east-1";
-/// How often the execution's history is read.
-const POLL: Duration = Duration::from_millis(250);
+/// How often the execution's history is read: moto answers in milliseconds, and every approval, step and the end
+/// are seen up to this late.
+const POLL: Duration = Duration::from_millis(100);
 /// What a rehearsal gives up after, whatever the workflow's timeouts say.
 const LONGEST: Duration = Duration::from_secs(600);
 /// The zip the stack's functions are made from: empty, since the handlers run in process.

@@ -325,9 +325,14 @@ fn mask_line(line: &str) -> String {
             out.push(' ');
         }
         let core = word.trim_matches(|c: char| "(),;:\"[]".contains(c));
+        // A generated id: a long hex run with a digit, or a name's hex suffix (`stepback-webapp-db-cafdcdda`),
+        // which may have none.
         let hex_run = core
             .split(|c: char| !c.is_ascii_hexdigit())
-            .any(|run| run.len() >= 8 && run.chars().any(|c| c.is_ascii_digit()));
+            .any(|run| run.len() >= 8 && run.chars().any(|c| c.is_ascii_digit()))
+            || core.rsplit_once('-').is_some_and(|(_, suffix)| {
+                suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit())
+            });
         let duration = core.chars().any(|c| c.is_ascii_digit())
             && core.chars().any(|c| "msh".contains(c))
             && core
