@@ -76,8 +76,13 @@ pub struct Plan {
     pub speed: u64,
     /// An emulator already running; without it, one is started and stopped.
     pub endpoint: Option<String>,
-    /// Steps whose operation fails, with the error name.
-    pub fail: Vec<(String, String)>,
+    /// Steps whose AWS calls fail, with the error the handler then reports.
+    pub fail: Vec<(String, catalog::ErrorName)>,
+    /// Faults injected into a fraction of the handlers' AWS calls.
+    pub chaos: Option<lambdas::faults::Chaos>,
+    /// The loopback port the Lambda Invoke API is served on: with `endpoint`, the `MOTO_PORT` that emulator was
+    /// started with, which its interpreter invokes. Without it, a free port.
+    pub lambda_port: Option<u16>,
 }
 
 /// What happened, as it happens.
@@ -122,6 +127,8 @@ pub struct Outcome {
 pub struct Rehearsal {
     /// Kept for its drop, which stops the emulator this rehearsal started.
     _moto: Option<emulator::Moto>,
+    /// The functions served, stopped on drop.
+    served: lambdas::serve::Served,
     /// The rehearsal's AWS session, against the emulator.
     pub session: Session,
     world: World,
@@ -142,7 +149,7 @@ impl Rehearsal {
             upstream,
             session,
             served,
-        } = Front::start(plan.endpoint.as_deref()).await?;
+        } = Front::start(plan.endpoint.as_deref(), plan.lambda_port, plan.speed).await?;
         progress(Event::Emulator {
             endpoint: format!("http://{upstream}"),
             started: moto.is_some(),
@@ -207,9 +214,18 @@ impl Rehearsal {
                 }
             }
         }
-        for (step, error) in &plan.fail {
-            served.fail(step, error, "injected by `stepback rehearse --fail`");
+        // A step fails at the AWS layer, its handler getting the AWS error; one that calls no AWS API
+        // (`check.http`) reports the error from its Lambda without running.
+        let mut failing = std::collections::BTreeMap::new();
+        for (step, error) in plan.fail {
+            if calls_aws(&plan.workflow, &step) {
+                failing.insert(step, error);
+            } else {
+                let message = format!("injected by `stepback rehearse --fail {step}`");
+                served.fail(&step, error.as_str(), &message);
+            }
         }
+        served.inject(lambdas::faults::Faults::new(plan.chaos, failing));
         // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
         // definition, with the stack's function ARNs, is created through the API.
         let options = compiler::Options {
@@ -241,6 +257,7 @@ impl Rehearsal {
         });
         Ok(Rehearsal {
             _moto: moto,
+            served,
             session,
             world,
             machine,
@@ -316,6 +333,11 @@ impl Rehearsal {
         })
     }
 
+    /// The handlers' AWS calls so far, and the faults `--chaos` and `--fail` injected into them.
+    pub fn faults(&self) -> lambdas::faults::Counts {
+        self.served.counts()
+    }
+
     /// The world's state that matters, read from the emulator now.
     pub async fn world_state(&self) -> Vec<StateLine> {
         self.world.state(&self.session).await
@@ -341,8 +363,18 @@ pub struct Front {
 }
 
 impl Front {
-    pub async fn start(endpoint: Option<&str>) -> Result<Front, RehearseError> {
-        let listener = lambdas::serve::bind().map_err(RehearseError::Serve)?;
+    /// `lambda_port`: the loopback port to serve on (with `endpoint`, the `MOTO_PORT` that emulator was started
+    /// with), else a free one. `speed` divides the SDK's backoff between attempts (1 s at first), a wait too.
+    pub async fn start(
+        endpoint: Option<&str>,
+        lambda_port: Option<u16>,
+        speed: u64,
+    ) -> Result<Front, RehearseError> {
+        let listener = match lambda_port {
+            Some(port) => std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)),
+            None => lambdas::serve::bind(),
+        }
+        .map_err(RehearseError::Serve)?;
         let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
         let (moto, upstream) = match endpoint {
             Some(endpoint) => (None, address(endpoint)?),
@@ -363,7 +395,13 @@ impl Front {
             .endpoint_url(&front)
             .region(Region::new(REGION))
             .test_credentials()
-            .retry_config(RetryConfig::standard().with_max_attempts(aws::ATTEMPTS))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(aws::ATTEMPTS)
+                    .with_initial_backoff(
+                        Duration::from_secs(1) / u32::try_from(speed).unwrap_or(u32::MAX),
+                    ),
+            )
             .load()
             .await;
         let served = lambdas::serve::spawn(listener, Default::default(), &config, Some(upstream))
@@ -375,6 +413,21 @@ impl Front {
             served,
         })
     }
+}
+
+impl Drop for Rehearsal {
+    fn drop(&mut self) {
+        self.served.stop();
+    }
+}
+
+/// Whether `step`'s action calls an AWS API, so that `--fail` can fail it at the AWS layer: it has IAM grants.
+pub fn calls_aws(workflow: &Workflow, step: &str) -> bool {
+    workflow
+        .steps
+        .iter()
+        .chain(&workflow.on_failure)
+        .any(|s| s.id == step && !s.action.grants.is_empty())
 }
 
 /// Runs a one-state machine: moto loads its Step Functions interpreter on the first execution (seconds), which

@@ -21,10 +21,16 @@ pub struct Args {
     /// An input, e.g. --input restore_data=true; repeatable. Built and checked as `stepback start` does.
     #[arg(long = "input", value_name = "KEY=VALUE", value_parser = crate::start::parse_pair)]
     inputs: Vec<(String, String)>,
-    /// An emulator already running (moto started with MOTO_PORT naming a server that runs the Lambda code, or
-    /// LocalStack), instead of a moto server started and stopped by the rehearsal.
+    /// An emulator already running, instead of a moto server started and stopped by the rehearsal: moto
+    /// started with MOTO_PORT=PORT and this rehearsal given --lambda-port PORT, e.g.
+    /// `MOTO_PORT=8124 moto_server -p 5000 & stepback rehearse FILE --endpoint http://127.0.0.1:5000
+    /// --lambda-port 8124`.
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
+    /// With --endpoint: the loopback port to serve the Lambda Invoke API on, the MOTO_PORT the emulator was
+    /// started with (its interpreter invokes Lambda there).
+    #[arg(long, value_name = "PORT", requires = "endpoint")]
+    lambda_port: Option<u16>,
     /// How many times faster than real time the rollback's waits, timeouts and retry intervals run.
     #[arg(long, default_value_t = rehearsal::DEFAULT_SPEED, value_parser = clap::value_parser!(u64).range(1..))]
     speed: u64,
@@ -34,10 +40,21 @@ pub struct Args {
     /// Reject this approval step when it waits, to rehearse the failure path; repeatable.
     #[arg(long, value_name = "STEP")]
     reject: Vec<String>,
-    /// Make this step's operation fail with ERROR (default Stepback.Failed), to rehearse the failure path and
-    /// the [on_failure] steps; repeatable.
+    /// Make this step's AWS calls fail with the AWS error its handler reports as ERROR (default
+    /// Stepback.Failed: AccessDenied), to rehearse the failure path and the [on_failure] steps; repeatable.
+    /// A step whose action calls no AWS API (check.http) reports ERROR from its Lambda without running.
+    /// E.g. --fail backup_db=Stepback.Precondition.
     #[arg(long, value_name = "STEP[=ERROR]")]
     fail: Vec<String>,
+    /// Inject faults into a fraction P (0 to 1) of the handlers' AWS calls: throttling, 5xx answers, and
+    /// replies dropped after the emulator acted on the call. The rehearsal's own calls (the world, the stack,
+    /// the execution's history) are not faulted. The output counts the faults. E.g. --chaos 0.2 --seed 7.
+    #[arg(long, value_name = "P", value_parser = probability)]
+    chaos: Option<f64>,
+    /// The seed that picks the calls --chaos faults: the same seed faults the same calls (default: drawn, and
+    /// printed so that the run can be replayed).
+    #[arg(long, value_name = "N", requires = "chaos")]
+    seed: Option<u64>,
     /// Also write the execution's HTML audit to FILE.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -75,7 +92,7 @@ pub fn run(args: &Args) -> ExitCode {
             );
             return ExitCode::from(INVALID);
         }
-        if catalog::ErrorName::from_name(error).is_none() {
+        let Some(name) = catalog::ErrorName::from_name(error) else {
             errln!(
                 "error: --fail {text}: `{error}` is not an error a step reports\n  help: one of {}",
                 catalog::ErrorName::ALL
@@ -85,8 +102,20 @@ pub fn run(args: &Args) -> ExitCode {
                     .join(", ")
             );
             return ExitCode::from(INVALID);
+        };
+        if rehearsal::calls_aws(&workflow, step) && lambdas::faults::aws_error(name).is_none() {
+            errln!(
+                "error: --fail {text}: no AWS answer makes a step report `{error}`\n  help: an AWS answer fails a step with one of {}; --reject STEP rehearses a rejection, and --slow STEP=DURATION past the step's timeout a timeout",
+                catalog::ErrorName::ALL
+                    .iter()
+                    .filter(|e| lambdas::faults::aws_error(**e).is_some())
+                    .map(|e| e.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return ExitCode::from(INVALID);
         }
-        fail.push((step.to_owned(), error.to_owned()));
+        fail.push((step.to_owned(), name));
     }
     for step in args.approve.iter().chain(&args.reject) {
         if step != "all" && !steps.contains(&step.as_str()) {
@@ -100,6 +129,10 @@ pub fn run(args: &Args) -> ExitCode {
     let name = workflow.name.clone();
     let speed = args.speed;
     let progress = Progress::new(steps.iter().map(|s| (*s).to_owned()).collect(), Some(speed));
+    let chaos = args.chaos.map(|probability| lambdas::faults::Chaos {
+        probability,
+        seed: args.seed.unwrap_or_else(|| fastrand::u64(..1_000_000)),
+    });
     let plan = Plan {
         workflow,
         source,
@@ -107,9 +140,19 @@ pub fn run(args: &Args) -> ExitCode {
         speed,
         endpoint: args.endpoint.clone(),
         fail,
+        chaos,
+        lambda_port: args.lambda_port,
     };
     let result = crate::runtime::block_on(async {
         outln!("rehearsing {name} in the AWS emulator, with the real Lambda handlers");
+        if let Some(chaos) = chaos {
+            outln!(
+                "chaos: faults in a fraction {} of the handlers' AWS calls, seed {} (replay with --seed {})",
+                chaos.probability,
+                chaos.seed,
+                chaos.seed
+            );
+        }
         let rehearsal = Rehearsal::prepare(plan, |event| show(&event, &progress)).await?;
         outln!(
             "time runs {speed}x: a {} wait takes {}",
@@ -128,9 +171,9 @@ pub fn run(args: &Args) -> ExitCode {
         });
         let outcome = outcome?;
         let world = rehearsal.world_state().await;
-        Ok::<_, rehearsal::RehearseError>((outcome, world))
+        Ok::<_, rehearsal::RehearseError>((outcome, world, rehearsal.faults()))
     });
-    let (outcome, world) = match result {
+    let (outcome, world, faults) = match result {
         Ok(Ok(done)) => done,
         Ok(Err(error)) => {
             errln!("error: {error}");
@@ -148,6 +191,9 @@ pub fn run(args: &Args) -> ExitCode {
         human(outcome.took),
         human(simulated(outcome.took, speed))
     );
+    if chaos.is_some() || !args.fail.is_empty() {
+        outln!("{}", injected(&faults));
+    }
     outln!();
     outln!("{}", audit::render::text(&outcome.report).trim_end());
     outln!();

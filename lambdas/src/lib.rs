@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod check;
 pub mod error;
+pub mod faults;
 pub mod logging;
 pub mod loopback;
 pub mod moto_gaps;

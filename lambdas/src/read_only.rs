@@ -43,7 +43,16 @@ impl std::fmt::Display for AwsOperation {
 /// (ECS, SSM, Step Functions), rpc-v2-cbor's `/operation/<name>` path (CloudWatch), and the query protocols'
 /// `Action` form field (RDS, ELB, SNS, EC2). `None` for anything else.
 pub fn operation(request: &HttpRequest) -> Option<AwsOperation> {
-    let header = |name: &str| request.headers().get(name).unwrap_or_default();
+    let headers = request.headers();
+    named(
+        |name| headers.get(name).unwrap_or_default(),
+        request.uri(),
+        request.body().bytes().unwrap_or_default(),
+    )
+}
+
+/// [`operation`], from a request's parts: its headers (by name; `""` when absent), its URI and its body.
+pub fn named<'r>(header: impl Fn(&str) -> &'r str, uri: &str, body: &[u8]) -> Option<AwsOperation> {
     let service = header("authorization")
         .split_once("Credential=")
         .and_then(|(_, credential)| credential.split('/').nth(3))
@@ -51,10 +60,9 @@ pub fn operation(request: &HttpRequest) -> Option<AwsOperation> {
         .to_owned();
     let name = if let Some((_, name)) = header("x-amz-target").rsplit_once('.') {
         name.to_owned()
-    } else if let Some((_, name)) = request.uri().split_once("/operation/") {
+    } else if let Some((_, name)) = uri.split_once("/operation/") {
         name.split(['?', '/']).next().unwrap_or_default().to_owned()
     } else {
-        let body = request.body().bytes().unwrap_or_default();
         String::from_utf8_lossy(body)
             .split('&')
             .find_map(|pair| pair.strip_prefix("Action="))?

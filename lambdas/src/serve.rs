@@ -1,8 +1,10 @@
 //! The Lambda Invoke API on a loopback port, answered in process by the real handlers: what moto cannot do
 //! (it runs no Lambda code without Docker). `stepback rehearse` points moto's `MOTO_PORT` at it, so that moto's
 //! Step Functions interpreter invokes the real handlers, and every other request is passed on to `upstream`,
-//! bridged by [`moto_gaps`] where moto lacks something; `stepback preflight`'s test invokes the checks through it.
+//! bridged by [`moto_gaps`] where moto lacks something, and faulted by [`faults`] when the handlers sent them;
+//! `stepback preflight`'s test invokes the checks through it.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -13,9 +15,11 @@ use aws_config::SdkConfig;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
+use crate::faults::{self, Faults, Injection};
 use crate::loopback::{self, Request};
-use crate::{Clients, Function, moto_gaps};
+use crate::{Clients, Function, moto_gaps, read_only};
 
 /// The path of an Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
@@ -35,6 +39,8 @@ struct Shared {
     functions: RwLock<BTreeMap<String, Function>>,
     /// Steps whose invocations fail with this error name and message instead of running the handler.
     failing: RwLock<BTreeMap<String, (String, String)>>,
+    faults: RwLock<Arc<Faults>>,
+    stop: Notify,
 }
 
 impl Served {
@@ -47,8 +53,8 @@ impl Served {
             .insert(name, function);
     }
 
-    /// Every invocation for `step` (the payload's `execution.step`) fails with the error `name` and `message`,
-    /// as its Lambda would report the failure of its AWS operation.
+    /// Every invocation for `step` (the payload's `execution.step`) fails with the error `name` and `message`
+    /// without running the handler: for a step whose action calls no AWS API that [`Served::inject`] could fail.
     pub fn fail(&self, step: &str, name: &str, message: &str) {
         self.shared
             .failing
@@ -56,12 +62,42 @@ impl Served {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(step.to_owned(), (name.to_owned(), message.to_owned()));
     }
+
+    /// Injects `faults` into the handlers' AWS calls from now on.
+    pub fn inject(&self, faults: Faults) {
+        *self
+            .shared
+            .faults
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(faults);
+    }
+
+    /// The handlers' calls and the faults injected so far.
+    pub fn counts(&self) -> faults::Counts {
+        self.faults().counts()
+    }
+
+    /// Stops serving and frees the port (invocations under way are dropped).
+    pub fn stop(&self) {
+        self.shared.stop.notify_one();
+    }
+
+    fn faults(&self) -> Arc<Faults> {
+        Arc::clone(
+            &self
+                .shared
+                .faults
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
 }
 
 /// Serves `functions` (by function name) on `listener`, a loopback port bound by the caller (so that the emulator
 /// can be told it before this starts), from a thread of its own that lives as long as the process: the handlers'
-/// futures are not `Send`, so they run on that thread's runtime. Their AWS calls use `config`; requests that are
-/// not invocations go to `upstream` through [`moto_gaps`], or get a 404 without one.
+/// futures are not `Send`, so they run on that thread's runtime, until [`Served::stop`]. Their AWS calls use
+/// `config`, with each step's requests [tagged](faults::Tagged) with its id; requests that are not invocations go
+/// to `upstream` through [`moto_gaps`] (and the [`faults`] injected), or get a 404 without one.
 pub fn spawn(
     listener: TcpListener,
     functions: BTreeMap<String, Function>,
@@ -72,7 +108,7 @@ pub fn spawn(
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         functions: RwLock::new(functions),
-        failing: RwLock::default(),
+        ..Shared::default()
     });
     let served = Served {
         addr,
@@ -89,11 +125,17 @@ pub fn spawn(
                 return;
             };
             let server = Rc::new(Server {
-                shared,
-                clients: Clients::new(&config),
+                shared: Arc::clone(&shared),
+                config,
+                clients: RefCell::default(),
                 upstream,
             });
-            while let Ok((stream, _)) = listener.accept().await {
+            loop {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    () = shared.stop.notified() => break,
+                };
+                let Ok((stream, _)) = accepted else { break };
                 let server = Rc::clone(&server);
                 tokio::task::spawn_local(async move {
                     // A broken connection fails only the call that made it, which its caller reports.
@@ -112,7 +154,9 @@ pub fn bind() -> io::Result<TcpListener> {
 
 struct Server {
     shared: Arc<Shared>,
-    clients: Clients,
+    config: SdkConfig,
+    /// Each step's clients, whose requests name the step.
+    clients: RefCell<BTreeMap<String, Rc<Clients>>>,
     upstream: Option<SocketAddr>,
 }
 
@@ -127,15 +171,57 @@ impl Server {
             .filter(|_| request.method == "POST");
         match (invoked, self.upstream) {
             (Some(name), _) => self.invoke(&mut stream, &decode(name), &request.body).await,
-            (None, Some(upstream)) => {
-                let (outbound, bridge) = moto_gaps::outbound(&request);
-                let response = loopback::exchange(upstream, &outbound).await?;
-                stream
-                    .write_all(&moto_gaps::inbound(&bridge, response))
-                    .await
-            }
+            (None, Some(upstream)) => self.forward(&mut stream, &request, upstream).await,
             (None, None) => not_found(&mut stream, &request).await,
         }
+    }
+
+    /// Passes `request` on to the emulator through [`moto_gaps`], unless a fault is injected: a handler's
+    /// request may be answered with an error instead, or forwarded and its answer dropped.
+    async fn forward(
+        &self,
+        stream: &mut TcpStream,
+        request: &Request,
+        upstream: SocketAddr,
+    ) -> io::Result<()> {
+        let faults = Arc::clone(
+            &self
+                .shared
+                .faults
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let injection = request
+            .header(faults::STEP_HEADER)
+            .and_then(|step| faults.draw(step, request));
+        let (outbound, bridge) = moto_gaps::outbound(request);
+        let raw = match injection {
+            Some(Injection::Answer(raw)) => raw,
+            Some(Injection::Drop) => {
+                loopback::exchange(upstream, &outbound).await?;
+                return Ok(());
+            }
+            None => loopback::exchange(upstream, &outbound).await?,
+        };
+        stream.write_all(&moto_gaps::inbound(&bridge, raw)).await
+    }
+
+    /// The clients of `step`'s handler: the server's config, with an HTTP client that names the step.
+    fn clients(&self, step: &str) -> Rc<Clients> {
+        let mut clients = self.clients.borrow_mut();
+        let made = clients.entry(step.to_owned()).or_insert_with(|| {
+            let inner = self
+                .config
+                .http_client()
+                .unwrap_or_else(read_only::default_https_client);
+            let config = self
+                .config
+                .to_builder()
+                .http_client(faults::Tagged::new(inner, step))
+                .build();
+            Rc::new(Clients::new(&config))
+        });
+        Rc::clone(made)
     }
 
     /// Answers as Lambda does: the handler's response with 200, or its error with 200 and
@@ -161,20 +247,24 @@ impl Server {
             return respond(stream, "404 Not Found", &headers, &body).await;
         };
         let payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let failing = payload["execution"]["step"].as_str().and_then(|step| {
-            self.shared
-                .failing
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(step)
-                .cloned()
-        });
+        let step = payload["execution"]["step"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let failing = self
+            .shared
+            .failing
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&step)
+            .cloned();
         if let Some((name, message)) = failing {
             let body = json!({ "errorType": name, "errorMessage": message });
             let headers = [("X-Amz-Function-Error", "Unhandled")];
             return respond(stream, "200 OK", &headers, &body).await;
         }
-        match function.handle(&self.clients, payload).await {
+        let clients = self.clients(&step);
+        match function.handle(&clients, payload).await {
             Ok(response) => {
                 let body = serde_json::to_value(&response).unwrap_or(Value::Null);
                 respond(stream, "200 OK", &[], &body).await

@@ -1,6 +1,7 @@
 //! The `stepback` binary as a user runs it: exit codes, what it prints, what it writes.
 
 mod aws;
+mod chaos;
 mod deploy;
 mod output;
 mod preflight;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{root, stepback_with};
 
-fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
+pub fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
     let source =
         std::fs::read_to_string(root().join("examples").join(example)).expect("the example");
     let workflow = workflow::check(&source).workflow.expect("a valid example");
@@ -28,8 +28,13 @@ fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
         endpoint: None,
         fail: fail
             .iter()
-            .map(|(s, e)| ((*s).to_owned(), (*e).to_owned()))
+            .map(|(s, e)| {
+                let error = catalog::ErrorName::from_name(e).expect("an error name");
+                ((*s).to_owned(), error)
+            })
             .collect(),
+        chaos: None,
+        lambda_port: None,
     }
 }
 

@@ -74,22 +74,28 @@ impl LongAction for AlbDeregister {
             .map(|(t, _)| t)
             .collect();
         if !in_service.is_empty() {
-            clients
+            let deregistered = clients
                 .aws(aws_sdk_elasticloadbalancingv2::Client::new)
                 .deregister_targets()
                 .target_group_arn(target_group)
                 .set_targets(Some(descriptions(&in_service)))
                 .send()
-                .await
-                .map_err(|e| {
-                    ActionError::aws(
-                        format!(
-                            "deregister {} from target group `{target_group}`",
-                            in_service.join(", ")
-                        ),
-                        e,
-                    )
-                })?;
+                .await;
+            if let Err(e) = deregistered {
+                // An answer lost on the way: the SDK's next attempt is refused (InvalidTarget), since the
+                // first one deregistered them. The targets' health says which.
+                let still_in = describe(clients, target_group, Some(&in_service))
+                    .await?
+                    .iter()
+                    .any(|(t, state)| in_service.contains(t) && !is_out(state));
+                if still_in {
+                    let attempted = format!(
+                        "deregister {} from target group `{target_group}`",
+                        in_service.join(", ")
+                    );
+                    return Err(ActionError::aws(attempted, e));
+                }
+            }
         }
         Ok(State {
             target_group: target_group.clone(),

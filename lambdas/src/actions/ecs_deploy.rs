@@ -17,6 +17,7 @@ use aws_sdk_ecs::types::{
     PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
     TaskDefinitionPlacementConstraint, TaskDefinitionStatus, TaskStopCode, Volume,
 };
+use aws_smithy_types::retry::RetryConfig;
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
@@ -207,17 +208,27 @@ impl LongAction for EcsDeploy {
         let deployed = describe_task_definition(clients, &after).await?;
         if running != after {
             ensure_images_exist(clients, deployed.container_definitions()).await?;
-            clients
+            let updated = clients
                 .aws(aws_sdk_ecs::Client::new)
                 .update_service()
                 .cluster(cluster)
                 .service(name)
                 .task_definition(&after)
                 .send()
-                .await
-                .map_err(|e| {
-                    ActionError::aws(format!("update ECS service `{name}` to `{after}`"), e)
-                })?;
+                .await;
+            // An answer lost on the way may hide an update that happened, and a retried `start` that finds
+            // the service on `after` with the rollout over would take `previous` from there: look now.
+            if let Err(e) = updated
+                && describe_service(clients, cluster, name)
+                    .await?
+                    .task_definition()
+                    != Some(after.as_str())
+            {
+                return Err(ActionError::aws(
+                    format!("update ECS service `{name}` to `{after}`"),
+                    e,
+                ));
+            }
         }
         let image_tag = deployed
             .container_definitions()
@@ -655,6 +666,12 @@ impl Registration {
             .set_proxy_configuration(self.proxy_configuration)
             .set_ephemeral_storage(self.ephemeral_storage)
             .set_runtime_platform(self.runtime_platform)
+            // Each attempt registers a revision, and a lost answer would leave one more: no attempt is
+            // repeated here; the step's retry looks for the registered revision before registering.
+            .customize()
+            .config_override(
+                aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| {

@@ -189,7 +189,7 @@ impl LongAction for RdsRestore {
                         format!("{attempted}: RDS snapshot `{snapshot}` not found"),
                     ));
                 }
-                clients
+                let restored = clients
                     .aws(aws_sdk_rds::Client::new)
                     .restore_db_instance_from_db_snapshot()
                     .db_instance_identifier(&new_instance)
@@ -218,8 +218,17 @@ impl LongAction for RdsRestore {
                             .into(),
                     ))
                     .send()
-                    .await
-                    .map_err(|e| ActionError::aws(&attempted, e))?;
+                    .await;
+                // An answer lost on the way: the SDK's next attempt is refused
+                // (DBInstanceAlreadyExists), since the first one restored it.
+                if let Err(e) = restored {
+                    let ours = find_instance(clients, &new_instance)
+                        .await?
+                        .is_some_and(|i| tagged_by(i.tag_list(), call));
+                    if !ours {
+                        return Err(ActionError::aws(&attempted, e));
+                    }
+                }
             }
         }
         Ok(State {
@@ -505,16 +514,27 @@ fn attempts(error: &ActionError, tries: u32) -> String {
 }
 
 async fn rename(clients: &Clients, from: &str, to: &str) -> Result<(), ActionError> {
-    clients
+    let renamed = clients
         .aws(aws_sdk_rds::Client::new)
         .modify_db_instance()
         .db_instance_identifier(from)
         .new_db_instance_identifier(to)
         .apply_immediately(true)
         .send()
-        .await
-        .map_err(|e| ActionError::aws(format!("rename RDS instance `{from}` to `{to}`"), e))?;
-    Ok(())
+        .await;
+    let Err(e) = renamed else { return Ok(()) };
+    // An answer lost on the way: the SDK's next attempt finds no `from` (DBInstanceNotFound), since the
+    // first one renamed it.
+    match (
+        find_instance(clients, from).await?,
+        find_instance(clients, to).await?,
+    ) {
+        (None, Some(_)) => Ok(()),
+        _ => Err(ActionError::aws(
+            format!("rename RDS instance `{from}` to `{to}`"),
+            e,
+        )),
+    }
 }
 
 fn status(instance: &DbInstance) -> &str {

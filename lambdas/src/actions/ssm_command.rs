@@ -10,6 +10,7 @@ use aws_sdk_ssm::types::{
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use aws_smithy_types::retry::RetryConfig;
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
@@ -194,10 +195,24 @@ impl LongAction for SsmCommand {
         if let Some(directory) = &p.working_directory {
             send = send.parameters("workingDirectory", vec![directory.clone()]);
         }
+        // Each attempt sends a command (SendCommand takes no client token), and a lost answer would leave one
+        // more: no attempt is repeated by the SDK; after a failure the marker says whether it was sent.
         let sent = send
+            .customize()
+            .config_override(
+                aws_sdk_ssm::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
             .send()
-            .await
-            .map_err(|e| ActionError::aws(format!("send {DOCUMENT} to {on}"), e))?;
+            .await;
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(e) => {
+                return match find_sent(clients, &marker).await? {
+                    Some(command_id) => Ok(State { command_id }),
+                    None => Err(ActionError::aws(format!("send {DOCUMENT} to {on}"), e)),
+                };
+            }
+        };
         let command_id = sent.command.and_then(|c| c.command_id).ok_or_else(|| {
             ActionError::new(
                 ErrorName::Failed,

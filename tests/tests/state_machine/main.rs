@@ -62,7 +62,7 @@ impl Harness {
     fn start() -> Harness {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let front = runtime
-            .block_on(cli::rehearsal::Front::start(None))
+            .block_on(cli::rehearsal::Front::start(None, None, 1))
             .unwrap_or_else(|e| panic!("{e}"));
         let arns = options(1).substitutions;
         for action in catalog::ACTIONS {

@@ -1,0 +1,267 @@
+//! Faults injected into the handlers' AWS calls on their way to the emulator, by [`serve`](crate::serve)'s
+//! forwarding (`stepback rehearse --chaos P --seed N` and `--fail STEP[=ERROR]`).
+//!
+//! Only the handlers' calls carry [`STEP_HEADER`] (their HTTP client is [`Tagged`] with the invocation's step),
+//! so only they are faulted; the rehearsal's own calls (the world, the stack, the execution's history) and the
+//! Lambda invocations of the emulator's interpreter pass untouched. A fault is answered in the protocol the
+//! emulator speaks for that request (before [`moto_gaps`](crate::moto_gaps) brings the answer back), as AWS
+//! answers it:
+//! - throttling: the error code the SDK's retry classifier counts as throttling (`ThrottlingException` in
+//!   awsJson, `Throttling` in the query protocol, `RequestLimitExceeded` for EC2), so the SDK backs off and
+//!   retries;
+//! - a 5xx: `InternalFailure` (`InternalError` for EC2) with status 500, which the SDK retries too;
+//! - a dropped reply: the request is forwarded and the emulator acts on it, then the connection is closed
+//!   without an answer, so the caller cannot know whether its call happened.
+//!
+//! Chaos is reproducible: whether the `n`th call of an operation by a step is faulted, and how, is drawn from a
+//! generator seeded with the seed, the step, the operation and `n`, so the same seed faults the same calls
+//! whatever order parallel branches run in.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use catalog::ErrorName;
+use sha2::{Digest, Sha256};
+
+use crate::loopback::Request;
+use crate::read_only;
+
+/// The header that names the step whose handler sent a request.
+pub const STEP_HEADER: &str = "x-stepback-step";
+
+/// A fraction of the handlers' calls to fault, and the seed that picks them.
+#[derive(Clone, Copy, Debug)]
+pub struct Chaos {
+    /// From 0 (none) to 1 (every call).
+    pub probability: f64,
+    pub seed: u64,
+}
+
+/// A kind of fault [`Chaos`] injects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    Throttled,
+    ServerError,
+    /// The call was forwarded and acted on; its answer was lost.
+    Dropped,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 3] = [Fault::Throttled, Fault::ServerError, Fault::Dropped];
+
+    /// How a person says it, after a count: "3 throttled".
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Fault::Throttled => "throttled",
+            Fault::ServerError => "answered 5xx",
+            Fault::Dropped => "replies dropped after the call was made",
+        }
+    }
+}
+
+/// What the forwarding does with one request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Injection {
+    /// Answer this (raw HTTP, in the emulator's protocol) instead of forwarding.
+    Answer(Vec<u8>),
+    /// Forward, then close the connection without the answer.
+    Drop,
+}
+
+/// The handlers' calls seen, and the faults injected, so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every AWS call a handler sent.
+    pub calls: usize,
+    pub faults: BTreeMap<Fault, usize>,
+    /// Calls failed by `--fail`.
+    pub failed: usize,
+}
+
+/// The faults to inject: chaos, and steps whose every AWS call fails with an error.
+#[derive(Debug, Default)]
+pub struct Faults {
+    chaos: Option<Chaos>,
+    failing: BTreeMap<String, ErrorName>,
+    /// Per step and operation, how many calls were seen: the `n` of the draw.
+    seen: Mutex<BTreeMap<(String, String), u64>>,
+    counts: Mutex<Counts>,
+}
+
+impl Faults {
+    pub fn new(chaos: Option<Chaos>, failing: BTreeMap<String, ErrorName>) -> Faults {
+        Faults {
+            chaos,
+            failing,
+            ..Faults::default()
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What to do with `request`, which `step`'s handler sent: `None` forwards it as it is.
+    pub fn draw(&self, step: &str, request: &Request) -> Option<Injection> {
+        let operation = read_only::named(
+            |name| request.header(name).unwrap_or_default(),
+            &request.path,
+            &request.body,
+        );
+        let name = operation
+            .as_ref()
+            .map_or_else(|| request.path.clone(), |o| o.name.clone());
+        let ec2 = operation.is_some_and(|o| o.service == "ec2");
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.calls += 1;
+        if let Some((status, code)) = self.failing.get(step).copied().and_then(aws_error) {
+            counts.failed += 1;
+            let message = format!("{name} failed by `stepback rehearse --fail {step}`");
+            return Some(Injection::Answer(answer(
+                request, ec2, status, code, &message,
+            )));
+        }
+        let chaos = self.chaos?;
+        let n = {
+            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = seen.entry((step.to_owned(), name.clone())).or_default();
+            *n += 1;
+            *n
+        };
+        let digest = Sha256::digest(format!("{}\n{step}\n{name}\n{n}", chaos.seed));
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&digest[..8]);
+        let mut rng = fastrand::Rng::with_seed(u64::from_le_bytes(seed));
+        if rng.f64() >= chaos.probability {
+            return None;
+        }
+        let fault = Fault::ALL[rng.usize(..Fault::ALL.len())];
+        *counts.faults.entry(fault).or_default() += 1;
+        let injected = format!("injected by `stepback rehearse --chaos` into {name}");
+        Some(match fault {
+            Fault::Throttled => {
+                let code = if ec2 {
+                    "RequestLimitExceeded"
+                } else if is_json(request) {
+                    "ThrottlingException"
+                } else {
+                    "Throttling"
+                };
+                let status = if ec2 { 503 } else { 400 };
+                Injection::Answer(answer(request, ec2, status, code, &injected))
+            }
+            Fault::ServerError => {
+                let code = if ec2 {
+                    "InternalError"
+                } else {
+                    "InternalFailure"
+                };
+                Injection::Answer(answer(request, ec2, 500, code, &injected))
+            }
+            Fault::Dropped => Injection::Drop,
+        })
+    }
+}
+
+/// The AWS answer that a handler maps to `error` (`error::classify`), as status and code; `None` for the errors
+/// no AWS answer gives (a person's rejection, the guard's, a poll loop's timeout).
+pub fn aws_error(error: ErrorName) -> Option<(u16, &'static str)> {
+    match error {
+        ErrorName::Transient => Some((503, "ServiceUnavailable")),
+        ErrorName::NotFound => Some((404, "ResourceNotFoundException")),
+        ErrorName::Precondition => Some((400, "IncorrectState")),
+        ErrorName::InvalidInput => Some((400, "ValidationError")),
+        ErrorName::Failed => Some((403, "AccessDenied")),
+        ErrorName::Rejected
+        | ErrorName::AlreadyRunning
+        | ErrorName::CoolingDown
+        | ErrorName::Timeout => None,
+    }
+}
+
+/// awsJson (`X-Amz-Target`), or rpc-v2-cbor, which reaches the emulator as JSON 1.0.
+fn is_json(request: &Request) -> bool {
+    request.header("x-amz-target").is_some() || request.path.contains("/operation/")
+}
+
+/// An AWS error answer to `request`, in the protocol the emulator speaks for it: awsJson's `__type`, EC2's
+/// `<Response><Errors>`, or the query protocol's `<ErrorResponse>`.
+fn answer(request: &Request, ec2: bool, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let (content_type, extra, body) = if is_json(request) {
+        let content_type = request
+            .header("content-type")
+            .filter(|t| t.starts_with("application/x-amz-json"))
+            .unwrap_or("application/x-amz-json-1.0");
+        let body = serde_json::json!({ "__type": code, "message": message }).to_string();
+        (content_type, format!("X-Amzn-ErrorType: {code}\r\n"), body)
+    } else if ec2 {
+        let body = format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>\
+             <RequestID>stepback-rehearse</RequestID></Response>"
+        );
+        ("text/xml", String::new(), body)
+    } else {
+        let kind = if status >= 500 { "Receiver" } else { "Sender" };
+        let body = format!(
+            "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>stepback-rehearse</RequestId></ErrorResponse>"
+        );
+        ("text/xml", String::new(), body)
+    };
+    format!(
+        "HTTP/1.1 {status} Injected\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// An HTTP client that names `step` in [`STEP_HEADER`] on every request: the client of one step's handler.
+#[derive(Clone, Debug)]
+pub struct Tagged {
+    inner: SharedHttpClient,
+    step: String,
+}
+
+impl Tagged {
+    pub fn new(inner: SharedHttpClient, step: &str) -> Tagged {
+        Tagged {
+            inner,
+            step: step.to_owned(),
+        }
+    }
+}
+
+impl HttpClient for Tagged {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(TaggedConnector {
+            inner: self.inner.http_connector(settings, components),
+            step: self.step.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct TaggedConnector {
+    inner: SharedHttpConnector,
+    step: String,
+}
+
+impl HttpConnector for TaggedConnector {
+    fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
+        request.headers_mut().insert(STEP_HEADER, self.step.clone());
+        self.inner.call(request)
+    }
+}
