@@ -265,3 +265,18 @@ impl HttpConnector for TaggedConnector {
         self.inner.call(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--fail STEP=ERROR` answers with an AWS error that the handlers map back to ERROR.
+    #[test]
+    fn each_injected_error_maps_back_to_its_name() {
+        for name in ErrorName::ALL {
+            if let Some((status, code)) = aws_error(name) {
+                assert_eq!(crate::error::classify(code, status), name, "{code}");
+            }
+        }
+    }
+}

@@ -186,8 +186,9 @@ fn a_restore_swaps_the_instances() {
 }
 
 /// `--fail deploy=Stepback.Transient` and `--reject approve_restore` run the failure path: `announce_failure`
-/// publishes a message that names the step, which an SQS queue subscribed to the topic receives. The transient
-/// error is retried as the step's `Retry` says, and the progress shows each attempt.
+/// publishes a message that names the step, which an SQS queue subscribed to the topic receives. `--fail` fails
+/// the step's AWS calls, and the handler reports the AWS error it got; the transient error is retried as the
+/// step's `Retry` says, and the progress shows each attempt.
 #[test]
 fn a_failure_is_announced_naming_the_step() {
     for (step, inputs, fail, reject) in [
@@ -224,6 +225,15 @@ fn a_failure_is_announced_naming_the_step() {
                 assert_eq!(retried, expected, "{step}: {steps:?}");
                 let failure = outcome.report.failure.as_ref().expect("a failure");
                 assert_eq!(failure.step.as_deref(), Some(step));
+                if let [(_, error)] = fail {
+                    assert_eq!(failure.error.as_deref(), Some(*error));
+                    let cause = failure.cause.as_deref().unwrap_or_default();
+                    assert!(
+                        cause.contains("AWS answered ServiceUnavailable (HTTP 503)")
+                            && cause.contains("failed by `stepback rehearse --fail deploy`"),
+                        "{cause}"
+                    );
+                }
                 let messages = received(rehearsal, &queue).await;
                 assert!(
                     messages
