@@ -23,6 +23,7 @@ use std::any::Any;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use catalog::contract::{self, Execution, Operation, Request, Response, Status};
 use catalog::{ActionSpec, ErrorName, Runtime};
 use serde::Serialize;
@@ -63,20 +64,24 @@ impl Clients {
             return self;
         };
         built.get_or_init(|| {
-            let inner = self
-                .config
-                .http_client()
-                .unwrap_or_else(read_only::default_https_client);
-            let config = self
-                .config
-                .to_builder()
-                .http_client(read_only::ReadOnly::new(inner))
-                .build();
             Box::new(Clients {
                 read_only: None,
-                ..Clients::new(&config)
+                ..self.wrapped(read_only::ReadOnly::new)
             })
         })
+    }
+
+    /// Clients on the same config, whose HTTP client is `wrap` around this one's (or the SDK's default).
+    pub fn wrapped<H: HttpClient + 'static>(
+        &self,
+        wrap: impl FnOnce(SharedHttpClient) -> H,
+    ) -> Clients {
+        let inner = self
+            .config
+            .http_client()
+            .unwrap_or_else(read_only::default_https_client);
+        let config = self.config.to_builder().http_client(wrap(inner)).build();
+        Clients::new(&config)
     }
 
     /// The client of one AWS service, e.g. `clients.aws(aws_sdk_rds::Client::new)`, built by `new` from the

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 use crate::faults::{self, Faults, Injection};
 use crate::loopback::{self, Request};
-use crate::{Clients, Function, moto_gaps, read_only};
+use crate::{Clients, Function, moto_gaps};
 
 /// The path of an Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
@@ -126,7 +126,7 @@ pub fn spawn(
             };
             let server = Rc::new(Server {
                 shared: Arc::clone(&shared),
-                config,
+                clients_of_server: Clients::new(&config),
                 clients: RefCell::default(),
                 upstream,
             });
@@ -154,7 +154,7 @@ pub fn bind() -> io::Result<TcpListener> {
 
 struct Server {
     shared: Arc<Shared>,
-    config: SdkConfig,
+    clients_of_server: Clients,
     /// Each step's clients, whose requests name the step.
     clients: RefCell<BTreeMap<String, Rc<Clients>>>,
     upstream: Option<SocketAddr>,
@@ -206,20 +206,14 @@ impl Server {
         stream.write_all(&moto_gaps::inbound(&bridge, raw)).await
     }
 
-    /// The clients of `step`'s handler: the server's config, with an HTTP client that names the step.
+    /// The clients of `step`'s handler: the server's, with an HTTP client that names the step.
     fn clients(&self, step: &str) -> Rc<Clients> {
         let mut clients = self.clients.borrow_mut();
         let made = clients.entry(step.to_owned()).or_insert_with(|| {
-            let inner = self
-                .config
-                .http_client()
-                .unwrap_or_else(read_only::default_https_client);
-            let config = self
-                .config
-                .to_builder()
-                .http_client(faults::Tagged::new(inner, step))
-                .build();
-            Rc::new(Clients::new(&config))
+            Rc::new(
+                self.clients_of_server
+                    .wrapped(|inner| faults::Tagged::new(inner, step)),
+            )
         });
         Rc::clone(made)
     }
