@@ -265,3 +265,30 @@ fn show(event: &Event, progress: &Progress) {
         Event::Answered { step, decision } => progress.answered(step, *decision),
     }
 }
+
+/// The faults injected, by kind, among the handlers' calls.
+fn injected(counts: &lambdas::faults::Counts) -> String {
+    let mut kinds: Vec<String> = lambdas::faults::Fault::ALL
+        .iter()
+        .map(|fault| {
+            let n = counts.faults.get(fault).copied().unwrap_or(0);
+            format!("{n} {}", fault.describe())
+        })
+        .collect();
+    if counts.failed > 0 {
+        kinds.push(format!("{} failed by --fail", counts.failed));
+    }
+    format!(
+        "faults injected into the handlers' {} AWS calls: {}",
+        counts.calls,
+        kinds.join(", ")
+    )
+}
+
+/// `--chaos`'s fraction of calls: a number from 0 to 1.
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a fraction from 0 to 1, e.g. 0.2")),
+    }
+}
