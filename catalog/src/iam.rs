@@ -64,6 +64,10 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "asg.*: find the group and the processes suspended before the step",
     ),
     (
+        "cloudwatch:GetMetricData",
+        "check.metric: read the metric's datapoints",
+    ),
+    (
         "ec2:DescribeImages",
         "ec2.image: find the AMI an earlier attempt created, and poll its state",
     ),

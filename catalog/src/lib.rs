@@ -10,6 +10,7 @@ pub mod contract;
 mod errors;
 pub mod iam;
 pub mod manifest;
+pub mod metric;
 pub mod world;
 
 pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
@@ -31,6 +32,9 @@ pub enum ValueType {
     /// Load-balancer targets: `"i-0abc"`, `"i-0abc:8080"` or `"10.0.0.7:80"`, or the `targets` output of
     /// `alb.deregister` passed through whole.
     Targets,
+    /// A metric's datapoints, oldest first: `[{"time": "2026-11-27T15:04:00Z", "value": 1.5}]`. Only an output
+    /// (`check.metric`'s); no param takes one.
+    Series,
 }
 
 impl ValueType {
@@ -43,6 +47,7 @@ impl ValueType {
             ValueType::StringMap => "table",
             ValueType::Duration => "duration",
             ValueType::Targets => "targets",
+            ValueType::Series => "series",
         }
     }
 
@@ -64,6 +69,24 @@ pub struct ParamSpec {
     pub allowed: &'static [&'static str],
     /// Whether a shell runs the param's text.
     pub shell: Shell,
+    /// What a literal must satisfy beyond its type, range and allowed values.
+    pub constraint: Constraint,
+}
+
+/// A rule on a param's literal that a range or a list of values cannot say. The language checks it in the
+/// workflow; the Lambda checks the value it receives again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Constraint {
+    None,
+    /// A CloudWatch statistic ([`metric::is_statistic`]).
+    Statistic,
+    /// A CloudWatch period ([`metric::is_period`]).
+    Period,
+    /// A duration that holds `count` periods of `period` (two other params, their defaults when absent).
+    Holds {
+        period: (&'static str, u64),
+        count: (&'static str, u64),
+    },
 }
 
 /// Whether a shell runs a param's text. A value from the execution (an input, a step output) that sits in such
@@ -113,6 +136,10 @@ impl ParamSpec {
 
     const fn run_by(self, shell: Shell) -> ParamSpec {
         ParamSpec { shell, ..self }
+    }
+
+    const fn constrained(self, constraint: Constraint) -> ParamSpec {
+        ParamSpec { constraint, ..self }
     }
 }
 
@@ -319,6 +346,7 @@ const fn param(name: &'static str, ty: ValueType, doc: &'static str) -> ParamSpe
         range: None,
         allowed: &[],
         shell: Shell::Not,
+        constraint: Constraint::None,
     }
 }
 
@@ -331,6 +359,7 @@ const fn optional(name: &'static str, ty: ValueType, doc: &'static str) -> Param
         range: None,
         allowed: &[],
         shell: Shell::Not,
+        constraint: Constraint::None,
     }
 }
 
@@ -929,6 +958,92 @@ pub static ACTIONS: &[ActionSpec] = &[
         user_facing: true,
     },
     ActionSpec {
+        name: "check.metric",
+        summary: "read a CloudWatch metric until its newest periods compare well with a threshold, N in a row",
+        params: &[
+            param(
+                "namespace",
+                T::String,
+                "CloudWatch namespace, e.g. AWS/ApplicationELB",
+            ),
+            param(
+                "metric",
+                T::String,
+                "metric name, e.g. HTTPCode_Target_5XX_Count",
+            ),
+            optional(
+                "dimensions",
+                T::StringMap,
+                "the metric's dimensions, all of them (CloudWatch matches them exactly), e.g. { LoadBalancer = \"app/web/50dc6c495c0c9188\" }",
+            ),
+            optional(
+                "statistic",
+                T::String,
+                "Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99; default Average",
+            )
+            .constrained(Constraint::Statistic),
+            optional(
+                "period",
+                T::Duration,
+                "one datapoint's period: 1s, 5s, 10s, 30s or whole minutes; default 1m; also the time between reads",
+            )
+            .constrained(Constraint::Period),
+            param(
+                "comparison",
+                T::String,
+                "how a good value compares with `threshold`",
+            )
+            .one_of(&metric::Comparison::SYMBOLS),
+            param("threshold", T::Number, "the value a good period compares with"),
+            optional(
+                "periods",
+                T::Number,
+                "good periods in a row needed, the newest datapoints; a period without a datapoint is not good; default 1",
+            )
+            .within(1.0, metric::MAX_PERIODS as f64),
+            optional(
+                "window",
+                T::Duration,
+                "how far back each read looks, at least `periods` × `period`; default that plus 5m, as CloudWatch publishes some metrics late",
+            )
+            .constrained(Constraint::Holds {
+                period: ("period", metric::DEFAULT_PERIOD_SECS),
+                count: ("periods", metric::DEFAULT_PERIODS),
+            }),
+        ],
+        exactly_one_of: &[],
+        outputs: &[
+            output("value", T::Number, "the newest datapoint's value"),
+            output(
+                "series",
+                T::Series,
+                "the newest datapoints of the window, oldest first, at most 100: [{ time, value }]",
+            )
+            .at_most(metric::SERIES_BYTES),
+        ],
+        runtime: Runtime::Poll,
+        // GetMetricData takes no resource (Service Authorization Reference).
+        grants: &[Grant::unscoped(&["cloudwatch:GetMetricData"])],
+        changes: None,
+        needs: &[Need::Metric {
+            namespace: "namespace",
+            metric: "metric",
+            dimensions: "dimensions",
+            period: "period",
+            periods: "periods",
+            window: "window",
+            comparison: "comparison",
+            threshold: "threshold",
+        }],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5 * MINUTE,
+        default_timeout_secs: 30 * MINUTE,
+        guards: &[],
+        poll_interval: Some(("period", metric::DEFAULT_PERIOD_SECS)),
+        function: FUNCTION,
+        user_facing: true,
+    },
+    ActionSpec {
         name: "ssm.command",
         summary: "run shell commands on EC2 instances with Run Command (AWS-RunShellScript)",
         params: &[
@@ -1356,6 +1471,26 @@ mod tests {
                 .entry(changes.resource)
                 .or_insert(changes.params.len());
             assert_eq!(count, changes.params.len(), "{}", changes.resource);
+        }
+    }
+
+    /// A constraint sits on a param of the type it reads, and names the action's own params.
+    #[test]
+    fn constraints_fit_their_params() {
+        for action in ACTIONS {
+            for param in action.params {
+                let fits = match param.constraint {
+                    Constraint::None => true,
+                    Constraint::Statistic => param.ty == ValueType::String,
+                    Constraint::Period => param.ty == ValueType::Duration,
+                    Constraint::Holds { period, count } => {
+                        param.ty == ValueType::Duration
+                            && action.param(period.0).map(|p| p.ty) == Some(ValueType::Duration)
+                            && action.param(count.0).map(|p| p.ty) == Some(ValueType::Number)
+                    }
+                };
+                assert!(fits, "{}: {}", action.name, param.name);
+            }
         }
     }
 

@@ -37,6 +37,18 @@ pub enum Need {
     AutoScalingGroup { group: &'static str },
     /// CloudWatch Logs log groups, by name.
     LogGroups { log_groups: &'static str },
+    /// A CloudWatch metric with a datapoint in every period of the window, each `comparison` `threshold`
+    /// (one sample a period: good by every statistic but `SampleCount`, which is 1).
+    Metric {
+        namespace: &'static str,
+        metric: &'static str,
+        dimensions: &'static str,
+        period: &'static str,
+        periods: &'static str,
+        window: &'static str,
+        comparison: &'static str,
+        threshold: &'static str,
+    },
     /// A web endpoint that answers `status` (200 when the step gives none).
     Url {
         url: &'static str,
@@ -66,6 +78,18 @@ impl Need {
             Need::Instances { instances } => vec![instances],
             Need::AutoScalingGroup { group } => vec![group],
             Need::LogGroups { log_groups } => vec![log_groups],
+            Need::Metric {
+                namespace,
+                metric,
+                dimensions,
+                period,
+                periods,
+                window,
+                comparison,
+                threshold,
+            } => vec![
+                namespace, metric, dimensions, period, periods, window, comparison, threshold,
+            ],
             Need::Url { url, status } => vec![url, status],
         }
     }

@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use catalog::{ActionSpec, ParamSpec, ValueType};
 
+use crate::duration::format as human;
 use crate::{Diagnostic, Severity};
 
 macro_rules! codes {
@@ -72,7 +73,7 @@ codes! {
     MissingApproval = "E026", Error, "a destructive step (e.g. rds.restore) has no approval before it";
     TriggerUnknownInput = "E027", Error, "[trigger].input fills an input that is not declared";
     TriggerMissingInput = "E028", Error, "an alarm-started run would lack a required input";
-    OutOfRange = "E029", Error, "a number is outside its allowed range, or a string is not one of its allowed values";
+    OutOfRange = "E029", Error, "a number or duration is outside its allowed range or values, or a string is not one of its allowed values";
     ExclusiveParams = "E030", Error, "not exactly one of a group of params is given";
     NoSteps = "E031", Error, "the workflow has no steps";
     DuplicateStep = "E032", Error, "a step id is used in both [steps] and [on_failure]";
@@ -83,6 +84,7 @@ codes! {
     ConcurrentChange = "E037", Error, "two steps change the same resource with no `after` between them, so they run at the same time";
     ShellFromReference = "E038", Error, "a list that a shell runs comes whole from a reference, so the execution would supply the code";
     StateSize = "E039", Error, "the data a state carries may grow over the Step Functions limit of 256 KB";
+    WindowTooShort = "E040", Error, "a step's window cannot hold the periods it must find good in a row";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
@@ -389,6 +391,14 @@ impl Code {
                 "# 20 steps like this one, each keeping up to 8 KB of command output:\n[steps.s1]\naction = \"ssm.command\"\ninstance_ids = [\"i-0123456789abcdef0\"]\ncommands = [\"true\"]\n",
                 "Split the workflow in two, or move the steps with the largest outputs (named in the label) into \
                  a workflow of their own.",
+            ),
+            Code::WindowTooShort => (
+                "A metric check passes when the newest `periods` datapoints are all good, and it reads only \
+                 `window` back from now: a window shorter than `periods` × `period` never holds enough \
+                 datapoints, so the step could only time out.",
+                "[steps.cpu]\naction = \"check.metric\"\nnamespace = \"AWS/ECS\"\nmetric = \"CPUUtilization\"\ncomparison = \"<\"\nthreshold = 80\nperiod = \"1m\"\nperiods = 5\nwindow = \"3m\"\n",
+                "Make `window` at least `periods` × `period`, or leave it out: the default adds 5m for datapoints \
+                 that CloudWatch publishes late.",
             ),
             Code::UnusedInput => (
                 "An input that nothing reads is usually a leftover, or a reference that was meant and not written.",
@@ -1021,6 +1031,66 @@ pub fn not_allowed(
     .help(suggestion.unwrap_or_else(|| format!("write one of {}", allowed.join(", "))))
 }
 
+/// A statistic CloudWatch does not know.
+pub fn not_a_statistic(span: Span, key: &str, literal: &str, suggestion: Option<String>) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("`{key}` cannot be \"{literal}\""),
+    )
+    .label("not a CloudWatch statistic")
+    .help(suggestion.unwrap_or_else(|| {
+        format!("write one of {}", catalog::metric::STATISTIC_FORMS)
+    }))
+}
+
+/// A period CloudWatch does not aggregate over.
+pub fn not_a_period(span: Span, key: &str, secs: u64) -> Diagnostic {
+    let shorter = secs < 60;
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("`{key}` of {} is not a CloudWatch period", human(secs)),
+    )
+    .label("must be 1s, 5s, 10s, 30s or a multiple of 1m")
+    .help(if shorter {
+        "a high-resolution metric takes 1s, 5s, 10s or 30s; any other takes whole minutes, e.g. \"1m\"".to_owned()
+    } else {
+        format!(
+            "write a whole number of minutes, e.g. \"{}\"",
+            human(secs.div_ceil(60) * 60)
+        )
+    })
+}
+
+/// A window shorter than the run of good periods the step needs.
+pub fn window_too_short(
+    span: Span,
+    key: &str,
+    secs: u64,
+    (period_key, period): (&str, u64),
+    (count_key, count): (&str, u64),
+) -> Diagnostic {
+    let needed = period.saturating_mul(count);
+    Diagnostic::new(
+        Code::WindowTooShort,
+        span,
+        format!(
+            "`{key}` of {} cannot hold {count} periods of {}",
+            human(secs),
+            human(period)
+        ),
+    )
+    .label(format!(
+        "shorter than `{count_key}` × `{period_key}` = {}",
+        human(needed)
+    ))
+    .help(format!(
+        "make `{key}` at least {}, or leave it out (the default allows for late datapoints)",
+        human(needed)
+    ))
+}
+
 /// A number param outside the catalog's range for it, or not finite.
 pub fn param_out_of_range(span: Span, key: &str, range: Option<(f64, f64)>) -> Diagnostic {
     let allowed = range.map_or("a finite number".to_owned(), |(min, max)| {
@@ -1234,7 +1304,6 @@ pub fn timeout_below_estimate(
     origin: &str,
     estimate_secs: u64,
 ) -> Diagnostic {
-    let human = crate::duration::format;
     Diagnostic::new(
         Code::TimeoutBelowEstimate,
         span,
@@ -1261,6 +1330,7 @@ pub fn type_phrase(ty: ValueType) -> &'static str {
         ValueType::StringMap => "a table of strings",
         ValueType::Duration => "a duration",
         ValueType::Targets => "targets",
+        ValueType::Series => "a series of datapoints",
     }
 }
 
@@ -1273,5 +1343,6 @@ fn example(ty: ValueType) -> &'static str {
         ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
         ValueType::Duration => "write a duration, e.g. \"2m\"",
         ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
+        ValueType::Series => "pass it to nothing: a series is for reading in the execution's record",
     }
 }

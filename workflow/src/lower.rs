@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use catalog::{ActionSpec, RetrySpec, Runtime, ValueType};
+use catalog::{ActionSpec, Constraint, RetrySpec, Runtime, ValueType, metric};
 use toml::de::DeValue;
 
 use crate::condition;
@@ -717,6 +717,9 @@ impl<'s> Lowerer<'s> {
                 None => ok = false,
             }
         }
+        if ok {
+            self.check_holds(raw, &params);
+        }
         let when = match raw.when.clone() {
             Some((text, span)) => {
                 let condition = self.condition(text, span, scope, context, refs);
@@ -759,6 +762,37 @@ impl<'s> Lowerer<'s> {
             estimate_secs,
             continue_on_error: raw.continue_on_error.is_some(),
         })
+    }
+
+    /// A duration that must hold a number of periods ([`Constraint::Holds`]), when all three are literals.
+    fn check_holds(&mut self, raw: &RawStep<'_, '_>, params: &BTreeMap<String, Value>) {
+        let Some(action) = raw.action else { return };
+        let whole = |name: &str, default: u64| match params.get(name) {
+            None => Some(default),
+            Some(value) => literal(value).and_then(serde_json::Value::as_u64),
+        };
+        for (key, _, node) in &raw.params {
+            let Some(Constraint::Holds { period, count }) = action.param(key).map(|p| p.constraint)
+            else {
+                continue;
+            };
+            let (Some(secs), Some(period_secs), Some(n)) = (
+                whole(key, 0),
+                whole(period.0, period.1),
+                whole(count.0, count.1),
+            ) else {
+                continue;
+            };
+            if secs < period_secs.saturating_mul(n) {
+                self.sink.push(codes::window_too_short(
+                    node.span(),
+                    key,
+                    secs,
+                    (period.0, period_secs),
+                    (count.0, n),
+                ));
+            }
+        }
     }
 
     fn condition(
@@ -814,8 +848,13 @@ impl<'s> Lowerer<'s> {
                     self.sink.push(codes::duration_reference(span, key));
                     return None;
                 }
-                self.duration_literal(text, span, key, 0)
-                    .map(|secs| Value::Literal(secs.into()))
+                let secs = self.duration_literal(text, span.clone(), key, 0)?;
+                let constraint = scope_param(key, context, scope).map(|p| p.constraint);
+                if constraint == Some(Constraint::Period) && !metric::is_period(secs) {
+                    self.sink.push(codes::not_a_period(span, key, secs));
+                    return None;
+                }
+                Some(Value::Literal(secs.into()))
             }
             DeValue::String(text) => {
                 let (value, ty) = self.string(text, span.clone(), key, scope, context, refs)?;
@@ -831,6 +870,20 @@ impl<'s> Lowerer<'s> {
                         .or_else(|| did_you_mean(literal, allowed.iter().copied()));
                     self.sink
                         .push(codes::not_allowed(span, key, literal, allowed, suggestion));
+                    return None;
+                }
+                let constraint = scope_param(key, context, scope).map(|p| p.constraint);
+                if let Value::Literal(serde_json::Value::String(literal)) = &value
+                    && constraint == Some(Constraint::Statistic)
+                    && !metric::is_statistic(literal)
+                {
+                    let suggestion = metric::STATISTICS
+                        .iter()
+                        .find(|s| s.eq_ignore_ascii_case(literal))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .or_else(|| did_you_mean(literal, metric::STATISTICS));
+                    self.sink
+                        .push(codes::not_a_statistic(span, key, literal, suggestion));
                     return None;
                 }
                 if ty.fits(want) {

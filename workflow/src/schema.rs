@@ -1,23 +1,26 @@
 //! The JSON Schema of the language, derived from the action catalog, for `#:schema` in taplo and
 //! Even Better TOML. It describes shapes for completion; `stepback check` remains the authority.
 
-use catalog::{ActionSpec, ValueType};
+use catalog::{ActionSpec, Constraint, ParamSpec, ValueType, metric};
 use serde_json::{Map, Value, json};
 
 /// Descriptions are copied as written (into the ASL `Comment`, for one): never interpolated.
 const PLAIN_TEXT: &str = "plain text for people; `${...}` in it is not interpolated";
 const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
 
-/// A param's schema. With allowed values, a literal string (or each item of a list) must be one of them; a
-/// reference is checked when the step runs.
-fn value_schema(ty: ValueType, allowed: &[&str], description: &str) -> Value {
+/// A param's schema. With allowed values (or a statistic's form), a literal string (or each item of a list) must
+/// be one of them; a reference is checked when the step runs.
+fn value_schema(param: &ParamSpec) -> Value {
     let reference = json!({ "type": "string", "pattern": r"^\$\{[A-Za-z0-9_.]+\}$" });
-    let string = if allowed.is_empty() {
+    let a_reference = json!({ "type": "string", "pattern": r"\$\{" });
+    let string = if param.constraint == Constraint::Statistic {
+        json!({ "anyOf": [{ "type": "string", "pattern": metric::STATISTIC_PATTERN }, a_reference] })
+    } else if param.allowed.is_empty() {
         json!({ "type": "string" })
     } else {
-        json!({ "anyOf": [{ "enum": allowed }, { "type": "string", "pattern": r"\$\{" }] })
+        json!({ "anyOf": [{ "enum": param.allowed }, a_reference] })
     };
-    let schema = match ty {
+    let schema = match param.ty {
         ValueType::String => string,
         ValueType::Number => json!({ "anyOf": [{ "type": "number" }, reference] }),
         ValueType::Bool => json!({ "anyOf": [{ "type": "boolean" }, reference] }),
@@ -28,10 +31,12 @@ fn value_schema(ty: ValueType, allowed: &[&str], description: &str) -> Value {
             json!({ "type": "object", "additionalProperties": { "type": "string" } })
         }
         ValueType::Duration => json!({ "type": "string", "pattern": DURATION_PATTERN }),
+        // No param takes one ([`ValueType::Series`]).
+        ValueType::Series => json!({ "type": "array" }),
     };
     let mut schema = schema;
     if let Value::Object(map) = &mut schema {
-        map.insert("description".into(), description.into());
+        map.insert("description".into(), param.doc.into());
     }
     schema
 }
@@ -83,7 +88,7 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
     for param in action.params {
         properties.insert(
             param.name.into(),
-            value_schema(param.ty, param.allowed, param.doc),
+            value_schema(param),
         );
     }
     let required: Vec<&str> = std::iter::once("action")
