@@ -7,7 +7,8 @@ pub const STATISTICS: [&str; 5] = ["Average", "Sum", "Minimum", "Maximum", "Samp
 pub const STATISTIC_FORMS: &str =
     "Average, Sum, Minimum, Maximum, SampleCount, or a percentile p0 to p100 (e.g. p99, p99.9)";
 /// The same, for the JSON Schema.
-pub const STATISTIC_PATTERN: &str = r"^(Average|Sum|Minimum|Maximum|SampleCount|p(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?))$";
+pub const STATISTIC_PATTERN: &str =
+    r"^(Average|Sum|Minimum|Maximum|SampleCount|p(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?))$";
 pub const DEFAULT_STATISTIC: &str = "Average";
 
 /// Whether CloudWatch takes `text` as a statistic: one of [`STATISTICS`], or `pNN.NN`, a percentile from 0 to
@@ -26,7 +27,10 @@ pub fn is_statistic(text: &str) -> bool {
         && (digits(whole, 2) || whole == "100")
         && digits(decimals, 2)
         && (decimals.is_empty() == !number.contains('.'));
-    written && number.parse::<f64>().is_ok_and(|p| (0.0..=100.0).contains(&p))
+    written
+        && number
+            .parse::<f64>()
+            .is_ok_and(|p| (0.0..=100.0).contains(&p))
 }
 
 /// The periods shorter than a minute that CloudWatch keeps for high-resolution metrics; longer ones are whole
@@ -123,13 +127,22 @@ mod tests {
     #[test]
     fn statistics_are_the_named_ones_and_percentiles_up_to_two_decimals() {
         for good in [
-            "Average", "Sum", "SampleCount", "p0", "p50", "p99", "p99.9", "p99.99", "p100", "p100.00",
+            "Average",
+            "Sum",
+            "SampleCount",
+            "p0",
+            "p50",
+            "p99",
+            "p99.9",
+            "p99.99",
+            "p100",
+            "p100.00",
         ] {
             assert!(is_statistic(good), "{good}");
         }
         for bad in [
-            "average", "Avg", "p", "p101", "p007", "p99.999", "p99.", "p.5", "p-1", "p1e2", "P99", "tm99", "p 99",
-            "",
+            "average", "Avg", "p", "p101", "p007", "p99.999", "p99.", "p.5", "p-1", "p1e2", "P99",
+            "tm99", "p 99", "",
         ] {
             assert!(!is_statistic(bad), "{bad}");
         }
@@ -145,7 +158,10 @@ mod tests {
     fn comparisons_read_as_written_and_their_good_value_holds() {
         for (comparison, symbol) in Comparison::ALL.into_iter().zip(Comparison::SYMBOLS) {
             assert_eq!(Comparison::from_symbol(symbol), Some(comparison));
-            assert!(comparison.holds(comparison.good_value(5.0), 5.0), "{symbol}");
+            assert!(
+                comparison.holds(comparison.good_value(5.0), 5.0),
+                "{symbol}"
+            );
         }
         assert!(!Comparison::Below.holds(5.0, 5.0) && Comparison::AtMost.holds(5.0, 5.0));
         assert_eq!(Comparison::from_symbol("=<"), None);

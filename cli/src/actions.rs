@@ -239,6 +239,8 @@ pub fn example(action: &ActionSpec) -> String {
             ValueType::StringMap => "{ Name = \"<value>\" }".to_owned(),
             ValueType::Duration => "\"2m\"".to_owned(),
             ValueType::Targets => "[\"i-0123456789abcdef0\"]".to_owned(),
+            // Only an output: no param takes one.
+            ValueType::Series => "[]".to_owned(),
         };
         let _ = writeln!(text, "{} = {value}", param.name);
     }

@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription};
 use catalog::Need;
+use catalog::metric::{self, Comparison};
 use serde_json::{Map, Value as Json};
 use tokio::io::AsyncWriteExt;
 use workflow::Workflow;
@@ -307,6 +309,65 @@ pub async fn seed(
                     world.created.push(format!("CloudWatch alarm {alarm} (OK)"));
                 }
             }
+            Need::Metric {
+                namespace,
+                metric,
+                dimensions,
+                period,
+                periods,
+                window,
+                comparison,
+                threshold,
+            } => {
+                let (Some(namespace), Some(name), Some(comparison), Some(threshold)) = (
+                    text(params, namespace),
+                    text(params, metric),
+                    text(params, comparison).and_then(|c| Comparison::from_symbol(&c)),
+                    params.get(threshold).and_then(Json::as_f64),
+                ) else {
+                    continue;
+                };
+                let seconds = |name: &str, default: u64| {
+                    params.get(name).and_then(Json::as_u64).unwrap_or(default)
+                };
+                let period = seconds(period, metric::DEFAULT_PERIOD_SECS);
+                let window = metric::window_secs(
+                    params.get(window).and_then(Json::as_u64),
+                    period,
+                    seconds(periods, metric::DEFAULT_PERIODS),
+                );
+                let dimensions: Vec<_> = params
+                    .get(dimensions)
+                    .and_then(Json::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, value)| {
+                        Some(
+                            Dimension::builder()
+                                .name(name)
+                                .value(value.as_str()?)
+                                .build(),
+                        )
+                    })
+                    .collect();
+                let value = comparison.good_value(threshold);
+                put_good_datapoints(
+                    config,
+                    &namespace,
+                    &name,
+                    &dimensions,
+                    value,
+                    period,
+                    window,
+                )
+                .await?;
+                world.created.push(format!(
+                    "CloudWatch metric {namespace} {name}: {value} every {}, from {} ago to {} ahead",
+                    workflow::duration::format(period),
+                    workflow::duration::format(window),
+                    workflow::duration::format(METRIC_AHEAD_SECS),
+                ));
+            }
             Need::Instances { instances } => {
                 let ids = list(params, instances);
                 if ids.is_empty() {
@@ -378,6 +439,61 @@ pub async fn seed(
     }
     world.apply(workflow);
     Ok(world)
+}
+
+/// How far ahead of now a seeded metric has datapoints: a rehearsal's check reads whole periods up to its own
+/// now, which is later than the seeding.
+const METRIC_AHEAD_SECS: u64 = 60 * 60;
+/// PutMetricData takes at most 1,000 datapoints a call (CloudWatch API reference).
+const DATAPOINTS_PER_PUT: usize = 1000;
+
+/// One datapoint of `value` at every period boundary from `window` ago to [`METRIC_AHEAD_SECS`] ahead: one
+/// sample a period, so every statistic but `SampleCount` (1) reads `value`.
+async fn put_good_datapoints(
+    config: &aws_config::SdkConfig,
+    namespace: &str,
+    name: &str,
+    dimensions: &[Dimension],
+    value: f64,
+    period: u64,
+    window: u64,
+) -> Result<(), AwsError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let first = (now - now % period).saturating_sub(window);
+    let datapoints: Vec<MetricDatum> = (first..now + METRIC_AHEAD_SECS)
+        .step_by(usize::try_from(period.max(1)).unwrap_or(usize::MAX))
+        .map(|at| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .set_dimensions(Some(dimensions.to_vec()))
+                .timestamp(aws_smithy_types::DateTime::from_secs(
+                    i64::try_from(at).unwrap_or_default(),
+                ))
+                .value(value)
+                // CloudWatch keeps periods under a minute only for high-resolution metrics.
+                .storage_resolution(if period < 60 { 1 } else { 60 })
+                .build()
+        })
+        .collect();
+    // The emulator's bridge (`lambdas::moto_gaps`) reads CBOR, not gzip: PutMetricData compresses a body over
+    // 10 KB.
+    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(config)
+            .disable_request_compression(true)
+            .build(),
+    );
+    for chunk in datapoints.chunks(DATAPOINTS_PER_PUT) {
+        cloudwatch
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| failed("cloudwatch:PutMetricData", e))?;
+    }
+    Ok(())
 }
 
 /// The image moto's EC2 and Auto Scaling accept.

@@ -1,6 +1,7 @@
 //! What moto 5.2.5 lacks for the real handlers, bridged on the way to it (`serve` forwards through here):
 //! - aws-sdk-cloudwatch speaks rpc-v2-cbor, which moto answers with 404; moto speaks CloudWatch's JSON 1.0
-//!   protocol, so the request is carried over as JSON and the answer back as CBOR, value for value;
+//!   protocol, so the request is carried over as JSON and the answer back as CBOR, value for value (a client
+//!   that puts many datapoints turns off its request compression: the bridge reads CBOR, not gzip);
 //! - moto's `UpdateService` leaves the service's PRIMARY deployment on the revision it was created with, so
 //!   `DescribeServices` answers with the PRIMARY deployment on the service's task definition, as ECS shows a
 //!   completed rollout.
@@ -184,7 +185,7 @@ fn item(decoder: &mut Decoder) -> Option<Value> {
 }
 
 /// JSON as CBOR. JSON 1.0 writes a timestamp as epoch seconds, and CloudWatch names every timestamp member
-/// `…Timestamp`: those become tag 1, which is what the SDK reads.
+/// `…Timestamp` (a list of them `…Timestamps`): those become tag 1, which is what the SDK reads.
 fn json_to_cbor(encoder: &mut Encoder, key: Option<&str>, value: &Value) {
     match value {
         Value::Null => {
@@ -208,9 +209,13 @@ fn json_to_cbor(encoder: &mut Encoder, key: Option<&str>, value: &Value) {
             encoder.str(s);
         }
         Value::Array(items) => {
+            // `…Timestamps` (GetMetricData's) is a list of timestamps.
+            let item_key = key
+                .filter(|k| k.ends_with("Timestamps"))
+                .map(|_| "Timestamp");
             encoder.array(items.len());
             for item in items {
-                json_to_cbor(encoder, None, item);
+                json_to_cbor(encoder, item_key, item);
             }
         }
         Value::Object(object) => {
@@ -234,7 +239,7 @@ mod tests {
     fn cbor_and_json_carry_the_same_values() {
         let json = serde_json::json!({
             "AlarmNames": ["a", "b"], "MaxRecords": 3, "Threshold": 1.5, "ActionsEnabled": true,
-            "StateUpdatedTimestamp": 1795782217.5,
+            "StateUpdatedTimestamp": 1795782217.5, "Timestamps": [1795782180.0, 1795782240.0],
         });
         let mut encoder = Encoder::new(Vec::new());
         json_to_cbor(&mut encoder, None, &json);

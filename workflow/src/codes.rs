@@ -1032,16 +1032,21 @@ pub fn not_allowed(
 }
 
 /// A statistic CloudWatch does not know.
-pub fn not_a_statistic(span: Span, key: &str, literal: &str, suggestion: Option<String>) -> Diagnostic {
+pub fn not_a_statistic(
+    span: Span,
+    key: &str,
+    literal: &str,
+    suggestion: Option<String>,
+) -> Diagnostic {
     Diagnostic::new(
         Code::OutOfRange,
         span,
         format!("`{key}` cannot be \"{literal}\""),
     )
     .label("not a CloudWatch statistic")
-    .help(suggestion.unwrap_or_else(|| {
-        format!("write one of {}", catalog::metric::STATISTIC_FORMS)
-    }))
+    .help(
+        suggestion.unwrap_or_else(|| format!("write one of {}", catalog::metric::STATISTIC_FORMS)),
+    )
 }
 
 /// A period CloudWatch does not aggregate over.
@@ -1343,6 +1348,8 @@ fn example(ty: ValueType) -> &'static str {
         ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
         ValueType::Duration => "write a duration, e.g. \"2m\"",
         ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
-        ValueType::Series => "pass it to nothing: a series is for reading in the execution's record",
+        ValueType::Series => {
+            "pass it to nothing: a series is for reading in the execution's record"
+        }
     }
 }

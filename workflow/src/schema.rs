@@ -86,10 +86,7 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {
-        properties.insert(
-            param.name.into(),
-            value_schema(param),
-        );
+        properties.insert(param.name.into(), value_schema(param));
     }
     let required: Vec<&str> = std::iter::once("action")
         .chain(action.params.iter().filter(|p| p.required).map(|p| p.name))

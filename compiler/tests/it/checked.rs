@@ -167,6 +167,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ("check.http", "url = \"https://webapp.example.com/health\""),
     ("check.alarms", "alarms = [\"webapp-5xx-rate\"]"),
     (
+        "check.metric",
+        "namespace = \"AWS/ECS\"\nmetric = \"CPUUtilization\"\ncomparison = \"<\"\nthreshold = 80\nperiods = 3",
+    ),
+    (
         "ssm.command",
         "instance_ids = [\"i-0123456789abcdef{n}\"]\ncommands = [\"true\"]",
     ),

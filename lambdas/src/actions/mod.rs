@@ -9,6 +9,7 @@ pub mod asg;
 pub mod check_alarms;
 pub mod check_http;
 pub mod check_logs;
+pub mod check_metric;
 pub mod ec2_image;
 pub mod ecs_deploy;
 pub mod ecs_run_task;
@@ -44,6 +45,7 @@ static HANDLERS: &[Handler] = &[
     Handler::long::<alb::AlbRegister>(),
     Handler::long::<check_http::CheckHttp>(),
     Handler::long::<check_alarms::CheckAlarms>(),
+    Handler::long::<check_metric::CheckMetric>(),
     Handler::long::<ssm_command::SsmCommand>(),
     Handler::long::<ec2_image::Ec2Image>(),
 ];

@@ -16,6 +16,7 @@ fn sample(ty: ValueType) -> Value {
         ValueType::StringMap => json!({"team": "web"}),
         ValueType::Duration => json!(30),
         ValueType::Targets => json!(["i-0abc:80"]),
+        ValueType::Series => json!([{"time": "2026-11-27T15:04:00Z", "value": 1.5}]),
     }
 }
 

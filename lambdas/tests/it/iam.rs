@@ -475,7 +475,8 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("ec2", "DescribeImages")
         | ("autoscaling", "DescribeAutoScalingGroups")
         | ("ssm", "DescribeInstanceInformation")
-        | ("ec2", "DescribeInstances") => on(&action, "*".to_owned()),
+        | ("ec2", "DescribeInstances")
+        | ("cloudwatch", "GetMetricData") => on(&action, "*".to_owned()),
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
         _ => panic!(
             "{action}: which resources does it touch? Add it to `iam::needs` from the Service Authorization \
@@ -772,6 +773,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "check.alarms",
         "cloudwatch:DescribeAlarms",
         Called("check_alarms::done_when_every_alarm_is_in_the_expected_state"),
+    ),
+    (
+        "check.metric",
+        "cloudwatch:GetMetricData",
+        Called("check_metric::done_after_the_newest_periods_are_good_in_a_row"),
     ),
     (
         "ssm.command",

@@ -7,6 +7,7 @@ mod bootstrap;
 mod check_alarms;
 mod check_http;
 mod check_logs;
+mod check_metric;
 mod contract;
 mod ec2;
 mod ecs;
