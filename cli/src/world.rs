@@ -90,9 +90,9 @@ pub async fn seed(
         .iter()
         .flat_map(|(action, params)| action.needs.iter().map(move |n| (*n, params)))
         .collect();
-    // The web app reads the services it reports, so it comes last.
+    // The web app reads the services it reports, so it comes last; a metric's dimensions may name instances.
     needs.sort_by_key(|(need, _)| match need {
-        Need::DbSnapshot { .. } => 1,
+        Need::DbSnapshot { .. } | Need::Metric { .. } => 1,
         Need::Url { .. } => 2,
         _ => 0,
     });
@@ -341,13 +341,10 @@ pub async fn seed(
                     .and_then(Json::as_object)
                     .into_iter()
                     .flatten()
+                    // A dimension may name what the world created under another name (an instance).
                     .filter_map(|(name, value)| {
-                        Some(
-                            Dimension::builder()
-                                .name(name)
-                                .value(value.as_str()?)
-                                .build(),
-                        )
+                        let value = world.renamed(value.as_str()?);
+                        Some(Dimension::builder().name(name).value(value).build())
                     })
                     .collect();
                 let value = comparison.good_value(threshold);
@@ -666,14 +663,19 @@ impl World {
         }
     }
 
-    fn rewrite(&self, value: &mut Value) {
-        let replace = |text: &mut String| {
-            for (from, to) in &self.renames {
-                if text.contains(from.as_str()) {
-                    *text = text.replace(from.as_str(), to);
-                }
+    /// `text` with the renamed names replaced.
+    fn renamed(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (from, to) in &self.renames {
+            if text.contains(from.as_str()) {
+                text = text.replace(from.as_str(), to);
             }
-        };
+        }
+        text
+    }
+
+    fn rewrite(&self, value: &mut Value) {
+        let replace = |text: &mut String| *text = self.renamed(text);
         match value {
             Value::Literal(json) => rewrite_json(json, &replace),
             Value::Ref(_) => {}
