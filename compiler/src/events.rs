@@ -45,6 +45,9 @@ pub struct PollPlan {
     pub waits: Vec<u64>,
     /// Polls until the timeout; past the last the step fails with `Stepback.Timeout`.
     polls: u64,
+    /// The cadence the user chose ([`PollPlan::every`]), within which an end is seen by construction: what
+    /// the action checks changes no more often (a metric's datapoint once a period), or the user chose so.
+    chosen: Option<u64>,
 }
 
 impl PollPlan {
@@ -66,6 +69,7 @@ impl PollPlan {
         PollPlan {
             polls: waits.len() as u64,
             waits,
+            chosen: None,
         }
     }
 
@@ -85,6 +89,7 @@ impl PollPlan {
         PollPlan {
             waits: vec![interval],
             polls: timeout.div_ceil(interval).max(1),
+            chosen: Some(interval),
         }
     }
 
@@ -175,7 +180,7 @@ impl PollPlan {
             let ended = previous.max(earliest);
             if ended < at && ended < latest {
                 let delay = at - ended;
-                if delay > allowance(ended) {
+                if delay > allowance(ended).max(self.chosen.unwrap_or(0)) {
                     detection.met = false;
                 }
                 detection.worst_percent = detection
