@@ -26,7 +26,7 @@ pub fn is_statistic(text: &str) -> bool {
     let written = !whole.is_empty()
         && (digits(whole, 2) || whole == "100")
         && digits(decimals, 2)
-        && (decimals.is_empty() == !number.contains('.'));
+        && (decimals.is_empty() != number.contains('.'));
     written
         && number
             .parse::<f64>()
@@ -40,7 +40,7 @@ pub const DEFAULT_PERIOD_SECS: u64 = 60;
 
 /// Whether CloudWatch aggregates over `secs`: 1, 5, 10 or 30 seconds, or a multiple of 60.
 pub fn is_period(secs: u64) -> bool {
-    HIGH_RESOLUTION_PERIODS.contains(&secs) || (secs > 0 && secs % 60 == 0)
+    HIGH_RESOLUTION_PERIODS.contains(&secs) || (secs > 0 && secs.is_multiple_of(60))
 }
 
 /// Good periods in a row when the step gives none, and the most it may ask for: the output's series holds

@@ -1022,13 +1022,18 @@ pub fn not_allowed(
     allowed: &[&str],
     suggestion: Option<String>,
 ) -> Diagnostic {
+    cannot_be(span, key, literal)
+        .label(format!("must be one of {}", allowed.join(", ")))
+        .help(suggestion.unwrap_or_else(|| format!("write one of {}", allowed.join(", "))))
+}
+
+/// A string param whose literal is not one the param takes.
+fn cannot_be(span: Span, key: &str, literal: &str) -> Diagnostic {
     Diagnostic::new(
         Code::OutOfRange,
         span,
         format!("`{key}` cannot be \"{literal}\""),
     )
-    .label(format!("must be one of {}", allowed.join(", ")))
-    .help(suggestion.unwrap_or_else(|| format!("write one of {}", allowed.join(", "))))
 }
 
 /// A statistic CloudWatch does not know.
@@ -1038,15 +1043,12 @@ pub fn not_a_statistic(
     literal: &str,
     suggestion: Option<String>,
 ) -> Diagnostic {
-    Diagnostic::new(
-        Code::OutOfRange,
-        span,
-        format!("`{key}` cannot be \"{literal}\""),
-    )
-    .label("not a CloudWatch statistic")
-    .help(
-        suggestion.unwrap_or_else(|| format!("write one of {}", catalog::metric::STATISTIC_FORMS)),
-    )
+    cannot_be(span, key, literal)
+        .label("not a CloudWatch statistic")
+        .help(
+            suggestion
+                .unwrap_or_else(|| format!("write one of {}", catalog::metric::STATISTIC_FORMS)),
+        )
 }
 
 /// A period CloudWatch does not aggregate over.
