@@ -25,6 +25,10 @@ pub struct Grant {
     pub resources: &'static [&'static str],
     /// `iam:PassedToService` for `iam:PassRole`: the role can be handed only to this service.
     pub passed_to_service: Option<&'static str>,
+    /// The param a step gives when it makes these calls, for an action whose calls depend on which param of an
+    /// `exactly_one_of` group a step gives (`rds.snapshot` of an `instance` or of a `cluster`): only the steps
+    /// that give it get the statement.
+    pub given: Option<&'static str>,
 }
 
 impl Grant {
@@ -34,6 +38,15 @@ impl Grant {
             actions,
             resources,
             passed_to_service: None,
+            given: None,
+        }
+    }
+
+    /// The statement only for the steps that give `param`.
+    pub const fn given(self, param: &'static str) -> Grant {
+        Grant {
+            given: Some(param),
+            ..self
         }
     }
 
@@ -48,6 +61,7 @@ impl Grant {
             actions: &["iam:PassRole"],
             resources: roles,
             passed_to_service: Some(service),
+            given: None,
         }
     }
 

@@ -250,9 +250,11 @@ pub struct ActionSpec {
     pub runtime: Runtime,
     /// The IAM statements the action's function needs, and nothing more.
     pub grants: &'static [Grant],
-    /// The resource the action changes, named by params that its grants' ARN patterns name too; `None` for
-    /// actions that only read or create (snapshots, images, checks, notifications), which conflict with nothing.
-    pub changes: Option<Changes>,
+    /// The resources the action changes, one per kind, each named by params that its grants' ARN patterns name
+    /// too; a step changes the kinds whose params it gives (`rds.restore` of an `instance` or of a `cluster`).
+    /// Empty for actions that only read or create (snapshots, images, checks, notifications), which conflict
+    /// with nothing.
+    pub changes: &'static [Changes],
     /// What must exist for the step to run, by the params that name it: the world `stepback rehearse` makes.
     pub needs: &'static [Need],
     pub default_retry: RetrySpec,
@@ -427,6 +429,24 @@ const SNAPSHOT_RESTORED: &str = "arn:{partition}:rds:{region}:{account}:snapshot
 const RESTORED_INSTANCE: &str =
     "arn:{partition}:rds:{region}:{account}:db:{new_instance|{instance}-rb-*}";
 const PARKED_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}-pre-rollback-*";
+/// An Aurora DB cluster by name, and its cluster snapshots, named as the instance's are.
+const DB_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cluster}";
+const CLUSTER_SNAPSHOT_TAKEN: &str =
+    "arn:{partition}:rds:{region}:{account}:cluster-snapshot:{snapshot_id|stepback-*}";
+const CLUSTER_SNAPSHOT_RESTORED: &str =
+    "arn:{partition}:rds:{region}:{account}:cluster-snapshot:{snapshot}";
+/// A restored cluster, `<cluster>-rb-<key>`; its writer instance carries the same identifier (RDS keeps
+/// instances' and clusters' identifiers apart).
+const RESTORED_CLUSTER: &str =
+    "arn:{partition}:rds:{region}:{account}:cluster:{new_cluster|{cluster}-rb-*}";
+const RESTORED_WRITER: &str =
+    "arn:{partition}:rds:{region}:{account}:db:{new_cluster|{cluster}-rb-*}";
+const PARKED_CLUSTER: &str =
+    "arn:{partition}:rds:{region}:{account}:cluster:{cluster}-pre-rollback-*";
+/// The groups of the settings a restore copies, whose names only the original knows.
+const OPTION_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:og:*";
+const PARAMETER_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:pg:*";
+const SUBNET_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:subgrp:*";
 const SERVICE: &str = "arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service}";
 const TASK_DEFINITION: &str =
     "arn:{partition}:ecs:{region}:{account}:task-definition/{task_definition@family}:*";
@@ -489,7 +509,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Invoke,
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
         grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
-        changes: None,
+        changes: &[],
         needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5,
@@ -518,7 +538,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::TaskToken,
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
         grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
-        changes: None,
+        changes: &[],
         needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 10 * MINUTE,
@@ -530,30 +550,60 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "rds.snapshot",
-        summary: "take a manual snapshot of an RDS instance",
+        summary: "take a manual snapshot of an RDS instance or an Aurora DB cluster",
         params: &[
-            param("instance", T::String, "DB instance identifier"),
+            optional("instance", T::String, "DB instance identifier"),
+            optional(
+                "cluster",
+                T::String,
+                "Aurora DB cluster identifier: a cluster snapshot",
+            ),
             optional(
                 "snapshot_id",
                 T::String,
                 "snapshot identifier; derived from the execution and step when absent",
             ),
         ],
-        exactly_one_of: &[],
+        exactly_one_of: &[&["instance", "cluster"]],
         outputs: &[
             output("snapshot_id", T::String, "the snapshot's identifier"),
-            output("instance", T::String, "the instance snapshotted"),
+            output(
+                "instance",
+                T::String,
+                "the instance snapshotted; empty for a cluster",
+            ),
+            output(
+                "cluster",
+                T::String,
+                "the cluster snapshotted; empty for an instance",
+            ),
         ],
         runtime: Runtime::Poll,
         grants: &[
-            Grant::on(&["rds:CreateDBSnapshot"], &[DB_INSTANCE, SNAPSHOT_TAKEN]),
-            Grant::on(&["rds:AddTagsToResource"], &[SNAPSHOT_TAKEN]),
-            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_TAKEN]),
+            Grant::on(&["rds:CreateDBSnapshot"], &[DB_INSTANCE, SNAPSHOT_TAKEN]).given("instance"),
+            Grant::on(&["rds:AddTagsToResource"], &[SNAPSHOT_TAKEN]).given("instance"),
+            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_TAKEN]).given("instance"),
             // `stepback preflight`'s check that the instance is available.
-            Grant::on(&["rds:DescribeDBInstances"], &[DB_INSTANCE]),
+            Grant::on(&["rds:DescribeDBInstances"], &[DB_INSTANCE]).given("instance"),
+            Grant::on(
+                &["rds:CreateDBClusterSnapshot"],
+                &[DB_CLUSTER, CLUSTER_SNAPSHOT_TAKEN],
+            )
+            .given("cluster"),
+            Grant::on(&["rds:AddTagsToResource"], &[CLUSTER_SNAPSHOT_TAKEN]).given("cluster"),
+            Grant::on(
+                &["rds:DescribeDBClusterSnapshots"],
+                &[CLUSTER_SNAPSHOT_TAKEN],
+            )
+            .given("cluster"),
+            // `stepback preflight`'s check that the cluster is available.
+            Grant::on(&["rds:DescribeDBClusters"], &[DB_CLUSTER]).given("cluster"),
         ],
-        changes: None,
-        needs: &[Need::DbInstance { instance: "instance" }],
+        changes: &[],
+        needs: &[
+            Need::DbInstance { instance: "instance" },
+            Need::DbCluster { cluster: "cluster" },
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 10 * MINUTE,
         default_timeout_secs: 2 * HOUR,
@@ -564,14 +614,24 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "rds.restore",
-        summary: "restore an RDS snapshot to a new instance, optionally swapping it in by rename; never deletes",
+        summary: "restore an RDS snapshot to a new instance, or an Aurora cluster snapshot to a new cluster and its \
+                  writer, optionally swapping it in by rename; never deletes",
         params: &[
-            param(
+            optional(
                 "instance",
                 T::String,
                 "the instance being replaced; its settings are copied",
             ),
-            param("snapshot", T::String, "snapshot identifier to restore"),
+            optional(
+                "cluster",
+                T::String,
+                "the Aurora DB cluster being replaced; its settings and its writer's are copied",
+            ),
+            param(
+                "snapshot",
+                T::String,
+                "snapshot identifier to restore (a cluster snapshot with `cluster`)",
+            ),
             optional(
                 "swap",
                 T::Bool,
@@ -582,28 +642,50 @@ pub static ACTIONS: &[ActionSpec] = &[
                 T::String,
                 "identifier of the restored instance; derived from the execution when absent",
             ),
+            optional(
+                "new_cluster",
+                T::String,
+                "identifier of the restored cluster and of its writer instance; derived from the execution when \
+                 absent",
+            ),
         ],
-        exactly_one_of: &[],
+        exactly_one_of: &[&["instance", "cluster"]],
         outputs: &[
             output(
                 "instance_id",
                 T::String,
-                "the identifier the application now uses",
+                "the identifier the application now uses; with `cluster`, the restored cluster's writer",
             ),
             output(
                 "new_instance_id",
                 T::String,
-                "the instance restored from the snapshot",
+                "the instance restored from the snapshot; with `cluster`, the restored cluster's writer",
             ),
             output(
                 "replaced_instance_id",
                 T::String,
-                "where the original instance is kept",
+                "where the original instance is kept; with `cluster`, the original cluster's writer",
+            ),
+            output(
+                "cluster_id",
+                T::String,
+                "the cluster identifier the application now uses; empty for an instance",
+            ),
+            output(
+                "new_cluster_id",
+                T::String,
+                "the cluster restored from the snapshot; empty for an instance",
+            ),
+            output(
+                "replaced_cluster_id",
+                T::String,
+                "where the original cluster is kept; empty for an instance",
             ),
             output(
                 "endpoint",
                 T::String,
-                "the endpoint address of `instance_id`",
+                "the endpoint address of `instance_id`, or with `cluster` the cluster (writer) endpoint of \
+                 `cluster_id`",
             ),
         ],
         runtime: Runtime::Poll,
@@ -613,25 +695,79 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &[
                     RESTORED_INSTANCE,
                     SNAPSHOT_RESTORED,
-                    // The copied settings' groups, whose names only the original instance knows.
-                    "arn:{partition}:rds:{region}:{account}:og:*",
-                    "arn:{partition}:rds:{region}:{account}:pg:*",
-                    "arn:{partition}:rds:{region}:{account}:subgrp:*",
+                    OPTION_GROUPS,
+                    PARAMETER_GROUPS,
+                    SUBNET_GROUPS,
                 ],
-            ),
-            Grant::on(&["rds:AddTagsToResource"], &[RESTORED_INSTANCE]),
+            )
+            .given("instance"),
+            Grant::on(&["rds:AddTagsToResource"], &[RESTORED_INSTANCE]).given("instance"),
             Grant::on(
                 &["rds:DescribeDBInstances", "rds:ModifyDBInstance"],
                 &[DB_INSTANCE, RESTORED_INSTANCE, PARKED_INSTANCE],
-            ),
-            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]),
+            )
+            .given("instance"),
+            Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]).given("instance"),
+            Grant::on(
+                &["rds:RestoreDBClusterFromSnapshot"],
+                &[
+                    RESTORED_CLUSTER,
+                    CLUSTER_SNAPSHOT_RESTORED,
+                    "arn:{partition}:rds:{region}:{account}:cluster-pg:*",
+                    OPTION_GROUPS,
+                    SUBNET_GROUPS,
+                ],
+            )
+            .given("cluster"),
+            // The writer of the restored cluster.
+            Grant::on(
+                &["rds:CreateDBInstance"],
+                &[
+                    RESTORED_WRITER,
+                    RESTORED_CLUSTER,
+                    OPTION_GROUPS,
+                    PARAMETER_GROUPS,
+                    SUBNET_GROUPS,
+                ],
+            )
+            .given("cluster"),
+            Grant::on(
+                &["rds:AddTagsToResource"],
+                &[RESTORED_CLUSTER, RESTORED_WRITER],
+            )
+            .given("cluster"),
+            Grant::on(
+                &["rds:DescribeDBClusters", "rds:ModifyDBCluster"],
+                &[DB_CLUSTER, RESTORED_CLUSTER, PARKED_CLUSTER],
+            )
+            .given("cluster"),
+            // The original writer's class and parameter group, and the new writer's state: the original
+            // writer's name is known only from the cluster.
+            Grant::on(
+                &["rds:DescribeDBInstances"],
+                &["arn:{partition}:rds:{region}:{account}:db:*"],
+            )
+            .given("cluster"),
+            Grant::on(
+                &["rds:DescribeDBClusterSnapshots"],
+                &[CLUSTER_SNAPSHOT_RESTORED],
+            )
+            .given("cluster"),
         ],
-        changes: Some(Changes::of("DB instance", &["instance"])),
+        changes: &[
+            Changes::of("DB instance", &["instance"]),
+            Changes::of("DB cluster", &["cluster"]),
+        ],
         needs: &[
             Need::DbInstance { instance: "instance" },
             Need::DbSnapshot {
                 snapshot: "snapshot",
                 instance: "instance",
+            },
+            Need::DbCluster { cluster: "cluster" },
+            Need::DbClusterSnapshot {
+                snapshot: "snapshot",
+                cluster: "cluster",
             },
         ],
         default_retry: RETRY_START,
@@ -640,7 +776,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         guards: &[
             Guard {
                 action: "rds.snapshot",
-                same: &[("instance", "instance")],
+                same: &[("instance", "instance"), ("cluster", "cluster")],
                 kind: GuardKind::Backup,
                 required: true,
             },
@@ -725,7 +861,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             // `stepback preflight`'s check that the task definition resolves.
             Grant::unscoped(&["ecs:DescribeTaskDefinition"]),
         ],
-        changes: None,
+        changes: &[],
         needs: &[Need::EcsTask {
             cluster: "cluster",
             task_definition: "task_definition",
@@ -805,7 +941,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ),
             Grant::pass_role(TASK_ROLES, "ecs-tasks.amazonaws.com"),
         ],
-        changes: Some(Changes::of("ECS service", &["cluster", "service"])),
+        changes: &[Changes::of("ECS service", &["cluster", "service"])],
         needs: &[Need::EcsService {
             cluster: "cluster",
             service: "service",
@@ -843,7 +979,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["elasticloadbalancing:DeregisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
-        changes: Some(Changes::of("target group", &["target_group"])),
+        changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
             target_group: "target_group",
         }],
@@ -870,7 +1006,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::on(&["elasticloadbalancing:RegisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
         ],
-        changes: Some(Changes::of("target group", &["target_group"])),
+        changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
             target_group: "target_group",
         }],
@@ -914,7 +1050,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::Poll,
         grants: &[],
-        changes: None,
+        changes: &[],
         needs: &[Need::Url {
             url: "url",
             status: "expect_status",
@@ -947,7 +1083,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             &["cloudwatch:DescribeAlarms"],
             &["arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarms}"],
         )],
-        changes: None,
+        changes: &[],
         needs: &[Need::Alarms { alarms: "alarms" }],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 5 * MINUTE,
@@ -1024,7 +1160,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Poll,
         // GetMetricData takes no resource (Service Authorization Reference).
         grants: &[Grant::unscoped(&["cloudwatch:GetMetricData"])],
-        changes: None,
+        changes: &[],
         needs: &[Need::Metric {
             namespace: "namespace",
             metric: "metric",
@@ -1090,7 +1226,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "ssm:ListCommands",
             ]),
         ],
-        changes: Some(Changes::of("EC2 instance", &["instance_ids"])),
+        changes: &[Changes::of("EC2 instance", &["instance_ids"])],
         needs: &[Need::Instances {
             instances: "instance_ids",
         }],
@@ -1140,7 +1276,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             // DescribeInstances: `stepback preflight`'s check that the instance exists.
             Grant::unscoped(&["ec2:DescribeImages", "ec2:DescribeInstances"]),
         ],
-        changes: None,
+        changes: &[],
         needs: &[Need::Instances {
             instances: "instance_id",
         }],
@@ -1186,7 +1322,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         guards: &[],
         poll_interval: None,
         function: FUNCTION,
-        changes: Some(Changes::of("Auto Scaling group", &["group"])),
+        changes: &[Changes::of("Auto Scaling group", &["group"])],
         user_facing: true,
     },
     ActionSpec {
@@ -1215,7 +1351,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         guards: &[],
         poll_interval: None,
         function: FUNCTION,
-        changes: Some(Changes::of("Auto Scaling group", &["group"])),
+        changes: &[Changes::of("Auto Scaling group", &["group"])],
         user_facing: true,
     },
     ActionSpec {
@@ -1265,7 +1401,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         guards: &[],
         poll_interval: None,
         function: FUNCTION,
-        changes: None,
+        changes: &[],
         user_facing: true,
     },
     ActionSpec {
@@ -1276,7 +1412,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         outputs: &[],
         runtime: Runtime::Native,
         grants: &[],
-        changes: None,
+        changes: &[],
         needs: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 0,
@@ -1341,7 +1477,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &["arn:{partition}:sns:{region}:{account}:{topic?}"],
             ),
         ],
-        changes: None,
+        changes: &[],
         needs: &[],
         default_retry: RETRY_QUICK,
         default_estimate_secs: 1,
@@ -1449,10 +1585,10 @@ mod tests {
     #[test]
     fn changed_resources_are_named_by_params_that_the_grants_name() {
         let mut arity = std::collections::BTreeMap::new();
-        for action in ACTIONS {
-            let Some(changes) = action.changes else {
-                continue;
-            };
+        for (action, changes) in ACTIONS
+            .iter()
+            .flat_map(|a| a.changes.iter().map(move |c| (a, c)))
+        {
             assert!(!changes.params.is_empty(), "{}", action.name);
             for name in changes.params {
                 assert!(action.param(name).is_some(), "{}: {name}", action.name);
@@ -1490,6 +1626,23 @@ mod tests {
                     }
                 };
                 assert!(fits, "{}: {}", action.name, param.name);
+            }
+        }
+    }
+
+    /// A grant for the steps that give a param names a param of an `exactly_one_of` group: otherwise every
+    /// step would give it, or none could.
+    #[test]
+    fn grants_given_a_param_name_one_of_a_group() {
+        for action in ACTIONS {
+            for grant in action.grants {
+                if let Some(given) = grant.given {
+                    assert!(
+                        action.exactly_one_of.iter().any(|g| g.contains(&given)),
+                        "{}: {given}",
+                        action.name
+                    );
+                }
             }
         }
     }

@@ -14,6 +14,13 @@ pub enum Need {
         snapshot: &'static str,
         instance: &'static str,
     },
+    /// An Aurora DB cluster, available, with its writer instance.
+    DbCluster { cluster: &'static str },
+    /// A cluster snapshot of `cluster`, available.
+    DbClusterSnapshot {
+        snapshot: &'static str,
+        cluster: &'static str,
+    },
     /// A cluster and a service running the newer of two revisions of its task definition, whose `container`
     /// runs image tags `v1` and `v2`: so that `previous` means something.
     EcsService {
@@ -63,6 +70,8 @@ impl Need {
             Need::Topic { topic } => vec![topic],
             Need::DbInstance { instance } => vec![instance],
             Need::DbSnapshot { snapshot, instance } => vec![snapshot, instance],
+            Need::DbCluster { cluster } => vec![cluster],
+            Need::DbClusterSnapshot { snapshot, cluster } => vec![snapshot, cluster],
             Need::EcsService {
                 cluster,
                 service,

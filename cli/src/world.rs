@@ -22,6 +22,9 @@ use crate::readiness;
 pub const IMAGE_TAGS: [&str; 2] = ["v1", "v2"];
 /// How many tasks a seeded service runs; the emulator is started to report as many running.
 pub const SERVICE_TASKS: i32 = 2;
+/// A seeded Aurora cluster's engine.
+const AURORA_ENGINE: &str = "aurora-postgresql";
+const AURORA_ENGINE_VERSION: &str = "15.4";
 
 /// What was made, to report the world's state at the end.
 #[derive(Debug, Default)]
@@ -29,6 +32,7 @@ pub struct World {
     /// Lines saying what was created, in order.
     pub created: Vec<String>,
     db_instances: BTreeSet<String>,
+    db_clusters: BTreeSet<String>,
     services: BTreeSet<(String, String)>,
     target_groups: BTreeMap<String, String>,
     instances: bool,
@@ -85,14 +89,14 @@ pub async fn seed(
         }
     };
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    // Instances first: a snapshot needs its DB instance.
+    // Instances and clusters first: a snapshot needs its DB instance or cluster.
     let mut needs: Vec<(Need, &Map<String, Json>)> = steps
         .iter()
         .flat_map(|(action, params)| action.needs.iter().map(move |n| (*n, params)))
         .collect();
     // The web app reads the services it reports, so it comes last; a metric's dimensions may name instances.
     needs.sort_by_key(|(need, _)| match need {
-        Need::DbSnapshot { .. } | Need::Metric { .. } => 1,
+        Need::DbSnapshot { .. } | Need::DbClusterSnapshot { .. } | Need::Metric { .. } => 1,
         Need::Url { .. } => 2,
         _ => 0,
     });
@@ -156,6 +160,51 @@ pub async fn seed(
                 world
                     .created
                     .push(format!("RDS snapshot {snapshot} of {instance}"));
+            }
+            Need::DbCluster { cluster } => {
+                let Some(id) = text(params, cluster) else {
+                    continue;
+                };
+                let rds = aws_sdk_rds::Client::new(config);
+                rds.create_db_cluster()
+                    .db_cluster_identifier(&id)
+                    .engine(AURORA_ENGINE)
+                    .engine_version(AURORA_ENGINE_VERSION)
+                    .master_username("rehearsal")
+                    .master_user_password("rehearsal-only")
+                    .send()
+                    .await
+                    .map_err(|e| failed("rds:CreateDBCluster", e))?;
+                let writer = format!("{id}-writer");
+                rds.create_db_instance()
+                    .db_instance_identifier(&writer)
+                    .db_cluster_identifier(&id)
+                    .db_instance_class("db.r6g.large")
+                    .engine(AURORA_ENGINE)
+                    .send()
+                    .await
+                    .map_err(|e| failed("rds:CreateDBInstance", e))?;
+                world
+                    .created
+                    .push(format!("Aurora cluster {id} with writer {writer}"));
+                world.db_clusters.insert(id);
+            }
+            Need::DbClusterSnapshot { snapshot, cluster } => {
+                let (Some(snapshot), Some(cluster)) =
+                    (text(params, snapshot), text(params, cluster))
+                else {
+                    continue;
+                };
+                aws_sdk_rds::Client::new(config)
+                    .create_db_cluster_snapshot()
+                    .db_cluster_snapshot_identifier(&snapshot)
+                    .db_cluster_identifier(&cluster)
+                    .send()
+                    .await
+                    .map_err(|e| failed("rds:CreateDBClusterSnapshot", e))?;
+                world
+                    .created
+                    .push(format!("RDS cluster snapshot {snapshot} of {cluster}"));
             }
             Need::EcsService {
                 cluster,
@@ -733,6 +782,9 @@ impl World {
                 ));
             }
         }
+        if !self.db_clusters.is_empty() {
+            lines.extend(self.cluster_state(session).await);
+        }
         let ecs = aws_sdk_ecs::Client::new(config);
         for (cluster, service) in &self.services {
             let state = running_image(&ecs, cluster, service).await.map_or_else(
@@ -786,6 +838,45 @@ impl World {
                 .map(|c| c.commands().len())
                 .unwrap_or_default();
             lines.push(line("SSM commands".to_owned(), commands.to_string()));
+        }
+        lines
+    }
+}
+
+impl World {
+    /// Each Aurora cluster, and the cluster snapshots of those the world made (a swapped-out cluster keeps its
+    /// snapshots under its new name, so they are listed by the snapshot's own cluster).
+    async fn cluster_state(&self, session: &Session) -> Vec<StateLine> {
+        let rds = aws_sdk_rds::Client::new(&session.config);
+        let mut lines = Vec::new();
+        if let Ok(described) = rds.describe_db_clusters().send().await {
+            for cluster in described.db_clusters() {
+                lines.push(StateLine {
+                    resource: format!(
+                        "RDS cluster {}",
+                        cluster.db_cluster_identifier().unwrap_or_default()
+                    ),
+                    state: cluster.status().unwrap_or("unknown").to_owned(),
+                });
+            }
+        }
+        let snapshots = rds
+            .describe_db_cluster_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .map(|s| s.db_cluster_snapshots().to_vec())
+            .unwrap_or_default();
+        for id in &self.db_clusters {
+            let of: Vec<&str> = snapshots
+                .iter()
+                .filter(|s| s.db_cluster_identifier() == Some(id.as_str()))
+                .filter_map(|s| s.db_cluster_snapshot_identifier())
+                .collect();
+            lines.push(StateLine {
+                resource: format!("RDS cluster snapshots of {id}"),
+                state: format!("{}: {}", of.len(), of.join(", ")),
+            });
         }
         lines
     }

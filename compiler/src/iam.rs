@@ -21,7 +21,8 @@ pub struct Statement {
 pub const TASK_ROLES_PARAMETER: &str = "TaskRoleArns";
 
 /// The statements of `action`'s function, for every step of the workflow that uses it.
-/// A grant whose every ARN names an optional param that no step gives is left out: no step makes its calls.
+/// A grant whose every ARN names an optional param that no step gives, or that is for steps giving a param that
+/// none gives ([`Grant::given`]), is left out: no step makes its calls.
 pub fn statements(action: &ActionSpec, steps: &[&Step], state_machine: &str) -> Vec<Statement> {
     let params: Vec<&BTreeMap<String, Value>> = steps.iter().map(|s| &s.params).collect();
     statements_for(action, &params, state_machine)
@@ -37,10 +38,22 @@ pub fn statements_for(
     action
         .grants
         .iter()
-        .map(|grant| Statement {
-            actions: grant.actions.to_vec(),
-            resources: resources(grant, params, state_machine),
-            passed_to_service: grant.passed_to_service,
+        .map(|grant| {
+            let making: Vec<_> = params
+                .iter()
+                .copied()
+                .filter(|p| grant.given.is_none_or(|given| p.contains_key(given)))
+                .collect();
+            let resources = if making.is_empty() && grant.given.is_some() {
+                Vec::new()
+            } else {
+                resources(grant, &making, state_machine)
+            };
+            Statement {
+                actions: grant.actions.to_vec(),
+                resources,
+                passed_to_service: grant.passed_to_service,
+            }
         })
         .filter(|statement| !statement.resources.is_empty())
         .collect()

@@ -2,7 +2,7 @@
 //! resource, an approval) is the catalog's [`catalog::Guard`] data, and what it changes its [`catalog::Changes`];
 //! this module knows no action or param names.
 
-use catalog::{Guard, GuardKind, Shell};
+use catalog::{Changes, Guard, GuardKind, Shell};
 
 use crate::graph::{Ancestors, Dag};
 use crate::model::{Reference, Segment, Step, StepRead, Value};
@@ -139,7 +139,7 @@ enum Identity {
 fn concurrent_changes(steps: &[Step], raw: &[RawStep<'_, '_>], dag: &Dag, sink: &mut Sink) {
     let ancestors = dag.ancestors();
     let changing: Vec<usize> = (0..steps.len())
-        .filter(|&i| steps[i].action.changes.is_some())
+        .filter(|&i| !steps[i].action.changes.is_empty())
         .collect();
     for (n, &a) in changing.iter().enumerate() {
         for &b in &changing[n + 1..] {
@@ -175,7 +175,7 @@ fn concurrent_changes(steps: &[Step], raw: &[RawStep<'_, '_>], dag: &Dag, sink: 
 /// `prod`, service `webapp`)". `None` when they change different kinds, or one names its resource only at run
 /// time (a param of [`catalog::Changes`] not given).
 fn shared_resource(first: &Step, second: &Step) -> Option<(Identity, String)> {
-    let (ours, theirs) = (first.action.changes?, second.action.changes?);
+    let (ours, theirs) = (changed(first)?, changed(second)?);
     if ours.resource != theirs.resource {
         return None;
     }
@@ -292,9 +292,18 @@ fn shown(value: &Value) -> String {
     }
 }
 
+/// The kind of resource a step changes: the first of its action's [`catalog::Changes`] whose params it gives
+/// one of (`rds.restore` changes a DB instance or a DB cluster).
+fn changed(step: &Step) -> Option<&'static Changes> {
+    step.action
+        .changes
+        .iter()
+        .find(|c| c.params.iter().any(|p| step.params.contains_key(*p)))
+}
+
 /// Where a step names the resource it changes: the value of the last param that names it.
 fn resource_span(step: &Step, raw: &RawStep<'_, '_>) -> Span {
-    let last = step.action.changes.and_then(|c| c.params.last().copied());
+    let last = changed(step).and_then(|c| c.params.last().copied());
     raw.params
         .iter()
         .find(|(key, _, _)| Some(*key) == last)
@@ -357,9 +366,11 @@ fn missing_guard(
     raw: &RawStep<'_, '_>,
     allowed: bool,
 ) -> Diagnostic {
+    // Only the params the step gives: a restore of a `cluster` needs a snapshot of the same cluster.
     let same: Vec<String> = guard
         .same
         .iter()
+        .filter(|(_, ours)| step.params.contains_key(*ours))
         .map(|(_, ours)| format!("`{ours}`"))
         .collect();
     let of_the_same = if same.is_empty() {

@@ -1,4 +1,4 @@
-//! One module per action. Each has a `Params` type that mirrors the catalog's params with
+//! One module per action (and `rds`, what the two RDS actions share). Each has a `Params` type that mirrors the catalog's params with
 //! `deny_unknown_fields`, an `Output` type that mirrors the catalog's outputs, and a handler type that names
 //! its catalog entry ([`Action::NAME`]) and is listed once in [`HANDLERS`]. A test checks that the handlers
 //! and the catalog's Lambda actions are the same set.
@@ -15,6 +15,7 @@ pub mod ecs_deploy;
 pub mod ecs_run_task;
 pub mod guard;
 pub mod notify;
+pub mod rds;
 pub mod rds_restore;
 pub mod rds_snapshot;
 pub mod ssm_command;

@@ -1,23 +1,27 @@
-//! `rds.restore`: RestoreDBInstanceFromDBSnapshot to a new identifier with the original's settings, then
-//! poll until available. With `swap`, rename the original to `<id>-pre-rollback-<key>` and the restored one
-//! to `<id>`, each once the instance is available, so the endpoint the application uses does not change.
+//! `rds.restore`: RestoreDBInstanceFromDBSnapshot to a new identifier with the original's settings, or, for an
+//! Aurora `cluster`, RestoreDBClusterFromSnapshot to a new cluster with the original's settings and then
+//! CreateDBInstance for its writer with the original writer's class and parameter group (RDS creates a
+//! restored cluster's instances only once it is available); then poll until available. With `swap`, rename
+//! the original to `<id>-pre-rollback-<key>` and the restored one to `<id>`, each once it is available, so the
+//! endpoint the application uses does not change. A cluster's instances keep their names: the cluster endpoint
+//! follows the cluster's.
 //!
-//! The invariant: when the step ends, done or failed, an available instance carries the original name. A
-//! rename RDS refuses (an instance still modifying) is tried again on later polls; when the swap cannot
-//! finish, the parked original is renamed back before the step fails, and the cause says where each instance
-//! is. The one end without an instance under the name is a failed undo, and its cause says so first.
+//! The invariant: when the step ends, done or failed, an available instance (cluster) carries the original
+//! name. A rename RDS refuses (one still modifying) is tried again on later polls; when the swap cannot
+//! finish, the parked original is renamed back before the step fails, and the cause says where each one is.
+//! The one end without one under the name is a failed undo, and its cause says so first.
 //!
-//! Never deletes. Each poll looks at where the instances are now rather than trusting a remembered phase, so
-//! a retried poll never renames twice; the state remembers only refusals and the decision to give up. The
-//! restored instance is told apart by its `stepback:execution` tag, which survives a rename (moto gives every
-//! instance the same `DbiResourceId`, so that cannot be used).
+//! Never deletes. Each poll looks at where the instances (clusters) are now rather than trusting a remembered
+//! phase, so a retried poll never renames twice; the state remembers only refusals and the decision to give
+//! up. The restored one is told apart by its `stepback:execution` tag, which survives a rename (moto gives
+//! every instance the same `DbiResourceId`, so that cannot be used).
 
-use aws_sdk_rds::types::{DbInstance, Tag};
+use aws_sdk_rds::types::{DbInstance, DbParameterGroupStatus};
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::rds_snapshot::{find_snapshot, tagged_by};
+use crate::actions::rds::{self, Database, Kind};
 use crate::actions::{Action, LongAction};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, identifier, running};
@@ -25,24 +29,37 @@ use crate::{ActionError, Call, Clients, done, identifier, running};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    pub instance: String,
+    pub instance: Option<String>,
+    pub cluster: Option<String>,
     pub snapshot: String,
     pub swap: Option<bool>,
     pub new_instance: Option<String>,
+    pub new_cluster: Option<String>,
 }
 
+/// The catalog's outputs: an instance's fill the `*instance_id`s and leave the `*cluster_id`s empty; a
+/// cluster's fill both, the instances being the writers.
 #[derive(Debug, Serialize)]
 pub struct Output {
     pub instance_id: String,
     pub new_instance_id: String,
     pub replaced_instance_id: String,
+    pub cluster_id: String,
+    pub new_cluster_id: String,
+    pub replaced_cluster_id: String,
     pub endpoint: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct State {
-    instance: String,
-    new_instance: String,
+    #[serde(default)]
+    kind: Kind,
+    /// The instance (cluster) being replaced.
+    #[serde(alias = "instance")]
+    original: String,
+    /// The restored one's own id.
+    #[serde(alias = "new_instance")]
+    restored: String,
     /// Where the original goes with `swap`.
     parked: String,
     swap: bool,
@@ -52,10 +69,48 @@ pub struct State {
     /// Why the swap was given up; from then on each poll works to put the original back under its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     given_up: Option<String>,
+    /// A cluster's writer: created once the restored cluster is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    writer: Option<Writer>,
 }
 
-/// RDS allows 63 characters in an instance identifier.
-const INSTANCE_ID_MAX: usize = 63;
+/// The restored cluster's writer instance, with the original writer's settings.
+#[derive(Debug, Serialize, Deserialize)]
+struct Writer {
+    /// The restored cluster's own id: RDS keeps instances' and clusters' identifiers apart.
+    id: String,
+    /// The original writer, kept as it is.
+    replaced: String,
+    class: String,
+    engine: String,
+    parameter_group: Option<String>,
+}
+
+impl State {
+    /// The outputs once `now` (available) carries the name the application uses, and `replaced` the
+    /// original's.
+    fn output(&self, now: &str, replaced: &str, found: &Database) -> Output {
+        let (instances, clusters) = match &self.writer {
+            None => ((now, replaced), ("", "")),
+            Some(writer) => (
+                (writer.id.as_str(), writer.replaced.as_str()),
+                (now, replaced),
+            ),
+        };
+        Output {
+            instance_id: instances.0.to_owned(),
+            new_instance_id: instances.0.to_owned(),
+            replaced_instance_id: instances.1.to_owned(),
+            cluster_id: clusters.0.to_owned(),
+            new_cluster_id: clusters.0.to_owned(),
+            replaced_cluster_id: clusters.1.to_owned(),
+            endpoint: found.endpoint.clone(),
+        }
+    }
+}
+
+/// RDS allows 63 characters in an instance or cluster identifier.
+const ID_MAX: usize = 63;
 
 /// How many times a refused rename is tried, one poll apart, before the swap is given up: RDS refuses a
 /// rename while an instance is still modifying, which passes; one that it keeps refusing will not.
@@ -68,83 +123,45 @@ impl Action for RdsRestore {
     const NAME: &str = "rds.restore";
     type Params = Params;
 
-    /// The instance being replaced is available, the snapshot is available, and a named new instance is free.
+    /// The instance (cluster) being replaced is available, the snapshot is available, and a named new one is
+    /// free.
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        let mut findings = vec![match params.required::<String>("instance") {
-            Ok(instance) => instance_available(clients, &instance).await,
-            Err(unknown) => unknown.finding("RDS instance"),
-        }];
+        let (kind, id) = match Kind::known(params) {
+            Ok(named) => named,
+            Err(finding) => return vec![finding],
+        };
+        let mut findings = vec![rds::available(clients, kind, &id).await];
         findings.push(match params.required::<String>("snapshot") {
-            Ok(snapshot) => snapshot_available(clients, &snapshot).await,
+            Ok(snapshot) => rds::snapshot_available(clients, kind, &snapshot).await,
             Err(unknown) => unknown.finding("RDS snapshot"),
         });
-        match params.optional::<String>("new_instance") {
+        let new = match kind {
+            Kind::Instance => "new_instance",
+            Kind::Cluster => "new_cluster",
+        };
+        match params.optional::<String>(new) {
             Ok(None) => {}
             Ok(Some(id)) => {
-                let resource = format!("RDS instance id `{id}`");
-                findings.push(match find_instance(clients, &id).await {
+                let resource = format!("RDS {} id `{id}`", kind.noun());
+                findings.push(match rds::find(clients, kind, &id).await {
                     Ok(None) => check::ok(resource, "free"),
                     Ok(Some(_)) => check::bad(
                         Verdict::NotReady,
                         resource,
-                        "an instance with this id exists; the step refuses to restore over it",
-                        "leave `new_instance` out, so the id comes from the execution, or name a free one",
+                        format!(
+                            "{} with this id exists; the step refuses to restore over it",
+                            kind.noun()
+                        ),
+                        format!(
+                            "leave `{new}` out, so the id comes from the execution, or name a free one"
+                        ),
                     ),
                     Err(error) => check::failed(resource, &error, ""),
                 });
             }
-            Err(unknown) => findings.push(unknown.finding("RDS instance id")),
+            Err(unknown) => findings.push(unknown.finding(format!("RDS {} id", kind.noun()))),
         }
         findings
-    }
-}
-
-/// The instance exists and is `available`, as a snapshot and a rename need.
-pub async fn instance_available(clients: &Clients, id: &str) -> Finding {
-    let resource = format!("RDS instance `{id}`");
-    match find_instance(clients, id).await {
-        Ok(Some(instance)) if available(&instance) => check::ok(resource, "available"),
-        Ok(Some(instance)) => check::bad(
-            Verdict::NotReady,
-            resource,
-            format!("{}, not available", status(&instance)),
-            format!(
-                "start it or wait until it is available (`aws rds start-db-instance --db-instance-identifier {id}` for a stopped one)"
-            ),
-        ),
-        Ok(None) => check::bad(
-            Verdict::Missing,
-            resource,
-            "RDS knows no such instance in this region",
-            "fix the instance identifier in the workflow",
-        ),
-        Err(error) => check::failed(
-            resource,
-            &error,
-            "fix the instance identifier in the workflow",
-        ),
-    }
-}
-
-async fn snapshot_available(clients: &Clients, id: &str) -> Finding {
-    let resource = format!("RDS snapshot `{id}`");
-    match find_snapshot(clients, id).await {
-        Ok(Some(snapshot)) if snapshot.status() == Some("available") => {
-            check::ok(resource, "available")
-        }
-        Ok(Some(snapshot)) => check::bad(
-            Verdict::NotReady,
-            resource,
-            format!("{}, not available", snapshot.status().unwrap_or("unknown")),
-            "wait until the snapshot is available, or name another",
-        ),
-        Ok(None) => check::bad(
-            Verdict::Missing,
-            resource,
-            "RDS knows no such snapshot in this region",
-            "name an existing snapshot (`aws rds describe-db-snapshots`)",
-        ),
-        Err(error) => check::failed(resource, &error, "name an existing snapshot"),
     }
 }
 
@@ -154,90 +171,66 @@ impl LongAction for RdsRestore {
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
         let Params {
             instance,
+            cluster,
             snapshot,
             swap,
             new_instance,
+            new_cluster,
         } = &call.params;
-        let key = call.attempt_key();
-        let new_instance = match new_instance {
-            Some(id) => id.clone(),
-            None => identifier(&format!("{instance}-rb"), &key, INSTANCE_ID_MAX),
-        };
-        let parked = identifier(&format!("{instance}-pre-rollback"), &key, INSTANCE_ID_MAX);
-        let attempted =
-            format!("restore RDS snapshot `{snapshot}` to new instance `{new_instance}`");
-        match find_instance(clients, &new_instance).await? {
-            Some(existing) if tagged_by(existing.tag_list(), call) => {}
-            Some(_) => {
-                return Err(ActionError::new(
-                    ErrorName::Precondition,
-                    format!(
-                        "{attempted}: an instance with that id exists and was not restored by this step"
-                    ),
+        let (kind, original) = Kind::named(instance, cluster)?;
+        let new = match (kind, new_instance, new_cluster) {
+            (Kind::Instance, new, None) | (Kind::Cluster, None, new) => new,
+            (Kind::Instance, _, Some(_)) | (Kind::Cluster, Some(_), _) => {
+                return Err(ActionError::invalid_input(
+                    "name the restored instance with `new_instance` and the restored cluster with `new_cluster`",
                 ));
             }
-            None => {
-                let original = find_instance(clients, instance).await?.ok_or_else(|| {
-                    ActionError::new(
-                        ErrorName::NotFound,
-                        format!("{attempted}: RDS instance `{instance}` not found"),
-                    )
-                })?;
-                if find_snapshot(clients, snapshot).await?.is_none() {
-                    return Err(ActionError::new(
-                        ErrorName::NotFound,
-                        format!("{attempted}: RDS snapshot `{snapshot}` not found"),
-                    ));
-                }
-                let restored = clients
-                    .aws(aws_sdk_rds::Client::new)
-                    .restore_db_instance_from_db_snapshot()
-                    .db_instance_identifier(&new_instance)
-                    .db_snapshot_identifier(snapshot)
-                    .set_db_instance_class(original.db_instance_class.clone())
-                    .set_db_subnet_group_name(
-                        original
-                            .db_subnet_group
-                            .and_then(|g| g.db_subnet_group_name),
-                    )
-                    .set_vpc_security_group_ids(original.vpc_security_groups.map(|groups| {
-                        groups
-                            .into_iter()
-                            .filter_map(|g| g.vpc_security_group_id)
-                            .collect()
-                    }))
-                    .set_db_parameter_group_name(
-                        original
-                            .db_parameter_groups
-                            .and_then(|groups| groups.into_iter().next()?.db_parameter_group_name),
-                    )
-                    .set_multi_az(original.multi_az)
-                    .set_tags(Some(
-                        call.tags()
-                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                            .into(),
-                    ))
-                    .send()
-                    .await;
-                // An answer lost on the way: the SDK's next attempt is refused
-                // (DBInstanceAlreadyExists), since the first one restored it.
-                if let Err(e) = restored {
-                    let ours = find_instance(clients, &new_instance)
-                        .await?
-                        .is_some_and(|i| tagged_by(i.tag_list(), call));
-                    if !ours {
-                        return Err(ActionError::aws(&attempted, e));
-                    }
-                }
-            }
+        };
+        let key = call.attempt_key();
+        let restored = match new {
+            Some(id) => id.clone(),
+            None => identifier(&format!("{original}-rb"), &key, ID_MAX),
+        };
+        let parked = identifier(&format!("{original}-pre-rollback"), &key, ID_MAX);
+        let attempted = format!(
+            "restore RDS snapshot `{snapshot}` to new {} `{restored}`",
+            kind.noun()
+        );
+        let found = rds::find(clients, kind, &restored).await?;
+        if found.as_ref().is_some_and(|f| !f.made_by(call)) {
+            return Err(ActionError::new(
+                ErrorName::Precondition,
+                format!(
+                    "{attempted}: {} with that id exists and was not restored by this step",
+                    kind.noun()
+                ),
+            ));
         }
+        let restoring = Restoring {
+            clients,
+            call,
+            original,
+            snapshot,
+            restored: &restored,
+            attempted: &attempted,
+            restore: found.is_none(),
+        };
+        let writer = match kind {
+            Kind::Instance => {
+                restoring.instance().await?;
+                None
+            }
+            Kind::Cluster => Some(restoring.cluster().await?),
+        };
         Ok(State {
-            instance: instance.clone(),
-            new_instance,
+            kind,
+            original: original.to_owned(),
+            restored,
             parked,
             swap: swap.unwrap_or(false),
             refused: 0,
             given_up: None,
+            writer,
         })
     }
 
@@ -246,28 +239,30 @@ impl LongAction for RdsRestore {
         call: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
-        let restored = find_instance(clients, &state.new_instance).await?;
+        let restored = rds::find(clients, state.kind, &state.restored).await?;
+        if let Some(writer) = &state.writer
+            && let Some(waiting) = writer.ready(clients, call, restored.as_ref()).await?
+        {
+            return running(&state, waiting);
+        }
         if !state.swap {
             return match restored {
-                Some(restored) if available(&restored) => done(&Output {
-                    instance_id: state.new_instance.clone(),
-                    new_instance_id: state.new_instance.clone(),
-                    replaced_instance_id: state.instance.clone(),
-                    endpoint: endpoint(&restored),
-                }),
+                Some(restored) if available(&restored) => {
+                    done(&state.output(&state.restored, &state.original, &restored))
+                }
                 Some(restored) => running(
                     &state,
-                    format!("restoring `{}`: {}", state.new_instance, status(&restored)),
+                    format!("restoring `{}`: {}", state.restored, status(&restored)),
                 ),
                 None => running(
                     &state,
-                    format!("waiting for `{}` to appear", state.new_instance),
+                    format!("waiting for `{}` to appear", state.restored),
                 ),
             };
         }
         let swap = Swap {
-            named: find_instance(clients, &state.instance).await?,
-            parked: find_instance(clients, &state.parked).await?,
+            named: rds::find(clients, state.kind, &state.original).await?,
+            parked: rds::find(clients, state.kind, &state.parked).await?,
             restored,
         };
         if state.given_up.is_none() {
@@ -281,9 +276,9 @@ impl LongAction for RdsRestore {
 /// Where the instances of a swap are now: under the original name, under the parked id, and under the
 /// restored instance's own id.
 struct Swap {
-    named: Option<DbInstance>,
-    parked: Option<DbInstance>,
-    restored: Option<DbInstance>,
+    named: Option<Database>,
+    parked: Option<Database>,
+    restored: Option<Database>,
 }
 
 impl Swap {
@@ -294,23 +289,24 @@ impl Swap {
         call: &Call<Params>,
         mut state: State,
     ) -> Result<Response, ActionError> {
-        let is_restored = |i: &DbInstance| tagged_by(i.tag_list(), call);
+        let noun = state.kind.noun();
+        let is_restored = |i: &Database| i.made_by(call);
         match (&self.restored, &self.named) {
             (Some(restored), _) if !available(restored) => running(
                 &state,
-                format!("restoring `{}`: {}", state.new_instance, status(restored)),
+                format!("restoring `{}`: {}", state.restored, status(restored)),
             ),
             (Some(_), Some(original)) if !available(original) => running(
                 &state,
                 format!(
                     "waiting for original `{}`: {}",
-                    state.instance,
+                    state.original,
                     status(original)
                 ),
             ),
             (Some(_), Some(_)) => {
-                let (from, to) = (state.instance.clone(), state.parked.clone());
-                match rename(clients, &from, &to).await {
+                let (from, to) = (state.original.clone(), state.parked.clone());
+                match rds::rename(clients, state.kind, &from, &to).await {
                     Ok(()) => {
                         state.refused = 0;
                         running(&state, format!("renaming original `{from}` to `{to}`"))
@@ -323,7 +319,7 @@ impl Swap {
                     Err(refused) => Err(ActionError::new(
                         ErrorName::Failed,
                         format!(
-                            "could not swap in the restored instance: {}; nothing was swapped: {}",
+                            "could not swap in the restored {noun}: {}; nothing was swapped: {}",
                             attempts(&refused, state.refused + 1),
                             self.whereabouts(&state, call)
                         ),
@@ -332,8 +328,8 @@ impl Swap {
             }
             (Some(_), None) => match &self.parked {
                 Some(parked) if available(parked) => {
-                    let (from, to) = (state.new_instance.clone(), state.instance.clone());
-                    match rename(clients, &from, &to).await {
+                    let (from, to) = (state.restored.clone(), state.original.clone());
+                    match rds::rename(clients, state.kind, &from, &to).await {
                         Ok(()) => {
                             state.refused = 0;
                             running(&state, format!("renaming restored `{from}` to `{to}`"))
@@ -369,21 +365,18 @@ impl Swap {
                     &state,
                     format!(
                         "waiting for original `{}` to reappear as `{}`",
-                        state.instance, state.parked
+                        state.original, state.parked
                     ),
                 ),
             },
-            (None, Some(swapped)) if is_restored(swapped) && available(swapped) => done(&Output {
-                instance_id: state.instance.clone(),
-                new_instance_id: state.instance.clone(),
-                replaced_instance_id: state.parked.clone(),
-                endpoint: endpoint(swapped),
-            }),
+            (None, Some(swapped)) if is_restored(swapped) && available(swapped) => {
+                done(&state.output(&state.original, &state.parked, swapped))
+            }
             (None, Some(swapped)) if is_restored(swapped) => running(
                 &state,
                 format!(
                     "waiting for renamed `{}`: {}",
-                    state.instance,
+                    state.original,
                     status(swapped)
                 ),
             ),
@@ -392,7 +385,7 @@ impl Swap {
                 &state,
                 format!(
                     "waiting for `{}` to reappear after its rename",
-                    state.new_instance
+                    state.restored
                 ),
             ),
         }
@@ -406,19 +399,17 @@ impl Swap {
         mut state: State,
     ) -> Result<Response, ActionError> {
         let given_up = state.given_up.clone().unwrap_or_default();
-        let is_restored = |i: &DbInstance| tagged_by(i.tag_list(), call);
+        let noun = state.kind.noun();
+        let is_restored = |i: &Database| i.made_by(call);
         match (&self.named, &self.parked) {
             // The refused rename went through after all: the swap is complete.
-            (Some(named), _) if is_restored(named) && available(named) => done(&Output {
-                instance_id: state.instance.clone(),
-                new_instance_id: state.instance.clone(),
-                replaced_instance_id: state.parked.clone(),
-                endpoint: endpoint(named),
-            }),
+            (Some(named), _) if is_restored(named) && available(named) => {
+                done(&state.output(&state.original, &state.parked, named))
+            }
             (Some(named), _) if available(named) => Err(ActionError::new(
                 ErrorName::Failed,
                 format!(
-                    "could not swap in the restored instance: {given_up}; the original was renamed back: {}",
+                    "could not swap in the restored {noun}: {given_up}; the original was renamed back: {}",
                     self.whereabouts(&state, call)
                 ),
             )),
@@ -426,13 +417,13 @@ impl Swap {
                 &state,
                 format!(
                     "waiting for `{}` to be available again: {}",
-                    state.instance,
+                    state.original,
                     status(named)
                 ),
             ),
             (None, Some(parked)) if available(parked) => {
-                let (from, to) = (state.parked.clone(), state.instance.clone());
-                match rename(clients, &from, &to).await {
+                let (from, to) = (state.parked.clone(), state.original.clone());
+                match rds::rename(clients, state.kind, &from, &to).await {
                     Ok(()) => {
                         state.refused = 0;
                         running(
@@ -447,7 +438,7 @@ impl Swap {
                     Err(refused) => Err(ActionError::new(
                         ErrorName::Failed,
                         format!(
-                            "could not swap in the restored instance: {given_up}; putting the original back \
+                            "could not swap in the restored {noun}: {given_up}; putting the original back \
                              failed too: {}. Rename `{from}` to `{to}` by hand: {}",
                             attempts(&refused, state.refused + 1),
                             self.whereabouts(&state, call)
@@ -467,30 +458,31 @@ impl Swap {
                 &state,
                 format!(
                     "waiting for the original to reappear as `{}`",
-                    state.instance
+                    state.original
                 ),
             ),
         }
     }
 
     /// "`db` is the original instance (available), `db-rb-…` is the restored instance (available)", or first
-    /// "no instance is named `db`".
+    /// "no instance is named `db`" (clusters alike).
     fn whereabouts(&self, state: &State, call: &Call<Params>) -> String {
-        let ids = [&state.instance, &state.parked, &state.new_instance];
+        let noun = state.kind.noun();
+        let ids = [&state.original, &state.parked, &state.restored];
         let found = [&self.named, &self.parked, &self.restored];
         let mut parts = Vec::new();
         if self.named.is_none() {
-            parts.push(format!("no instance is named `{}`", state.instance));
+            parts.push(format!("no {noun} is named `{}`", state.original));
         }
         for (id, instance) in ids.into_iter().zip(found) {
             if let Some(instance) = instance {
-                let which = if tagged_by(instance.tag_list(), call) {
+                let which = if instance.made_by(call) {
                     "restored"
                 } else {
                     "original"
                 };
                 parts.push(format!(
-                    "`{id}` is the {which} instance ({})",
+                    "`{id}` is the {which} {noun} ({})",
                     status(instance)
                 ));
             }
@@ -513,62 +505,260 @@ fn attempts(error: &ActionError, tries: u32) -> String {
     }
 }
 
-async fn rename(clients: &Clients, from: &str, to: &str) -> Result<(), ActionError> {
-    let renamed = clients
-        .aws(aws_sdk_rds::Client::new)
-        .modify_db_instance()
-        .db_instance_identifier(from)
-        .new_db_instance_identifier(to)
-        .apply_immediately(true)
-        .send()
-        .await;
-    let Err(e) = renamed else { return Ok(()) };
-    // An answer lost on the way: the SDK's next attempt finds no `from` (DBInstanceNotFound), since the
-    // first one renamed it.
-    match (
-        find_instance(clients, from).await?,
-        find_instance(clients, to).await?,
-    ) {
-        (None, Some(_)) => Ok(()),
-        _ => Err(ActionError::aws(
-            format!("rename RDS instance `{from}` to `{to}`"),
-            e,
-        )),
+fn status(found: &Database) -> &str {
+    &found.status
+}
+
+fn available(found: &Database) -> bool {
+    found.available()
+}
+
+/// What `start` restores from: the snapshot, to `restored`, with the settings of `original`.
+struct Restoring<'a> {
+    clients: &'a Clients,
+    call: &'a Call<Params>,
+    original: &'a str,
+    snapshot: &'a str,
+    restored: &'a str,
+    attempted: &'a str,
+    /// False when an earlier attempt of this step restored it already.
+    restore: bool,
+}
+
+impl Restoring<'_> {
+    /// RestoreDBInstanceFromDBSnapshot with the original instance's class, subnet group, security groups,
+    /// parameter group and Multi-AZ.
+    async fn instance(&self) -> Result<(), ActionError> {
+        if !self.restore {
+            return Ok(());
+        }
+        let rds = self.clients.aws(aws_sdk_rds::Client::new);
+        let original = self.describe_instance(self.original).await?;
+        self.snapshot_exists(Kind::Instance).await?;
+        let restored = rds
+            .restore_db_instance_from_db_snapshot()
+            .db_instance_identifier(self.restored)
+            .db_snapshot_identifier(self.snapshot)
+            .set_db_instance_class(original.db_instance_class.clone())
+            .set_db_subnet_group_name(
+                original
+                    .db_subnet_group
+                    .and_then(|g| g.db_subnet_group_name),
+            )
+            .set_vpc_security_group_ids(original.vpc_security_groups.map(|groups| {
+                groups
+                    .into_iter()
+                    .filter_map(|g| g.vpc_security_group_id)
+                    .collect()
+            }))
+            .set_db_parameter_group_name(parameter_group(original.db_parameter_groups))
+            .set_multi_az(original.multi_az)
+            .set_tags(Some(rds::tags(self.call)))
+            .send()
+            .await;
+        match restored {
+            Err(e) if !self.restored_by_an_earlier_call(Kind::Instance).await? => {
+                Err(ActionError::aws(self.attempted, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// After a failed restore call: whether an answer was lost on the way, and the SDK's next attempt refused
+    /// (already exists), since the first one restored it under this step's tags.
+    async fn restored_by_an_earlier_call(&self, kind: Kind) -> Result<bool, ActionError> {
+        Ok(rds::find(self.clients, kind, self.restored)
+            .await?
+            .is_some_and(|found| found.made_by(self.call)))
+    }
+
+    /// RestoreDBClusterFromSnapshot with the original cluster's engine, version, subnet group, security groups
+    /// and cluster parameter group; and the writer to create, from the original writer's class and parameter
+    /// group.
+    async fn cluster(&self) -> Result<Writer, ActionError> {
+        let rds = self.clients.aws(aws_sdk_rds::Client::new);
+        let cluster = rds
+            .describe_db_clusters()
+            .db_cluster_identifier(self.original)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_db_cluster_not_found_fault())
+                {
+                    rds::not_found(
+                        self.attempted,
+                        format!("Aurora cluster `{}`", self.original),
+                    )
+                } else {
+                    ActionError::aws(self.attempted, e)
+                }
+            })?
+            .db_clusters
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                rds::not_found(
+                    self.attempted,
+                    format!("Aurora cluster `{}`", self.original),
+                )
+            })?;
+        let replaced = cluster
+            .db_cluster_members()
+            .iter()
+            .find(|m| m.is_cluster_writer() == Some(true))
+            .and_then(|m| m.db_instance_identifier())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorName::Precondition,
+                    format!(
+                        "{}: Aurora cluster `{}` has no writer instance to copy",
+                        self.attempted, self.original
+                    ),
+                )
+            })?
+            .to_owned();
+        let original_writer = self.describe_instance(&replaced).await?;
+        let engine = cluster.engine.clone().unwrap_or_default();
+        if self.restore {
+            self.snapshot_exists(Kind::Cluster).await?;
+            let restored = rds
+                .restore_db_cluster_from_snapshot()
+                .db_cluster_identifier(self.restored)
+                .snapshot_identifier(self.snapshot)
+                .engine(&engine)
+                .set_engine_version(cluster.engine_version)
+                .set_db_subnet_group_name(cluster.db_subnet_group)
+                .set_vpc_security_group_ids(cluster.vpc_security_groups.map(|groups| {
+                    groups
+                        .into_iter()
+                        .filter_map(|g| g.vpc_security_group_id)
+                        .collect()
+                }))
+                .set_db_cluster_parameter_group_name(cluster.db_cluster_parameter_group)
+                .set_tags(Some(rds::tags(self.call)))
+                .send()
+                .await;
+            if let Err(e) = restored
+                && !self.restored_by_an_earlier_call(Kind::Cluster).await?
+            {
+                return Err(ActionError::aws(self.attempted, e));
+            }
+        }
+        Ok(Writer {
+            id: self.restored.to_owned(),
+            replaced,
+            class: original_writer.db_instance_class.unwrap_or_default(),
+            engine,
+            parameter_group: parameter_group(original_writer.db_parameter_groups),
+        })
+    }
+
+    async fn describe_instance(&self, id: &str) -> Result<DbInstance, ActionError> {
+        let missing = || rds::not_found(self.attempted, format!("RDS instance `{id}`"));
+        self.clients
+            .aws(aws_sdk_rds::Client::new)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_db_instance_not_found_fault())
+                {
+                    missing()
+                } else {
+                    ActionError::aws(self.attempted, e)
+                }
+            })?
+            .db_instances
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(missing)
+    }
+
+    async fn snapshot_exists(&self, kind: Kind) -> Result<(), ActionError> {
+        match rds::find_snapshot(self.clients, kind, self.snapshot).await? {
+            Some(_) => Ok(()),
+            None => Err(rds::not_found(
+                self.attempted,
+                format!("RDS snapshot `{}`", self.snapshot),
+            )),
+        }
     }
 }
 
-fn status(instance: &DbInstance) -> &str {
-    instance.db_instance_status().unwrap_or("unknown")
+fn parameter_group(groups: Option<Vec<DbParameterGroupStatus>>) -> Option<String> {
+    groups.and_then(|groups| groups.into_iter().next()?.db_parameter_group_name)
 }
 
-fn available(instance: &DbInstance) -> bool {
-    status(instance) == "available"
-}
-
-fn endpoint(instance: &DbInstance) -> String {
-    instance
-        .endpoint()
-        .and_then(|e| e.address())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The instance with this id, or `None` when RDS does not know it.
-pub async fn find_instance(clients: &Clients, id: &str) -> Result<Option<DbInstance>, ActionError> {
-    match clients
-        .aws(aws_sdk_rds::Client::new)
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-    {
-        Ok(output) => Ok(output.db_instances.unwrap_or_default().into_iter().next()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
-        {
-            Ok(None)
+impl Writer {
+    /// `None` when the writer is available; else what the step waits for, having created the writer once the
+    /// restored cluster (`restored`, under its own id) is available. The writer is created before any rename,
+    /// so a missing writer means the restored cluster still has its own id.
+    async fn ready(
+        &self,
+        clients: &Clients,
+        call: &Call<Params>,
+        restored: Option<&Database>,
+    ) -> Result<Option<String>, ActionError> {
+        let found = rds::find(clients, Kind::Instance, &self.id).await?;
+        match (found, restored) {
+            (Some(other), _) if !other.made_by(call) => Err(ActionError::new(
+                ErrorName::Precondition,
+                format!(
+                    "create writer instance `{}`: an instance with that id exists and was not created by this step",
+                    self.id
+                ),
+            )),
+            (Some(writer), _) if writer.available() => Ok(None),
+            (Some(writer), _) => Ok(Some(format!(
+                "creating writer `{}`: {}",
+                self.id, writer.status
+            ))),
+            (None, Some(cluster)) if cluster.available() => {
+                self.create(clients, call).await?;
+                Ok(Some(format!("creating writer `{}`", self.id)))
+            }
+            (None, Some(cluster)) => Ok(Some(format!(
+                "restoring cluster `{}`: {}",
+                self.id, cluster.status
+            ))),
+            (None, None) => Ok(Some(format!("waiting for cluster `{}` to appear", self.id))),
         }
-        Err(e) => Err(ActionError::aws(format!("describe RDS instance `{id}`"), e)),
+    }
+
+    /// CreateDBInstance in the restored cluster. An instance under the id that an attempt of this step raced
+    /// to create is this writer.
+    async fn create(&self, clients: &Clients, call: &Call<Params>) -> Result<(), ActionError> {
+        let created = clients
+            .aws(aws_sdk_rds::Client::new)
+            .create_db_instance()
+            .db_instance_identifier(&self.id)
+            .db_cluster_identifier(&self.id)
+            .db_instance_class(&self.class)
+            .engine(&self.engine)
+            .set_db_parameter_group_name(self.parameter_group.clone())
+            .set_tags(Some(rds::tags(call)))
+            .send()
+            .await;
+        match created {
+            Err(e)
+                if !e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
+            {
+                Err(ActionError::aws(
+                    format!(
+                        "create writer instance `{}` of Aurora cluster `{}`",
+                        self.id, self.id
+                    ),
+                    e,
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 }

@@ -1,36 +1,44 @@
-//! `rds.snapshot`: CreateDBSnapshot under an id derived from the execution and step, then poll until
-//! `available`. A retried `start` finds the snapshot it made instead of making a second one.
+//! `rds.snapshot`: CreateDBSnapshot of an `instance`, or CreateDBClusterSnapshot of an Aurora `cluster`, under an
+//! id derived from the execution and step, then poll until `available`. A retried `start` finds the snapshot it
+//! made instead of making a second one.
 
-use aws_sdk_rds::types::{DbSnapshot, Tag};
 use catalog::ErrorName;
-use catalog::contract::{Execution, Finding, Response, Verdict};
+use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::rds_restore::instance_available;
+use crate::actions::rds::{self, Kind, Snapshot};
 use crate::actions::{Action, LongAction};
-use crate::check::{self, Known};
+use crate::check::Known;
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    pub instance: String,
+    pub instance: Option<String>,
+    pub cluster: Option<String>,
     pub snapshot_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Output {
     pub snapshot_id: String,
+    /// Empty for a cluster.
     pub instance: String,
+    /// Empty for an instance.
+    pub cluster: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct State {
     snapshot_id: String,
-    instance: String,
+    #[serde(default)]
+    kind: Kind,
+    /// The instance or cluster snapshotted.
+    #[serde(alias = "instance")]
+    of: String,
 }
 
-/// RDS allows 255 characters in a snapshot identifier.
+/// RDS allows 255 characters in a snapshot identifier (a cluster snapshot's too).
 const SNAPSHOT_ID_MAX: usize = 255;
 
 /// `start` then `poll` until the snapshot is `available`.
@@ -40,33 +48,21 @@ impl Action for RdsSnapshot {
     const NAME: &str = "rds.snapshot";
     type Params = Params;
 
-    /// The instance is available; a snapshot id the step names is free.
+    /// The instance or cluster is available; a snapshot id the step names is free.
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        let mut findings = vec![match params.required::<String>("instance") {
-            Ok(instance) => instance_available(clients, &instance).await,
-            Err(unknown) => unknown.finding("RDS instance"),
-        }];
+        let (kind, id) = match Kind::known(params) {
+            Ok(named) => named,
+            Err(finding) => return vec![finding],
+        };
+        let mut findings = vec![rds::available(clients, kind, &id).await];
         match params.optional::<String>("snapshot_id") {
             Ok(None) => {}
-            Ok(Some(id)) => findings.push(snapshot_id_free(clients, &id).await),
+            Ok(Some(snapshot)) => {
+                findings.push(rds::snapshot_id_free(clients, kind, &snapshot).await);
+            }
             Err(unknown) => findings.push(unknown.finding("RDS snapshot id")),
         }
         findings
-    }
-}
-
-/// `start` refuses a snapshot id that someone else's snapshot holds.
-async fn snapshot_id_free(clients: &Clients, id: &str) -> Finding {
-    let resource = format!("RDS snapshot id `{id}`");
-    match find_snapshot(clients, id).await {
-        Ok(None) => check::ok(resource, "free"),
-        Ok(Some(_)) => check::bad(
-            Verdict::NotReady,
-            resource,
-            "a snapshot with this id exists; the step refuses to take another under it",
-            "leave `snapshot_id` out, so the id comes from the execution, or name a free one",
-        ),
-        Err(error) => check::failed(resource, &error, ""),
     }
 }
 
@@ -74,55 +70,36 @@ impl LongAction for RdsSnapshot {
     type State = State;
 
     async fn start(clients: &Clients, call: &Call<Params>) -> Result<State, ActionError> {
-        let instance = &call.params.instance;
+        let (kind, of) = Kind::named(&call.params.instance, &call.params.cluster)?;
         let snapshot_id = match &call.params.snapshot_id {
             Some(id) => id.clone(),
             None => identifier(
-                &format!("stepback-{instance}"),
+                &format!("stepback-{of}"),
                 &call.attempt_key(),
                 SNAPSHOT_ID_MAX,
             ),
         };
-        let attempted = format!("create snapshot `{snapshot_id}` of RDS instance `{instance}`");
-        match find_snapshot(clients, &snapshot_id).await? {
+        match rds::find_snapshot(clients, kind, &snapshot_id).await? {
             // An earlier attempt of this step made it.
-            Some(existing) if tagged_by(existing.tag_list(), call) => {}
+            Some(existing) if rds::tagged_by(&existing.tags, call) => {}
             // Someone else's snapshot, maybe days old: restoring from it would lose data.
             Some(existing) => {
                 return Err(ActionError::new(
                     ErrorName::Precondition,
                     format!(
-                        "{attempted}: a snapshot with that id already exists (of `{}`, not taken by this step)",
-                        existing.db_instance_identifier().unwrap_or("unknown")
+                        "create snapshot `{snapshot_id}` of RDS {} `{of}`: a snapshot with that id already exists \
+                         (of `{}`, not taken by this step)",
+                        kind.noun(),
+                        existing.of
                     ),
                 ));
             }
-            None => {
-                let created = clients
-                    .aws(aws_sdk_rds::Client::new)
-                    .create_db_snapshot()
-                    .db_snapshot_identifier(&snapshot_id)
-                    .db_instance_identifier(instance)
-                    .set_tags(Some(
-                        call.tags()
-                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                            .into(),
-                    ))
-                    .send()
-                    .await;
-                match created {
-                    // A concurrent attempt won the race; the poll looks at its snapshot.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_db_snapshot_already_exists_fault()) => {}
-                    Err(e) => return Err(ActionError::aws(attempted, e)),
-                    Ok(_) => {}
-                }
-            }
+            None => rds::create_snapshot(clients, kind, &snapshot_id, of, call).await?,
         }
         Ok(State {
             snapshot_id,
-            instance: instance.clone(),
+            kind,
+            of: of.to_owned(),
         })
     }
 
@@ -131,7 +108,7 @@ impl LongAction for RdsSnapshot {
         _: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
-        let snapshot = find_snapshot(clients, &state.snapshot_id)
+        let snapshot = rds::find_snapshot(clients, state.kind, &state.snapshot_id)
             .await?
             .ok_or_else(|| {
                 ActionError::new(
@@ -143,60 +120,32 @@ impl LongAction for RdsSnapshot {
     }
 }
 
-fn report(snapshot: &DbSnapshot, state: State) -> Result<Response, ActionError> {
-    match snapshot.status().unwrap_or("unknown") {
-        "available" => done(&Output {
-            snapshot_id: state.snapshot_id,
-            instance: state.instance,
-        }),
+fn report(snapshot: &Snapshot, state: State) -> Result<Response, ActionError> {
+    match snapshot.status.as_str() {
+        "available" => {
+            let (instance, cluster) = match state.kind {
+                Kind::Instance => (state.of, String::new()),
+                Kind::Cluster => (String::new(), state.of),
+            };
+            done(&Output {
+                snapshot_id: state.snapshot_id,
+                instance,
+                cluster,
+            })
+        }
         status @ ("failed" | "deleted" | "deleting") => Err(ActionError::new(
             ErrorName::Failed,
             format!(
                 "RDS snapshot `{}` of `{}` is {status}",
-                state.snapshot_id, state.instance
+                state.snapshot_id, state.of
             ),
         )),
         status => {
             let progress = format!(
                 "RDS snapshot `{}` is {status} ({}%)",
-                state.snapshot_id,
-                snapshot.percent_progress().unwrap_or(0)
+                state.snapshot_id, snapshot.percent_progress
             );
             running(&state, progress)
         }
-    }
-}
-
-/// Whether an RDS resource carries this step's `stepback:execution` tag, i.e. an attempt of this step made it.
-/// Tags survive renames.
-pub fn tagged_by<P>(tags: &[Tag], call: &Call<P>) -> bool {
-    let [(key, execution), _] = call.tags();
-    tags.iter()
-        .any(|t| t.key() == Some(key) && t.value() == Some(execution.as_str()))
-}
-
-/// The snapshot with this id, or `None` when RDS does not know it.
-pub async fn find_snapshot(
-    clients: &Clients,
-    snapshot_id: &str,
-) -> Result<Option<DbSnapshot>, ActionError> {
-    let answer = clients
-        .aws(aws_sdk_rds::Client::new)
-        .describe_db_snapshots()
-        .db_snapshot_identifier(snapshot_id)
-        .send()
-        .await;
-    match answer {
-        Ok(output) => Ok(output.db_snapshots.unwrap_or_default().into_iter().next()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_db_snapshot_not_found_fault()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(ActionError::aws(
-            format!("describe RDS snapshot `{snapshot_id}`"),
-            e,
-        )),
     }
 }

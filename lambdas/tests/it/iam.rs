@@ -335,6 +335,81 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
                 on("rds:AddTagsToResource", db);
             }
         }
+        ("rds", "CreateDBClusterSnapshot") => {
+            let snapshot = rds(format!(
+                "cluster-snapshot:{}",
+                named("DBClusterSnapshotIdentifier")
+            ));
+            on(
+                &action,
+                rds(format!("cluster:{}", named("DBClusterIdentifier"))),
+            );
+            on(&action, snapshot.clone());
+            if has_members(p, "Tags.") {
+                on("rds:AddTagsToResource", snapshot);
+            }
+        }
+        ("rds", "DescribeDBClusterSnapshots") => {
+            let resource = match (
+                one(p, "DBClusterSnapshotIdentifier"),
+                one(p, "DBClusterIdentifier"),
+            ) {
+                (Some(snapshot), _) => rds(format!("cluster-snapshot:{snapshot}")),
+                (None, Some(cluster)) => rds(format!("cluster:{cluster}")),
+                (None, None) => "*".to_owned(),
+            };
+            on(&action, resource);
+        }
+        ("rds", "DescribeDBClusters") => {
+            let resource = one(p, "DBClusterIdentifier")
+                .map_or_else(|| "*".to_owned(), |c| rds(format!("cluster:{c}")));
+            on(&action, resource);
+        }
+        ("rds", "RestoreDBClusterFromSnapshot") => {
+            let cluster = rds(format!("cluster:{}", named("DBClusterIdentifier")));
+            on(&action, cluster.clone());
+            on(
+                &action,
+                rds(format!("cluster-snapshot:{}", named("SnapshotIdentifier"))),
+            );
+            for (kind, member) in [
+                ("cluster-pg", "DBClusterParameterGroupName"),
+                ("og", "OptionGroupName"),
+                ("subgrp", "DBSubnetGroupName"),
+            ] {
+                let group = one(p, member).unwrap_or_else(|| "default*".to_owned());
+                on(&action, rds(format!("{kind}:{group}")));
+            }
+            if has_members(p, "Tags.") {
+                on("rds:AddTagsToResource", cluster);
+            }
+        }
+        // An instance created in a cluster: the cluster, and the groups named, else the defaults.
+        ("rds", "CreateDBInstance") => {
+            let db = rds(format!("db:{}", named("DBInstanceIdentifier")));
+            on(&action, db.clone());
+            if let Some(cluster) = one(p, "DBClusterIdentifier") {
+                on(&action, rds(format!("cluster:{cluster}")));
+            }
+            for (kind, member) in [
+                ("og", "OptionGroupName"),
+                ("pg", "DBParameterGroupName"),
+                ("subgrp", "DBSubnetGroupName"),
+            ] {
+                let group = one(p, member).unwrap_or_else(|| "default*".to_owned());
+                on(&action, rds(format!("{kind}:{group}")));
+            }
+            if has_members(p, "Tags.") {
+                on("rds:AddTagsToResource", db);
+            }
+        }
+        // A rename is authorized on the cluster renamed, the one required resource type.
+        ("rds", "ModifyDBCluster") => {
+            on(
+                &action,
+                rds(format!("cluster:{}", named("DBClusterIdentifier"))),
+            );
+        }
         // A rename is authorized on the instance renamed, the one resource type the reference lists.
         ("rds", "ModifyDBInstance") => {
             on(
@@ -668,6 +743,46 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "rds.restore",
         "rds:DescribeDBSnapshots",
         Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:CreateDBClusterSnapshot",
+        Called("aurora::cluster_snapshot_is_taken_once_under_an_id_from_the_execution"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:DescribeDBClusterSnapshots",
+        Called("aurora::cluster_snapshot_is_taken_once_under_an_id_from_the_execution"),
+    ),
+    (
+        "rds.snapshot",
+        "rds:DescribeDBClusters",
+        Called("aurora::cluster_snapshot_is_taken_once_under_an_id_from_the_execution"),
+    ),
+    (
+        "rds.restore",
+        "rds:RestoreDBClusterFromSnapshot",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:CreateDBInstance",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:DescribeDBClusters",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:ModifyDBCluster",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:DescribeDBClusterSnapshots",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
     ),
     (
         "ecs.run_task",

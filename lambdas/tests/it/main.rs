@@ -3,6 +3,7 @@
 
 mod alb;
 mod asg;
+mod aurora;
 mod bootstrap;
 mod check_alarms;
 mod check_http;

@@ -79,10 +79,24 @@ async fn database(aws: &Aws, id: &str) -> DbInstance {
         .expect("the created instance")
 }
 
-async fn instance(aws: &Aws, id: &str) -> Option<DbInstance> {
-    lambdas::actions::rds_restore::find_instance(&aws.clients, id)
-        .await
-        .expect("describe")
+pub async fn instance(aws: &Aws, id: &str) -> Option<DbInstance> {
+    let found = aws
+        .clients
+        .aws(aws_sdk_rds::Client::new)
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await;
+    match found {
+        Ok(output) => output.db_instances.unwrap_or_default().into_iter().next(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
+        {
+            None
+        }
+        Err(e) => panic!("describe {id}: {e:?}"),
+    }
 }
 
 async fn instance_ids(aws: &Aws) -> Vec<String> {
@@ -356,27 +370,43 @@ async fn instance_states(aws: &Aws) -> Vec<(String, String)> {
     states
 }
 
+/// The rename call of an instance or a cluster, and RDS's refusal while it is not available.
+pub struct Rename {
+    pub operation: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub refusal: &'static str,
+}
+
+pub const RENAME_INSTANCE: Rename = Rename {
+    operation: "ModifyDBInstance",
+    from: "DBInstanceIdentifier",
+    to: "NewDBInstanceIdentifier",
+    refusal: "InvalidDBInstanceState",
+};
+
 /// moto renames at once and never refuses; the proxy answers the rename of `from` to `to` (`from` any instance
-/// when `None`) with RDS's refusal for an instance that is not available.
-async fn refusing_renames_to(
+/// when `None`) with RDS's refusal for an instance (or cluster) that is not available.
+pub async fn refusing_renames_to(
     aws: &mut Aws,
+    rename: Rename,
     from: Option<&str>,
     to: &str,
     times: Option<usize>,
 ) -> FaultProxy {
     let mut params = vec![
-        ("Action", "ModifyDBInstance".to_owned()),
-        ("NewDBInstanceIdentifier", to.to_owned()),
+        ("Action", rename.operation.to_owned()),
+        (rename.to, to.to_owned()),
     ];
     if let Some(from) = from {
-        params.push(("DBInstanceIdentifier", from.to_owned()));
+        params.push((rename.from, from.to_owned()));
     }
     let proxy = FaultProxy::start(
         &aws.moto,
         Fault {
             params,
             status: 400,
-            code: "InvalidDBInstanceState",
+            code: rename.refusal,
             message: "Database instance is not in available state.",
             times,
         },
@@ -391,7 +421,14 @@ async fn a_rename_refused_while_an_instance_is_modifying_is_tried_again() {
     let mut aws = Aws::start().await;
     let original = database(&aws, "orders").await;
     let snapshot = snapshot(&aws, "orders").await;
-    let proxy = refusing_renames_to(&mut aws, Some("orders-restored"), "orders", Some(1)).await;
+    let proxy = refusing_renames_to(
+        &mut aws,
+        RENAME_INSTANCE,
+        Some("orders-restored"),
+        "orders",
+        Some(1),
+    )
+    .await;
     let restore = Step::new(
         "rds.restore",
         json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
@@ -414,7 +451,14 @@ async fn a_swap_that_cannot_finish_puts_the_original_back_and_says_where_each_in
     let original = database(&aws, "orders").await;
     let snapshot = snapshot(&aws, "orders").await;
     // Only the restored instance's rename is refused; renaming the original back goes through.
-    let proxy = refusing_renames_to(&mut aws, Some("orders-restored"), "orders", None).await;
+    let proxy = refusing_renames_to(
+        &mut aws,
+        RENAME_INSTANCE,
+        Some("orders-restored"),
+        "orders",
+        None,
+    )
+    .await;
     let restore = Step::new(
         "rds.restore",
         json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
@@ -452,7 +496,7 @@ async fn a_failed_undo_says_first_that_no_instance_has_the_name() {
     database(&aws, "orders").await;
     let snapshot = snapshot(&aws, "orders").await;
     // Every rename to `orders` is refused, renaming the original back too.
-    let _proxy = refusing_renames_to(&mut aws, None, "orders", None).await;
+    let _proxy = refusing_renames_to(&mut aws, RENAME_INSTANCE, None, "orders", None).await;
     let restore = Step::new(
         "rds.restore",
         json!({"instance": "orders", "snapshot": snapshot, "swap": true, "new_instance": "orders-restored"}),
