@@ -155,6 +155,9 @@ pub struct OutputSpec {
 
 /// The bound of an identifier, a name or a short message as JSON: AWS ARNs and names stay under 2 KB.
 pub const TEXT_BYTES: usize = 2 * 1024;
+/// The bound of an RDS identifier (an instance's or cluster's at most 63 characters, a snapshot's 255) or an
+/// endpoint address (a host name, at most 253) as JSON: RDS allows only ASCII letters, digits and hyphens.
+pub const RDS_ID_BYTES: usize = 258;
 /// A Lambda's error message is cut to this many bytes (saying so), which bounds the `Cause` of every failure
 /// the state machine keeps.
 pub const ERROR_MESSAGE_BYTES: usize = 4 * 1024;
@@ -566,17 +569,17 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         exactly_one_of: &[&["instance", "cluster"]],
         outputs: &[
-            output("snapshot_id", T::String, "the snapshot's identifier"),
+            output("snapshot_id", T::String, "the snapshot's identifier").at_most(RDS_ID_BYTES),
             output(
                 "instance",
                 T::String,
                 "the instance snapshotted; empty for a cluster",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "cluster",
                 T::String,
                 "the cluster snapshotted; empty for an instance",
-            ),
+            ).at_most(RDS_ID_BYTES),
         ],
         runtime: Runtime::Poll,
         grants: &[
@@ -655,38 +658,38 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "instance_id",
                 T::String,
                 "the identifier the application now uses; with `cluster`, the restored cluster's writer",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "new_instance_id",
                 T::String,
                 "the instance restored from the snapshot; with `cluster`, the restored cluster's writer",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "replaced_instance_id",
                 T::String,
                 "where the original instance is kept; with `cluster`, the original cluster's writer",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "cluster_id",
                 T::String,
                 "the cluster identifier the application now uses; empty for an instance",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "new_cluster_id",
                 T::String,
                 "the cluster restored from the snapshot; empty for an instance",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "replaced_cluster_id",
                 T::String,
                 "where the original cluster is kept; empty for an instance",
-            ),
+            ).at_most(RDS_ID_BYTES),
             output(
                 "endpoint",
                 T::String,
                 "the endpoint address of `instance_id`, or with `cluster` the cluster (writer) endpoint of \
                  `cluster_id`",
-            ),
+            ).at_most(RDS_ID_BYTES),
         ],
         runtime: Runtime::Poll,
         grants: &[

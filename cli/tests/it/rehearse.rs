@@ -185,6 +185,60 @@ fn a_restore_swaps_the_instances() {
     );
 }
 
+/// The Aurora example with `--input restore_data=true --approve all`: the world seeds the cluster with its writer
+/// and the known-good cluster snapshot; the restore makes a new cluster and its writer, and the swap leaves the
+/// original cluster renamed and kept, and the restored one (tagged by the rollback) carrying the original name.
+#[test]
+fn an_aurora_restore_swaps_the_clusters() {
+    rehearse(
+        plan("aurora-rollback.toml", &[("restore_data", "true")], &[]),
+        None,
+        async |_| (),
+        async |rehearsal, outcome, (), _| {
+            assert!(
+                outcome.succeeded,
+                "{}",
+                audit::render::text(&outcome.report)
+            );
+            let rds = aws_sdk_rds::Client::new(&rehearsal.session.config);
+            let clusters = rds.describe_db_clusters().send().await.expect("clusters");
+            let mut ids: Vec<&str> = clusters
+                .db_clusters()
+                .iter()
+                .filter_map(|c| c.db_cluster_identifier())
+                .collect();
+            ids.sort_unstable();
+            assert_eq!(ids.len(), 2, "{ids:?}");
+            assert_eq!(ids[0], "orders-aurora");
+            assert!(ids[1].starts_with("orders-aurora-pre-rollback-"), "{ids:?}");
+            let restored_by_the_rollback = |id: &str| {
+                clusters
+                    .db_clusters()
+                    .iter()
+                    .find(|c| c.db_cluster_identifier() == Some(id))
+                    .is_some_and(|c| {
+                        c.tag_list()
+                            .iter()
+                            .any(|t| t.key() == Some("stepback:execution"))
+                    })
+            };
+            assert!(restored_by_the_rollback("orders-aurora"));
+            assert!(!restored_by_the_rollback(ids[1]), "the original is kept");
+            // The writers: the world's, and the restored cluster's, named as the cluster it was created in.
+            let instances = rds.describe_db_instances().send().await.expect("instances");
+            let mut writers: Vec<&str> = instances
+                .db_instances()
+                .iter()
+                .filter_map(|i| i.db_instance_identifier())
+                .collect();
+            writers.sort_unstable();
+            assert_eq!(writers.len(), 2, "{writers:?}");
+            assert!(writers[0].starts_with("orders-aurora-rb-"), "{writers:?}");
+            assert_eq!(writers[1], "orders-aurora-writer");
+        },
+    );
+}
+
 /// `--fail deploy=Stepback.Transient` and `--reject approve_restore` run the failure path: `announce_failure`
 /// publishes a message that names the step, which an SQS queue subscribed to the topic receives. `--fail` fails
 /// the step's AWS calls, and the handler reports the AWS error it got; the transient error is retried as the

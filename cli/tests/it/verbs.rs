@@ -132,6 +132,7 @@ fn editors_schema_accepts_valid_workflows_and_flags_shape_errors() {
     let valid = [
         "examples/webapp-rollback.toml",
         "examples/ec2-compose-rollback.toml",
+        "examples/aurora-rollback.toml",
         "workflow/tests/data/ok/conditions.toml",
         "workflow/tests/data/ok/references.toml",
         "workflow/tests/data/ok/trigger.toml",
