@@ -161,7 +161,11 @@ pub fn describe(action: &ActionSpec) -> String {
         text.push_str("  none\n");
     }
     for grant in action.grants {
-        let _ = writeln!(text, "  {}", grant.actions.join(", "));
+        let given = grant
+            .given
+            .map(|param| format!(" (steps with `{param}`)"))
+            .unwrap_or_default();
+        let _ = writeln!(text, "  {}{given}", grant.actions.join(", "));
         if grant.is_unscoped() {
             text.push_str("      on *: AWS does not scope these by resource\n");
         }

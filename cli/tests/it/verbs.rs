@@ -199,6 +199,10 @@ fn actions_lists_the_catalog_and_shows_one_action() {
     let (code, shown, _) = stepback(&["actions", "check.http"]);
     assert_eq!(code, 0);
     insta::assert_snapshot!(shown);
+    // An instance or a cluster: each grant for the steps that give its param.
+    let (code, shown, _) = stepback(&["actions", "rds.restore"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("rds_restore", shown);
     let (code, _, stderr) = stepback(&["actions", "ecs.deploi"]);
     assert_eq!(
         (code, stderr.trim()),
