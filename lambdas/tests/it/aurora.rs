@@ -8,7 +8,7 @@ use aws_sdk_rds::types::DbCluster;
 use catalog::ErrorName;
 use serde_json::json;
 
-use crate::rds::{Rename, instance, refusing_renames_to};
+use crate::rds::{Rename, instance, network, refusing_renames_to};
 use crate::{Aws, Step, error, failure, output, str_of};
 
 const ENGINE: &str = "aurora-postgresql";
@@ -16,36 +16,7 @@ const ENGINE: &str = "aurora-postgresql";
 /// A cluster with every setting `rds.restore` copies (engine version, subnet group, security group, cluster
 /// parameter group) and a writer with its own class and parameter group.
 async fn cluster(aws: &Aws, id: &str) -> DbCluster {
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
-    let mut subnets = Vec::new();
-    for (cidr, zone) in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")] {
-        let subnet = ec2
-            .create_subnet()
-            .set_vpc_id(vpc.clone())
-            .cidr_block(cidr)
-            .availability_zone(zone)
-            .send()
-            .await;
-        subnets.extend(subnet.expect("subnet").subnet.and_then(|s| s.subnet_id));
-    }
-    let group = ec2
-        .create_security_group()
-        .group_name("aurora")
-        .description("aurora")
-        .set_vpc_id(vpc)
-        .send()
-        .await
-        .expect("security group")
-        .group_id
-        .expect("group id");
+    let (subnets, group) = network(aws, "aurora").await;
     let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
     rds.create_db_subnet_group()
         .db_subnet_group_name("aurora-subnets")

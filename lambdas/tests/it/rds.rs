@@ -7,9 +7,9 @@ use serde_json::json;
 use crate::fault::{Fault, FaultProxy};
 use crate::{Aws, Step, error, failure, output, str_of};
 
-/// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
-/// parameter group and Multi-AZ.
-async fn database(aws: &Aws, id: &str) -> DbInstance {
+/// A VPC with two subnets in two zones, for a subnet group, and a security group: what a database's network
+/// settings name.
+pub async fn network(aws: &Aws, name: &str) -> (Vec<String>, String) {
     let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
     let vpc = ec2
         .create_vpc()
@@ -28,24 +28,25 @@ async fn database(aws: &Aws, id: &str) -> DbInstance {
             .availability_zone(zone)
             .send()
             .await;
-        subnets.push(
-            subnet
-                .expect("subnet")
-                .subnet
-                .and_then(|s| s.subnet_id)
-                .expect("subnet id"),
-        );
+        subnets.extend(subnet.expect("subnet").subnet.and_then(|s| s.subnet_id));
     }
     let group = ec2
         .create_security_group()
-        .group_name("db")
-        .description("db")
+        .group_name(name)
+        .description(name)
         .set_vpc_id(vpc)
         .send()
         .await
         .expect("security group")
         .group_id
         .expect("group id");
+    (subnets, group)
+}
+
+/// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
+/// parameter group and Multi-AZ.
+async fn database(aws: &Aws, id: &str) -> DbInstance {
+    let (subnets, group) = network(aws, "db").await;
     let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
     rds.create_db_subnet_group()
         .db_subnet_group_name("db-subnets")
