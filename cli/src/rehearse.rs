@@ -31,7 +31,8 @@ pub struct Args {
     /// started with (its interpreter invokes Lambda there).
     #[arg(long, value_name = "PORT", requires = "endpoint")]
     lambda_port: Option<u16>,
-    /// How many times faster than real time the rollback's waits, timeouts and retry intervals run.
+    /// How many times faster than real time the rollback's waits, approval timeouts and retry intervals run
+    /// (a Lambda invocation's timeout stays: the handler runs in real time).
     #[arg(long, default_value_t = rehearsal::DEFAULT_SPEED, value_parser = clap::value_parser!(u64).range(1..))]
     speed: u64,
     /// Approve these approval steps when they wait (`all`: every one); repeatable.

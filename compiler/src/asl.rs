@@ -9,6 +9,11 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
+/// The resource of a task that invokes a Lambda and waits for its answer.
+pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+/// The resource of a task that invokes a Lambda and waits for a task token (an approval's answer).
+pub const LAMBDA_INVOKE_WITH_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+
 /// A state machine, or a `Parallel` branch (which has the same shape without `Comment`).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -71,9 +76,11 @@ impl StateMachine {
 }
 
 impl StateMachine {
-    /// Divides every time the machine waits by `speed`, for a rehearsal: `Wait` seconds, task timeouts, and
-    /// retry intervals and delay caps, rounded up so that a wait stays a wait (at least a second). Poll counts
-    /// stay, so a poll loop still gives up after as many polls as at full length.
+    /// Divides every time the machine waits by `speed`, for a rehearsal: `Wait` seconds, the timeouts of tasks
+    /// that wait for a person's answer, and retry intervals and delay caps, rounded up so that a wait stays a
+    /// wait (at least a second). Poll counts stay, so a poll loop still gives up after as many polls as at full
+    /// length. A plain invocation's timeout stays: it bounds the handler's real run, which no speed shortens,
+    /// and a guard's 60 s cut to 1 s is within a loaded machine's noise.
     pub fn speed_up(&mut self, speed: u64) {
         let scaled = |seconds: u64| scaled(seconds, speed);
         for (_, state) in &mut self.states.0 {
@@ -83,7 +90,9 @@ impl StateMachine {
                     ..
                 }) => *seconds = scaled(*seconds),
                 State::Task(task) => {
-                    task.timeout_seconds = task.timeout_seconds.map(scaled);
+                    if task.resource == LAMBDA_INVOKE_WITH_TOKEN {
+                        task.timeout_seconds = task.timeout_seconds.map(scaled);
+                    }
                     for retrier in &mut task.retry {
                         retrier.interval_seconds = scaled(retrier.interval_seconds);
                         retrier.max_delay_seconds = scaled(retrier.max_delay_seconds);

@@ -41,7 +41,8 @@ pub struct Options {
     /// `DefinitionSubstitutions` values, e.g. `StepbackNotifyArn` → a function ARN. Keys without a value stay
     /// `${Key}` placeholders.
     pub substitutions: BTreeMap<String, String>,
-    /// Every wait, timeout and retry interval divided by this (`stepback rehearse --speed`); 0 and 1 leave them.
+    /// Every wait, approval timeout and retry interval divided by this (`stepback rehearse --speed`); 0 and 1
+    /// leave them.
     pub speed: u64,
 }
 

@@ -20,9 +20,9 @@ use workflow::model::{AlarmField, Reference, Step, Value};
 use crate::CompileError;
 use crate::asl;
 use crate::asl::{
-    Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, Operand, Parallel,
-    Pass, ResultPath, Retrier, Rule, State, StateMachine, States, Succeed, Task, Test, Transition,
-    TypeTest, Wait, WaitFor,
+    Catcher, Choice, ChoiceRule, Comparison, Fail, FailCause, FailError, Jitter, LAMBDA_INVOKE,
+    LAMBDA_INVOKE_WITH_TOKEN, Operand, Parallel, Pass, ResultPath, Retrier, Rule, State,
+    StateMachine, States, Succeed, Task, Test, Transition, TypeTest, Wait, WaitFor,
 };
 use crate::condition::{self, Folded};
 use crate::events;
@@ -32,8 +32,6 @@ use crate::schedule::Tree;
 /// The error a `Fail` inside a `Parallel` branch raises; its `Cause` is the `$.failure` object as JSON. Never
 /// raised by a Lambda, so it is not in the shared table.
 pub const BRANCH_FAILED: &str = "Stepback.BranchFailed";
-const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
-const LAMBDA_INVOKE_WITH_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 /// ASL: state names are at most 80 Unicode characters.
 const MAX_NAME: usize = 80;
 /// What the failure path reads when a failure came without an `Error` or a `Cause` (a SendTaskFailure from the

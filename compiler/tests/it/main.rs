@@ -10,6 +10,7 @@ mod limits;
 mod manifest;
 mod plan;
 mod shapes;
+mod speed;
 mod templates;
 
 use std::path::Path;
