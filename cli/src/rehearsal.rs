@@ -78,6 +78,9 @@ pub struct Plan {
     pub endpoint: Option<String>,
     /// Steps whose AWS calls fail, with the error the handler then reports.
     pub fail: Vec<(String, catalog::ErrorName)>,
+    /// Steps whose long operation is held in progress this long (simulated time, divided by `speed`); each one
+    /// [`slowable`].
+    pub slow: Vec<(String, Duration)>,
     /// Faults injected into a fraction of the handlers' AWS calls.
     pub chaos: Option<lambdas::faults::Chaos>,
     /// The loopback port the Lambda Invoke API is served on: with `endpoint`, the `MOTO_PORT` that emulator was
@@ -225,7 +228,19 @@ impl Rehearsal {
                 served.fail(&step, error.as_str(), &message);
             }
         }
-        served.inject(lambdas::faults::Faults::new(plan.chaos, failing));
+        let slow = plan
+            .slow
+            .iter()
+            .filter_map(|(step, simulated)| {
+                let held = lambdas::faults::held(action_of(&plan.workflow, step)?)?;
+                let slow = lambdas::faults::Slow {
+                    held,
+                    real: real(*simulated, plan.speed),
+                };
+                Some((step.clone(), slow))
+            })
+            .collect();
+        served.inject(lambdas::faults::Faults::new(plan.chaos, failing, slow));
         // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
         // definition, with the stack's function ARNs, is created through the API.
         let options = compiler::Options {
@@ -398,9 +413,7 @@ impl Front {
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(aws::ATTEMPTS)
-                    .with_initial_backoff(
-                        Duration::from_secs(1) / u32::try_from(speed).unwrap_or(u32::MAX),
-                    ),
+                    .with_initial_backoff(real(Duration::from_secs(1), speed)),
             )
             .load()
             .await;
@@ -428,6 +441,27 @@ pub fn calls_aws(workflow: &Workflow, step: &str) -> bool {
         .iter()
         .chain(&workflow.on_failure)
         .any(|s| s.id == step && !s.action.grants.is_empty())
+}
+
+/// The real time that `simulated` takes at `speed`.
+pub fn real(simulated: Duration, speed: u64) -> Duration {
+    simulated / u32::try_from(speed).unwrap_or(u32::MAX)
+}
+
+/// Whether `--slow` can hold `step` in progress: its action polls a status that [`lambdas::faults::HOLDS`]
+/// rewrites.
+pub fn slowable(workflow: &Workflow, step: &str) -> bool {
+    action_of(workflow, step).is_some_and(|action| lambdas::faults::held(action).is_some())
+}
+
+/// The catalog name of `step`'s action.
+fn action_of(workflow: &Workflow, step: &str) -> Option<&'static str> {
+    workflow
+        .steps
+        .iter()
+        .chain(&workflow.on_failure)
+        .find(|s| s.id == step)
+        .map(|s| s.action.name)
 }
 
 /// Runs a one-state machine: moto loads its Step Functions interpreter on the first execution (seconds), which

@@ -47,6 +47,12 @@ pub struct Args {
     /// E.g. --fail backup_db=Stepback.Precondition.
     #[arg(long, value_name = "STEP[=ERROR]")]
     fail: Vec<String>,
+    /// Hold this step's long operation in progress for DURATION of simulated time (real time divided by
+    /// --speed), since the emulator's operations finish at once: its poll reads an in-progress status (a
+    /// snapshot `creating`, a rollout `IN_PROGRESS`) until then, to rehearse the polling loop. Every AWS call
+    /// is still made; repeatable. E.g. --slow backup_db=10m.
+    #[arg(long, value_name = "STEP=DURATION", value_parser = slow)]
+    slow: Vec<(String, Duration)>,
     /// Inject faults into a fraction P (0 to 1) of the handlers' AWS calls: throttling, 5xx answers, and
     /// replies dropped after the emulator acted on the call. The rehearsal's own calls (the world, the stack,
     /// the execution's history) are not faulted. The output counts the faults. E.g. --chaos 0.2 --seed 7.
@@ -118,6 +124,31 @@ pub fn run(args: &Args) -> ExitCode {
         }
         fail.push((step.to_owned(), name));
     }
+    for (step, _) in &args.slow {
+        if !steps.contains(&step.as_str()) {
+            errln!(
+                "error: --slow {step}: the workflow has no step `{step}`\n  help: its steps are {}",
+                steps.join(", ")
+            );
+            return ExitCode::from(INVALID);
+        }
+        if !rehearsal::slowable(&workflow, step) {
+            let slowable: Vec<&str> = steps
+                .iter()
+                .copied()
+                .filter(|s| rehearsal::slowable(&workflow, s))
+                .collect();
+            let help = if slowable.is_empty() {
+                "none of this workflow's steps polls an AWS status that --slow can hold".to_owned()
+            } else {
+                format!("the steps --slow can hold are {}", slowable.join(", "))
+            };
+            errln!(
+                "error: --slow {step}: step `{step}` polls no AWS status that --slow can hold in progress\n  help: {help}"
+            );
+            return ExitCode::from(INVALID);
+        }
+    }
     for step in args.approve.iter().chain(&args.reject) {
         if step != "all" && !steps.contains(&step.as_str()) {
             errln!(
@@ -141,6 +172,7 @@ pub fn run(args: &Args) -> ExitCode {
         speed,
         endpoint: args.endpoint.clone(),
         fail,
+        slow: args.slow.clone(),
         chaos,
         lambda_port: args.lambda_port,
     };
@@ -158,8 +190,15 @@ pub fn run(args: &Args) -> ExitCode {
         outln!(
             "time runs {speed}x: a {} wait takes {}",
             human(Duration::from_secs(5 * 60)),
-            human(Duration::from_secs(5 * 60) / u32::try_from(speed).unwrap_or(u32::MAX))
+            human(rehearsal::real(Duration::from_secs(5 * 60), speed))
         );
+        for (step, held) in &args.slow {
+            outln!(
+                "{step} held in progress for {} ({} real)",
+                human(*held),
+                human(rehearsal::real(*held, speed))
+            );
+        }
         let outcome = rehearsal
             .run(
                 |step| progress.suspend(|| decide(args, step)),
@@ -284,6 +323,16 @@ fn injected(counts: &lambdas::faults::Counts) -> String {
         counts.calls,
         kinds.join(", ")
     )
+}
+
+/// `--slow`'s STEP=DURATION, e.g. `backup_db=10m`.
+fn slow(text: &str) -> Result<(String, Duration), String> {
+    let Some((step, duration)) = text.split_once('=') else {
+        return Err(format!("`{text}` is not STEP=DURATION, e.g. backup_db=10m"));
+    };
+    let duration = humantime::parse_duration(duration)
+        .map_err(|e| format!("`{duration}` is not a duration, e.g. 10m: {e}"))?;
+    Ok((step.to_owned(), duration))
 }
 
 /// `--chaos`'s fraction of calls: a number from 0 to 1.

@@ -13,12 +13,17 @@
 //! - a dropped reply: the request is forwarded and the emulator acts on it, then the connection is closed
 //!   without an answer, so the caller cannot know whether its call happened.
 //!
+//! `--slow STEP=DURATION` holds a step's long operation in progress, since the emulator's finish at once: until
+//! DURATION (real time, already divided by the speed) after the step's first call, the finished status in the
+//! answers its poll reads is rewritten to an in-progress one ([`HOLDS`]). The calls themselves are all made.
+//!
 //! Chaos is reproducible: whether the `n`th call of an operation by a step is faulted, and how, is drawn from a
 //! generator seeded with the seed, the step, the operation and `n`, so the same seed faults the same calls
 //! whatever order parallel branches run in.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -29,7 +34,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use catalog::ErrorName;
 use sha2::{Digest, Sha256};
 
-use crate::loopback::Request;
+use crate::loopback::{Request, Response};
 use crate::read_only;
 
 /// The header that names the step whose handler sent a request.
@@ -84,23 +89,130 @@ pub struct Counts {
     pub failed: usize,
 }
 
-/// The faults to inject: chaos, and steps whose every AWS call fails with an error.
+/// A finished status, in an answer a poll reads, and the in-progress status it is held at by `--slow`.
+#[derive(Debug)]
+pub struct Held {
+    /// The AWS operation whose answer is rewritten, e.g. `DescribeDBSnapshots`.
+    pub operation: &'static str,
+    /// The status as it appears in the answer (JSON answers compacted first), e.g. `<Status>available</Status>`.
+    pub finished: &'static str,
+    pub in_progress: &'static str,
+}
+
+/// Per catalog action that polls an AWS status, how `--slow` holds it in progress. An action not here cannot be
+/// slowed: `alb.deregister` (a deregistered target leaves the emulator's answer rather than stays `draining`),
+/// `rds.restore` (its `start` reads the same instances' status), and the checks, which poll no operation.
+pub const HOLDS: &[(&str, Held)] = &[
+    (
+        "rds.snapshot",
+        Held {
+            operation: "DescribeDBSnapshots",
+            finished: "<Status>available</Status>",
+            in_progress: "<Status>creating</Status>",
+        },
+    ),
+    (
+        "ec2.image",
+        Held {
+            operation: "DescribeImages",
+            finished: "<imageState>available</imageState>",
+            in_progress: "<imageState>pending</imageState>",
+        },
+    ),
+    (
+        "ecs.deploy",
+        Held {
+            operation: "DescribeServices",
+            finished: r#""rolloutState":"COMPLETED""#,
+            in_progress: r#""rolloutState":"IN_PROGRESS""#,
+        },
+    ),
+    (
+        "ecs.run_task",
+        Held {
+            operation: "DescribeTasks",
+            finished: r#""lastStatus":"STOPPED""#,
+            in_progress: r#""lastStatus":"RUNNING""#,
+        },
+    ),
+    (
+        "alb.register",
+        Held {
+            operation: "DescribeTargetHealth",
+            finished: "<State>healthy</State>",
+            in_progress: "<State>initial</State>",
+        },
+    ),
+    (
+        "ssm.command",
+        Held {
+            operation: "ListCommands",
+            finished: r#""Status":"Success""#,
+            in_progress: r#""Status":"InProgress""#,
+        },
+    ),
+];
+
+/// How `--slow` holds `action` (a catalog action's name) in progress; `None` when it cannot.
+pub fn held(action: &str) -> Option<&'static Held> {
+    HOLDS.iter().find(|(a, _)| *a == action).map(|(_, h)| h)
+}
+
+/// A step slowed by `--slow`: its action's status is held in progress for `real` after its first call.
+#[derive(Debug)]
+pub struct Slow {
+    pub held: &'static Held,
+    pub real: Duration,
+}
+
+/// The faults to inject: chaos, steps whose every AWS call fails with an error, and steps held in progress.
 #[derive(Debug, Default)]
 pub struct Faults {
     chaos: Option<Chaos>,
     failing: BTreeMap<String, ErrorName>,
+    slow: BTreeMap<String, Slow>,
+    /// When each slowed step made its first call.
+    first_calls: Mutex<BTreeMap<String, Instant>>,
     /// Per step and operation, how many calls were seen: the `n` of the draw.
     seen: Mutex<BTreeMap<(String, String), u64>>,
     counts: Mutex<Counts>,
 }
 
 impl Faults {
-    pub fn new(chaos: Option<Chaos>, failing: BTreeMap<String, ErrorName>) -> Faults {
+    pub fn new(
+        chaos: Option<Chaos>,
+        failing: BTreeMap<String, ErrorName>,
+        slow: BTreeMap<String, Slow>,
+    ) -> Faults {
         Faults {
             chaos,
             failing,
+            slow,
             ..Faults::default()
         }
+    }
+
+    /// `answer` (raw HTTP) to `request`, which `step`'s handler sent, with the finished status held in progress
+    /// while the step is slowed.
+    pub fn hold(&self, step: &str, request: &Request, answer: Vec<u8>) -> Vec<u8> {
+        let Some(slow) = self.slow.get(step) else {
+            return answer;
+        };
+        let first = *self
+            .first_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(step.to_owned())
+            .or_insert_with(Instant::now);
+        let operation = read_only::named(
+            |name| request.header(name).unwrap_or_default(),
+            &request.path,
+            &request.body,
+        );
+        if first.elapsed() >= slow.real || operation.is_none_or(|o| o.name != slow.held.operation) {
+            return answer;
+        }
+        held_in_progress(slow.held, answer)
     }
 
     pub fn counts(&self) -> Counts {
@@ -170,6 +282,26 @@ impl Faults {
             Fault::Dropped => Injection::Drop,
         })
     }
+}
+
+/// `answer` with `held`'s finished status rewritten to its in-progress one; a JSON body is compacted first, so
+/// that the status reads the same whatever the emulator's spacing.
+fn held_in_progress(held: &Held, answer: Vec<u8>) -> Vec<u8> {
+    let Some(response) = Response::parse(&answer) else {
+        return answer;
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {
+        Ok(json) => json.to_string(),
+        Err(_) => String::from_utf8_lossy(&response.body).into_owned(),
+    };
+    if !body.contains(held.finished) {
+        return answer;
+    }
+    let content_type = crate::loopback::header(&response.head, "content-type")
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let body = body.replace(held.finished, held.in_progress);
+    response.with_body(&content_type, &[], body.into_bytes())
 }
 
 /// The AWS answer that a handler maps to `error` (`error::classify`), as status and code; `None` for the errors
@@ -271,6 +403,71 @@ mod tests {
     use super::*;
 
     /// `--fail STEP=ERROR` answers with an AWS error that the handlers map back to ERROR.
+    /// `--slow` holds each action's status in progress while the step is slowed, and lets it finish after.
+    #[test]
+    fn a_slowed_step_reads_in_progress_until_its_time_is_up() {
+        let answer = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        let request = |operation: &str| Request {
+            method: "POST".to_owned(),
+            path: "/".to_owned(),
+            head: String::new(),
+            body: format!("Action={operation}&Version=2014-10-31").into_bytes(),
+        };
+        let snapshots =
+            "<DBSnapshots><DBSnapshot><Status>available</Status></DBSnapshot></DBSnapshots>";
+        let slowed = |real| {
+            let slow = Slow {
+                held: held("rds.snapshot").expect("rds.snapshot can be slowed"),
+                real,
+            };
+            Faults::new(None, BTreeMap::new(), [("backup".to_owned(), slow)].into())
+        };
+        let faults = slowed(Duration::from_secs(60));
+        let held_answer = faults.hold("backup", &request("DescribeDBSnapshots"), answer(snapshots));
+        let body = Response::parse(&held_answer).expect("an answer").body;
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            snapshots.replace("available", "creating")
+        );
+        // Other steps, and other operations of the slowed one, pass unchanged.
+        for (step, operation) in [
+            ("other", "DescribeDBSnapshots"),
+            ("backup", "CreateDBSnapshot"),
+        ] {
+            let raw = answer(snapshots);
+            assert_eq!(faults.hold(step, &request(operation), raw.clone()), raw);
+        }
+        let over = slowed(Duration::ZERO);
+        let raw = answer(snapshots);
+        assert_eq!(
+            over.hold("backup", &request("DescribeDBSnapshots"), raw.clone()),
+            raw
+        );
+    }
+
+    /// A JSON answer's status is found whatever the emulator's spacing.
+    #[test]
+    fn a_json_status_is_held_whatever_its_spacing() {
+        let held = held("ssm.command").expect("ssm.command can be slowed");
+        let body = r#"{"Commands": [{"Status": "Success"}]}"#;
+        let raw = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let rewritten = held_in_progress(held, raw.into_bytes());
+        let body = Response::parse(&rewritten).expect("an answer").body;
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"{"Commands":[{"Status":"InProgress"}]}"#
+        );
+    }
+
     #[test]
     fn each_injected_error_maps_back_to_its_name() {
         for name in ErrorName::ALL {

@@ -177,7 +177,8 @@ impl Server {
     }
 
     /// Passes `request` on to the emulator through [`moto_gaps`], unless a fault is injected: a handler's
-    /// request may be answered with an error instead, or forwarded and its answer dropped.
+    /// request may be answered with an error instead, or forwarded and its answer dropped, and the answer to a
+    /// slowed step [held](Faults::hold) in progress.
     async fn forward(
         &self,
         stream: &mut TcpStream,
@@ -191,9 +192,8 @@ impl Server {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let injection = request
-            .header(faults::STEP_HEADER)
-            .and_then(|step| faults.draw(step, request));
+        let step = request.header(faults::STEP_HEADER);
+        let injection = step.and_then(|step| faults.draw(step, request));
         let (outbound, bridge) = moto_gaps::outbound(request);
         let raw = match injection {
             Some(Injection::Answer(raw)) => raw,
@@ -203,7 +203,11 @@ impl Server {
             }
             None => loopback::exchange(upstream, &outbound).await?,
         };
-        stream.write_all(&moto_gaps::inbound(&bridge, raw)).await
+        let mut answer = moto_gaps::inbound(&bridge, raw);
+        if let Some(step) = step {
+            answer = faults.hold(step, request, answer);
+        }
+        stream.write_all(&answer).await
     }
 
     /// The clients of `step`'s handler: the server's, with an HTTP client that names the step.

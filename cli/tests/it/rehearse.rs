@@ -33,6 +33,7 @@ pub fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Pl
                 ((*s).to_owned(), error)
             })
             .collect(),
+        slow: Vec::new(),
         chaos: None,
         lambda_port: None,
     }
@@ -237,6 +238,63 @@ fn an_aurora_restore_swaps_the_clusters() {
             assert_eq!(writers[1], "orders-aurora-writer");
         },
     );
+}
+
+/// `--slow backup_db=10m` holds the snapshot `creating` for 10 simulated minutes: the step polls it again and
+/// again (it is done at the first poll when not slowed, as the seed's snapshot shows), and still takes exactly
+/// one snapshot (moto adds an automated one of its own when it creates the instance).
+#[test]
+fn a_slowed_step_polls_until_its_time_is_up() {
+    let mut slowed = plan("webapp-rollback.toml", &[], &[]);
+    slowed.slow = vec![("backup_db".to_owned(), Duration::from_secs(10 * 60))];
+    rehearse(
+        slowed,
+        None,
+        async |_| (),
+        async |rehearsal, outcome, (), steps| {
+            assert!(
+                outcome.succeeded,
+                "{}",
+                audit::render::text(&outcome.report)
+            );
+            let polls = steps
+                .iter()
+                .filter_map(|(step, event)| match event {
+                    StepEvent::Polled(n) if step == "backup_db" => Some(*n),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            assert!(polls > 1, "backup_db polled {polls} times: {steps:?}");
+            let snapshots = aws_sdk_rds::Client::new(&rehearsal.session.config)
+                .describe_db_snapshots()
+                .snapshot_type("manual")
+                .send()
+                .await
+                .expect("snapshots");
+            assert_eq!(snapshots.db_snapshots().len(), 1, "{snapshots:?}");
+        },
+    );
+}
+
+/// `--slow` on a step whose action polls no AWS status is a usage error naming the steps it can hold.
+#[test]
+fn slow_names_the_steps_it_can_hold() {
+    let (code, out, err) = stepback_with(
+        &[
+            "rehearse",
+            "examples/webapp-rollback.toml",
+            "--slow",
+            "announce=10m",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    insta::assert_snapshot!(err, @"
+    error: --slow announce: step `announce` polls no AWS status that --slow can hold in progress
+      help: the steps --slow can hold are backup_db, migrate_down, deploy, undrain
+    ");
 }
 
 /// `--fail deploy=Stepback.Transient` and `--reject approve_restore` run the failure path: `announce_failure`
