@@ -99,69 +99,77 @@ pub struct Held {
     pub in_progress: &'static str,
 }
 
-/// Per catalog action that polls an AWS status, how `--slow` holds it in progress. An action not here cannot be
+/// Per catalog action that polls an AWS status, the answers its poll reads and how `--slow` holds each in progress
+/// (`rds.snapshot` polls an instance's snapshot or a cluster's). An action not here cannot be
 /// slowed: `alb.deregister` (a deregistered target leaves the emulator's answer rather than stays `draining`),
 /// `rds.restore` (its `start` reads the same instances' status), and the checks, which poll no operation.
-pub const HOLDS: &[(&str, Held)] = &[
+pub const HOLDS: &[(&str, &[Held])] = &[
     (
         "rds.snapshot",
-        Held {
-            operation: "DescribeDBSnapshots",
-            finished: "<Status>available</Status>",
-            in_progress: "<Status>creating</Status>",
-        },
+        &[
+            Held {
+                operation: "DescribeDBSnapshots",
+                finished: "<Status>available</Status>",
+                in_progress: "<Status>creating</Status>",
+            },
+            Held {
+                operation: "DescribeDBClusterSnapshots",
+                finished: "<Status>available</Status>",
+                in_progress: "<Status>creating</Status>",
+            },
+        ],
     ),
     (
         "ec2.image",
-        Held {
+        &[Held {
             operation: "DescribeImages",
             finished: "<imageState>available</imageState>",
             in_progress: "<imageState>pending</imageState>",
-        },
+        }],
     ),
     (
         "ecs.deploy",
-        Held {
+        &[Held {
             operation: "DescribeServices",
             finished: r#""rolloutState":"COMPLETED""#,
             in_progress: r#""rolloutState":"IN_PROGRESS""#,
-        },
+        }],
     ),
     (
         "ecs.run_task",
-        Held {
+        &[Held {
             operation: "DescribeTasks",
             finished: r#""lastStatus":"STOPPED""#,
             in_progress: r#""lastStatus":"RUNNING""#,
-        },
+        }],
     ),
     (
         "alb.register",
-        Held {
+        &[Held {
             operation: "DescribeTargetHealth",
             finished: "<State>healthy</State>",
             in_progress: "<State>initial</State>",
-        },
+        }],
     ),
     (
         "ssm.command",
-        Held {
+        &[Held {
             operation: "ListCommands",
             finished: r#""Status":"Success""#,
             in_progress: r#""Status":"InProgress""#,
-        },
+        }],
     ),
 ];
 
 /// How `--slow` holds `action` (a catalog action's name) in progress; `None` when it cannot.
-pub fn held(action: &str) -> Option<&'static Held> {
-    HOLDS.iter().find(|(a, _)| *a == action).map(|(_, h)| h)
+pub fn held(action: &str) -> Option<&'static [Held]> {
+    HOLDS.iter().find(|(a, _)| *a == action).map(|(_, h)| *h)
 }
 
 /// A step slowed by `--slow`: its action's status is held in progress for `real` after its first call.
 #[derive(Debug)]
 pub struct Slow {
-    pub held: &'static Held,
+    pub held: &'static [Held],
     pub real: Duration,
 }
 
@@ -209,10 +217,11 @@ impl Faults {
             &request.path,
             &request.body,
         );
-        if first.elapsed() >= slow.real || operation.is_none_or(|o| o.name != slow.held.operation) {
-            return answer;
+        let held = operation.and_then(|o| slow.held.iter().find(|h| h.operation == o.name));
+        match held {
+            Some(held) if first.elapsed() < slow.real => held_in_progress(held, answer),
+            _ => answer,
         }
-        held_in_progress(slow.held, answer)
     }
 
     pub fn counts(&self) -> Counts {
@@ -454,7 +463,7 @@ mod tests {
     /// A JSON answer's status is found whatever the emulator's spacing.
     #[test]
     fn a_json_status_is_held_whatever_its_spacing() {
-        let held = held("ssm.command").expect("ssm.command can be slowed");
+        let held = &held("ssm.command").expect("ssm.command can be slowed")[0];
         let body = r#"{"Commands": [{"Status": "Success"}]}"#;
         let raw = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
