@@ -5,6 +5,12 @@ use serde_json::json;
 
 use crate::{Aws, Step, error, output, str_of};
 
+/// The mocked answers' ids, shaped as AWS's: the model check refuses a request naming `cmd-1` or `i-1` (a
+/// command id is a UUID; an instance id is `i-` and 17 hex digits).
+const COMMAND: &str = "0b7a2f1e-5c3d-4e6f-8a9b-0c1d2e3f4a5b";
+const HOST_A: &str = "i-0a1b2c3d4e5f60718";
+const HOST_B: &str = "i-0a1b2c3d4e5f60719";
+
 #[tokio::test]
 async fn runs_the_commands_with_run_shell_script_and_reports_the_command() {
     let aws = Aws::start().await;
@@ -110,7 +116,7 @@ async fn instances_and_tags_together_are_invalid_input() {
     let aws = Aws::start().await;
     let step = Step::new(
         "ssm.command",
-        json!({"instance_ids": ["i-1"], "tags": {"role": "web"}, "commands": ["true"]}),
+        json!({"instance_ids": [HOST_A], "tags": {"role": "web"}, "commands": ["true"]}),
     );
     let failure = error(step.start(&aws).await);
     assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
@@ -127,16 +133,16 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
 
     let listed = mock!(Client::list_commands).then_output(|| {
         let command = Command::builder()
-            .command_id("cmd-1")
+            .command_id(COMMAND)
             .status(CommandStatus::Failed)
-            .instance_ids("i-1")
+            .instance_ids(HOST_A)
             .target_count(1)
             .error_count(1)
             .build();
         ListCommandsOutput::builder().commands(command).build()
     });
     let invocation = mock!(Client::get_command_invocation)
-        .match_requests(|r| r.command_id() == Some("cmd-1") && r.instance_id() == Some("i-1"))
+        .match_requests(|r| r.command_id() == Some(COMMAND) && r.instance_id() == Some(HOST_A))
         .then_output(|| {
             GetCommandInvocationOutput::builder()
                 .status(CommandInvocationStatus::Failed)
@@ -153,13 +159,13 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
     ));
     let step = Step::new(
         "ssm.command",
-        json!({"instance_ids": ["i-1"], "commands": ["./migrate.sh"]}),
+        json!({"instance_ids": [HOST_A], "commands": ["./migrate.sh"]}),
     );
     let (error, cause) =
-        crate::failure(step.poll(&aws, Some(&json!({"command_id": "cmd-1"}))).await);
+        crate::failure(step.poll(&aws, Some(&json!({"command_id": COMMAND}))).await);
     assert_eq!(error, "Stepback.Failed");
     assert!(
-        cause.contains("cmd-1") && cause.contains("relation \"orders\" is locked"),
+        cause.contains(COMMAND) && cause.contains("relation \"orders\" is locked"),
         "{cause}"
     );
 }
@@ -175,7 +181,7 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
 
     let managed = mock!(Client::describe_instance_information).then_output(|| {
         DescribeInstanceInformationOutput::builder()
-            .instance_information_list(InstanceInformation::builder().instance_id("i-1").build())
+            .instance_information_list(InstanceInformation::builder().instance_id(HOST_A).build())
             .build()
     });
     let aws = Aws::start().await;
@@ -189,13 +195,14 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
     ));
     let step = Step::new(
         "ssm.command",
-        json!({"instance_ids": ["i-1", "i-2"], "commands": ["./migrate.sh"]}),
+        json!({"instance_ids": [HOST_A, HOST_B], "commands": ["./migrate.sh"]}),
     );
     let out = output(crate::invoke(&aws, "ssm.command", step.payload("check", None)).await);
     let findings = &out["findings"];
     assert_eq!(findings[0]["verdict"], "not_ready", "{findings}");
     assert_eq!(
-        findings[0]["detail"], "not managed by SSM: i-2",
+        findings[0]["detail"],
+        format!("not managed by SSM: {HOST_B}"),
         "{findings}"
     );
     assert!(
@@ -230,14 +237,14 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
                     .is_some_and(|t| t.key() == Some("tag:role") && t.values() == ["web"])
         })
         .then_output(|| {
-            let command = Command::builder().command_id("cmd-7").build();
+            let command = Command::builder().command_id(COMMAND).build();
             SendCommandOutput::builder().command(command).build()
         });
     let finished = mock!(Client::list_commands)
-        .match_requests(|r| r.command_id() == Some("cmd-7"))
+        .match_requests(|r| r.command_id() == Some(COMMAND))
         .then_output(|| {
             let command = Command::builder()
-                .command_id("cmd-7")
+                .command_id(COMMAND)
                 .status(CommandStatus::Success)
                 .target_count(2)
                 .completed_count(2)
@@ -245,12 +252,12 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
             ListCommandsOutput::builder().commands(command).build()
         });
     let invocations = mock!(Client::list_command_invocations)
-        .match_requests(|r| r.command_id() == Some("cmd-7"))
+        .match_requests(|r| r.command_id() == Some(COMMAND))
         .then_output(|| {
             let on = |id: &str| CommandInvocation::builder().instance_id(id).build();
             ListCommandInvocationsOutput::builder()
-                .command_invocations(on("i-1"))
-                .command_invocations(on("i-2"))
+                .command_invocations(on(HOST_A))
+                .command_invocations(on(HOST_B))
                 .build()
         });
     let answer = |instance: &'static str| {
@@ -263,7 +270,7 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
                     .build()
             })
     };
-    let (first, second) = (answer("i-1"), answer("i-2"));
+    let (first, second) = (answer(HOST_A), answer(HOST_B));
     let aws = Aws::start().await;
     let recorded = aws.recorder.mocked();
     aws.clients.insert(mock_client!(
@@ -277,10 +284,11 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
         json!({"tags": {"role": "web"}, "commands": ["systemctl restart app"]}),
     );
     let out = output(step.run(&aws).await);
-    assert_eq!(str_of(&out, "command_id"), "cmd-7");
+    assert_eq!(str_of(&out, "command_id"), COMMAND);
     let text = str_of(&out, "output");
     assert!(
-        text.contains("restarted on i-1") && text.contains("restarted on i-2"),
+        text.contains(&format!("restarted on {HOST_A}"))
+            && text.contains(&format!("restarted on {HOST_B}")),
         "{text}"
     );
     assert_eq!(sent.num_calls(), 1);
