@@ -16,6 +16,7 @@ pub mod logging;
 pub mod loopback;
 pub mod moto_gaps;
 pub mod read_only;
+pub mod sent;
 pub mod serve;
 pub mod shell;
 

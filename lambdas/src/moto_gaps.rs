@@ -112,7 +112,7 @@ pub fn inbound(bridge: &Bridge, raw: Vec<u8>) -> Vec<u8> {
 }
 
 /// A CBOR item as JSON: timestamps (tag 1) become epoch seconds, as JSON 1.0 writes them.
-fn cbor_to_json(bytes: &[u8]) -> Option<Value> {
+pub(crate) fn cbor_to_json(bytes: &[u8]) -> Option<Value> {
     let mut decoder = Decoder::new(bytes);
     item(&mut decoder)
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 
 use crate::faults::{self, Faults, Injection};
 use crate::loopback::{self, Request};
+use crate::sent::Sent;
 use crate::{Clients, Function, moto_gaps};
 
 /// The path of an Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`.
@@ -40,6 +41,8 @@ struct Shared {
     /// Steps whose invocations fail with this error name and message instead of running the handler.
     failing: RwLock<BTreeMap<String, (String, String)>>,
     faults: RwLock<Arc<Faults>>,
+    /// Every request the handlers sent, for the model check of the tests that rehearse.
+    sent: Mutex<Vec<Sent>>,
     stop: Notify,
 }
 
@@ -75,6 +78,15 @@ impl Served {
     /// The handlers' calls and the faults injected so far.
     pub fn counts(&self) -> faults::Counts {
         self.faults().counts()
+    }
+
+    /// Every AWS request that the handlers sent so far (faulted ones too: a handler built them).
+    pub fn sent(&self) -> Vec<Sent> {
+        self.shared
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops serving and frees the port (invocations under way are dropped).
@@ -193,6 +205,18 @@ impl Server {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         let step = request.header(faults::STEP_HEADER);
+        if step.is_some() {
+            let sent = Sent::new(
+                |name| request.header(name).unwrap_or_default(),
+                &request.path,
+                &request.body,
+            );
+            self.shared
+                .sent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(sent);
+        }
         let injection = step.and_then(|step| faults.draw(step, request));
         let (outbound, bridge) = moto_gaps::outbound(request);
         let raw = match injection {

@@ -5,6 +5,8 @@
 //! `STEPBACK_MOTO_SERVER`. A test that needs moto fails when it is missing, with the command that installs it: a
 //! skipped emulator test would look like a pass.
 
+pub mod models;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 

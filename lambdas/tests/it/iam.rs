@@ -13,8 +13,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aws_smithy_cbor::Decoder;
-use aws_smithy_cbor::data::Type;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -24,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use catalog::ActionSpec;
 use compiler::iam::{Statement, TASK_ROLES_PARAMETER};
+use lambdas::sent::{Protocol, Sent};
 use serde_json::{Map, Value};
 
 use crate::ACCOUNT;
@@ -63,6 +62,8 @@ pub struct Recorder {
     recording: Arc<Mutex<Option<Vec<AwsCall>>>>,
     /// `(catalog action, IAM action)` that this test's handlers needed.
     needed: Arc<Mutex<BTreeSet<(String, String)>>>,
+    /// What the handlers sent, for the model check.
+    sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Recorder {
@@ -75,6 +76,7 @@ impl Recorder {
             inner,
             recording: Arc::default(),
             needed: Arc::default(),
+            sent: Arc::default(),
         }
     }
 
@@ -109,8 +111,22 @@ impl Recorder {
 
     fn record(&self, request: &HttpRequest) {
         if let Some(calls) = lock(&self.recording).as_mut() {
-            calls.push(parse(request));
+            let sent = Sent::of(request)
+                .filter(|sent| !sent.service.is_empty())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "an unsigned request, or one of no operation, to {}",
+                        request.uri()
+                    )
+                });
+            calls.push(parse(&sent));
+            lock(&self.sent).push(sent);
         }
+    }
+
+    /// Every request the handlers sent in this test.
+    pub fn sent(&self) -> Vec<Sent> {
+        lock(&self.sent).clone()
     }
 }
 
@@ -144,36 +160,23 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The service from the SigV4 scope; the operation from `X-Amz-Target` (JSON), the rpc-v2-cbor path, or the
-/// query's `Action`.
-fn parse(request: &HttpRequest) -> AwsCall {
-    let header = |name: &str| request.headers().get(name).unwrap_or_default();
-    let scope = header("authorization")
-        .split_once("Credential=")
-        .and_then(|(_, credential)| credential.split('/').nth(3))
-        .unwrap_or_else(|| panic!("an unsigned request to {}", request.uri()));
-    let service = match scope {
+/// The call as IAM reads it: the service from the SigV4 scope, the operation, and the members.
+fn parse(sent: &Sent) -> AwsCall {
+    let service = match sent.service.as_str() {
         "monitoring" => "cloudwatch",
         other => other,
     };
-    let body = request.body().bytes().unwrap_or_default();
-    let (operation, params) = if let Some((_, operation)) = header("x-amz-target").rsplit_once('.')
-    {
-        let params = serde_json::from_slice(body).unwrap_or_default();
-        (operation.to_owned(), params)
-    } else if let Some((_, operation)) = request.uri().split_once("/operation/") {
-        (operation.to_owned(), cbor_members(body))
-    } else {
-        let mut params = form(body);
-        let operation = params
-            .remove("Action")
-            .and_then(|a| a.as_str().map(str::to_owned))
-            .unwrap_or_else(|| panic!("no operation in the request to {}", request.uri()));
-        (operation, params)
+    let params = match sent.protocol {
+        Protocol::Json | Protocol::Cbor => serde_json::from_str(&sent.body).unwrap_or_default(),
+        Protocol::Query => {
+            let mut params = form(sent.body.as_bytes());
+            params.remove("Action");
+            params
+        }
     };
     AwsCall {
         service: service.to_owned(),
-        operation,
+        operation: sent.operation.clone(),
         params,
     }
 }
@@ -185,52 +188,6 @@ fn form(body: &[u8]) -> Map<String, Value> {
     url.query_pairs()
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect()
-}
-
-/// The top-level string and string-list members of a CBOR map; the rest is skipped.
-fn cbor_members(body: &[u8]) -> Map<String, Value> {
-    let mut members = Map::new();
-    if body.is_empty() {
-        return members;
-    }
-    let mut decoder = Decoder::new(body);
-    let entries = decoder.map().expect("a CBOR map");
-    let mut read = 0;
-    while entries.is_none_or(|n| read < n) {
-        if decoder.datatype().is_ok_and(|t| t == Type::Break) {
-            break;
-        }
-        let key = decoder.string().expect("a CBOR key");
-        let value = match decoder.datatype().expect("a CBOR value") {
-            Type::String | Type::StringIndef => Value::String(decoder.string().expect("a string")),
-            Type::Array | Type::ArrayIndef => {
-                let items = decoder.list().expect("a list");
-                let mut strings = Vec::new();
-                let mut i = 0;
-                while items.is_none_or(|n| i < n) {
-                    match decoder.datatype().expect("an item") {
-                        Type::Break => break,
-                        Type::String | Type::StringIndef => {
-                            strings.push(Value::String(decoder.string().expect("a string")));
-                        }
-                        _ => decoder.skip().expect("an item"),
-                    }
-                    i += 1;
-                }
-                if items.is_none() {
-                    decoder.skip().expect("the break");
-                }
-                Value::Array(strings)
-            }
-            _ => {
-                decoder.skip().expect("a value");
-                Value::Null
-            }
-        };
-        members.insert(key, value);
-        read += 1;
-    }
-    members
 }
 
 /// A member's strings: a JSON string or array, or the query's `Name.member.N` / `Name.N` entries in order.

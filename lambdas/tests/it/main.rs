@@ -16,6 +16,7 @@ mod fault;
 mod guard;
 mod http;
 mod iam;
+mod models;
 mod notify;
 mod rds;
 mod ssm;
@@ -29,7 +30,8 @@ pub const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMach
 /// moto answers long operations at once; a handler that needs more polls than this never finishes.
 const MAX_POLLS: usize = 12;
 
-/// A fresh moto and the function's clients pointed at it, through the recorder of the IAM check.
+/// A fresh moto and the function's clients pointed at it, through the recorder of the IAM check; on drop, the
+/// handlers' requests go through the IAM evidence and the model check.
 pub struct Aws {
     pub moto: tests::Moto,
     pub clients: Clients,
@@ -82,6 +84,7 @@ impl Drop for Aws {
         // A failed test keeps its own message.
         if !std::thread::panicking() {
             iam::assert_evidence(&self.recorder);
+            tests::models::assert_accepted(&self.recorder.sent());
         }
     }
 }
