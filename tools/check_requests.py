@@ -44,6 +44,8 @@ SERVICES = {
     "sts": "sts",
 }
 
+# The operations are named as IAM names them: CloudWatch signs as `monitoring`.
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 _patterns = {}
 
 
@@ -81,7 +83,7 @@ class Violations:
 def check(request):
     """The violations of one request."""
     service = model(request["service"])
-    found = Violations(f"{request['service']}:{request.get('operation')}")
+    found = Violations(f"{IAM_PREFIXES.get(request['service'], request['service'])}:{request.get('operation')}")
     if service is None:
         found.add(None, f"no model for the service signing as `{request['service']}`: add it to SERVICES")
         return found.found
@@ -267,7 +269,25 @@ def _one_of(allowed):
     return broken
 
 
+def _period(value):
+    if value not in (1, 5, 10, 20, 30) and value % 60:
+        yield f"is {value}: the period can be 1, 5, 10, 20, 30, 60, or any multiple of 60"
+
+
+def _one_but_not_both(first, second):
+    def broken(params):
+        if (params.get(first) is None) == (params.get(second) is None):
+            yield f"gives {'both' if params.get(first) is not None else 'neither'} of {first} and {second}: one, not both"
+
+    return broken
+
+
 RDS = f"{API}/AmazonRDS/latest/APIReference/API_"
+# A tag's key (1-128) and value (0-256): Unicode letters, digits, white space, and `_ . : / = + - @`.
+RDS_TAG = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]"
+RDS_TAG_KEY = _matches(f"(?!aws:|rds:){RDS_TAG}{{1,128}}", "1 to 128 Unicode letters, digits, white space, or _ . : / = + - @, not prefixed with aws: or rds:")
+RDS_TAG_VALUE = _matches(f"{RDS_TAG}{{0,256}}", "0 to 256 Unicode letters, digits, white space, or _ . : / = + - @")
+CLOUDWATCH = f"{API}/AmazonCloudWatch/latest/APIReference/API_"
 SCALING_PROCESSES = _one_of(
     ["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck",
      "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"]
@@ -281,6 +301,15 @@ RULES = [
     ("rds:CreateDBInstance", "DBInstanceIdentifier", _rds_identifier(63), RDS + "CreateDBInstance.html"),
     ("rds:ModifyDBInstance", "NewDBInstanceIdentifier", _rds_identifier(63), RDS + "ModifyDBInstance.html"),
     ("rds:ModifyDBCluster", "NewDBClusterIdentifier", _rds_identifier(63), RDS + "ModifyDBCluster.html"),
+    *(
+        rule
+        for operation in ["CreateDBSnapshot", "CreateDBClusterSnapshot", "RestoreDBInstanceFromDBSnapshot",
+                          "RestoreDBClusterFromSnapshot", "CreateDBInstance"]
+        for rule in [
+            (f"rds:{operation}", "Tags[].Key", RDS_TAG_KEY, RDS + "Tag.html"),
+            (f"rds:{operation}", "Tags[].Value", RDS_TAG_VALUE, RDS + "Tag.html"),
+        ]
+    ),
     (
         "ec2:CreateImage", "Name",
         _matches(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}", "3-128 alphanumeric characters, parentheses, square brackets, spaces, periods, slashes, dashes, single quotes, at-signs, or underscores"),
@@ -302,15 +331,29 @@ RULES = [
         _matches(r"[^\p{Cc}]{1,99}", "UTF-8 text with no line breaks or control characters, and less than 100 characters long"),
         f"{API}/sns/latest/api/API_Publish.html",
     ),
+    (
+        "cloudwatch:GetMetricData", "MetricDataQueries[].Id",
+        _matches("[a-z][A-Za-z0-9_]*", "letters, numbers, and underscore, the first a lowercase letter"),
+        CLOUDWATCH + "MetricDataQuery.html",
+    ),
+    ("cloudwatch:GetMetricData", "MetricDataQueries[].MetricStat.Period", _period, CLOUDWATCH + "MetricStat.html"),
+    (
+        "logs:FilterLogEvents", "", _one_but_not_both("logGroupName", "logGroupIdentifier"),
+        f"{API}/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html",
+    ),
+    (
+        "states:ListExecutions", "", _one_but_not_both("stateMachineArn", "mapRunArn"),
+        f"{API}/step-functions/latest/apireference/API_ListExecutions.html",
+    ),
     ("autoscaling:SuspendProcesses", "ScalingProcesses[]", SCALING_PROCESSES, f"{API}/autoscaling/ec2/APIReference/API_SuspendProcesses.html"),
     ("autoscaling:ResumeProcesses", "ScalingProcesses[]", SCALING_PROCESSES, f"{API}/autoscaling/ec2/APIReference/API_ResumeProcesses.html"),
 ]
 
 
 def _members(params, path):
-    """The values at `path` (`A.B`, `A[]` for each item of a list), with their names."""
+    """The values at `path` (`A.B`, `A[]` for each item of a list; `""` the whole input), with their names."""
     found = [("", params)]
-    for part in path.split("."):
+    for part in path.split(".") if path else []:
         each = part.endswith("[]")
         name = part.removesuffix("[]")
         step = []

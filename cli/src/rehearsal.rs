@@ -353,6 +353,11 @@ impl Rehearsal {
         self.served.counts()
     }
 
+    /// Every AWS request the handlers sent so far, for the model check of the tests.
+    pub fn sent(&self) -> Vec<lambdas::sent::Sent> {
+        self.served.sent()
+    }
+
     /// The world's state that matters, read from the emulator now.
     pub async fn world_state(&self) -> Vec<StateLine> {
         self.world.state(&self.session).await

@@ -95,6 +95,7 @@ fn chaos_rehearsals_succeed_and_create_nothing_twice() {
             );
             let created = created(&rehearsal).await;
             assert_eq!(created, expected, "{example} --seed {seed} ({counts:?})");
+            tests::models::assert_accepted(&rehearsal.sent());
             total.calls += counts.calls;
             for (fault, n) in counts.faults {
                 *total.faults.entry(fault).or_default() += n;

@@ -40,7 +40,7 @@ pub fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Pl
 }
 
 /// Prepares the rehearsal, lets `before` look at the world, then runs it: approving every approval but `reject`.
-/// `after` sees the steps' events too.
+/// `after` sees the steps' events too; then every request the handlers sent goes through the model check.
 fn rehearse<T>(
     plan: Plan,
     reject: Option<&str>,
@@ -75,6 +75,7 @@ fn rehearse<T>(
             .await
             .expect("the rehearsal runs");
         after(&rehearsal, &outcome, seen, steps).await;
+        tests::models::assert_accepted(&rehearsal.sent());
     });
 }
 

@@ -57,6 +57,16 @@ struct Harness {
     tokens: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
+/// Every request the handlers sent, through the model check.
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // A failed test keeps its own message.
+        if !std::thread::panicking() {
+            tests::models::assert_accepted(&self.front.served.sent());
+        }
+    }
+}
+
 impl Harness {
     /// moto with every Lambda action's real handler served under the name the compiled definitions invoke.
     fn start() -> Harness {
