@@ -248,11 +248,24 @@ impl<P> Call<P> {
         digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Tags that mark a resource as made by this step of this execution.
+    /// Tags that mark a resource as made by this step of this execution. An RDS tag's value holds only letters,
+    /// digits, white space and `_.:/=+-@`, and an execution's name may hold more (`!'()`…; no white space), so
+    /// each other character is written `_` (the RDS API reference's `Tag`; the model check refuses it otherwise).
     pub fn tags(&self) -> [(&'static str, String); 2] {
+        let value = |text: &str| {
+            text.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || "_.:/=+-@".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
         [
-            ("stepback:execution", self.execution.id.clone()),
-            ("stepback:step", self.execution.step.clone()),
+            ("stepback:execution", value(&self.execution.id)),
+            ("stepback:step", value(&self.execution.step)),
         ]
     }
 }
