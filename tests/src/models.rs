@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
@@ -18,6 +18,8 @@ use serde_json::Value;
 pub const PYTHON_ENV: &str = "STEPBACK_PYTHON";
 
 struct Checker {
+    /// Kept, never waited for: it ends with this process, when its standard input closes.
+    _process: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
 }
@@ -47,6 +49,7 @@ fn start() -> Checker {
         unreachable!("both pipes were asked for");
     };
     Checker {
+        _process: child,
         input,
         output: BufReader::new(output),
     }
