@@ -22,17 +22,20 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use lambdas::read_only::{self, AwsOperation};
+use lambdas::sent::Sent;
 
 use crate::stepback_with;
 
 const STACK: &str = "orders-rollback";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:deploys";
 
-/// The HTTP client of the functions' config: records each AWS request that the read-only guard lets through.
+/// The HTTP client of the functions' config: records each AWS request that the read-only guard lets through,
+/// by its operation and for the model check.
 #[derive(Clone, Debug)]
 struct Recorder {
     inner: SharedHttpClient,
     seen: Arc<Mutex<Vec<Option<AwsOperation>>>>,
+    sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl HttpClient for Recorder {
@@ -61,6 +64,11 @@ impl HttpConnector for Recording {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(read_only::operation(&request));
+        self.recorder
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(Sent::of(&request));
         self.inner.call(request)
     }
 }
@@ -356,9 +364,11 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
 
     // The stack's functions, served by the real handlers; their AWS calls go to moto through the recorder.
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let sent = Arc::new(Mutex::new(Vec::new()));
     let recorder = Recorder {
         inner: read_only::default_https_client(),
         seen: Arc::clone(&seen),
+        sent: Arc::clone(&sent),
     };
     let functions_config = config.to_builder().http_client(recorder).build();
     let functions: BTreeMap<String, lambdas::Function> = runtime.block_on(async {
@@ -528,4 +538,5 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         "checks_call_only_reads",
         called.into_iter().collect::<Vec<_>>().join("\n")
     );
+    tests::models::assert_accepted(&sent.lock().unwrap_or_else(PoisonError::into_inner));
 }

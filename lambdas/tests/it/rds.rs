@@ -196,7 +196,8 @@ async fn snapshot_is_taken_under_an_id_from_the_execution_and_is_available() {
     let tags = found.db_snapshots()[0].tag_list();
     assert!(
         tags.iter().any(|t| t.key() == Some("stepback:execution")
-            && t.value() == Some("arn:aws:states:us-east-1:123456789012:execution:rollback:hotfix_2__")),
+            && t.value()
+                == Some("arn:aws:states:us-east-1:123456789012:execution:rollback:hotfix_2__")),
         "{tags:?}"
     );
 }
