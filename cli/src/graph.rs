@@ -15,11 +15,12 @@ pub fn run(path: &Path, format: Format) -> ExitCode {
         Ok(workflow) => workflow,
         Err(code) => return code,
     };
+    let added = compiler::added_edges(&workflow);
     out!(
         "{}",
         match format {
-            Format::Mermaid => workflow::render::mermaid(&workflow),
-            Format::Dot => workflow::render::dot(&workflow),
+            Format::Mermaid => workflow::render::mermaid(&workflow, &added),
+            Format::Dot => workflow::render::dot(&workflow, &added),
         }
     );
     ExitCode::SUCCESS

@@ -69,6 +69,8 @@ enum Command {
     /// Print the dependency graph of a workflow.
     ///
     /// Conditional steps are marked (hexagons in Mermaid, dashed in dot); `on_failure` steps are drawn apart.
+    /// The orders the compiler adds where the graph does not nest into Parallel states (`plan`'s added edges)
+    /// are drawn dashed, labelled `added`.
     ///
     /// Example: stepback graph examples/webapp-rollback.toml --format dot | dot -Tsvg > rollback.svg
     Graph {

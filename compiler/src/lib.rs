@@ -278,8 +278,19 @@ fn state_bytes<'m>(
     }
 }
 
+/// The `(before, after)` step indexes that the compiled machine orders although the workflow does not (see
+/// [`schedule`]): what `stepback plan` lists and `stepback graph` draws as added.
+pub fn added_edges(workflow: &Workflow) -> Vec<(usize, usize)> {
+    let weights = estimates(workflow);
+    schedule::schedule(&schedule::Dag::new(&workflow.dag, &weights)).added_edges
+}
+
+fn estimates(workflow: &Workflow) -> Vec<u64> {
+    workflow.steps.iter().map(|s| s.estimate_secs).collect()
+}
+
 fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<CompileError>> {
-    let weights: Vec<u64> = workflow.steps.iter().map(|s| s.estimate_secs).collect();
+    let weights = estimates(workflow);
     let dag = schedule::Dag::new(&workflow.dag, &weights);
     let schedule = schedule::schedule(&dag);
     let mut lowered = lower::lower(

@@ -1,19 +1,21 @@
 //! The DAG as Mermaid or Graphviz text, for `stepback graph`: one walk over the steps, edges and `on_failure`
-//! chain, and a [`Syntax`] for each output.
+//! chain, and a [`Syntax`] for each output. The edges the compiler adds (`compiler::added_edges`, which this
+//! crate cannot call) are given by the caller and drawn dashed, labelled `added`.
 
 use std::fmt::Write;
 
 use crate::Workflow;
 use crate::model::Step;
 
-/// A Mermaid flowchart. Conditional steps are hexagons; `on_failure` steps sit in their own subgraph.
-pub fn mermaid(workflow: &Workflow) -> String {
-    render(workflow, &Mermaid)
+/// A Mermaid flowchart. Conditional steps are hexagons; `on_failure` steps sit in their own subgraph. `added`:
+/// `(before, after)` step indexes ordered by the compiler, not the workflow.
+pub fn mermaid(workflow: &Workflow, added: &[(usize, usize)]) -> String {
+    render(workflow, added, &Mermaid)
 }
 
 /// A Graphviz digraph. Conditional steps are dashed; `on_failure` steps sit in their own cluster.
-pub fn dot(workflow: &Workflow) -> String {
-    render(workflow, &Dot)
+pub fn dot(workflow: &Workflow, added: &[(usize, usize)]) -> String {
+    render(workflow, added, &Dot)
 }
 
 /// How one output writes the parts of the walk. `indent` is two spaces at the top level, four in the
@@ -22,12 +24,14 @@ trait Syntax {
     fn open(&self, out: &mut String, workflow: &Workflow);
     fn node(&self, out: &mut String, indent: &str, step: &Step, conditional: bool);
     fn edge(&self, out: &mut String, indent: &str, before: &Step, after: &Step);
+    /// An edge the compiler added.
+    fn added_edge(&self, out: &mut String, before: &Step, after: &Step);
     fn open_group(&self, out: &mut String);
     fn close_group(&self, out: &mut String);
     fn close(&self, out: &mut String);
 }
 
-fn render(workflow: &Workflow, syntax: &dyn Syntax) -> String {
+fn render(workflow: &Workflow, added: &[(usize, usize)], syntax: &dyn Syntax) -> String {
     let mut out = String::new();
     syntax.open(&mut out, workflow);
     for step in &workflow.steps {
@@ -40,6 +44,11 @@ fn render(workflow: &Workflow, syntax: &dyn Syntax) -> String {
             &workflow.steps[before],
             &workflow.steps[after],
         );
+    }
+    for &(before, after) in added {
+        if let (Some(before), Some(after)) = (workflow.steps.get(before), workflow.steps.get(after)) {
+            syntax.added_edge(&mut out, before, after);
+        }
     }
     if !workflow.on_failure.is_empty() {
         syntax.open_group(&mut out);
@@ -83,6 +92,10 @@ impl Syntax for Mermaid {
         let _ = writeln!(out, "{indent}{} --> {}", before.id, after.id);
     }
 
+    fn added_edge(&self, out: &mut String, before: &Step, after: &Step) {
+        let _ = writeln!(out, "  {} -. added .-> {}", before.id, after.id);
+    }
+
     fn open_group(&self, out: &mut String) {
         out.push_str("  subgraph on_failure [\"on failure\"]\n");
     }
@@ -124,6 +137,14 @@ impl Syntax for Dot {
 
     fn edge(&self, out: &mut String, indent: &str, before: &Step, after: &Step) {
         let _ = writeln!(out, "{indent}{} -> {};", before.id, after.id);
+    }
+
+    fn added_edge(&self, out: &mut String, before: &Step, after: &Step) {
+        let _ = writeln!(
+            out,
+            "  {} -> {} [style=dashed, label=\"added\"];",
+            before.id, after.id
+        );
     }
 
     fn open_group(&self, out: &mut String) {

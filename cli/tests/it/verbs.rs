@@ -68,6 +68,21 @@ fn graph_formats() {
     let (code, dot, _) = stepback(&["graph", "examples/webapp-rollback.toml", "--format", "dot"]);
     assert_eq!(code, 0);
     insta::assert_snapshot!(dot);
+    // Not series-parallel: the compiler adds an order, which `plan` lists and the graph draws, dashed.
+    let (code, mermaid, _) = stepback(&["graph", "compiler/tests/data/n-shape.toml"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("graph_shows_added_edges", mermaid);
+    let (_, plan, _) = stepback(&["plan", "compiler/tests/data/n-shape.toml"]);
+    let added: Vec<&str> = mermaid.lines().filter(|l| l.contains("-. added .->")).collect();
+    assert_eq!(added.len(), 1, "{mermaid}");
+    let (before, after) = added[0]
+        .trim()
+        .split_once(" -. added .-> ")
+        .expect("an added edge");
+    assert!(
+        plan.contains(&format!("{before} -> {after}")),
+        "plan names the same edge:\n{plan}"
+    );
     let (code, stdout, _) =
         stepback(&["graph", "workflow/tests/data/err/e016-self-dependency.toml"]);
     assert_eq!(

@@ -17,7 +17,7 @@ fn check(name: &str, source: &str) -> String {
     }
     if let Some(workflow) = &checked.workflow {
         out.push_str("--- graph ---\n");
-        out.push_str(&workflow::render::mermaid(workflow));
+        out.push_str(&workflow::render::mermaid(workflow, &[]));
     }
     out
 }
