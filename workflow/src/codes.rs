@@ -961,7 +961,7 @@ pub fn trigger_unknown_input(span: Span, name: &str, suggestion: Option<String>)
         format!("[trigger].input fills unknown input `{name}`"),
     )
     .label("not declared in [input]")
-    .help(suggestion.unwrap_or_else(|| "declare it in [input]".into()))
+    .help(suggestion.unwrap_or_else(|| format!("declare it: [input] {name} = {{ type = \"string\" }}")))
 }
 
 pub fn trigger_missing_input(span: Span, name: &str) -> Diagnostic {

@@ -124,9 +124,14 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     }
 
     let dag = graph::build(&raw_steps, cx.sink);
+    let filled_undeclared = trigger_fills(&root)
+        .into_iter()
+        .filter(|name| !inputs.iter().any(|i| i.name == *name) && !broken_inputs.contains(name))
+        .collect();
     let scope = Scope {
         inputs: &inputs,
         broken_inputs: &broken_inputs,
+        filled_undeclared: &filled_undeclared,
         resources: &resources,
         steps: &raw_steps,
         ancestors: dag.as_ref().map(Dag::ancestors),
@@ -181,6 +186,18 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         dag,
         reads,
     })
+}
+
+/// The names `[trigger].input` fills, whatever their values.
+fn trigger_fills(root: &Table<'_, '_>) -> Vec<String> {
+    let fills = root.get("trigger").and_then(|trigger| match trigger.get_ref() {
+        DeValue::Table(t) => t.get("input"),
+        _ => None,
+    });
+    match fills.map(|f| f.get_ref()) {
+        Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn input_span(root: &Table<'_, '_>, name: &str) -> Span {
@@ -257,6 +274,9 @@ struct Scope<'s, 'a, 'i> {
     /// Inputs whose declaration has an error (reported there): declared, of no known type. Nothing that reads
     /// or fills them is reported again.
     broken_inputs: &'s BTreeSet<String>,
+    /// Undeclared inputs that `[trigger].input` fills: one defect, reported there (E027) with the declaration
+    /// to add, and not again at each reference.
+    filled_undeclared: &'s BTreeSet<String>,
     resources: &'s BTreeMap<String, String>,
     steps: &'s [RawStep<'a, 'i>],
     ancestors: Option<&'s Ancestors>,
@@ -555,6 +575,8 @@ impl<'s> Lowerer<'s> {
         let action_span = table.get("action").map_or(id_span.clone(), |n| n.span());
 
         let mut params = Vec::new();
+        // The params that misspelt keys stand for: the misspelling is the error, not their absence.
+        let mut meant = Vec::new();
         for (key, key_span, value) in table.entries() {
             if COMMON_STEP_KEYS.contains(&key) {
                 continue;
@@ -568,13 +590,15 @@ impl<'s> Lowerer<'s> {
                     .iter()
                     .map(|p| p.name)
                     .chain(COMMON_STEP_KEYS.iter().copied());
-                let suggestion = did_you_mean(key, known);
+                let closest = catalog::closest(key, known);
+                meant.extend(closest);
+                let suggestion = closest.map(|c| format!("did you mean `{c}`?"));
                 self.sink
                     .push(codes::unknown_param(key_span, action, key, suggestion));
             }
         }
         if let Some(action) = action {
-            self.check_param_presence(action, &table, &params, &id_span);
+            self.check_param_presence(action, &table, &params, &meant, &id_span);
         }
 
         let after = match (section, table.get("after")) {
@@ -668,10 +692,11 @@ impl<'s> Lowerer<'s> {
         action: &ActionSpec,
         table: &Table<'_, '_>,
         given: &[(&str, Span, &Node<'_>)],
+        meant: &[&str],
         id_span: &Span,
     ) {
         for param in action.params.iter().filter(|p| p.required) {
-            if table.get(param.name).is_none() {
+            if table.get(param.name).is_none() && !meant.contains(&param.name) {
                 self.sink
                     .push(codes::missing_param(id_span.clone(), action, param));
             }
@@ -681,7 +706,7 @@ impl<'s> Lowerer<'s> {
                 .iter()
                 .filter(|(key, _, _)| group.contains(key))
                 .collect();
-            if present.len() == 1 {
+            if present.len() == 1 || meant.iter().any(|m| group.contains(m)) {
                 continue;
             }
             let span = present
@@ -1024,7 +1049,11 @@ impl<'s> Lowerer<'s> {
                         input.ty,
                     ))
                 }
-                None if scope.broken_inputs.contains(*name) => return None,
+                None if scope.broken_inputs.contains(*name)
+                    || scope.filled_undeclared.contains(*name) =>
+                {
+                    return None;
+                }
                 None => Err(codes::unknown_input(
                     span.clone(),
                     name,
