@@ -563,17 +563,20 @@ fn record(
             let text = |v: Option<&Value>, key: &str| {
                 v.and_then(|v| v.get(key))
                     .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
                     .map(str::to_owned)
             };
+            // Step Functions' error output, as a `Catch` stores it: `{"Error", "Cause"}`, either possibly missing
+            // or empty (a timeout's `Cause`).
             if let Some(failure) = failure.filter(|_| !branch_ends.contains(*name)) {
-                step.error = text(Some(failure), "error");
-                step.cause = text(Some(failure), "cause");
+                step.error = text(Some(failure), "Error");
+                step.cause = text(Some(failure), "Cause");
                 Outcome::Failed
             } else if result.and_then(|r| r.get("skipped")) == Some(&Value::Bool(true)) {
                 Outcome::Skipped
             } else if text(result, "status").as_deref() == Some("failed") {
-                step.error = text(result, "error");
-                step.cause = text(result, "cause");
+                step.error = text(result, "Error");
+                step.cause = text(result, "Cause");
                 Outcome::FailedContinued
             } else if text(result, "status").as_deref() == Some("done") {
                 if let Some(outputs) = result
@@ -609,7 +612,7 @@ fn record(
 
 /// A Lambda function error's cause is its JSON (`{"errorType", "errorMessage", ...}`): the message is what a
 /// person reads.
-fn readable(cause: String) -> String {
+pub fn readable(cause: String) -> String {
     if !cause.starts_with('{') {
         return cause;
     }

@@ -158,6 +158,9 @@ pub const TEXT_BYTES: usize = 2 * 1024;
 /// The bound of an RDS identifier (an instance's or cluster's at most 63 characters, a snapshot's 255) or an
 /// endpoint address (a host name, at most 253) as JSON: RDS allows only ASCII letters, digits and hyphens.
 pub const RDS_ID_BYTES: usize = 258;
+/// A poll's progress line (`2 of 3 targets drained`) is cut to this many bytes: the state keeps the last one
+/// while the step runs, and a poll loop's timeout quotes it.
+pub const PROGRESS_BYTES: usize = 512;
 /// A Lambda's error message is cut to this many bytes (saying so), which bounds the `Cause` of every failure
 /// the state machine keeps.
 pub const ERROR_MESSAGE_BYTES: usize = 4 * 1024;

@@ -436,7 +436,7 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
                 out.push((step.to_owned(), StepEvent::Skipped));
             }
         } else if name.ends_with(": failed") {
-            out.push((step.to_owned(), StepEvent::Failed(cause(event))));
+            out.push((step.to_owned(), StepEvent::Failed(cause(event, step))));
         } else if name.ends_with(": done") || (name == step && !ends_in_done.contains(step)) {
             out.push((step.to_owned(), StepEvent::Succeeded));
         }
@@ -469,17 +469,26 @@ fn retried<'e>(event: &HistoryEvent, by_id: &HashMap<i64, &'e HistoryEvent>) -> 
     None
 }
 
-fn cause(event: &HistoryEvent) -> String {
+/// What a step's failed state saw: `Error: Cause`, from the failure record (`$.failure`, naming the step) or,
+/// for a step that goes on after failing, its result. A Lambda's JSON error shows as its message.
+fn cause(event: &HistoryEvent, step: &str) -> String {
     let output: Json = event
         .state_exited_event_details()
         .and_then(|d| d.output())
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or(Json::Null);
-    let failure = &output["failure"];
+    let failure = match &output["failure"] {
+        failure if failure["step"] == step => failure,
+        _ => &output["steps"][step],
+    };
+    // Step Functions' error output as the `Catch` stored it; an empty `Cause` (a timeout's) says nothing.
     let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
-    format!("{} {}", text(&failure["error"]), text(&failure["cause"]))
-        .trim()
-        .to_owned()
+    let cause = audit::report::readable(text(&failure["Cause"]));
+    match (text(&failure["Error"]), cause) {
+        (error, cause) if cause.is_empty() => error,
+        (error, cause) if error.is_empty() => cause,
+        (error, cause) => format!("{error}: {cause}"),
+    }
 }
 
 /// An approval step waiting for an answer.

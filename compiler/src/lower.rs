@@ -32,6 +32,8 @@ use crate::schedule::Tree;
 /// The error a `Fail` inside a `Parallel` branch raises; its `Cause` is the `$.failure` object as JSON. Never
 /// raised by a Lambda, so it is not in the shared table.
 pub const BRANCH_FAILED: &str = "Stepback.BranchFailed";
+/// The error Step Functions raises when a task passes its `TimeoutSeconds`.
+const TIMEOUT: &str = "States.Timeout";
 /// ASL: state names are at most 80 Unicode characters.
 const MAX_NAME: usize = 80;
 /// What the failure path reads when a failure came without an `Error` or a `Cause` (a SendTaskFailure from the
@@ -492,7 +494,7 @@ impl Lowering<'_> {
                     output_path,
                     timeout_seconds: Some(step.timeout_secs.max(1)),
                     retry: retriers(step),
-                    catch: failed.catch(),
+                    catch: self.timeout_catch(scope, step, failed),
                     transition,
                 };
                 self.name(&step.id, |_| State::Task(task), scope)
@@ -513,12 +515,45 @@ impl Lowering<'_> {
                     output_path,
                     timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
                     retry: retriers(step),
-                    catch: failed.catch(),
+                    catch: if step.timeout_secs > 0 {
+                        self.timeout_catch(scope, step, failed)
+                    } else {
+                        failed.catch()
+                    },
                     transition,
                 };
                 self.name(&step.id, |_| State::Task(task), scope)
             }
         }
+    }
+
+    /// The `Catch` of a task with `TimeoutSeconds`: `States.Timeout`, whose `Cause` Step Functions leaves empty,
+    /// first goes through a Pass that says which step ran out of time and after how long.
+    fn timeout_catch(&mut self, scope: &mut Scope, step: &Step, failed: &Failed) -> Vec<Catcher> {
+        let id = step.id.as_str();
+        let limit = events::human(step.timeout_secs);
+        let timed_out = self.name(
+            &format!("{id}: timed out"),
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(format!("no end within its timeout ({limit})")),
+                    result: Some(json!({
+                        "Error": TIMEOUT,
+                        "Cause": format!("{id} did not finish within {limit}"),
+                    })),
+                    result_path: Some(failed.raised_at.clone()),
+                    ..Pass::to(Transition::Next(failed.state.clone()))
+                })
+            },
+            scope,
+        );
+        let mut catch = vec![Catcher {
+            error_equals: vec![TIMEOUT.to_owned()],
+            result_path: failed.raised_at.clone(),
+            next: timed_out,
+        }];
+        catch.extend(failed.catch());
+        catch
     }
 
     /// `start`, then Wait → `poll` → Choice until done, failed, or past the step's timeout. The poll task
@@ -590,9 +625,13 @@ impl Lowering<'_> {
             |_| {
                 State::Pass(Pass {
                     comment: Some(format!("still running after {polls} polls ({limit})")),
-                    result: Some(json!({
+                    // The id and the duration hold nothing an intrinsic string escapes (`payload::plain`).
+                    parameters: Some(json!({
                         "Error": ErrorName::Timeout.as_str(),
-                        "Cause": format!("{id} did not finish within {limit}"),
+                        "Cause.$": format!(
+                            "States.Format('{id} did not finish within {limit} ({polls} polls); the last poll saw: {{}}', {last}.{})",
+                            field::PROGRESS
+                        ),
                     })),
                     result_path: Some(failed.raised_at.clone()),
                     ..Pass::to(Transition::Next(failed.state.clone()))
@@ -864,8 +903,8 @@ impl Lowering<'_> {
         self.fill_missing(scope, "Error", NO_ERROR, with_cause)
     }
 
-    /// A Choice that sends a missing or non-string `$.failure.<field>` to a Pass that sets it to `value`. The
-    /// rules run in order, so the type test only sees a field that is present.
+    /// A Choice that sends a missing, non-string or empty `$.failure.<field>` to a Pass that sets it to `value`.
+    /// The rules run in order, so the type test only sees a field that is present.
     fn fill_missing(
         &mut self,
         scope: &mut Scope,
@@ -897,6 +936,14 @@ impl Lowering<'_> {
             },
             ChoiceRule {
                 rule: is(TypeTest::IsString),
+                next: fill.clone(),
+            },
+            // What a Catch of `States.Timeout` gives: a `Cause` that says nothing.
+            ChoiceRule {
+                rule: Rule::Test {
+                    variable: path.clone(),
+                    test: Test::Compare(Comparison::StringEquals, Operand::Literal(json!(""))),
+                },
                 next: fill,
             },
         ];
@@ -1425,10 +1472,11 @@ fn contract_payload(action: &str, step: &str, params: Map<String, Json>) -> Map<
 }
 
 /// The fields of a `start` or `poll` response that a polling loop reads.
-const POLL_FIELDS: [&str; 5] = [
+const POLL_FIELDS: [&str; 6] = [
     field::STATUS,
     field::OUTPUT,
     field::STATE,
+    field::PROGRESS,
     field::ERROR,
     field::CAUSE,
 ];

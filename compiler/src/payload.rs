@@ -4,7 +4,8 @@
 //! Except text holding `${`. Deploy-time substitution (CloudFormation's `Fn::Sub` and `DefinitionSubstitutions`)
 //! replaces `${Name}` anywhere in the definition's text, and `DefinitionSubstitutions` has no escape, so such
 //! text is never written as text: Step Functions rebuilds it at run time with `States.Base64Decode` (see
-//! [`rebuilt`]). The definition then holds `${` only in the compiler's own placeholders.
+//! [`rebuilt`]). The definition then holds `${` only in the compiler's own placeholders. Text inside an
+//! intrinsic that would need an escape is rebuilt so too, since AWS and moto read intrinsic escapes differently.
 
 use catalog::Shell;
 use serde_json::{Map, Value as Json};
@@ -196,19 +197,20 @@ pub fn intrinsic(value: &Value) -> Result<String, String> {
     })
 }
 
-/// `States.Format('text {} text', path, ...)`.
+/// `States.Format('{}…', …)`: the texts and values in order. A text that [`plain`] passes stays in the format
+/// string; any other goes as a [`rebuilt`] argument.
 pub fn format_call(segments: &[Segment]) -> String {
     let mut text = String::new();
     let mut args = Vec::new();
     for segment in segments {
         match segment {
-            Segment::Text(t) if t.contains("${") => {
+            Segment::Text(t) if plain(t) => text.push_str(t),
+            Segment::Text(t) => {
                 for piece in pieces(t) {
                     text.push_str("{}");
                     args.push(piece);
                 }
             }
-            Segment::Text(t) => text.push_str(&escape(t)),
             Segment::Ref(r) => {
                 text.push_str("{}");
                 args.push(path(r));
@@ -216,35 +218,39 @@ pub fn format_call(segments: &[Segment]) -> String {
         }
     }
     if args.is_empty() {
-        return quote_escaped(&text);
+        return quoted(&text);
     }
-    format!(
-        "States.Format({}, {})",
-        quote_escaped(&text),
-        args.join(", ")
-    )
+    format!("States.Format({}, {})", quoted(&text), args.join(", "))
 }
 
-/// An intrinsic string literal. ASL: "the characters `' { } \` must be escaped with `\`".
-pub fn quote(text: &str) -> String {
-    quote_escaped(&escape(text))
-}
-
-/// A string as an intrinsic argument: a literal, or [`rebuilt`] when it holds `${`.
+/// A string as an intrinsic argument: quoted when [`plain`], else [`rebuilt`].
 fn string(text: &str) -> String {
-    if text.contains("${") {
-        rebuilt(text)
+    if plain(text) {
+        quoted(text)
     } else {
-        quote(text)
+        rebuilt(text)
     }
 }
 
-/// An intrinsic expression whose value is `text` while the expression holds no `${`: each ASCII run becomes
-/// `States.Base64Decode('...')`, the non-ASCII runs stay literals (they hold none of the characters an intrinsic
-/// string escapes), and several pieces join in `States.Format('{}{}...', ...)`.
+/// Whether `text` can be an intrinsic string literal that AWS and moto both read as written, and that
+/// deploy-time substitution leaves alone: no `${`, and no character that needs an escape, in the intrinsic
+/// (`' { } \`) or in the definition's JSON (`"`, control characters). AWS parses the definition's JSON first
+/// and then the intrinsic; moto 5.2.5's interpreter reads the intrinsic in the JSON text as written, so a
+/// literal `\'` (JSON for the intrinsic escape `\'`) ends the string after its backslash there, and a JSON
+/// `\n` becomes `n`. Non-ASCII characters need no escape in either.
+fn plain(text: &str) -> bool {
+    !text.contains("${")
+        && text.chars().all(|c| {
+            !c.is_ascii() || (!c.is_ascii_control() && !matches!(c, '\'' | '{' | '}' | '\\' | '"'))
+        })
+}
+
+/// An intrinsic expression whose value is `text` and whose own text holds no `${` and no escape: each ASCII
+/// run becomes `States.Base64Decode('...')`, the non-ASCII runs stay literals (they hold none of the characters
+/// that need an escape), and several pieces join in `States.Format('{}{}...', ...)`.
 ///
-/// Why not the intrinsic escape `$\{`: moto 5.2.5's interpreter keeps the backslash (and `States.Format` then
-/// fails), so no test could run it. Why ASCII runs only: moto decodes `States.Base64Decode` as ASCII.
+/// Why not the intrinsic escapes (`\'`, `$\{`): moto 5.2.5's interpreter reads them differently from AWS (see
+/// [`plain`]), so no test could run them. Why ASCII runs only: moto decodes `States.Base64Decode` as ASCII.
 pub fn rebuilt(text: &str) -> String {
     let pieces = pieces(text);
     match pieces.as_slice() {
@@ -276,7 +282,7 @@ fn pieces(text: &str) -> Vec<String> {
                 pieces.push(format!("States.Base64Decode('{}')", base64(chunk)));
             }
         } else {
-            pieces.push(quote_escaped(run));
+            pieces.push(quoted(run));
         }
         rest = tail;
     }
@@ -303,19 +309,8 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn quote_escaped(escaped: &str) -> String {
-    format!("'{escaped}'")
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\'' | '{' | '}' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+fn quoted(text: &str) -> String {
+    format!("'{text}'")
 }
 
 #[cfg(test)]
@@ -330,7 +325,7 @@ mod tests {
         ]);
         assert_eq!(
             intrinsic(&value).as_deref(),
-            Ok(r"States.Format('it\'s \{odd\} {}', $.input.v)")
+            Ok("States.Format('{}{}', States.Base64Decode('aXQncyB7b2RkfSA='), $.input.v)")
         );
     }
 

@@ -18,8 +18,8 @@ pub const CAUSE_BYTES: usize = 4 * catalog::ERROR_MESSAGE_BYTES;
 /// The keys, quotes and braces around the values, and the alarm's name, state, reason and time.
 const ENVELOPE_BYTES: usize = 4 * 1024;
 /// A step's result without its outputs: `status`, `n`, `wait`, and a poll's `state` (the Lambda's own small
-/// record of what it started).
-const RESULT_BYTES: usize = 128 + catalog::TEXT_BYTES;
+/// record of what it started) and `progress`.
+const RESULT_BYTES: usize = 128 + catalog::TEXT_BYTES + catalog::PROGRESS_BYTES;
 /// A failure record without its causes: `step`, `Error` and the decoded Lambda error's type.
 const FAILURE_BYTES: usize = 1024;
 

@@ -6,7 +6,6 @@ use std::error::Error;
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use catalog::ErrorName;
 use lambda_runtime::Diagnostic;
@@ -23,18 +22,10 @@ pub struct ActionError {
 impl ActionError {
     /// The message is cut to the catalog's bound, saying so: the state machine keeps it as a failure's cause.
     pub fn new(name: ErrorName, message: impl Into<String>) -> ActionError {
-        let mut message = message.into();
-        let limit = catalog::ERROR_MESSAGE_BYTES;
-        if message.len() > limit {
-            let mut end = limit - 64;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            let cut = message.len() - end;
-            message.truncate(end);
-            message.push_str(&format!("… (cut: {cut} more bytes)"));
+        ActionError {
+            name,
+            message: cut(message.into(), catalog::ERROR_MESSAGE_BYTES),
         }
-        ActionError { name, message }
     }
 
     pub fn invalid_input(message: impl Into<String>) -> ActionError {
@@ -51,7 +42,7 @@ impl ActionError {
             SdkError::ServiceError(context) => {
                 let code = context.err().code().unwrap_or("an unnamed error");
                 let status = context.raw().status().as_u16();
-                let message = context.err().message().unwrap_or("no message");
+                let message = context.err().message().map_or("no message".to_owned(), one_line);
                 (
                     classify(code, status),
                     format!("{code} (HTTP {status}): {message}"),
@@ -60,10 +51,8 @@ impl ActionError {
             // The request never got an answer: the network, a timeout or a garbled response.
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => {
-                (ErrorName::Transient, DisplayErrorContext(&err).to_string())
-            }
-            _ => (ErrorName::Failed, DisplayErrorContext(&err).to_string()),
+            | SdkError::ResponseError(_) => (ErrorName::Transient, causes(&err)),
+            _ => (ErrorName::Failed, causes(&err)),
         };
         ActionError::new(name, format!("{attempted}: AWS answered {answer}"))
     }
@@ -76,6 +65,44 @@ impl From<ActionError> for Diagnostic {
             error_message: error.message,
         }
     }
+}
+
+/// The most a part of an AWS error's text keeps: a cause names what happened in a sentence, and an answer's
+/// body (moto's 500 page, a proxy's HTML) is no cause.
+const PART_BYTES: usize = 300;
+
+/// An error and its sources, as one line: each one's `Display` (not the SDK's `Debug` dump of the request and
+/// the response, about 2 KB, which `DisplayErrorContext` appends), a repeated one left out.
+fn causes(error: &(dyn Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let part = one_line(&e.to_string());
+        if !part.is_empty() && !parts.iter().any(|p| p.contains(&part)) {
+            parts.push(part);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// `text` on one line, its whitespace runs one space each, cut to [`PART_BYTES`].
+fn one_line(text: &str) -> String {
+    cut(text.split_whitespace().collect::<Vec<_>>().join(" "), PART_BYTES)
+}
+
+/// `text` in at most `limit` bytes: when longer, cut at a character boundary, saying how much was left out.
+pub fn cut(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut end = limit.saturating_sub(32);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let left_out = text.len() - end;
+        text.truncate(end);
+        text.push_str(&format!("… (cut: {left_out} more bytes)"));
+    }
+    text
 }
 
 /// Sorts an AWS error code into the table. Throttling codes come from the SDK's own retry classifier, so
@@ -103,6 +130,52 @@ pub fn classify(code: &str, http_status: u16) -> ErrorName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ecs::operation::run_task::RunTaskError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    /// What a person reads (a step's cause, the failure notice, the rehearsal's lines) is one line that says
+    /// what happened, whatever came back: never the SDK's `Debug` of the request and response.
+    #[test]
+    fn an_aws_error_is_one_readable_line() {
+        let page = format!(
+            "<!doctype html>\n<html><title>500 Internal Server Error</title>{}</html>",
+            "<p>Traceback (most recent call last):</p>\n".repeat(60)
+        );
+        let response = || {
+            let mut raw = HttpResponse::new(StatusCode::try_from(500).expect("a status"), SdkBody::from(page.clone()));
+            raw.headers_mut().insert("x-amzn-requestid", "0f4c1b2a-request");
+            raw
+        };
+        let garbled: Box<dyn Error + Send + Sync> = "expected `{` at line 1 column 1".into();
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let unnamed = RunTaskError::generic(ErrorMetadata::builder().message(&page).build());
+        let cases: Vec<(SdkError<RunTaskError, HttpResponse>, &str)> = vec![
+            (
+                SdkError::service_error(unnamed, response()),
+                "run task: AWS answered an unnamed error (HTTP 500): <!doctype html> <html><title>500 Internal Server Error",
+            ),
+            (
+                SdkError::response_error(garbled, response()),
+                "run task: AWS answered response error: expected `{` at line 1 column 1",
+            ),
+            (
+                SdkError::dispatch_failure(ConnectorError::io(Box::new(refused))),
+                "run task: AWS answered dispatch failure: io error: Connection refused",
+            ),
+        ];
+        for (error, starts) in cases {
+            let message = ActionError::aws("run task", error).message;
+            assert!(message.starts_with(starts), "{message}");
+            assert!(!message.contains('\n'), "{message}");
+            assert!(message.len() <= 2 * PART_BYTES, "{} bytes: {message}", message.len());
+            for debug in ["HttpResponse", "SdkBody", "x-amzn-requestid", "ConnectorError"] {
+                assert!(!message.contains(debug), "{debug} in {message}");
+            }
+        }
+    }
 
     #[test]
     fn aws_error_codes_sort_into_the_table() {

