@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> ExitCode {
             }
             (None, Some(stack)) => {
                 let source = cli::stack::deployed_workflow(&session, stack).await?;
-                match deployed(stack, &source) {
+                match report::deployed(stack, &source) {
                     Ok(workflow) => (workflow, stack.clone()),
                     Err(code) => return Ok(Err(code)),
                 }
@@ -84,13 +84,6 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 /// The workflow the stack keeps, checked as `check` would check a file of that name.
-fn deployed(stack: &str, source: &str) -> Result<workflow::Workflow, ExitCode> {
-    let checked = workflow::check(source);
-    let name = PathBuf::from(format!("stack {stack}"));
-    err!("{}", report::render(&name, source, &checked.diagnostics));
-    checked.workflow.ok_or(ExitCode::from(INVALID))
-}
-
 fn print(steps: &[StepCheck]) {
     let width = steps.iter().map(|s| s.step.len()).max().unwrap_or(4).max(4);
     let status_width = Verdict::Unknowable.as_str().len();

@@ -1,7 +1,7 @@
 //! Reading workflow files and rendering diagnostics rustc-style (`file:line:col`, the line, a caret).
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::output::{err, errln};
@@ -54,6 +54,15 @@ pub fn load_with_source(path: &Path) -> Result<(String, Workflow), ExitCode> {
         Some(workflow) => Ok((source, workflow)),
         None => Err(ExitCode::from(INVALID)),
     }
+}
+
+/// Checks the workflow a stack was deployed from (`cli::stack::deployed_workflow`); prints its diagnostics
+/// against `stack NAME`. The workflow, or the exit code to stop with.
+pub fn deployed(stack: &str, source: &str) -> Result<Workflow, ExitCode> {
+    let checked = workflow::check(source);
+    let name = PathBuf::from(format!("stack {stack}"));
+    err!("{}", render(&name, source, &checked.diagnostics));
+    checked.workflow.ok_or(ExitCode::from(INVALID))
 }
 
 /// Prints the compiler's errors: the limits as diagnostics like `check`'s, the rest as one line each.

@@ -19,7 +19,8 @@ pub struct Args {
     /// machine named after it in the caller's account and region.
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
-    /// The stack `stepback deploy` made; its StateMachineArn output.
+    /// The stack `stepback deploy` made; its StateMachineArn output. Without FILE, the workflow it was deployed
+    /// from (kept in its template) checks the input.
     #[arg(long)]
     stack: Option<String>,
     /// The state machine ARN.
@@ -60,14 +61,33 @@ pub fn run(args: &Args) -> ExitCode {
         },
         None => None,
     };
-    let workflow = match &args.file {
-        Some(file) => match report::load(file) {
+    let workflow = match (&args.file, &args.stack, &args.arn) {
+        (Some(file), _, _) => match report::load(file) {
             Ok(workflow) => Some(workflow),
             Err(code) => return code,
         },
-        None => None,
+        // The workflow the stack was deployed from (its template's metadata, as `preflight --stack` reads
+        // it): its `[input]` checks the input before the execution starts.
+        (None, Some(stack), None) => {
+            let source = crate::runtime::block_on(async {
+                let session = Session::load(&args.aws).await?;
+                cli::stack::deployed_workflow(&session, stack).await
+            });
+            match source {
+                Ok(Ok(source)) => match report::deployed(stack, &source) {
+                    Ok(workflow) => Some(workflow),
+                    Err(code) => return code,
+                },
+                Ok(Err(error)) => {
+                    errln!("error: {error}");
+                    return ExitCode::from(IO_ERROR);
+                }
+                Err(code) => return code,
+            }
+        }
+        (None, _, _) => None,
     };
-    // Refused before any AWS call: the same codes as `check`.
+    // Refused before any AWS call (with `--stack` alone, before any but GetTemplate): the same codes as `check`.
     let input = match &workflow {
         Some(workflow) => {
             match execution::build_input(workflow, &args.inputs, file_input.as_ref()) {

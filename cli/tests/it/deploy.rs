@@ -172,6 +172,21 @@ fn deploy_creates_then_changes_nothing_then_updates_only_the_definition() {
         "{started} not listed: {out}{err}"
     );
 
+    // By stack alone, the workflow comes from the stack's template: an unknown input is refused before the
+    // execution starts, and nothing starts.
+    let (code, out, err) = stepback_with(
+        &["start", "--stack", "webapp", "--input", "no_such_input=1"],
+        &moto.env(),
+        "",
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("error[E019]: unknown input `no_such_input`"),
+        "{err}"
+    );
+    let (_, listed, _) = stepback_with(&["audit", "--list", "--stack", "webapp"], &moto.env(), "");
+    assert_eq!(listed.lines().filter(|l| l.contains("RUNNING")).count(), 1, "{listed}");
+
     // Once it has ended, a person's start still goes ahead (no cooldown holds it back), and says so.
     let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback";
     runtime
