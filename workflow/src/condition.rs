@@ -159,10 +159,12 @@ fn lex(text: &str) -> Result<Vec<Spanned<Token>>, ConditionError> {
             }
             _ => {
                 let c = text[i..].chars().next().unwrap_or_default();
-                let help = if matches!(c, '+' | '.') {
-                    NUMBER_HELP
-                } else {
-                    "conditions use paths, literals, == != < <= > >=, && || ! and parentheses"
+                let help = match c {
+                    '+' | '.' => NUMBER_HELP,
+                    '=' => "did you mean `==`? a condition compares; it does not assign",
+                    '&' => "did you mean `&&`?",
+                    '|' => "did you mean `||`?",
+                    _ => "conditions use paths, literals, == != < <= > >=, && || ! and parentheses",
                 };
                 return Err(
                     syntax(i..i + c.len_utf8(), format!("unexpected `{c}`")).with_help(help)

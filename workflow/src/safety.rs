@@ -5,7 +5,7 @@
 use catalog::{Changes, Guard, GuardKind, Shell};
 
 use crate::graph::{Ancestors, Dag};
-use crate::model::{Reference, Segment, Step, StepRead, Value};
+use crate::model::{Condition, Reference, Segment, Step, StepRead, Value};
 use crate::raw::RawStep;
 use crate::syntax::{Sink, Span};
 use crate::{Code, Diagnostic, codes};
@@ -386,8 +386,8 @@ fn missing_guard(
             step.id, step.action.name, other.id
         ),
         Some((_, other)) => format!(
-            "`{}` ({}) has {what} `{}` before it, but it may be skipped when `{}` runs: their `when` differ",
-            step.id, step.action.name, other.id, step.id
+            "`{}` ({}) has {what} `{}` before it, but it may be skipped when `{}` runs: `{}`'s `when` does not hold whenever `{}`'s does",
+            step.id, step.action.name, other.id, step.id, other.id, step.id
         ),
         None => format!(
             "`{}` ({}) has no {what} before it",
@@ -398,13 +398,13 @@ fn missing_guard(
         (true, GuardKind::Backup) => (
             Code::MissingBackup,
             "destructive step",
-            format!("{add}, with no `when` or the same `when`"),
+            format!("{add}, with no `when` or one that holds whenever its `when` does"),
         ),
         (true, GuardKind::Approval) => (
             Code::MissingApproval,
             "destructive step",
             format!(
-                "{} cannot be undone: make an {what} with no `when`, or the same `when`, an ancestor",
+                "{} cannot be undone: make an {what} with no `when`, or one that holds whenever its `when` does, an ancestor",
                 step.action.name
             ),
         ),
@@ -433,7 +433,61 @@ fn missing_guard(
         .help(help)
 }
 
-/// Whether `guard` runs whenever `step` runs: it has no condition, or the very same one.
+/// Whether `guard` runs whenever `step` runs: it has no condition, or `step`'s condition implies it
+/// (`input.restore_data` covers `!input.had_migration && input.restore_data`, not the reverse).
 fn covers(guard: &Step, step: &Step) -> bool {
-    guard.when.is_none() || guard.when == step.when
+    let Some(guard_when) = &guard.when else {
+        return true;
+    };
+    let always = Condition::Literal(true);
+    implies(step.when.as_ref().unwrap_or(&always), guard_when)
+}
+
+/// The most distinct comparisons [`implies`] decides by truth table (2^12 rows); beyond, only equal conditions
+/// imply each other.
+const MAX_ATOMS: usize = 12;
+
+/// Whether `premise` implies `conclusion` whatever the inputs and outputs: true in every row of the truth table
+/// of their atoms (bool paths and comparisons). Each atom is taken as free, which is sound (the real values
+/// are some of the rows) and misses only implications between comparisons, such as `n > 5` ⇒ `n > 3`.
+fn implies(premise: &Condition, conclusion: &Condition) -> bool {
+    let mut atoms = Vec::new();
+    collect_atoms(premise, &mut atoms);
+    collect_atoms(conclusion, &mut atoms);
+    if atoms.len() > MAX_ATOMS {
+        return premise == conclusion;
+    }
+    (0u32..1 << atoms.len()).all(|row| {
+        !holds(premise, &atoms, row) || holds(conclusion, &atoms, row)
+    })
+}
+
+fn collect_atoms<'c>(condition: &'c Condition, atoms: &mut Vec<&'c Condition>) {
+    match condition {
+        Condition::And(a, b) | Condition::Or(a, b) => {
+            collect_atoms(a, atoms);
+            collect_atoms(b, atoms);
+        }
+        Condition::Not(a) => collect_atoms(a, atoms),
+        Condition::Literal(_) => {}
+        atom => {
+            if !atoms.contains(&atom) {
+                atoms.push(atom);
+            }
+        }
+    }
+}
+
+/// `condition`'s value when atom `i` is bit `i` of `row`.
+fn holds(condition: &Condition, atoms: &[&Condition], row: u32) -> bool {
+    match condition {
+        Condition::And(a, b) => holds(a, atoms, row) && holds(b, atoms, row),
+        Condition::Or(a, b) => holds(a, atoms, row) || holds(b, atoms, row),
+        Condition::Not(a) => !holds(a, atoms, row),
+        Condition::Literal(value) => *value,
+        atom => atoms
+            .iter()
+            .position(|a| *a == atom)
+            .is_some_and(|i| row >> i & 1 == 1),
+    }
 }
