@@ -11,7 +11,7 @@ use toml::de::DeValue;
 use crate::condition;
 use crate::graph::{self, Ancestors, Dag};
 use crate::model::{
-    AlarmField, Condition, DEFAULT_COOLDOWN_SECS, ExecutionField, FailureField, Input, Reference,
+    AlarmField, Condition, DEFAULT_COOLDOWN_SECS, ExecutionField, FailureField, Input, Reference, Resource,
     Segment, Step, StepRead, Trigger, Value, Workflow,
 };
 use crate::raw::RawStep;
@@ -87,7 +87,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         .string("description", "the workflow", cx.sink)
         .map(|(s, _)| s.to_owned());
     let (inputs, broken_inputs) = root.get("input").map(|n| cx.inputs(n)).unwrap_or_default();
-    let resources = root
+    let (resources, broken_resources) = root
         .get("resources")
         .map(|n| cx.resources(n))
         .unwrap_or_default();
@@ -132,6 +132,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         inputs: &inputs,
         broken_inputs: &broken_inputs,
         filled_undeclared: &filled_undeclared,
+        broken_resources: &broken_resources,
         resources: &resources,
         steps: &raw_steps,
         ancestors: dag.as_ref().map(Dag::ancestors),
@@ -277,15 +278,18 @@ struct Scope<'s, 'a, 'i> {
     /// Undeclared inputs that `[trigger].input` fills: one defect, reported there (E027) with the declaration
     /// to add, and not again at each reference.
     filled_undeclared: &'s BTreeSet<String>,
-    resources: &'s BTreeMap<String, String>,
+    resources: &'s BTreeMap<String, Resource>,
+    /// Resources whose entry has an error (reported there): their uses are not reported again.
+    broken_resources: &'s BTreeSet<String>,
     steps: &'s [RawStep<'a, 'i>],
     ancestors: Option<&'s Ancestors>,
 }
 
-/// A resolved `${...}`: a reference the state machine reads, or a resource's text.
+/// A resolved `${...}`: a reference the state machine reads, or a resource's text or list.
 enum Resolved {
     Reference(Reference, ValueType),
     Text(String),
+    List(Vec<String>),
 }
 
 struct Lowerer<'s> {
@@ -427,18 +431,40 @@ impl<'s> Lowerer<'s> {
         default
     }
 
-    fn resources(&mut self, node: &Node<'_>) -> BTreeMap<String, String> {
-        let Some(table) = Table::of(node, "[resources]", self.sink) else {
-            return BTreeMap::new();
-        };
+    /// `[resources]`: each a string or a list of strings. A name whose entry has an error (reported here) is
+    /// in the second set, so that its uses are not reported again.
+    fn resources(&mut self, node: &Node<'_>) -> (BTreeMap<String, Resource>, BTreeSet<String>) {
         let mut resources = BTreeMap::new();
-        for (name, span, _) in table.entries() {
-            let ok = self.identifier(name, span, "resource name", MAX_NAME_LEN);
-            if let (true, Some((value, _))) = (ok, table.string(name, "[resources]", self.sink)) {
-                resources.insert(name.to_owned(), value.to_owned());
+        let mut broken = BTreeSet::new();
+        let Some(table) = Table::of(node, "[resources]", self.sink) else {
+            return (resources, broken);
+        };
+        for (name, span, value) in table.entries() {
+            let resource = match value.get_ref() {
+                DeValue::String(text) => Some(Resource::Text(text.to_string())),
+                DeValue::Array(_) => table
+                    .strings(name, "[resources]", self.sink)
+                    .map(|items| Resource::List(items.into_iter().map(|(s, _)| s.to_owned()).collect())),
+                other => {
+                    self.sink.push(codes::wrong_type(
+                        value.span(),
+                        &format!("resource `{name}`"),
+                        "a string or a list of strings",
+                        kind(other),
+                    ));
+                    None
+                }
+            };
+            match (self.identifier(name, span, "resource name", MAX_NAME_LEN), resource) {
+                (true, Some(resource)) => {
+                    resources.insert(name.to_owned(), resource);
+                }
+                _ => {
+                    broken.insert(name.to_owned());
+                }
             }
         }
-        resources
+        (resources, broken)
     }
 
     fn defaults(&mut self, node: &Node<'_>) -> Defaults {
@@ -838,7 +864,7 @@ impl<'s> Lowerer<'s> {
             }
             match self.resolve(path, span, scope, context, refs)? {
                 Resolved::Reference(reference, ty) => Some((reference, ty)),
-                Resolved::Text(_) => None,
+                Resolved::Text(_) | Resolved::List(_) => None,
             }
         };
         match condition::parse(text, &mut resolve) {
@@ -984,6 +1010,7 @@ impl<'s> Lowerer<'s> {
             return match self.resolve(path, spans.at(range.clone()), scope, context, refs)? {
                 Resolved::Reference(reference, ty) => Some((Value::Ref(reference), ty)),
                 Resolved::Text(text) => Some((Value::Literal(text.into()), ValueType::String)),
+                Resolved::List(items) => Some((Value::Literal(items.into()), ValueType::StringList)),
             };
         }
         let mut lowered: Vec<Segment> = Vec::new();
@@ -994,6 +1021,16 @@ impl<'s> Lowerer<'s> {
                 RawSegment::Ref(path, range) => {
                     match self.resolve(&path, spans.at(range.clone()), scope, context, refs) {
                         Some(Resolved::Text(text)) => Segment::Text(text),
+                        Some(Resolved::List(_)) => {
+                            self.sink.push(codes::not_interpolable(
+                                spans.at(range),
+                                &path.join("."),
+                                ValueType::StringList,
+                                key,
+                            ));
+                            ok = false;
+                            continue;
+                        }
                         Some(Resolved::Reference(
                             reference,
                             ValueType::String | ValueType::Number | ValueType::Bool,
@@ -1061,7 +1098,9 @@ impl<'s> Lowerer<'s> {
                 )),
             },
             ["resources", name] => match scope.resources.get(*name) {
-                Some(text) => Ok(Resolved::Text(text.clone())),
+                Some(Resource::Text(text)) => Ok(Resolved::Text(text.clone())),
+                Some(Resource::List(items)) => Ok(Resolved::List(items.clone())),
+                None if scope.broken_resources.contains(*name) => return None,
                 None => Err(codes::unknown_resource(
                     span.clone(),
                     name,

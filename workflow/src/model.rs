@@ -15,7 +15,7 @@ pub struct Workflow {
     pub description: Option<String>,
     /// In declaration order.
     pub inputs: Vec<Input>,
-    pub resources: BTreeMap<String, String>,
+    pub resources: BTreeMap<String, Resource>,
     pub trigger: Option<Trigger>,
     /// In declaration order; `steps[i]` is node `i` of [`Workflow::dag`].
     pub steps: Vec<Step>,
@@ -123,6 +123,14 @@ pub enum Value {
 pub enum Segment {
     Text(String),
     Ref(Reference),
+}
+
+/// A `[resources]` entry: constants named once, substituted where they are used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Text(String),
+    /// Usable whole where a list param (or targets) is expected, e.g. a fleet's hosts.
+    List(Vec<String>),
 }
 
 /// A `${...}` reference, resolved. `${resources.*}` never appears: it is substituted as text.
