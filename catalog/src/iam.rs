@@ -87,15 +87,35 @@ pub const UNSCOPED: &[(&str, &str)] = &[
     ),
     (
         "ec2:DescribeInstances",
-        "ec2.image: `stepback preflight` checks that the instance exists",
+        "ec2.image: `stepback preflight` checks that the instance exists; alb.register: whether each target still exists",
+    ),
+    (
+        "ec2:DescribeNetworkInterfaces",
+        "alb.register: whether an address target still belongs to an interface (a task's)",
     ),
     (
         "ecs:DescribeTaskDefinition",
         "ecs.deploy: read the running task definition's images; ecs.run_task: preflight resolves the task definition",
     ),
     (
+        "ecs:ListClusters",
+        "alb.deregister, alb.register: `stepback preflight` finds a service that registers into the group",
+    ),
+    (
+        "ecs:ListServices",
+        "alb.deregister, alb.register: `stepback preflight` finds a service that registers into the group",
+    ),
+    (
         "ecs:ListTaskDefinitions",
         "ecs.deploy: find the revision that runs a tag, and `previous`",
+    ),
+    (
+        "elasticloadbalancing:DescribeListeners",
+        "alb.halt, alb.resume: `stepback preflight` checks that the listener exists",
+    ),
+    (
+        "elasticloadbalancing:DescribeRules",
+        "alb.halt: find the rule an earlier attempt added, and whether the first priority is free",
     ),
     (
         "elasticloadbalancing:DescribeTargetHealth",

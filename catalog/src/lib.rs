@@ -456,6 +456,14 @@ const SUBNET_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:subgrp:*";
 const SERVICE: &str = "arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service}";
 const TASK_DEFINITION: &str =
     "arn:{partition}:ecs:{region}:{account}:task-definition/{task_definition@family}:*";
+/// Any service of the account and region: which one registers into a target group is what is looked for.
+const ANY_SERVICE: &str = "arn:{partition}:ecs:{region}:{account}:service/*";
+const LISTENER: &str =
+    "arn:{partition}:elasticloadbalancing:{region}:{account}:listener/{listener}";
+/// A rule's ARN names its load balancer and listener by ids that the listener's ARN holds but a pattern cannot
+/// take apart: the rules of the account's application load balancers.
+const LISTENER_RULE: &str =
+    "arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/*";
 const TARGET_GROUP: &str =
     "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/{target_group}";
 /// The task and execution roles of the task definitions, which only AWS knows: the template narrows them with
@@ -821,7 +829,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             optional(
                 "service",
                 T::String,
-                "service whose network configuration the task reuses",
+                "service whose network (subnets, security groups, public IP) and capacity provider strategy or launch type the task takes",
             ),
             optional(
                 "subnets",
@@ -836,7 +844,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             optional(
                 "launch_type",
                 T::String,
-                "FARGATE or EC2; default: the service's, else FARGATE",
+                "FARGATE or EC2; default: the service's capacity provider strategy or launch type, else FARGATE for a Fargate-only task definition, else the cluster's default",
             )
             .one_of(&["FARGATE", "EC2"]),
         ],
@@ -963,7 +971,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "alb.deregister",
-        summary: "take targets out of a target group and wait until they have drained",
+        summary: "take targets that a person registered (hosts) out of a target group and wait until they have drained; a group an ECS service or Auto Scaling group manages is halted with alb.halt",
         params: &[
             param("target_group", T::String, "target group ARN"),
             optional(
@@ -984,6 +992,13 @@ pub static ACTIONS: &[ActionSpec] = &[
         grants: &[
             Grant::on(&["elasticloadbalancing:DeregisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
+            // `stepback preflight`: whether an ECS service or an Auto Scaling group registers into the group.
+            Grant::unscoped(&[
+                "ecs:ListClusters",
+                "ecs:ListServices",
+                "autoscaling:DescribeAutoScalingGroups",
+            ]),
+            Grant::on(&["ecs:DescribeServices"], &[ANY_SERVICE]),
         ],
         changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
@@ -999,7 +1014,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "alb.register",
-        summary: "put targets back into a target group and wait until they are healthy",
+        summary: "put targets back into a target group and wait until they are healthy; fails at once when a target no longer exists",
         params: &[
             param("target_group", T::String, "target group ARN"),
             param("targets", T::Targets, "targets to register"),
@@ -1011,6 +1026,14 @@ pub static ACTIONS: &[ActionSpec] = &[
         grants: &[
             Grant::on(&["elasticloadbalancing:RegisterTargets"], &[TARGET_GROUP]),
             Grant::unscoped(&["elasticloadbalancing:DescribeTargetHealth"]),
+            // Whether each target still exists (an instance, or the interface holding an address).
+            Grant::unscoped(&["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"]),
+            Grant::unscoped(&[
+                "ecs:ListClusters",
+                "ecs:ListServices",
+                "autoscaling:DescribeAutoScalingGroups",
+            ]),
+            Grant::on(&["ecs:DescribeServices"], &[ANY_SERVICE]),
         ],
         changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
@@ -1019,6 +1042,71 @@ pub static ACTIONS: &[ActionSpec] = &[
         default_retry: RETRY_START,
         default_estimate_secs: 2 * MINUTE,
         default_timeout_secs: 30 * MINUTE,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "alb.halt",
+        summary: "halt a load balancer's traffic: a listener rule, first of all, answers every request with a fixed maintenance response",
+        params: &[
+            param("listener", T::String, "listener ARN of the application load balancer"),
+            optional(
+                "status",
+                T::Number,
+                "the status answered; default 503",
+            )
+            .within(200.0, 599.0),
+            optional(
+                "message",
+                T::String,
+                "the body answered, plain text; default \"Down for maintenance; back shortly.\"",
+            ),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("rule", T::String, "the rule's ARN, for alb.resume").at_most(258)],
+        runtime: Runtime::Invoke,
+        grants: &[
+            Grant::on(&["elasticloadbalancing:CreateRule"], &[LISTENER]),
+            // A retried step finds its rule, and `stepback preflight` that the listener exists.
+            Grant::unscoped(&[
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeListeners",
+            ]),
+        ],
+        changes: &[Changes::of("listener", &["listener"])],
+        needs: &[Need::Listener { listener: "listener" }],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5,
+        default_timeout_secs: MINUTE,
+        guards: &[],
+        poll_interval: None,
+        function: FUNCTION,
+        user_facing: true,
+    },
+    ActionSpec {
+        name: "alb.resume",
+        summary: "resume a load balancer's traffic: delete the rule that alb.halt added",
+        params: &[
+            param("listener", T::String, "listener ARN of the application load balancer"),
+            param("rule", T::String, "the rule, normally `${steps.<id>.rule}`"),
+        ],
+        exactly_one_of: &[],
+        outputs: &[output("rule", T::String, "the rule deleted").at_most(258)],
+        runtime: Runtime::Invoke,
+        grants: &[
+            Grant::on(&["elasticloadbalancing:DeleteRule"], &[LISTENER_RULE]),
+            Grant::unscoped(&[
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeListeners",
+            ]),
+        ],
+        changes: &[Changes::of("listener", &["listener"])],
+        needs: &[Need::Listener { listener: "listener" }],
+        default_retry: RETRY_QUICK,
+        default_estimate_secs: 5,
+        default_timeout_secs: MINUTE,
         guards: &[],
         poll_interval: None,
         function: FUNCTION,

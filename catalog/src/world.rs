@@ -36,6 +36,8 @@ pub enum Need {
     },
     /// An ALB target group, by ARN, with registered targets.
     TargetGroup { target_group: &'static str },
+    /// An application load balancer's listener, by ARN, forwarding to a target group with targets.
+    Listener { listener: &'static str },
     /// CloudWatch alarms, by name, in OK state.
     Alarms { alarms: &'static str },
     /// EC2 instances, by id: one id or a list.
@@ -83,6 +85,7 @@ impl Need {
                 container,
             } => vec![cluster, task_definition, container],
             Need::TargetGroup { target_group } => vec![target_group],
+            Need::Listener { listener } => vec![listener],
             Need::Alarms { alarms } => vec![alarms],
             Need::Instances { instances } => vec![instances],
             Need::AutoScalingGroup { group } => vec![group],

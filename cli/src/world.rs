@@ -6,8 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
-use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, LaunchType,
+    ContainerDefinition, LoadBalancer, NetworkConfiguration, NetworkMode, PortMapping,
+};
+use aws_sdk_elasticloadbalancingv2::types::{
+    ActionTypeEnum, ProtocolEnum, TargetDescription, TargetTypeEnum,
+};
 use catalog::Need;
 use catalog::metric::{self, Comparison};
 use serde_json::{Map, Value as Json};
@@ -22,6 +27,8 @@ use crate::readiness;
 pub const IMAGE_TAGS: [&str; 2] = ["v1", "v2"];
 /// How many tasks a seeded service runs; the emulator is started to report as many running.
 pub const SERVICE_TASKS: i32 = 2;
+/// The port a seeded container listens on, and its target group's.
+const CONTAINER_PORT: i32 = 80;
 /// A seeded Aurora cluster's engine.
 const AURORA_ENGINE: &str = "aurora-postgresql";
 const AURORA_ENGINE_VERSION: &str = "15.4";
@@ -35,9 +42,22 @@ pub struct World {
     db_clusters: BTreeSet<String>,
     services: BTreeSet<(String, String)>,
     target_groups: BTreeMap<String, String>,
+    /// Load balancer name → its listener's ARN.
+    listeners: BTreeMap<String, String>,
+    /// The VPC, subnet and security group that the world's tasks and load balancers share, once made.
+    network: Option<Network>,
     instances: bool,
     /// The workflow's names → the emulator's.
     renames: BTreeMap<String, String>,
+}
+
+/// A VPC (with DNS hostnames, which moto needs to give an awsvpc task its interface), a subnet and a security
+/// group.
+#[derive(Clone, Debug)]
+struct Network {
+    vpc: String,
+    subnet: String,
+    security_group: String,
 }
 
 /// The world's state that matters after a rollback, one line per resource.
@@ -95,11 +115,18 @@ pub async fn seed(
         .flat_map(|(action, params)| action.needs.iter().map(move |n| (*n, params)))
         .collect();
     // The web app reads the services it reports, so it comes last; a metric's dimensions may name instances.
+    // A service registers in the target groups made before it.
     needs.sort_by_key(|(need, _)| match need {
-        Need::DbSnapshot { .. } | Need::DbClusterSnapshot { .. } | Need::Metric { .. } => 1,
+        Need::DbSnapshot { .. }
+        | Need::DbClusterSnapshot { .. }
+        | Need::Metric { .. }
+        | Need::EcsService { .. } => 1,
         Need::Url { .. } => 2,
         _ => 0,
     });
+    let has_service = needs
+        .iter()
+        .any(|(need, _)| matches!(need, Need::EcsService { .. }));
     for (need, params) in needs {
         let key = format!(
             "{need:?}{:?}",
@@ -232,19 +259,44 @@ pub async fn seed(
                     )
                     .await?;
                 }
+                let network = world.network(config).await?;
+                // The service registers its tasks in the workflow's target groups, as ECS does for a service
+                // with `loadBalancers` (the emulator's front plays ECS's part: `lambdas::moto_gaps`).
+                let load_balancers: Vec<_> = world
+                    .target_groups
+                    .values()
+                    .map(|arn| {
+                        LoadBalancer::builder()
+                            .target_group_arn(arn)
+                            .container_name(&container)
+                            .container_port(CONTAINER_PORT)
+                            .build()
+                    })
+                    .collect();
                 ecs.create_service()
                     .cluster(&cluster)
                     .service_name(&service)
                     .task_definition(&latest)
                     .desired_count(SERVICE_TASKS)
-                    .launch_type(LaunchType::Ec2)
+                    // moto keeps no capacity provider strategy: it would answer the EC2 launch type.
+                    .launch_type(LaunchType::Fargate)
+                    .network_configuration(network.awsvpc()?)
+                    .set_load_balancers(Some(load_balancers.clone()).filter(|l| !l.is_empty()))
                     .send()
                     .await
                     .map_err(|e| failed("ecs:CreateService", e))?;
                 world.created.push(format!(
-                    "ECS cluster {cluster}, service {service} on {service}:{} (image tags {})",
+                    "ECS cluster {cluster}, service {service} on {service}:{} (image tags {}) on Fargate{}",
                     IMAGE_TAGS.len(),
-                    IMAGE_TAGS.join(", ")
+                    IMAGE_TAGS.join(", "),
+                    if load_balancers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", its {SERVICE_TASKS} tasks registered in {} target group(s)",
+                            load_balancers.len()
+                        )
+                    }
                 ));
                 world.services.insert((cluster, service));
             }
@@ -295,47 +347,60 @@ pub async fn seed(
                     .next()
                     .unwrap_or("rehearsal")
                     .to_owned();
-                let ec2 = aws_sdk_ec2::Client::new(config);
-                let vpc = ec2
-                    .create_vpc()
-                    .cidr_block("10.0.0.0/16")
-                    .send()
-                    .await
-                    .map_err(|e| failed("ec2:CreateVpc", e))?
-                    .vpc
-                    .and_then(|v| v.vpc_id);
-                let targets = run_instances(config, 2).await?;
+                let new_arn = world.target_group(config, &name, has_service).await?;
+                world.rename(&arn, &new_arn);
+            }
+            Need::Listener { listener } => {
+                let Some(arn) = text(params, listener) else {
+                    continue;
+                };
+                // `…:listener/app/<load balancer>/<id>/<id>`
+                let name = arn
+                    .split_once("listener/app/")
+                    .map_or("rehearsal", |(_, rest)| rest.split('/').next().unwrap_or("rehearsal"))
+                    .to_owned();
+                let network = world.network(config).await?;
                 let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-                let made = elb
-                    .create_target_group()
+                let balancer = elb
+                    .create_load_balancer()
                     .name(&name)
-                    .protocol(ProtocolEnum::Http)
-                    .port(80)
-                    .set_vpc_id(vpc)
+                    .subnets(&network.subnet)
+                    .security_groups(&network.security_group)
                     .send()
                     .await
-                    .map_err(|e| failed("elasticloadbalancing:CreateTargetGroup", e))?;
-                let new_arn = made
-                    .target_groups()
+                    .map_err(|e| failed("elasticloadbalancing:CreateLoadBalancer", e))?;
+                let balancer = balancer
+                    .load_balancers()
                     .first()
-                    .and_then(|g| g.target_group_arn())
+                    .and_then(|b| b.load_balancer_arn())
                     .unwrap_or_default()
                     .to_owned();
-                let mut register = elb.register_targets().target_group_arn(&new_arn);
-                for id in &targets {
-                    register =
-                        register.targets(TargetDescription::builder().id(id).port(80).build());
-                }
-                register
+                let group = world.target_group(config, &name, has_service).await?;
+                let made = elb
+                    .create_listener()
+                    .load_balancer_arn(&balancer)
+                    .protocol(ProtocolEnum::Http)
+                    .port(80)
+                    .default_actions(
+                        aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                            .r#type(ActionTypeEnum::Forward)
+                            .target_group_arn(&group)
+                            .build(),
+                    )
                     .send()
                     .await
-                    .map_err(|e| failed("elasticloadbalancing:RegisterTargets", e))?;
+                    .map_err(|e| failed("elasticloadbalancing:CreateListener", e))?;
+                let new_arn = made
+                    .listeners()
+                    .first()
+                    .and_then(|l| l.listener_arn())
+                    .unwrap_or_default()
+                    .to_owned();
                 world.rename(&arn, &new_arn);
                 world.created.push(format!(
-                    "target group {name} with {} targets registered",
-                    targets.len()
+                    "load balancer {name} with a listener forwarding to target group {name}"
                 ));
-                world.target_groups.insert(name, new_arn);
+                world.listeners.insert(name, new_arn);
             }
             Need::Alarms { alarms } => {
                 let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
@@ -561,12 +626,18 @@ async fn register(
     let made = ecs
         .register_task_definition()
         .family(family)
+        // Fargate, as most ECS services run today: its tasks always use the awsvpc network mode.
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
         .container_definitions(
             ContainerDefinition::builder()
                 .name(container)
                 .image(image)
                 .essential(true)
                 .memory(512)
+                .port_mappings(PortMapping::builder().container_port(CONTAINER_PORT).build())
                 .build(),
         )
         .send()
@@ -687,7 +758,135 @@ async fn running_image(
     Some((short, image))
 }
 
+impl Network {
+    fn awsvpc(&self) -> Result<NetworkConfiguration, AwsError> {
+        Ok(NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets(&self.subnet)
+                    .security_groups(&self.security_group)
+                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .build()
+                    .map_err(|e| failed("ecs network configuration", e))?,
+            )
+            .build())
+    }
+}
+
 impl World {
+    /// The world's network, made on first use.
+    async fn network(&mut self, config: &aws_config::SdkConfig) -> Result<Network, AwsError> {
+        if let Some(network) = &self.network {
+            return Ok(network.clone());
+        }
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .map_err(|e| failed("ec2:CreateVpc", e))?
+            .vpc
+            .and_then(|v| v.vpc_id)
+            .unwrap_or_default();
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| failed("ec2:ModifyVpcAttribute", e))?;
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.0.1.0/24")
+            .send()
+            .await
+            .map_err(|e| failed("ec2:CreateSubnet", e))?
+            .subnet
+            .and_then(|s| s.subnet_id)
+            .unwrap_or_default();
+        let security_group = ec2
+            .create_security_group()
+            .group_name("rehearsal")
+            .description("the rehearsal's tasks and load balancers")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .map_err(|e| failed("ec2:CreateSecurityGroup", e))?
+            .group_id
+            .unwrap_or_default();
+        self.created.push(format!(
+            "VPC {vpc} with subnet {subnet} and security group {security_group}"
+        ));
+        let network = Network {
+            vpc,
+            subnet,
+            security_group,
+        };
+        self.network = Some(network.clone());
+        Ok(network)
+    }
+
+    /// A target group named `name`: of addresses when an ECS service of the world registers its tasks in it
+    /// (`ip`), else with two instances registered, as a person registers hosts.
+    async fn target_group(
+        &mut self,
+        config: &aws_config::SdkConfig,
+        name: &str,
+        for_service: bool,
+    ) -> Result<String, AwsError> {
+        let network = self.network(config).await?;
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+        let mut group = elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(CONTAINER_PORT)
+            .vpc_id(&network.vpc);
+        if for_service {
+            group = group.target_type(TargetTypeEnum::Ip);
+        }
+        let made = group
+            .send()
+            .await
+            .map_err(|e| failed("elasticloadbalancing:CreateTargetGroup", e))?;
+        let arn = made
+            .target_groups()
+            .first()
+            .and_then(|g| g.target_group_arn())
+            .unwrap_or_default()
+            .to_owned();
+        if for_service {
+            // The ECS service, made after it, registers its tasks here.
+            self.created.push(format!("target group {name} (ip targets)"));
+        } else {
+            let targets = run_instances(config, 2).await?;
+            let mut register = elb.register_targets().target_group_arn(&arn);
+            for id in &targets {
+                register = register.targets(
+                    TargetDescription::builder()
+                        .id(id)
+                        .port(CONTAINER_PORT)
+                        .build(),
+                );
+            }
+            register
+                .send()
+                .await
+                .map_err(|e| failed("elasticloadbalancing:RegisterTargets", e))?;
+            self.created.push(format!(
+                "target group {name} with {} targets registered",
+                targets.len()
+            ));
+        }
+        self.target_groups.insert(name.to_owned(), arn.clone());
+        Ok(arn)
+    }
+
     fn rename(&mut self, from: &str, to: &str) {
         if from != to && !to.is_empty() {
             self.renames.insert(from.to_owned(), to.to_owned());
@@ -811,6 +1010,23 @@ impl World {
             lines.push(line(
                 format!("target group {name}"),
                 format!("{} registered: {}", targets.len(), targets.join(", ")),
+            ));
+        }
+        for (name, arn) in &self.listeners {
+            let rules = elb
+                .describe_rules()
+                .listener_arn(arn)
+                .send()
+                .await
+                .map(|r| r.rules().iter().filter(|r| r.is_default() != Some(true)).count())
+                .unwrap_or_default();
+            lines.push(line(
+                format!("listener of {name}"),
+                if rules == 0 {
+                    "forwards to its target group".to_owned()
+                } else {
+                    format!("{rules} rule(s) before forwarding to its target group")
+                },
             ));
         }
         if self.instances {

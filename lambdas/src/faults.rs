@@ -336,7 +336,13 @@ fn is_json(request: &Request) -> bool {
 
 /// An AWS error answer to `request`, in the protocol the emulator speaks for it: awsJson's `__type`, EC2's
 /// `<Response><Errors>`, or the query protocol's `<ErrorResponse>`.
-fn answer(request: &Request, ec2: bool, status: u16, code: &str, message: &str) -> Vec<u8> {
+pub(crate) fn answer(
+    request: &Request,
+    ec2: bool,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> Vec<u8> {
     let (content_type, extra, body) = if is_json(request) {
         let content_type = request
             .header("content-type")

@@ -4,7 +4,11 @@
 //!   that puts many datapoints turns off its request compression: the bridge reads CBOR, not gzip);
 //! - moto's `UpdateService` leaves the service's PRIMARY deployment on the revision it was created with, so
 //!   `DescribeServices` answers with the PRIMARY deployment on the service's task definition, as ECS shows a
-//!   completed rollout.
+//!   completed rollout;
+//! - moto's ECS services start no tasks, so a service with `loadBalancers` registers nothing in its target
+//!   groups: [`ServiceTasks`] plays ECS's part after CreateService and UpdateService.
+//!
+//! And it refuses what AWS refuses and moto accepts ([`refused`]).
 //!
 //! Everything else passes unchanged.
 
@@ -15,11 +19,55 @@ use aws_smithy_cbor::{Decoder, Encoder};
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
+use crate::faults;
 use crate::loopback::{Request, Response};
 
 /// rpc-v2-cbor's path: `/service/{ServiceShape}/operation/{Operation}`.
 const CBOR_SERVICE: &str = "/service/";
 const ECS_DESCRIBE_SERVICES: &str = "AmazonEC2ContainerServiceV20141113.DescribeServices";
+const ECS_RUN_TASK: &str = "AmazonEC2ContainerServiceV20141113.RunTask";
+const ECS_CHANGES_SERVICE: [&str; 2] = [
+    "AmazonEC2ContainerServiceV20141113.CreateService",
+    "AmazonEC2ContainerServiceV20141113.UpdateService",
+];
+
+/// AWS's answer to a request that moto would accept, if AWS refuses it:
+/// - RunTask on Fargate without a network configuration. The RunTask API reference: `networkConfiguration`
+///   "is required for task definitions that use the awsvpc network mode to receive their own elastic network
+///   interface", and Fargate tasks always use it ("This structure is required if LaunchType is FARGATE because
+///   the awsvpc mode is required for Fargate tasks", EventBridge's EcsParameters, which starts RunTask). moto
+///   refuses it only when the task definition says `awsvpc`, and runs a bridge-mode one on FARGATE.
+/// - RunTask with both a launch type and a capacity provider strategy: "If a capacityProviderStrategy is
+///   specified, the launchType parameter must be omitted" (RunTask API reference).
+pub fn refused(request: &Request) -> Option<Vec<u8>> {
+    if request.header("x-amz-target") != Some(ECS_RUN_TASK) {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&request.body).ok()?;
+    let strategy = body["capacityProviderStrategy"].as_array().filter(|s| !s.is_empty());
+    let fargate = body["launchType"] == "FARGATE"
+        || strategy.is_some_and(|s| {
+            s.iter().any(|item| {
+                item["capacityProvider"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("FARGATE"))
+            })
+        });
+    let message = if body["launchType"].is_string() && strategy.is_some() {
+        "The launchType parameter must be omitted when a capacityProviderStrategy is specified."
+    } else if fargate && body["networkConfiguration"].is_null() {
+        "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+    } else {
+        return None;
+    };
+    Some(faults::answer(
+        request,
+        false,
+        400,
+        "InvalidParameterException",
+        message,
+    ))
+}
 
 /// How a request is carried to moto, and its answer back.
 pub enum Bridge {
@@ -28,6 +76,8 @@ pub enum Bridge {
     Cbor,
     /// The answer's PRIMARY deployments follow their service's task definition.
     EcsServices,
+    /// A service created or updated: its tasks are [registered](ServiceTasks::settle) once moto answered.
+    EcsServiceChanged,
 }
 
 /// The request moto can answer, and how to bring its answer back.
@@ -62,8 +112,12 @@ pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
         bytes.extend_from_slice(&body);
         return (bytes, Bridge::Cbor);
     }
-    if request.header("x-amz-target") == Some(ECS_DESCRIBE_SERVICES) {
-        return (request.closing(), Bridge::EcsServices);
+    match request.header("x-amz-target") {
+        Some(ECS_DESCRIBE_SERVICES) => return (request.closing(), Bridge::EcsServices),
+        Some(target) if ECS_CHANGES_SERVICE.contains(&target) => {
+            return (request.closing(), Bridge::EcsServiceChanged);
+        }
+        _ => {}
     }
     (request.closing(), Bridge::Unchanged)
 }
@@ -74,7 +128,7 @@ pub fn inbound(bridge: &Bridge, raw: Vec<u8>) -> Vec<u8> {
         return raw;
     };
     match bridge {
-        Bridge::Unchanged => raw,
+        Bridge::Unchanged | Bridge::EcsServiceChanged => raw,
         Bridge::Cbor => {
             let json: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
             let json = match json {
@@ -108,6 +162,149 @@ pub fn inbound(bridge: &Bridge, raw: Vec<u8>) -> Vec<u8> {
                 json.to_string().into_bytes(),
             )
         }
+    }
+}
+
+/// The tasks of the services with `loadBalancers`, as ECS runs them: each revision's tasks have their own
+/// network interface (awsvpc) in the service's first subnet, whose address ECS registers in each target group
+/// of the service; a deploy registers the new revision's tasks and then deregisters the old ones, whose
+/// interfaces go away with them ("Amazon ECS automatically registers and deregisters containers with the
+/// target groups", ECS `LoadBalancer` API reference; a service's tasks are replaced on every deployment). So a
+/// target that a rollback deregistered is not the one that serves after a deploy, and its address no longer
+/// exists.
+#[derive(Default)]
+pub struct ServiceTasks {
+    /// Service ARN → the revision its tasks run, and their interfaces (id, address).
+    running: std::cell::RefCell<BTreeMap<String, (String, Vec<(String, String)>)>>,
+}
+
+impl ServiceTasks {
+    /// After moto's answer to CreateService or UpdateService (`answer`), through `clients`, which reach moto
+    /// directly: starts the tasks of a new revision of a service with `loadBalancers`, registers them, and
+    /// retires the old ones.
+    pub async fn settle(&self, clients: &crate::Clients, answer: &[u8]) -> Result<(), String> {
+        let Some(response) = Response::parse(answer) else {
+            return Ok(());
+        };
+        let Ok(json) = serde_json::from_slice::<Value>(&response.body) else {
+            return Ok(());
+        };
+        let service = &json["service"];
+        let (Some(arn), Some(revision), Some(groups)) = (
+            service["serviceArn"].as_str(),
+            service["taskDefinition"].as_str(),
+            service["loadBalancers"].as_array().filter(|l| !l.is_empty()),
+        ) else {
+            return Ok(());
+        };
+        let awsvpc = &service["networkConfiguration"]["awsvpcConfiguration"];
+        let Some(subnet) = awsvpc["subnets"][0].as_str() else {
+            return Ok(());
+        };
+        if self
+            .running
+            .borrow()
+            .get(arn)
+            .is_some_and(|(running, _)| running == revision)
+        {
+            return Ok(());
+        }
+        let security_groups: Vec<String> = awsvpc["securityGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        let ec2 = clients.aws(aws_sdk_ec2::Client::new);
+        let elb = clients.aws(aws_sdk_elasticloadbalancingv2::Client::new);
+        let mut started = Vec::new();
+        for _ in 0..service["desiredCount"].as_i64().unwrap_or(1) {
+            let made = ec2
+                .create_network_interface()
+                .subnet_id(subnet)
+                .set_groups(Some(security_groups.clone()))
+                .description(format!("ECS task of {arn} on {revision}"))
+                .send()
+                .await
+                .map_err(|e| format!("ec2:CreateNetworkInterface: {e:?}"))?;
+            let interface = made.network_interface();
+            started.push((
+                interface
+                    .and_then(|i| i.network_interface_id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                interface
+                    .and_then(|i| i.private_ip_address())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+        }
+        let targets = |tasks: &[(String, String)], port: Option<i32>| {
+            tasks
+                .iter()
+                .map(|(_, address)| {
+                    aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                        .id(address)
+                        .set_port(port)
+                        .build()
+                })
+                .collect::<Vec<_>>()
+        };
+        let retired = self.running.borrow_mut().insert(
+            arn.to_owned(),
+            (revision.to_owned(), started.clone()),
+        );
+        for group in groups {
+            let (Some(group_arn), port) = (
+                group["targetGroupArn"].as_str(),
+                group["containerPort"]
+                    .as_i64()
+                    .and_then(|p| i32::try_from(p).ok()),
+            ) else {
+                continue;
+            };
+            elb.register_targets()
+                .target_group_arn(group_arn)
+                .set_targets(Some(targets(&started, port)))
+                .send()
+                .await
+                .map_err(|e| format!("elasticloadbalancing:RegisterTargets: {e:?}"))?;
+            // Only the old tasks still registered: a person may have deregistered some.
+            let registered: Vec<String> = elb
+                .describe_target_health()
+                .target_group_arn(group_arn)
+                .send()
+                .await
+                .map_err(|e| format!("elasticloadbalancing:DescribeTargetHealth: {e:?}"))?
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| d.target().and_then(|t| t.id()))
+                .map(str::to_owned)
+                .collect();
+            let old: Vec<(String, String)> = retired
+                .iter()
+                .flat_map(|(_, old)| old)
+                .filter(|(_, address)| registered.contains(address))
+                .cloned()
+                .collect();
+            if !old.is_empty() {
+                elb.deregister_targets()
+                    .target_group_arn(group_arn)
+                    .set_targets(Some(targets(&old, port)))
+                    .send()
+                    .await
+                    .map_err(|e| format!("elasticloadbalancing:DeregisterTargets: {e:?}"))?;
+            }
+        }
+        for (interface, _) in retired.map(|(_, old)| old).unwrap_or_default() {
+            ec2.delete_network_interface()
+                .network_interface_id(interface)
+                .send()
+                .await
+                .map_err(|e| format!("ec2:DeleteNetworkInterface: {e:?}"))?;
+        }
+        Ok(())
     }
 }
 

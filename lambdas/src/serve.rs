@@ -139,6 +139,15 @@ pub fn spawn(
             let server = Rc::new(Server {
                 shared: Arc::clone(&shared),
                 clients_of_server: Clients::new(&config),
+                upstream_clients: upstream.map(|upstream| {
+                    Clients::new(
+                        &config
+                            .to_builder()
+                            .endpoint_url(format!("http://{upstream}"))
+                            .build(),
+                    )
+                }),
+                service_tasks: moto_gaps::ServiceTasks::default(),
                 clients: RefCell::default(),
                 upstream,
             });
@@ -170,6 +179,9 @@ struct Server {
     /// Each step's clients, whose requests name the step.
     clients: RefCell<BTreeMap<String, Rc<Clients>>>,
     upstream: Option<SocketAddr>,
+    /// Clients that reach the upstream directly, for what [`moto_gaps`] does on ECS's behalf.
+    upstream_clients: Option<Clients>,
+    service_tasks: moto_gaps::ServiceTasks,
 }
 
 impl Server {
@@ -204,6 +216,9 @@ impl Server {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner),
         );
+        if let Some(refused) = moto_gaps::refused(request) {
+            return stream.write_all(&refused).await;
+        }
         let step = request.header(faults::STEP_HEADER);
         if step.is_some() {
             let sent = Sent::new(
@@ -227,6 +242,19 @@ impl Server {
             }
             None => loopback::exchange(upstream, &outbound).await?,
         };
+        if let (moto_gaps::Bridge::EcsServiceChanged, Some(clients)) =
+            (&bridge, &self.upstream_clients)
+            && let Err(reason) = self.service_tasks.settle(clients, &raw).await
+        {
+            let failed = faults::answer(
+                request,
+                false,
+                500,
+                "ServerException",
+                &format!("the rehearsal could not start the service's tasks: {reason}"),
+            );
+            return stream.write_all(&failed).await;
+        }
         let mut answer = moto_gaps::inbound(&bridge, raw);
         if let Some(step) = step {
             answer = faults.hold(step, request, answer);

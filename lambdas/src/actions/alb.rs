@@ -1,8 +1,15 @@
 //! `alb.deregister` and `alb.register`: take targets out of a target group and wait until none is
 //! `draining`, and put them back and wait until all are `healthy`. Both calls are idempotent in ELB, and
 //! `start` only deregisters targets that are still in service, so a retried `start` changes nothing twice.
+//!
+//! These are for targets a person registered (hosts, instances). A target group that an ECS service or an Auto
+//! Scaling group registers into is theirs: ECS replaces its tasks' targets on every deployment, so the targets
+//! drained are gone when they would be put back. The checks say so ([`managed_by`]), `alb.register` never
+//! waits for a target that no longer exists, and such a group's traffic is halted at its listener instead
+//! (`alb.halt`).
 
 use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
+use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +51,9 @@ impl Action for AlbDeregister {
     const NAME: &str = "alb.deregister";
     type Params = DeregisterParams;
 
-    /// The target group exists and has targets in service to drain.
+    /// The target group exists, has targets in service to drain, and no service or group registers into it.
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        vec![target_group_ready(clients, params, true).await]
+        target_group_ready(clients, params, true).await
     }
 }
 
@@ -136,40 +143,207 @@ impl Action for AlbRegister {
     const NAME: &str = "alb.register";
     type Params = RegisterParams;
 
-    /// The target group exists; its targets usually come from `alb.deregister` at run time.
+    /// The target group exists and no service or group registers into it; its targets usually come from
+    /// `alb.deregister` at run time.
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        vec![target_group_ready(clients, params, false).await]
+        target_group_ready(clients, params, false).await
     }
 }
 
 /// The `target_group` param's group answers DescribeTargetHealth; with `needs_targets`, some target is in
-/// service.
-async fn target_group_ready(clients: &Clients, params: &Known, needs_targets: bool) -> Finding {
+/// service; and no ECS service or Auto Scaling group registers into it.
+async fn target_group_ready(clients: &Clients, params: &Known, needs_targets: bool) -> Vec<Finding> {
     let target_group: String = match params.required("target_group") {
         Ok(group) => group,
-        Err(unknown) => return unknown.finding("target group"),
+        Err(unknown) => return vec![unknown.finding("target group")],
     };
     let resource = format!("target group `{target_group}`");
     let health = match describe(clients, &target_group, None).await {
         Ok(health) => health,
         Err(error) => {
-            return check::failed(
+            return vec![check::failed(
                 resource,
                 &error,
                 "fix `target_group`: the ARN of an existing target group in the stack's region",
-            );
+            )];
         }
     };
     let in_service = health.iter().filter(|(_, state)| !is_out(state)).count();
-    if needs_targets && in_service == 0 {
-        return check::bad(
+    let ready = if needs_targets && in_service == 0 {
+        check::bad(
             Verdict::NotReady,
-            resource,
+            resource.clone(),
             format!("no target in service ({} registered)", health.len()),
             "register the service's targets, or point `target_group` at the group that serves it",
-        );
+        )
+    } else {
+        check::ok(resource.clone(), format!("{in_service} target(s) in service"))
+    };
+    let owner = match managed_by(clients, &target_group).await {
+        Ok(None) => check::ok(
+            resource,
+            "no ECS service or Auto Scaling group registers into it",
+        ),
+        Ok(Some(owner)) => check::bad(
+            Verdict::NotReady,
+            resource,
+            format!("{owner} registers its targets into it and replaces them on its own"),
+            "halt its traffic at the listener with `alb.halt` (and `alb.resume` afterwards) instead of alb.deregister/alb.register: `stepback explain W008`",
+        ),
+        Err(error) => check::failed(resource, &error, ""),
+    };
+    vec![ready, owner]
+}
+
+/// The ECS service (DescribeServices' `loadBalancers`) or Auto Scaling group (`TargetGroupARNs`) of the
+/// account and region that registers into `target_group`, if any.
+async fn managed_by(clients: &Clients, target_group: &str) -> Result<Option<String>, ActionError> {
+    let ecs = clients.aws(aws_sdk_ecs::Client::new);
+    let looked = "find the ECS services behind target group";
+    let mut clusters = ecs.list_clusters().into_paginator().items().send();
+    while let Some(cluster) = clusters.next().await {
+        let cluster = cluster.map_err(|e| ActionError::aws(looked, e))?;
+        let mut services = ecs
+            .list_services()
+            .cluster(&cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let mut arns = Vec::new();
+        while let Some(service) = services.next().await {
+            arns.push(service.map_err(|e| ActionError::aws(looked, e))?);
+        }
+        // DescribeServices takes at most 10 services a call (ECS API reference).
+        for chunk in arns.chunks(10) {
+            let described = ecs
+                .describe_services()
+                .cluster(&cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| ActionError::aws(looked, e))?;
+            if let Some(service) = described.services().iter().find(|s| {
+                s.load_balancers()
+                    .iter()
+                    .any(|l| l.target_group_arn() == Some(target_group))
+            }) {
+                return Ok(Some(format!(
+                    "ECS service `{}` of cluster `{}`",
+                    service.service_name().unwrap_or_default(),
+                    cluster.rsplit('/').next().unwrap_or(&cluster)
+                )));
+            }
+        }
     }
-    check::ok(resource, format!("{in_service} target(s) in service"))
+    let mut groups = clients
+        .aws(aws_sdk_autoscaling::Client::new)
+        .describe_auto_scaling_groups()
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(group) = groups.next().await {
+        let group = group.map_err(|e| {
+            ActionError::aws("find the Auto Scaling groups behind target group", e)
+        })?;
+        if group.target_group_arns().iter().any(|arn| arn == target_group) {
+            return Ok(Some(format!(
+                "Auto Scaling group `{}`",
+                group.auto_scaling_group_name().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Of `targets`, those that no longer exist: an instance id that EC2 does not know or that is terminated, an
+/// IP address that no network interface holds (a stopped task's, on awsvpc). ELB would register them and
+/// wait for health checks that never pass.
+async fn gone(clients: &Clients, targets: &[String]) -> Result<Vec<String>, ActionError> {
+    let ids: Vec<(&String, &str)> = targets
+        .iter()
+        .map(|t| {
+            let id = t
+                .rsplit_once(':')
+                .filter(|(_, port)| port.parse::<u16>().is_ok())
+                .map_or(t.as_str(), |(id, _)| id);
+            (t, id)
+        })
+        .collect();
+    let instances: Vec<&str> = ids
+        .iter()
+        .map(|(_, id)| *id)
+        .filter(|id| id.starts_with("i-"))
+        .collect();
+    let addresses: Vec<&str> = ids
+        .iter()
+        .map(|(_, id)| *id)
+        .filter(|id| id.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    let ec2 = clients.aws(aws_sdk_ec2::Client::new);
+    let mut present: Vec<String> = Vec::new();
+    if !instances.is_empty() {
+        let mut pages = ec2
+            .describe_instances()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-id")
+                    .set_values(Some(instances.iter().map(|i| (*i).to_owned()).collect()))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ActionError::aws("describe the targets' instances", e))?;
+            present.extend(
+                page.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .filter(|i| {
+                        !matches!(
+                            i.state().and_then(|s| s.name()),
+                            Some(
+                                aws_sdk_ec2::types::InstanceStateName::Terminated
+                                    | aws_sdk_ec2::types::InstanceStateName::ShuttingDown
+                            )
+                        )
+                    })
+                    .filter_map(|i| i.instance_id())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    if !addresses.is_empty() {
+        let mut pages = ec2
+            .describe_network_interfaces()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("addresses.private-ip-address")
+                    .set_values(Some(addresses.iter().map(|a| (*a).to_owned()).collect()))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                ActionError::aws("describe the network interfaces of the targets' addresses", e)
+            })?;
+            present.extend(
+                page.network_interfaces()
+                    .iter()
+                    .flat_map(|n| n.private_ip_addresses())
+                    .filter_map(|a| a.private_ip_address())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .filter(|(_, id)| {
+            (id.starts_with("i-") || id.parse::<std::net::IpAddr>().is_ok())
+                && !present.iter().any(|p| p == id)
+        })
+        .map(|(target, _)| target.clone())
+        .collect())
 }
 
 impl LongAction for AlbRegister {
@@ -181,23 +355,40 @@ impl LongAction for AlbRegister {
             targets,
         } = &call.params;
         // A deregister that found nothing to drain hands over no targets: nothing to put back.
-        if !targets.is_empty() {
+        let gone = gone(clients, targets).await?;
+        let present: Vec<String> = targets
+            .iter()
+            .filter(|t| !gone.contains(t))
+            .cloned()
+            .collect();
+        if !present.is_empty() {
             clients
                 .aws(aws_sdk_elasticloadbalancingv2::Client::new)
                 .register_targets()
                 .target_group_arn(target_group)
-                .set_targets(Some(descriptions(targets)))
+                .set_targets(Some(descriptions(&present)))
                 .send()
                 .await
                 .map_err(|e| {
                     ActionError::aws(
                         format!(
                             "register {} in target group `{target_group}`",
-                            targets.join(", ")
+                            present.join(", ")
                         ),
                         e,
                     )
                 })?;
+        }
+        if !gone.is_empty() {
+            return Err(ActionError::new(
+                ErrorName::Precondition,
+                format!(
+                    "register in target group `{target_group}`: {} no longer exist{}; registered: {}. A target group that an ECS service or an Auto Scaling group registers into gets new targets on each deployment: halt its traffic with alb.halt instead",
+                    gone.join(", "),
+                    if gone.len() == 1 { "s" } else { "" },
+                    if present.is_empty() { "none".to_owned() } else { present.join(", ") },
+                ),
+            ));
         }
         Ok(State {
             target_group: target_group.clone(),

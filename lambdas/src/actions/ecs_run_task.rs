@@ -1,16 +1,24 @@
 //! `ecs.run_task`: RunTask with a command override, then poll until STOPPED. The task is marked with a
 //! `startedBy` derived from the execution and step, so a retried `start` finds it (ListTasks) instead of
 //! running it twice; the same value is RunTask's idempotency client token.
+//!
+//! Where the task runs ([`Placement`]): in the network of the service the step names (its subnets, security
+//! groups and public IP setting) or in the step's `subnets`, on the step's launch type, else the service's
+//! capacity provider strategy or launch type, else a Fargate-only task definition's FARGATE, else the
+//! cluster's default. An `awsvpc` task definition with no network found fails before RunTask, which ECS
+//! would refuse: the network configuration "is required for task definitions that use the awsvpc network
+//! mode" (ECS API reference, RunTask).
 
 use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, ContainerOverride, DesiredStatus, LaunchType, NetworkConfiguration, Task,
+    AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility, ContainerOverride,
+    DesiredStatus, LaunchType, NetworkConfiguration, NetworkMode, Service, Task, TaskDefinition,
     TaskOverride,
 };
 use catalog::ErrorName;
-use catalog::contract::{Execution, Finding, Response};
+use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::ecs_deploy::{describe_service, task_definition_finding};
+use crate::actions::ecs_deploy::{describe_service, describe_task_definition};
 use crate::actions::{Action, LongAction};
 use crate::check::{self, Known};
 use crate::shell::{self, ShellLine};
@@ -76,30 +84,69 @@ impl Action for EcsRunTask {
                 "fix `cluster`: it must exist in the stack's region",
             ),
         });
-        findings.push(match params.required::<String>("task_definition") {
-            Ok(given) => {
-                task_definition_finding(
-                    clients,
-                    &given,
-                    "register it, or fix `task_definition`: family, family:revision or ARN",
-                )
-                .await
-            }
-            Err(unknown) => unknown.finding("task definition"),
-        });
-        match params.optional::<String>("service") {
-            Ok(None) => {}
+        let service = match params.optional::<String>("service") {
+            Ok(None) => None,
             Ok(Some(service)) => {
                 let resource = format!("ECS service `{service}` in cluster `{cluster}`");
-                findings.push(match describe_service(clients, &cluster, &service).await {
-                    Ok(_) => {
-                        check::ok(resource, "ACTIVE; the task takes its network configuration")
+                match describe_service(clients, &cluster, &service).await {
+                    Ok(found) => {
+                        findings.push(check::ok(resource, "ACTIVE; the task runs in its network"));
+                        Some(found)
                     }
-                    Err(error) => check::failed(resource, &error, "fix `service`"),
-                });
+                    Err(error) => {
+                        findings.push(check::failed(resource, &error, "fix `service`"));
+                        return findings;
+                    }
+                }
             }
-            Err(unknown) => findings.push(unknown.finding("ECS service")),
-        }
+            Err(unknown) => {
+                findings.push(unknown.finding("ECS service"));
+                return findings;
+            }
+        };
+        let given = match params.required::<String>("task_definition") {
+            Ok(given) => given,
+            Err(unknown) => {
+                findings.push(unknown.finding("task definition"));
+                return findings;
+            }
+        };
+        let resource = format!("task definition `{given}`");
+        let definition = match describe_task_definition(clients, &given).await {
+            Ok(found) => found,
+            Err(error) => {
+                findings.push(check::failed(
+                    resource,
+                    &error,
+                    "register it, or fix `task_definition`: family, family:revision or ARN",
+                ));
+                return findings;
+            }
+        };
+        let arn = definition.task_definition_arn().unwrap_or_default();
+        let subnets = match params.optional::<Vec<String>>("subnets") {
+            Ok(subnets) => subnets,
+            Err(unknown) => {
+                findings.push(unknown.finding("awsvpc subnets"));
+                return findings;
+            }
+        };
+        let given_network = StepNetwork {
+            subnets,
+            security_groups: params.optional("security_groups").ok().flatten(),
+            launch_type: params.optional("launch_type").ok().flatten(),
+        };
+        findings.push(
+            match Placement::of(&given_network, service.as_ref(), &definition) {
+                Ok(_) => check::ok(resource, format!("resolves to `{arn}`")),
+                Err(no_network) => check::bad(
+                    Verdict::NotReady,
+                    resource,
+                    format!("`{arn}`: {no_network}"),
+                    NO_NETWORK_FIX,
+                ),
+            },
+        );
         findings
     }
 }
@@ -130,28 +177,18 @@ impl LongAction for EcsRunTask {
             Some(service) => Some(describe_service(clients, &p.cluster, service).await?),
             None => None,
         };
-        let launch_type = match (
-            &p.launch_type,
-            service.as_ref().and_then(|s| s.launch_type.clone()),
-        ) {
-            (Some(given), _) => LaunchType::from(given.as_str()),
-            (None, Some(of_service)) => of_service,
-            (None, None) => LaunchType::Fargate,
+        let definition = describe_task_definition(clients, &p.task_definition).await?;
+        let given = StepNetwork {
+            subnets: p.subnets.clone(),
+            security_groups: p.security_groups.clone(),
+            launch_type: p.launch_type.clone(),
         };
-        let network = match (&p.subnets, service.and_then(|s| s.network_configuration)) {
-            (Some(subnets), _) => Some(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .set_subnets(Some(subnets.clone()))
-                            .set_security_groups(p.security_groups.clone())
-                            .build()
-                            .map_err(|e| ActionError::invalid_input(format!("{attempted}: {e}")))?,
-                    )
-                    .build(),
-            ),
-            (None, of_service) => of_service,
-        };
+        let placement = Placement::of(&given, service.as_ref(), &definition).map_err(|no_network| {
+            ActionError::new(
+                ErrorName::Precondition,
+                format!("{attempted}: {no_network}; {NO_NETWORK_FIX}"),
+            )
+        })?;
         let command = p
             .command
             .as_ref()
@@ -179,8 +216,9 @@ impl LongAction for EcsRunTask {
             .count(1)
             .started_by(&marker)
             .client_token(&marker)
-            .launch_type(launch_type)
-            .set_network_configuration(network)
+            .set_launch_type(placement.launch_type)
+            .set_capacity_provider_strategy(placement.strategy)
+            .set_network_configuration(placement.network)
             .set_overrides(overrides)
             .send()
             .await
@@ -239,6 +277,84 @@ impl LongAction for EcsRunTask {
                 )
             })?;
         report(&task, state)
+    }
+}
+
+/// What the step gives of the task's network and launch type.
+struct StepNetwork {
+    subnets: Option<Vec<String>>,
+    security_groups: Option<Vec<String>>,
+    launch_type: Option<String>,
+}
+
+const NO_NETWORK_FIX: &str = "name the `service` whose network the task shares, or give `subnets` and `security_groups`";
+
+/// Where RunTask puts the task. ECS takes a launch type or a capacity provider strategy, never both ("If a
+/// capacityProviderStrategy is specified, the launchType parameter must be omitted. If no
+/// capacityProviderStrategy or launchType is specified, the defaultCapacityProviderStrategy for the cluster is
+/// used", RunTask API reference).
+#[derive(Debug, PartialEq)]
+struct Placement {
+    launch_type: Option<LaunchType>,
+    strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    network: Option<NetworkConfiguration>,
+}
+
+impl Placement {
+    /// The step's choices first, then the service's; an error when the task definition is `awsvpc` (Fargate
+    /// tasks always are) and no network is found.
+    fn of(
+        given: &StepNetwork,
+        service: Option<&Service>,
+        definition: &TaskDefinition,
+    ) -> Result<Placement, String> {
+        let network = match (&given.subnets, service) {
+            (Some(subnets), _) => Some(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(subnets.clone()))
+                            .set_security_groups(given.security_groups.clone())
+                            .set_assign_public_ip(
+                                service
+                                    .and_then(|s| s.network_configuration())
+                                    .and_then(|n| n.awsvpc_configuration())
+                                    .and_then(|a| a.assign_public_ip().cloned()),
+                            )
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .build(),
+            ),
+            (None, Some(service)) => service.network_configuration().cloned(),
+            (None, None) => None,
+        };
+        let strategy = service
+            .map(|s| s.capacity_provider_strategy().to_vec())
+            .filter(|s| !s.is_empty() && given.launch_type.is_none());
+        let only_fargate = definition.requires_compatibilities() == [Compatibility::Fargate];
+        let launch_type = match (&given.launch_type, service, &strategy) {
+            (Some(given), _, _) => Some(LaunchType::from(given.as_str())),
+            (None, _, Some(_)) => None,
+            (None, Some(service), None) => service.launch_type().cloned(),
+            (None, None, None) => only_fargate.then_some(LaunchType::Fargate),
+        };
+        let awsvpc = definition.network_mode() == Some(&NetworkMode::Awsvpc)
+            || launch_type == Some(LaunchType::Fargate);
+        if awsvpc && network.is_none() {
+            return Err(match service {
+                Some(service) => format!(
+                    "the task runs in the awsvpc network mode and ECS service `{}` has no network configuration",
+                    service.service_name().unwrap_or_default()
+                ),
+                None => "the task runs in the awsvpc network mode, which needs a network configuration".to_owned(),
+            });
+        }
+        Ok(Placement {
+            launch_type,
+            strategy,
+            network,
+        })
     }
 }
 

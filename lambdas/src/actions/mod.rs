@@ -4,6 +4,7 @@
 //! and the catalog's Lambda actions are the same set.
 
 pub mod alb;
+pub mod alb_halt;
 pub mod approval;
 pub mod asg;
 pub mod check_alarms;
@@ -37,6 +38,8 @@ static HANDLERS: &[Handler] = &[
     Handler::invoke::<guard::Guard>(),
     Handler::invoke::<asg::AsgSuspend>(),
     Handler::invoke::<asg::AsgResume>(),
+    Handler::invoke::<alb_halt::AlbHalt>(),
+    Handler::invoke::<alb_halt::AlbResume>(),
     Handler::invoke::<check_logs::CheckLogs>(),
     Handler::long::<rds_snapshot::RdsSnapshot>(),
     Handler::long::<rds_restore::RdsRestore>(),
