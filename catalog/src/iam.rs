@@ -110,12 +110,8 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "ecs.deploy: find the revision that runs a tag, and `previous`",
     ),
     (
-        "elasticloadbalancing:DescribeListeners",
-        "alb.halt, alb.resume: `stepback preflight` checks that the listener exists",
-    ),
-    (
         "elasticloadbalancing:DescribeRules",
-        "alb.halt: find the rule an earlier attempt added, and whether the first priority is free",
+        "alb.halt, alb.resume: find the rule an earlier attempt added or deleted; `stepback preflight`: the listener exists, its first priority is free",
     ),
     (
         "elasticloadbalancing:DescribeTargetHealth",

@@ -1069,11 +1069,8 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Invoke,
         grants: &[
             Grant::on(&["elasticloadbalancing:CreateRule"], &[LISTENER]),
-            // A retried step finds its rule, and `stepback preflight` that the listener exists.
-            Grant::unscoped(&[
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeListeners",
-            ]),
+            // A retried step finds its rule; `stepback preflight`, that the listener exists and priority 1 is free.
+            Grant::unscoped(&["elasticloadbalancing:DescribeRules"]),
         ],
         changes: &[Changes::of("listener", &["listener"])],
         needs: &[Need::Listener { listener: "listener" }],
@@ -1097,10 +1094,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         runtime: Runtime::Invoke,
         grants: &[
             Grant::on(&["elasticloadbalancing:DeleteRule"], &[LISTENER_RULE]),
-            Grant::unscoped(&[
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeListeners",
-            ]),
+            Grant::unscoped(&["elasticloadbalancing:DescribeRules"]),
         ],
         changes: &[Changes::of("listener", &["listener"])],
         needs: &[Need::Listener { listener: "listener" }],

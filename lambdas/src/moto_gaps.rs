@@ -432,6 +432,43 @@ fn json_to_cbor(encoder: &mut Encoder, key: Option<&str>, value: &Value) {
 mod tests {
     use super::*;
 
+    fn run_task(body: serde_json::Value) -> Request {
+        Request {
+            method: "POST".to_owned(),
+            path: "/".to_owned(),
+            head: format!(
+                "POST / HTTP/1.1\r\nX-Amz-Target: {ECS_RUN_TASK}\r\nContent-Type: application/x-amz-json-1.1\r\n\r\n"
+            ),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn fargate_run_task_without_a_network_is_refused_as_ecs_refuses_it() {
+        let network = serde_json::json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}});
+        let refused = |body| {
+            refused(&run_task(body))
+                .map(|answer| String::from_utf8_lossy(&answer).into_owned())
+        };
+        let answer = refused(serde_json::json!({"taskDefinition": "m", "launchType": "FARGATE"}))
+            .expect("refused");
+        assert!(
+            answer.starts_with("HTTP/1.1 400")
+                && answer.contains("InvalidParameterException")
+                && answer.contains("Network Configuration must be provided"),
+            "{answer}"
+        );
+        let spot = serde_json::json!({"taskDefinition": "m",
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]});
+        assert!(refused(spot).is_some());
+        let both = serde_json::json!({"taskDefinition": "m", "launchType": "EC2", "networkConfiguration": network,
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]});
+        assert!(refused(both).is_some_and(|a| a.contains("launchType parameter must be omitted")));
+        let fine = serde_json::json!({"taskDefinition": "m", "launchType": "FARGATE", "networkConfiguration": network});
+        assert_eq!(refused(fine), None);
+        assert_eq!(refused(serde_json::json!({"taskDefinition": "m"})), None);
+    }
+
     #[test]
     fn cbor_and_json_carry_the_same_values() {
         let json = serde_json::json!({

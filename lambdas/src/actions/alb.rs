@@ -354,6 +354,8 @@ impl LongAction for AlbRegister {
             target_group,
             targets,
         } = &call.params;
+        // The group first: a missing group is NotFound, whatever its targets.
+        describe(clients, target_group, None).await?;
         // A deregister that found nothing to drain hands over no targets: nothing to put back.
         let gone = gone(clients, targets).await?;
         let present: Vec<String> = targets

