@@ -94,6 +94,10 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "alb.register: whether an address target still belongs to an interface (a task's)",
     ),
     (
+        "ecr:DescribePullThroughCacheRules",
+        "ecs.deploy: whether an image not in ECR yet is in a pull-through cache, which fetches it on its first pull",
+    ),
+    (
         "ecs:DescribeTaskDefinition",
         "ecs.deploy: read the running task definition's images; ecs.run_task: preflight resolves the task definition",
     ),
@@ -134,6 +138,13 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "ssm.command: poll the command, and find the one an earlier attempt sent",
     ),
 ];
+
+/// The only deletes any role may make, with what each deletes: nothing of the user's. No action deletes a
+/// database, a cluster, a snapshot or an image.
+pub const ONLY_DELETES: &[(&str, &str)] = &[(
+    "elasticloadbalancing:DeleteRule",
+    "alb.resume: the listener rule that alb.halt added; the Lambda deletes only a rule at priority 1 that answers every path with a fixed response",
+)];
 
 /// The IAM actions that Step Functions needs to deliver a state machine's logs to CloudWatch Logs (AWS: "IAM
 /// policies for logging to CloudWatch Logs"); AWS scopes none of them by resource. AWS's list also has

@@ -92,6 +92,7 @@ codes! {
     TimeoutBelowEstimate = "W005", Warning, "a step's timeout is shorter than its estimate";
     MaybeConcurrentChange = "W006", Warning, "two steps may change the same resource (a reference on one side) with no `after` between them";
     SilentCooldown = "W007", Warning, "[trigger] has a cooldown but no topic, so an alarm it holds back tells no one";
+    TargetsByHand = "W008", Warning, "targets taken out of a target group by hand in a workflow that deploys an ECS service, which may register its own";
 }
 
 /// What `stepback explain CODE` prints beside the summary: why the rule exists, a workflow that breaks it, and
@@ -417,6 +418,26 @@ impl Code {
                  `[trigger].topic` nobody hears that the alarm fired and was held back.",
                 "[trigger]\nalarms = [\"webapp-5xx-rate\"]\n\n[steps.pause]\naction = \"wait\"\nduration = \"1m\"\n",
                 "Add `topic = \"${resources.topic}\"` to [trigger], or `cooldown = \"0s\"` to turn the cooldown off.",
+            ),
+            Code::TargetsByHand => (
+                "How traffic is halted depends on who registers a target group's targets. Hosts and instances that a \
+                 person registered (the EC2 runbook) are taken out with `alb.deregister` and put back with \
+                 `alb.register`, which waits until they are healthy. A group that an ECS service (or an Auto Scaling \
+                 group) registers into is not ours to edit: ECS registers each deployment's tasks and deregisters the \
+                 old ones by itself, so the new tasks take traffic as soon as they are healthy, before any check of \
+                 the rollback, and the targets drained earlier (stopped tasks' addresses) never come back: \
+                 `alb.register` fails at once on targets that no longer exist. Such a group's traffic is halted at \
+                 its listener: `alb.halt` adds a rule, evaluated first (priority 1), that answers every request with \
+                 a fixed 503 maintenance response, and `alb.resume` deletes it. A rule of our own, rather than the \
+                 listener's forward weights, leaves every rule of the user's as it was and needs no second target \
+                 group. Whether the service registers into the drained group only AWS knows: `stepback preflight` \
+                 reads every service's `loadBalancers` (and Auto Scaling groups' target groups) and reports it.",
+                "[steps.drain]\naction = \"alb.deregister\"\ntarget_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/webapp/0123456789abcdef\"\n\n[steps.deploy]\naction = \"ecs.deploy\"\nafter = [\"drain\"]\ncluster = \"prod\"\nservice = \"webapp\"\ncontainer = \"app\"\nimage_tag = \"previous\"\n",
+                "For a service's target group, halt at the listener: `[steps.halt] action = \"alb.halt\"`, \
+                 `listener = \"<listener ARN>\"`, and after the deploy `[steps.resume] action = \"alb.resume\"`, \
+                 `listener = ...`, `rule = \"${steps.halt.rule}\"` (examples/webapp-rollback.toml). Keep \
+                 alb.deregister/alb.register for hosts a person registered; then the warning names a group that the \
+                 service does not use, and `stepback preflight` confirms it.",
             ),
         };
         Explanation { why, example, fix }
@@ -885,6 +906,25 @@ pub fn silent_cooldown(span: Span, cooldown_secs: u64) -> Diagnostic {
     )
     .label("this trigger has no `topic`")
     .help("add `topic = \"<SNS topic ARN>\"` to [trigger], or `cooldown = \"0s\"` to turn the cooldown off")
+}
+
+/// `alb.deregister`/`alb.register` beside an `ecs.deploy`.
+pub fn targets_by_hand(
+    span: Span,
+    step: &str,
+    action: &str,
+    owner: &str,
+    owner_action: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::TargetsByHand,
+        span,
+        format!(
+            "step `{step}` moves targets by hand ({action}) while step `{owner}` deploys an ECS service ({owner_action})"
+        ),
+    )
+    .label("if the service registers into this target group, ECS replaces these targets on deploying")
+    .help("halt a service's traffic at its listener with `alb.halt` and `alb.resume` (`stepback explain W008`); alb.deregister and alb.register are for hosts a person registered")
 }
 
 /// `[trigger].topic` is read by the guard, before the alarm's fields or the inputs are in the state.

@@ -21,6 +21,30 @@ pub fn check(
     concurrent_changes(steps, raw, dag, sink);
     conditional_reads(steps, raw, refs, sink);
     shell_code(steps, raw, sink);
+    targets_by_hand(steps, raw, sink);
+}
+
+/// A step that moves a target group's targets by hand, in a workflow that deploys a resource that registers its
+/// own targets: if that resource registers into the same group (which only AWS knows: `stepback preflight`
+/// looks), the targets taken out are replaced behind the step's back.
+fn targets_by_hand(steps: &[Step], raw: &[RawStep<'_, '_>], sink: &mut Sink) {
+    let Some(owner) = steps
+        .iter()
+        .find(|s| catalog::TARGETS_BY_OWNER.contains(&s.action.name))
+    else {
+        return;
+    };
+    for (step, raw) in steps.iter().zip(raw) {
+        if catalog::TARGETS_BY_HAND.contains(&step.action.name) {
+            sink.push(codes::targets_by_hand(
+                raw.action_span.clone(),
+                &step.id,
+                step.action.name,
+                &owner.id,
+                owner.action.name,
+            ));
+        }
+    }
 }
 
 /// `[on_failure]` steps go on past any failure (so the failure is always reported): a guard there could not stop

@@ -157,8 +157,13 @@ fn policies_pass_parliament_and_star_check() {
                     .stdin(std::process::Stdio::null())
                     .output()
                     .expect("parliament runs");
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let real: Vec<&str> = stdout
+                    .lines()
+                    .filter(|l| !is_listener_kind_false_positive(l))
+                    .collect();
                 assert!(
-                    output.status.success() && output.stdout.is_empty(),
+                    output.status.success() && real.is_empty(),
                     "parliament on {} {id}:\n{}{}\n{document:#}",
                     example.display(),
                     String::from_utf8_lossy(&output.stdout),
@@ -169,6 +174,24 @@ fn policies_pass_parliament_and_star_check() {
         }
     }
     assert!(checked > 0, "no policies checked");
+}
+
+/// The Service Authorization Reference lists `listener/app*` and `listener/net*` as CreateRule's resource types,
+/// one or the other (a listener is of an application or a network load balancer); parliament requires a resource
+/// of each, so an application load balancer's listener alone is reported as missing the `net` one.
+fn is_listener_kind_false_positive(line: &str) -> bool {
+    let Ok(finding) = serde_json::from_str::<Json>(line) else {
+        return false;
+    };
+    finding["issue"] == "RESOURCE_MISMATCH"
+        && finding["detail"].as_array().is_some_and(|details| {
+            details.iter().all(|d| {
+                d["action"] == "elasticloadbalancing:CreateRule"
+                    && d["required_format"]
+                        .as_str()
+                        .is_some_and(|f| f.contains(":listener/net/"))
+            })
+        })
 }
 
 fn star_check(document: &Json, role: &str) {

@@ -185,11 +185,20 @@ impl Action for AlbResume {
 impl Invoke for AlbResume {
     async fn invoke(clients: &Clients, call: Call<ResumeParams>) -> Result<Response, ActionError> {
         let ResumeParams { listener, rule } = &call.params;
-        let present = rules(clients, listener)
-            .await?
-            .iter()
-            .any(|r| r.rule_arn() == Some(rule.as_str()));
-        if present {
+        let rules = rules(clients, listener).await?;
+        let present = rules.iter().find(|r| r.rule_arn() == Some(rule.as_str()));
+        // Only the rule a halt added: a rule of the user's is never deleted.
+        if let Some(found) = present
+            && !(found.priority() == Some(FIRST) && is_halt(found))
+        {
+            return Err(ActionError::new(
+                ErrorName::Precondition,
+                format!(
+                    "resume listener `{listener}`: rule `{rule}` is not a halt rule (priority 1, a fixed response to every path); it is left alone"
+                ),
+            ));
+        }
+        if present.is_some() {
             let deleted = clients
                 .aws(Client::new)
                 .delete_rule()

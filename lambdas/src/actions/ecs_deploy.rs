@@ -13,7 +13,7 @@
 
 use aws_sdk_ecr::types::ImageIdentifier;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, DesiredStatus, EphemeralStorage, IpcMode, NetworkMode,
+    Compatibility, ContainerDefinition, DeploymentControllerType, DesiredStatus, EphemeralStorage, IpcMode, NetworkMode,
     PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
     TaskDefinitionPlacementConstraint, TaskDefinitionStatus, TaskStopCode, Volume,
 };
@@ -49,6 +49,9 @@ pub struct State {
     service: String,
     #[serde(flatten)]
     output: Output,
+    /// The images `start` could not check, and why: each poll's progress says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unchecked: Vec<String>,
 }
 
 /// `image_tag = "previous"`: the ACTIVE revision of the family just below the running one.
@@ -87,7 +90,17 @@ impl Action for EcsDeploy {
             }
         };
         let running = service.task_definition().unwrap_or_default().to_owned();
-        let service_ok = check::ok(&resource, format!("ACTIVE, running `{running}`"));
+        let service_ok = match other_controller(&service) {
+            Some((controller, fix)) => check::bad(
+                Verdict::NotReady,
+                &resource,
+                format!(
+                    "the {controller} deployment controller refuses UpdateService with a task definition"
+                ),
+                fix,
+            ),
+            None => check::ok(&resource, format!("ACTIVE, running `{running}`")),
+        };
         let target = match (
             params.optional::<String>("image_tag"),
             params.optional::<String>("task_definition"),
@@ -206,8 +219,18 @@ impl LongAction for EcsDeploy {
             running.clone()
         };
         let deployed = describe_task_definition(clients, &after).await?;
+        let mut unchecked = Vec::new();
         if running != after {
-            ensure_images_exist(clients, deployed.container_definitions()).await?;
+            refuse_other_controllers(&service)?;
+            unchecked = ensure_images_exist(
+                clients,
+                deployed.container_definitions(),
+                account_of(&call.execution.id),
+            )
+            .await?;
+            for line in &unchecked {
+                lambda_runtime::tracing::warn!("image not checked: {line}");
+            }
             let updated = clients
                 .aws(aws_sdk_ecs::Client::new)
                 .update_service()
@@ -245,6 +268,7 @@ impl LongAction for EcsDeploy {
                 task_definition_before: before,
                 task_definition_after: after,
             },
+            unchecked,
         })
     }
 
@@ -256,12 +280,46 @@ impl LongAction for EcsDeploy {
         let service = describe_service(clients, &state.cluster, &state.service).await?;
         let after = &state.output.task_definition_after;
         if service.task_definition() != Some(after) {
+            let now = service.task_definition().unwrap_or("nothing");
+            // A deployment circuit breaker with rollback puts the previous task definition back by itself
+            // ("Amazon ECS rolls back to the last deployment that completed successfully", ECS developer guide,
+            // "How the Amazon ECS deployment circuit breaker detects failures"): the reason is the failed
+            // deployment's, and its tasks'.
+            let failed = service
+                .deployments()
+                .iter()
+                .find(|d| d.task_definition() == Some(after.as_str()))
+                .filter(|d| d.rollout_state().map(|r| r.as_str()) == Some("FAILED"));
+            let rolls_back = service
+                .deployment_configuration()
+                .and_then(|c| c.deployment_circuit_breaker())
+                .is_some_and(|b| b.rollback());
+            let stopped = if failed.is_some() || rolls_back {
+                stopped_reason(clients, &state, after, false).await?
+            } else {
+                None
+            };
+            if failed.is_some() || stopped.is_some() {
+                let mut reason = failed
+                    .and_then(|d| d.rollout_state_reason())
+                    .unwrap_or("ECS deployment circuit breaker")
+                    .to_owned();
+                if let Some(stopped) = stopped {
+                    reason.push_str(&format!("; its tasks stopped: {stopped}"));
+                }
+                return Err(ActionError::new(
+                    ErrorName::Failed,
+                    format!(
+                        "deploy of `{after}` to ECS service `{}` failed and ECS rolled the service back to `{now}`: {reason}",
+                        state.service
+                    ),
+                ));
+            }
             return Err(ActionError::new(
                 ErrorName::Precondition,
                 format!(
-                    "ECS service `{}` now runs `{}`, not `{after}`: another deploy replaced this one",
+                    "ECS service `{}` now runs `{now}`, not `{after}`: another deploy replaced this one",
                     state.service,
-                    service.task_definition().unwrap_or("nothing")
                 ),
             ));
         }
@@ -297,7 +355,7 @@ impl LongAction for EcsDeploy {
             ));
         }
         if primary.failed_tasks > 0
-            && let Some(reason) = cannot_start(clients, &state, after).await?
+            && let Some(reason) = stopped_reason(clients, &state, after, true).await?
         {
             return Err(ActionError::new(
                 ErrorName::Failed,
@@ -312,24 +370,28 @@ impl LongAction for EcsDeploy {
         if settled && primary.running_count == primary.desired_count {
             return done(&state.output);
         }
-        let progress = format!(
+        let mut progress = format!(
             "ECS service `{}`: {} of {} tasks running, rollout {}",
             state.service,
             primary.running_count,
             primary.desired_count,
             rollout.unwrap_or("not reported")
         );
+        for line in &state.unchecked {
+            progress.push_str(&format!("; image not checked: {line}"));
+        }
         running(&state, progress)
     }
 }
 
-/// Why the service's tasks of `revision` failed to start (ECS stop code `TaskFailedToStart`, e.g. an image it
-/// cannot pull), if a stopped one says so: ECS keeps replacing such tasks, so waiting would only run out the
-/// step's timeout.
-async fn cannot_start(
+/// Why the service's stopped tasks of `revision` stopped, if one did; with `failed_to_start`, only a task
+/// that could not start (ECS stop code `TaskFailedToStart`, e.g. an image it cannot pull), which ECS keeps
+/// replacing, so that waiting would only run out the step's timeout.
+async fn stopped_reason(
     clients: &Clients,
     state: &State,
     revision: &str,
+    failed_to_start: bool,
 ) -> Result<Option<String>, ActionError> {
     let attempted = format!(
         "look at the stopped tasks of ECS service `{}`",
@@ -356,7 +418,7 @@ async fn cannot_start(
         .map_err(|e| ActionError::aws(&attempted, e))?;
     let failed = described.tasks().iter().find(|t| {
         t.task_definition_arn() == Some(revision)
-            && t.stop_code() == Some(&TaskStopCode::TaskFailedToStart)
+            && (!failed_to_start || t.stop_code() == Some(&TaskStopCode::TaskFailedToStart))
     });
     Ok(failed.map(|task| {
         let mut reason = task
@@ -376,22 +438,36 @@ async fn cannot_start(
 }
 
 /// Every image of `containers` that lives in ECR must exist there: `Stepback.NotFound` names the repository
-/// and the tag (or digest) that does not. Images of other registries cannot be checked without their
-/// credentials; for those the poll reports tasks that cannot start.
+/// and the tag (or digest) that does not. What cannot be checked is said and let through, since ECS may well
+/// pull it, and the poll's failed-task reason remains the guard: an image of another registry (no
+/// credentials), of another account's ECR (by default only the owner may describe a repository), one the
+/// function's role may not describe (a registry policy may grant the execution role only), and one in a
+/// pull-through cache repository (ECR fetches it from the upstream registry on its first pull). Returns a
+/// line per image that was not checked, and why.
 async fn ensure_images_exist(
     clients: &Clients,
     containers: &[ContainerDefinition],
-) -> Result<(), ActionError> {
+    account: Option<&str>,
+) -> Result<Vec<String>, ActionError> {
+    let mut unchecked = Vec::new();
     for image in containers.iter().filter_map(|c| c.image()) {
         let Some(ecr) = EcrImage::parse(image) else {
             continue;
         };
+        if account.is_some_and(|account| account != ecr.registry) {
+            unchecked.push(format!(
+                "`{image}` is in account {}'s ECR, which only that account may describe by default",
+                ecr.registry
+            ));
+            continue;
+        }
         let id = match ecr.reference {
             Reference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),
             Reference::Digest(digest) => ImageIdentifier::builder().image_digest(digest).build(),
         };
         let attempted = format!("find image `{image}` in ECR");
-        let answer = ecr_client(clients, ecr.region)
+        let client = ecr_client(clients, ecr.region);
+        let answer = client
             .describe_images()
             .registry_id(ecr.registry)
             .repository_name(ecr.repository)
@@ -401,11 +477,24 @@ async fn ensure_images_exist(
         let missing = match &answer {
             Ok(found) if found.image_details().is_empty() => true,
             Ok(_) => false,
+            Err(e) if e.as_service_error().is_some_and(|e| e.meta().code() == Some("AccessDeniedException")) => {
+                unchecked.push(format!(
+                    "`{image}`: this function's role may not describe repository `{}`",
+                    ecr.repository
+                ));
+                continue;
+            }
             Err(e) => e.as_service_error().is_some_and(|e| {
                 e.is_image_not_found_exception() || e.is_repository_not_found_exception()
             }),
         };
         if missing {
+            if let Some(prefix) = pull_through_prefix(&client, ecr.registry, ecr.repository).await {
+                unchecked.push(format!(
+                    "`{image}` is in pull-through cache `{prefix}`, which fetches an image on its first pull"
+                ));
+                continue;
+            }
             return Err(ActionError::new(
                 ErrorName::NotFound,
                 format!(
@@ -417,7 +506,69 @@ async fn ensure_images_exist(
         }
         answer.map_err(|e| ActionError::aws(&attempted, e))?;
     }
-    Ok(())
+    Ok(unchecked)
+}
+
+/// The prefix of the pull-through cache rule that `repository` falls under, if any. A rule that cannot be
+/// read counts as none: the image is then refused as missing, which is what it is without a cache.
+async fn pull_through_prefix(
+    client: &aws_sdk_ecr::Client,
+    registry: &str,
+    repository: &str,
+) -> Option<String> {
+    let rules = client
+        .describe_pull_through_cache_rules()
+        .registry_id(registry)
+        .send()
+        .await
+        .ok()?;
+    rules
+        .pull_through_cache_rules()
+        .iter()
+        .filter_map(|r| r.ecr_repository_prefix())
+        .find(|prefix| {
+            repository
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .map(str::to_owned)
+}
+
+/// ECS refuses UpdateService with a task definition on a service whose deployment controller is not ECS:
+/// "If your service uses the CODE_DEPLOY deployment controller, ... If the network configuration, platform
+/// version, task definition, or load balancer need to be updated, create a new CodeDeploy deployment", and
+/// with EXTERNAL a deployment is a task set (UpdateService API reference).
+fn refuse_other_controllers(service: &Service) -> Result<(), ActionError> {
+    match other_controller(service) {
+        Some((controller, fix)) => Err(ActionError::new(
+            ErrorName::Precondition,
+            format!(
+                "ECS service `{}` has the {controller} deployment controller, which refuses UpdateService with a task definition: {fix}",
+                service.service_name().unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The deployment controller of a service that ecs.deploy cannot deploy, and what to do instead.
+fn other_controller(service: &Service) -> Option<(&'static str, &'static str)> {
+    match service.deployment_controller().map(|c| c.r#type()) {
+        Some(DeploymentControllerType::CodeDeploy) => Some((
+            "CODE_DEPLOY",
+            "roll back with a CodeDeploy deployment of the previous revision (or stop the failed deployment with rollback), or move the service to the ECS controller",
+        )),
+        Some(DeploymentControllerType::External) => Some((
+            "EXTERNAL",
+            "roll back with a task set of the previous revision (CreateTaskSet, UpdateServicePrimaryTaskSet) in the tool that deploys it, or move the service to the ECS controller",
+        )),
+        _ => None,
+    }
+}
+
+/// The account of an execution ARN (`arn:aws:states:region:account:execution:…`).
+fn account_of(execution: &str) -> Option<&str> {
+    execution.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 /// The ECR client for `region`: a repository is only found through its own region's endpoint.
@@ -522,8 +673,9 @@ async fn revision_with_tag(
             return Ok(arn);
         }
     }
-    // No revision for an image that does not exist.
-    ensure_images_exist(clients, &wanted.container_definitions).await?;
+    // No revision for an image that does not exist; `start` checks the revision's images again and says what
+    // it could not check.
+    ensure_images_exist(clients, &wanted.container_definitions, None).await?;
     wanted.register(clients).await
 }
 

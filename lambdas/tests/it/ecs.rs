@@ -302,6 +302,71 @@ async fn a_tag_that_ecr_does_not_hold_is_not_found_and_changes_nothing() {
     assert_eq!(running_definition(&aws).await, "web:1");
 }
 
+/// Another account's ECR may hold the image, and only that account may describe it by default: the step says
+/// it could not check the image and deploys; ECS's pull, and the poll's failed-task reason, decide.
+#[tokio::test]
+async fn an_image_in_another_accounts_ecr_is_not_checked_and_the_deploy_goes_on() {
+    let aws = Aws::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+    service_with_images_in(&aws, "999999999999.dkr.ecr.us-east-1.amazonaws.com").await;
+    let step = Step::new(
+        "ecs.deploy",
+        json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
+    );
+    let (state, _) = started(&aws, &step).await;
+    assert_eq!(running_definition(&aws).await, "web:2");
+    let unchecked = state["unchecked"].to_string();
+    assert!(
+        unchecked.contains("account 999999999999's ECR"),
+        "{state:#}"
+    );
+}
+
+/// A service on the CODE_DEPLOY (or EXTERNAL) deployment controller refuses UpdateService with a task
+/// definition: preflight says so with the fix, and the step fails before changing anything.
+#[tokio::test]
+async fn a_service_on_the_code_deploy_controller_is_refused_with_the_fix() {
+    let aws = Aws::start().await;
+    let ecs = aws.clients.aws(aws_sdk_ecs::Client::new);
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .expect("cluster");
+    for version in 1..=2 {
+        register(&aws, &format!("{REGISTRY}/app:v{version}")).await;
+    }
+    ecs.create_service()
+        .cluster(CLUSTER)
+        .service_name("web")
+        .task_definition("web:2")
+        .desired_count(1)
+        .deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
+                .build()
+                .expect("controller"),
+        )
+        .send()
+        .await
+        .expect("service");
+    let step = Step::new(
+        "ecs.deploy",
+        json!({"cluster": CLUSTER, "service": "web", "image_tag": "previous"}),
+    );
+    let out = output(crate::invoke(&aws, "ecs.deploy", step.payload("check", None)).await);
+    let service = &out["findings"][0];
+    assert_eq!(service["verdict"], "not_ready", "{out:#?}");
+    assert!(
+        service["detail"].as_str().is_some_and(|d| d.contains("CODE_DEPLOY"))
+            && service["fix"].as_str().is_some_and(|f| f.contains("CodeDeploy deployment")),
+        "{service:#}"
+    );
+    let failure = error(step.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::Precondition, "{failure}");
+    assert!(failure.message.contains("CODE_DEPLOY"), "{failure}");
+    assert_eq!(running_definition(&aws).await, "web:2");
+}
+
 #[tokio::test]
 async fn deploy_failures_name_the_service_or_the_missing_revision() {
     let aws = Aws::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
@@ -852,6 +917,138 @@ mod mocked {
             cause.contains("exit code 3") && cause.contains("arn:task/1"),
             "{cause}"
         );
+    }
+
+    /// ECS's circuit breaker rolled the service back to revision 3 by itself: the step reports why the deployment
+    /// of revision 2 failed, its tasks' stopped reason, not that "another deploy" replaced it.
+    #[tokio::test]
+    async fn a_circuit_breaker_rollback_reports_why_the_tasks_failed() {
+        let aws = Aws::start().await;
+        let mut failed = deployment("ACTIVE", 2);
+        failed.rollout_state = Some(DeploymentRolloutState::Failed);
+        failed.rollout_state_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".to_owned());
+        let described = service(3, vec![deployment("PRIMARY", 3), failed], None);
+        let stopped = mock!(Client::list_tasks).then_output(|| {
+            ListTasksOutput::builder()
+                .task_arns("arn:task/9")
+                .build()
+        });
+        let tasks = mock!(Client::describe_tasks).then_output(|| {
+            let task = Task::builder()
+                .task_arn("arn:task/9")
+                .task_definition_arn(format!("{ARN}:2"))
+                .last_status("STOPPED")
+                .stop_code(TaskStopCode::EssentialContainerExited)
+                .stopped_reason("Task failed ELB health checks in (target-group web)")
+                .build();
+            DescribeTasksOutput::builder().tasks(task).build()
+        });
+        ecs(&aws, &[&described, &stopped, &tasks]);
+        let state = json!({"cluster": "prod", "service": "web", "image_tag": "v2",
+            "task_definition_before": format!("{ARN}:3"), "task_definition_after": format!("{ARN}:2")});
+        let (error, cause) = crate::failure(deploy_step().poll(&aws, Some(&state)).await);
+        assert_eq!(error, "Stepback.Failed");
+        assert!(
+            cause.contains("ECS rolled the service back")
+                && cause.contains("circuit breaker: tasks failed to start")
+                && cause.contains("Task failed ELB health checks"),
+            "{cause}"
+        );
+    }
+
+    /// ECR answers AccessDenied (a registry policy that grants the execution role only), or the image is not
+    /// cached yet in a pull-through cache repository: the step says it could not check and deploys. moto
+    /// 5.2.5 has no pull-through cache rules, so ECR's answers come from aws-smithy-mocks here.
+    #[tokio::test]
+    async fn ecr_images_that_cannot_be_checked_do_not_stop_the_deploy() {
+        use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
+        use aws_sdk_ecr::operation::describe_pull_through_cache_rules::DescribePullThroughCacheRulesOutput;
+        use aws_sdk_ecr::types::PullThroughCacheRule;
+        use aws_smithy_types::error::ErrorMetadata;
+
+        let ecr_image = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        for (repository, expected) in [
+            ("app", "may not describe repository `app`"),
+            ("docker-hub/library/app", "pull-through cache `docker-hub`"),
+        ] {
+            let aws = Aws::start().await;
+            let revision = |n: i32| {
+                TaskDefinition::builder()
+                    .task_definition_arn(format!("{ARN}:{n}"))
+                    .family("web")
+                    .revision(n)
+                    .container_definitions(
+                        ContainerDefinition::builder()
+                            .name("app")
+                            .image(format!("{ecr_image}/{repository}:v{n}"))
+                            .build(),
+                    )
+                    .build()
+            };
+            let described = service(3, vec![deployment("PRIMARY", 3)], None);
+            let definitions = mock!(Client::describe_task_definition)
+                .sequence()
+                .output(move || {
+                    DescribeTaskDefinitionOutput::builder()
+                        .task_definition(revision(3))
+                        .build()
+                })
+                .output(move || {
+                    DescribeTaskDefinitionOutput::builder()
+                        .task_definition(revision(2))
+                        .build()
+                })
+                .repeatedly()
+                .build();
+            let listed = mock!(Client::list_task_definitions).then_output(|| {
+                ListTaskDefinitionsOutput::builder()
+                    .set_task_definition_arns(Some((1..=3).map(|n| format!("{ARN}:{n}")).collect()))
+                    .build()
+            });
+            let update = mock!(Client::update_service)
+                .then_output(|| UpdateServiceOutput::builder().build());
+            ecs(&aws, &[&described, &definitions, &listed, &update]);
+            let denied = repository == "app";
+            let images = mock!(aws_sdk_ecr::Client::describe_images).then_error(move || {
+                let code = if denied { "AccessDeniedException" } else { "RepositoryNotFoundException" };
+                let meta = ErrorMetadata::builder().code(code).message("no").build();
+                if denied {
+                    DescribeImagesError::generic(meta)
+                } else {
+                    DescribeImagesError::RepositoryNotFoundException(
+                        aws_sdk_ecr::types::error::RepositoryNotFoundException::builder()
+                            .message("no")
+                            .meta(meta)
+                            .build(),
+                    )
+                }
+            });
+            let rules = mock!(aws_sdk_ecr::Client::describe_pull_through_cache_rules).then_output(|| {
+                DescribePullThroughCacheRulesOutput::builder()
+                    .pull_through_cache_rules(
+                        PullThroughCacheRule::builder()
+                            .ecr_repository_prefix("docker-hub")
+                            .build(),
+                    )
+                    .build()
+            });
+            let recorded = aws.recorder.mocked();
+            aws.clients.insert(mock_client!(
+                aws_sdk_ecr,
+                RuleMode::MatchAny,
+                &[&images, &rules],
+                |c| c.http_client(recorded.clone())
+            ));
+            let step = Step::new(
+                "ecs.deploy",
+                json!({"cluster": "prod", "service": "web", "image_tag": "previous"}),
+            );
+            let started = step.start(&aws).await.expect("deploys");
+            let state = started.state.expect("a poll state");
+            assert!(state["unchecked"].to_string().contains(expected), "{state:#}");
+            assert_eq!(update.num_calls(), 1, "{repository}");
+        }
     }
 
     /// Deployment of revision `n`: `running` of 2 tasks, the rollout state ECS reports, failed tasks.

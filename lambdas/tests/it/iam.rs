@@ -511,6 +511,7 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("ssm", "DescribeInstanceInformation")
         | ("ec2", "DescribeInstances" | "DescribeNetworkInterfaces")
         | ("ecs", "ListClusters" | "ListServices")
+        | ("ecr", "DescribePullThroughCacheRules")
         | ("elasticloadbalancing", "DescribeRules")
         | ("cloudwatch", "GetMetricData") => on(&action, "*".to_owned()),
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
@@ -844,6 +845,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "alb.register",
         "elasticloadbalancing:DescribeTargetHealth",
         Called("alb::deregister_all_then_register_the_same_targets_again"),
+    ),
+    (
+        "ecs.deploy",
+        "ecr:DescribePullThroughCacheRules",
+        Called("ecs::mocked::ecr_images_that_cannot_be_checked_do_not_stop_the_deploy"),
     ),
     (
         "alb.register",

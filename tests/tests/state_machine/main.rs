@@ -290,22 +290,23 @@ fn webapp_rollback_runs_in_moto() {
             &["approve_restore", "restore_db"][..],
             None,
         ),
-        // As `stepback rehearse --fail drain` makes it fail.
+        // As `stepback rehearse --fail halt` makes it fail. (Its recorded history is still
+        // `audit/tests/data/fail-drain.json`, from the seed's version that drained the target group.)
         (
-            "fail-drain",
+            "fail-halt",
             json!({ "to_version": "v1" }),
             "FAILED",
             &[][..],
-            Some("drain"),
+            Some("halt"),
         ),
     ];
     let mut results = Vec::new();
     for (name, input, ..) in &cases {
-        if *name == "fail-drain" {
+        if *name == "fail-halt" {
             harness
                 .front
                 .served
-                .fail("drain", "Stepback.Failed", "2 targets still draining");
+                .fail("halt", "Stepback.Failed", "priority 1 is in use");
         }
         results.push(harness.run(&machine, name, input.clone()));
     }
@@ -357,10 +358,10 @@ fn webapp_rollback_runs_in_moto() {
                     .unwrap_or_default()
                     .to_owned();
                 // A Lambda's JSON error arrives as its message.
-                let (error, cause) = ("Stepback.Failed", "2 targets still draining");
+                let (error, cause) = ("Stepback.Failed", "priority 1 is in use");
                 assert_eq!(
                     message,
-                    format!("Step {step} failed: {error}: {cause}. Traffic may still be drained."),
+                    format!("Step {step} failed: {error}: {cause}. Traffic may still be halted: `alb.resume`, or delete the listener's priority-1 rule."),
                     "{name}"
                 );
                 let ended = events
