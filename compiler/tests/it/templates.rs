@@ -162,8 +162,9 @@ fn policies_pass_parliament_and_star_check() {
                     .lines()
                     .filter(|l| !is_listener_kind_false_positive(l))
                     .collect();
+                // parliament exits non-zero when it reports a finding, and only then may it fail.
                 assert!(
-                    output.status.success() && real.is_empty(),
+                    real.is_empty() && (output.status.success() || !stdout.trim().is_empty()),
                     "parliament on {} {id}:\n{}{}\n{document:#}",
                     example.display(),
                     String::from_utf8_lossy(&output.stdout),
@@ -210,7 +211,8 @@ fn star_check(document: &Json, role: &str) {
             }
         }
         assert!(
-            actions.iter().all(|a| !a.contains(":Delete")),
+            actions.iter().all(|a| !a.contains(":Delete")
+                || catalog::iam::ONLY_DELETES.iter().any(|(d, _)| d == a)),
             "{role}: a delete action {actions:?}"
         );
     }
