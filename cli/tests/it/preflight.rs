@@ -425,6 +425,7 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         ("hold_scaling", "ok"),
         ("image_host", "ok"),
         ("drain", "ok"),
+        ("drain", "ok"),
         ("migrate", "ok"),
         ("migrate", "ok"),
         ("approve_restore", "skipped"),

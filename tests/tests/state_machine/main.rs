@@ -361,7 +361,7 @@ fn webapp_rollback_runs_in_moto() {
                 let (error, cause) = ("Stepback.Failed", "priority 1 is in use");
                 assert_eq!(
                     message,
-                    format!("Step {step} failed: {error}: {cause}. Traffic may still be halted: `alb.resume`, or delete the listener's priority-1 rule."),
+                    format!("Step {step} failed: {error}: {cause}. Traffic may still be halted: delete the priority-1 rule of the listener (what alb.resume does)."),
                     "{name}"
                 );
                 let ended = events
