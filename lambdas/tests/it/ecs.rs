@@ -968,12 +968,13 @@ mod mocked {
         use aws_smithy_types::error::ErrorMetadata;
 
         let ecr_image = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        // One recorder for both cases: the IAM evidence is of the two together.
+        let aws = Aws::start().await;
         for (repository, expected) in [
             ("app", "may not describe repository `app`"),
             ("docker-hub/library/app", "pull-through cache `docker-hub`"),
         ] {
-            let aws = Aws::start().await;
-            let revision = |n: i32| {
+            let revision = move |n: i32| {
                 TaskDefinition::builder()
                     .task_definition_arn(format!("{ARN}:{n}"))
                     .family("web")
@@ -986,7 +987,22 @@ mod mocked {
                     )
                     .build()
             };
-            let described = service(3, vec![deployment("PRIMARY", 3)], None);
+            // Revision 3 until the update, then revision 2.
+            let on = |n: i32| {
+                let service = Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .task_definition(format!("{ARN}:{n}"))
+                    .deployments(deployment("PRIMARY", n))
+                    .build();
+                DescribeServicesOutput::builder().services(service).build()
+            };
+            let described = mock!(Client::describe_services)
+                .sequence()
+                .output(move || on(3))
+                .output(move || on(2))
+                .repeatedly()
+                .build();
             let definitions = mock!(Client::describe_task_definition)
                 .sequence()
                 .output(move || {
