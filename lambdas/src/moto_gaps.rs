@@ -174,9 +174,12 @@ pub fn inbound(bridge: &Bridge, raw: Vec<u8>) -> Vec<u8> {
 /// exists.
 #[derive(Default)]
 pub struct ServiceTasks {
-    /// Service ARN → the revision its tasks run, and their interfaces (id, address).
-    running: std::cell::RefCell<BTreeMap<String, (String, Vec<(String, String)>)>>,
+    /// Service ARN → the revision its tasks run, and their interfaces.
+    running: std::cell::RefCell<BTreeMap<String, (String, Vec<TaskInterface>)>>,
 }
+
+/// A task's network interface: its id and its address.
+type TaskInterface = (String, String);
 
 impl ServiceTasks {
     /// After moto's answer to CreateService or UpdateService (`answer`), through `clients`, which reach moto
@@ -240,7 +243,7 @@ impl ServiceTasks {
                     .to_owned(),
             ));
         }
-        let targets = |tasks: &[(String, String)], port: Option<i32>| {
+        let targets = |tasks: &[TaskInterface], port: Option<i32>| {
             tasks
                 .iter()
                 .map(|(_, address)| {
@@ -282,7 +285,7 @@ impl ServiceTasks {
                 .filter_map(|d| d.target().and_then(|t| t.id()))
                 .map(str::to_owned)
                 .collect();
-            let old: Vec<(String, String)> = retired
+            let old: Vec<TaskInterface> = retired
                 .iter()
                 .flat_map(|(_, old)| old)
                 .filter(|(_, address)| registered.contains(address))

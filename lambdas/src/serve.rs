@@ -237,15 +237,14 @@ impl Server {
         let raw = match injection {
             Some(Injection::Answer(raw)) => raw,
             Some(Injection::Drop) => {
-                loopback::exchange(upstream, &outbound).await?;
+                // Acted on, the answer lost: ECS starts the service's tasks all the same.
+                let raw = loopback::exchange(upstream, &outbound).await?;
+                self.settle(&bridge, &raw).await.ok();
                 return Ok(());
             }
             None => loopback::exchange(upstream, &outbound).await?,
         };
-        if let (moto_gaps::Bridge::EcsServiceChanged, Some(clients)) =
-            (&bridge, &self.upstream_clients)
-            && let Err(reason) = self.service_tasks.settle(clients, &raw).await
-        {
+        if let Err(reason) = self.settle(&bridge, &raw).await {
             let failed = faults::answer(
                 request,
                 false,
@@ -260,6 +259,16 @@ impl Server {
             answer = faults.hold(step, request, answer);
         }
         stream.write_all(&answer).await
+    }
+
+    /// What ECS does after a service changed, when the answer says one did ([`moto_gaps::ServiceTasks`]).
+    async fn settle(&self, bridge: &moto_gaps::Bridge, raw: &[u8]) -> Result<(), String> {
+        match (bridge, &self.upstream_clients) {
+            (moto_gaps::Bridge::EcsServiceChanged, Some(clients)) => {
+                self.service_tasks.settle(clients, raw).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The clients of `step`'s handler: the server's, with an HTTP client that names the step.
