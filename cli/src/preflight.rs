@@ -8,7 +8,7 @@ use catalog::contract::Verdict;
 use cli::aws::{AwsArgs, Session};
 use cli::readiness::{self, Outcome, StepCheck};
 
-use crate::output::{err, errln, outln};
+use crate::output::{errln, outln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
