@@ -424,16 +424,16 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
                 .collect(),
         })
         .collect();
-    let critical_path = critical_path(&manifest.steps, &steps, start);
-    let trigger = alarm.unwrap_or_else(|| manual_trigger(&manifest, given));
     let described = history.execution.clone().unwrap_or_default();
+    let end = ended.map(|e| e.0).or(described.stop);
+    let critical_path = critical_path(&manifest.steps, &steps, start, end);
+    let trigger = alarm.unwrap_or_else(|| manual_trigger(&manifest, given));
     let call = |key: &str| {
         first_call
             .and_then(|p| p.pointer(&format!("/Payload/execution/{key}")))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let end = ended.map(|e| e.0).or(described.stop);
     let execution = ExecutionSummary {
         name: described.name.or_else(|| call("name")),
         arn: described.arn.or_else(|| call("id")),
@@ -734,14 +734,26 @@ fn manual_trigger(manifest: &Manifest, given: Option<&str>) -> Trigger {
 /// A step that starts this long after its last dependency ended waited for something else.
 const GAP_MS: i64 = 1000;
 
-/// From the main step that ended last, back through what each waited for.
-fn critical_path(specs: &[ManifestStep], steps: &[StepRecord], start: i64) -> CriticalPath {
+/// From the main step that ended last, back through what each waited for, within the execution (`start` to
+/// `end`): a step that an emulator ran on after the execution had failed is not on it.
+fn critical_path(
+    specs: &[ManifestStep],
+    steps: &[StepRecord],
+    start: i64,
+    end: Option<i64>,
+) -> CriticalPath {
     let by_id: HashMap<&str, usize> = steps
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let ran = |s: &&StepRecord| !s.on_failure && s.start.is_some() && s.end.is_some();
+    // A skipped step takes no time, so it holds nothing up and is on no path.
+    let ran = |s: &&StepRecord| {
+        !s.on_failure
+            && s.outcome != Outcome::Skipped
+            && s.start.is_some()
+            && s.end.is_some_and(|e| end.is_none_or(|end| e <= end))
+    };
     let Some(mut current) = steps
         .iter()
         .enumerate()
@@ -769,8 +781,7 @@ fn critical_path(specs: &[ManifestStep], steps: &[StepRecord], start: i64) -> Cr
         steps
             .iter()
             .enumerate()
-            // A skipped step takes no time, so it holds nothing up.
-            .filter(|&(i, s)| i != current && ran(&s) && s.outcome != Outcome::Skipped)
+            .filter(|&(i, s)| i != current && ran(&s))
             .filter(|(_, s)| {
                 s.end
                     .is_some_and(|end| end <= start && Some(end) > dependency_end)
