@@ -2,6 +2,10 @@
 //! - aws-sdk-cloudwatch speaks rpc-v2-cbor, which moto answers with 404; moto speaks CloudWatch's JSON 1.0
 //!   protocol, so the request is carried over as JSON and the answer back as CBOR, value for value (a client
 //!   that puts many datapoints turns off its request compression: the bridge reads CBOR, not gzip);
+//! - moto answers 500 to GetMetricData with a percentile statistic (`p99`): the bridge asks for each period's
+//!   `Minimum` and `Maximum` instead, and answers the percentile where they determine it (every sample of the
+//!   period equal, which is how a rehearsal's world seeds a metric; `p0` and `p100` always), and
+//!   `InvalidParameterCombination` naming the gap where they do not;
 //! - moto's `UpdateService` leaves the service's PRIMARY deployment on the revision it was created with, so
 //!   `DescribeServices` answers with the PRIMARY deployment on the service's task definition, as ECS shows a
 //!   completed rollout;
@@ -44,7 +48,9 @@ pub fn refused(request: &Request) -> Option<Vec<u8>> {
         return None;
     }
     let body: Value = serde_json::from_slice(&request.body).ok()?;
-    let strategy = body["capacityProviderStrategy"].as_array().filter(|s| !s.is_empty());
+    let strategy = body["capacityProviderStrategy"]
+        .as_array()
+        .filter(|s| !s.is_empty());
     let fargate = body["launchType"] == "FARGATE"
         || strategy.is_some_and(|s| {
             s.iter().any(|item| {
@@ -72,8 +78,9 @@ pub fn refused(request: &Request) -> Option<Vec<u8>> {
 /// How a request is carried to moto, and its answer back.
 pub enum Bridge {
     Unchanged,
-    /// Sent as JSON 1.0; the JSON answer goes back as CBOR.
-    Cbor,
+    /// Sent as JSON 1.0; the JSON answer goes back as CBOR, with each percentile query's answer made from its
+    /// period's extremes.
+    Cbor(Vec<Percentile>),
     /// The answer's PRIMARY deployments follow their service's task definition.
     EcsServices,
     /// A service created or updated: its tasks are [registered](ServiceTasks::settle) once moto answered.
@@ -87,7 +94,12 @@ pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
         .strip_prefix(CBOR_SERVICE)
         .and_then(|rest| rest.split_once("/operation/"))
     {
-        let json = cbor_to_json(&request.body).unwrap_or(Value::Object(Map::new()));
+        let mut json = cbor_to_json(&request.body).unwrap_or(Value::Object(Map::new()));
+        let percentiles = if operation == "GetMetricData" {
+            extremes_for_percentiles(&mut json)
+        } else {
+            Vec::new()
+        };
         let body = json.to_string().into_bytes();
         let mut head = "POST / HTTP/1.1\r\n".to_owned();
         let skipped = [
@@ -110,7 +122,7 @@ pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
         ));
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(&body);
-        return (bytes, Bridge::Cbor);
+        return (bytes, Bridge::Cbor(percentiles));
     }
     match request.header("x-amz-target") {
         Some(ECS_DESCRIBE_SERVICES) => return (request.closing(), Bridge::EcsServices),
@@ -129,13 +141,26 @@ pub fn inbound(bridge: &Bridge, raw: Vec<u8>) -> Vec<u8> {
     };
     match bridge {
         Bridge::Unchanged | Bridge::EcsServiceChanged => raw,
-        Bridge::Cbor => {
+        Bridge::Cbor(percentiles) => {
             let json: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-            let json = match json {
+            let mut json = match json {
                 // JSON 1.0 names an error `__type`, as rpc-v2-cbor does.
                 Value::Object(object) => Value::Object(object),
                 _ => Value::Object(Map::new()),
             };
+            let mut response = response;
+            if let Err(message) = percentiles_from_extremes(&mut json, percentiles) {
+                json = serde_json::json!({
+                    "__type": "InvalidParameterCombination",
+                    "message": message,
+                });
+                response.status = 400;
+                response.head = response.head.replacen(
+                    response.head.lines().next().unwrap_or_default(),
+                    "HTTP/1.1 400 Bad Request",
+                    1,
+                );
+            }
             let mut encoder = Encoder::new(Vec::new());
             json_to_cbor(&mut encoder, None, &json);
             response.with_body(
@@ -196,7 +221,9 @@ impl ServiceTasks {
         let (Some(arn), Some(revision), Some(groups)) = (
             service["serviceArn"].as_str(),
             service["taskDefinition"].as_str(),
-            service["loadBalancers"].as_array().filter(|l| !l.is_empty()),
+            service["loadBalancers"]
+                .as_array()
+                .filter(|l| !l.is_empty()),
         ) else {
             return Ok(());
         };
@@ -254,10 +281,10 @@ impl ServiceTasks {
                 })
                 .collect::<Vec<_>>()
         };
-        let retired = self.running.borrow_mut().insert(
-            arn.to_owned(),
-            (revision.to_owned(), started.clone()),
-        );
+        let retired = self
+            .running
+            .borrow_mut()
+            .insert(arn.to_owned(), (revision.to_owned(), started.clone()));
         for group in groups {
             let (Some(group_arn), port) = (
                 group["targetGroupArn"].as_str(),
@@ -309,6 +336,95 @@ impl ServiceTasks {
         }
         Ok(())
     }
+}
+
+/// A percentile query of a GetMetricData request, asked of moto as its `Minimum` (under its own id) and its
+/// `Maximum` (under [`MAXIMUM_ID`]).
+#[derive(Debug)]
+pub struct Percentile {
+    id: String,
+    statistic: String,
+    percent: f64,
+}
+
+/// The id of a percentile query's `Maximum` twin.
+const MAXIMUM_ID: &str = "_stepback_maximum";
+
+/// Rewrites each percentile query of a GetMetricData request (JSON) to its `Minimum`, adds its `Maximum`, and
+/// says which they were.
+fn extremes_for_percentiles(request: &mut Value) -> Vec<Percentile> {
+    let Some(queries) = request["MetricDataQueries"].as_array_mut() else {
+        return Vec::new();
+    };
+    let mut percentiles = Vec::new();
+    let mut twins = Vec::new();
+    for query in queries.iter_mut() {
+        let statistic = query["MetricStat"]["Stat"].as_str().unwrap_or_default();
+        let Some(percent) = statistic
+            .strip_prefix('p')
+            .and_then(|p| p.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let id = query["Id"].as_str().unwrap_or_default().to_owned();
+        percentiles.push(Percentile {
+            id: id.clone(),
+            statistic: statistic.to_owned(),
+            percent,
+        });
+        query["MetricStat"]["Stat"] = Value::from("Minimum");
+        let mut twin = query.clone();
+        twin["Id"] = Value::from(format!("{id}{MAXIMUM_ID}"));
+        twin["MetricStat"]["Stat"] = Value::from("Maximum");
+        twins.push(twin);
+    }
+    queries.extend(twins);
+    percentiles
+}
+
+/// Each percentile query's values from its periods' extremes, in a GetMetricData answer (JSON); the `Maximum`
+/// twins removed. An error message when a period's samples differ and the percentile is neither 0 nor 100.
+fn percentiles_from_extremes(answer: &mut Value, asked: &[Percentile]) -> Result<(), String> {
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let Some(results) = answer["MetricDataResults"].as_array_mut() else {
+        return Ok(());
+    };
+    let maxima: BTreeMap<String, Vec<Value>> = results
+        .iter()
+        .filter_map(|r| {
+            let id = r["Id"].as_str()?.strip_suffix(MAXIMUM_ID)?;
+            Some((id.to_owned(), r["Values"].as_array()?.clone()))
+        })
+        .collect();
+    results.retain(|r| !r["Id"].as_str().is_some_and(|id| id.ends_with(MAXIMUM_ID)));
+    for result in results.iter_mut() {
+        let Some(percentile) = asked.iter().find(|p| result["Id"] == p.id.as_str()) else {
+            continue;
+        };
+        let maxima = maxima.get(&percentile.id).cloned().unwrap_or_default();
+        let Some(values) = result["Values"].as_array_mut() else {
+            continue;
+        };
+        for (value, maximum) in values.iter_mut().zip(maxima) {
+            let (low, high) = (value.as_f64(), maximum.as_f64());
+            *value = match (low, high) {
+                (Some(low), Some(high)) if low == high || percentile.percent <= 0.0 => {
+                    Value::from(low)
+                }
+                (_, Some(high)) if percentile.percent >= 100.0 => Value::from(high),
+                _ => {
+                    return Err(format!(
+                        "the emulator cannot compute {} of a period whose samples differ (moto 5.2.5 has no \
+                         percentiles; the bridge knows only each period's minimum and maximum)",
+                        percentile.statistic
+                    ));
+                }
+            };
+        }
+    }
+    Ok(())
 }
 
 /// A CBOR item as JSON: timestamps (tag 1) become epoch seconds, as JSON 1.0 writes them.
@@ -450,8 +566,7 @@ mod tests {
     fn fargate_run_task_without_a_network_is_refused_as_ecs_refuses_it() {
         let network = serde_json::json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}});
         let refused = |body| {
-            refused(&run_task(body))
-                .map(|answer| String::from_utf8_lossy(&answer).into_owned())
+            refused(&run_task(body)).map(|answer| String::from_utf8_lossy(&answer).into_owned())
         };
         let answer = refused(serde_json::json!({"taskDefinition": "m", "launchType": "FARGATE"}))
             .expect("refused");
@@ -470,6 +585,60 @@ mod tests {
         let fine = serde_json::json!({"taskDefinition": "m", "launchType": "FARGATE", "networkConfiguration": network});
         assert_eq!(refused(fine), None);
         assert_eq!(refused(serde_json::json!({"taskDefinition": "m"})), None);
+    }
+
+    /// A p99 query goes to moto as its minimum and maximum, and comes back as the value they agree on; where
+    /// they differ, the bridge says it cannot know.
+    #[test]
+    fn a_percentile_is_answered_from_the_extremes_where_they_determine_it() {
+        let mut request = serde_json::json!({ "MetricDataQueries": [
+            { "Id": "m", "MetricStat": { "Metric": { "MetricName": "TargetResponseTime" }, "Period": 60, "Stat": "p99" } },
+            { "Id": "a", "MetricStat": { "Metric": { "MetricName": "CPUUtilization" }, "Period": 60, "Stat": "Average" } },
+        ] });
+        let asked = extremes_for_percentiles(&mut request);
+        let stats: Vec<(&str, &str)> = request["MetricDataQueries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| {
+                (
+                    q["Id"].as_str().unwrap_or_default(),
+                    q["MetricStat"]["Stat"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stats,
+            [
+                ("m", "Minimum"),
+                ("a", "Average"),
+                ("m_stepback_maximum", "Maximum")
+            ]
+        );
+        let answer = |maxima: [f64; 2]| {
+            serde_json::json!({ "MetricDataResults": [
+                { "Id": "m", "Values": [0.4, 0.4], "Timestamps": [60, 120] },
+                { "Id": "a", "Values": [3.0], "Timestamps": [60] },
+                { "Id": "m_stepback_maximum", "Values": maxima, "Timestamps": [60, 120] },
+            ] })
+        };
+        let mut agreed = answer([0.4, 0.4]);
+        assert_eq!(percentiles_from_extremes(&mut agreed, &asked), Ok(()));
+        assert_eq!(
+            agreed,
+            serde_json::json!({ "MetricDataResults": [
+                { "Id": "m", "Values": [0.4, 0.4], "Timestamps": [60, 120] },
+                { "Id": "a", "Values": [3.0], "Timestamps": [60] },
+            ] })
+        );
+        let mut differing = answer([0.4, 0.9]);
+        let refused = percentiles_from_extremes(&mut differing, &asked);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|m| m.contains("cannot compute p99")),
+            "{refused:?}"
+        );
     }
 
     #[test]
