@@ -224,7 +224,7 @@ impl LongAction for SsmCommand {
 
     async fn observe(
         clients: &Clients,
-        _: &Call<Params>,
+        call: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
         let id = &state.command_id;
@@ -251,10 +251,13 @@ impl LongAction for SsmCommand {
             );
             return running(&state, progress);
         }
-        let output = cut(
-            &outputs(clients, id, command.instance_ids()).await?,
-            output_limit(),
-        );
+        // The instances asked for, whatever the answer lists (moto 5.2.5 lists every instance it knows).
+        let asked = call
+            .params
+            .instance_ids
+            .as_deref()
+            .unwrap_or(command.instance_ids());
+        let output = cut(&outputs(clients, id, asked).await?, output_limit());
         if status == CommandStatus::Success {
             return done(&Output {
                 command_id: state.command_id,
