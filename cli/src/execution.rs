@@ -373,10 +373,21 @@ pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
     })
 }
 
-/// The steps' events in `events`, in history order: a step starts when its first state is entered, polls when
-/// its poll task is scheduled, is retried when a task is scheduled again after its failure (the task's state is
-/// found through `previousEventId`), and ends when its last state ends it.
-pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String, StepEvent)> {
+/// The steps' events in `events`, in history order, each with when it happened after the execution started (by
+/// the history's timestamps): a step starts when its first state past its `when` is entered (a step whose `when`
+/// is false is only skipped), polls when its poll task is scheduled, is retried when a task is scheduled again
+/// after its failure (the task's state is found through `previousEventId`), and ends when its last state ends it.
+pub fn step_events(
+    manifest: &Manifest,
+    events: &[HistoryEvent],
+) -> Vec<(String, StepEvent, std::time::Duration)> {
+    // Whole milliseconds, as the audit counts them.
+    let millis = |event: &HistoryEvent| event.timestamp().to_millis().unwrap_or_default();
+    let started_at = events.first().map(millis).unwrap_or_default();
+    let at = |event: &HistoryEvent| {
+        let since = millis(event).saturating_sub(started_at);
+        std::time::Duration::from_millis(u64::try_from(since).unwrap_or_default())
+    };
     let owner: HashMap<&str, &str> = manifest
         .steps
         .iter()
@@ -405,7 +416,7 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
         if let Some(step) = retried(event, &by_id).and_then(|state| owner.get(state).copied()) {
             let attempt = attempts.entry(step).or_insert(1);
             *attempt += 1;
-            out.push((step.to_owned(), StepEvent::Retried(*attempt)));
+            out.push((step.to_owned(), StepEvent::Retried(*attempt), at(event)));
             continue;
         }
         let Some(name) = event
@@ -420,25 +431,35 @@ pub fn step_events(manifest: &Manifest, events: &[HistoryEvent]) -> Vec<(String,
         };
         let entered = event.r#type() != &HistoryEventType::PassStateExited
             && event.state_entered_event_details().is_some();
+        let own = |suffix: &str| {
+            name.strip_prefix(step)
+                .and_then(|rest| rest.strip_prefix(": "))
+                == Some(suffix)
+        };
         if entered {
+            // Deciding whether to run is not running yet.
+            if own("when") {
+                continue;
+            }
             match started.get_mut(step) {
+                None if own("skipped") => {
+                    started.insert(step, 0);
+                    out.push((step.to_owned(), StepEvent::Skipped, at(event)));
+                }
                 None => {
                     started.insert(step, 0);
-                    out.push((step.to_owned(), StepEvent::Started));
+                    out.push((step.to_owned(), StepEvent::Started, at(event)));
                 }
                 Some(polls) if name.ends_with(": poll") => {
                     *polls += 1;
-                    out.push((step.to_owned(), StepEvent::Polled(*polls)));
+                    out.push((step.to_owned(), StepEvent::Polled(*polls), at(event)));
                 }
                 Some(_) => {}
             }
-            if name.ends_with(": skipped") {
-                out.push((step.to_owned(), StepEvent::Skipped));
-            }
         } else if name.ends_with(": failed") {
-            out.push((step.to_owned(), StepEvent::Failed(cause(event, step))));
+            out.push((step.to_owned(), StepEvent::Failed(cause(event, step)), at(event)));
         } else if name.ends_with(": done") || (name == step && !ends_in_done.contains(step)) {
-            out.push((step.to_owned(), StepEvent::Succeeded));
+            out.push((step.to_owned(), StepEvent::Succeeded, at(event)));
         }
     }
     out

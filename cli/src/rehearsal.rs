@@ -109,6 +109,7 @@ pub enum Event {
     Step {
         step: String,
         event: StepEvent,
+        /// After the execution started, by its history's timestamps.
         elapsed: Duration,
     },
     Answered {
@@ -302,11 +303,11 @@ impl Rehearsal {
             let events = execution::history(&self.session, &arn).await?;
             if let Some(manifest) = &manifest {
                 let steps = execution::step_events(manifest, &events);
-                for (step, event) in steps.iter().skip(shown) {
+                for (step, event, at) in steps.iter().skip(shown) {
                     progress(Event::Step {
                         step: step.clone(),
                         event: event.clone(),
-                        elapsed: began.elapsed(),
+                        elapsed: *at,
                     });
                 }
                 shown = steps.len();

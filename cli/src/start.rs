@@ -196,7 +196,6 @@ enum Target<'a> {
 /// Shows each step event as it appears in the history (as `rehearse` does: live on a terminal); whether the
 /// execution succeeded.
 async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
-    let began = std::time::Instant::now();
     let manifest = execution::manifest(session, execution).await?;
     let steps = manifest
         .iter()
@@ -216,8 +215,8 @@ async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
         };
         if let Some(manifest) = &manifest {
             let steps = execution::step_events(manifest, &events);
-            for (step, event) in steps.iter().skip(shown) {
-                progress.step(step, event, began.elapsed());
+            for (step, event, at) in steps.iter().skip(shown) {
+                progress.step(step, event, *at);
             }
             shown = steps.len();
         }
