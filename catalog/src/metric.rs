@@ -109,13 +109,16 @@ impl Comparison {
         }
     }
 
-    /// A value that is good, one away from the threshold where equality is not enough: what a rehearsal
-    /// publishes.
+    /// A good value that the metric could have, what a rehearsal publishes: between zero and a positive
+    /// threshold that it stays under (half of it: a latency or a CPU share is never negative), a tenth over a
+    /// positive threshold that it stays over; one past a threshold of zero or below.
     pub fn good_value(self, threshold: f64) -> f64 {
-        match self {
-            Comparison::Below => threshold - 1.0,
-            Comparison::AtMost | Comparison::AtLeast => threshold,
-            Comparison::Above => threshold + 1.0,
+        let below = matches!(self, Comparison::Below | Comparison::AtMost);
+        match (below, threshold > 0.0) {
+            (true, true) => threshold / 2.0,
+            (true, false) => threshold - 1.0,
+            (false, true) => threshold * 1.1,
+            (false, false) => threshold + 1.0,
         }
     }
 }
@@ -158,11 +161,17 @@ mod tests {
     fn comparisons_read_as_written_and_their_good_value_holds() {
         for (comparison, symbol) in Comparison::ALL.into_iter().zip(Comparison::SYMBOLS) {
             assert_eq!(Comparison::from_symbol(symbol), Some(comparison));
-            assert!(
-                comparison.holds(comparison.good_value(5.0), 5.0),
-                "{symbol}"
-            );
+            for threshold in [-3.0, 0.0, 0.8, 5.0, 70.0] {
+                let good = comparison.good_value(threshold);
+                assert!(comparison.holds(good, threshold), "{symbol} {threshold}");
+                assert!(
+                    threshold <= 0.0 || good >= 0.0,
+                    "{symbol} {threshold}: {good}"
+                );
+            }
         }
+        // A p99 latency under 0.8 s: 0.4 s, never negative.
+        assert_eq!(Comparison::Below.good_value(0.8), 0.4);
         assert!(!Comparison::Below.holds(5.0, 5.0) && Comparison::AtMost.holds(5.0, 5.0));
         assert_eq!(Comparison::from_symbol("=<"), None);
     }

@@ -391,14 +391,23 @@ impl Front {
         lambda_port: Option<u16>,
         speed: u64,
     ) -> Result<Front, RehearseError> {
+        // The world is made afresh: what an earlier rehearsal made would collide with it.
+        let reached = match endpoint {
+            Some(endpoint) => {
+                let upstream = address(endpoint)?;
+                moto_api(upstream, "reset", "").await?;
+                Some(upstream)
+            }
+            None => None,
+        };
         let listener = match lambda_port {
             Some(port) => std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)),
             None => lambdas::serve::bind(),
         }
         .map_err(RehearseError::Serve)?;
         let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
-        let (moto, upstream) = match endpoint {
-            Some(endpoint) => (None, address(endpoint)?),
+        let (moto, upstream) = match reached {
+            Some(upstream) => (None, upstream),
             None => {
                 let tasks = world::SERVICE_TASKS.to_string();
                 // The interpreter invokes Lambda at localhost:$MOTO_PORT: this process's server.
@@ -484,8 +493,14 @@ async fn warm_up(session: &Session) -> Result<(), AwsError> {
         .send()
         .await
         .map_err(|e| aws::explain(&e, CREATE_MACHINE))?;
+    // A name of its own: moto names an unnamed execution `None`, so a second one in the same emulator would exist
+    // already.
     sfn.start_execution()
         .state_machine_arn(machine.state_machine_arn())
+        .name(execution::default_name(
+            "warm-up",
+            std::time::SystemTime::now(),
+        ))
         .send()
         .await
         .map_err(|e| {
@@ -510,8 +525,13 @@ fn address(endpoint: &str) -> Result<SocketAddr, RehearseError> {
 async fn configure(upstream: SocketAddr) -> Result<(), RehearseError> {
     let body = json!({ "stepfunctions": { "execute_state_machine": true }, "lambda": { "use_docker": false } })
         .to_string();
+    moto_api(upstream, "config", &body).await
+}
+
+/// A POST to moto's own API (`/moto-api/{path}`).
+async fn moto_api(upstream: SocketAddr, path: &str, body: &str) -> Result<(), RehearseError> {
     let request = format!(
-        "POST /moto-api/config HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /moto-api/{path} HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let raw = lambdas::loopback::exchange(upstream, request.as_bytes())

@@ -240,7 +240,15 @@ pub fn run(args: &Args) -> ExitCode {
     outln!("the world after the rollback:");
     let width = world.iter().map(|l| l.resource.len()).max().unwrap_or(0);
     for line in &world {
-        outln!("  {:<width$}  {}", line.resource, line.state);
+        let mut states = line.state.lines();
+        outln!(
+            "  {:<width$}  {}",
+            line.resource,
+            states.next().unwrap_or_default()
+        );
+        for more in states {
+            outln!("  {:width$}  {more}", "");
+        }
     }
     if let Some(path) = &args.audit {
         let code = crate::compile::write(path, &audit::render::html(&outcome.report));

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, LaunchType,
-    ContainerDefinition, LoadBalancer, NetworkConfiguration, NetworkMode, PortMapping,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType,
+    LoadBalancer, NetworkConfiguration, NetworkMode, PortMapping,
 };
 use aws_sdk_elasticloadbalancingv2::types::{
     ActionTypeEnum, ProtocolEnum, TargetDescription, TargetTypeEnum,
@@ -357,7 +357,9 @@ pub async fn seed(
                 // `…:listener/app/<load balancer>/<id>/<id>`
                 let name = arn
                     .split_once("listener/app/")
-                    .map_or("rehearsal", |(_, rest)| rest.split('/').next().unwrap_or("rehearsal"))
+                    .map_or("rehearsal", |(_, rest)| {
+                        rest.split('/').next().unwrap_or("rehearsal")
+                    })
                     .to_owned();
                 let network = world.network(config).await?;
                 let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
@@ -637,7 +639,11 @@ async fn register(
                 .image(image)
                 .essential(true)
                 .memory(512)
-                .port_mappings(PortMapping::builder().container_port(CONTAINER_PORT).build())
+                .port_mappings(
+                    PortMapping::builder()
+                        .container_port(CONTAINER_PORT)
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -862,7 +868,8 @@ impl World {
             .to_owned();
         if for_service {
             // The ECS service, made after it, registers its tasks here.
-            self.created.push(format!("target group {name} (ip targets)"));
+            self.created
+                .push(format!("target group {name} (ip targets)"));
         } else {
             let targets = run_instances(config, 2).await?;
             let mut register = elb.register_targets().target_group_arn(&arn);
@@ -975,10 +982,7 @@ impl World {
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default();
-                lines.push(line(
-                    format!("RDS snapshots of {id}"),
-                    format!("{}: {}", snapshots.len(), snapshots.join(", ")),
-                ));
+                lines.push(line(format!("RDS snapshots of {id}"), counted(&snapshots)));
             }
         }
         if !self.db_clusters.is_empty() {
@@ -1018,7 +1022,12 @@ impl World {
                 .listener_arn(arn)
                 .send()
                 .await
-                .map(|r| r.rules().iter().filter(|r| r.is_default() != Some(true)).count())
+                .map(|r| {
+                    r.rules()
+                        .iter()
+                        .filter(|r| r.is_default() != Some(true))
+                        .count()
+                })
                 .unwrap_or_default();
             lines.push(line(
                 format!("listener of {name}"),
@@ -1043,17 +1052,8 @@ impl World {
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default();
-            lines.push(line(
-                "EC2 images".to_owned(),
-                format!("{}: {}", images.len(), images.join(", ")),
-            ));
-            let commands = aws_sdk_ssm::Client::new(config)
-                .list_commands()
-                .send()
-                .await
-                .map(|c| c.commands().len())
-                .unwrap_or_default();
-            lines.push(line("SSM commands".to_owned(), commands.to_string()));
+            lines.push(line("EC2 images".to_owned(), counted(&images)));
+            lines.extend(ssm_scripts(config).await);
         }
         lines
     }
@@ -1091,11 +1091,76 @@ impl World {
                 .collect();
             lines.push(StateLine {
                 resource: format!("RDS cluster snapshots of {id}"),
-                state: format!("{}: {}", of.len(), of.join(", ")),
+                state: counted(&of),
             });
         }
         lines
     }
+}
+
+/// `none`, or how many and which.
+fn counted(items: &[impl AsRef<str>]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    let names: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    format!("{}: {}", items.len(), names.join(", "))
+}
+
+/// Each command that SSM received, oldest first, with the script as SSM would run it on its instances (what the
+/// handler sent, values and all), so that a person can read what would have run: the emulator runs nothing.
+async fn ssm_scripts(config: &aws_config::SdkConfig) -> Vec<StateLine> {
+    let Ok(listed) = aws_sdk_ssm::Client::new(config)
+        .list_commands()
+        .send()
+        .await
+    else {
+        return vec![StateLine {
+            resource: "SSM commands".to_owned(),
+            state: "unknown: ListCommands failed".to_owned(),
+        }];
+    };
+    let mut commands = listed.commands().to_vec();
+    commands.sort_by_key(|c| {
+        c.requested_date_time()
+            .map(|t| (t.secs(), t.subsec_nanos()))
+    });
+    if commands.is_empty() {
+        return vec![StateLine {
+            resource: "SSM commands".to_owned(),
+            state: "none".to_owned(),
+        }];
+    }
+    commands
+        .iter()
+        .map(|command| {
+            let script = command
+                .parameters()
+                .and_then(|p| p.get("commands"))
+                .map(|lines| lines.join("\n"))
+                .unwrap_or_default();
+            let directory = command
+                .parameters()
+                .and_then(|p| p.get("workingDirectory"))
+                .and_then(|d| d.first())
+                .map(|d| format!("in {d}\n"))
+                .unwrap_or_default();
+            // The handler's comment ends with the step's id; the emulator's instance list is not what was asked
+            // (moto 5.2.5 adds every instance it knows to a command sent to instance ids).
+            let step = command
+                .comment()
+                .filter(|c| c.starts_with("stepback "))
+                .and_then(|c| c.rsplit(' ').next())
+                .map_or_else(
+                    || command.command_id().unwrap_or_default().to_owned(),
+                    |step| format!("from {step}"),
+                );
+            StateLine {
+                resource: format!("SSM command {step}"),
+                state: format!("{directory}{script}"),
+            }
+        })
+        .collect()
 }
 
 fn rewrite_json(json: &mut Json, replace: &impl Fn(&mut String)) {

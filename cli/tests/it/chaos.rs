@@ -1,8 +1,7 @@
 //! `stepback rehearse --chaos`: the examples rehearsed under throttling, 5xx answers and dropped replies in a
 //! fifth of the handlers' AWS calls, seed after seed, against one moto that the test starts and passes as
-//! `--endpoint` (reset between runs). Every run succeeds, and nothing that a step creates exists twice.
+//! `--endpoint` (which each rehearsal resets). Every run succeeds, and nothing that a step creates exists twice.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use cli::approval::Decision;
@@ -72,7 +71,6 @@ fn chaos_rehearsals_succeed_and_create_nothing_twice() {
     });
     for (seed, example, inputs, expected) in webapp.chain(ec2) {
         runtime.block_on(async {
-            reset(moto.addr()).await;
             let mut plan = plan(example, inputs, &[]);
             plan.endpoint = Some(moto.endpoint());
             plan.lambda_port = Some(lambda_port);
@@ -114,18 +112,6 @@ fn chaos_rehearsals_succeed_and_create_nothing_twice() {
             "no {fault:?} among {total:?}"
         );
     }
-}
-
-/// moto's state, emptied (`POST /moto-api/reset`), as a fresh emulator's.
-async fn reset(moto: SocketAddr) {
-    let request = format!(
-        "POST /moto-api/reset HTTP/1.1\r\nHost: {moto}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    let raw = lambdas::loopback::exchange(moto, request.as_bytes())
-        .await
-        .expect("moto answers");
-    let answer = lambdas::loopback::Response::parse(&raw).expect("an HTTP answer");
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&raw));
 }
 
 async fn created(rehearsal: &Rehearsal) -> Created {
