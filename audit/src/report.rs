@@ -218,6 +218,9 @@ struct Seen {
     poll_times: Vec<i64>,
     retries: Vec<Retried>,
     task_error: Option<(Option<String>, Option<String>)>,
+    /// The result of the step's last task that succeeded: a Lambda's `{Payload: Response}`, or an approval's
+    /// answer.
+    task_result: Option<Value>,
 }
 
 /// Builds the report. The definition must be one that stepback compiled: its manifest maps states to steps.
@@ -331,6 +334,9 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
             }
             Kind::TaskFailed { error, cause } => {
                 s.task_error = Some((error.clone(), cause.clone()));
+            }
+            Kind::TaskSucceeded { output } => {
+                s.task_result = output.as_deref().and_then(|o| serde_json::from_str(o).ok());
             }
             _ => {}
         }
@@ -538,8 +544,9 @@ fn record(
     step.ended_at = step.end.map(format_time);
     step.duration_ms = step.start.zip(step.end).map(|(s, e)| millis(e - s));
 
-    let native =
-        catalog::action(&spec.action).is_some_and(|a| a.runtime == catalog::Runtime::Native);
+    let runtime = catalog::action(&spec.action).map(|a| a.runtime);
+    let native = runtime == Some(catalog::Runtime::Native);
+    let token = runtime == Some(catalog::Runtime::TaskToken);
     let exit: Option<(&str, Value)> = seen.exit.as_ref().map(|(name, output)| {
         let value = output
             .as_deref()
@@ -579,8 +586,17 @@ fn record(
                 step.cause = text(result, "Cause");
                 Outcome::FailedContinued
             } else if text(result, "status").as_deref() == Some("done") {
-                if let Some(outputs) = result
-                    .and_then(|r| r.get("output"))
+                // The state keeps only the outputs a later step reads (and kept all of them before): every
+                // output is in the history, in the result of the step's last task.
+                let answered = match &seen.task_result {
+                    Some(answer) if token => Some(answer),
+                    Some(result) if result.pointer("/Payload/status") == Some(&"done".into()) => {
+                        result.pointer("/Payload/output")
+                    }
+                    _ => None,
+                };
+                if let Some(outputs) = answered
+                    .or_else(|| result.and_then(|r| r.get("output")))
                     .and_then(Value::as_object)
                 {
                     step.outputs = outputs.clone();

@@ -123,6 +123,11 @@ pub enum Status {
     Failed,
 }
 
+/// The longest comment `stepback approve` and `stepback reject` send, as [`crate::input_length`] counts it: the
+/// answer is kept in the state data when a later step reads it, and a rejection's reason becomes the failure's
+/// cause, both counted at this bound.
+pub const APPROVAL_COMMENT_BYTES: usize = 1024;
+
 /// What `stepback approve` sends with SendTaskSuccess; the state machine stores it as the `approval` step's
 /// outputs. `stepback reject` sends SendTaskFailure with [`crate::ErrorName::Rejected`] instead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -482,6 +482,26 @@ const TASK_ROLES: &[&str] = &["{task_roles}"];
 /// JSONPath Choice rules cannot list an object's keys, so the guard Lambda, which runs before any step, does.
 pub const GUARD_DECLARED: &str = "declared";
 pub const GUARD_INPUT: &str = "input";
+/// The `guard` param that bounds each string or list input: its `max_length` by name ([`input_length`]).
+pub const GUARD_MAX_LENGTHS: &str = "max_lengths";
+
+/// An input's length as `max_length` counts it: the bytes the value takes in the state data, as JSON (UTF-8),
+/// without a string's quotes. Plain text of n ASCII characters is n; a `"` or `\` counts 2.
+pub fn input_length(value: &serde_json::Value) -> usize {
+    let json = value.to_string();
+    match value {
+        serde_json::Value::String(_) => json.len().saturating_sub(2),
+        _ => json.len(),
+    }
+}
+
+/// `max_length` of a string input that does not declare one: a version, an id, a reason. One that
+/// `[trigger].input` fills from an alarm gets room for what the alarm writes (`workflow::Workflow::max_length`).
+pub const DEFAULT_STRING_LENGTH: usize = 1024;
+/// `max_length` of a list input that does not declare one, as JSON.
+pub const DEFAULT_LIST_LENGTH: usize = 4 * 1024;
+/// The largest `max_length` an input may declare: a quarter of what a state may carry.
+pub const MAX_INPUT_LENGTH: usize = 64 * 1024;
 /// The `guard` params of a workflow with `[trigger]`: the input the execution was started with (whether an alarm
 /// started it, [`ALARM_DETAIL_TYPE`]), `[trigger].cooldown` in seconds, and `[trigger].topic`.
 pub const GUARD_STARTED_WITH: &str = "started_with";
@@ -555,7 +575,8 @@ pub static ACTIONS: &[ActionSpec] = &[
         exactly_one_of: &[],
         outputs: &[
             output("approved_by", T::String, "who approved"),
-            output("comment", T::String, "the approver's comment"),
+            output("comment", T::String, "the approver's comment")
+                .at_most(contract::APPROVAL_COMMENT_BYTES + 2),
         ],
         runtime: Runtime::TaskToken,
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
@@ -1534,7 +1555,12 @@ pub static ACTIONS: &[ActionSpec] = &[
             param(
                 GUARD_INPUT,
                 T::StringMap,
-                "the execution input with the defaults filled in; its keys are checked, its values are not",
+                "the execution input with the defaults filled in; its keys and its values' lengths are checked",
+            ),
+            optional(
+                GUARD_MAX_LENGTHS,
+                T::StringMap,
+                "each string or list input's max_length: a longer value is refused",
             ),
             optional(
                 GUARD_STARTED_WITH,

@@ -20,8 +20,23 @@ pub enum AnswerError {
         "no approval is waiting on this token ({code}): it was answered already, it timed out, or its execution ended"
     )]
     NotWaiting { code: String },
+    /// The comment is longer than the state machine keeps: a user error, found before any request.
+    #[error(
+        "the comment is {length} bytes long, over the {max} an answer may carry (the state data counts it at that); shorten it"
+    )]
+    CommentTooLong { length: usize, max: usize },
     #[error(transparent)]
     Aws(#[from] AwsError),
+}
+
+/// Refuses a comment longer than [`catalog::contract::APPROVAL_COMMENT_BYTES`].
+pub fn check_comment(comment: &str) -> Result<(), AnswerError> {
+    let length = catalog::input_length(&comment.into());
+    let max = catalog::contract::APPROVAL_COMMENT_BYTES;
+    if length > max {
+        return Err(AnswerError::CommentTooLong { length, max });
+    }
+    Ok(())
 }
 
 /// Sends the decision. An approval stores `{approved_by, comment}` as the step's result; a rejection fails the
@@ -33,6 +48,7 @@ pub async fn answer(
     by: &str,
     comment: &str,
 ) -> Result<(), AnswerError> {
+    check_comment(comment)?;
     match decision {
         Decision::Approve => {
             let answer = ApprovalAnswer {

@@ -24,7 +24,7 @@ pub struct Args {
     /// out of the shell history.
     #[arg(long)]
     token: Option<String>,
-    /// Why; recorded in the execution history.
+    /// Why; recorded in the execution history. At most 1024 bytes (a `"` or `\` counts 2).
     #[arg(long, default_value = "")]
     comment: String,
     /// Who answers. With EXECUTION_ARN, a display name recorded beside the caller's ARN from STS, which is what
@@ -58,6 +58,10 @@ pub fn run(args: &Args, decision: Decision) -> ExitCode {
         }
         other => other.map(str::to_owned),
     };
+    if let Err(error) = approval::check_comment(&args.comment) {
+        errln!("error: {error}");
+        return ExitCode::from(INVALID);
+    }
     let sent = crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
         let (token, by) = match (token, &args.execution) {

@@ -15,9 +15,21 @@ pub fn run(files: &[PathBuf], deny_warnings: bool) -> ExitCode {
             }
         };
         let checked = workflow::check(&source);
-        err!("{}", report::render(path, &source, &checked.diagnostics));
-        let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = checked.diagnostics.len() - errors;
+        let mut diagnostics = checked.diagnostics;
+        // The limits `compile` refuses (history events, definition size, state data): a workflow that passes
+        // `check` in CI compiles at deploy time.
+        let mut compile_errors = Vec::new();
+        if let Some(workflow) = &checked.workflow {
+            match compiler::plan(workflow) {
+                Ok(compiled) => diagnostics.extend(compiled.over_limits),
+                Err(errors) => compile_errors = errors,
+            }
+        }
+        err!("{}", report::render(path, &source, &diagnostics));
+        let compile_failures = compile_errors.len();
+        report::compile_errors(path, &source, compile_errors);
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count() + compile_failures;
+        let warnings = diagnostics.len() + compile_failures - errors;
         let failed = errors > 0 || deny_warnings && warnings > 0;
         let verdict = if failed { "invalid" } else { "ok" };
         errln!(

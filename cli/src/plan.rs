@@ -313,11 +313,19 @@ fn compiler_figures(plan: &Plan) -> String {
         (
             "state data",
             format!(
-                "at most {} bytes, limit {}",
+                "at most {} bytes, limit {}; most: {}",
                 plan.state_size.bytes,
-                compiler::state_size::LIMIT
+                compiler::state_size::LIMIT,
+                plan.state_size
+                    .parts
+                    .iter()
+                    .take(3)
+                    .map(|p| format!("{} {}", p.what, p.bytes))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            "every input, output and error cause at its bound; Step Functions fails an execution past it",
+            "every input at its max_length, the outputs later steps read, error causes, each at its bound; \
+             Step Functions fails an execution past it",
         ),
     ];
     let mut text = "\nCompiler figures, for reviewing the generated state machine\n".to_owned();

@@ -218,16 +218,8 @@ fn over_limits(
             &fits,
         ));
     }
-    // The first of the largest steps, in declaration order.
-    let largest = plan.state_size.steps.iter().rev().max_by_key(|(_, b)| *b);
-    if let (true, Some((step, step_bytes))) = (plan.state_size.bytes > state_size::LIMIT, largest) {
-        diagnostics.push(codes::state_size(
-            span(step),
-            step,
-            *step_bytes,
-            plan.state_size.bytes,
-            state_size::LIMIT,
-        ));
+    if plan.state_size.bytes > state_size::LIMIT {
+        diagnostics.push(state_size_diagnostic(workflow, &plan.state_size));
     }
     if plan.definition_bytes > DEFINITION_LIMIT {
         let mut bytes: BTreeMap<&str, usize> = BTreeMap::new();
@@ -254,6 +246,37 @@ fn over_limits(
         }
     }
     diagnostics
+}
+
+/// E039 at the step whose kept outputs weigh most, with the reads that keep them and the bound's three
+/// heaviest parts.
+fn state_size_diagnostic(workflow: &Workflow, size: &state_size::StateSize) -> Diagnostic {
+    let heaviest: Vec<String> = size
+        .parts
+        .iter()
+        .take(3)
+        .map(|p| format!("{} ({} bytes)", p.what, p.bytes))
+        .collect();
+    let (span, label, reads) = match size.outputs().next() {
+        Some((step, readers, bytes)) => {
+            let index = workflow.steps.iter().position(|s| s.id == step);
+            let reads = workflow
+                .reads
+                .iter()
+                .filter(|r| Some(r.to) == index)
+                .map(|r| r.span.clone())
+                .collect();
+            let span = workflow.step(step).map_or(0..0, |s| s.id_span.clone());
+            let readers: Vec<String> = readers.iter().map(|r| format!("`{r}`")).collect();
+            let label = format!(
+                "its outputs, up to {bytes} bytes, stay in the state: read by {}",
+                readers.join(", ")
+            );
+            (span, label, reads)
+        }
+        None => (0..0, "the inputs and failures alone".to_owned(), Vec::new()),
+    };
+    codes::state_size(span, &label, reads, size.bytes, state_size::LIMIT, &heaviest)
 }
 
 /// Adds each owned state's JSON size to its step's total, through `Parallel` branches.

@@ -1,6 +1,8 @@
 //! The schedule tree and the steps to states.
 //!
-//! The state (`$`) is `{"input", "steps"}`. Each step writes `$.steps.<id>`; a `Parallel` hands its branches
+//! The state (`$`) is `{"input", "steps"}`. Each step writes `$.steps.<id>`: its `status` (or `skipped`, or its
+//! failure), and its `output` only when a later step or `when` reads it (the rest stays in the history, where
+//! the audit reads it); a `Parallel` hands its branches
 //! `input` and only the step results they read, each branch ends with `OutputPath: $.steps`, and a merge
 //! `Pass` folds the branch results back with `States.JsonMerge`. A `Catch` puts Step Functions' error output
 //! (`{Error, Cause}`, either of which may be missing) at `$.failure` and a Pass adds `step`, so no state reads a
@@ -76,6 +78,12 @@ pub fn lower(
         poll_plans: BTreeMap::new(),
         failure_entry: String::new(),
         step_states: BTreeMap::new(),
+        carried: workflow
+            .reads
+            .iter()
+            .filter_map(|read| workflow.steps.get(read.to))
+            .map(|step| step.id.clone())
+            .collect(),
     };
     let mut top = Scope {
         states: Vec::new(),
@@ -181,6 +189,9 @@ struct Lowering<'a> {
     failure_entry: String,
     /// The states each step's lowering added, for the audit's manifest.
     step_states: BTreeMap<String, Vec<String>>,
+    /// The steps whose outputs a later step or `when` reads: only their outputs stay in the state data, the
+    /// others' only in the history (the task's result), where the audit reads them.
+    carried: BTreeSet<String>,
 }
 
 impl Lowering<'_> {
@@ -268,8 +279,14 @@ impl Lowering<'_> {
                 states: Vec::new(),
                 in_branch: true,
             };
-            let start_at = self.lower_tree(&mut branch, child, &Transition::End);
-            reads.extend(self.outside_reads(child));
+            let outside = self.outside_reads(child);
+            let end = if outside.is_empty() {
+                Transition::End
+            } else {
+                Transition::Next(self.lower_hand_back(&mut branch, child))
+            };
+            let start_at = self.lower_tree(&mut branch, child, &end);
+            reads.extend(outside);
             branches.push(StateMachine {
                 comment: None,
                 start_at,
@@ -305,6 +322,36 @@ impl Lowering<'_> {
             }),
         ));
         name
+    }
+
+    /// The last state of a branch that was handed results from outside it: it hands back only its own steps'
+    /// results, so that the `Parallel`'s result does not hold the others a second time beside `$.steps`. A
+    /// `wait` step keeps no result (and is missing unless skipped), so its mark stays in the branch.
+    fn lower_hand_back(&mut self, scope: &mut Scope, tree: &Tree) -> String {
+        let own: Map<String, Json> = tree
+            .steps()
+            .into_iter()
+            .filter_map(|i| self.workflow.steps.get(i))
+            .filter(|s| s.action.runtime != Runtime::Native)
+            .map(|s| (computed(&s.id), json!(step_path(&s.id, ""))))
+            .collect();
+        let ids: Vec<&str> = own.keys().map(|k| k.trim_end_matches(".$")).collect();
+        let title = format!("Hand back: {}", ids.join(", "));
+        self.overhead_events += events::PASS;
+        self.overhead_nominal += events::PASS;
+        self.name(
+            &title,
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "this branch's own step results, without those it was handed".to_owned(),
+                    ),
+                    parameters: Some(Json::Object(own)),
+                    ..Pass::to(Transition::End)
+                })
+            },
+            scope,
+        )
     }
 
     /// At the top level, a branch failure is decoded into `$.failure`; anything else (a runtime error in the
@@ -343,6 +390,16 @@ impl Lowering<'_> {
                 next: broken,
             },
         ]
+    }
+
+    /// The fields of a task's response that the step keeps at `$.steps.<id>`: `output` only when read.
+    fn kept<'f>(&self, step: &Step, fields: &[&'f str]) -> Vec<&'f str> {
+        let carried = self.carried.contains(&step.id);
+        fields
+            .iter()
+            .copied()
+            .filter(|&f| carried || f != field::OUTPUT)
+            .collect()
     }
 
     fn step_id(&self, index: usize) -> Option<&str> {
@@ -486,10 +543,11 @@ impl Lowering<'_> {
                     resource: LAMBDA_INVOKE_WITH_TOKEN.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
                     // SendTaskSuccess's output is the approval: {"approved_by", "comment"}.
-                    result_selector: Some(json!({
-                        field::STATUS: Status::Done,
-                        computed(field::OUTPUT): "$",
-                    })),
+                    result_selector: Some(if self.carried.contains(&step.id) {
+                        json!({ field::STATUS: Status::Done, computed(field::OUTPUT): "$" })
+                    } else {
+                        json!({ field::STATUS: Status::Done })
+                    }),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
                     timeout_seconds: Some(step.timeout_secs.max(1)),
@@ -510,7 +568,9 @@ impl Lowering<'_> {
                     comment: Some(describe(step)),
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
-                    result_selector: Some(response_selector(&[field::STATUS, field::OUTPUT])),
+                    result_selector: Some(response_selector(
+                        &self.kept(step, &[field::STATUS, field::OUTPUT]),
+                    )),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
                     timeout_seconds: (step.timeout_secs > 0).then_some(step.timeout_secs),
@@ -588,15 +648,19 @@ impl Lowering<'_> {
         let wait = step_path(id, "wait");
 
         let (transition, output_path) = scope.exit(next);
+        let kept = self.kept(step, &[field::STATUS, field::OUTPUT]);
+        let poll_fields = self.kept(step, &POLL_FIELDS);
         let done = self.name(
             &format!("{id}: done"),
             |_| {
                 State::Pass(Pass {
-                    comment: Some("keep the outputs as the step's result".to_owned()),
-                    parameters: Some(json!({
-                        computed(field::STATUS): format!("{last}.{}", field::STATUS),
-                        computed(field::OUTPUT): format!("{last}.{}", field::OUTPUT),
-                    })),
+                    comment: Some("keep the step's result: its outputs when a later step reads them".to_owned()),
+                    parameters: Some(
+                        kept.iter()
+                            .map(|&f| (computed(f), json!(format!("{last}.{f}"))))
+                            .collect::<Map<_, _>>()
+                            .into(),
+                    ),
                     result_path: Some(ResultPath::At(here.clone())),
                     output_path,
                     ..Pass::to(transition)
@@ -676,7 +740,7 @@ impl Lowering<'_> {
         let mut poll_selector = Map::new();
         poll_selector.insert(computed("n"), json!(format!("$.Payload.{}", field::POLL)));
         poll_selector.insert(next_wait.0, next_wait.1);
-        poll_selector.insert("last".to_owned(), response_selector(&POLL_FIELDS));
+        poll_selector.insert("last".to_owned(), response_selector(&poll_fields));
         let poll = self.name(
             &format!("{id}: poll"),
             |_| {
@@ -750,7 +814,7 @@ impl Lowering<'_> {
             result_selector: Some(json!({
                 "n": 0,
                 "wait": first_wait,
-                "last": response_selector(&POLL_FIELDS),
+                "last": response_selector(&poll_fields),
             })),
             result_path: Some(ResultPath::At(here)),
             output_path: None,
@@ -1077,6 +1141,15 @@ impl Lowering<'_> {
         let mut params = Map::new();
         params.insert(catalog::GUARD_DECLARED.to_owned(), json!(declared));
         params.insert(computed(catalog::GUARD_INPUT), json!("$.input"));
+        // Choice rules cannot measure a string, so the guard checks each input's `max_length`: the state data's
+        // bound counts every input at it.
+        let max_lengths: Map<String, Json> = self
+            .workflow
+            .inputs
+            .iter()
+            .filter_map(|i| Some((i.name.clone(), json!(self.workflow.max_length(i)?))))
+            .collect();
+        params.insert(catalog::GUARD_MAX_LENGTHS.to_owned(), Json::Object(max_lengths));
         // Only an alarm-started execution waits out the cooldown; the guard tells one from the input it started
         // with, which the rule passes on unchanged.
         let cooling = self.workflow.trigger.as_ref().map(|trigger| {

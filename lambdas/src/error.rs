@@ -20,11 +20,13 @@ pub struct ActionError {
 }
 
 impl ActionError {
-    /// The message is cut to the catalog's bound, saying so: the state machine keeps it as a failure's cause.
+    /// The message is cut to the catalog's bound, saying so: the state machine keeps it as a failure's cause,
+    /// escaped twice (in the runtime's `{"errorType", "errorMessage"}` JSON, and that JSON as a string), and
+    /// the bound counts it so.
     pub fn new(name: ErrorName, message: impl Into<String>) -> ActionError {
         ActionError {
             name,
-            message: cut(message.into(), catalog::ERROR_MESSAGE_BYTES),
+            message: cut_to(message.into(), catalog::ERROR_MESSAGE_BYTES, escaped_twice),
         }
     }
 
@@ -92,12 +94,19 @@ fn one_line(text: &str) -> String {
 }
 
 /// `text` in at most `limit` bytes: when longer, cut at a character boundary, saying how much was left out.
-pub fn cut(mut text: String, limit: usize) -> String {
-    if text.len() > limit {
-        let mut end = limit.saturating_sub(32);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
+pub fn cut(text: String, limit: usize) -> String {
+    cut_to(text, limit, char::len_utf8)
+}
+
+/// `text` in at most `limit` bytes as `weight` counts each character's (the note of the cut is plain ASCII).
+fn cut_to(mut text: String, limit: usize, weight: fn(char) -> usize) -> String {
+    let room = limit.saturating_sub(32);
+    let mut held = 0;
+    let end = text.char_indices().find_map(|(at, c)| {
+        held += weight(c);
+        (held > room).then_some(at)
+    });
+    if let Some(end) = end.filter(|_| text.chars().map(weight).sum::<usize>() > limit) {
         let left_out = text.len() - end;
         text.truncate(end);
         text.push_str(&format!("… (cut: {left_out} more bytes)"));
@@ -124,6 +133,17 @@ pub fn classify(code: &str, http_status: u16) -> ErrorName {
         ErrorName::InvalidInput
     } else {
         ErrorName::Failed
+    }
+}
+
+/// The bytes `c` takes once escaped as JSON, and that JSON escaped again as a JSON string.
+fn escaped_twice(c: char) -> usize {
+    match c {
+        '"' | '\\' => 4,
+        '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 3,
+        // `\u0001`, its backslash escaped.
+        c if u32::from(c) < 0x20 => 7,
+        c => c.len_utf8(),
     }
 }
 
@@ -174,6 +194,24 @@ mod tests {
             for debug in ["HttpResponse", "SdkBody", "x-amzn-requestid", "ConnectorError"] {
                 assert!(!message.contains(debug), "{debug} in {message}");
             }
+        }
+    }
+
+    /// What the state machine keeps of a message: it must fit the catalog's bound, whatever it holds.
+    #[test]
+    fn a_message_is_cut_to_fit_the_bound_escaped_twice() {
+        for unit in ["a", "\"", "\\", "\n", "\u{1}", "é", "😀"] {
+            let error = ActionError::new(ErrorName::Failed, unit.repeat(10_000));
+            let lambda_error = serde_json::json!({ "errorType": "Stepback.Failed", "errorMessage": error.message });
+            let cause = serde_json::to_string(&lambda_error.to_string()).unwrap_or_default();
+            assert!(
+                cause.len() <= catalog::ERROR_MESSAGE_BYTES + 64,
+                "{unit:?}: {} bytes",
+                cause.len()
+            );
+            assert!(error.message.ends_with("more bytes)"), "{unit:?}");
+            let short = ActionError::new(ErrorName::Failed, unit.repeat(10));
+            assert_eq!(short.message, unit.repeat(10), "a short message is kept whole");
         }
     }
 

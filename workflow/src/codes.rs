@@ -384,14 +384,15 @@ impl Code {
                 "Split the workflow, or shorten the descriptions and params of the step named in the label.",
             ),
             Code::StateSize => (
-                "Step Functions fails an execution whose state data (its input, every step's result so far, a \
-                 failure) grows over 256 KB. Each input, each action's output and each error's cause has a \
-                 bound, and `stepback compile` adds them up for the worst case, so a workflow with very many \
-                 steps, or many whose outputs are large (HTTP checks' bodies are not kept, but a command's \
-                 output or a target list is), is refused rather than failing half-way.",
-                "# 20 steps like this one, each keeping up to 8 KB of command output:\n[steps.s1]\naction = \"ssm.command\"\ninstance_ids = [\"i-0123456789abcdef0\"]\ncommands = [\"true\"]\n",
-                "Split the workflow in two, or move the steps with the largest outputs (named in the label) into \
-                 a workflow of their own.",
+                "Step Functions fails an execution whose state data (its input, the step results it keeps, a \
+                 failure) grows over 256 KB. The state keeps every input, each step's mark (done, skipped, failed) \
+                 and the outputs that a later step or `when` reads; an output that nothing reads stays in the \
+                 execution's history only. Each part has a bound (an input's `max_length`, an output's catalog \
+                 bound, an error's cut cause), and `check` and `compile` add them up for the worst case, so a \
+                 workflow that keeps too much is refused rather than failing half-way.",
+                "# 8 pairs like this one, each keeping a drain's target list (up to 32 KB) for its register:\n[steps.drain_1]\naction = \"alb.deregister\"\ntarget_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/1\"\n\n[steps.undrain_1]\naction = \"alb.register\"\nafter = [\"drain_1\"]\ntarget_group = \"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/1\"\ntargets = \"${steps.drain_1.targets}\"\n",
+                "The help names the heaviest parts and the steps that read them: read fewer of those outputs, \
+                 or lower the `max_length` of large inputs.",
             ),
             Code::WindowTooShort => (
                 "A metric check passes when the newest `periods` datapoints are all good, and it reads only \
@@ -672,6 +673,17 @@ pub fn unknown_input_type(span: Span, name: &str, suggestion: Option<String>) ->
     )
     .label("not an input type")
     .help(suggestion.unwrap_or_else(|| "input types are string, bool, number and list".into()))
+}
+
+/// An input's default is longer than its `max_length`, so the machine's input check would refuse it.
+pub fn default_too_long(span: Span, input: &str, length: usize, max_length: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!("the default of input `{input}` is {length} bytes long, over its `max_length` of {max_length}"),
+    )
+    .label(format!("at most {max_length} bytes"))
+    .help("shorten the default, or raise `max_length`")
 }
 
 pub fn default_type(span: Span, input: &str, found: &str, ty: ValueType) -> Diagnostic {
@@ -1031,8 +1043,8 @@ pub fn duration_out_of_range(span: Span, key: &str, secs: u64, min: u64) -> Diag
     })
 }
 
-/// A `retry` number outside its range; `integral` when it must be whole.
-pub fn retry_out_of_range(
+/// A number outside its range (a `retry` field, an input's `max_length`); `integral` when it must be whole.
+pub fn number_out_of_range(
     span: Span,
     key: &str,
     n: f64,
@@ -1216,24 +1228,32 @@ pub fn history_budget(
     .help(help)
 }
 
-/// `step`'s result is the largest part of the state data's bound.
+/// The state data's bound is over the limit: the label at the step whose kept outputs weigh most (`outputs`:
+/// what it keeps, who reads it), the related spans at the references that keep them, and `heaviest`, the
+/// bound's three largest parts, each described with its bytes.
 pub fn state_size(
     span: Span,
-    step: &str,
-    step_bytes: usize,
+    outputs: &str,
+    reads: Vec<Span>,
     bytes: usize,
     limit: usize,
+    heaviest: &[String],
 ) -> Diagnostic {
-    Diagnostic::new(
+    let mut diagnostic = Diagnostic::new(
         Code::StateSize,
         span,
         format!(
             "the state data may reach {bytes} bytes, over the Step Functions limit of {limit} bytes per state"
         ),
     )
-    .label(format!("the largest result, up to {step_bytes} bytes"))
-    .help(format!(
-        "split the workflow, or give `{step}` (and the steps like it) a workflow of their own"
+    .label(outputs.to_owned());
+    for read in reads {
+        diagnostic = diagnostic.related(read, "this read keeps them in the state");
+    }
+    diagnostic.help(format!(
+        "the heaviest parts: {}; an output that no step reads stays in the history only, so read fewer of \
+         these outputs (or read them in fewer steps after a `Parallel`), or lower the inputs' `max_length`",
+        heaviest.join("; ")
     ))
 }
 

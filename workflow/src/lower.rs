@@ -354,7 +354,11 @@ impl<'s> Lowerer<'s> {
             let Some(decl) = Table::of(decl, &context, self.sink) else {
                 continue;
             };
-            decl.deny_unknown(&["type", "default", "description"], &context, self.sink);
+            decl.deny_unknown(
+                &["type", "default", "description", "max_length"],
+                &context,
+                self.sink,
+            );
             let ok = self.identifier(name, name_span.clone(), "input name", MAX_NAME_LEN);
             let ty = match decl.string("type", &context, self.sink) {
                 Some((ty, span)) => match ty {
@@ -384,12 +388,22 @@ impl<'s> Lowerer<'s> {
             let description = decl
                 .string("description", &context, self.sink)
                 .map(|(s, _)| s.to_owned());
+            let max_length = ty.and_then(|ty| self.max_length(&decl, ty, &context));
+            if let (Some(ty), Some(default), Some(node)) = (ty, &default, decl.get("default")) {
+                let length = catalog::input_length(default);
+                let bound = max_length.or(crate::model::default_max_length(ty));
+                if let Some(bound) = bound.filter(|&bound| length > bound) {
+                    self.sink
+                        .push(codes::default_too_long(node.span(), name, length, bound));
+                }
+            }
             match (ok, ty) {
                 (true, Some(ty)) => inputs.push(Input {
                     name: name.to_owned(),
                     ty,
                     default,
                     description,
+                    max_length,
                 }),
                 _ => {
                     broken.insert(name.to_owned());
@@ -397,6 +411,31 @@ impl<'s> Lowerer<'s> {
             }
         }
         (inputs, broken)
+    }
+
+    /// An input's declared `max_length`: only strings and lists have one (a number or a bool has a fixed size).
+    fn max_length(&mut self, decl: &Table<'_, '_>, ty: ValueType, context: &str) -> Option<usize> {
+        let (n, span) = decl.number("max_length", context, self.sink)?;
+        if crate::model::default_max_length(ty).is_none() {
+            let allowed = ["type", "default", "description"];
+            self.sink.push(codes::unknown_key(
+                decl.key_span("max_length").unwrap_or(span),
+                "max_length",
+                &format!("{context} (a {}, whose length is fixed)", ty.name()),
+                None,
+                &allowed,
+            ));
+            return None;
+        }
+        let n = self.in_range(
+            n,
+            1.0,
+            catalog::MAX_INPUT_LENGTH as f64,
+            span,
+            "max_length",
+            "the most bytes the input's value may take as JSON (a string's without its quotes)",
+        )?;
+        Some(n as usize)
     }
 
     fn input_default(
@@ -560,7 +599,7 @@ impl<'s> Lowerer<'s> {
         if (min..=max).contains(&n) && (!integral || n.fract() == 0.0) {
             return Some(n);
         }
-        self.sink.push(codes::retry_out_of_range(
+        self.sink.push(codes::number_out_of_range(
             span,
             key,
             n,
@@ -1211,7 +1250,12 @@ impl<'s> Lowerer<'s> {
                 ancestors.is_ancestor(from, to),
             ));
         }
-        refs.push(StepRead { from, to, span });
+        refs.push(StepRead {
+            from,
+            to,
+            output: output.to_owned(),
+            span,
+        });
         Ok(Resolved::Reference(
             Reference::StepOutput {
                 step: step.to_owned(),

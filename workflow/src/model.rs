@@ -44,6 +44,19 @@ impl Workflow {
     pub fn input(&self, name: &str) -> Option<&Input> {
         self.inputs.iter().find(|i| i.name == name)
     }
+
+    /// The most bytes `input`'s value may take ([`catalog::input_length`]), which the machine's input check
+    /// enforces: its `max_length`, else the default for its type, raised to what `[trigger].input` can write
+    /// into it from an alarm; `None` for a number or a bool.
+    pub fn max_length(&self, input: &Input) -> Option<usize> {
+        let default = default_max_length(input.ty)?;
+        let filled = self
+            .trigger
+            .as_ref()
+            .and_then(|t| t.input.get(&input.name))
+            .map_or(0, Value::max_length);
+        Some(input.max_length.unwrap_or(default.max(filled)))
+    }
 }
 
 #[derive(Debug)]
@@ -53,6 +66,18 @@ pub struct Input {
     /// `None` means the input is required.
     pub default: Option<serde_json::Value>,
     pub description: Option<String>,
+    /// `max_length` as declared ([`catalog::input_length`]); [`Workflow::max_length`] resolves the default.
+    pub max_length: Option<usize>,
+}
+
+/// The `max_length` of a string or list input that declares none; `None` for a number or a bool, whose
+/// length is fixed.
+pub fn default_max_length(ty: ValueType) -> Option<usize> {
+    match ty {
+        ValueType::String => Some(catalog::DEFAULT_STRING_LENGTH),
+        ValueType::StringList => Some(catalog::DEFAULT_LIST_LENGTH),
+        _ => None,
+    }
 }
 
 #[derive(Debug)]
@@ -100,8 +125,39 @@ pub struct Step {
 pub struct StepRead {
     pub from: usize,
     pub to: usize,
+    /// The output read, one of `to`'s action's.
+    pub output: String,
     /// The reference in the source.
     pub span: Range<usize>,
+}
+
+impl Value {
+    /// The most bytes the value can take as [`catalog::input_length`] counts them; an alarm's field at its
+    /// CloudWatch maximum, each character counted twice (escaped).
+    pub fn max_length(&self) -> usize {
+        let reference = |r: &Reference| match r {
+            Reference::Alarm(field) => 2 * field.max_chars(),
+            _ => catalog::DEFAULT_STRING_LENGTH,
+        };
+        match self {
+            Value::Literal(value) => catalog::input_length(value),
+            Value::Ref(r) => reference(r),
+            Value::Template(segments) => segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(text) => catalog::input_length(&text.as_str().into()),
+                    Segment::Ref(r) => reference(r),
+                })
+                .sum(),
+            Value::List(items) => 2 + items.iter().map(|i| 3 + i.max_length()).sum::<usize>(),
+            Value::Map(map) => {
+                2 + map
+                    .iter()
+                    .map(|(k, v)| k.len() + 6 + v.max_length())
+                    .sum::<usize>()
+            }
+        }
+    }
 }
 
 /// A param or trigger value.
@@ -162,6 +218,19 @@ pub enum AlarmField {
     State,
     Reason,
     Time,
+}
+
+impl AlarmField {
+    /// CloudWatch's longest (PutMetricAlarm: an alarm name of 255 characters; SetAlarmState: a reason of 1023;
+    /// `INSUFFICIENT_DATA`; an ISO 8601 time).
+    pub const fn max_chars(self) -> usize {
+        match self {
+            AlarmField::Name => 255,
+            AlarmField::State => 17,
+            AlarmField::Reason => 1023,
+            AlarmField::Time => 64,
+        }
+    }
 }
 
 impl fmt::Display for Reference {

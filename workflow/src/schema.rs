@@ -135,7 +135,17 @@ pub fn json_schema() -> Value {
                     "properties": {
                         "type": { "enum": ["string", "bool", "number", "list"] },
                         "default": {},
-                        "description": { "type": "string", "description": PLAIN_TEXT }
+                        "description": { "type": "string", "description": PLAIN_TEXT },
+                        "max_length": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": catalog::MAX_INPUT_LENGTH,
+                            "description": format!(
+                                "a string or list input only: the most bytes its value may take as JSON (a string's without its quotes); the machine refuses a longer one. Default {} for a string, {} for a list, more for one that [trigger].input fills from an alarm",
+                                catalog::DEFAULT_STRING_LENGTH,
+                                catalog::DEFAULT_LIST_LENGTH
+                            )
+                        }
                     }
                 }
             },

@@ -13,6 +13,7 @@
 //!   that execution and how it ended, which the state machine ends cleanly; `[trigger].topic` is told first. A
 //!   flapping alarm must not roll the service back release after release; a person's start is never held back.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
@@ -34,6 +35,9 @@ pub struct Params {
     pub declared: Vec<String>,
     /// The execution input, defaults filled in ([`catalog::GUARD_INPUT`]).
     pub input: Map<String, Value>,
+    /// Each string or list input's `max_length` ([`catalog::GUARD_MAX_LENGTHS`]).
+    #[serde(default)]
+    pub max_lengths: BTreeMap<String, usize>,
     /// The input the execution was started with ([`catalog::GUARD_STARTED_WITH`]); only with `[trigger]`.
     #[serde(default)]
     pub started_with: Option<Value>,
@@ -54,8 +58,27 @@ impl Params {
     }
 
     /// `Stepback.InvalidInput` naming every key of the input that `[input]` does not declare, each with the
-    /// closest declared name.
+    /// closest declared name, or every value longer than its `max_length` ([`catalog::input_length`]).
     pub fn check_input(&self) -> Result<(), ActionError> {
+        self.check_keys()?;
+        let too_long: Vec<String> = self
+            .max_lengths
+            .iter()
+            .filter_map(|(name, &max)| {
+                let length = catalog::input_length(self.input.get(name)?);
+                (length > max).then(|| format!("`{name}` is {length} bytes long, over its max_length of {max}"))
+            })
+            .collect();
+        if too_long.is_empty() {
+            return Ok(());
+        }
+        Err(ActionError::invalid_input(format!(
+            "the input is too long: {}",
+            too_long.join("; ")
+        )))
+    }
+
+    fn check_keys(&self) -> Result<(), ActionError> {
         let declared = || self.declared.iter().map(String::as_str);
         let undeclared: Vec<String> = self
             .input

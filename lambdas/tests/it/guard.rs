@@ -137,6 +137,29 @@ async fn an_undeclared_input_is_refused_naming_the_closest_declared_one() {
     );
 }
 
+/// An input longer than its `max_length` is refused before the guard looks at other executions: the state data's
+/// bound counts every input at it. A `"` counts twice, as the state holds it escaped.
+#[tokio::test]
+async fn an_input_longer_than_its_max_length_is_refused() {
+    let aws = Aws::start().await;
+    running(&aws, &["run-1"]).await;
+    let params = |reason: &str| {
+        json!({
+            "declared": ["reason", "hosts", "restore_data"],
+            "max_lengths": { "reason": 10, "hosts": 12 },
+            "input": { "reason": reason, "hosts": ["a", "b"], "restore_data": true },
+        })
+    };
+    let out = output(Step::new("guard", params("0123456789")).run(&aws).await);
+    assert_eq!(out["running"], 1, "10 bytes pass a max_length of 10");
+    let failure = error(Step::new("guard", params("012345678\"")).start(&aws).await);
+    assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
+    assert_eq!(
+        failure.message,
+        "the input is too long: `reason` is 11 bytes long, over its max_length of 10"
+    );
+}
+
 /// A flapping alarm: its event, within `[trigger].cooldown` of another execution's end, does not act. The guard
 /// tells `[trigger].topic`, naming that execution and how it ended; a person's start, or the same alarm once the
 /// cooldown has passed, proceeds.
