@@ -63,6 +63,22 @@ fn check_exit_codes() {
     assert_eq!(code, 2, "usage error");
 }
 
+/// `check` refuses what `compile` refuses, rendered the same way: a workflow that passes `check` in CI compiles
+/// at deploy time.
+#[test]
+fn check_runs_the_limits_compile_runs() {
+    for (fixture, code) in [("e033-history-budget", "E033"), ("e039-state-size", "E039")] {
+        let path = format!("compiler/tests/data/err/{fixture}.toml");
+        let (check_code, _, checked) = stepback(&["check", &path]);
+        assert_eq!(check_code, 1, "{checked}");
+        let (compile_code, _, compiled) = stepback(&["compile", &path]);
+        assert_eq!(compile_code, 1, "{compiled}");
+        let diagnostic = |out: &str| out.split_once(code).map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default().to_owned());
+        assert!(diagnostic(&checked).is_some(), "{checked}");
+        assert_eq!(diagnostic(&checked), diagnostic(&compiled), "the same diagnostic");
+    }
+}
+
 #[test]
 fn graph_formats() {
     let (code, dot, _) = stepback(&["graph", "examples/webapp-rollback.toml", "--format", "dot"]);
