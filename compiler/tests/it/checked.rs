@@ -126,6 +126,32 @@ fn the_checker_sees_a_broken_lowering() {
     assert_eq!(violations, ["state `Nobody goes here` is never reached"]);
 }
 
+/// The state keeps a step's outputs only when a later step reads them: the checker sees a lowering that drops
+/// outputs a step reads.
+#[test]
+fn the_checker_sees_a_read_output_missing_from_the_state() {
+    let source = "version = 1\nname = \"pair\"\n\n[steps.a]\naction = \"notify\"\ntopic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"a\"\n\n\
+                  [steps.b]\naction = \"notify\"\nafter = [\"a\"]\ntopic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"after ${steps.a.message_id}\"\n\n\
+                  [steps.c]\naction = \"notify\"\nafter = [\"b\"]\ntopic = \"arn:aws:sns:us-east-1:123456789012:ops\"\nmessage = \"c\"\n";
+    let workflow = workflow::check(source).workflow.expect("valid");
+    let compiled = compiler::compile(&workflow, &compiler::Options::default()).expect("compiles");
+    let definition: serde_json::Value = serde_json::from_str(&compiled.json).expect("JSON");
+    assert!(checker::check(&definition, &workflow).violations.is_empty());
+    let states = &definition["States"];
+    assert!(states["a"]["ResultSelector"].get("output.$").is_some(), "a's outputs are read: kept");
+    assert!(states["b"]["ResultSelector"].get("output.$").is_none(), "b's are not: history only");
+
+    let mut dropped = definition.clone();
+    remove(&mut dropped["States"]["a"]["ResultSelector"], "output.$");
+    let violations = checker::check(&dropped, &workflow).violations;
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.contains("starts `b`, which reads steps.a.message_id, in a state without it")),
+        "{violations:#?}"
+    );
+}
+
 fn remove(state: &mut serde_json::Value, key: &str) {
     if let Some(fields) = state.as_object_mut() {
         fields.remove(key);

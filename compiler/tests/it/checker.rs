@@ -9,6 +9,8 @@
 //! - a step's start operation (the Lambda task whose request is `operation: start` for the step, or the `wait`
 //!   step's Wait state, named after it) runs only when each step of its `after` has finished or been skipped
 //!   (its `$.steps.<id>` says `done`, `failed` or `skipped`), and never twice;
+//! - every `${steps.<id>.<output>}` the step reads (params or `when`) resolves in the state that reaches its
+//!   start: `$.steps.<id>` holds the outputs, unless that step was skipped or failed (W001's case);
 //! - no state reads a missing field, no Choice falls through without a `Default`, and every path ends;
 //! - every state of the definition is reached on some path.
 //!
@@ -60,6 +62,18 @@ pub fn check(definition: &Json, workflow: &Workflow) -> Report {
             .chain(&workflow.on_failure)
             .map(|s| (s.id.clone(), s.after.clone()))
             .collect(),
+        reads: workflow
+            .reads
+            .iter()
+            .filter_map(|r| {
+                let from = workflow.steps.get(r.from)?;
+                let to = workflow.steps.get(r.to)?;
+                Some((from.id.clone(), (to.id.clone(), r.output.clone())))
+            })
+            .fold(BTreeMap::new(), |mut reads, (from, read)| {
+                reads.entry(from).or_insert_with(Vec::new).push(read);
+                reads
+            }),
         reached: HashSet::new(),
         violations: BTreeSet::new(),
         explored: 0,
@@ -156,6 +170,8 @@ enum Next {
 struct Checker {
     estimates: BTreeMap<String, u64>,
     after: BTreeMap<String, Vec<String>>,
+    /// The `(step, output)`s each step reads.
+    reads: BTreeMap<String, Vec<(String, String)>>,
     reached: HashSet<String>,
     violations: BTreeSet<String>,
     explored: usize,
@@ -416,6 +432,23 @@ impl Checker {
             }
         }
         config.began.insert(id.to_owned(), config.clock);
+        for (step, output) in self.reads.get(id).cloned().unwrap_or_default() {
+            let record = format!("$.steps['{step}']");
+            let ended_without = match get(&config.doc, &record) {
+                Got::Value(r) => {
+                    r.get("skipped") == Some(&Json::Bool(true))
+                        || r.get("status").and_then(Json::as_str) == Some("failed")
+                }
+                _ => false,
+            };
+            let held = get(&config.doc, &format!("{record}['output']['{output}']"));
+            if matches!(held, Got::Missing) && !ended_without {
+                self.violation(
+                    state,
+                    format!("starts `{id}`, which reads steps.{step}.{output}, in a state without it"),
+                );
+            }
+        }
     }
 
     fn task(&mut self, name: &str, state: &Json, mut config: Config) -> Vec<Next> {

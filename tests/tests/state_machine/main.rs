@@ -485,6 +485,30 @@ fn webapp_rollback_runs_in_moto() {
         .map(|i| i.step)
         .collect();
     assert_eq!(invoked, ["guard"], "only the guard ran");
+
+    // An input longer than its `max_length` (the alarm-filled `reason`: 2,558 bytes) ends the execution the same
+    // way: the state data's bound counts every input at its `max_length`, and the guard makes that true.
+    let (_, status, events) = harness.run(
+        &machine,
+        "too-long",
+        json!({ "reason": "r".repeat(3000) }),
+    );
+    assert_eq!(status, "FAILED");
+    let ended = events
+        .iter()
+        .find_map(|e| e.get("executionFailedEventDetails"))
+        .expect("an ExecutionFailed event");
+    assert_eq!(ended["error"], "Stepback.InvalidInput");
+    assert_eq!(
+        ended["cause"],
+        "the input is too long: `reason` is 3000 bytes long, over its max_length of 2558"
+    );
+    let invoked: Vec<String> = harness
+        .invocations("too-long")
+        .into_iter()
+        .map(|i| i.step)
+        .collect();
+    assert_eq!(invoked, ["guard"], "only the guard ran");
 }
 
 /// `stepback audit` reads the same history back as the workflow's steps: what was skipped, what failed, who
@@ -570,6 +594,19 @@ fn audit_agrees(
                         audit::Outcome::Succeeded,
                         "{name}: {}",
                         step.id
+                    );
+                }
+            }
+            // No later step reads `backup_db`'s outputs: the state never holds them, and the audit shows them,
+            // read from the step's task result in the history.
+            let backup = report.steps.iter().find(|s| s.id == "backup_db").expect("backup_db");
+            assert!(backup.outputs.contains_key("snapshot_id"), "{name}: {:?}", backup.outputs);
+            for event in &history.events {
+                if let audit::history::Kind::StateExited { name: state, output: Some(output) } = &event.kind {
+                    let data: serde_json::Value = serde_json::from_str(output).unwrap_or_default();
+                    assert!(
+                        data.pointer("/steps/backup_db/output").is_none(),
+                        "{name}: `{state}` exits with backup_db's outputs in the state"
                     );
                 }
             }
