@@ -234,6 +234,11 @@ pub fn run(args: &Args) -> ExitCode {
     if chaos.is_some() || !args.fail.is_empty() {
         outln!("{}", injected(&faults));
     }
+    if chaos.is_some() {
+        for line in absorbed(&faults, &outcome.report) {
+            outln!("{line}");
+        }
+    }
     outln!();
     outln!("{}", audit::render::text(&outcome.report).trim_end());
     outln!();
@@ -331,6 +336,44 @@ fn injected(counts: &lambdas::faults::Counts) -> String {
         counts.calls,
         kinds.join(", ")
     )
+}
+
+/// Per step that met a fault or was retried, in DAG order: the faults its handler's calls met (the SDK retries
+/// a faulted call within the handler) and the state machine's retries of the step (a call that still failed).
+fn absorbed(counts: &lambdas::faults::Counts, report: &audit::Report) -> Vec<String> {
+    let width = report.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    report
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let faults = counts.by_step.get(&step.id);
+            let met: usize = faults.map_or(0, |f| f.values().sum());
+            let retries = step.retries.len();
+            if met == 0 && retries == 0 {
+                return None;
+            }
+            let kinds: Vec<String> = faults
+                .into_iter()
+                .flatten()
+                .map(|(fault, n)| format!("{n} {}", fault.describe()))
+                .collect();
+            let faults = if kinds.is_empty() {
+                "no fault".to_owned()
+            } else {
+                kinds.join(", ")
+            };
+            let retried = match retries {
+                0 => "no retry".to_owned(),
+                1 => "retried once".to_owned(),
+                n => format!("retried {n} times"),
+            };
+            Some(format!(
+                "  {:<width$}  {faults}; {retried} ({})",
+                step.id,
+                step.outcome.label()
+            ))
+        })
+        .collect()
 }
 
 /// `--slow`'s STEP=DURATION, e.g. `backup_db=10m`.

@@ -85,6 +85,8 @@ pub struct Counts {
     /// Every AWS call a handler sent.
     pub calls: usize,
     pub faults: BTreeMap<Fault, usize>,
+    /// The same faults, per step whose handler's call they hit.
+    pub by_step: BTreeMap<String, BTreeMap<Fault, usize>>,
     /// Calls failed by `--fail`.
     pub failed: usize,
 }
@@ -267,6 +269,12 @@ impl Faults {
         }
         let fault = Fault::ALL[rng.usize(..Fault::ALL.len())];
         *counts.faults.entry(fault).or_default() += 1;
+        *counts
+            .by_step
+            .entry(step.to_owned())
+            .or_default()
+            .entry(fault)
+            .or_default() += 1;
         let injected = format!("injected by `stepback rehearse --chaos` into {name}");
         Some(match fault {
             Fault::Throttled => {

@@ -94,6 +94,9 @@ fn chaos_rehearsals_succeed_and_create_nothing_twice() {
             let created = created(&rehearsal).await;
             assert_eq!(created, expected, "{example} --seed {seed} ({counts:?})");
             tests::models::assert_accepted(&rehearsal.sent());
+            // Every fault is counted against the step whose handler's call it hit.
+            let by_step: usize = counts.by_step.values().flat_map(|f| f.values()).sum();
+            assert_eq!(by_step, counts.faults.values().sum::<usize>(), "{counts:?}");
             total.calls += counts.calls;
             for (fault, n) in counts.faults {
                 *total.faults.entry(fault).or_default() += n;
