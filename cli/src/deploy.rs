@@ -26,7 +26,8 @@ pub struct Args {
     /// once (versioned, encrypted, public access blocked).
     #[arg(long)]
     bucket: Option<String>,
-    /// An ECS task or execution role ARN that the ECS functions may pass (TaskRoleArns); repeatable.
+    /// An ECS task or execution role ARN that the ECS functions may pass (TaskRoleArns), beside those read from
+    /// the task definitions that the workflow's services run and tasks start; repeatable.
     #[arg(long = "task-role", value_name = "ARN")]
     task_roles: Vec<String>,
     /// Execute the change set without asking.
@@ -62,27 +63,32 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(IO_ERROR);
         }
     };
-    if template["Parameters"]
+    let needs_roles = template["Parameters"]
         .get(compiler::iam::TASK_ROLES_PARAMETER)
-        .is_some()
-        && args.task_roles.is_empty()
-    {
-        errln!(
-            "error: `{}` has ECS steps, whose functions pass the task's roles\n  help: pass --task-role ARN for each task and execution role its task definitions name",
-            workflow.name
-        );
-        return ExitCode::from(IO_ERROR);
-    }
-    let deployment = Deployment {
-        stack: &args.stack,
-        template: &template,
-        zip: &zip,
-        bucket: args.bucket.as_deref(),
-        task_roles: &args.task_roles,
-    };
+        .is_some();
     let yes = args.yes;
     let outcome = match crate::runtime::block_on(async {
         let session = Session::load(&args.aws).await?;
+        let task_roles = if needs_roles {
+            let found = cli::task_roles::task_roles(&session, &workflow).await;
+            print_task_roles(&found, &args.task_roles);
+            let roles = found.with(&args.task_roles);
+            if roles.is_empty() {
+                return Err(stack::DeployError::NoTaskRoles {
+                    workflow: workflow.name.clone(),
+                });
+            }
+            roles
+        } else {
+            Vec::new()
+        };
+        let deployment = Deployment {
+            stack: &args.stack,
+            template: &template,
+            zip: &zip,
+            bucket: args.bucket.as_deref(),
+            task_roles: &task_roles,
+        };
         let outcome = stack::deploy(&session, &deployment, print_progress, |changes| {
             confirm(changes, yes)
         })
@@ -130,6 +136,19 @@ pub fn run(args: &Args) -> ExitCode {
             errln!("error: {error}");
             ExitCode::from(IO_ERROR)
         }
+    }
+}
+
+/// Which roles the ECS functions may pass, and where each was found.
+fn print_task_roles(found: &cli::task_roles::TaskRoles, given: &[String]) {
+    for role in &found.found {
+        errln!("task role {} ({})", role.arn, role.from);
+    }
+    for role in given.iter().filter(|r| !found.found.iter().any(|f| &f.arn == *r)) {
+        errln!("task role {role} (--task-role)");
+    }
+    for unread in &found.unread {
+        errln!("could not read the roles of {unread}");
     }
 }
 

@@ -7,4 +7,5 @@ pub mod history;
 pub mod readiness;
 pub mod rehearsal;
 pub mod stack;
+pub mod task_roles;
 pub mod world;

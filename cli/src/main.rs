@@ -106,6 +106,12 @@ enum Command {
     /// the state machine ARN and its console URL. Exit code 1: the workflow is invalid or the stack failed;
     /// 2: the zip is missing, or AWS refused (no credentials, stack in ROLLBACK_COMPLETE, foreign bucket...).
     ///
+    /// The roles the ECS functions may pass (iam:PassRole) are read from the task definitions that the
+    /// workflow's services run and its tasks start (DescribeServices, DescribeTaskDefinition), each printed with
+    /// where it was found; --task-role adds one that cannot be read.
+    ///
+    /// Example: stepback deploy examples/webapp-rollback.toml --stack webapp-rollback --yes
+    ///
     /// Example: stepback deploy examples/webapp-rollback.toml --stack webapp-rollback --task-role arn:aws:iam::123456789012:role/webapp-task --yes
     Deploy(deploy::Args),
     /// Rehearse a rollback on this machine, with no AWS account: the emulator (moto) runs the compiled state

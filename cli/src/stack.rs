@@ -53,6 +53,10 @@ pub enum DeployError {
         "bucket `{bucket}` belongs to another account or denies this one; pass --bucket with a bucket of yours"
     )]
     ForeignBucket { bucket: String },
+    #[error(
+        "`{workflow}` has ECS steps, whose functions pass the task's roles, and none could be read from its services and task definitions\n  help: pass --task-role ARN for each task and execution role its task definitions name"
+    )]
+    NoTaskRoles { workflow: String },
     #[error("the change set failed: {reason}")]
     ChangeSetFailed { reason: String },
     #[error("the stack ended in {status}: {resource}: {reason}")]

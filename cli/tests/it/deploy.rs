@@ -264,3 +264,103 @@ fn deploy_without_the_zip_names_the_command_that_builds_it() {
     );
     assert!(err.contains(cli::stack::BUILD_ZIP), "{err}");
 }
+
+/// Without `--task-role`, `deploy` reads the roles that the ECS functions pass from the task definitions that
+/// the workflow's service runs and its migration task starts, says where it found each, and gives them to the
+/// stack's `TaskRoleArns`; with none to read and none given, it refuses before creating anything.
+#[test]
+fn deploy_reads_the_task_roles_from_the_task_definitions() {
+    let moto = tests::Moto::start();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let zip = dir.path().join("bootstrap.zip");
+    std::fs::write(&zip, b"not really a zip: moto does not run the code").expect("zip written");
+    let example = root().join("examples/webapp-rollback.toml").display().to_string();
+    let zip = zip.display().to_string();
+    let deploy = ["deploy", &example, "--stack", "webapp", "--code", &zip, "--yes"];
+
+    let (code, out, err) = stepback_with(&deploy, &moto.env(), "");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("could not read the roles of service webapp (prod)")
+            && err.contains("none could be read from its services and task definitions")
+            && err.contains("help: pass --task-role ARN"),
+        "{err}"
+    );
+
+    let role = |name: &str| format!("arn:aws:iam::123456789012:role/{name}");
+    runtime.block_on(async {
+        let ecs = aws_sdk_ecs::Client::new(&moto.sdk_config().await);
+        ecs.create_cluster().cluster_name("prod").send().await.expect("cluster");
+        for (family, task_role, execution_role) in [
+            ("webapp", "webapp-task", "webapp-execution"),
+            ("webapp-migrate", "webapp-migrate-task", "webapp-execution"),
+        ] {
+            ecs.register_task_definition()
+                .family(family)
+                .task_role_arn(role(task_role))
+                .execution_role_arn(role(execution_role))
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("app")
+                        .image(format!("registry.example/{family}:v1"))
+                        .memory(512)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("task definition");
+        }
+        ecs.create_service()
+            .cluster("prod")
+            .service_name("webapp")
+            .task_definition("webapp:1")
+            .desired_count(1)
+            .send()
+            .await
+            .expect("service");
+    });
+    let (code, out, err) = stepback_with(&deploy, &moto.env(), "");
+    assert_eq!(code, 0, "{out}{err}");
+    let said: Vec<&str> = err.lines().filter(|l| l.starts_with("task role ")).collect();
+    assert_eq!(
+        said,
+        [
+            "task role arn:aws:iam::123456789012:role/webapp-migrate-task (task role of webapp-migrate:1)",
+            "task role arn:aws:iam::123456789012:role/webapp-execution (execution role of webapp-migrate:1)",
+            "task role arn:aws:iam::123456789012:role/webapp-task (task role of webapp:1, which service prod/webapp runs)",
+        ],
+        "{err}"
+    );
+    let parameters = runtime.block_on(async {
+        aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
+            .describe_stacks()
+            .stack_name("webapp")
+            .send()
+            .await
+            .expect("the stack exists")
+            .stacks()[0]
+            .parameters()
+            .iter()
+            .map(|p| {
+                (
+                    p.parameter_key().unwrap_or_default().to_owned(),
+                    p.parameter_value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    });
+    // moto shows a CommaDelimitedList parameter as Python's text of a list: `['a', 'b']`.
+    let passed: Vec<&str> = parameters
+        .get(compiler::iam::TASK_ROLES_PARAMETER)
+        .map(String::as_str)
+        .unwrap_or_default()
+        .split([',', '\'', '[', ']', ' '])
+        .filter(|arn| !arn.is_empty())
+        .collect();
+    assert_eq!(
+        passed,
+        [role("webapp-migrate-task"), role("webapp-execution"), role("webapp-task")],
+        "{parameters:?}"
+    );
+}
