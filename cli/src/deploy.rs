@@ -144,7 +144,10 @@ fn print_task_roles(found: &cli::task_roles::TaskRoles, given: &[String]) {
     for role in &found.found {
         errln!("task role {} ({})", role.arn, role.from);
     }
-    for role in given.iter().filter(|r| !found.found.iter().any(|f| &f.arn == *r)) {
+    for role in given
+        .iter()
+        .filter(|r| !found.found.iter().any(|f| &f.arn == *r))
+    {
         errln!("task role {role} (--task-role)");
     }
     for unread in &found.unread {

@@ -65,7 +65,10 @@ pub async fn task_roles(session: &Session, workflow: &Workflow) -> TaskRoles {
             let (cluster, named) = match *need {
                 Need::EcsService {
                     cluster, service, ..
-                } => (text(&params, cluster), text(&params, service).map(Named::Service)),
+                } => (
+                    text(&params, cluster),
+                    text(&params, service).map(Named::Service),
+                ),
                 Need::EcsTask {
                     cluster,
                     task_definition,
@@ -138,7 +141,10 @@ impl Named {
                         reason: format!("no service {service} in cluster {cluster}"),
                     })?
                     .to_owned();
-                (task_definition, format!(", which service {cluster}/{service} runs"))
+                (
+                    task_definition,
+                    format!(", which service {cluster}/{service} runs"),
+                )
             }
             Named::TaskDefinition(family) => (family.clone(), String::new()),
         };

@@ -185,7 +185,11 @@ fn deploy_creates_then_changes_nothing_then_updates_only_the_definition() {
         "{err}"
     );
     let (_, listed, _) = stepback_with(&["audit", "--list", "--stack", "webapp"], &moto.env(), "");
-    assert_eq!(listed.lines().filter(|l| l.contains("RUNNING")).count(), 1, "{listed}");
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("RUNNING")).count(),
+        1,
+        "{listed}"
+    );
 
     // Once it has ended, a person's start still goes ahead (no cooldown holds it back), and says so.
     let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:webapp-rollback";
@@ -275,9 +279,14 @@ fn deploy_reads_the_task_roles_from_the_task_definitions() {
     let dir = tempfile::tempdir().expect("temp dir");
     let zip = dir.path().join("bootstrap.zip");
     std::fs::write(&zip, b"not really a zip: moto does not run the code").expect("zip written");
-    let example = root().join("examples/webapp-rollback.toml").display().to_string();
+    let example = root()
+        .join("examples/webapp-rollback.toml")
+        .display()
+        .to_string();
     let zip = zip.display().to_string();
-    let deploy = ["deploy", &example, "--stack", "webapp", "--code", &zip, "--yes"];
+    let deploy = [
+        "deploy", &example, "--stack", "webapp", "--code", &zip, "--yes",
+    ];
 
     let (code, out, err) = stepback_with(&deploy, &moto.env(), "");
     assert_eq!(code, 2, "{out}{err}");
@@ -291,7 +300,11 @@ fn deploy_reads_the_task_roles_from_the_task_definitions() {
     let role = |name: &str| format!("arn:aws:iam::123456789012:role/{name}");
     runtime.block_on(async {
         let ecs = aws_sdk_ecs::Client::new(&moto.sdk_config().await);
-        ecs.create_cluster().cluster_name("prod").send().await.expect("cluster");
+        ecs.create_cluster()
+            .cluster_name("prod")
+            .send()
+            .await
+            .expect("cluster");
         for (family, task_role, execution_role) in [
             ("webapp", "webapp-task", "webapp-execution"),
             ("webapp-migrate", "webapp-migrate-task", "webapp-execution"),
@@ -322,7 +335,10 @@ fn deploy_reads_the_task_roles_from_the_task_definitions() {
     });
     let (code, out, err) = stepback_with(&deploy, &moto.env(), "");
     assert_eq!(code, 0, "{out}{err}");
-    let said: Vec<&str> = err.lines().filter(|l| l.starts_with("task role ")).collect();
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("task role "))
+        .collect();
     assert_eq!(
         said,
         [
@@ -360,7 +376,11 @@ fn deploy_reads_the_task_roles_from_the_task_definitions() {
         .collect();
     assert_eq!(
         passed,
-        [role("webapp-migrate-task"), role("webapp-execution"), role("webapp-task")],
+        [
+            role("webapp-migrate-task"),
+            role("webapp-execution"),
+            role("webapp-task")
+        ],
         "{parameters:?}"
     );
 }
