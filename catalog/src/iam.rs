@@ -19,6 +19,8 @@ pub struct Grant {
     ///   derives itself, e.g. `stepback-*` for a snapshot named from the execution;
     /// - `{<param>?}`: as `{<param>}`, but an absent param means the step never makes the call: no ARN;
     /// - `{<param>@family}`: an ECS task definition given as family, `family:revision` or ARN, as its family;
+    /// - `{<param>@rds}`: an RDS instance or cluster identifier as RDS stores it, lowercase;
+    /// - `{<param>@restored}`, `{<param>@parked}`: every id that [`crate::names::Derived`] derives from it;
     /// - `{task_roles}`: the roles the function may pass, which the template takes as a parameter.
     ///
     /// [`UNSCOPED`] actions take `*` instead, whatever is written here.

@@ -11,6 +11,7 @@ mod errors;
 pub mod iam;
 pub mod manifest;
 pub mod metric;
+pub mod names;
 pub mod world;
 
 pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
@@ -95,6 +96,10 @@ pub enum Constraint {
         period: (&'static str, u64),
         count: (&'static str, u64),
     },
+    /// Names a resource (an instance, a snapshot): never empty. An empty id filters nothing in a Describe
+    /// call, so a lookup by it would answer whatever comes first. The language refuses `""` and an input that
+    /// defaults to it, the state machine refuses `""` in such an input, and the Lambda refuses it again.
+    Name,
 }
 
 /// Whether a shell runs a param's text. A value from the execution (an input, a step output) that sits in such
@@ -148,6 +153,11 @@ impl ParamSpec {
 
     const fn constrained(self, constraint: Constraint) -> ParamSpec {
         ParamSpec { constraint, ..self }
+    }
+
+    /// A param that names a resource ([`Constraint::Name`]).
+    const fn naming(self) -> ParamSpec {
+        self.constrained(Constraint::Name)
     }
 }
 
@@ -434,17 +444,19 @@ pub const AUTO_SCALING_PROCESSES: &[&str] = &[
     "Terminate",
 ];
 const TOPIC: &str = "arn:{partition}:sns:{region}:{account}:{topic}";
-const DB_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}";
+/// An instance by its identifier as RDS stores it (lowercase: [`names::rds_id`]).
+const DB_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance@rds}";
 /// `rds.snapshot` names its snapshot `stepback-<instance>-<key>` unless the step names it.
 const SNAPSHOT_TAKEN: &str =
     "arn:{partition}:rds:{region}:{account}:snapshot:{snapshot_id|stepback-*}";
 const SNAPSHOT_RESTORED: &str = "arn:{partition}:rds:{region}:{account}:snapshot:{snapshot}";
-/// `rds.restore` restores to `<instance>-rb-<key>` and parks the original as `<instance>-pre-rollback-<key>`.
+/// `rds.restore` restores to `<instance>-rb-<key>` and parks the original as `<instance>-pre-rollback-<key>`,
+/// both derived by [`names::Derived`], which renders these patterns too.
 const RESTORED_INSTANCE: &str =
-    "arn:{partition}:rds:{region}:{account}:db:{new_instance|{instance}-rb-*}";
-const PARKED_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance}-pre-rollback-*";
+    "arn:{partition}:rds:{region}:{account}:db:{new_instance@rds|{instance@restored}}";
+const PARKED_INSTANCE: &str = "arn:{partition}:rds:{region}:{account}:db:{instance@parked}";
 /// An Aurora DB cluster by name, and its cluster snapshots, named as the instance's are.
-const DB_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cluster}";
+const DB_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cluster@rds}";
 const CLUSTER_SNAPSHOT_TAKEN: &str =
     "arn:{partition}:rds:{region}:{account}:cluster-snapshot:{snapshot_id|stepback-*}";
 const CLUSTER_SNAPSHOT_RESTORED: &str =
@@ -452,11 +464,11 @@ const CLUSTER_SNAPSHOT_RESTORED: &str =
 /// A restored cluster, `<cluster>-rb-<key>`; its writer instance carries the same identifier (RDS keeps
 /// instances' and clusters' identifiers apart).
 const RESTORED_CLUSTER: &str =
-    "arn:{partition}:rds:{region}:{account}:cluster:{new_cluster|{cluster}-rb-*}";
+    "arn:{partition}:rds:{region}:{account}:cluster:{new_cluster@rds|{cluster@restored}}";
 const RESTORED_WRITER: &str =
-    "arn:{partition}:rds:{region}:{account}:db:{new_cluster|{cluster}-rb-*}";
+    "arn:{partition}:rds:{region}:{account}:db:{new_cluster@rds|{cluster@restored}}";
 const PARKED_CLUSTER: &str =
-    "arn:{partition}:rds:{region}:{account}:cluster:{cluster}-pre-rollback-*";
+    "arn:{partition}:rds:{region}:{account}:cluster:{cluster@parked}";
 /// The groups of the settings a restore copies, whose names only the original knows.
 const OPTION_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:og:*";
 const PARAMETER_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:pg:*";
@@ -595,17 +607,19 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "rds.snapshot",
         summary: "take a manual snapshot of an RDS instance or an Aurora DB cluster",
         params: &[
-            optional("instance", T::String, "DB instance identifier"),
+            optional("instance", T::String, "DB instance identifier").naming(),
             optional(
                 "cluster",
                 T::String,
                 "Aurora DB cluster identifier: a cluster snapshot",
-            ),
+            )
+            .naming(),
             optional(
                 "snapshot_id",
                 T::String,
                 "snapshot identifier; derived from the execution and step when absent",
-            ),
+            )
+            .naming(),
         ],
         exactly_one_of: &[&["instance", "cluster"]],
         outputs: &[
@@ -664,17 +678,20 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "instance",
                 T::String,
                 "the instance being replaced; its settings are copied",
-            ),
+            )
+            .naming(),
             optional(
                 "cluster",
                 T::String,
                 "the Aurora DB cluster being replaced; its settings and its writer's are copied",
-            ),
+            )
+            .naming(),
             param(
                 "snapshot",
                 T::String,
                 "snapshot identifier to restore (a cluster snapshot with `cluster`)",
-            ),
+            )
+            .naming(),
             optional(
                 "swap",
                 T::Bool,
@@ -684,13 +701,15 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "new_instance",
                 T::String,
                 "identifier of the restored instance; derived from the execution when absent",
-            ),
+            )
+            .naming(),
             optional(
                 "new_cluster",
                 T::String,
                 "identifier of the restored cluster and of its writer instance; derived from the execution when \
                  absent",
-            ),
+            )
+            .naming(),
         ],
         exactly_one_of: &[&["instance", "cluster"]],
         outputs: &[
@@ -730,6 +749,13 @@ pub static ACTIONS: &[ActionSpec] = &[
                 "the endpoint address of `instance_id`, or with `cluster` the cluster (writer) endpoint of \
                  `cluster_id`",
             ).at_most(RDS_ID_BYTES),
+            output("snapshot", T::String, "the snapshot restored").at_most(RDS_ID_BYTES),
+            output(
+                "notes",
+                T::String,
+                "what a person must know: where the parked original is and how to read it, the settings that \
+                 could not be copied and why, and how long the name takes to reach the restored database",
+            ),
         ],
         runtime: Runtime::Poll,
         grants: &[
@@ -751,6 +777,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             )
             .given("instance"),
             Grant::on(&["rds:DescribeDBSnapshots"], &[SNAPSHOT_RESTORED]).given("instance"),
+            // The parked original, once swapped out: it must take no writes.
+            Grant::on(&["rds:StopDBInstance"], &[PARKED_INSTANCE]).given("instance"),
             Grant::on(
                 &["rds:RestoreDBClusterFromSnapshot"],
                 &[
@@ -784,6 +812,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &[DB_CLUSTER, RESTORED_CLUSTER, PARKED_CLUSTER],
             )
             .given("cluster"),
+            Grant::on(&["rds:StopDBCluster"], &[PARKED_CLUSTER]).given("cluster"),
             // The original writer's class and parameter group, and the new writer's state: the original
             // writer's name is known only from the cluster.
             Grant::on(
@@ -1745,7 +1774,7 @@ mod tests {
             for param in action.params {
                 let fits = match param.constraint {
                     Constraint::None => true,
-                    Constraint::Statistic => param.ty == ValueType::String,
+                    Constraint::Statistic | Constraint::Name => param.ty == ValueType::String,
                     Constraint::Period => param.ty == ValueType::Duration,
                     Constraint::Holds { period, count } => {
                         param.ty == ValueType::Duration

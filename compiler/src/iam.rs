@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use catalog::names::{self, Derived};
 use catalog::{ActionSpec, Grant};
 use serde_json::Value as Json;
 use workflow::model::{Segment, Step, Value};
@@ -138,9 +139,9 @@ fn slot_values(
         Some(param) => (param, true),
         None => (param, false),
     };
-    let (param, family) = match param.split_once('@') {
-        Some((param, "family")) => (param, true),
-        _ => (param, false),
+    let (param, modifier) = match param.split_once('@') {
+        Some((param, modifier)) => (param, Some(modifier)),
+        None => (param, None),
     };
     let Some(value) = params.get(param) else {
         return match fallback {
@@ -157,7 +158,7 @@ fn slot_values(
     texts
         .into_iter()
         .map(|text| match text {
-            Some(text) if text.starts_with("arn:") && whole_tail && !family => {
+            Some(text) if text.starts_with("arn:") && whole_tail && modifier.is_none() => {
                 SlotValue::Arn(sub_escape(&text))
             }
             Some(text) => {
@@ -166,12 +167,27 @@ fn slot_values(
                 } else {
                     text
                 };
-                let name = if family { strip_revision(&name) } else { name };
-                SlotValue::Text(sub_escape(&name))
+                SlotValue::Text(sub_escape(&modified(&name, modifier)))
             }
-            None => SlotValue::Text("*".to_owned()),
+            None => SlotValue::Text(match modifier.and_then(Derived::from_modifier) {
+                Some(derived) => derived.pattern("*"),
+                None => "*".to_owned(),
+            }),
         })
         .collect()
+}
+
+/// A name as a slot's modifier ([`catalog::Grant::resources`]) turns it into an ARN's part.
+fn modified(name: &str, modifier: Option<&str>) -> String {
+    match modifier {
+        None => name.to_owned(),
+        Some("family") => strip_revision(name),
+        Some("rds") => names::rds_id(name),
+        Some(other) => match Derived::from_modifier(other) {
+            Some(derived) => derived.pattern(name),
+            None => name.to_owned(),
+        },
+    }
 }
 
 /// A fallback renders like a pattern tail of its own, its slots from the same step.

@@ -1279,6 +1279,20 @@ impl Lowering<'_> {
         )
     }
 
+    /// The first param that names a resource ([`catalog::Constraint::Name`]) and takes this input whole.
+    fn names_resource(&self, input: &str) -> Option<&'static str> {
+        let mut steps = self.workflow.steps.iter().chain(&self.workflow.on_failure);
+        steps.find_map(|step| {
+            step.action.params.iter().find_map(|param| {
+                let whole = matches!(
+                    step.params.get(param.name),
+                    Some(Value::Ref(Reference::Input(name))) if name == input
+                );
+                (whole && param.constraint == catalog::Constraint::Name).then_some(param.name)
+            })
+        })
+    }
+
     /// A `Stepback.InvalidInput` Fail state whose Cause names the field.
     fn invalid_input(&mut self, title: &str, cause: String, scope: &mut Scope) -> String {
         let fail = State::Fail(Fail {
@@ -1330,12 +1344,21 @@ impl Lowering<'_> {
                 rule: wrong,
                 next: fail,
             });
-            // A required string is never meant empty (an empty `to_version` deploys nothing); the rule comes
-            // after the type test, so the value is a string here.
-            if input.default.is_none() && input.ty == catalog::ValueType::String {
+            // A required string is never meant empty (an empty `to_version` deploys nothing), nor is one that
+            // names a resource (an empty snapshot id filters nothing: RDS would answer its first snapshot); the
+            // rule comes after the type test, so the value is a string here.
+            let names = self.names_resource(&input.name);
+            if (input.default.is_none() || names.is_some()) && input.ty == catalog::ValueType::String {
+                let cause = match names {
+                    Some(param) => format!(
+                        "input `{}` names a resource (`{param}`) and must not be empty",
+                        input.name
+                    ),
+                    None => format!("input `{}` is required and must not be empty", input.name),
+                };
                 let fail = self.invalid_input(
                     &format!("Invalid input: {} is empty", input.name),
-                    format!("input `{}` is required and must not be empty", input.name),
+                    cause,
                     scope,
                 );
                 choices.push(ChoiceRule {

@@ -26,7 +26,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use catalog::contract::{self, Execution, Operation, Request, Response, Status};
-use catalog::{ActionSpec, ErrorName, Runtime};
+use catalog::{ActionSpec, Constraint, ErrorName, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -202,6 +202,18 @@ impl Function {
                 action.name, action.runtime
             )));
         }
+        // An empty id filters nothing in a Describe call: a lookup by it would take whatever comes first. A
+        // check reports it as a finding instead.
+        if request.operation != Operation::Check
+            && let Some(empty) = action.params.iter().find(|p| {
+                p.constraint == Constraint::Name && request.params.get(p.name) == Some(&Value::from(""))
+            })
+        {
+            return Err(ActionError::invalid_input(format!(
+                "`{}` is empty: it must name a resource",
+                empty.name
+            )));
+        }
         Ok(request)
     }
 }
@@ -245,7 +257,12 @@ impl<P> Call<P> {
     /// executions: the suffix of every resource id and client token, so a retried `start` finds its own work.
     pub fn attempt_key(&self) -> String {
         let digest = Sha256::digest(format!("{}\n{}", self.execution.id, self.execution.step));
-        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+        // Two hex digits a byte: as long as the catalog's patterns expect.
+        digest
+            .iter()
+            .take(catalog::names::KEY_LEN / 2)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Tags that mark a resource as made by this step of this execution. An RDS tag's value holds only letters,

@@ -85,6 +85,7 @@ codes! {
     ShellFromReference = "E038", Error, "a list that a shell runs comes whole from a reference, so the execution would supply the code";
     StateSize = "E039", Error, "the data a state carries may grow over the Step Functions limit of 256 KB";
     WindowTooShort = "E040", Error, "a step's window cannot hold the periods it must find good in a row";
+    EmptyName = "E041", Error, "a param that names a resource (an instance, a snapshot) is empty, or reads an input that defaults to empty";
     ConditionalReference = "W001", Warning, "a step reads the output of a step that may be skipped or may fail";
     Unguarded = "W002", Warning, "a destructive step runs without its backup or approval, as allowed by allow_unguarded";
     NoBackup = "W003", Warning, "a step that changes a database or host has no backup step before it";
@@ -401,6 +402,16 @@ impl Code {
                 "[steps.cpu]\naction = \"check.metric\"\nnamespace = \"AWS/ECS\"\nmetric = \"CPUUtilization\"\ncomparison = \"<\"\nthreshold = 80\nperiod = \"1m\"\nperiods = 5\nwindow = \"3m\"\n",
                 "Make `window` at least `periods` × `period`, or leave it out: the default adds 5m for datapoints \
                  that CloudWatch publishes late.",
+            ),
+            Code::EmptyName => (
+                "An empty identifier names nothing, and AWS's Describe calls read it as no filter at all: a \
+                 restore \"from\" an empty snapshot name would take whichever snapshot comes first. So a param \
+                 that names a resource is never empty: not as a literal, and not read from an input whose default \
+                 is empty (the state machine refuses an execution that gives such an input `\"\"`, and the \
+                 Lambda refuses it again).",
+                "[input]\nrestore_snapshot = { type = \"string\", default = \"\" }\n\n[steps.restore_db]\naction = \"rds.restore\"\ninstance = \"orders\"\nsnapshot = \"${input.restore_snapshot}\"\nallow_unguarded = true\n",
+                "Make the input required (remove its default), so that whoever starts the rollback names the \
+                 resource, or give it a default that names one.",
             ),
             Code::UnusedInput => (
                 "An input that nothing reads is usually a leftover, or a reference that was meant and not written.",
@@ -1148,6 +1159,24 @@ pub fn window_too_short(
         "make `{key}` at least {}, or leave it out (the default allows for late datapoints)",
         human(needed)
     ))
+}
+
+/// An empty literal, or an input defaulting to `""`, in a param that names a resource.
+pub fn empty_name(span: Span, key: &str, input: Option<&str>) -> Diagnostic {
+    match input {
+        None => Diagnostic::new(Code::EmptyName, span, format!("`{key}` is empty"))
+            .label("names no resource")
+            .help(format!("write the identifier of what `{key}` names, or leave `{key}` out where it is optional")),
+        Some(input) => Diagnostic::new(
+            Code::EmptyName,
+            span,
+            format!("`{key}` reads input `{input}`, which defaults to empty"),
+        )
+        .label(format!("empty unless the execution gives `{input}`"))
+        .help(format!(
+            "make `{input}` required (remove its default), or give it a default that names a resource"
+        )),
+    }
 }
 
 /// A number param outside the catalog's range for it, or not finite.

@@ -963,6 +963,12 @@ impl<'s> Lowerer<'s> {
                     return None;
                 }
                 let constraint = scope_param(key, context, scope).map(|p| p.constraint);
+                if constraint == Some(Constraint::Name)
+                    && let Some(empty) = empty_name(&value, scope.inputs)
+                {
+                    self.sink.push(codes::empty_name(span, key, empty));
+                    return None;
+                }
                 if let Value::Literal(serde_json::Value::String(literal)) = &value
                     && constraint == Some(Constraint::Statistic)
                     && !metric::is_statistic(literal)
@@ -1414,6 +1420,19 @@ fn scope_param(
         return None;
     };
     scope.steps.get(index)?.action?.param(key)
+}
+
+/// Whether a value that names a resource may be empty: `Some(None)` for an empty literal, `Some(Some(input))`
+/// for an input that defaults to `""`.
+fn empty_name<'i>(value: &Value, inputs: &'i [Input]) -> Option<Option<&'i str>> {
+    match value {
+        Value::Literal(serde_json::Value::String(text)) if text.is_empty() => Some(None),
+        Value::Ref(Reference::Input(name)) => inputs
+            .iter()
+            .find(|i| i.name == *name && i.default == Some(serde_json::Value::from("")))
+            .map(|i| Some(i.name.as_str())),
+        _ => None,
+    }
 }
 
 fn literal(value: &Value) -> Option<&serde_json::Value> {

@@ -218,7 +218,7 @@ name = "orders-rollback"
 [input]
 to_version = {{ type = "string" }}
 restore_data = {{ type = "bool", default = false }}
-restore_snapshot = {{ type = "string", default = "" }}
+restore_snapshot = {{ type = "string", default = "orders-db-known-good" }}
 
 [resources]
 topic = "{TOPIC}"

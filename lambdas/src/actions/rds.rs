@@ -79,6 +79,11 @@ impl Database {
         self.status == "available"
     }
 
+    /// Stopped, or on its way there: it takes no new connections.
+    pub fn stopping(&self) -> bool {
+        matches!(self.status.as_str(), "stopping" | "stopped")
+    }
+
     /// Whether an attempt of this step made it: it carries the step's `stepback:execution` tag, which survives a
     /// rename.
     pub fn made_by<P>(&self, call: &Call<P>) -> bool {
@@ -105,7 +110,7 @@ pub async fn find(
                 .db_instances
                 .unwrap_or_default()
                 .into_iter()
-                .next()
+                .find(|i| is(i.db_instance_identifier(), id))
                 .map(|i| Database {
                     status: i.db_instance_status.unwrap_or_else(unknown),
                     endpoint: i.endpoint.and_then(|e| e.address).unwrap_or_default(),
@@ -129,7 +134,7 @@ pub async fn find(
                 .db_clusters
                 .unwrap_or_default()
                 .into_iter()
-                .next()
+                .find(|c| is(c.db_cluster_identifier(), id))
                 .map(|c| Database {
                     status: c.status.unwrap_or_else(unknown),
                     endpoint: c.endpoint.unwrap_or_default(),
@@ -144,6 +149,13 @@ pub async fn find(
             Err(e) => Err(ActionError::aws(attempted, e)),
         },
     }
+}
+
+/// Whether RDS answered with the resource asked for: every lookup by id compares the id it got back, since an
+/// answer with another one (a filter that matched nothing, or everything) must never be taken for it. RDS
+/// stores identifiers lowercase, so `Orders` is `orders`.
+pub fn is(answered: Option<&str>, asked: &str) -> bool {
+    answered.is_some_and(|answered| answered.eq_ignore_ascii_case(asked))
 }
 
 fn unknown() -> String {
@@ -189,6 +201,36 @@ pub async fn rename(
         find(clients, kind, to).await?,
     ) {
         (None, Some(_)) => Ok(()),
+        _ => Err(refused),
+    }
+}
+
+/// StopDB{Instance,Cluster}: the database keeps its data and takes no connections. An answer lost on the way
+/// makes the SDK's next attempt refused (it is stopping already), so a refusal is checked against its status.
+pub async fn stop(clients: &Clients, kind: Kind, id: &str) -> Result<(), ActionError> {
+    let rds = clients.aws(aws_sdk_rds::Client::new);
+    let attempted = format!("stop {}", kind.resource(id));
+    let refused = match kind {
+        Kind::Instance => rds
+            .stop_db_instance()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| ActionError::aws(&attempted, e)),
+        Kind::Cluster => rds
+            .stop_db_cluster()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| ActionError::aws(&attempted, e)),
+    };
+    let Err(refused) = refused else {
+        return Ok(());
+    };
+    match find(clients, kind, id).await? {
+        Some(found) if found.stopping() => Ok(()),
         _ => Err(refused),
     }
 }
@@ -259,7 +301,7 @@ pub async fn find_snapshot(
                 .db_snapshots
                 .unwrap_or_default()
                 .into_iter()
-                .next()
+                .find(|s| is(s.db_snapshot_identifier(), id))
                 .map(|s| Snapshot {
                     status: s.status.unwrap_or_else(unknown),
                     tags: s.tag_list.unwrap_or_default(),
@@ -284,7 +326,7 @@ pub async fn find_snapshot(
                 .db_cluster_snapshots
                 .unwrap_or_default()
                 .into_iter()
-                .next()
+                .find(|s| is(s.db_cluster_snapshot_identifier(), id))
                 .map(|s| Snapshot {
                     status: s.status.unwrap_or_else(unknown),
                     tags: s.tag_list.unwrap_or_default(),

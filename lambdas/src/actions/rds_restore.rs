@@ -16,7 +16,9 @@
 //! up. The restored one is told apart by its `stepback:execution` tag, which survives a rename (moto gives
 //! every instance the same `DbiResourceId`, so that cannot be used).
 
-use aws_sdk_rds::types::{DbInstance, DbParameterGroupStatus};
+use aws_sdk_rds::types::{
+    DbInstance, DbParameterGroupStatus, ServerlessV2ScalingConfiguration, Tag, VpcSecurityGroupMembership,
+};
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::actions::rds::{self, Database, Kind};
 use crate::actions::{Action, LongAction};
 use crate::check::{self, Known};
-use crate::{ActionError, Call, Clients, done, identifier, running};
+use catalog::names::{self, Derived};
+
+use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +52,8 @@ pub struct Output {
     pub new_cluster_id: String,
     pub replaced_cluster_id: String,
     pub endpoint: String,
+    pub snapshot: String,
+    pub notes: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,6 +78,12 @@ pub struct State {
     /// A cluster's writer: created once the restored cluster is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     writer: Option<Writer>,
+    /// The snapshot restored.
+    #[serde(default)]
+    snapshot: String,
+    /// The original's settings that could not be copied, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    uncopied: Vec<String>,
 }
 
 /// The restored cluster's writer instance, with the original writer's settings.
@@ -84,6 +96,14 @@ struct Writer {
     class: String,
     engine: String,
     parameter_group: Option<String>,
+    #[serde(default)]
+    promotion_tier: Option<i32>,
+    #[serde(default)]
+    ca_certificate: Option<String>,
+    #[serde(default)]
+    auto_minor_version_upgrade: Option<bool>,
+    #[serde(default)]
+    publicly_accessible: Option<bool>,
 }
 
 impl State {
@@ -105,12 +125,54 @@ impl State {
             new_cluster_id: clusters.0.to_owned(),
             replaced_cluster_id: clusters.1.to_owned(),
             endpoint: found.endpoint.clone(),
+            snapshot: self.snapshot.clone(),
+            notes: self.notes(now),
         }
+    }
+
+    /// What a person must know once the step is done: where the original is and how to read it, what could
+    /// not be copied, and what clients see while DNS catches up. Cut to the catalog's bound.
+    fn notes(&self, now: &str) -> String {
+        let noun = self.kind.noun();
+        let mut notes = Vec::new();
+        if self.swap {
+            let start = match self.kind {
+                Kind::Instance => "start-db-instance --db-instance-identifier",
+                Kind::Cluster => "start-db-cluster --db-cluster-identifier",
+            };
+            notes.push(format!(
+                "`{now}` is the {noun} restored from `{}`. The original is kept, stopped, as `{}`: it takes no \
+                 writes. To read rows written since the snapshot, `aws rds {start} {}` and connect to its own \
+                 endpoint, which no application uses (RDS starts a stopped database again by itself after 7 \
+                 days). Clients that cached the old address fail to connect until DNS answers with the restored \
+                 {noun}: RDS says the old name can stay cached for a few minutes and the new one takes effect in \
+                 about 10 minutes.",
+                self.snapshot, self.parked, self.parked
+            ));
+        } else {
+            notes.push(format!(
+                "`{now}` is restored from `{}` beside the original `{}`, which is untouched and still in use.",
+                self.snapshot, self.original
+            ));
+        }
+        if !self.uncopied.is_empty() {
+            notes.push(format!("Not copied: {}.", self.uncopied.join("; ")));
+        }
+        cut(&notes.join(" "), catalog::TEXT_BYTES - 16)
     }
 }
 
-/// RDS allows 63 characters in an instance or cluster identifier.
-const ID_MAX: usize = 63;
+/// `text` within `max` bytes as JSON (plain ASCII here, so bytes are characters), ending in `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
 
 /// How many times a refused rename is tried, one poll apart, before the swap is given up: RDS refuses a
 /// rename while an instance is still modifying, which passes; one that it keeps refusing will not.
@@ -189,9 +251,9 @@ impl LongAction for RdsRestore {
         let key = call.attempt_key();
         let restored = match new {
             Some(id) => id.clone(),
-            None => identifier(&format!("{original}-rb"), &key, ID_MAX),
+            None => Derived::Restored.id(original, &key),
         };
-        let parked = identifier(&format!("{original}-pre-rollback"), &key, ID_MAX);
+        let parked = Derived::Parked.id(original, &key);
         let attempted = format!(
             "restore RDS snapshot `{snapshot}` to new {} `{restored}`",
             kind.noun()
@@ -215,12 +277,12 @@ impl LongAction for RdsRestore {
             attempted: &attempted,
             restore: found.is_none(),
         };
-        let writer = match kind {
-            Kind::Instance => {
-                restoring.instance().await?;
-                None
+        let (writer, uncopied) = match kind {
+            Kind::Instance => (None, restoring.instance().await?),
+            Kind::Cluster => {
+                let (writer, uncopied) = restoring.cluster().await?;
+                (Some(writer), uncopied)
             }
-            Kind::Cluster => Some(restoring.cluster().await?),
         };
         Ok(State {
             kind,
@@ -231,6 +293,8 @@ impl LongAction for RdsRestore {
             refused: 0,
             given_up: None,
             writer,
+            snapshot: snapshot.clone(),
+            uncopied,
         })
     }
 
@@ -370,7 +434,7 @@ impl Swap {
                 ),
             },
             (None, Some(swapped)) if is_restored(swapped) && available(swapped) => {
-                done(&state.output(&state.original, &state.parked, swapped))
+                self.park(clients, state, swapped).await
             }
             (None, Some(swapped)) if is_restored(swapped) => running(
                 &state,
@@ -404,7 +468,7 @@ impl Swap {
         match (&self.named, &self.parked) {
             // The refused rename went through after all: the swap is complete.
             (Some(named), _) if is_restored(named) && available(named) => {
-                done(&state.output(&state.original, &state.parked, named))
+                self.park(clients, state, named).await
             }
             (Some(named), _) if available(named) => Err(ActionError::new(
                 ErrorName::Failed,
@@ -460,6 +524,83 @@ impl Swap {
                     "waiting for the original to reappear as `{}`",
                     state.original
                 ),
+            ),
+        }
+    }
+
+    /// The restored database carries the name: stop the parked original so that a client holding its cached
+    /// address writes nothing there, and end once RDS gives the name's endpoint to the restored one.
+    async fn park(
+        &self,
+        clients: &Clients,
+        mut state: State,
+        named: &Database,
+    ) -> Result<Response, ActionError> {
+        let noun = state.kind.noun();
+        let original = &state.original;
+        let name_moved = named
+            .endpoint
+            .to_ascii_lowercase()
+            .starts_with(&format!("{}.", names::rds_id(original)));
+        match &self.parked {
+            Some(parked) if parked.status == "stopped" && name_moved => {
+                state.refused = 0;
+                done(&state.output(original, &state.parked, named))
+            }
+            Some(parked) if parked.status == "stopped" => running(
+                &state,
+                format!(
+                    "waiting for RDS to give `{original}`'s endpoint to the restored {noun} (now `{}`)",
+                    named.endpoint
+                ),
+            ),
+            Some(parked) if parked.status == "stopping" => running(
+                &state,
+                format!("stopping the parked original `{}`", state.parked),
+            ),
+            Some(parked) if available(parked) => {
+                let parked_id = state.parked.clone();
+                match rds::stop(clients, state.kind, &parked_id).await {
+                    Ok(()) => {
+                        state.refused = 0;
+                        running(
+                            &state,
+                            format!(
+                                "stopping the parked original `{parked_id}`, so that it takes no writes"
+                            ),
+                        )
+                    }
+                    Err(refused) if retried(&refused) && state.refused + 1 < RENAME_ATTEMPTS => {
+                        state.refused += 1;
+                        running(&state, format!("{}; trying again", refused.message))
+                    }
+                    // The swap itself is done; the parked original still takes connections.
+                    Err(refused) => Err(ActionError::new(
+                        ErrorName::Failed,
+                        format!(
+                            "`{original}` is the restored {noun}, but the parked original `{parked_id}` could not \
+                             be stopped and still takes writes from clients that cached its address: {}. Stop it \
+                             by hand (`aws rds stop-db-{}`), or remove its security groups' inbound rules",
+                            attempts(&refused, state.refused + 1),
+                            match state.kind {
+                                Kind::Instance => format!("instance --db-instance-identifier {parked_id}"),
+                                Kind::Cluster => format!("cluster --db-cluster-identifier {parked_id}"),
+                            }
+                        ),
+                    )),
+                }
+            }
+            Some(parked) => running(
+                &state,
+                format!(
+                    "waiting for the parked original `{}` to be available before stopping it: {}",
+                    state.parked,
+                    status(parked)
+                ),
+            ),
+            None => running(
+                &state,
+                format!("waiting for the parked original `{}` to appear", state.parked),
             ),
         }
     }
@@ -526,41 +667,66 @@ struct Restoring<'a> {
 }
 
 impl Restoring<'_> {
-    /// RestoreDBInstanceFromDBSnapshot with the original instance's class, subnet group, security groups,
-    /// parameter group and Multi-AZ.
-    async fn instance(&self) -> Result<(), ActionError> {
-        if !self.restore {
-            return Ok(());
-        }
-        let rds = self.clients.aws(aws_sdk_rds::Client::new);
+    /// RestoreDBInstanceFromDBSnapshot with every setting of the original instance that the call takes; the
+    /// settings it cannot take are returned, each with why.
+    async fn instance(&self) -> Result<Vec<String>, ActionError> {
         let original = self.describe_instance(self.original).await?;
+        let (tags, mut uncopied) = copied_tags(original.tag_list(), self.call);
+        uncopied.extend(not_restorable(&original));
+        if !self.restore {
+            return Ok(uncopied);
+        }
         self.snapshot_exists(Kind::Instance).await?;
-        let restored = rds
+        let storage = original.storage_type();
+        // gp3 takes IOPS and throughput only from 400 GiB; below, both are the baseline (ARCHITECTURE.md,
+        // "RDS as AWS runs it").
+        let provisioned = matches!(storage, Some("io1" | "io2"))
+            || (storage == Some("gp3")
+                && original.allocated_storage().unwrap_or_default() >= GP3_PROVISIONED_GIB);
+        let restored = self
+            .clients
+            .aws(aws_sdk_rds::Client::new)
             .restore_db_instance_from_db_snapshot()
             .db_instance_identifier(self.restored)
             .db_snapshot_identifier(self.snapshot)
             .set_db_instance_class(original.db_instance_class.clone())
             .set_db_subnet_group_name(
                 original
-                    .db_subnet_group
-                    .and_then(|g| g.db_subnet_group_name),
+                    .db_subnet_group()
+                    .and_then(|g| g.db_subnet_group_name.clone()),
             )
-            .set_vpc_security_group_ids(original.vpc_security_groups.map(|groups| {
-                groups
-                    .into_iter()
-                    .filter_map(|g| g.vpc_security_group_id)
-                    .collect()
-            }))
-            .set_db_parameter_group_name(parameter_group(original.db_parameter_groups))
+            .set_vpc_security_group_ids(security_groups(original.vpc_security_groups()))
+            .set_db_parameter_group_name(parameter_group(original.db_parameter_groups.clone()))
+            .set_option_group_name(option_group(&original))
             .set_multi_az(original.multi_az)
-            .set_tags(Some(rds::tags(self.call)))
+            .set_port(original.endpoint().and_then(|e| e.port))
+            .set_publicly_accessible(original.publicly_accessible)
+            .set_auto_minor_version_upgrade(original.auto_minor_version_upgrade)
+            .set_allocated_storage(original.allocated_storage)
+            .set_storage_type(original.storage_type.clone())
+            .set_iops(original.iops.filter(|_| provisioned))
+            .set_storage_throughput(
+                original
+                    .storage_throughput
+                    .filter(|_| provisioned && storage == Some("gp3")),
+            )
+            .set_deletion_protection(original.deletion_protection)
+            .set_enable_iam_database_authentication(original.iam_database_authentication_enabled)
+            .set_enable_cloudwatch_logs_exports(
+                Some(original.enabled_cloudwatch_logs_exports().to_vec()).filter(|l| !l.is_empty()),
+            )
+            .set_ca_certificate_identifier(original.ca_certificate_identifier.clone())
+            .set_backup_retention_period(original.backup_retention_period)
+            .set_preferred_backup_window(original.preferred_backup_window.clone())
+            .set_copy_tags_to_snapshot(original.copy_tags_to_snapshot)
+            .set_tags(Some(tags))
             .send()
             .await;
         match restored {
             Err(e) if !self.restored_by_an_earlier_call(Kind::Instance).await? => {
                 Err(ActionError::aws(self.attempted, e))
             }
-            _ => Ok(()),
+            _ => Ok(uncopied),
         }
     }
 
@@ -575,7 +741,7 @@ impl Restoring<'_> {
     /// RestoreDBClusterFromSnapshot with the original cluster's engine, version, subnet group, security groups
     /// and cluster parameter group; and the writer to create, from the original writer's class and parameter
     /// group.
-    async fn cluster(&self) -> Result<Writer, ActionError> {
+    async fn cluster(&self) -> Result<(Writer, Vec<String>), ActionError> {
         let rds = self.clients.aws(aws_sdk_rds::Client::new);
         let cluster = rds
             .describe_db_clusters()
@@ -597,7 +763,7 @@ impl Restoring<'_> {
             .db_clusters
             .unwrap_or_default()
             .into_iter()
-            .next()
+            .find(|c| rds::is(c.db_cluster_identifier(), self.original))
             .ok_or_else(|| {
                 rds::not_found(
                     self.attempted,
@@ -621,23 +787,55 @@ impl Restoring<'_> {
             .to_owned();
         let original_writer = self.describe_instance(&replaced).await?;
         let engine = cluster.engine.clone().unwrap_or_default();
+        let (tags, mut uncopied) = copied_tags(cluster.tag_list(), self.call);
+        uncopied.extend(not_restorable(&original_writer));
+        let readers: Vec<&str> = cluster
+            .db_cluster_members()
+            .iter()
+            .filter(|m| m.is_cluster_writer() != Some(true))
+            .filter_map(|m| m.db_instance_identifier())
+            .collect();
+        if !readers.is_empty() {
+            uncopied.push(format!(
+                "the readers {} (the restored cluster gets its writer only; add readers with `aws rds \
+                 create-db-instance --db-cluster-identifier {}`)",
+                readers.join(", "),
+                self.original
+            ));
+        }
         if self.restore {
             self.snapshot_exists(Kind::Cluster).await?;
+            // Serverless v2 capacity must be set before a `db.serverless` writer is added (Aurora user guide,
+            // "Using Aurora Serverless v2").
+            let scaling = cluster.serverless_v2_scaling_configuration().map(|s| {
+                ServerlessV2ScalingConfiguration::builder()
+                    .set_min_capacity(s.min_capacity)
+                    .set_max_capacity(s.max_capacity)
+                    .set_seconds_until_auto_pause(s.seconds_until_auto_pause)
+                    .build()
+            });
             let restored = rds
                 .restore_db_cluster_from_snapshot()
                 .db_cluster_identifier(self.restored)
                 .snapshot_identifier(self.snapshot)
                 .engine(&engine)
-                .set_engine_version(cluster.engine_version)
-                .set_db_subnet_group_name(cluster.db_subnet_group)
-                .set_vpc_security_group_ids(cluster.vpc_security_groups.map(|groups| {
-                    groups
-                        .into_iter()
-                        .filter_map(|g| g.vpc_security_group_id)
-                        .collect()
-                }))
-                .set_db_cluster_parameter_group_name(cluster.db_cluster_parameter_group)
-                .set_tags(Some(rds::tags(self.call)))
+                .set_engine_version(cluster.engine_version.clone())
+                .set_db_subnet_group_name(cluster.db_subnet_group.clone())
+                .set_vpc_security_group_ids(security_groups(cluster.vpc_security_groups()))
+                .set_db_cluster_parameter_group_name(cluster.db_cluster_parameter_group.clone())
+                .set_port(cluster.port)
+                .set_deletion_protection(cluster.deletion_protection)
+                .set_enable_iam_database_authentication(cluster.iam_database_authentication_enabled)
+                .set_enable_cloudwatch_logs_exports(
+                    Some(cluster.enabled_cloudwatch_logs_exports().to_vec())
+                        .filter(|l| !l.is_empty()),
+                )
+                .set_backup_retention_period(cluster.backup_retention_period)
+                .set_preferred_backup_window(cluster.preferred_backup_window.clone())
+                .set_copy_tags_to_snapshot(cluster.copy_tags_to_snapshot)
+                .set_storage_type(cluster.storage_type.clone())
+                .set_serverless_v2_scaling_configuration(scaling)
+                .set_tags(Some(tags))
                 .send()
                 .await;
             if let Err(e) = restored
@@ -646,13 +844,18 @@ impl Restoring<'_> {
                 return Err(ActionError::aws(self.attempted, e));
             }
         }
-        Ok(Writer {
+        let writer = Writer {
             id: self.restored.to_owned(),
             replaced,
-            class: original_writer.db_instance_class.unwrap_or_default(),
+            class: original_writer.db_instance_class.clone().unwrap_or_default(),
             engine,
-            parameter_group: parameter_group(original_writer.db_parameter_groups),
-        })
+            parameter_group: parameter_group(original_writer.db_parameter_groups.clone()),
+            promotion_tier: original_writer.promotion_tier,
+            ca_certificate: original_writer.ca_certificate_identifier.clone(),
+            auto_minor_version_upgrade: original_writer.auto_minor_version_upgrade,
+            publicly_accessible: original_writer.publicly_accessible,
+        };
+        Ok((writer, uncopied))
     }
 
     async fn describe_instance(&self, id: &str) -> Result<DbInstance, ActionError> {
@@ -675,7 +878,7 @@ impl Restoring<'_> {
             .db_instances
             .unwrap_or_default()
             .into_iter()
-            .next()
+            .find(|i| rds::is(i.db_instance_identifier(), id))
             .ok_or_else(missing)
     }
 
@@ -688,6 +891,88 @@ impl Restoring<'_> {
             )),
         }
     }
+}
+
+/// gp3 volumes from this size on take IOPS and throughput of their own.
+const GP3_PROVISIONED_GIB: i32 = 400;
+
+/// RDS allows 50 tags on a resource (RDS user guide, "Tagging Amazon RDS resources").
+const TAGS_MAX: usize = 50;
+
+/// The original's tags, which AWS Backup plans and cost allocation select by, then the step's own; a tag of an
+/// earlier rollback (`stepback:*`) is not carried over. With the step's, more than RDS allows are cut, and
+/// said.
+fn copied_tags<P>(original: &[Tag], call: &Call<P>) -> (Vec<Tag>, Vec<String>) {
+    let ours = rds::tags(call);
+    let theirs: Vec<Tag> = original
+        .iter()
+        .filter(|t| !t.key().is_some_and(|k| k.starts_with("stepback:")))
+        .cloned()
+        .collect();
+    let room = TAGS_MAX - ours.len();
+    let mut uncopied = Vec::new();
+    if theirs.len() > room {
+        let cut: Vec<&str> = theirs[room..].iter().filter_map(Tag::key).collect();
+        uncopied.push(format!(
+            "the tags {} (RDS allows {TAGS_MAX} tags, and the restore adds its own 2)",
+            cut.join(", ")
+        ));
+    }
+    let tags = theirs.into_iter().take(room).chain(ours).collect();
+    (tags, uncopied)
+}
+
+/// What an instance has that RestoreDBInstanceFromDBSnapshot does not take (RDS API reference), each with why
+/// and how to set it.
+fn not_restorable(original: &DbInstance) -> Vec<String> {
+    let mut uncopied = Vec::new();
+    if original.performance_insights_enabled == Some(true) {
+        uncopied.push(format!(
+            "Performance Insights (the restore call takes no such setting; `aws rds modify-db-instance \
+             --enable-performance-insights --performance-insights-retention-period {}`)",
+            original.performance_insights_retention_period.unwrap_or(7)
+        ));
+    }
+    if let Some(interval) = original.monitoring_interval.filter(|i| *i > 0) {
+        uncopied.push(format!(
+            "enhanced monitoring every {interval}s (the restore call takes none, and setting it passes the \
+             monitoring role `{}`, which this step may not pass; `aws rds modify-db-instance \
+             --monitoring-interval {interval} --monitoring-role-arn ...`)",
+            original.monitoring_role_arn().unwrap_or("?")
+        ));
+    }
+    if let Some(max) = original.max_allocated_storage {
+        uncopied.push(format!(
+            "storage autoscaling up to {max} GiB (the restore call takes no maximum; `aws rds \
+             modify-db-instance --max-allocated-storage {max}`)"
+        ));
+    }
+    let replicas = original.read_replica_db_instance_identifiers();
+    if !replicas.is_empty() {
+        uncopied.push(format!(
+            "the read replicas {} (they follow the original; a replica of the restored instance is a new one)",
+            replicas.join(", ")
+        ));
+    }
+    uncopied
+}
+
+/// A named option group; an engine's default one (`default:postgres-16`) is what the restore picks anyway.
+fn option_group(original: &DbInstance) -> Option<String> {
+    original
+        .option_group_memberships()
+        .iter()
+        .filter_map(|m| m.option_group_name.clone())
+        .find(|name| !name.starts_with("default:"))
+}
+
+fn security_groups(groups: &[VpcSecurityGroupMembership]) -> Option<Vec<String>> {
+    Some(
+        groups
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id.clone())
+            .collect(),
+    )
 }
 
 fn parameter_group(groups: Option<Vec<DbParameterGroupStatus>>) -> Option<String> {
@@ -741,6 +1026,10 @@ impl Writer {
             .db_instance_class(&self.class)
             .engine(&self.engine)
             .set_db_parameter_group_name(self.parameter_group.clone())
+            .set_promotion_tier(self.promotion_tier)
+            .set_ca_certificate_identifier(self.ca_certificate.clone())
+            .set_auto_minor_version_upgrade(self.auto_minor_version_upgrade)
+            .set_publicly_accessible(self.publicly_accessible)
             .set_tags(Some(rds::tags(call)))
             .send()
             .await;

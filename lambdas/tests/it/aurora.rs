@@ -231,6 +231,12 @@ async fn cluster_restore_with_swap_copies_the_settings_and_keeps_the_original() 
     assert_eq!(Some(str_of(&out, "endpoint")), now.endpoint());
     let kept = find(&aws, parked).await.expect("the original is kept");
     assert!(!is_stepbacks(&kept));
+    assert_eq!(kept.status(), Some("stopped"), "the parked original takes no writes");
+    assert_eq!(str_of(&out, "snapshot"), snapshot);
+    assert!(
+        str_of(&out, "notes").contains(&format!("aws rds start-db-cluster --db-cluster-identifier {parked}")),
+        "{out:?}"
+    );
     assert_eq!(
         kept.db_cluster_resource_id(),
         original.db_cluster_resource_id()

@@ -64,6 +64,9 @@ pub struct Recorder {
     needed: Arc<Mutex<BTreeSet<(String, String)>>>,
     /// What the handlers sent, for the model check.
     sent: Arc<Mutex<Vec<Sent>>>,
+    /// Every call the handlers made, as IAM reads it, for tests that read what was sent where moto cannot
+    /// show it.
+    calls: Arc<Mutex<Vec<AwsCall>>>,
 }
 
 impl Recorder {
@@ -77,6 +80,7 @@ impl Recorder {
             recording: Arc::default(),
             needed: Arc::default(),
             sent: Arc::default(),
+            calls: Arc::default(),
         }
     }
 
@@ -101,12 +105,22 @@ impl Recorder {
         let out = invocation.await;
         let calls = lock(&self.recording).take().unwrap_or_default();
         let needs = assert_granted(action, params, &calls);
+        lock(&self.calls).extend(calls);
         lock(&self.needed).extend(
             needs
                 .into_iter()
                 .map(|need| (action.name.to_owned(), need.action)),
         );
         out
+    }
+
+    /// The handlers' calls of one operation so far, in order.
+    pub fn calls_of(&self, operation: &str) -> Vec<AwsCall> {
+        lock(&self.calls)
+            .iter()
+            .filter(|c| c.operation == operation)
+            .cloned()
+            .collect()
     }
 
     fn record(&self, request: &HttpRequest) {
@@ -231,7 +245,15 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
     let p = &call.params;
     let action = format!("{}:{}", call.service, call.operation);
     let arn = |service: &str, rest: &str| format!("arn:aws:{service}:us-east-1:{ACCOUNT}:{rest}");
-    let rds = |rest: String| arn("rds", &rest);
+    // RDS stores instance and cluster identifiers lowercase, and their ARNs name that form (`catalog::names`).
+    let rds = |rest: String| {
+        let stored = if rest.starts_with("db:") || rest.starts_with("cluster:") {
+            rest.to_ascii_lowercase()
+        } else {
+            rest
+        };
+        arn("rds", &stored)
+    };
     let ecs = |rest: String| arn("ecs", &rest);
     let named = |name: &str| one(p, name).unwrap_or_else(|| panic!("{action} without {name}"));
     // A cluster is named or given as ARN; ECS takes `default` when none is.
@@ -366,6 +388,12 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
                 &action,
                 rds(format!("cluster:{}", named("DBClusterIdentifier"))),
             );
+        }
+        ("rds", "StopDBInstance") => {
+            on(&action, rds(format!("db:{}", named("DBInstanceIdentifier"))));
+        }
+        ("rds", "StopDBCluster") => {
+            on(&action, rds(format!("cluster:{}", named("DBClusterIdentifier"))));
         }
         // A rename is authorized on the instance renamed, the one resource type the reference lists.
         ("rds", "ModifyDBInstance") => {
@@ -703,6 +731,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     ),
     (
         "rds.restore",
+        "rds:StopDBInstance",
+        Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
         "rds:DescribeDBSnapshots",
         Called("rds::restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_original"),
     ),
@@ -739,6 +772,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     (
         "rds.restore",
         "rds:ModifyDBCluster",
+        Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
+    ),
+    (
+        "rds.restore",
+        "rds:StopDBCluster",
         Called("aurora::cluster_restore_with_swap_copies_the_settings_and_keeps_the_original"),
     ),
     (

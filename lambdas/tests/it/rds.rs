@@ -1,6 +1,6 @@
 //! `rds.snapshot` and `rds.restore` against moto, where RDS operations complete at once.
 
-use aws_sdk_rds::types::DbInstance;
+use aws_sdk_rds::types::{DbInstance, Tag};
 use catalog::ErrorName;
 use serde_json::json;
 
@@ -43,8 +43,8 @@ pub async fn network(aws: &Aws, name: &str) -> (Vec<String>, String) {
     (subnets, group)
 }
 
-/// An instance with every setting `rds.restore` must copy: class, subnet group, security group,
-/// parameter group and Multi-AZ.
+/// A production-like instance: every setting of [`COPIED`] away from its default (tags of its own, deletion
+/// protection, 7 days of backups, Multi-AZ, log exports, IAM authentication, encrypted).
 async fn database(aws: &Aws, id: &str) -> DbInstance {
     let (subnets, group) = network(aws, "db").await;
     let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
@@ -73,6 +73,15 @@ async fn database(aws: &Aws, id: &str) -> DbInstance {
         .vpc_security_group_ids(&group)
         .db_parameter_group_name("tuned")
         .multi_az(true)
+        .storage_encrypted(true)
+        .deletion_protection(true)
+        .backup_retention_period(7)
+        .preferred_backup_window("03:00-04:00")
+        .enable_cloudwatch_logs_exports("postgresql")
+        .enable_iam_database_authentication(true)
+        .copy_tags_to_snapshot(true)
+        .tags(Tag::builder().key("backup-plan").value("daily").build())
+        .tags(Tag::builder().key("cost-center").value("orders").build())
         .send()
         .await
         .expect("instance")
@@ -117,29 +126,56 @@ async fn instance_ids(aws: &Aws) -> Vec<String> {
     ids
 }
 
-/// What `rds.restore` copies: class, subnet group, security groups, parameter groups and Multi-AZ.
-type Settings<'a> = (
-    Option<&'a str>,
-    Option<&'a str>,
-    Vec<Option<&'a str>>,
-    Vec<Option<&'a str>>,
-    Option<bool>,
-);
+/// The settings the restored instance shares with the original, written once: the member of
+/// RestoreDBInstanceFromDBSnapshot that carries each, and how DescribeDBInstances shows it.
+type Read = fn(&DbInstance) -> String;
+const COPIED: &[(&str, Read)] = &[
+    ("DBInstanceClass", |i| format!("{:?}", i.db_instance_class())),
+    ("DBSubnetGroupName", |i| {
+        format!("{:?}", i.db_subnet_group().and_then(|g| g.db_subnet_group_name()))
+    }),
+    ("VpcSecurityGroupIds", |i| {
+        let ids: Vec<_> = i.vpc_security_groups().iter().map(|g| g.vpc_security_group_id()).collect();
+        format!("{ids:?}")
+    }),
+    ("DBParameterGroupName", |i| {
+        let names: Vec<_> = i.db_parameter_groups().iter().map(|g| g.db_parameter_group_name()).collect();
+        format!("{names:?}")
+    }),
+    ("MultiAZ", |i| format!("{:?}", i.multi_az())),
+    ("Port", |i| format!("{:?}", i.endpoint().and_then(|e| e.port()))),
+    ("PubliclyAccessible", |i| format!("{:?}", i.publicly_accessible())),
+    ("AutoMinorVersionUpgrade", |i| format!("{:?}", i.auto_minor_version_upgrade())),
+    ("AllocatedStorage", |i| format!("{:?}", i.allocated_storage())),
+    ("StorageType", |i| format!("{:?}", i.storage_type())),
+    ("DeletionProtection", |i| format!("{:?}", i.deletion_protection())),
+    ("EnableIAMDatabaseAuthentication", |i| {
+        format!("{:?}", i.iam_database_authentication_enabled())
+    }),
+    ("EnableCloudwatchLogsExports", |i| format!("{:?}", i.enabled_cloudwatch_logs_exports())),
+    ("CACertificateIdentifier", |i| format!("{:?}", i.ca_certificate_identifier())),
+    ("BackupRetentionPeriod", |i| format!("{:?}", i.backup_retention_period())),
+    ("PreferredBackupWindow", |i| format!("{:?}", i.preferred_backup_window())),
+    ("CopyTagsToSnapshot", |i| format!("{:?}", i.copy_tags_to_snapshot())),
+    ("Tags", |i| {
+        let mut tags: Vec<_> = i
+            .tag_list()
+            .iter()
+            .filter(|t| !t.key().is_some_and(|k| k.starts_with("stepback:")))
+            .map(|t| (t.key(), t.value()))
+            .collect();
+        tags.sort();
+        format!("{tags:?}")
+    }),
+];
 
-fn settings(i: &DbInstance) -> Settings<'_> {
-    (
-        i.db_instance_class(),
-        i.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
-        i.vpc_security_groups()
-            .iter()
-            .map(|g| g.vpc_security_group_id())
-            .collect(),
-        i.db_parameter_groups()
-            .iter()
-            .map(|g| g.db_parameter_group_name())
-            .collect(),
-        i.multi_az(),
-    )
+/// The fields of [`COPIED`] on which two instances differ, with both values.
+fn differences(original: &DbInstance, restored: &DbInstance) -> Vec<String> {
+    COPIED
+        .iter()
+        .filter(|(_, read)| read(original) != read(restored))
+        .map(|(field, read)| format!("{field}: {} != {}", read(original), read(restored)))
+        .collect()
 }
 
 async fn snapshot(aws: &Aws, instance: &str) -> String {
@@ -278,16 +314,86 @@ async fn restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_origin
         original.instance_create_time(),
         "`orders` is now the restored instance"
     );
-    assert_eq!(settings(&now), settings(&original));
+    assert_eq!(differences(&original, &now), Vec::<String>::new());
+    let endpoint = str_of(&out, "endpoint");
     assert_eq!(
-        str_of(&out, "endpoint"),
-        now.endpoint().and_then(|e| e.address()).expect("endpoint")
+        Some(endpoint),
+        now.endpoint().and_then(|e| e.address()),
+        "the output's endpoint is the one `orders` has now"
     );
+    assert!(endpoint.starts_with("orders."), "{endpoint}");
+    assert_eq!(str_of(&out, "snapshot"), snapshot);
     let kept = instance(&aws, parked)
         .await
         .expect("the original is kept, never deleted");
     assert_eq!(kept.instance_create_time(), original.instance_create_time());
+    assert_eq!(
+        kept.db_instance_status(),
+        Some("stopped"),
+        "the parked original takes no writes"
+    );
+    let notes = str_of(&out, "notes");
+    assert!(
+        notes.contains(&format!("aws rds start-db-instance --db-instance-identifier {parked}"))
+            && notes.contains("10 minutes"),
+        "{notes}"
+    );
     assert_eq!(instance_ids(&aws).await.len(), 2);
+    // moto copies the snapshot's instance whole, so the comparison above would pass without the copy: the
+    // request itself must carry every setting, as AWS restores only what it is given.
+    let sent = aws.recorder.calls_of("RestoreDBInstanceFromDBSnapshot");
+    let [restore] = sent.as_slice() else {
+        panic!("one restore call: {sent:?}")
+    };
+    // (A setting the original does not show, such as moto's PubliclyAccessible, has nothing to copy.)
+    let missing: Vec<&str> = COPIED
+        .iter()
+        .filter(|(_, read)| read(&original) != "None")
+        .map(|(member, _)| *member)
+        .filter(|member| {
+            !restore
+                .params
+                .keys()
+                .any(|k| k == member || k.starts_with(&format!("{member}.")))
+        })
+        .collect();
+    assert_eq!(missing, Vec::<&str>::new(), "{:?}", restore.params);
+}
+
+#[tokio::test]
+async fn a_restore_from_an_empty_snapshot_name_is_refused_before_any_call() {
+    let aws = Aws::start().await;
+    database(&aws, "orders").await;
+    snapshot(&aws, "orders").await;
+    let restore = Step::new("rds.restore", json!({"instance": "orders", "snapshot": ""}));
+    let failure = error(restore.start(&aws).await);
+    assert_eq!(failure.name, ErrorName::InvalidInput, "{failure}");
+    assert!(failure.message.contains("`snapshot` is empty"), "{failure}");
+    assert_eq!(instance_ids(&aws).await, ["orders"]);
+}
+
+/// RDS stores identifiers lowercase and allows 63 characters: the ids `rds.restore` derives, and the ARNs its
+/// role names, come from `catalog::names` alike, so every call (each checked against the step's policy by the
+/// recorder) stays within the role.
+#[tokio::test]
+async fn upper_case_and_63_character_names_get_ids_their_role_covers() {
+    let long = format!("orders-{}", "x".repeat(56));
+    for name in ["Orders", long.as_str()] {
+        let aws = Aws::start().await;
+        database(&aws, name).await;
+        let snapshot = snapshot(&aws, name).await;
+        let restore = Step::new(
+            "rds.restore",
+            json!({"instance": name, "snapshot": snapshot, "swap": true}),
+        );
+        let out = output(restore.run(&aws).await);
+        let parked = str_of(&out, "replaced_instance_id");
+        assert!(
+            parked.len() <= 63 && parked == parked.to_ascii_lowercase() && parked.contains("-pre-rollback-"),
+            "{parked}"
+        );
+        assert!(instance(&aws, parked).await.is_some(), "{parked}");
+    }
 }
 
 #[tokio::test]
@@ -303,7 +409,7 @@ async fn restore_without_swap_leaves_the_original_alone() {
     assert_eq!(str_of(&out, "instance_id"), "orders-restored");
     assert_eq!(str_of(&out, "replaced_instance_id"), "orders");
     let restored = instance(&aws, "orders-restored").await.expect("restored");
-    assert_eq!(settings(&restored), settings(&original));
+    assert_eq!(differences(&original, &restored), Vec::<String>::new());
     let untouched = instance(&aws, "orders").await.expect("original");
     assert_eq!(
         untouched.instance_create_time(),
