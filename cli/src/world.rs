@@ -157,6 +157,7 @@ pub async fn seed(
                 let Some(id) = text(params, instance) else {
                     continue;
                 };
+                // Production-like, so that a rehearsed restore shows what it copies (`state`).
                 aws_sdk_rds::Client::new(config)
                     .create_db_instance()
                     .db_instance_identifier(&id)
@@ -165,6 +166,19 @@ pub async fn seed(
                     .allocated_storage(20)
                     .master_username("rehearsal")
                     .master_user_password("rehearsal-only")
+                    .multi_az(true)
+                    .storage_encrypted(true)
+                    .deletion_protection(true)
+                    .backup_retention_period(7)
+                    .enable_cloudwatch_logs_exports("postgresql")
+                    .enable_iam_database_authentication(true)
+                    .copy_tags_to_snapshot(true)
+                    .tags(
+                        aws_sdk_rds::types::Tag::builder()
+                            .key("backup-plan")
+                            .value("daily")
+                            .build(),
+                    )
                     .send()
                     .await
                     .map_err(|e| failed("rds:CreateDBInstance", e))?;
@@ -946,7 +960,8 @@ impl World {
         }
     }
 
-    /// The state that matters after a rollback: each DB instance and its snapshots, what each service runs,
+    /// The state that matters after a rollback: each DB instance (its status and the settings a restore must
+    /// keep) and its snapshots, what each service runs,
     /// each target group's registered targets, the images and commands made.
     pub async fn state(&self, session: &Session) -> Vec<StateLine> {
         let config = &session.config;
@@ -957,13 +972,7 @@ impl World {
             if let Ok(described) = rds.describe_db_instances().send().await {
                 for instance in described.db_instances() {
                     let id = instance.db_instance_identifier().unwrap_or_default();
-                    lines.push(line(
-                        format!("RDS instance {id}"),
-                        instance
-                            .db_instance_status()
-                            .unwrap_or("unknown")
-                            .to_owned(),
-                    ));
+                    lines.push(line(format!("RDS instance {id}"), settings(instance)));
                 }
             }
             for id in &self.db_instances {
@@ -1169,5 +1178,46 @@ fn rewrite_json(json: &mut Json, replace: &impl Fn(&mut String)) {
         Json::Array(items) => items.iter_mut().for_each(|v| rewrite_json(v, replace)),
         Json::Object(entries) => entries.values_mut().for_each(|v| rewrite_json(v, replace)),
         _ => {}
+    }
+}
+
+/// An instance's status and the settings a restore copies, so that a rehearsal shows the restored one kept them:
+/// `available; Multi-AZ, deletion protection, 7 days of backups, IAM auth, logs postgresql, encrypted, tags
+/// backup-plan=daily`.
+fn settings(instance: &aws_sdk_rds::types::DbInstance) -> String {
+    let mut kept = Vec::new();
+    if instance.multi_az() == Some(true) {
+        kept.push("Multi-AZ".to_owned());
+    }
+    if instance.deletion_protection() == Some(true) {
+        kept.push("deletion protection".to_owned());
+    }
+    if let Some(days) = instance.backup_retention_period().filter(|d| *d > 0) {
+        kept.push(format!("{days} days of backups"));
+    }
+    if instance.iam_database_authentication_enabled() == Some(true) {
+        kept.push("IAM auth".to_owned());
+    }
+    let logs = instance.enabled_cloudwatch_logs_exports();
+    if !logs.is_empty() {
+        kept.push(format!("logs {}", logs.join(" ")));
+    }
+    if instance.storage_encrypted() == Some(true) {
+        kept.push("encrypted".to_owned());
+    }
+    let tags: Vec<String> = instance
+        .tag_list()
+        .iter()
+        .filter(|t| !t.key().is_some_and(|k| k.starts_with("stepback:")))
+        .map(|t| format!("{}={}", t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    if !tags.is_empty() {
+        kept.push(format!("tags {}", tags.join(" ")));
+    }
+    let status = instance.db_instance_status().unwrap_or("unknown");
+    if kept.is_empty() {
+        status.to_owned()
+    } else {
+        format!("{status}; {}", kept.join(", "))
     }
 }
