@@ -176,6 +176,9 @@ pub const TEXT_BYTES: usize = 2 * 1024;
 /// The bound of an RDS identifier (an instance's or cluster's at most 63 characters, a snapshot's 255) or an
 /// endpoint address (a host name, at most 253) as JSON: RDS allows only ASCII letters, digits and hyphens.
 pub const RDS_ID_BYTES: usize = 258;
+/// The bound of `rds.restore`'s `notes` as JSON, which the Lambda cuts its text to: the state data of a
+/// workflow of every action stays under Step Functions' 256 KB with it.
+pub const NOTES_BYTES: usize = 256;
 /// A poll's progress line (`2 of 3 targets drained`) is cut to this many bytes: the state keeps the last one
 /// while the step runs, and a poll loop's timeout quotes it.
 pub const PROGRESS_BYTES: usize = 512;
@@ -755,7 +758,7 @@ pub static ACTIONS: &[ActionSpec] = &[
                 T::String,
                 "what a person must know: where the parked original is and how to read it, the settings that \
                  could not be copied and why, and how long the name takes to reach the restored database",
-            ),
+            ).at_most(NOTES_BYTES),
         ],
         runtime: Runtime::Poll,
         grants: &[

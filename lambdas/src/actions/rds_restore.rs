@@ -141,24 +141,19 @@ impl State {
                 Kind::Cluster => "start-db-cluster --db-cluster-identifier",
             };
             notes.push(format!(
-                "`{now}` is the {noun} restored from `{}`. The original is kept, stopped, as `{}`: it takes no \
-                 writes. To read rows written since the snapshot, `aws rds {start} {}` and connect to its own \
-                 endpoint, which no application uses (RDS starts a stopped database again by itself after 7 \
-                 days). Clients that cached the old address fail to connect until DNS answers with the restored \
-                 {noun}: RDS says the old name can stay cached for a few minutes and the new one takes effect in \
-                 about 10 minutes.",
-                self.snapshot, self.parked, self.parked
+                "Original kept, stopped: `aws rds {start} {}` to read it. DNS: up to 10 minutes.",
+                self.parked
             ));
         } else {
             notes.push(format!(
-                "`{now}` is restored from `{}` beside the original `{}`, which is untouched and still in use.",
+                "`{now}` is the {noun} restored from `{}` beside the original `{}`, untouched and in use.",
                 self.snapshot, self.original
             ));
         }
         if !self.uncopied.is_empty() {
             notes.push(format!("Not copied: {}.", self.uncopied.join("; ")));
         }
-        cut(&notes.join(" "), catalog::TEXT_BYTES - 16)
+        cut(&notes.join(" "), catalog::NOTES_BYTES - 8)
     }
 }
 
