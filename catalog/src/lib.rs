@@ -1066,6 +1066,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
             target_group: "target_group",
+            targets: "targets",
         }],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
@@ -1101,6 +1102,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         changes: &[Changes::of("target group", &["target_group"])],
         needs: &[Need::TargetGroup {
             target_group: "target_group",
+            targets: "targets",
         }],
         default_retry: RETRY_START,
         default_estimate_secs: 2 * MINUTE,

@@ -34,8 +34,12 @@ pub enum Need {
         task_definition: &'static str,
         container: &'static str,
     },
-    /// An ALB target group, by ARN, with registered targets.
-    TargetGroup { target_group: &'static str },
+    /// An ALB target group, by ARN, with registered targets: the instances `targets` names, when a step names
+    /// them.
+    TargetGroup {
+        target_group: &'static str,
+        targets: &'static str,
+    },
     /// An application load balancer's listener, by ARN, forwarding to a target group with targets.
     Listener { listener: &'static str },
     /// CloudWatch alarms, by name, in OK state.
@@ -84,7 +88,10 @@ impl Need {
                 task_definition,
                 container,
             } => vec![cluster, task_definition, container],
-            Need::TargetGroup { target_group } => vec![target_group],
+            Need::TargetGroup {
+                target_group,
+                targets,
+            } => vec![target_group, targets],
             Need::Listener { listener } => vec![listener],
             Need::Alarms { alarms } => vec![alarms],
             Need::Instances { instances } => vec![instances],

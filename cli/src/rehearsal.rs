@@ -163,6 +163,7 @@ impl Rehearsal {
 
         let input_map: Map<String, Json> = plan.input.as_object().cloned().unwrap_or_default();
         let world = world::seed(&session, &mut plan.workflow, &input_map).await?;
+        world.rename_in(&mut plan.input);
         for made in &world.created {
             progress(Event::Made(made.clone()));
         }

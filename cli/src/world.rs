@@ -41,11 +41,16 @@ pub struct World {
     db_instances: BTreeSet<String>,
     db_clusters: BTreeSet<String>,
     services: BTreeSet<(String, String)>,
+    /// The task definition families registered, so that a service and a task of one family share revisions.
+    families: BTreeSet<String>,
     target_groups: BTreeMap<String, String>,
     /// Load balancer name → its listener's ARN.
+    /// The ARNs of the target groups an ECS service of the world registers its tasks in (`ip`).
+    service_target_groups: BTreeSet<String>,
     listeners: BTreeMap<String, String>,
     /// The VPC, subnet and security group that the world's tasks and load balancers share, once made.
     network: Option<Network>,
+    auto_scaling_groups: BTreeSet<String>,
     instances: bool,
     /// The workflow's names → the emulator's.
     renames: BTreeMap<String, String>,
@@ -115,18 +120,38 @@ pub async fn seed(
         .flat_map(|(action, params)| action.needs.iter().map(move |n| (*n, params)))
         .collect();
     // The web app reads the services it reports, so it comes last; a metric's dimensions may name instances.
-    // A service registers in the target groups made before it.
+    // A service registers in the target groups made before it; a task of a service's family runs the service's
+    // revisions.
     needs.sort_by_key(|(need, _)| match need {
         Need::DbSnapshot { .. }
         | Need::DbClusterSnapshot { .. }
         | Need::Metric { .. }
         | Need::EcsService { .. } => 1,
-        Need::Url { .. } => 2,
+        Need::EcsTask { .. } => 2,
+        Need::Url { .. } => 3,
         _ => 0,
     });
     let has_service = needs
         .iter()
         .any(|(need, _)| matches!(need, Need::EcsService { .. }));
+    // The targets the workflow names, per target group: one step may name them (a drain) and another read them
+    // from its output (the undrain).
+    let mut named_targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (need, params) in &needs {
+        if let Need::TargetGroup {
+            target_group,
+            targets,
+        } = need
+            && let Some(arn) = text(params, target_group)
+        {
+            let named = named_targets.entry(arn).or_default();
+            for target in list(params, targets) {
+                if !named.contains(&target) {
+                    named.push(target);
+                }
+            }
+        }
+    }
     for (need, params) in needs {
         let key = format!(
             "{need:?}{:?}",
@@ -138,6 +163,7 @@ pub async fn seed(
         if !seen.insert(key) {
             continue;
         }
+        // One resource named by several steps (or by an input's default that several steps read) is made once.
         match need {
             Need::Topic { topic } => {
                 let Some(arn) = text(params, topic) else {
@@ -264,6 +290,7 @@ pub async fn seed(
                     .await
                     .map_err(|e| failed("ecs:CreateCluster", e))?;
                 let mut latest = String::new();
+                world.families.insert(service.clone());
                 for tag in IMAGE_TAGS {
                     latest = register(
                         &ecs,
@@ -277,8 +304,8 @@ pub async fn seed(
                 // The service registers its tasks in the workflow's target groups, as ECS does for a service
                 // with `loadBalancers` (the emulator's front plays ECS's part: `lambdas::moto_gaps`).
                 let load_balancers: Vec<_> = world
-                    .target_groups
-                    .values()
+                    .service_target_groups
+                    .iter()
                     .map(|arn| {
                         LoadBalancer::builder()
                             .target_group_arn(arn)
@@ -287,7 +314,8 @@ pub async fn seed(
                             .build()
                     })
                     .collect();
-                ecs.create_service()
+                let made = ecs
+                    .create_service()
                     .cluster(&cluster)
                     .service_name(&service)
                     .task_definition(&latest)
@@ -299,9 +327,21 @@ pub async fn seed(
                     .send()
                     .await
                     .map_err(|e| failed("ecs:CreateService", e))?;
+                // moto's services run the tasks its environment says, whatever they ask for: with none running,
+                // no deployment ever completes.
+                let running = made.service().map_or(0, |s| s.running_count());
+                if running != SERVICE_TASKS {
+                    return Err(failed(
+                        "ecs:CreateService",
+                        format!(
+                            "the emulator runs {running} of a service's {SERVICE_TASKS} tasks, so no deployment \
+                             would complete: start moto with MOTO_ECS_SERVICE_RUNNING={SERVICE_TASKS}"
+                        ),
+                    ));
+                }
                 world.created.push(format!(
-                    "ECS cluster {cluster}, service {service} on {service}:{} (image tags {}) on Fargate{}",
-                    IMAGE_TAGS.len(),
+                    "ECS cluster {cluster}, service {service} on {} (image tags {}) on Fargate{}",
+                    latest.rsplit('/').next().unwrap_or(&latest),
                     IMAGE_TAGS.join(", "),
                     if load_balancers.is_empty() {
                         String::new()
@@ -339,6 +379,13 @@ pub async fn seed(
                     .send()
                     .await
                     .map_err(|e| failed("ecs:CreateCluster", e))?;
+                // A task of a service's family (a migration on the web image) runs what the service runs.
+                if !world.families.insert(family.clone()) {
+                    world.created.push(format!(
+                        "ECS task definition {family} (the service's) in cluster {cluster}"
+                    ));
+                    continue;
+                }
                 register(
                     &ecs,
                     &family,
@@ -350,10 +397,13 @@ pub async fn seed(
                     .created
                     .push(format!("ECS task definition {family} in cluster {cluster}"));
             }
-            Need::TargetGroup { target_group } => {
+            Need::TargetGroup { target_group, .. } => {
                 let Some(arn) = text(params, target_group) else {
                     continue;
                 };
+                if world.renames.contains_key(&arn) {
+                    continue;
+                }
                 let name = arn
                     .split_once("targetgroup/")
                     .map_or(arn.as_str(), |(_, rest)| rest)
@@ -361,7 +411,10 @@ pub async fn seed(
                     .next()
                     .unwrap_or("rehearsal")
                     .to_owned();
-                let new_arn = world.target_group(config, &name, has_service).await?;
+                let named = named_targets.get(&arn).cloned().unwrap_or_default();
+                let new_arn = world
+                    .target_group(config, &name, has_service, &named)
+                    .await?;
                 world.rename(&arn, &new_arn);
             }
             Need::Listener { listener } => {
@@ -496,18 +549,7 @@ pub async fn seed(
                 ));
             }
             Need::Instances { instances } => {
-                let ids = list(params, instances);
-                if ids.is_empty() {
-                    continue;
-                }
-                let made = run_instances(config, ids.len()).await?;
-                for (old, new) in ids.iter().zip(&made) {
-                    world.rename(old, new);
-                    world
-                        .created
-                        .push(format!("EC2 instance {new} (for {old})"));
-                }
-                world.instances = true;
+                world.instances(config, &list(params, instances)).await?;
             }
             Need::AutoScalingGroup { group } => {
                 let Some(group) = text(params, group) else {
@@ -532,6 +574,7 @@ pub async fn seed(
                     .await
                     .map_err(|e| failed("autoscaling:CreateAutoScalingGroup", e))?;
                 world.created.push(format!("Auto Scaling group {group}"));
+                world.auto_scaling_groups.insert(group);
             }
             Need::LogGroups { log_groups } => {
                 let logs = aws_sdk_cloudwatchlogs::Client::new(config);
@@ -852,12 +895,14 @@ impl World {
     }
 
     /// A target group named `name`: of addresses when an ECS service of the world registers its tasks in it
-    /// (`ip`), else with two instances registered, as a person registers hosts.
+    /// (`ip`), else of instances: the world's for the workflow's `named` targets, or two, as a person registers
+    /// hosts.
     async fn target_group(
         &mut self,
         config: &aws_config::SdkConfig,
         name: &str,
         for_service: bool,
+        named: &[String],
     ) -> Result<String, AwsError> {
         let network = self.network(config).await?;
         let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
@@ -867,6 +912,7 @@ impl World {
             .protocol(ProtocolEnum::Http)
             .port(CONTAINER_PORT)
             .vpc_id(&network.vpc);
+        let for_service = for_service && named.is_empty();
         if for_service {
             group = group.target_type(TargetTypeEnum::Ip);
         }
@@ -884,8 +930,13 @@ impl World {
             // The ECS service, made after it, registers its tasks here.
             self.created
                 .push(format!("target group {name} (ip targets)"));
+            self.service_target_groups.insert(arn.clone());
         } else {
-            let targets = run_instances(config, 2).await?;
+            let targets = if named.is_empty() {
+                run_instances(config, 2).await?
+            } else {
+                self.instances(config, named).await?
+            };
             let mut register = elb.register_targets().target_group_arn(&arn);
             for id in &targets {
                 register = register.targets(
@@ -908,6 +959,28 @@ impl World {
         Ok(arn)
     }
 
+    /// The world's instances for the workflow's instance `ids`, in order: each id that names no instance of the
+    /// world yet gets one; any other target (an IP address) stays as written.
+    async fn instances(
+        &mut self,
+        config: &aws_config::SdkConfig,
+        ids: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        let new: Vec<&String> = ids
+            .iter()
+            .filter(|id| id.starts_with("i-") && !self.renames.contains_key(*id))
+            .collect();
+        if !new.is_empty() {
+            let made = run_instances(config, new.len()).await?;
+            for (old, id) in new.into_iter().zip(&made) {
+                self.rename(old, id);
+                self.created.push(format!("EC2 instance {id} (for {old})"));
+            }
+            self.instances = true;
+        }
+        Ok(ids.iter().map(|id| self.renamed(id)).collect())
+    }
+
     fn rename(&mut self, from: &str, to: &str) {
         if from != to && !to.is_empty() {
             self.renames.insert(from.to_owned(), to.to_owned());
@@ -919,7 +992,7 @@ impl World {
         &self.renames
     }
 
-    /// Replaces the renamed names in every step's params.
+    /// Replaces the renamed names in every step's params and every input's default.
     fn apply(&self, workflow: &mut Workflow) {
         for step in workflow
             .steps
@@ -930,6 +1003,19 @@ impl World {
                 self.rewrite(value);
             }
         }
+        for default in workflow
+            .inputs
+            .iter_mut()
+            .filter_map(|i| i.default.as_mut())
+        {
+            self.rename_in(default);
+        }
+    }
+
+    /// Replaces the renamed names in `json`'s strings: an execution input, which may name a resource the world
+    /// made under another name (`instance_id = "i-0123…"`).
+    pub fn rename_in(&self, json: &mut Json) {
+        rewrite_json(json, &|text: &mut String| *text = self.renamed(text));
     }
 
     /// `text` with the renamed names replaced.
@@ -1022,7 +1108,11 @@ impl World {
                 .unwrap_or_default();
             lines.push(line(
                 format!("target group {name}"),
-                format!("{} registered: {}", targets.len(), targets.join(", ")),
+                if targets.is_empty() {
+                    "no target registered".to_owned()
+                } else {
+                    format!("{} registered: {}", targets.len(), targets.join(", "))
+                },
             ));
         }
         for (name, arn) in &self.listeners {
@@ -1046,6 +1136,33 @@ impl World {
                     format!("{rules} rule(s) before forwarding to its target group")
                 },
             ));
+        }
+        if !self.auto_scaling_groups.is_empty() {
+            let described = aws_sdk_autoscaling::Client::new(config)
+                .describe_auto_scaling_groups()
+                .set_auto_scaling_group_names(Some(
+                    self.auto_scaling_groups.iter().cloned().collect(),
+                ))
+                .send()
+                .await;
+            for group in described.iter().flat_map(|d| d.auto_scaling_groups()) {
+                let suspended: Vec<&str> = group
+                    .suspended_processes()
+                    .iter()
+                    .filter_map(|p| p.process_name())
+                    .collect();
+                lines.push(line(
+                    format!(
+                        "Auto Scaling group {}",
+                        group.auto_scaling_group_name().unwrap_or_default()
+                    ),
+                    if suspended.is_empty() {
+                        "no process suspended".to_owned()
+                    } else {
+                        format!("suspended: {}", suspended.join(", "))
+                    },
+                ));
+            }
         }
         if self.instances {
             let images = aws_sdk_ec2::Client::new(config)
