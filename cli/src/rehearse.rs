@@ -22,9 +22,10 @@ pub struct Args {
     #[arg(long = "input", value_name = "KEY=VALUE", value_parser = crate::start::parse_pair)]
     inputs: Vec<(String, String)>,
     /// An emulator already running, instead of a moto server started and stopped by the rehearsal: moto
-    /// started with MOTO_PORT=PORT and this rehearsal given --lambda-port PORT, e.g.
-    /// `MOTO_PORT=8124 moto_server -p 5000 & stepback rehearse FILE --endpoint http://127.0.0.1:5000
-    /// --lambda-port 8124`.
+    /// started with MOTO_PORT=PORT (and this rehearsal given --lambda-port PORT) and MOTO_ECS_SERVICE_RUNNING=2
+    /// (else its services run no task, and the rehearsal refuses it). Its state is reset first. E.g.
+    /// `MOTO_PORT=8124 MOTO_ECS_SERVICE_RUNNING=2 moto_server -p 5000 & stepback rehearse FILE --endpoint
+    /// http://127.0.0.1:5000 --lambda-port 8124`.
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
     /// With --endpoint: the loopback port to serve the Lambda Invoke API on, the MOTO_PORT the emulator was
