@@ -83,6 +83,8 @@ pub struct Plan {
     pub slow: Vec<(String, Duration)>,
     /// Faults injected into a fraction of the handlers' AWS calls.
     pub chaos: Option<lambdas::faults::Chaos>,
+    /// Check steps whose world holds what they look for ([`world::breach`]), so that they fail.
+    pub breach: Vec<String>,
     /// The loopback port the Lambda Invoke API is served on: with `endpoint`, the `MOTO_PORT` that emulator was
     /// started with, which its interpreter invokes. Without it, a free port.
     pub lambda_port: Option<u16>,
@@ -125,6 +127,8 @@ pub struct Outcome {
     pub took: Duration,
     /// The audit of its history, as `stepback audit` makes it.
     pub report: audit::Report,
+    /// Why the guard ended it before any step (another execution running, the trigger's cooldown).
+    pub held_back: Option<catalog::HeldBack>,
 }
 
 /// A prepared rehearsal: the emulator (stopped on drop), the world, the stack and the functions serving.
@@ -138,6 +142,8 @@ pub struct Rehearsal {
     world: World,
     machine: String,
     input: Json,
+    /// Executions started so far, which names the next one.
+    started: std::sync::atomic::AtomicU32,
 }
 
 impl Rehearsal {
@@ -163,7 +169,19 @@ impl Rehearsal {
 
         let input_map: Map<String, Json> = plan.input.as_object().cloned().unwrap_or_default();
         let world = world::seed(&session, &mut plan.workflow, &input_map).await?;
+        let mut world = world;
         world.rename_in(&mut plan.input);
+        for id in &plan.breach {
+            let step = plan
+                .workflow
+                .steps
+                .iter()
+                .chain(&plan.workflow.on_failure)
+                .find(|s| &s.id == id);
+            if let Some(step) = step {
+                world::breach(&session, &mut world, step, &input_map).await?;
+            }
+        }
         for made in &world.created {
             progress(Event::Made(made.clone()));
         }
@@ -279,19 +297,39 @@ impl Rehearsal {
             world,
             machine,
             input: plan.input,
+            started: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
-    /// Starts the execution and follows it to its end, answering each approval with `decide` (`None`: nothing
-    /// answers it, which ends the rehearsal), then audits its history.
+    /// Starts the execution with the plan's input and follows it to its end, answering each approval with
+    /// `decide` (`None`: nothing answers it, which ends the rehearsal), then audits its history.
     pub async fn run(
         &self,
+        decide: impl FnMut(&str) -> Option<Decision>,
+        progress: impl FnMut(Event),
+    ) -> Result<Outcome, RehearseError> {
+        self.run_from(&self.input, decide, progress).await
+    }
+
+    /// As [`Rehearsal::run`], started with `input`: an alarm's event ([`alarm_event`]), as the trigger's rule
+    /// passes it on.
+    pub async fn run_from(
+        &self,
+        input: &Json,
         mut decide: impl FnMut(&str) -> Option<Decision>,
         mut progress: impl FnMut(Event),
     ) -> Result<Outcome, RehearseError> {
         let began = Instant::now();
-        let name = execution::default_name("rehearsal", std::time::SystemTime::now());
-        let arn = execution::start(&self.session, &self.machine, &name, &self.input).await?;
+        let n = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let who = if n == 0 {
+            "rehearsal".to_owned()
+        } else {
+            format!("rehearsal-{}", n + 1)
+        };
+        let name = execution::default_name(&who, std::time::SystemTime::now());
+        let arn = execution::start(&self.session, &self.machine, &name, input).await?;
         progress(Event::Started {
             execution: arn.clone(),
         });
@@ -300,7 +338,7 @@ impl Rehearsal {
         let caller = aws::caller(&self.session).await?;
         let mut shown = 0;
         let mut answered = std::collections::BTreeSet::new();
-        let succeeded = loop {
+        let (succeeded, held_back) = loop {
             let events = execution::history(&self.session, &arn).await?;
             if let Some(manifest) = &manifest {
                 let steps = execution::step_events(manifest, &events);
@@ -315,7 +353,12 @@ impl Rehearsal {
             }
             let end = execution::ended(&events);
             if let Some(succeeded) = end {
-                break succeeded;
+                let output = events
+                    .iter()
+                    .rev()
+                    .find_map(|e| e.execution_succeeded_event_details())
+                    .and_then(|d| d.output());
+                break (succeeded, output.and_then(execution::held_back));
             }
             for waiting in execution::waiting_approvals(&events) {
                 if !answered.insert(waiting.token.clone()) {
@@ -347,7 +390,13 @@ impl Rehearsal {
             succeeded,
             took,
             report,
+            held_back,
         })
+    }
+
+    /// The execution input the plan gave.
+    pub fn input(&self) -> &Json {
+        &self.input
     }
 
     /// The handlers' AWS calls so far, and the faults `--chaos` and `--fail` injected into them.
@@ -448,6 +497,32 @@ impl Drop for Rehearsal {
     fn drop(&mut self) {
         self.served.stop();
     }
+}
+
+/// The event that EventBridge delivers when CloudWatch alarm `alarm` goes into ALARM, as the trigger's rule passes
+/// it to the state machine (the CloudWatch user guide's "Alarm events and EventBridge").
+pub fn alarm_event(alarm: &str, account: &str) -> Json {
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    json!({
+        "version": "0",
+        "id": format!("stepback-rehearsal-{alarm}"),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": now,
+        "region": REGION,
+        "resources": [format!("arn:aws:cloudwatch:{REGION}:{account}:alarm:{alarm}")],
+        "detail": {
+            "alarmName": alarm,
+            "state": {
+                "value": "ALARM",
+                "reason": format!("Threshold Crossed: set by stepback rehearse --alarm-event {alarm}"),
+                "timestamp": now,
+            },
+            "previousState": { "value": "OK", "reason": "", "timestamp": now },
+            "configuration": { "description": "", "metrics": [] },
+        },
+    })
 }
 
 /// Whether `step`'s action calls an AWS API, so that `--fail` can fail it at the AWS layer: it has IAM grants.

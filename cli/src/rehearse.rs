@@ -63,6 +63,17 @@ pub struct Args {
     /// printed so that the run can be replayed).
     #[arg(long, value_name = "N", requires = "chaos")]
     seed: Option<u64>,
+    /// Make this check step find what it looks for, so that it fails and the failure path runs: a check.logs
+    /// step gets lines matching its pattern in its log groups (one more than its threshold), a check.alarms step
+    /// its alarms in the state it does not wait for; repeatable. E.g. --breach alarms_clear.
+    #[arg(long, value_name = "STEP")]
+    breach: Vec<String>,
+    /// Start the execution from the event of this [trigger] alarm going into ALARM, as the trigger's rule
+    /// passes it on (the inputs from [trigger].input), instead of from --input; repeatable: each starts one more
+    /// execution after the previous one ended, which the trigger's cooldown holds back. E.g.
+    /// --alarm-event webapp-5xx-rate --alarm-event webapp-5xx-rate.
+    #[arg(long, value_name = "ALARM")]
+    alarm_event: Vec<String>,
     /// Also write the execution's HTML audit to FILE.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -150,6 +161,46 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(INVALID);
         }
     }
+    for step in &args.breach {
+        let action = workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .find(|s| &s.id == step)
+            .map(|s| s.action.name);
+        if !action.is_some_and(|a| cli::world::BREACHABLE.contains(&a)) {
+            let breachable: Vec<&str> = workflow
+                .steps
+                .iter()
+                .filter(|s| cli::world::BREACHABLE.contains(&s.action.name))
+                .map(|s| s.id.as_str())
+                .collect();
+            errln!(
+                "error: --breach {step}: the workflow has no {} step `{step}`\n  help: the steps --breach can make fail are {}",
+                cli::world::BREACHABLE.join(" or "),
+                if breachable.is_empty() {
+                    "none".to_owned()
+                } else {
+                    breachable.join(", ")
+                }
+            );
+            return ExitCode::from(INVALID);
+        }
+    }
+    let alarms: &[String] = workflow.trigger.as_ref().map_or(&[], |t| &t.alarms);
+    for alarm in &args.alarm_event {
+        if !alarms.contains(alarm) {
+            errln!(
+                "error: --alarm-event {alarm}: `{alarm}` does not start this workflow\n  help: {}",
+                if alarms.is_empty() {
+                    "the workflow has no [trigger]; add one with `alarms = [...]`".to_owned()
+                } else {
+                    format!("its [trigger] alarms are {}", alarms.join(", "))
+                }
+            );
+            return ExitCode::from(INVALID);
+        }
+    }
     for step in args.approve.iter().chain(&args.reject) {
         if step != "all" && !steps.contains(&step.as_str()) {
             errln!(
@@ -175,6 +226,7 @@ pub fn run(args: &Args) -> ExitCode {
         fail,
         slow: args.slow.clone(),
         chaos,
+        breach: args.breach.clone(),
         lambda_port: args.lambda_port,
     };
     let result = crate::runtime::block_on(async {
@@ -200,8 +252,18 @@ pub fn run(args: &Args) -> ExitCode {
                 human(rehearsal::real(*held, speed))
             );
         }
+        let account = cli::aws::caller(&rehearsal.session).await?.account;
+        let mut starts = args
+            .alarm_event
+            .iter()
+            .map(|alarm| (Some(alarm), rehearsal::alarm_event(alarm, &account)));
+        let (alarm, input) = starts.next().unwrap_or((None, rehearsal.input().clone()));
+        if let Some(alarm) = alarm {
+            outln!("started by the event of alarm {alarm} going into ALARM");
+        }
         let outcome = rehearsal
-            .run(
+            .run_from(
+                &input,
                 |step| progress.suspend(|| decide(args, step)),
                 |event| show(&event, &progress),
             )
@@ -211,6 +273,36 @@ pub fn run(args: &Args) -> ExitCode {
             _ => "failed",
         });
         let outcome = outcome?;
+        if let Some(held) = &outcome.held_back {
+            outln!(
+                "held back, nothing rolled back: {}: {}",
+                held.ended,
+                held.because
+            );
+        }
+        // Each further alarm event after the previous execution ended: the trigger's cooldown.
+        for (alarm, input) in starts {
+            let again = rehearsal
+                .run_from(&input, |step| decide(args, step), |_| {})
+                .await?;
+            let alarm = alarm.map(String::as_str).unwrap_or_default();
+            match &again.held_back {
+                Some(held) => outln!(
+                    "alarm {alarm} again: held back, nothing rolled back: {}: {}",
+                    held.ended,
+                    held.because
+                ),
+                None => outln!(
+                    "alarm {alarm} again: {} ({})",
+                    if again.succeeded {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    },
+                    again.execution
+                ),
+            }
+        }
         let world = rehearsal.world_state().await;
         Ok::<_, rehearsal::RehearseError>((outcome, world, rehearsal.faults()))
     });

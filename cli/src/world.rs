@@ -611,6 +611,116 @@ pub async fn seed(
     Ok(world)
 }
 
+/// The actions whose steps `stepback rehearse --breach` can make fail: what they look for, put in the world.
+pub const BREACHABLE: [&str; 2] = ["check.logs", "check.alarms"];
+
+/// Makes the check `step` find what it must not, so that its failure and the failure path can be rehearsed:
+/// for `check.logs`, one line more than its threshold in each of its log groups, holding every term of its
+/// pattern (so that `A B`, `?A ?B` and `"A B"` all match it); for `check.alarms`, its alarms in the state it
+/// does not wait for. An error for any other action, or a pattern that is not terms (JSON or space-delimited).
+pub async fn breach(
+    session: &Session,
+    world: &mut World,
+    step: &workflow::model::Step,
+    input: &Map<String, Json>,
+) -> Result<(), AwsError> {
+    let params = readiness::known_params(step, input);
+    let config = &session.config;
+    let strings = |name: &str| -> Vec<String> {
+        params
+            .get(name)
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let refused = |reason: String| failed(&format!("--breach {}", step.id), reason);
+    match step.action.name {
+        "check.logs" => {
+            let pattern = params
+                .get("pattern")
+                .and_then(Json::as_str)
+                .unwrap_or_default();
+            if pattern.trim_start().starts_with(['{', '[']) {
+                return Err(refused(format!(
+                    "its pattern `{pattern}` is not terms; the rehearsal writes lines for term patterns only"
+                )));
+            }
+            let line = pattern
+                .split_whitespace()
+                .filter(|term| !term.starts_with('-'))
+                .map(|term| term.trim_start_matches('?').trim_matches('"'))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = format!("{line} (written by stepback rehearse --breach {})", step.id);
+            let count = params.get("threshold").and_then(Json::as_u64).unwrap_or(0) + 1;
+            let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or_default());
+            for group in strings("log_groups") {
+                let stream = "stepback-rehearse-breach";
+                logs.create_log_stream()
+                    .log_group_name(&group)
+                    .log_stream_name(stream)
+                    .send()
+                    .await
+                    .map_err(|e| failed("logs:CreateLogStream", e))?;
+                let events = (0..count).map(|_| {
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(now)
+                        .message(&line)
+                        .build()
+                });
+                logs.put_log_events()
+                    .log_group_name(&group)
+                    .log_stream_name(stream)
+                    .set_log_events(events.collect::<Result<Vec<_>, _>>().ok())
+                    .send()
+                    .await
+                    .map_err(|e| failed("logs:PutLogEvents", e))?;
+                world.created.push(format!(
+                    "log group {group}: {count} line(s) `{line}`, for --breach {}",
+                    step.id
+                ));
+            }
+        }
+        "check.alarms" => {
+            let expected = params.get("state").and_then(Json::as_str).unwrap_or("OK");
+            let state = if expected == "ALARM" {
+                aws_sdk_cloudwatch::types::StateValue::Ok
+            } else {
+                aws_sdk_cloudwatch::types::StateValue::Alarm
+            };
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+            for alarm in strings("alarms") {
+                cloudwatch
+                    .set_alarm_state()
+                    .alarm_name(&alarm)
+                    .state_value(state.clone())
+                    .state_reason(format!("set by stepback rehearse --breach {}", step.id))
+                    .send()
+                    .await
+                    .map_err(|e| failed("cloudwatch:SetAlarmState", e))?;
+                world.created.push(format!(
+                    "CloudWatch alarm {alarm} set to {}, for --breach {}",
+                    state.as_str(),
+                    step.id
+                ));
+            }
+        }
+        other => {
+            return Err(refused(format!(
+                "`{other}` is not one of {}",
+                BREACHABLE.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// How far ahead of now a seeded metric has datapoints: a rehearsal's check reads whole periods up to its own
 /// now, which is later than the seeding.
 const METRIC_AHEAD_SECS: u64 = 60 * 60;
