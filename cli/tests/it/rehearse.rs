@@ -655,8 +655,7 @@ fn breached(plan: Plan, step: &str) {
             assert!(!outcome.succeeded, "{step}");
             let failure = outcome.report.failure.as_ref().expect("a failure");
             assert_eq!(failure.step.as_deref(), Some(step));
-            // A poll loop's failure (check.alarms waits for OK until its timeout) has no cause in the audit yet
-            // (issue 24's failure Error/Cause reading); check.logs fails in its one call.
+            // check.logs fails in its one call, naming the lines; check.alarms waits for OK until its timeout.
             if step == "no_errors" {
                 let cause = failure.cause.as_deref().unwrap_or_default();
                 assert!(
@@ -726,12 +725,14 @@ fn legacy_ec2(plan: Plan) {
                 .iter()
                 .find(|l| l.resource == "SSM command from compose_previous")
                 .unwrap_or_else(|| panic!("{world:#?}"));
-            // The script as SSM received it. Not yet byte for byte what the workflow wrote: moto's interpreter cuts
-            // the `sed` line at its first quote (issue 24's command-text escape, whose test compares every byte).
-            assert!(
-                script.state.starts_with("cd /srv/app\nsed -i "),
-                "{}",
-                script.state
+            // The script as SSM received it: the workflow's lines, the input's value apart from the text.
+            assert_eq!(
+                script.state,
+                r#"STEPBACK_VALUE_1='v2.3.0'
+cd /srv/app
+sed -i 's/:v[0-9.]*$/:'"${STEPBACK_VALUE_1}"'/' docker-compose.yml
+docker-compose pull
+docker-compose up -d"#
             );
             // A CPU share under 70%: half of it.
             assert_eq!(output(outcome, "cpu_settled", "value"), &Value::from(35.0));
