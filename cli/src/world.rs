@@ -444,7 +444,7 @@ pub async fn seed(
                     .and_then(|b| b.load_balancer_arn())
                     .unwrap_or_default()
                     .to_owned();
-                let group = world.target_group(config, &name, has_service).await?;
+                let group = world.target_group(config, &name, has_service, &[]).await?;
                 let made = elb
                     .create_listener()
                     .load_balancer_arn(&balancer)
