@@ -394,10 +394,14 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
                     step.and_then(|s| s.cause.clone()),
                 )
             }
+            // An execution that timed out as a whole may say `""`: nothing.
             None => (
                 None,
-                ended.and_then(|e| e.2.clone()),
-                ended.and_then(|e| e.3.clone()).map(readable),
+                ended.and_then(|e| e.2.clone()).filter(|t| !t.is_empty()),
+                ended
+                    .and_then(|e| e.3.clone())
+                    .filter(|t| !t.is_empty())
+                    .map(readable),
             ),
         };
         Failure {
@@ -616,8 +620,10 @@ fn record(
     if let (Outcome::Failed | Outcome::FailedContinued, Some((error, cause))) =
         (step.outcome, &seen.task_error)
     {
-        step.error = step.error.take().or_else(|| error.clone());
-        step.cause = step.cause.take().or_else(|| cause.clone());
+        // An empty error or cause (a timeout's `TaskTimedOut` may carry `""`) says nothing.
+        let given = |text: &Option<String>| text.clone().filter(|t| !t.is_empty());
+        step.error = step.error.take().or_else(|| given(error));
+        step.cause = step.cause.take().or_else(|| given(cause));
     }
     step.cause = step.cause.take().map(readable);
     for retry in &mut step.retries {
@@ -763,9 +769,11 @@ fn critical_path(
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    // A skipped step takes no time, so it holds nothing up and is on no path.
+    // A skipped step takes no time, so it holds nothing up and is on no path; nor is one that ran on after
+    // another had failed (Step Functions would have stopped it).
     let ran = |s: &&StepRecord| {
         !s.on_failure
+            && !s.after_failure
             && s.outcome != Outcome::Skipped
             && s.start.is_some()
             && s.end.is_some_and(|e| end.is_none_or(|end| e <= end))

@@ -1,9 +1,12 @@
 //! `tests/data/*.json`: histories that moto's interpreter recorded running the compiled webapp example (saved by
 //! `tests/tests/state_machine` with `STEPBACK_SAVE_HISTORIES=1`); `tests/data/hand/*.json`: histories written by
-//! hand for what moto cannot do, each saying so and from which document. Each audit is snapshotted as text and
+//! hand for what moto cannot do, or recorded with fake functions for what the real handlers cannot be made to do
+//! (hang past a timeout), each saying so in its `_comment`, with its source. Each audit is snapshotted as text and
 //! JSON. Adding a case means adding a file.
 
 use std::path::Path;
+
+use serde_json::Value;
 
 fn check(path: &Path) {
     let report = crate::audit(path);
@@ -94,4 +97,139 @@ fn a_redrive_shows_what_ran_again() {
         deploy.retries[0].error.as_deref(),
         Some("Stepback.Transient")
     );
+}
+
+/// A timeout, as Step Functions writes it, says its error and cause in the audit and in the failure notice:
+/// `task-timed-out`, a task past its `TimeoutSeconds` (`TaskTimedOut`, then a Catch whose `Cause` is empty,
+/// which the step's "timed out" state fills); `poll-timed-out`, a poll loop past its timeout, quoting what its
+/// last poll saw. The notice is the message the interpreter gave `tell` (`${failure.step|error|cause}`).
+#[test]
+fn a_timeout_says_its_error_and_cause() {
+    for (file, step, error, cause) in [
+        (
+            "hand/task-timed-out.json",
+            "halt",
+            "States.Timeout",
+            "halt did not finish within 2s",
+        ),
+        (
+            "hand/poll-timed-out.json",
+            "healthy",
+            "Stepback.Timeout",
+            "healthy did not finish within 15s (3 polls); the last poll saw: HTTP 503 from \
+             https://web.example.com/health; 0 of 1 answers in a row as expected",
+        ),
+    ] {
+        let report = crate::audit(&crate::data(file));
+        let failure = report.failure.as_ref().expect("a failure");
+        assert_eq!(
+            (failure.step.as_deref(), failure.error.as_deref()),
+            (Some(step), Some(error)),
+            "{file}"
+        );
+        assert_eq!(failure.cause.as_deref(), Some(cause), "{file}");
+        let text = audit::render::text(&report);
+        assert!(
+            text.contains(&format!("step {step} failed: {error}: {cause}\n")),
+            "{text}"
+        );
+        let history: Value =
+            serde_json::from_str(&std::fs::read_to_string(crate::data(file)).expect("the history"))
+                .expect("JSON");
+        assert_eq!(
+            notices(&history),
+            [format!("Step {step} failed: {error}: {cause}")],
+            "{file}"
+        );
+    }
+}
+
+/// An empty `Cause` counts as none. The history of a machine that hands the Catch's error output of a timeout on
+/// as it is (compiled before the step's "timed out" state existed, or an error with no cause at all): the task's
+/// `TaskTimedOut` with `cause: ""`, the failure with `Cause: ""`. The audit says the error alone, and JSON's
+/// `cause` is null, never `""`.
+#[test]
+fn an_empty_cause_counts_as_none() {
+    let text = std::fs::read_to_string(crate::data("hand/task-timed-out.json")).expect("history");
+    let mut history: Value = serde_json::from_str(&text).expect("JSON");
+    let events = history["events"].as_array_mut().expect("events");
+    events.retain(|e| {
+        let name = |details: &str| e[details]["name"].as_str();
+        name("stateEnteredEventDetails") != Some("halt: timed out")
+            && name("stateExitedEventDetails") != Some("halt: timed out")
+    });
+    for event in events.iter_mut() {
+        if event["type"] == "TaskTimedOut" {
+            event["taskTimedOutEventDetails"]["cause"] = "".into();
+        }
+    }
+    let without = history
+        .to_string()
+        .replace("halt did not finish within 2s", "");
+    let report = audit::audit_json(&without).expect("it audits");
+    let failure = report.failure.as_ref().expect("a failure");
+    assert_eq!(failure.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(failure.cause, None);
+    let halt = report.steps.iter().find(|s| s.id == "halt").expect("halt");
+    assert_eq!(halt.cause, None);
+    let text = audit::render::text(&report);
+    assert!(
+        text.contains("step halt failed: States.Timeout\n")
+            && text.contains("      error States.Timeout\n"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&audit::render::json(&report)).expect("JSON");
+    assert_eq!(json["failure"]["cause"], Value::Null);
+}
+
+/// The messages that the history's `notify` tasks were scheduled to publish.
+fn notices(history: &Value) -> Vec<String> {
+    history["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["taskScheduledEventDetails"]["parameters"].as_str())
+        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
+        .filter(|p| p["Payload"]["action"] == "notify")
+        .filter_map(|p| {
+            p["Payload"]["params"]["message"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The critical path of every history, recorded and hand-written: never longer than the execution, and never
+/// through a step that was skipped (it took no time and held nothing up) or that ran on after the execution ended
+/// (moto lets a failed Parallel's other branch run on: `sibling-late`).
+#[test]
+fn the_critical_path_lies_within_the_execution() {
+    let mut checked = 0;
+    for dir in ["../data", "../data/hand"] {
+        insta::glob!(dir, "*.json", |path| {
+            let report = crate::audit(path);
+            let path_ms = report.critical_path.total_ms;
+            let name = path.display();
+            if let Some(duration) = report.execution.duration_ms {
+                assert!(path_ms <= duration, "{name}: {path_ms} ms of {duration} ms");
+            }
+            for on_path in &report.critical_path.steps {
+                let step = report.steps.iter().find(|s| s.id == on_path.step);
+                assert!(
+                    step.is_some_and(|s| s.outcome != audit::Outcome::Skipped && !s.after_failure),
+                    "{name}: {} is on the path: {step:?}",
+                    on_path.step
+                );
+            }
+            let walked: u64 = report
+                .critical_path
+                .steps
+                .iter()
+                .map(|s| s.waited_ms + s.duration_ms)
+                .sum();
+            assert_eq!(walked, path_ms, "{name}");
+            checked += 1;
+        });
+    }
+    assert!(checked >= 10, "histories went missing: {checked}");
 }
