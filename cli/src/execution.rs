@@ -376,7 +376,8 @@ pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
 /// The steps' events in `events`, in history order, each with when it happened after the execution started (by
 /// the history's timestamps): a step starts when its first state past its `when` is entered (a step whose `when`
 /// is false is only skipped), polls when its poll task is scheduled, is retried when a task is scheduled again
-/// after its failure (the task's state is found through `previousEventId`), and ends when its last state ends it.
+/// after its failure (the task's state is found through `previousEventId`), and ends when its last state ends it
+/// (a task state that exits through its `Catch` ends nothing: its `: failed` state follows).
 pub fn step_events(
     manifest: &Manifest,
     events: &[HistoryEvent],
@@ -457,12 +458,32 @@ pub fn step_events(
                 Some(_) => {}
             }
         } else if name.ends_with(": failed") {
-            out.push((step.to_owned(), StepEvent::Failed(cause(event, step)), at(event)));
-        } else if name.ends_with(": done") || (name == step && !ends_in_done.contains(step)) {
+            out.push((
+                step.to_owned(),
+                StepEvent::Failed(cause(event, step)),
+                at(event),
+            ));
+        } else if name.ends_with(": done")
+            || (name == step && !ends_in_done.contains(step) && !caught(event, &by_id))
+        {
             out.push((step.to_owned(), StepEvent::Succeeded, at(event)));
         }
     }
     out
+}
+
+/// A task state that exits through its `Catch`: the event before its exit is the task's failure or timeout, and
+/// its `: failed` state follows.
+fn caught(event: &HistoryEvent, by_id: &HashMap<i64, &HistoryEvent>) -> bool {
+    by_id.get(&event.previous_event_id()).is_some_and(|e| {
+        matches!(
+            e.r#type(),
+            HistoryEventType::TaskFailed
+                | HistoryEventType::TaskTimedOut
+                | HistoryEventType::TaskStartFailed
+                | HistoryEventType::TaskSubmitFailed
+        )
+    })
 }
 
 /// The state whose task `event` schedules again after its failure, if it does.

@@ -3,6 +3,7 @@
 mod aws;
 mod chaos;
 mod deploy;
+mod follow;
 mod output;
 mod preflight;
 mod rehearse;
