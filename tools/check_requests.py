@@ -8,8 +8,9 @@ pattern, no enum); this walk checks them all. Then the rules AWS enforces beyond
 its source) that a request alone can show.
 
 Input, on standard input: one JSON array of requests per line, each as `lambdas::sent::Sent` writes it
-(`service`: the SigV4 signing name; `operation`; `protocol`: `query`, `json`, or `cbor` carried as JSON; `target`:
-awsJson's `X-Amz-Target`; `body`). Output: one JSON array of violations per line, each
+(`service`: the SigV4 signing name; `operation`; `protocol`: `query`, `json`, `cbor` carried as JSON, or `rest-json`;
+`target`: awsJson's `X-Amz-Target`; `http`: restJson's method, path with query, and headers; `body`). Output: one
+JSON array of violations per line, each
 `{"operation", "member", "rule"}`. One process serves a whole test binary; models load once, on first use.
 """
 
@@ -22,9 +23,9 @@ import sys  # noqa: E402
 
 import regex  # noqa: E402
 from botocore.serialize import create_serializer  # noqa: E402
-from moto.core.parse import EC2QueryParser, QueryParser  # noqa: E402
+from moto.core.parse import EC2QueryParser, QueryParser, RestJSONParser  # noqa: E402
 from moto.core.utils import get_service_model  # noqa: E402
-from werkzeug.datastructures import MultiDict  # noqa: E402
+from werkzeug.datastructures import Headers, MultiDict  # noqa: E402
 
 STARTUP = time.perf_counter() - BEGAN
 
@@ -35,6 +36,7 @@ SERVICES = {
     "ecr": "ecr",
     "ecs": "ecs",
     "elasticloadbalancing": "elbv2",
+    "lambda": "lambda",
     "logs": "logs",
     "monitoring": "cloudwatch",
     "rds": "rds",
@@ -114,6 +116,10 @@ def check(request):
         _unknown_json_members(operation.input_shape, raw, "", found)
         # Walked as sent: a parser would turn `"5"` into an integer that AWS refuses.
         params = raw
+    elif protocol == "rest-json":
+        params = _rest_json(operation, request["http"], body, found)
+        if params is None:
+            return found.found
     else:
         found.add(None, f"protocol `{protocol}` is not read by this check")
         return found.found
@@ -125,6 +131,59 @@ def check(request):
                 for broken in rule(value):
                     found.add(member, f"{broken} ({source})")
     return found.found
+
+
+def _rest_json(operation, http, body, found):
+    """A restJson request read into its input shape by its HTTP bindings (moto's parser): the path against the
+    operation's `requestUri` (its labels, percent-decoded), the query, the headers, and the body (the payload member,
+    or the members bound to none of those). `None` when the method or the path is not the operation's."""
+    from urllib.parse import parse_qsl, unquote
+
+    template = operation.http["requestUri"]
+    path, _, query = http["path"].partition("?")
+    template_path, _, template_query = template.partition("?")
+    labels = regex.fullmatch(
+        regex.sub(r"\\\{(\w+)(\\\+)?\\\}", lambda m: f"(?P<{m[1]}>{'.+' if m[2] else '[^/]+'})", regex.escape(template_path)),
+        path,
+    )
+    if http["method"] != operation.http["method"] or labels is None:
+        found.add(None, f"is `{http['method']} {path}`, not the model's `{operation.http['method']} {template}`")
+        return None
+    values = MultiDict(parse_qsl(query, keep_blank_values=True))
+    request = {
+        "body": body.encode(),
+        "headers": Headers(http.get("headers", {})),
+        "method": http["method"],
+        "url_params": {name: unquote(value) for name, value in labels.groupdict().items()},
+        "url_path": path,
+        "values": values,
+    }
+    shape = operation.input_shape
+    if shape is None:
+        return {}
+    bound = {m.serialization.get("name", n) for n, m in shape.members.items() if m.serialization.get("location") == "querystring"}
+    bound |= {key for key, _ in parse_qsl(template_query, keep_blank_values=True)}
+    for key in values.keys():
+        if key not in bound:
+            found.add(key, "is not a member of the input shape")
+    payload = shape.serialization.get("payload")
+    if payload is None and body:
+        unbound = {n: m for n, m in shape.members.items() if "location" not in m.serialization}
+        _unknown_json_members(_Members(shape, unbound), json.loads(body), "", found)
+    elif payload is not None and shape.members[payload].type_name == "structure" and body:
+        _unknown_json_members(shape.members[payload], json.loads(body), payload, found)
+    try:
+        return RestJSONParser(operation).parse(request)
+    except (ValueError, TypeError) as e:
+        found.add(None, f"does not parse as the input shape: {e}")
+        return None
+
+
+class _Members:
+    """A structure shape seen through some of its members: a restJson body holds those bound to no location."""
+
+    def __init__(self, shape, members):
+        self.type_name, self.is_document_type, self.members = "structure", False, members
 
 
 def _form(body):

@@ -470,8 +470,7 @@ const RESTORED_CLUSTER: &str =
     "arn:{partition}:rds:{region}:{account}:cluster:{new_cluster@rds|{cluster@restored}}";
 const RESTORED_WRITER: &str =
     "arn:{partition}:rds:{region}:{account}:db:{new_cluster@rds|{cluster@restored}}";
-const PARKED_CLUSTER: &str =
-    "arn:{partition}:rds:{region}:{account}:cluster:{cluster@parked}";
+const PARKED_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cluster@parked}";
 /// The groups of the settings a restore copies, whose names only the original knows.
 const OPTION_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:og:*";
 const PARAMETER_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:pg:*";
@@ -937,11 +936,17 @@ pub static ACTIONS: &[ActionSpec] = &[
             Grant::unscoped(&["ecs:DescribeTaskDefinition"]),
         ],
         changes: &[],
-        needs: &[Need::EcsTask {
-            cluster: "cluster",
-            task_definition: "task_definition",
-            container: "container",
-        }],
+        needs: &[
+            Need::Network {
+                subnets: "subnets",
+                security_groups: "security_groups",
+            },
+            Need::EcsTask {
+                cluster: "cluster",
+                task_definition: "task_definition",
+                container: "container",
+            },
+        ],
         default_retry: RETRY_START,
         default_estimate_secs: 5 * MINUTE,
         default_timeout_secs: HOUR,
@@ -1691,7 +1696,8 @@ mod tests {
             for grant in action.grants {
                 for name in grant.actions {
                     assert!(
-                        !name.contains(":Delete") || iam::ONLY_DELETES.iter().any(|(d, _)| d == name),
+                        !name.contains(":Delete")
+                            || iam::ONLY_DELETES.iter().any(|(d, _)| d == name),
                         "{}: {name}",
                         action.name
                     );

@@ -46,6 +46,11 @@ pub enum Need {
     Alarms { alarms: &'static str },
     /// EC2 instances, by id: one id or a list.
     Instances { instances: &'static str },
+    /// awsvpc subnets and security groups, by id (each one id or a list), in the VPC of the world's network.
+    Network {
+        subnets: &'static str,
+        security_groups: &'static str,
+    },
     /// An Auto Scaling group, by name.
     AutoScalingGroup { group: &'static str },
     /// CloudWatch Logs log groups, by name.
@@ -95,6 +100,10 @@ impl Need {
             Need::Listener { listener } => vec![listener],
             Need::Alarms { alarms } => vec![alarms],
             Need::Instances { instances } => vec![instances],
+            Need::Network {
+                subnets,
+                security_groups,
+            } => vec![subnets, security_groups],
             Need::AutoScalingGroup { group } => vec![group],
             Need::LogGroups { log_groups } => vec![log_groups],
             Need::Metric {

@@ -13,6 +13,10 @@ use crate::output::{errln, outln};
 use crate::progress::{Progress, human, simulated};
 use crate::report::{self, INVALID, IO_ERROR};
 
+/// For the tests that run `stepback rehearse` as a process: a file to write every request the handlers sent and
+/// every Lambda Invoke answered (`Rehearsal::sent`), as JSON, for the model check.
+const SAVE_REQUESTS: &str = "STEPBACK_SAVE_REQUESTS";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The workflow to rehearse, e.g. examples/webapp-rollback.toml.
@@ -304,6 +308,11 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
         let world = rehearsal.world_state().await;
+        if let Some(path) = std::env::var_os(SAVE_REQUESTS) {
+            let requests = serde_json::to_string(&rehearsal.sent()).unwrap_or_default();
+            // `write` says on standard error whether it wrote.
+            crate::compile::write(&PathBuf::from(path), &requests);
+        }
         Ok::<_, rehearsal::RehearseError>((outcome, world, rehearsal.faults()))
     });
     let (outcome, world, faults) = match result {

@@ -551,6 +551,18 @@ pub async fn seed(
             Need::Instances { instances } => {
                 world.instances(config, &list(params, instances)).await?;
             }
+            Need::Network {
+                subnets,
+                security_groups,
+            } => {
+                world
+                    .named_network(
+                        config,
+                        &list(params, subnets),
+                        &list(params, security_groups),
+                    )
+                    .await?;
+            }
             Need::AutoScalingGroup { group } => {
                 let Some(group) = text(params, group) else {
                     continue;
@@ -972,26 +984,14 @@ impl World {
             .send()
             .await
             .map_err(|e| failed("ec2:ModifyVpcAttribute", e))?;
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .map_err(|e| failed("ec2:CreateSubnet", e))?
-            .subnet
-            .and_then(|s| s.subnet_id)
-            .unwrap_or_default();
-        let security_group = ec2
-            .create_security_group()
-            .group_name("rehearsal")
-            .description("the rehearsal's tasks and load balancers")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .map_err(|e| failed("ec2:CreateSecurityGroup", e))?
-            .group_id
-            .unwrap_or_default();
+        let subnet = create_subnet(&ec2, &vpc, "10.0.1.0/24").await?;
+        let security_group = create_security_group(
+            &ec2,
+            &vpc,
+            "rehearsal",
+            "the rehearsal's tasks and load balancers",
+        )
+        .await?;
         self.created.push(format!(
             "VPC {vpc} with subnet {subnet} and security group {security_group}"
         ));
@@ -1089,6 +1089,53 @@ impl World {
             self.instances = true;
         }
         Ok(ids.iter().map(|id| self.renamed(id)).collect())
+    }
+
+    /// The subnets and security groups a workflow names, each made once in the world's VPC (with DNS hostnames,
+    /// which moto needs to give an awsvpc task its interface) under the emulator's id.
+    async fn named_network(
+        &mut self,
+        config: &aws_config::SdkConfig,
+        subnets: &[String],
+        security_groups: &[String],
+    ) -> Result<(), AwsError> {
+        let new = |ids: &[String], prefix: &str| -> Vec<String> {
+            ids.iter()
+                .filter(|id| id.starts_with(prefix) && !self.renames.contains_key(*id))
+                .cloned()
+                .collect()
+        };
+        let (subnets, security_groups) = (new(subnets, "subnet-"), new(security_groups, "sg-"));
+        if subnets.is_empty() && security_groups.is_empty() {
+            return Ok(());
+        }
+        let vpc = self.network(config).await?.vpc;
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        for named in subnets {
+            // 10.0.1.0/24 is the world's own subnet.
+            let made = self
+                .renames
+                .keys()
+                .filter(|k| k.starts_with("subnet-"))
+                .count();
+            let subnet = create_subnet(&ec2, &vpc, &format!("10.0.{}.0/24", made + 2)).await?;
+            self.created
+                .push(format!("subnet {subnet} (for {named}) in VPC {vpc}"));
+            self.rename(&named, &subnet);
+        }
+        for named in security_groups {
+            let group = create_security_group(
+                &ec2,
+                &vpc,
+                &format!("rehearsal-{named}"),
+                &format!("stands for {named} in the rehearsal"),
+            )
+            .await?;
+            self.created
+                .push(format!("security group {group} (for {named}) in VPC {vpc}"));
+            self.rename(&named, &group);
+        }
+        Ok(())
     }
 
     fn rename(&mut self, from: &str, to: &str) {
@@ -1335,6 +1382,43 @@ impl World {
 }
 
 /// `none`, or how many and which.
+/// A subnet of `vpc`; its id.
+async fn create_subnet(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    cidr: &str,
+) -> Result<String, AwsError> {
+    Ok(ec2
+        .create_subnet()
+        .vpc_id(vpc)
+        .cidr_block(cidr)
+        .send()
+        .await
+        .map_err(|e| failed("ec2:CreateSubnet", e))?
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .unwrap_or_default())
+}
+
+/// A security group of `vpc`; its id.
+async fn create_security_group(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    name: &str,
+    description: &str,
+) -> Result<String, AwsError> {
+    Ok(ec2
+        .create_security_group()
+        .group_name(name)
+        .description(description)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .map_err(|e| failed("ec2:CreateSecurityGroup", e))?
+        .group_id
+        .unwrap_or_default())
+}
+
 fn counted(items: &[impl AsRef<str>]) -> String {
     if items.is_empty() {
         return "none".to_owned();
@@ -1436,7 +1520,13 @@ fn settings(instance: &aws_sdk_rds::types::DbInstance) -> String {
         .tag_list()
         .iter()
         .filter(|t| !t.key().is_some_and(|k| k.starts_with("stepback:")))
-        .map(|t| format!("{}={}", t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .map(|t| {
+            format!(
+                "{}={}",
+                t.key().unwrap_or_default(),
+                t.value().unwrap_or_default()
+            )
+        })
         .collect();
     if !tags.is_empty() {
         kept.push(format!("tags {}", tags.join(" ")));

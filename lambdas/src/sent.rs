@@ -1,6 +1,8 @@
 //! A handler's AWS request as the model check (`tools/check_requests.py`) reads it: the service and operation,
 //! the protocol and the body. The Lambdas' tests record what their handlers send; `serve` records what each
-//! step's handler sends in a rehearsal ([`crate::serve::Served::sent`]).
+//! step's handler sends in a rehearsal, and each Lambda Invoke it answers ([`crate::serve::Served::sent`]).
+
+use std::collections::BTreeMap;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use serde::Serialize;
@@ -18,13 +20,26 @@ pub struct Sent {
     /// awsJson's `X-Amz-Target`, which names the service's target prefix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// restJson's HTTP bindings, which carry members outside the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
     /// The body as text: a form (query), JSON, or rpc-v2-cbor's CBOR as JSON (the values the model describes).
     pub body: String,
 }
 
-/// The wire protocols of the services the handlers call.
+/// A restJson request's method, path (with its query) and headers: where the model binds members outside the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Http {
+    pub method: String,
+    pub path: String,
+    /// Every header but `Authorization`, by name as sent.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The wire protocols of the services the handlers call, and Lambda's (Invoke, which Step Functions and
+/// `stepback preflight` call).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Protocol {
     /// awsQuery and ec2Query: a form with `Action` and `Version`.
     Query,
@@ -32,6 +47,8 @@ pub enum Protocol {
     Json,
     /// rpc-v2-cbor (CloudWatch).
     Cbor,
+    /// restJson (Lambda): members in the path, the query, the headers and the body.
+    RestJson,
 }
 
 impl Sent {
@@ -53,7 +70,33 @@ impl Sent {
             operation: operation.name,
             protocol,
             target: target.map(str::to_owned),
+            http: None,
             body,
+        })
+    }
+
+    /// A restJson request of `operation`, which its method and path name (the model check matches them to the
+    /// operation's), from its HTTP head (the request line and the headers) and its body.
+    pub fn rest_json(service: &str, operation: &str, head: &str, body: &[u8]) -> Option<Sent> {
+        let mut lines = head.lines();
+        let mut request_line = lines.next()?.split_whitespace();
+        let (method, path) = (request_line.next()?, request_line.next()?);
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
+            .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+            .collect();
+        Some(Sent {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            protocol: Protocol::RestJson,
+            target: None,
+            http: Some(Http {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                headers,
+            }),
+            body: String::from_utf8_lossy(body).into_owned(),
         })
     }
 

@@ -80,7 +80,8 @@ impl Served {
         self.faults().counts()
     }
 
-    /// Every AWS request that the handlers sent so far (faulted ones too: a handler built them).
+    /// Every AWS request that the handlers sent so far (faulted ones too: a handler built them), and every Lambda
+    /// Invoke answered (from the emulator's interpreter, as Step Functions would send it, or a caller's).
     pub fn sent(&self) -> Vec<Sent> {
         self.shared
             .sent
@@ -194,7 +195,16 @@ impl Server {
             .and_then(|rest| rest.strip_suffix(INVOKE_SUFFIX))
             .filter(|_| request.method == "POST");
         match (invoked, self.upstream) {
-            (Some(name), _) => self.invoke(&mut stream, &decode(name), &request.body).await,
+            (Some(name), _) => {
+                // What Step Functions' `lambda:invoke` (or `stepback preflight`) would send Lambda.
+                let sent = Sent::rest_json("lambda", "Invoke", &request.head, &request.body);
+                self.shared
+                    .sent
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(sent);
+                self.invoke(&mut stream, &decode(name), &request.body).await
+            }
             (None, Some(upstream)) => self.forward(&mut stream, &request, upstream).await,
             (None, None) => not_found(&mut stream, &request).await,
         }

@@ -95,22 +95,39 @@ fn rehearse<T>(
 
 /// The seed rollback with the default input, as the README's first command runs it: every step that runs
 /// succeeds, and moto shows one snapshot, the service on the previous revision and the targets registered again.
-/// The output, times masked, is stable.
+/// The output, times masked, is stable; every request the process's handlers sent passes the model check.
 #[test]
 fn the_seed_rehearses_to_success() {
-    let (code, out, err) = stepback_with(
-        &[
-            "rehearse",
-            "examples/webapp-rollback.toml",
-            "--approve",
-            "all",
-        ],
-        &[],
-        "",
-    );
+    let (code, out, err) = rehearse_checked(&[
+        "rehearse",
+        "examples/webapp-rollback.toml",
+        "--approve",
+        "all",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     in_dependency_order(&out, "examples/webapp-rollback.toml");
     insta::assert_snapshot!(mask(&out));
+}
+
+/// Runs `stepback rehearse` as a process (`args`), then puts every request its handlers sent, and each Lambda
+/// Invoke, through the model check (`STEPBACK_SAVE_REQUESTS`).
+fn rehearse_checked(args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let saved = dir.path().join("requests.json");
+    let (code, out, err) = stepback_with(
+        args,
+        &[("STEPBACK_SAVE_REQUESTS", saved.display().to_string())],
+        "",
+    );
+    let text = std::fs::read_to_string(&saved).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let requests: Vec<Value> = serde_json::from_str(&text).expect("the requests as JSON");
+    assert!(
+        requests.iter().any(|r| r["operation"] == "Invoke")
+            && requests.iter().any(|r| r["service"] == "rds"),
+        "{requests:?}"
+    );
+    tests::models::assert_accepted(&requests);
+    (code, out, err)
 }
 
 /// The progress lines of `out` (which the snapshot sorts) as they came: every step's first line after the last
@@ -204,11 +221,7 @@ fn the_ec2_example_rehearses_to_success() {
         None,
         async |_| (),
         async |rehearsal, outcome, (), _| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let config = &rehearsal.session.config;
             let images = aws_sdk_ec2::Client::new(config)
                 .describe_images()
@@ -247,11 +260,7 @@ fn a_restore_swaps_the_instances() {
         None,
         async |_| (),
         async |rehearsal, outcome, (), _| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let rds = aws_sdk_rds::Client::new(&rehearsal.session.config);
             let instances = rds.describe_db_instances().send().await.expect("instances");
             let mut ids: Vec<&str> = instances
@@ -291,11 +300,7 @@ fn an_aurora_restore_swaps_the_clusters() {
         None,
         async |_| (),
         async |rehearsal, outcome, (), _| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let rds = aws_sdk_rds::Client::new(&rehearsal.session.config);
             let clusters = rds.describe_db_clusters().send().await.expect("clusters");
             let mut ids: Vec<&str> = clusters
@@ -347,11 +352,7 @@ fn a_slowed_step_polls_until_its_time_is_up() {
         None,
         async |_| (),
         async |rehearsal, outcome, (), steps| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let polls = steps
                 .iter()
                 .filter_map(|(step, event, _)| match event {
@@ -371,7 +372,11 @@ fn a_slowed_step_polls_until_its_time_is_up() {
             let taken = snapshots
                 .db_snapshots()
                 .iter()
-                .filter(|s| s.tag_list().iter().any(|t| t.key() == Some("stepback:execution")))
+                .filter(|s| {
+                    s.tag_list()
+                        .iter()
+                        .any(|t| t.key() == Some("stepback:execution"))
+                })
                 .count();
             assert_eq!(taken, 1, "{snapshots:?}");
         },
@@ -461,6 +466,15 @@ fn a_failure_is_announced_naming_the_step() {
 
 /// An SQS queue subscribed to the example's topic; its URL.
 async fn subscribe(rehearsal: &Rehearsal) -> String {
+    subscribe_to(
+        rehearsal,
+        "arn:aws:sns:us-east-1:123456789012:webapp-deploys",
+    )
+    .await
+}
+
+/// An SQS queue subscribed to `topic`; its URL.
+async fn subscribe_to(rehearsal: &Rehearsal, topic: &str) -> String {
     let config = &rehearsal.session.config;
     let sqs = aws_sdk_sqs::Client::new(config);
     let url = sqs
@@ -487,7 +501,7 @@ async fn subscribe(rehearsal: &Rehearsal) -> String {
         .expect("its ARN");
     aws_sdk_sns::Client::new(config)
         .subscribe()
-        .topic_arn("arn:aws:sns:us-east-1:123456789012:webapp-deploys")
+        .topic_arn(topic)
         .protocol("sqs")
         .endpoint(arn)
         .send()
@@ -609,7 +623,7 @@ fn mask_line(line: &str) -> String {
     out.trim_end().to_owned()
 }
 
-/// Three workflows written as users outside this repo write them (`cli/tests/data/rehearse`), rehearsed one after
+/// Four workflows written as users outside this repo write them (`cli/tests/data/rehearse`), rehearsed one after
 /// another against one moto started as the README says and reached with `--endpoint`: each rehearsal after the
 /// first runs in an emulator that an earlier one used.
 #[test]
@@ -637,32 +651,64 @@ fn workflows_from_outside_rehearse_to_success_in_one_emulator() {
     legacy_ec2(on_moto("legacy-ec2.toml", &[("to_version", "v2.3.0")]));
     fleet(on_moto("fleet.toml", &[]));
     django(on_moto("django.toml", &[]));
+    migration(on_moto("migration.toml", &[]));
     // `--breach`: the log lines a check.logs step looks for, and alarms in ALARM for a check.alarms step.
-    for (file, step) in [("fleet.toml", "no_errors"), ("django.toml", "alarms_ok")] {
+    for (file, step, topic) in [
+        ("fleet.toml", "no_errors", "fleet-ops"),
+        ("django.toml", "alarms_ok", "shop-ops"),
+    ] {
         let mut plan = on_moto(file, &[]);
         plan.breach = vec![step.to_owned()];
-        breached(plan, step);
+        breached(
+            plan,
+            step,
+            &format!("arn:aws:sns:us-east-1:123456789012:{topic}"),
+        );
     }
 }
 
-/// A breached check fails, and the failure path runs and says so.
-fn breached(plan: Plan, step: &str) {
+/// A breached check fails, and the failure path runs and says so: the audit, the progress line (what
+/// `start --follow` prints too) and the notice that `tell` publishes each name the error and the cause.
+fn breached(plan: Plan, step: &str, topic: &str) {
     rehearse(
         plan,
         None,
-        async |_| (),
-        async |_, outcome, (), _| {
+        async |rehearsal| subscribe_to(rehearsal, topic).await,
+        async |rehearsal, outcome, queue, steps| {
             assert!(!outcome.succeeded, "{step}");
             let failure = outcome.report.failure.as_ref().expect("a failure");
             assert_eq!(failure.step.as_deref(), Some(step));
-            // check.logs fails in its one call, naming the lines; check.alarms waits for OK until its timeout.
+            let error = failure.error.as_deref().unwrap_or_default();
+            let cause = failure.cause.as_deref().unwrap_or_default();
+            // check.logs fails in its one call, naming the lines; check.alarms waits for OK until its timeout,
+            // and says what its last poll saw.
             if step == "no_errors" {
-                let cause = failure.cause.as_deref().unwrap_or_default();
                 assert!(
                     cause.contains("(written by stepback rehearse --breach no_errors)"),
                     "{cause}"
                 );
+            } else {
+                assert_eq!(error, "Stepback.Timeout");
+                let (within, saw) = cause
+                    .split_once("; the last poll saw: ")
+                    .unwrap_or_else(|| panic!("{cause}"));
+                assert!(
+                    within.starts_with(&format!("{step} did not finish within "))
+                        && within.ends_with(" polls)"),
+                    "{cause}"
+                );
+                assert!(saw.contains("ALARM"), "{cause}");
             }
+            let shown: Vec<String> = steps
+                .iter()
+                .filter(|(s, e, _)| s == step && matches!(e, StepEvent::Failed(_)))
+                .map(|(_, e, _)| e.to_string())
+                .collect();
+            assert_eq!(shown, [format!("failed: {error}: {cause}")]);
+            assert_eq!(
+                received(rehearsal, &queue).await,
+                [format!("Step {step} failed: {error}: {cause}")]
+            );
             let told = outcome.report.steps.iter().find(|s| s.id == "tell");
             assert_eq!(
                 told.map(|s| s.outcome),
@@ -670,6 +716,26 @@ fn breached(plan: Plan, step: &str) {
                 "{step}"
             );
         },
+    );
+}
+
+/// What the world's state says of the EC2 images made (`none`, or `<count>: <ids>`).
+async fn images_line(rehearsal: &Rehearsal) -> String {
+    let world = rehearsal.world_state().await;
+    world
+        .iter()
+        .find(|l| l.resource == "EC2 images")
+        .unwrap_or_else(|| panic!("{world:#?}"))
+        .state
+        .clone()
+}
+
+/// Fails with the audit unless the rehearsal succeeded.
+fn assert_succeeded(outcome: &Outcome) {
+    assert!(
+        outcome.succeeded,
+        "{}",
+        audit::render::text(&outcome.report)
     );
 }
 
@@ -693,11 +759,7 @@ fn legacy_ec2(plan: Plan) {
         None,
         async |_| (),
         async |rehearsal, outcome, (), steps| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let host = rehearsal
                 .renames()
                 .get("i-0123456789abcdef0")
@@ -720,6 +782,11 @@ fn legacy_ec2(plan: Plan) {
                 .filter_map(|i| i.instance_id())
                 .collect();
             assert_eq!(ids, [host.as_str()], "one instance, named by two steps");
+            let image = images_line(rehearsal).await;
+            assert!(
+                image.starts_with("1: ami-") && !image.contains(','),
+                "{image}"
+            );
             let world = rehearsal.world_state().await;
             let script = world
                 .iter()
@@ -770,11 +837,7 @@ fn fleet(plan: Plan) {
                 .expect("two other instances");
         },
         async |rehearsal, outcome, (), _| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let renames = rehearsal.renames();
             let hosts: Vec<String> = ["i-0aaaaaaaaaaaaaaa1", "i-0bbbbbbbbbbbbbbb2"]
                 .iter()
@@ -822,6 +885,8 @@ fn fleet(plan: Plan) {
                 .expect("the group");
             let group = groups.auto_scaling_groups().first().expect("fleet-asg");
             assert!(group.suspended_processes().is_empty(), "{group:?}");
+            // No step made an image: the world's state says so, not `EC2 images 0: `.
+            assert_eq!(images_line(rehearsal).await, "none");
         },
     );
 }
@@ -834,11 +899,7 @@ fn django(plan: Plan) {
         None,
         async |_| (),
         async |rehearsal, outcome, (), _| {
-            assert!(
-                outcome.succeeded,
-                "{}",
-                audit::render::text(&outcome.report)
-            );
+            assert_succeeded(outcome);
             let before = output(outcome, "deploy_web", "task_definition_before");
             assert!(
                 before.as_str().is_some_and(|b| b.ends_with("/shop-web:2")),
@@ -870,29 +931,86 @@ fn django(plan: Plan) {
     );
 }
 
+/// A one-off Fargate task that names its own subnets and security group (no service): the world makes them in
+/// its VPC, RunTask is sent with the world's ids, and the task runs in one of them and exits 0.
+fn migration(plan: Plan) {
+    rehearse(
+        plan,
+        None,
+        async |_| (),
+        async |rehearsal, outcome, (), _| {
+            assert_succeeded(outcome);
+            assert_eq!(
+                output(outcome, "migrate_back", "exit_code"),
+                &Value::from(0)
+            );
+            let renames = rehearsal.renames();
+            let world = |id: &str| {
+                renames
+                    .get(id)
+                    .unwrap_or_else(|| panic!("the world made {id}: {renames:?}"))
+                    .clone()
+            };
+            let subnets = [
+                world("subnet-0a1b2c3d4e5f60718"),
+                world("subnet-0f1e2d3c4b5a69788"),
+            ];
+            let sent = rehearsal.sent();
+            let run = sent
+                .iter()
+                .find(|r| r.operation == "RunTask")
+                .expect("RunTask sent");
+            let body: Value = serde_json::from_str(&run.body).expect("JSON");
+            let network = &body["networkConfiguration"]["awsvpcConfiguration"];
+            assert_eq!(network["subnets"], Value::from(subnets.to_vec()), "{body}");
+            assert_eq!(
+                network["securityGroups"],
+                Value::from(vec![world("sg-0123456789abcdef0")]),
+                "{body}"
+            );
+            let task = output(outcome, "migrate_back", "task_arn")
+                .as_str()
+                .expect("a task")
+                .to_owned();
+            let described = aws_sdk_ecs::Client::new(&rehearsal.session.config)
+                .describe_tasks()
+                .cluster("billing")
+                .tasks(&task)
+                .send()
+                .await
+                .expect("the task");
+            let subnet = described
+                .tasks()
+                .iter()
+                .flat_map(|t| t.attachments())
+                .flat_map(|a| a.details())
+                .find(|d| d.name() == Some("subnetId"))
+                .and_then(|d| d.value())
+                .unwrap_or_else(|| panic!("the task's network interface: {described:?}"));
+            assert!(subnets.iter().any(|s| s == subnet), "{subnet}");
+        },
+    );
+}
+
 /// `--alarm-event` twice: the first execution starts from the alarm's event (the audit's trigger is the alarm),
 /// the second, after it ended, is held back by the trigger's cooldown. Under `--chaos`, each step that met a
 /// fault or was retried says so.
 #[test]
 fn an_alarm_event_starts_the_rollback_and_the_cooldown_holds_the_next_back() {
-    let (code, out, err) = stepback_with(
-        &[
-            "rehearse",
-            "examples/webapp-rollback.toml",
-            "--approve",
-            "all",
-            "--alarm-event",
-            "webapp-5xx-rate",
-            "--alarm-event",
-            "webapp-5xx-rate",
-            "--chaos",
-            "0.3",
-            "--seed",
-            "7",
-        ],
-        &[],
-        "",
-    );
+    let (code, out, err) = rehearse_checked(&[
+        "rehearse",
+        "examples/webapp-rollback.toml",
+        "--approve",
+        "all",
+        "--alarm-event",
+        "webapp-5xx-rate",
+        "--alarm-event",
+        "webapp-5xx-rate",
+        "--chaos",
+        "0.3",
+        "--seed",
+        "7",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("started by the event of alarm webapp-5xx-rate going into ALARM"),

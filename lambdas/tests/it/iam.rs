@@ -187,6 +187,10 @@ fn parse(sent: &Sent) -> AwsCall {
             params.remove("Action");
             params
         }
+        // Only `serve` records one (a Lambda Invoke it answered); no handler calls a restJson service.
+        Protocol::RestJson => {
+            panic!("a handler's restJson request, which IAM's reading here does not bind: {sent:?}")
+        }
     };
     AwsCall {
         service: service.to_owned(),
@@ -390,10 +394,16 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
             );
         }
         ("rds", "StopDBInstance") => {
-            on(&action, rds(format!("db:{}", named("DBInstanceIdentifier"))));
+            on(
+                &action,
+                rds(format!("db:{}", named("DBInstanceIdentifier"))),
+            );
         }
         ("rds", "StopDBCluster") => {
-            on(&action, rds(format!("cluster:{}", named("DBClusterIdentifier"))));
+            on(
+                &action,
+                rds(format!("cluster:{}", named("DBClusterIdentifier"))),
+            );
         }
         // A rename is authorized on the instance renamed, the one resource type the reference lists.
         ("rds", "ModifyDBInstance") => {

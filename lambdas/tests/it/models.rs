@@ -25,6 +25,9 @@ fn with(sent: &Sent, member: &str, value: Value) -> Sent {
             url.query_pairs_mut().extend_pairs(pairs);
             url.query().unwrap_or_default().to_owned()
         }
+        Protocol::RestJson => {
+            panic!("a restJson request's members are in its HTTP bindings: see `invoke`")
+        }
         Protocol::Json | Protocol::Cbor => {
             let mut body: Value = serde_json::from_str(&sent.body).expect("a JSON body");
             if value.is_null() {
@@ -138,6 +141,66 @@ async fn the_model_check_refuses_what_aws_would() {
             "rds:CreateDBSnapshot DBSnapshotIdentifier: is `orders--0a1b2c3d`: must contain from 1 to 255 letters, \
              numbers, or hyphens, the first a letter, none last or two in a row \
              (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSnapshot.html)",
+        ),
+    ];
+    for (request, expected) in cases {
+        let found = tests::models::violations(&[&request]);
+        assert!(
+            found.iter().any(|v| v.starts_with(expected)),
+            "{expected}\nnot among {found:#?}\nfor {request:?}"
+        );
+    }
+}
+
+/// Lambda's Invoke as Step Functions' `lambda:invoke` sends it (what `serve` records in a rehearsal), with the
+/// request line's `path` and extra headers.
+fn invoke(path: &str, headers: &str) -> Sent {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/lambda/aws4_request\r\n{headers}\r\n"
+    );
+    Sent::rest_json(
+        "lambda",
+        "Invoke",
+        &head,
+        br#"{"version":2,"action":"guard"}"#,
+    )
+    .expect("a request line")
+}
+
+/// restJson, whose members sit in the path, the query and the headers as well as the body: Lambda's Invoke,
+/// read by its HTTP bindings. The request unchanged passes; each binding changed is refused.
+#[test]
+fn the_model_check_reads_rest_json_bindings() {
+    let function = "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Astepback-guard/invocations";
+    let sent = invoke(function, "X-Amz-Invocation-Type: RequestResponse\r\n");
+    assert_eq!(tests::models::violations(&[&sent]), Vec::<String>::new());
+    let long = format!("/2015-03-31/functions/{}/invocations", "f".repeat(257));
+    let cases = [
+        (
+            invoke(function, "X-Amz-Invocation-Type: Sync\r\n"),
+            "lambda:Invoke InvocationType: is `Sync`, not one of InvocationType's values: Event, RequestResponse, DryRun",
+        ),
+        (
+            invoke(&long, ""),
+            "lambda:Invoke FunctionName: has 257 characters, NamespacedFunctionName takes at most 256",
+        ),
+        (
+            invoke("/2015-03-31/functions/%3F%21/invocations", ""),
+            "lambda:Invoke FunctionName: is `?!`, which does not match NamespacedFunctionName's pattern",
+        ),
+        (
+            invoke(&format!("{function}?Qualifier="), ""),
+            "lambda:Invoke Qualifier: has 0 characters, NumericLatestPublishedOrAliasQualifier takes at least 1",
+        ),
+        (
+            invoke(&format!("{function}?Version=2"), ""),
+            "lambda:Invoke Version: is not a member of the input shape",
+        ),
+        (
+            invoke("/2015-03-31/functions/stepback-guard/invoke", ""),
+            "lambda:Invoke (input): is `POST /2015-03-31/functions/stepback-guard/invoke`, not the model's \
+             `POST /2015-03-31/functions/{FunctionName}/invocations`",
         ),
     ];
     for (request, expected) in cases {
