@@ -459,6 +459,16 @@ fn a_failure_is_announced_naming_the_step() {
                         .any(|m| m.starts_with(&format!("Step {step} failed: "))),
                     "{step}: {messages:#?}"
                 );
+                // A person's failure notice holds the AWS error as one readable line, never the SDK's debug dump.
+                for message in messages.iter().filter(|m| m.contains(" failed: ")) {
+                    assert!(
+                        !message.contains('\n')
+                            && message.len() < 1024
+                            && !message.contains("HttpResponse")
+                            && !message.contains("SdkBody"),
+                        "{message}"
+                    );
+                }
             },
         );
     }
