@@ -397,9 +397,9 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         .parse()
         .expect("moto's address");
     let listener = lambdas::serve::bind().expect("a loopback port");
-    let server = lambdas::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
-        .expect("the Invoke server")
-        .addr;
+    let served = lambdas::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
+        .expect("the Invoke server");
+    let server = served.addr;
     let env: Vec<(&str, String)> = moto
         .env()
         .into_iter()
@@ -540,4 +540,11 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         called.into_iter().collect::<Vec<_>>().join("\n")
     );
     tests::models::assert_accepted(&sent.lock().unwrap_or_else(PoisonError::into_inner));
+    // And `stepback preflight`'s own Lambda Invoke of each check (restJson).
+    let invoked = served.sent();
+    assert!(
+        invoked.iter().any(|r| r.operation == "Invoke"),
+        "{invoked:?}"
+    );
+    tests::models::assert_accepted(&invoked);
 }
