@@ -32,6 +32,7 @@ STARTUP = time.perf_counter() - BEGAN
 # SigV4 signing name → botocore's service name, for the services the handlers call.
 SERVICES = {
     "autoscaling": "autoscaling",
+    "dynamodb": "dynamodb",
     "ec2": "ec2",
     "ecr": "ecr",
     "ecs": "ecs",

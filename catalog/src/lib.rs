@@ -522,6 +522,14 @@ pub const GUARD_STARTED_WITH: &str = "started_with";
 pub const GUARD_COOLDOWN: &str = "cooldown";
 pub const GUARD_TOPIC: &str = "topic";
 
+/// The guard's lock: a DynamoDB table per state machine ([`names::lock_table`]) whose one item, keyed
+/// `LOCK_KEY = LOCK_ITEM`, names the execution that acts. The template creates it (`compiler::template`).
+pub const LOCK_KEY: &str = "lock";
+pub const LOCK_ITEM: &str = "rollback";
+/// The lock table's ARN, as [`names::lock_table`] names it.
+const LOCK_TABLE: &str =
+    "arn:{partition}:dynamodb:{region}:{account}:table/{state_machine}-stepback-lock";
+
 /// The `detail-type` of the event that CloudWatch sends to EventBridge when an alarm changes state (CloudWatch
 /// user guide, "Alarm events and EventBridge"); the rule starts the machine with the event as its input.
 pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
@@ -1582,9 +1590,9 @@ pub static ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "guard",
-        summary: "refuse an input that [input] does not declare; end the execution cleanly when an older execution \
-                  of the same state machine is running, or when an alarm started it within [trigger].cooldown of \
-                  another execution's end",
+        summary: "refuse an input that [input] does not declare; take the state machine's lock, or end the \
+                  execution cleanly when another execution holds it and runs, or when an alarm started it within \
+                  [trigger].cooldown of the last execution's end",
         params: &[
             param(
                 GUARD_DECLARED,
@@ -1620,18 +1628,22 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         exactly_one_of: &[],
         outputs: &[output(
-            "running",
-            T::Number,
-            "executions running, this one included",
+            "previous",
+            T::String,
+            "the execution that held the lock before this one; empty for the state machine's first",
         )],
         runtime: Runtime::Invoke,
         grants: &[
+            // The lock: a consistent read, and a conditional write that takes it or notes a held-back alarm. Nothing
+            // is deleted: a finished execution's hold is taken over.
+            Grant::on(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[LOCK_TABLE]),
+            // Whether the holder still runs, and when it ended.
             Grant::on(
-                &["states:ListExecutions"],
+                &["states:DescribeExecution"],
                 &[
-                    "arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}",
-                    // The reference lists map runs as a required type too; this machine has none.
-                    "arn:{partition}:states:{region}:{account}:mapRun:{state_machine}/*:*",
+                    "arn:{partition}:states:{region}:{account}:execution:{state_machine}:*",
+                    // The reference lists Express executions as a required type too; this machine is Standard.
+                    "arn:{partition}:states:{region}:{account}:express:{state_machine}:*:*",
                 ],
             ),
             // Only with `[trigger].topic`.
@@ -1655,6 +1667,16 @@ pub static ACTIONS: &[ActionSpec] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_tables_pattern_is_the_name_the_guard_uses() {
+        assert_eq!(
+            LOCK_TABLE
+                .rsplit_once("table/")
+                .map(|(_, name)| name.to_owned()),
+            Some(names::lock_table("{state_machine}"))
+        );
+    }
 
     #[test]
     fn names_and_params_are_unique_and_groups_name_optional_params() {

@@ -6,6 +6,16 @@
 //! `DBClusterIdentifier`: "This parameter is stored as a lowercase string"). An ARN names the stored form, so a
 //! pattern built from `Orders` as written would never match `db:orders`.
 
+/// The guard's lock table, one per state machine: `<state machine>-stepback-lock`, which the template creates
+/// and the guard finds from its execution's state machine. A workflow's name is `[A-Za-z0-9-_]{1,64}`, so the
+/// table's name keeps to DynamoDB's `[a-zA-Z0-9_.-]{3,255}` (DynamoDB developer guide, "Naming rules").
+pub fn lock_table(state_machine: &str) -> String {
+    format!("{state_machine}{LOCK_TABLE_SUFFIX}")
+}
+
+/// What [`lock_table`] appends; the guard's IAM pattern ends with it (a catalog test keeps them equal).
+pub const LOCK_TABLE_SUFFIX: &str = "-stepback-lock";
+
 /// The attempt key that ends every derived id: eight hex digits (`lambdas::Call::attempt_key`).
 pub const KEY_LEN: usize = 8;
 

@@ -1,5 +1,5 @@
 //! The deployable stack as one CloudFormation template: the state machine, one function and role per action the
-//! workflow uses, their log groups, and the EventBridge rule of `[trigger]`. A pure function of the workflow.
+//! workflow uses, their log groups, the guard's lock table, and the EventBridge rule of `[trigger]`. A pure function of the workflow.
 
 use std::collections::BTreeMap;
 
@@ -108,6 +108,7 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
             json!({ "Fn::GetAtt": [id, "Arn"] }),
         );
     }
+    resources.insert("LockTable".into(), lock_table(&workflow.name));
     resources.insert("StateMachineLogs".into(), log_group());
     resources.insert("StateMachineRole".into(), state_machine_role(&functions));
     resources.insert(
@@ -192,6 +193,24 @@ pub fn alarm_pattern(alarms: &[String]) -> Json {
         "source": ["aws.cloudwatch"],
         "detail-type": [catalog::ALARM_DETAIL_TYPE],
         "detail": { "alarmName": alarms, "state": { "value": ["ALARM"] } },
+    })
+}
+
+/// The guard's lock ([`catalog::LOCK_KEY`]): one item, written a few times per rollback, so on demand. Deleted
+/// with the stack: it holds only who took the lock last (the execution histories keep the record), and a kept
+/// table, whose name is fixed so that the guard can find it, would make the stack fail to create again.
+fn lock_table(workflow: &str) -> Json {
+    json!({
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "TableName": catalog::names::lock_table(workflow),
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{ "AttributeName": catalog::LOCK_KEY, "AttributeType": "S" }],
+            "KeySchema": [{ "AttributeName": catalog::LOCK_KEY, "KeyType": "HASH" }],
+            "Tags": tags(workflow),
+        },
     })
 }
 

@@ -43,6 +43,8 @@ struct Shared {
     faults: RwLock<Arc<Faults>>,
     /// Every request the handlers sent, for the model check of the tests that rehearse.
     sent: Mutex<Vec<Sent>>,
+    /// Held while a DynamoDB request is with the emulator ([`moto_gaps::one_at_a_time`]).
+    dynamodb: tokio::sync::Mutex<()>,
     stop: Notify,
 }
 
@@ -244,6 +246,11 @@ impl Server {
         }
         let injection = step.and_then(|step| faults.draw(step, request));
         let (outbound, bridge) = moto_gaps::outbound(request);
+        let _turn = if moto_gaps::one_at_a_time(request) {
+            Some(self.shared.dynamodb.lock().await)
+        } else {
+            None
+        };
         let raw = match injection {
             Some(Injection::Answer(raw)) => raw,
             Some(Injection::Drop) => {

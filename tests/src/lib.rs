@@ -1,5 +1,5 @@
-//! Test harness shared by the crates' integration tests: a moto server on a free loopback port, and the alarm
-//! event that starts a rollback.
+//! Test harness shared by the crates' integration tests: a moto server on a free loopback port, the alarm
+//! event that starts a rollback, and the guard's lock table of a state machine made without its stack.
 //!
 //! `scripts/test` installs moto into the workspace's `.venv` (through `scripts/setup`) and exports
 //! `STEPBACK_MOTO_SERVER`. A test that needs moto fails when it is missing, with the command that installs it: a
@@ -116,4 +116,34 @@ impl Moto {
             ("AWS_REGION", REGION.into()),
         ]
     }
+}
+
+/// The guard's lock table for `state_machine`, as the template makes it (`compiler::template`): for the tests
+/// that create a state machine through the API instead of deploying its stack.
+pub async fn lock_table(dynamodb: &aws_sdk_dynamodb::Client, state_machine: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let key = catalog::LOCK_KEY;
+    let created = dynamodb
+        .create_table()
+        .table_name(catalog::names::lock_table(state_machine))
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("an attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a key"),
+        )
+        .send()
+        .await;
+    created.expect("the lock table is created");
 }

@@ -514,7 +514,13 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
                 }
             }
         }
-        ("states", "ListExecutions") => on(&action, named("stateMachineArn")),
+        ("states", "DescribeExecution") => on(&action, named("executionArn")),
+        ("dynamodb", "GetItem" | "UpdateItem") => {
+            on(
+                &action,
+                arn("dynamodb", &format!("table/{}", named("TableName"))),
+            );
+        }
         // A group's ARN holds an id that the request does not fix.
         ("autoscaling", "SuspendProcesses" | "ResumeProcesses") => on(
             &action,
@@ -1016,7 +1022,17 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     ),
     (
         "guard",
-        "states:ListExecutions",
+        "states:DescribeExecution",
+        Called("guard::the_first_to_take_the_lock_acts_and_the_others_name_it"),
+    ),
+    (
+        "guard",
+        "dynamodb:GetItem",
+        Called("guard::passes_when_only_this_execution_runs"),
+    ),
+    (
+        "guard",
+        "dynamodb:UpdateItem",
         Called("guard::passes_when_only_this_execution_runs"),
     ),
     (
