@@ -1,6 +1,6 @@
 //! `stepback rehearse` without the printing: a rollback run whole on this machine, with no AWS account. The
 //! emulator (moto) runs the compiled state machine; its Lambda invocations reach the real handlers in process
-//! (`lambdas::serve`, whose port moto's interpreter is told through `MOTO_PORT`); the world they act on is made
+//! (`rehearsal_front::serve`, whose port moto's interpreter is told through `MOTO_PORT`); the world they act on is made
 //! from the workflow (`world`); the stack is deployed with `stepback deploy`'s code, the execution started with
 //! `stepback start`'s and the approvals answered with `stepback approve`'s. Progress goes to a callback as data.
 
@@ -82,7 +82,7 @@ pub struct Plan {
     /// [`slowable`].
     pub slow: Vec<(String, Duration)>,
     /// Faults injected into a fraction of the handlers' AWS calls.
-    pub chaos: Option<lambdas::faults::Chaos>,
+    pub chaos: Option<rehearsal_front::faults::Chaos>,
     /// Check steps whose world holds what they look for ([`world::breach`]), so that they fail.
     pub breach: Vec<String>,
     /// The loopback port the Lambda Invoke API is served on: with `endpoint`, the `MOTO_PORT` that emulator was
@@ -136,7 +136,7 @@ pub struct Rehearsal {
     /// Kept for its drop, which stops the emulator this rehearsal started.
     _moto: Option<emulator::Moto>,
     /// The functions served, stopped on drop.
-    served: lambdas::serve::Served,
+    served: rehearsal_front::serve::Served,
     /// The rehearsal's AWS session, against the emulator.
     pub session: Session,
     world: World,
@@ -252,15 +252,15 @@ impl Rehearsal {
             .slow
             .iter()
             .filter_map(|(step, simulated)| {
-                let held = lambdas::faults::held(action_of(&plan.workflow, step)?)?;
-                let slow = lambdas::faults::Slow {
+                let held = rehearsal_front::faults::held(action_of(&plan.workflow, step)?)?;
+                let slow = rehearsal_front::faults::Slow {
                     held,
                     real: real(*simulated, plan.speed),
                 };
                 Some((step.clone(), slow))
             })
             .collect();
-        served.inject(lambdas::faults::Faults::new(plan.chaos, failing, slow));
+        served.inject(rehearsal_front::faults::Faults::new(plan.chaos, failing, slow));
         // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
         // definition, with the stack's function ARNs, is created through the API.
         let options = compiler::Options {
@@ -400,12 +400,12 @@ impl Rehearsal {
     }
 
     /// The handlers' AWS calls so far, and the faults `--chaos` and `--fail` injected into them.
-    pub fn faults(&self) -> lambdas::faults::Counts {
+    pub fn faults(&self) -> rehearsal_front::faults::Counts {
         self.served.counts()
     }
 
     /// Every AWS request the handlers sent so far, for the model check of the tests.
-    pub fn sent(&self) -> Vec<lambdas::sent::Sent> {
+    pub fn sent(&self) -> Vec<rehearsal_front::sent::Sent> {
         self.served.sent()
     }
 
@@ -421,7 +421,7 @@ impl Rehearsal {
 }
 
 /// The emulator with the Lambda Invoke API in front of it: moto (started, or reached at `endpoint`) behind
-/// `lambdas::serve`, which answers invocations with the real handlers and passes every other request on. The
+/// `rehearsal_front::serve`, which answers invocations with the real handlers and passes every other request on. The
 /// session's endpoint is the front, so that the handlers' calls and the caller's go through the same bridge.
 pub struct Front {
     /// Kept for its drop, which stops the emulator when it was started here.
@@ -430,7 +430,7 @@ pub struct Front {
     pub upstream: SocketAddr,
     pub session: Session,
     /// The functions answered in process; none until added.
-    pub served: lambdas::serve::Served,
+    pub served: rehearsal_front::serve::Served,
 }
 
 impl Front {
@@ -452,7 +452,7 @@ impl Front {
         };
         let listener = match lambda_port {
             Some(port) => std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)),
-            None => lambdas::serve::bind(),
+            None => rehearsal_front::serve::bind(),
         }
         .map_err(RehearseError::Serve)?;
         let port = listener.local_addr().map_err(RehearseError::Serve)?.port();
@@ -482,7 +482,7 @@ impl Front {
             )
             .load()
             .await;
-        let served = lambdas::serve::spawn(listener, Default::default(), &config, Some(upstream))
+        let served = rehearsal_front::serve::spawn(listener, Default::default(), &config, Some(upstream))
             .map_err(RehearseError::Serve)?;
         Ok(Front {
             moto,
@@ -539,10 +539,10 @@ pub fn real(simulated: Duration, speed: u64) -> Duration {
     simulated / u32::try_from(speed).unwrap_or(u32::MAX)
 }
 
-/// Whether `--slow` can hold `step` in progress: its action polls a status that [`lambdas::faults::HOLDS`]
+/// Whether `--slow` can hold `step` in progress: its action polls a status that [`rehearsal_front::faults::HOLDS`]
 /// rewrites.
 pub fn slowable(workflow: &Workflow, step: &str) -> bool {
-    action_of(workflow, step).is_some_and(|action| lambdas::faults::held(action).is_some())
+    action_of(workflow, step).is_some_and(|action| rehearsal_front::faults::held(action).is_some())
 }
 
 /// The catalog name of `step`'s action.
@@ -610,10 +610,10 @@ async fn moto_api(upstream: SocketAddr, path: &str, body: &str) -> Result<(), Re
         "POST /moto-api/{path} HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let raw = lambdas::loopback::exchange(upstream, request.as_bytes())
+    let raw = rehearsal_front::loopback::exchange(upstream, request.as_bytes())
         .await
         .map_err(|e| RehearseError::Configure(e.to_string()))?;
-    match lambdas::loopback::Response::parse(&raw) {
+    match rehearsal_front::loopback::Response::parse(&raw) {
         Some(response) if (200..300).contains(&response.status) => Ok(()),
         Some(response) => Err(RehearseError::Configure(format!(
             "{} {}",

@@ -126,12 +126,12 @@ pub fn run(args: &Args) -> ExitCode {
             );
             return ExitCode::from(INVALID);
         };
-        if rehearsal::calls_aws(&workflow, step) && lambdas::faults::aws_error(name).is_none() {
+        if rehearsal::calls_aws(&workflow, step) && rehearsal_front::faults::aws_error(name).is_none() {
             errln!(
                 "error: --fail {text}: no AWS answer makes a step report `{error}`\n  help: an AWS answer fails a step with one of {}; --reject STEP rehearses a rejection, and --slow STEP=DURATION past the step's timeout a timeout",
                 catalog::ErrorName::ALL
                     .iter()
-                    .filter(|e| lambdas::faults::aws_error(**e).is_some())
+                    .filter(|e| rehearsal_front::faults::aws_error(**e).is_some())
                     .map(|e| e.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -217,7 +217,7 @@ pub fn run(args: &Args) -> ExitCode {
     let name = workflow.name.clone();
     let speed = args.speed;
     let progress = Progress::new(steps.iter().map(|s| (*s).to_owned()).collect(), Some(speed));
-    let chaos = args.chaos.map(|probability| lambdas::faults::Chaos {
+    let chaos = args.chaos.map(|probability| rehearsal_front::faults::Chaos {
         probability,
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..1_000_000)),
     });
@@ -422,8 +422,8 @@ fn show(event: &Event, progress: &Progress) {
 }
 
 /// The faults injected, by kind, among the handlers' calls.
-fn injected(counts: &lambdas::faults::Counts) -> String {
-    let mut kinds: Vec<String> = lambdas::faults::Fault::ALL
+fn injected(counts: &rehearsal_front::faults::Counts) -> String {
+    let mut kinds: Vec<String> = rehearsal_front::faults::Fault::ALL
         .iter()
         .map(|fault| {
             let n = counts.faults.get(fault).copied().unwrap_or(0);
@@ -442,7 +442,7 @@ fn injected(counts: &lambdas::faults::Counts) -> String {
 
 /// Per step that met a fault or was retried, in DAG order: the faults its handler's calls met (the SDK retries
 /// a faulted call within the handler) and the state machine's retries of the step (a call that still failed).
-fn absorbed(counts: &lambdas::faults::Counts, report: &audit::Report) -> Vec<String> {
+fn absorbed(counts: &rehearsal_front::faults::Counts, report: &audit::Report) -> Vec<String> {
     let width = report.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     report
         .steps

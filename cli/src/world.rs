@@ -302,7 +302,7 @@ pub async fn seed(
                 }
                 let network = world.network(config).await?;
                 // The service registers its tasks in the workflow's target groups, as ECS does for a service
-                // with `loadBalancers` (the emulator's front plays ECS's part: `lambdas::moto_gaps`).
+                // with `loadBalancers` (the emulator's front plays ECS's part: `rehearsal_front::moto_gaps`).
                 let load_balancers: Vec<_> = world
                     .service_target_groups
                     .iter()
@@ -769,7 +769,7 @@ async fn put_good_datapoints(
                 .build()
         })
         .collect();
-    // The emulator's bridge (`lambdas::moto_gaps`) reads CBOR, not gzip: PutMetricData compresses a body over
+    // The emulator's bridge (`rehearsal_front::moto_gaps`) reads CBOR, not gzip: PutMetricData compresses a body over
     // 10 KB.
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::config::Builder::from(config)

@@ -11,13 +11,8 @@
 pub mod actions;
 pub mod check;
 pub mod error;
-pub mod faults;
 pub mod logging;
-pub mod loopback;
-pub mod moto_gaps;
 pub mod read_only;
-pub mod sent;
-pub mod serve;
 pub mod shell;
 
 use std::any::Any;

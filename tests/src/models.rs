@@ -55,7 +55,7 @@ fn start() -> Checker {
     }
 }
 
-/// What the models and the listed rules refuse in `requests` (each as `lambdas::sent::Sent` writes it), one line
+/// What the models and the listed rules refuse in `requests` (each as `rehearsal_front::sent::Sent` writes it), one line
 /// per violation: `service:Operation member: rule`.
 pub fn violations<T: Serialize>(requests: &[T]) -> Vec<String> {
     if requests.is_empty() {

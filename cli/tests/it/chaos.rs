@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cli::approval::Decision;
 use cli::rehearsal::Rehearsal;
-use lambdas::faults::{Chaos, Counts, Fault};
+use rehearsal_front::faults::{Chaos, Counts, Fault};
 
 use crate::rehearse::plan;
 

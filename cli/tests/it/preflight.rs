@@ -1,5 +1,5 @@
 //! `stepback preflight` against a stack deployed in moto. moto runs no Lambda code, so the test serves the Lambda
-//! Invoke API with the real `lambdas` handlers in process (`lambdas::serve`), and passes every other request to
+//! Invoke API with the real `lambdas` handlers in process (`rehearsal_front::serve`), and passes every other request to
 //! moto; the binary talks to that server as it would to AWS. Every AWS request the checks send is recorded under
 //! `Clients::read_only`'s guard; the recording shows that no check calls anything but a read.
 //!
@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use lambdas::read_only::{self, AwsOperation};
-use lambdas::sent::Sent;
+use rehearsal_front::sent::Sent;
 
 use crate::stepback_with;
 
@@ -396,8 +396,8 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         .trim_start_matches("http://")
         .parse()
         .expect("moto's address");
-    let listener = lambdas::serve::bind().expect("a loopback port");
-    let served = lambdas::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
+    let listener = rehearsal_front::serve::bind().expect("a loopback port");
+    let served = rehearsal_front::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
         .expect("the Invoke server");
     let server = served.addr;
     let env: Vec<(&str, String)> = moto

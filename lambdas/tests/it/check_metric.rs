@@ -1,5 +1,5 @@
 //! `check.metric` against moto's CloudWatch. aws-sdk-cloudwatch speaks rpc-v2-cbor, which moto 5.2.5 answers
-//! with 404, so the SDK's requests go through `lambdas::serve`, whose `moto_gaps` bridge carries them to moto as
+//! with 404, so the SDK's requests go through `rehearsal_front::serve`, whose `moto_gaps` bridge carries them to moto as
 //! JSON 1.0 and the answers back as CBOR (what `stepback rehearse` does). The datapoints are put with
 //! PutMetricData the same way, at whole periods before now: the step reads only whole periods.
 
@@ -18,8 +18,8 @@ use crate::{Aws, Step, error, output};
 /// moto, with the function's CloudWatch client speaking CBOR to it through the bridge (and the IAM recorder).
 async fn bridged() -> Aws {
     let aws = Aws::start().await;
-    let served = lambdas::serve::spawn(
-        lambdas::serve::bind().expect("a loopback port"),
+    let served = rehearsal_front::serve::spawn(
+        rehearsal_front::serve::bind().expect("a loopback port"),
         Default::default(),
         &aws.moto.sdk_config().await,
         Some(aws.moto.addr()),

@@ -108,7 +108,7 @@ async fn relay(
     fault: &Fault,
     injected: &AtomicUsize,
 ) -> std::io::Result<()> {
-    let request = lambdas::loopback::read_request(&mut client).await?;
+    let request = rehearsal_front::loopback::read_request(&mut client).await?;
     let text = String::from_utf8_lossy(&request.body);
     let allowed = fault
         .times
@@ -118,6 +118,6 @@ async fn relay(
         return client.write_all(fault.answer().as_bytes()).await;
     }
     let upstream = upstream.parse().map_err(std::io::Error::other)?;
-    let answer = lambdas::loopback::exchange(upstream, &request.closing()).await?;
+    let answer = rehearsal_front::loopback::exchange(upstream, &request.closing()).await?;
     client.write_all(&answer).await
 }

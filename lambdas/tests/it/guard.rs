@@ -357,7 +357,7 @@ async fn an_alarm_within_the_cooldown_of_the_last_end_does_not_act() {
 /// ListExecutions leaves them out and DescribeExecution answers `ExecutionDoesNotExist`, as both eventually
 /// consistent reads may ("may not reflect very recent updates", ListExecutions and DescribeExecution API
 /// references). Every other request is passed on unchanged, DynamoDB's one at a time as AWS keeps them
-/// ([`lambdas::moto_gaps::one_at_a_time`]).
+/// ([`rehearsal_front::moto_gaps::one_at_a_time`]).
 struct Lagging {
     port: u16,
     hiding: Arc<Mutex<BTreeSet<String>>>,
@@ -438,7 +438,7 @@ async fn relay(
     hidden: &AtomicUsize,
     dynamodb: &tokio::sync::Mutex<()>,
 ) -> std::io::Result<()> {
-    let request = lambdas::loopback::read_request(&mut client).await?;
+    let request = rehearsal_front::loopback::read_request(&mut client).await?;
     let target = request
         .header("x-amz-target")
         .unwrap_or_default()
@@ -464,14 +464,14 @@ async fn relay(
         );
         return client.write_all(answer.as_bytes()).await;
     }
-    let one_at_a_time = if lambdas::moto_gaps::one_at_a_time(&request) {
+    let one_at_a_time = if rehearsal_front::moto_gaps::one_at_a_time(&request) {
         Some(dynamodb.lock().await)
     } else {
         None
     };
-    let answer = lambdas::loopback::exchange(upstream, &request.closing()).await?;
+    let answer = rehearsal_front::loopback::exchange(upstream, &request.closing()).await?;
     drop(one_at_a_time);
-    let listed = lambdas::loopback::Response::parse(&answer)
+    let listed = rehearsal_front::loopback::Response::parse(&answer)
         .filter(|r| target == "AWSStepFunctions.ListExecutions" && r.status == 200);
     let Some(listed) = listed else {
         return client.write_all(&answer).await;

@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use catalog::ActionSpec;
 use compiler::iam::{Statement, TASK_ROLES_PARAMETER};
-use lambdas::sent::{Protocol, Sent};
+use rehearsal_front::sent::{Protocol, Sent};
 use serde_json::{Map, Value};
 
 use crate::ACCOUNT;

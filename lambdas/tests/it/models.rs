@@ -2,7 +2,7 @@
 //! real requests of the handlers, each changed in one member, against the services' models and the rules beside
 //! them. The requests unchanged pass.
 
-use lambdas::sent::{Protocol, Sent};
+use rehearsal_front::sent::{Protocol, Sent};
 use serde_json::{Value, json};
 
 use crate::{Aws, Step, output};

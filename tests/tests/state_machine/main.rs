@@ -1,7 +1,7 @@
 //! Compiled state machines run by moto 5.2.5's Step Functions interpreter, with the real Lambda handlers.
 //!
 //! moto without Docker runs no Lambda code, so the functions are served as `stepback rehearse` serves them:
-//! `cli::rehearsal::Front` starts moto behind `lambdas::serve`, which answers the Lambda Invoke API in process
+//! `cli::rehearsal::Front` starts moto behind `rehearsal_front::serve`, which answers the Lambda Invoke API in process
 //! with the real handlers and passes every other request on; moto's interpreter is told its port through
 //! `MOTO_PORT`. The world the handlers act on is made as the rehearsal makes it (`cli::world`). What each step
 //! was invoked with is read from the execution's history, as Step Functions scheduled it.

@@ -221,7 +221,7 @@ impl ServiceTasks {
     /// After moto's answer to CreateService or UpdateService (`answer`), through `clients`, which reach moto
     /// directly: starts the tasks of a new revision of a service with `loadBalancers`, registers them, and
     /// retires the old ones.
-    pub async fn settle(&self, clients: &crate::Clients, answer: &[u8]) -> Result<(), String> {
+    pub async fn settle(&self, clients: &lambdas::Clients, answer: &[u8]) -> Result<(), String> {
         let Some(response) = Response::parse(answer) else {
             return Ok(());
         };

@@ -8,7 +8,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{moto_gaps, read_only};
+use crate::moto_gaps;
+use lambdas::read_only;
 
 /// One request, as JSON: `{"service", "operation", "protocol", "target", "body"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -35,7 +35,7 @@ use catalog::ErrorName;
 use sha2::{Digest, Sha256};
 
 use crate::loopback::{Request, Response};
-use crate::read_only;
+use lambdas::read_only;
 
 /// The header that names the step whose handler sent a request.
 pub const STEP_HEADER: &str = "x-stepback-step";
@@ -495,7 +495,7 @@ mod tests {
     fn each_injected_error_maps_back_to_its_name() {
         for name in ErrorName::ALL {
             if let Some((status, code)) = aws_error(name) {
-                assert_eq!(crate::error::classify(code, status), name, "{code}");
+                assert_eq!(lambdas::error::classify(code, status), name, "{code}");
             }
         }
     }

@@ -19,8 +19,9 @@ use tokio::sync::Notify;
 
 use crate::faults::{self, Faults, Injection};
 use crate::loopback::{self, Request};
+use crate::moto_gaps;
 use crate::sent::Sent;
-use crate::{Clients, Function, moto_gaps};
+use lambdas::{Clients, Function};
 
 /// The path of an Invoke: `POST /2015-03-31/functions/{FunctionName}/invocations`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
