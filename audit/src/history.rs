@@ -15,6 +15,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// The file `stepback audit --history` reads and `stepback audit --save-history` writes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bundle {
     /// `GetExecutionHistory`'s `events`, every page, in order.
     pub events: Vec<Value>,
@@ -25,6 +26,10 @@ pub struct Bundle {
     /// JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<Value>,
+    /// `GetExecutionHistory`'s token for the next page, when a page was saved as the last one: the history is
+    /// cut short. The API's JSON spells it `nextToken`, the AWS CLI's (with `--max-items`) `NextToken`.
+    #[serde(default, alias = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<Value>,
 }
 
 impl Bundle {
@@ -130,7 +135,8 @@ pub enum Kind {
     TaskSucceeded {
         output: Option<String>,
     },
-    /// `TaskFailed` or `TaskTimedOut`.
+    /// `TaskFailed`, `TaskTimedOut`, `TaskStartFailed` or `TaskSubmitFailed`: each ends the task (the API
+    /// reference's HistoryEvent types; a task whose resource could not be started or submitted never runs).
     TaskFailed {
         error: Option<String>,
         cause: Option<String>,
@@ -159,6 +165,17 @@ pub struct History {
     pub execution: Option<Execution>,
     /// The definition, parsed.
     pub definition: Option<Value>,
+    /// What the saved history lacks, as [`Gap`]s: the audit says so rather than reading it as whole.
+    pub gaps: Vec<Gap>,
+}
+
+/// What a saved history can lack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// Saved with a `nextToken`: the events after its last page are missing.
+    CutShort,
+    /// Saved without execution data (`includeExecutionData: false`): the events carry no input or output.
+    NoExecutionData,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +198,8 @@ struct RawEvent {
     task_succeeded_event_details: Option<Io>,
     task_failed_event_details: Option<ErrorCause>,
     task_timed_out_event_details: Option<ErrorCause>,
+    task_start_failed_event_details: Option<ErrorCause>,
+    task_submit_failed_event_details: Option<ErrorCause>,
 }
 
 #[derive(Default, Deserialize)]
@@ -222,6 +241,15 @@ impl History {
             ));
         }
         bundle.redact();
+        let mut gaps = Vec::new();
+        if bundle.next_token.as_ref().is_some_and(|t| !t.is_null()) {
+            gaps.push(Gap::CutShort);
+        }
+        // With execution data, `ExecutionStarted` always has its input (`{}` at least).
+        let started = bundle.events.iter().find(|e| e["type"] == "ExecutionStarted");
+        if started.is_some_and(|e| e.pointer("/executionStartedEventDetails/input").is_none()) {
+            gaps.push(Gap::NoExecutionData);
+        }
         let mut events = Vec::with_capacity(bundle.events.len());
         for (index, value) in bundle.events.into_iter().enumerate() {
             let raw: RawEvent = serde_json::from_value(value)
@@ -241,6 +269,7 @@ impl History {
             events,
             execution,
             definition,
+            gaps,
         })
     }
 }
@@ -285,10 +314,12 @@ fn typed(raw: RawEvent) -> Result<Event, AuditError> {
         "TaskSucceeded" => Kind::TaskSucceeded {
             output: raw.task_succeeded_event_details.and_then(|d| d.output),
         },
-        "TaskFailed" | "TaskTimedOut" => {
+        "TaskFailed" | "TaskTimedOut" | "TaskStartFailed" | "TaskSubmitFailed" => {
             let details = raw
                 .task_failed_event_details
                 .or(raw.task_timed_out_event_details)
+                .or(raw.task_start_failed_event_details)
+                .or(raw.task_submit_failed_event_details)
                 .unwrap_or_default();
             Kind::TaskFailed {
                 error: details.error,
@@ -391,5 +422,30 @@ mod tests {
         assert_eq!(cli, api);
         assert_eq!(utc, api);
         assert_eq!(format_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    /// A task whose resource could not be started or submitted never runs: `TaskStartFailed` and
+    /// `TaskSubmitFailed` (the API reference's HistoryEvent types, each with its own details) end it as a failure.
+    #[test]
+    fn a_task_that_failed_to_start_or_submit_failed() {
+        for (kind, details) in [
+            ("TaskStartFailed", "taskStartFailedEventDetails"),
+            ("TaskSubmitFailed", "taskSubmitFailedEventDetails"),
+        ] {
+            let text = serde_json::json!({ "events": [{
+                "timestamp": 1_700_000_000.0, "type": kind, "id": 7, "previousEventId": 6,
+                details: { "resourceType": "lambda", "resource": "invoke", "error": "Lambda.AWSLambdaException", "cause": "Rate exceeded" },
+            }] })
+            .to_string();
+            let history = History::from_json(&text).expect("a history");
+            assert_eq!(
+                history.events[0].kind,
+                Kind::TaskFailed {
+                    error: Some("Lambda.AWSLambdaException".to_owned()),
+                    cause: Some("Rate exceeded".to_owned()),
+                },
+                "{kind}"
+            );
+        }
     }
 }

@@ -300,6 +300,7 @@ pub fn text(report: &Report) -> String {
     for (key, value) in header(report) {
         let _ = writeln!(out, "  {key:<14}{value}");
     }
+    section(&mut out, "Missing from the history", &report.gaps);
     section(&mut out, "Trigger", &trigger_lines(report));
 
     let _ = writeln!(out, "\nSteps, in DAG order");
@@ -371,6 +372,7 @@ pub fn markdown(report: &Report) -> String {
     for (key, value) in header(report) {
         let _ = writeln!(out, "| {key} | {} |", cell(&value));
     }
+    md_section(&mut out, "Missing from the history", &report.gaps);
     md_section(&mut out, "Trigger", &trigger_lines(report));
     out.push_str("\n## Steps, in DAG order\n\n");
     let _ = writeln!(out, "| {} | details |", COLUMNS.join(" | "));

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::AuditError;
-use crate::history::{History, Kind, format_time};
+use crate::history::{Gap, History, Kind, format_time};
 
 /// The version of the JSON schema in `docs/audit-json.md`; bumped on any change that a reader would misread.
 pub const SCHEMA: u32 = 1;
@@ -27,6 +27,8 @@ pub struct Report {
     pub failure: Option<Failure>,
     pub redrives: Vec<Redrive>,
     pub critical_path: CriticalPath,
+    /// What the saved history lacks, each as a line: a report from it is not the whole story.
+    pub gaps: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -212,6 +214,8 @@ struct Seen {
     /// The last state of the step that exited: its name and output.
     exit: Option<(String, Option<String>)>,
     exit_at: Option<i64>,
+    /// A state of the step was entered and has not exited (yet).
+    open: bool,
     aborted: bool,
     attempts: u32,
     polls: u32,
@@ -259,6 +263,9 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
     let mut alarm: Option<Trigger> = None;
     let mut redrives: Vec<(i64, i64, Option<u64>)> = Vec::new();
     let mut first_call: Option<&Value> = None;
+    // The last `*StateAborted` event: it names no state, and its `previousEventId` is the event that caused the
+    // abort (a sibling branch's failure), not the aborted state's.
+    let mut last_abort: Option<i64> = None;
 
     for event in &history.events {
         // A state event names its state; a task event follows its state's (`previousEventId`); execution
@@ -269,7 +276,8 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
             }
             Kind::ExecutionStarted { .. }
             | Kind::ExecutionEnded { .. }
-            | Kind::ExecutionRedriven { .. } => None,
+            | Kind::ExecutionRedriven { .. }
+            | Kind::StateAborted => None,
             // `ParallelStateFailed` and the like follow whichever branch event came last: they are the
             // Parallel's, not that step's (else a failed branch would seem to end after its late sibling).
             Kind::Other(kind) if kind.starts_with("Parallel") || kind.starts_with("Map") => None,
@@ -290,6 +298,7 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
                 redrives.push((event.id, event.at, *count));
                 ended = None;
             }
+            Kind::StateAborted => last_abort = Some(event.id),
             Kind::StateExited { output, .. } if step.is_none() && alarm.is_none() => {
                 alarm = output.as_deref().and_then(alarm_trigger);
             }
@@ -302,12 +311,15 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
         s.first.get_or_insert((event.id, event.at));
         s.last = Some((event.id, event.at));
         match &event.kind {
-            Kind::StateEntered { .. } => s.entered = true,
+            Kind::StateEntered { .. } => {
+                s.entered = true;
+                s.open = true;
+            }
             Kind::StateExited { name, output } => {
                 s.exit = Some((name.clone(), output.clone()));
                 s.exit_at = Some(event.at);
+                s.open = false;
             }
-            Kind::StateAborted => s.aborted = true,
             Kind::TaskScheduled { parameters } => {
                 first_call.get_or_insert(parameters);
                 let previous = index
@@ -342,6 +354,13 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
         }
     }
 
+    // A step left in a state that an abort came after, with nothing of its own since, was stopped there: by a
+    // failing sibling branch (the Parallel stops the others) or by the execution's stop.
+    for s in &mut seen {
+        if s.open && last_abort.is_some_and(|abort| s.last.is_some_and(|(id, _)| id < abort)) {
+            s.aborted = true;
+        }
+    }
     let start = start
         .or_else(|| history.events.first().map(|e| e.at))
         .unwrap_or_default();
@@ -473,7 +492,21 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
         failure,
         redrives,
         critical_path,
+        gaps: history.gaps.iter().map(|gap| gap_line(*gap)).collect(),
     })
+}
+
+fn gap_line(gap: Gap) -> String {
+    match gap {
+        Gap::CutShort => "the history was saved cut short (a `nextToken` in the file): the events after it are \
+                          missing, so later steps show as running or never reached; save it again whole \
+                          (`stepback audit --save-history`)"
+            .to_owned(),
+        Gap::NoExecutionData => "the history was saved without execution data (`includeExecutionData` false): \
+                                 no input, output or failure record, so outcomes and outputs are missing; save it \
+                                 again with them (`stepback audit --save-history`)"
+            .to_owned(),
+    }
 }
 
 fn millis(ms: i64) -> u64 {

@@ -292,26 +292,72 @@ pub async fn last_ended(session: &Session, state_machine: &str) -> Result<Option
     Ok(last)
 }
 
+/// The most events `GetExecutionHistory` returns in one page ("maxResults ... The maximum value is 1000",
+/// GetExecutionHistory API reference).
+const HISTORY_PAGE: i32 = 1000;
+
 /// Every event of an execution's history, oldest first.
 pub async fn history(session: &Session, execution: &str) -> Result<Vec<HistoryEvent>, AwsError> {
-    let client = aws_sdk_sfn::Client::new(&session.config);
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .get_execution_history()
-            .execution_arn(execution)
-            .include_execution_data(true)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws::explain(&e, HISTORY))?;
-        events.extend(page.events().iter().cloned());
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(events);
+    let mut followed = Followed::default();
+    followed.update(session, execution).await?;
+    Ok(followed.events)
+}
+
+/// An execution's history as `start --follow` and the rehearsal read it every few seconds: each read fetches only
+/// the events after the last one it has. `GetExecutionHistory` refills at 20 calls a second (Step Functions'
+/// quotas), so reading a 5,000-event history whole every 2 s at 100 a page would be throttled within a minute and
+/// a half; newest first (`reverseOrder`), 1,000 a page, a read stops at the first page that reaches what it has:
+/// one call a read.
+#[derive(Debug, Default)]
+pub struct Followed {
+    events: Vec<HistoryEvent>,
+}
+
+impl Followed {
+    /// Fetches what is new; every event so far, oldest first.
+    pub async fn update(
+        &mut self,
+        session: &Session,
+        execution: &str,
+    ) -> Result<&[HistoryEvent], AwsError> {
+        let client = aws_sdk_sfn::Client::new(&session.config);
+        let known = self.events.last().map_or(0, HistoryEvent::id);
+        let mut new = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client
+                .get_execution_history()
+                .execution_arn(execution)
+                .include_execution_data(true)
+                .reverse_order(true)
+                .max_results(HISTORY_PAGE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws::explain(&e, HISTORY))?;
+            let reached = newer_than(known, page.events(), &mut new);
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            if reached || token.is_none() {
+                break;
+            }
         }
+        self.add(new);
+        Ok(&self.events)
     }
+
+    /// Adds events from pages in any order (the emulator ignores `reverseOrder`), once each, oldest first.
+    fn add(&mut self, mut new: Vec<HistoryEvent>) {
+        new.sort_by_key(HistoryEvent::id);
+        new.dedup_by_key(|e| e.id());
+        self.events.extend(new);
+    }
+}
+
+/// Moves the events of `page` newer than `known` into `new`; whether the page reached an event already known, so
+/// that the pages after it (older ones) hold nothing new.
+fn newer_than(known: i64, page: &[HistoryEvent], new: &mut Vec<HistoryEvent>) -> bool {
+    new.extend(page.iter().filter(|e| e.id() > known).cloned());
+    page.iter().any(|e| e.id() <= known)
 }
 
 /// Why the guard ended an execution before any step, read from the output it succeeded with; `None` for one that
@@ -362,9 +408,10 @@ impl std::fmt::Display for StepEvent {
     }
 }
 
-/// How the execution ended, once its history says so: `Some(true)` when it succeeded.
+/// How the execution ended, once its history says so: `Some(true)` when it succeeded. An end before the last
+/// `ExecutionRedriven` is not the end: the redriven execution runs again.
 pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
-    events.iter().rev().find_map(|e| match e.r#type() {
+    since_redrive(events).iter().rev().find_map(|e| match e.r#type() {
         HistoryEventType::ExecutionSucceeded => Some(true),
         HistoryEventType::ExecutionFailed
         | HistoryEventType::ExecutionAborted
@@ -494,7 +541,10 @@ fn retried<'e>(event: &HistoryEvent, by_id: &HashMap<i64, &'e HistoryEvent>) -> 
     let failed = by_id.get(&event.previous_event_id())?;
     if !matches!(
         failed.r#type(),
-        HistoryEventType::TaskFailed | HistoryEventType::TaskTimedOut
+        HistoryEventType::TaskFailed
+            | HistoryEventType::TaskTimedOut
+            | HistoryEventType::TaskStartFailed
+            | HistoryEventType::TaskSubmitFailed
     ) {
         return None;
     }
@@ -541,14 +591,35 @@ pub struct Waiting {
     pub token: String,
 }
 
-/// The approvals of `events` that were scheduled and have not been answered, timed out or failed.
+/// The events after the last `ExecutionRedriven`: a redrive reruns the states that had not exited, so the tokens
+/// and ends before it are spent.
+fn since_redrive(events: &[HistoryEvent]) -> &[HistoryEvent] {
+    let last = events
+        .iter()
+        .rposition(|e| e.r#type() == &HistoryEventType::ExecutionRedriven);
+    last.map_or(events, |i| &events[i + 1..])
+}
+
+/// The approvals that were scheduled and have not been answered, timed out, failed to start or been stopped,
+/// one per step (its latest), read after the last redrive. An approval scheduled before a `*StateAborted` event
+/// is not waiting: the abort names no state, and in a stepback machine it stops every state that runs (a failing
+/// sibling branch stops the others; a stopped execution stops all).
 pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
+    let events = since_redrive(events);
     let by_id: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id(), e)).collect();
+    let last_abort = events
+        .iter()
+        .filter(|e| e.r#type().as_str().ends_with("StateAborted"))
+        .map(HistoryEvent::id)
+        .max();
     let mut scheduled: BTreeMap<i64, Waiting> = BTreeMap::new();
     for event in events {
         let Some(details) = event.task_scheduled_event_details() else {
             continue;
         };
+        if last_abort.is_some_and(|abort| event.id() < abort) {
+            continue;
+        }
         let parameters: Json = serde_json::from_str(details.parameters()).unwrap_or(Json::Null);
         let payload = &parameters["Payload"];
         let (Some(token), Some(step)) = (
@@ -565,7 +636,7 @@ pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
             },
         );
     }
-    let ended = |t: &HistoryEventType| {
+    let task_ended = |t: &HistoryEventType| {
         matches!(
             t,
             HistoryEventType::TaskSucceeded
@@ -575,7 +646,7 @@ pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
                 | HistoryEventType::TaskStartFailed
         )
     };
-    for event in events.iter().filter(|e| ended(e.r#type())) {
+    for event in events.iter().filter(|e| task_ended(e.r#type())) {
         // The answer's chain of previous events leads back to the task it answers.
         let mut id = event.previous_event_id();
         while let Some(previous) = by_id.get(&id) {
@@ -585,17 +656,138 @@ pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
             id = previous.previous_event_id();
         }
     }
-    let finished = events.iter().any(|e| {
-        matches!(
-            e.r#type(),
-            HistoryEventType::ExecutionSucceeded
-                | HistoryEventType::ExecutionFailed
-                | HistoryEventType::ExecutionAborted
-                | HistoryEventType::ExecutionTimedOut
-        )
-    });
-    if finished {
+    if ended(events).is_some() {
         return Vec::new();
     }
-    scheduled.into_values().collect()
+    // One token per step: its latest schedule, in the order they were scheduled.
+    let mut waiting: Vec<Waiting> = Vec::new();
+    for latest in scheduled.into_values() {
+        waiting.retain(|earlier| earlier.step != latest.step);
+        waiting.push(latest);
+    }
+    waiting
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{ExecutionRedrivenEventDetails, StateEnteredEventDetails, TaskScheduledEventDetails};
+
+    use super::*;
+
+    /// An event as `GetExecutionHistory` gives it, with the details this module reads.
+    fn event(id: i64, previous: i64, kind: &str) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
+        HistoryEvent::builder()
+            .id(id)
+            .previous_event_id(previous)
+            .timestamp(DateTime::from_secs(1_700_000_000 + id))
+            .r#type(HistoryEventType::from(kind))
+    }
+
+    fn built(event: aws_sdk_sfn::types::builders::HistoryEventBuilder) -> HistoryEvent {
+        event.build().expect("an event")
+    }
+
+    /// An approval's task state entered and its `lambda:invoke.waitForTaskToken` scheduled with `token`.
+    fn approval(first: i64, previous: i64, token: &str) -> Vec<HistoryEvent> {
+        let parameters = serde_json::json!({
+            "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:approval",
+            "Payload": { "task_token": token, "execution": { "step": "approve_restore" } },
+        });
+        vec![
+            built(
+                event(first, previous, "TaskStateEntered").state_entered_event_details(
+                    StateEnteredEventDetails::builder()
+                        .name("approve_restore")
+                        .build()
+                        .expect("entered"),
+                ),
+            ),
+            built(
+                event(first + 1, first, "TaskScheduled").task_scheduled_event_details(
+                    TaskScheduledEventDetails::builder()
+                        .resource_type("lambda")
+                        .resource("invoke.waitForTaskToken")
+                        .region("us-east-1")
+                        .parameters(parameters.to_string())
+                        .build()
+                        .expect("scheduled"),
+                ),
+            ),
+            built(event(first + 2, first + 1, "TaskStarted")),
+        ]
+    }
+
+    fn tokens(events: &[HistoryEvent]) -> Vec<String> {
+        waiting_approvals(events).into_iter().map(|w| w.token).collect()
+    }
+
+    #[test]
+    fn an_approval_waits_until_answered_or_its_task_fails_to_start() {
+        let mut events = vec![built(event(1, 0, "ExecutionStarted"))];
+        events.extend(approval(2, 1, "t1"));
+        assert_eq!(tokens(&events), ["t1"]);
+        // It follows the schedule: the task never started.
+        events.push(built(event(5, 3, "TaskStartFailed")));
+        assert!(tokens(&events).is_empty(), "a task that failed to start waits for nothing");
+    }
+
+    /// A sibling branch fails: Step Functions aborts the approval's state with a `TaskStateAborted` whose
+    /// `previousEventId` is the failing event and that names no state. The approval is not waiting.
+    #[test]
+    fn an_aborted_approval_is_not_waiting() {
+        let mut events = vec![built(event(1, 0, "ExecutionStarted"))];
+        events.extend(approval(2, 1, "t1"));
+        events.push(built(event(5, 1, "TaskFailed")));
+        events.push(built(event(6, 5, "TaskStateAborted")));
+        events.push(built(event(7, 5, "ParallelStateFailed")));
+        assert!(tokens(&events).is_empty());
+        assert_eq!(ended(&events), None, "the failure path still runs");
+    }
+
+    /// A redriven execution: the end before `ExecutionRedriven` is not the end, the approval's earlier token is
+    /// spent, and the state it reran asks with one token.
+    #[test]
+    fn a_redriven_execution_is_read_after_its_last_redrive() {
+        let mut events = vec![built(event(1, 0, "ExecutionStarted"))];
+        events.extend(approval(2, 1, "before"));
+        events.push(built(event(5, 4, "TaskStateAborted")));
+        events.push(built(event(6, 5, "ExecutionAborted")));
+        assert_eq!(ended(&events), Some(false));
+        events.push(built(event(7, 6, "ExecutionRedriven").execution_redriven_event_details(
+            ExecutionRedrivenEventDetails::builder().redrive_count(1).build(),
+        )));
+        assert_eq!(ended(&events), None);
+        events.extend(approval(8, 7, "after"));
+        assert_eq!(tokens(&events), ["after"]);
+        events.extend(approval(11, 10, "again"));
+        assert_eq!(tokens(&events), ["again"], "one token per step, its latest");
+    }
+
+    /// Pages as Step Functions returns them with `reverseOrder` (newest first, 1,000 a page): a read keeps what
+    /// is newer than what it has, in order, and stops at the page that reaches it; the emulator's one page,
+    /// oldest first whatever was asked, gives the same.
+    #[test]
+    fn a_followed_history_adds_only_what_is_new_in_order() {
+        let page = |ids: std::ops::RangeInclusive<i64>| -> Vec<HistoryEvent> {
+            ids.rev().map(|id| built(event(id, id - 1, "PassStateEntered"))).collect()
+        };
+        let mut followed = Followed::default();
+        let mut new = Vec::new();
+        assert!(!newer_than(0, &page(1001..=2000), &mut new), "an older page follows");
+        newer_than(0, &page(1..=1000), &mut new);
+        followed.add(new);
+        let ids: Vec<i64> = followed.events.iter().map(HistoryEvent::id).collect();
+        assert_eq!(ids, (1..=2000).collect::<Vec<_>>());
+        let mut new = Vec::new();
+        assert!(newer_than(2000, &page(1990..=2003), &mut new), "it reaches what it has");
+        assert_eq!(new.len(), 3);
+        let mut oldest_first = page(1..=2004);
+        oldest_first.reverse();
+        let mut again = Vec::new();
+        newer_than(2000, &oldest_first, &mut again);
+        followed.add(again);
+        let ids: Vec<i64> = followed.events.iter().map(HistoryEvent::id).collect();
+        assert_eq!(ids, (1..=2004).collect::<Vec<_>>());
+    }
 }

@@ -109,6 +109,7 @@ pub async fn fetch(
         events,
         execution,
         definition: Some(Value::String(definition)),
+        next_token: None,
     };
     bundle.redact();
     Ok(bundle)
@@ -202,6 +203,18 @@ fn event(e: &HistoryEvent) -> Value {
     if let Some(d) = e.task_timed_out_event_details() {
         add(
             "taskTimedOutEventDetails",
+            vec![("error", json!(d.error())), ("cause", json!(d.cause()))],
+        );
+    }
+    if let Some(d) = e.task_start_failed_event_details() {
+        add(
+            "taskStartFailedEventDetails",
+            vec![("error", json!(d.error())), ("cause", json!(d.cause()))],
+        );
+    }
+    if let Some(d) = e.task_submit_failed_event_details() {
+        add(
+            "taskSubmitFailedEventDetails",
             vec![("error", json!(d.error())), ("cause", json!(d.cause()))],
         );
     }

@@ -338,10 +338,11 @@ impl Rehearsal {
         let caller = aws::caller(&self.session).await?;
         let mut shown = 0;
         let mut answered = std::collections::BTreeSet::new();
+        let mut followed = execution::Followed::default();
         let (succeeded, held_back) = loop {
-            let events = execution::history(&self.session, &arn).await?;
+            let events = followed.update(&self.session, &arn).await?;
             if let Some(manifest) = &manifest {
-                let steps = execution::step_events(manifest, &events);
+                let steps = execution::step_events(manifest, events);
                 for (step, event, at) in steps.iter().skip(shown) {
                     progress(Event::Step {
                         step: step.clone(),
@@ -351,7 +352,7 @@ impl Rehearsal {
                 }
                 shown = steps.len();
             }
-            let end = execution::ended(&events);
+            let end = execution::ended(events);
             if let Some(succeeded) = end {
                 let output = events
                     .iter()
@@ -360,7 +361,7 @@ impl Rehearsal {
                     .and_then(|d| d.output());
                 break (succeeded, output.and_then(execution::held_back));
             }
-            for waiting in execution::waiting_approvals(&events) {
+            for waiting in execution::waiting_approvals(events) {
                 if !answered.insert(waiting.token.clone()) {
                     continue;
                 }

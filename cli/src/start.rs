@@ -205,8 +205,9 @@ async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
     let progress = Progress::new(steps, None);
     progress.start();
     let mut shown = 0;
+    let mut followed = execution::Followed::default();
     loop {
-        let events = match execution::history(session, execution).await {
+        let events = match followed.update(session, execution).await {
             Ok(events) => events,
             Err(error) => {
                 progress.finish("stopped following");
@@ -214,13 +215,13 @@ async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
             }
         };
         if let Some(manifest) = &manifest {
-            let steps = execution::step_events(manifest, &events);
+            let steps = execution::step_events(manifest, events);
             for (step, event, at) in steps.iter().skip(shown) {
                 progress.step(step, event, *at);
             }
             shown = steps.len();
         }
-        let end = execution::ended(&events);
+        let end = execution::ended(events);
         if let Some(succeeded) = end {
             progress.finish(if succeeded { "ended" } else { "failed" });
             // A held-back execution succeeds as a machine but rolled nothing back: not a success to report.

@@ -220,6 +220,7 @@ pub fn html(report: &Report) -> String {
     out.push_str("<span>dashed: never reached; white ticks: polls; pale bar: ran on after a failure; click a lane for its details</span></p>");
     out.push_str(&timeline(report));
     out.push_str(r#"<pre id="details"></pre>"#);
+    list(&mut out, "Missing from the history", &report.gaps);
     list(&mut out, "Trigger", &trigger_lines(report));
     out.push_str("<h2>Steps, in DAG order</h2><table><tr>");
     for column in COLUMNS.iter().chain(&["details"]) {

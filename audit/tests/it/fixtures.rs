@@ -33,6 +33,9 @@ fn recorded_histories() {
 /// moto does not redrive: an execution stopped while `deploy` waited, then redriven from that state.
 /// `hand/sibling-late-success.json` is `sibling-late.json` with backup_db's snapshot answering done after drain
 /// failed, which moto allows (it does not cancel a failed Parallel's other branches) and Step Functions does not.
+/// `hand/aborted-sibling.json`, `hand/redriven-failure.json`, `hand/cut-short.json` and
+/// `hand/no-execution-data.json` are recorded histories rewritten as Step Functions writes them (each file's
+/// `_comment` says how, and from which reference).
 #[test]
 fn hand_written_histories() {
     insta::glob!("../data/hand", "*.json", check);
@@ -233,3 +236,62 @@ fn the_critical_path_lies_within_the_execution() {
     }
     assert!(checked >= 10, "histories went missing: {checked}");
 }
+
+/// Step Functions stops a failed Parallel's other branches: backup_db's running task gets a `TaskStateAborted`
+/// whose `previousEventId` is drain's failing branch, and names no state. Read while the failure path runs, the
+/// aborted step is stopped, not running, and the failure is drain's.
+#[test]
+fn a_sibling_aborted_by_a_failed_branch_is_stopped_not_running() {
+    let report = crate::audit(&crate::data("hand/aborted-sibling.json"));
+    assert_eq!(report.execution.status, "RUNNING");
+    let outcome = |id: &str| {
+        report
+            .steps
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.outcome)
+            .expect("the step")
+    };
+    assert_eq!(outcome("backup_db"), audit::Outcome::Stopped);
+    assert_eq!(outcome("drain"), audit::Outcome::Failed);
+    assert_eq!(outcome("announce_failure"), audit::Outcome::Running);
+}
+
+/// Redriving a failed rollback reruns only its final Fail state ("continues the failed execution from the
+/// unsuccessful step"): it fails again at once, with the same error, and no step runs again.
+#[test]
+fn a_redriven_failed_rollback_fails_again_and_reruns_no_step() {
+    let report = crate::audit(&crate::data("hand/redriven-failure.json"));
+    assert_eq!(report.execution.status, "FAILED");
+    assert_eq!(report.redrives.len(), 1);
+    assert!(report.redrives[0].rerun.is_empty(), "{:?}", report.redrives);
+    assert_eq!(
+        report.failure.as_ref().and_then(|f| f.step.as_deref()),
+        Some("drain")
+    );
+    assert!(audit::render::text(&report).contains("ran again nothing"));
+}
+
+/// A history saved cut short, or without execution data, is not audited as if whole: the report says what is
+/// missing, first.
+#[test]
+fn a_history_cut_short_or_without_data_says_so() {
+    for (name, expected) in [
+        ("hand/cut-short.json", "saved cut short (a `nextToken` in the file)"),
+        ("hand/no-execution-data.json", "saved without execution data"),
+        ("fail-drain.json", ""),
+    ] {
+        let report = crate::audit(&crate::data(name));
+        let text = audit::render::text(&report);
+        if expected.is_empty() {
+            assert!(report.gaps.is_empty(), "{name}: {:?}", report.gaps);
+            assert!(!text.contains("Missing from the history"), "{name}");
+            continue;
+        }
+        assert_eq!(report.gaps.len(), 1, "{name}: {:?}", report.gaps);
+        assert!(report.gaps[0].contains(expected), "{name}: {}", report.gaps[0]);
+        let missing = text.find("Missing from the history").expect("the section");
+        assert!(missing < text.find("Steps, in DAG order").expect("the steps"), "{name}: first");
+    }
+}
+
