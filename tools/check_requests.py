@@ -37,6 +37,7 @@ SERVICES = {
     "ecr": "ecr",
     "ecs": "ecs",
     "elasticloadbalancing": "elbv2",
+    "kms": "kms",
     "lambda": "lambda",
     "logs": "logs",
     "monitoring": "cloudwatch",

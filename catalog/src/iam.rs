@@ -31,6 +31,12 @@ pub struct Grant {
     /// `exactly_one_of` group a step gives (`rds.snapshot` of an `instance` or of a `cluster`): only the steps
     /// that give it get the statement.
     pub given: Option<&'static str>,
+    /// `kms:ViaService`: the calls are allowed only when this AWS service (`rds`, `sns`) makes them on the role's
+    /// behalf in the stack's region, never when the function calls KMS itself.
+    pub via_service: Option<&'static str>,
+    /// `kms:GrantIsForAWSResource`: a `kms:CreateGrant` only for a grant that the service attaches to a resource of
+    /// its own.
+    pub for_aws_resource: bool,
 }
 
 impl Grant {
@@ -41,6 +47,28 @@ impl Grant {
             resources,
             passed_to_service: None,
             given: None,
+            via_service: None,
+            for_aws_resource: false,
+        }
+    }
+
+    /// A statement of KMS `actions` on `keys` that only `service` may use for the role ([`Grant::via_service`]).
+    pub const fn via(
+        service: &'static str,
+        actions: &'static [&'static str],
+        keys: &'static [&'static str],
+    ) -> Grant {
+        Grant {
+            via_service: Some(service),
+            ..Grant::on(actions, keys)
+        }
+    }
+
+    /// The grants created must be for the service's own resources ([`Grant::for_aws_resource`]).
+    pub const fn for_aws_resource(self) -> Grant {
+        Grant {
+            for_aws_resource: true,
+            ..self
         }
     }
 
@@ -60,10 +88,8 @@ impl Grant {
     /// `iam:PassRole` on `roles`, to `service` only.
     pub const fn pass_role(roles: &'static [&'static str], service: &'static str) -> Grant {
         Grant {
-            actions: &["iam:PassRole"],
-            resources: roles,
             passed_to_service: Some(service),
-            given: None,
+            ..Grant::on(&["iam:PassRole"], roles)
         }
     }
 

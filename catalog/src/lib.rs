@@ -475,6 +475,21 @@ const PARKED_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cl
 const OPTION_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:og:*";
 const PARAMETER_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:pg:*";
 const SUBNET_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:subgrp:*";
+/// Any KMS key of the account and region: which key encrypts a database, a snapshot or a topic only AWS knows.
+const KMS_KEYS: &str = "arn:{partition}:kms:{region}:{account}:key/*";
+/// A database or snapshot encrypted under a customer-managed key: RDS creates a grant on the key for the caller
+/// who snapshots or restores it ("a user must have permissions to call the following operations on the customer
+/// managed key: kms:CreateGrant, kms:DescribeKey", RDS user guide, "AWS KMS key management"), and only RDS may.
+const KMS_THROUGH_RDS: Grant =
+    Grant::via("rds", &["kms:CreateGrant"], &[KMS_KEYS]).for_aws_resource();
+/// A topic encrypted under a customer-managed key: SNS encrypts each message with the publisher's permissions
+/// (SNS developer guide, "Key management"), and only SNS may. `GenerateDataKey` is the call SNS makes; the guide's
+/// `GenerateDataKey*` would be a wildcard action, which no role of ours has.
+const KMS_THROUGH_SNS: Grant =
+    Grant::via("sns", &["kms:Decrypt", "kms:GenerateDataKey"], &[KMS_KEYS]);
+/// The key's state and whether the role may use it at all, which `stepback preflight` reads itself (RDS reads it
+/// too, for the role): the key's metadata, no use of the key.
+const KMS_DESCRIBE: Grant = Grant::on(&["kms:DescribeKey"], &[KMS_KEYS]);
 const SERVICE: &str = "arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service}";
 const TASK_DEFINITION: &str =
     "arn:{partition}:ecs:{region}:{account}:task-definition/{task_definition@family}:*";
@@ -572,7 +587,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         outputs: &[output("message_id", T::String, "SNS message id")],
         runtime: Runtime::Invoke,
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
-        grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
+        grants: &[
+            Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC]),
+            KMS_THROUGH_SNS,
+            KMS_DESCRIBE,
+        ],
         changes: &[],
         needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
@@ -602,7 +621,11 @@ pub static ACTIONS: &[ActionSpec] = &[
         ],
         runtime: Runtime::TaskToken,
         // GetTopicAttributes: `stepback preflight`'s check that the topic exists.
-        grants: &[Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC])],
+        grants: &[
+            Grant::on(&["sns:GetTopicAttributes", "sns:Publish"], &[TOPIC]),
+            KMS_THROUGH_SNS,
+            KMS_DESCRIBE,
+        ],
         changes: &[],
         needs: &[Need::Topic { topic: "topic" }],
         default_retry: RETRY_QUICK,
@@ -665,6 +688,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             .given("cluster"),
             // `stepback preflight`'s check that the cluster is available.
             Grant::on(&["rds:DescribeDBClusters"], &[DB_CLUSTER]).given("cluster"),
+            KMS_THROUGH_RDS,
+            KMS_DESCRIBE,
         ],
         changes: &[],
         needs: &[
@@ -835,6 +860,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &[CLUSTER_SNAPSHOT_RESTORED],
             )
             .given("cluster"),
+            KMS_THROUGH_RDS,
+            KMS_DESCRIBE,
         ],
         changes: &[
             Changes::of("DB instance", &["instance"]),
@@ -1651,6 +1678,8 @@ pub static ACTIONS: &[ActionSpec] = &[
                 &["sns:GetTopicAttributes", "sns:Publish"],
                 &["arn:{partition}:sns:{region}:{account}:{topic?}"],
             ),
+            KMS_THROUGH_SNS.given(GUARD_TOPIC),
+            KMS_DESCRIBE.given(GUARD_TOPIC),
         ],
         changes: &[],
         needs: &[],

@@ -117,8 +117,12 @@ mod tests {
     fn derived_ids_are_stored_forms_within_63_characters_and_their_patterns_cover_them() {
         let long = format!("orders-{}", "x".repeat(56));
         assert_eq!(long.len(), 63);
-        for original in ["orders", "Orders-DB", long.as_str(), "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w"]
-        {
+        for original in [
+            "orders",
+            "Orders-DB",
+            long.as_str(),
+            "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w",
+        ] {
             for derived in [Derived::Restored, Derived::Parked] {
                 let id = derived.id(original, KEY);
                 assert!(id.len() <= RDS_ID_MAX, "{id}");
@@ -139,7 +143,10 @@ mod tests {
     #[test]
     fn a_pattern_from_text_known_at_run_time_keeps_what_comes_before_it() {
         assert_eq!(Derived::Restored.pattern("Web-*-db"), "web-*-rb-*");
-        for env in ["prod", "a-very-long-environment-name-that-gets-cut-off-here"] {
+        for env in [
+            "prod",
+            "a-very-long-environment-name-that-gets-cut-off-here",
+        ] {
             let id = Derived::Restored.id(&format!("Web-{env}-db"), KEY);
             assert!(covers("web-*-rb-*", &id), "{id}");
         }

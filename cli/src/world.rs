@@ -183,7 +183,16 @@ pub async fn seed(
                 let Some(id) = text(params, instance) else {
                     continue;
                 };
-                // Production-like, so that a rehearsed restore shows what it copies (`state`).
+                // Production-like, so that a rehearsed restore shows what it copies (`state`), and encrypted
+                // under a customer-managed key, which preflight checks.
+                let key = aws_sdk_kms::Client::new(config)
+                    .create_key()
+                    .description(format!("rehearsal: {id}"))
+                    .send()
+                    .await
+                    .map_err(|e| failed("kms:CreateKey", e))?
+                    .key_metadata
+                    .and_then(|k| k.arn);
                 aws_sdk_rds::Client::new(config)
                     .create_db_instance()
                     .db_instance_identifier(&id)
@@ -194,6 +203,7 @@ pub async fn seed(
                     .master_user_password("rehearsal-only")
                     .multi_az(true)
                     .storage_encrypted(true)
+                    .set_kms_key_id(key)
                     .deletion_protection(true)
                     .backup_retention_period(7)
                     .enable_cloudwatch_logs_exports("postgresql")

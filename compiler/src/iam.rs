@@ -16,6 +16,10 @@ pub struct Statement {
     /// Sorted, once each; `["*"]` for the catalog's unscoped actions.
     pub resources: Vec<String>,
     pub passed_to_service: Option<&'static str>,
+    /// `kms:ViaService`, for `<service>.<region>.amazonaws.com` ([`Grant::via_service`]).
+    pub via_service: Option<&'static str>,
+    /// `kms:GrantIsForAWSResource` ([`Grant::for_aws_resource`]).
+    pub for_aws_resource: bool,
 }
 
 /// The template parameter that lists the roles an ECS action may pass (`{task_roles}`).
@@ -54,6 +58,8 @@ pub fn statements_for(
                 actions: grant.actions.to_vec(),
                 resources,
                 passed_to_service: grant.passed_to_service,
+                via_service: grant.via_service,
+                for_aws_resource: grant.for_aws_resource,
             }
         })
         .filter(|statement| !statement.resources.is_empty())

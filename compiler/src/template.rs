@@ -268,6 +268,14 @@ fn statement(statement: &Statement) -> Json {
     if let Some(service) = statement.passed_to_service {
         out["Condition"] = json!({ "StringEquals": { "iam:PassedToService": service } });
     }
+    if let Some(service) = statement.via_service {
+        out["Condition"] = json!({
+            "StringEquals": { "kms:ViaService": sub(&format!("{service}.${{AWS::Region}}.amazonaws.com")) }
+        });
+        if statement.for_aws_resource {
+            out["Condition"]["Bool"] = json!({ "kms:GrantIsForAWSResource": "true" });
+        }
+    }
     out
 }
 

@@ -9,7 +9,9 @@ use catalog::contract::{Finding, Verdict};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::ActionError;
+use aws_sdk_kms::types::KeyState;
+
+use crate::{ActionError, Clients};
 
 /// The step's params as a check gets them: a param not known before the run is `null`.
 pub struct Known {
@@ -100,11 +102,87 @@ const DENIED: [&str; 4] = [
     "UnauthorizedOperation",
 ];
 
+/// Whether AWS refused the call to the caller's policy.
+fn denied(error: &ActionError) -> bool {
+    DENIED
+        .iter()
+        .any(|code| error.message.contains(&format!("AWS answered {code} ")))
+}
+
+/// The KMS key that encrypts what a step touches (`key`: an ARN, id or alias, as RDS or SNS names it) can be used
+/// by `service` for this function's role: it exists, it is enabled, and the role may see it. The role's grants
+/// let only `service` use the key (`kms:ViaService`), so the function itself can only describe it; a key policy
+/// that does not let the role in refuses the description as it refuses the use.
+pub async fn kms_key(clients: &Clients, key: &str, service: &str) -> Finding {
+    let resource = format!("KMS key `{key}`");
+    let answer = clients
+        .aws(aws_sdk_kms::Client::new)
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| ActionError::aws(format!("describe KMS key `{key}`"), e));
+    let metadata = match answer {
+        Ok(answer) => answer.key_metadata,
+        Err(error) if denied(&error) => {
+            return bad(
+                Verdict::Denied,
+                resource,
+                format!("the function's role may not use the key: {}", error.message),
+                format!(
+                    "let the role use the key in the key policy: kms:DescribeKey, and {} through {service}, or \
+                     the key policy's statement that lets the account's IAM policies decide",
+                    match service {
+                        "rds" => "kms:CreateGrant",
+                        _ => "kms:Decrypt and kms:GenerateDataKey",
+                    }
+                ),
+            );
+        }
+        Err(error) => return failed(resource, &error, "name a key that exists in this region"),
+    };
+    let Some(metadata) = metadata else {
+        return bad(Verdict::Error, resource, "KMS described no key", "");
+    };
+    match metadata.key_state {
+        Some(KeyState::Enabled) => ok(resource, "enabled"),
+        Some(KeyState::Disabled) => bad(
+            Verdict::NotReady,
+            resource,
+            format!("disabled: {service} cannot use it for this step"),
+            format!("enable it (`aws kms enable-key --key-id {key}`)"),
+        ),
+        Some(KeyState::PendingDeletion) => bad(
+            Verdict::NotReady,
+            resource,
+            format!(
+                "pending deletion{}: {service} cannot use it, and what it encrypts is lost with it",
+                metadata
+                    .deletion_date
+                    .map(|d| format!(" on {d}"))
+                    .unwrap_or_default()
+            ),
+            format!(
+                "cancel the deletion and enable it (`aws kms cancel-key-deletion --key-id {key}`, then \
+                 `aws kms enable-key --key-id {key}`)"
+            ),
+        ),
+        state => bad(
+            Verdict::NotReady,
+            resource,
+            format!(
+                "{}, not enabled: {service} cannot use it",
+                state.as_ref().map_or("unknown", KeyState::as_str)
+            ),
+            "bring the key to the Enabled state",
+        ),
+    }
+}
+
 /// A failed look at `resource`: missing, denied, not ready, or an error; `fix_missing` says what to do when it
 /// does not exist.
 pub fn failed(resource: impl Into<String>, error: &ActionError, fix_missing: &str) -> Finding {
-    let answered = |code: &str| error.message.contains(&format!("AWS answered {code} "));
-    let (verdict, fix) = if DENIED.iter().any(|code| answered(code)) {
+    let (verdict, fix) = if denied(error) {
         (
             Verdict::Denied,
             "the function's role may not look: deploy the stack again (`stepback deploy`) so its role has the \

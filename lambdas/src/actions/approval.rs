@@ -5,7 +5,7 @@
 use catalog::contract::{Execution, Finding, Response};
 use serde::Deserialize;
 
-use crate::actions::notify::{publish, topic_exists};
+use crate::actions::notify::{publish, topic_usable};
 use crate::actions::{Action, Invoke};
 use crate::check::Known;
 use crate::{ActionError, Call, Clients, running};
@@ -26,7 +26,7 @@ impl Action for Approval {
     type Params = Params;
 
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        vec![topic_exists(clients, params).await]
+        topic_usable(clients, params).await
     }
 }
 

@@ -70,7 +70,9 @@ impl Params {
             .iter()
             .filter_map(|(name, &max)| {
                 let length = catalog::input_length(self.input.get(name)?);
-                (length > max).then(|| format!("`{name}` is {length} bytes long, over its max_length of {max}"))
+                (length > max).then(|| {
+                    format!("`{name}` is {length} bytes long, over its max_length of {max}")
+                })
             })
             .collect();
         if too_long.is_empty() {
@@ -144,7 +146,7 @@ impl Action for Guard {
         };
         let mut findings = vec![finding];
         if !matches!(params.optional::<String>(catalog::GUARD_TOPIC), Ok(None)) {
-            findings.push(notify::topic_exists(clients, params).await);
+            findings.extend(notify::topic_usable(clients, params).await);
         }
         findings
     }

@@ -28,7 +28,7 @@ impl Action for Notify {
     type Params = Params;
 
     async fn check(clients: &Clients, params: &Known, _: &Execution) -> Vec<Finding> {
-        vec![topic_exists(clients, params).await]
+        topic_usable(clients, params).await
     }
 }
 
@@ -64,11 +64,12 @@ pub async fn publish(
 }
 
 /// The `topic` param's topic answers GetTopicAttributes: it exists in the function's region and account (or
-/// lets it look). Publish itself cannot be tried without sending a message.
-pub async fn topic_exists(clients: &Clients, params: &Known) -> Finding {
+/// lets it look); and SNS can use the KMS key it is encrypted under (`KmsMasterKeyId`) for this role. Publish
+/// itself cannot be tried without sending a message.
+pub async fn topic_usable(clients: &Clients, params: &Known) -> Vec<Finding> {
     let topic: String = match params.required("topic") {
         Ok(topic) => topic,
-        Err(unknown) => return unknown.finding("SNS topic"),
+        Err(unknown) => return vec![unknown.finding("SNS topic")],
     };
     let resource = format!("SNS topic `{topic}`");
     let answer = clients
@@ -78,12 +79,23 @@ pub async fn topic_exists(clients: &Clients, params: &Known) -> Finding {
         .send()
         .await;
     match answer {
-        Ok(_) => check::ok(resource, "exists"),
-        Err(e) => check::failed(
+        Ok(answer) => {
+            let mut findings = vec![check::ok(resource, "exists")];
+            if let Some(key) = answer
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get("KmsMasterKeyId"))
+                .filter(|key| !key.is_empty())
+            {
+                findings.push(check::kms_key(clients, key, "sns").await);
+            }
+            findings
+        }
+        Err(e) => vec![check::failed(
             resource,
             &ActionError::aws(format!("get the attributes of SNS topic `{topic}`"), e),
             "create the topic, or fix `topic`: it must be in the stack's region",
-        ),
+        )],
     }
 }
 

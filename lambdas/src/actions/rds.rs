@@ -72,6 +72,8 @@ pub struct Database {
     pub tags: Vec<Tag>,
     /// An instance's endpoint address, a cluster's (writer) endpoint.
     pub endpoint: String,
+    /// The KMS key its storage is encrypted under.
+    pub key: Option<String>,
 }
 
 impl Database {
@@ -115,6 +117,7 @@ pub async fn find(
                     status: i.db_instance_status.unwrap_or_else(unknown),
                     endpoint: i.endpoint.and_then(|e| e.address).unwrap_or_default(),
                     tags: i.tag_list.unwrap_or_default(),
+                    key: i.kms_key_id.filter(|_| i.storage_encrypted == Some(true)),
                 })),
             Err(e)
                 if e.as_service_error()
@@ -139,6 +142,7 @@ pub async fn find(
                     status: c.status.unwrap_or_else(unknown),
                     endpoint: c.endpoint.unwrap_or_default(),
                     tags: c.tag_list.unwrap_or_default(),
+                    key: c.kms_key_id.filter(|_| c.storage_encrypted == Some(true)),
                 })),
             Err(e)
                 if e.as_service_error()
@@ -235,11 +239,21 @@ pub async fn stop(clients: &Clients, kind: Kind, id: &str) -> Result<(), ActionE
     }
 }
 
-/// The instance or cluster exists and is `available`, as a snapshot and a rename need.
-pub async fn available(clients: &Clients, kind: Kind, id: &str) -> Finding {
+/// The instance or cluster exists and is `available`, as a snapshot and a rename need; and RDS can use the KMS key
+/// it is encrypted under for this role.
+pub async fn available(clients: &Clients, kind: Kind, id: &str) -> Vec<Finding> {
+    let found = find(clients, kind, id).await;
+    let mut findings = vec![availability(kind, id, &found)];
+    if let Ok(Some(Database { key: Some(key), .. })) = &found {
+        findings.push(check::kms_key(clients, key, "rds").await);
+    }
+    findings
+}
+
+fn availability(kind: Kind, id: &str, found: &Result<Option<Database>, ActionError>) -> Finding {
     let resource = kind.resource(id);
     let fix_id = format!("fix the {} identifier in the workflow", kind.noun());
-    match find(clients, kind, id).await {
+    match found {
         Ok(Some(found)) if found.available() => check::ok(resource, "available"),
         Ok(Some(found)) => {
             let start = match kind {
@@ -261,7 +275,7 @@ pub async fn available(clients: &Clients, kind: Kind, id: &str) -> Finding {
             format!("RDS knows no such {} in this region", kind.noun()),
             fix_id,
         ),
-        Err(error) => check::failed(resource, &error, &fix_id),
+        Err(error) => check::failed(resource, error, &fix_id),
     }
 }
 
@@ -273,6 +287,8 @@ pub struct Snapshot {
     /// The instance or cluster it was taken of.
     pub of: String,
     pub percent_progress: i32,
+    /// The KMS key it is encrypted under, which a restore from it uses.
+    pub key: Option<String>,
 }
 
 fn snapshot_resource(kind: Kind, id: &str) -> String {
@@ -307,6 +323,7 @@ pub async fn find_snapshot(
                     tags: s.tag_list.unwrap_or_default(),
                     of: s.db_instance_identifier.unwrap_or_else(unknown),
                     percent_progress: s.percent_progress.unwrap_or(0),
+                    key: s.kms_key_id.filter(|_| s.encrypted == Some(true)),
                 })),
             Err(e)
                 if e.as_service_error()
@@ -332,6 +349,7 @@ pub async fn find_snapshot(
                     tags: s.tag_list.unwrap_or_default(),
                     of: s.db_cluster_identifier.unwrap_or_else(unknown),
                     percent_progress: s.percent_progress.unwrap_or(0),
+                    key: s.kms_key_id.filter(|_| s.storage_encrypted == Some(true)),
                 })),
             Err(e)
                 if e.as_service_error()
@@ -394,14 +412,27 @@ pub async fn create_snapshot<P>(
     }
 }
 
-/// The snapshot is available, for a restore.
-pub async fn snapshot_available(clients: &Clients, kind: Kind, id: &str) -> Finding {
+/// The snapshot is available, for a restore; and RDS can use the KMS key it is encrypted under for this role.
+pub async fn snapshot_available(clients: &Clients, kind: Kind, id: &str) -> Vec<Finding> {
+    let found = find_snapshot(clients, kind, id).await;
+    let mut findings = vec![snapshot_availability(kind, id, &found)];
+    if let Ok(Some(Snapshot { key: Some(key), .. })) = &found {
+        findings.push(check::kms_key(clients, key, "rds").await);
+    }
+    findings
+}
+
+fn snapshot_availability(
+    kind: Kind,
+    id: &str,
+    found: &Result<Option<Snapshot>, ActionError>,
+) -> Finding {
     let resource = snapshot_resource(kind, id);
     let list = match kind {
         Kind::Instance => "aws rds describe-db-snapshots",
         Kind::Cluster => "aws rds describe-db-cluster-snapshots",
     };
-    match find_snapshot(clients, kind, id).await {
+    match found {
         Ok(Some(snapshot)) if snapshot.status == "available" => check::ok(resource, "available"),
         Ok(Some(snapshot)) => check::bad(
             Verdict::NotReady,
@@ -415,7 +446,7 @@ pub async fn snapshot_available(clients: &Clients, kind: Kind, id: &str) -> Find
             "RDS knows no such snapshot in this region",
             format!("name an existing snapshot (`{list}`)"),
         ),
-        Err(error) => check::failed(resource, &error, "name an existing snapshot"),
+        Err(error) => check::failed(resource, error, "name an existing snapshot"),
     }
 }
 

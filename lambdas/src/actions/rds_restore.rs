@@ -17,7 +17,8 @@
 //! every instance the same `DbiResourceId`, so that cannot be used).
 
 use aws_sdk_rds::types::{
-    DbInstance, DbParameterGroupStatus, ServerlessV2ScalingConfiguration, Tag, VpcSecurityGroupMembership,
+    DbInstance, DbParameterGroupStatus, ServerlessV2ScalingConfiguration, Tag,
+    VpcSecurityGroupMembership,
 };
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
@@ -187,11 +188,19 @@ impl Action for RdsRestore {
             Ok(named) => named,
             Err(finding) => return vec![finding],
         };
-        let mut findings = vec![rds::available(clients, kind, &id).await];
-        findings.push(match params.required::<String>("snapshot") {
-            Ok(snapshot) => rds::snapshot_available(clients, kind, &snapshot).await,
-            Err(unknown) => unknown.finding("RDS snapshot"),
-        });
+        let mut findings = rds::available(clients, kind, &id).await;
+        match params.required::<String>("snapshot") {
+            Ok(snapshot) => {
+                let snapshot: Vec<Finding> = rds::snapshot_available(clients, kind, &snapshot)
+                    .await
+                    .into_iter()
+                    .filter(|f| !findings.contains(f))
+                    .collect();
+                // The snapshot of an encrypted original is encrypted under its key: said once.
+                findings.extend(snapshot);
+            }
+            Err(unknown) => findings.push(unknown.finding("RDS snapshot")),
+        }
         let new = match kind {
             Kind::Instance => "new_instance",
             Kind::Cluster => "new_cluster",
@@ -578,8 +587,10 @@ impl Swap {
                              by hand (`aws rds stop-db-{}`), or remove its security groups' inbound rules",
                             attempts(&refused, state.refused + 1),
                             match state.kind {
-                                Kind::Instance => format!("instance --db-instance-identifier {parked_id}"),
-                                Kind::Cluster => format!("cluster --db-cluster-identifier {parked_id}"),
+                                Kind::Instance =>
+                                    format!("instance --db-instance-identifier {parked_id}"),
+                                Kind::Cluster =>
+                                    format!("cluster --db-cluster-identifier {parked_id}"),
                             }
                         ),
                     )),
@@ -595,7 +606,10 @@ impl Swap {
             ),
             None => running(
                 &state,
-                format!("waiting for the parked original `{}` to appear", state.parked),
+                format!(
+                    "waiting for the parked original `{}` to appear",
+                    state.parked
+                ),
             ),
         }
     }
@@ -842,7 +856,10 @@ impl Restoring<'_> {
         let writer = Writer {
             id: self.restored.to_owned(),
             replaced,
-            class: original_writer.db_instance_class.clone().unwrap_or_default(),
+            class: original_writer
+                .db_instance_class
+                .clone()
+                .unwrap_or_default(),
             engine,
             parameter_group: parameter_group(original_writer.db_parameter_groups.clone()),
             promotion_tier: original_writer.promotion_tier,

@@ -54,7 +54,7 @@ impl Action for RdsSnapshot {
             Ok(named) => named,
             Err(finding) => return vec![finding],
         };
-        let mut findings = vec![rds::available(clients, kind, &id).await];
+        let mut findings = rds::available(clients, kind, &id).await;
         match params.optional::<String>("snapshot_id") {
             Ok(None) => {}
             Ok(Some(snapshot)) => {

@@ -559,6 +559,18 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("elasticloadbalancing", "DescribeRules")
         | ("cloudwatch", "GetMetricData") => on(&action, "*".to_owned()),
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
+        // By the key's ARN; an alias names a key that the request does not fix.
+        ("kms", "DescribeKey") => {
+            let key = named("KeyId");
+            let resource = if key.starts_with("arn:") && key.contains(":key/") {
+                key
+            } else if key.starts_with("alias/") || key.contains(":alias/") {
+                arn("kms", "key/*")
+            } else {
+                arn("kms", &format!("key/{key}"))
+            };
+            on(&action, resource);
+        }
         _ => panic!(
             "{action}: which resources does it touch? Add it to `iam::needs` from the Service Authorization \
              Reference"
@@ -645,11 +657,14 @@ pub fn assert_granted(
     needs
 }
 
+/// A statement conditioned on `kms:ViaService` allows only what that service asks for on the role's behalf,
+/// never a call of the function's own, which is all a test records.
 fn allows(statement: &Statement, need: &Need) -> bool {
-    statement
-        .actions
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&need.action))
+    statement.via_service.is_none()
+        && statement
+            .actions
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&need.action))
         && statement
             .resources
             .iter()
@@ -689,9 +704,13 @@ pub enum Evidence {
     Called(&'static str),
     /// No test can record it, and why.
     Unobserved(&'static str),
+    /// Granted for the calls an AWS service makes with the role's permissions (`kms:ViaService`), which no
+    /// recorded call of the function can show, and why the service makes them. The catalog's grant of it must
+    /// carry the condition.
+    ByService(&'static str),
 }
 
-use Evidence::{Called, Unobserved};
+use Evidence::{ByService, Called, Unobserved};
 
 /// For every IAM action of every catalog action: the test that needs it, or why none can.
 pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
@@ -1100,6 +1119,89 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "ec2.image",
         "ec2:DescribeInstances",
         Called("ec2::images_the_instance_without_a_reboot"),
+    ), // Customer-managed KMS keys: RDS and SNS use the key with the role's permissions.
+    (
+        "rds.snapshot",
+        "kms:CreateGrant",
+        ByService(
+            "RDS creates a grant on the key of an encrypted database or snapshot for the role that snapshots or restores it (RDS user guide, \"AWS KMS key management\")",
+        ),
+    ),
+    (
+        "rds.restore",
+        "kms:CreateGrant",
+        ByService(
+            "RDS creates a grant on the key of an encrypted database or snapshot for the role that snapshots or restores it (RDS user guide, \"AWS KMS key management\")",
+        ),
+    ),
+    (
+        "notify",
+        "kms:Decrypt",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "notify",
+        "kms:GenerateDataKey",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "approval",
+        "kms:Decrypt",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "approval",
+        "kms:GenerateDataKey",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "guard",
+        "kms:Decrypt",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "guard",
+        "kms:GenerateDataKey",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "rds.snapshot",
+        "kms:DescribeKey",
+        Called("kms::preflight_reports_a_database_key_that_is_disabled_or_pending_deletion"),
+    ),
+    (
+        "rds.restore",
+        "kms:DescribeKey",
+        Called("kms::preflight_reports_a_database_key_that_is_disabled_or_pending_deletion"),
+    ),
+    (
+        "notify",
+        "kms:DescribeKey",
+        Called("kms::preflight_reports_an_encrypted_topic_s_disabled_key"),
+    ),
+    (
+        "approval",
+        "kms:DescribeKey",
+        Called("kms::preflight_reports_an_encrypted_topic_s_disabled_key"),
+    ),
+    (
+        "guard",
+        "kms:DescribeKey",
+        Unobserved(
+            "the guard's check reads its [trigger].topic's key as notify's does (kms::preflight_reports_an_encrypted_topic_s_disabled_key); no test encrypts a trigger topic",
+        ),
     ),
 ];
 
@@ -1137,6 +1239,19 @@ fn every_granted_iam_action_has_evidence_and_every_row_is_granted() {
             Called(test) => assert!(tests.contains(*test), "{action}: {iam}: no test {test}"),
             Unobserved(why) => {
                 assert!(!why.is_empty(), "{action}: {iam}: say why no test calls it")
+            }
+            ByService(why) => {
+                assert!(
+                    !why.is_empty(),
+                    "{action}: {iam}: say why the service calls it"
+                );
+                assert!(
+                    spec.grants
+                        .iter()
+                        .filter(|g| g.actions.contains(iam))
+                        .all(|g| g.via_service.is_some()),
+                    "{action}: {iam} is said to be used by a service, but a grant of it lets the function call it"
+                );
             }
         }
     }

@@ -16,6 +16,7 @@ mod fault;
 mod guard;
 mod http;
 mod iam;
+mod kms;
 mod models;
 mod notify;
 mod rds;

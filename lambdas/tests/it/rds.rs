@@ -44,8 +44,10 @@ pub async fn network(aws: &Aws, name: &str) -> (Vec<String>, String) {
 }
 
 /// A production-like instance: every setting of [`COPIED`] away from its default (tags of its own, deletion
-/// protection, 7 days of backups, Multi-AZ, log exports, IAM authentication, encrypted).
-async fn database(aws: &Aws, id: &str) -> DbInstance {
+/// protection, 7 days of backups, Multi-AZ, log exports, IAM authentication, encrypted under a customer-managed
+/// key).
+pub async fn database(aws: &Aws, id: &str) -> DbInstance {
+    let key = crate::kms::key(aws).await;
     let (subnets, group) = network(aws, "db").await;
     let rds = &aws.clients.aws(aws_sdk_rds::Client::new);
     rds.create_db_subnet_group()
@@ -74,6 +76,7 @@ async fn database(aws: &Aws, id: &str) -> DbInstance {
         .db_parameter_group_name("tuned")
         .multi_az(true)
         .storage_encrypted(true)
+        .kms_key_id(key)
         .deletion_protection(true)
         .backup_retention_period(7)
         .preferred_backup_window("03:00-04:00")
@@ -130,33 +133,66 @@ async fn instance_ids(aws: &Aws) -> Vec<String> {
 /// RestoreDBInstanceFromDBSnapshot that carries each, and how DescribeDBInstances shows it.
 type Read = fn(&DbInstance) -> String;
 const COPIED: &[(&str, Read)] = &[
-    ("DBInstanceClass", |i| format!("{:?}", i.db_instance_class())),
+    ("DBInstanceClass", |i| {
+        format!("{:?}", i.db_instance_class())
+    }),
     ("DBSubnetGroupName", |i| {
-        format!("{:?}", i.db_subnet_group().and_then(|g| g.db_subnet_group_name()))
+        format!(
+            "{:?}",
+            i.db_subnet_group().and_then(|g| g.db_subnet_group_name())
+        )
     }),
     ("VpcSecurityGroupIds", |i| {
-        let ids: Vec<_> = i.vpc_security_groups().iter().map(|g| g.vpc_security_group_id()).collect();
+        let ids: Vec<_> = i
+            .vpc_security_groups()
+            .iter()
+            .map(|g| g.vpc_security_group_id())
+            .collect();
         format!("{ids:?}")
     }),
     ("DBParameterGroupName", |i| {
-        let names: Vec<_> = i.db_parameter_groups().iter().map(|g| g.db_parameter_group_name()).collect();
+        let names: Vec<_> = i
+            .db_parameter_groups()
+            .iter()
+            .map(|g| g.db_parameter_group_name())
+            .collect();
         format!("{names:?}")
     }),
     ("MultiAZ", |i| format!("{:?}", i.multi_az())),
-    ("Port", |i| format!("{:?}", i.endpoint().and_then(|e| e.port()))),
-    ("PubliclyAccessible", |i| format!("{:?}", i.publicly_accessible())),
-    ("AutoMinorVersionUpgrade", |i| format!("{:?}", i.auto_minor_version_upgrade())),
-    ("AllocatedStorage", |i| format!("{:?}", i.allocated_storage())),
+    ("Port", |i| {
+        format!("{:?}", i.endpoint().and_then(|e| e.port()))
+    }),
+    ("PubliclyAccessible", |i| {
+        format!("{:?}", i.publicly_accessible())
+    }),
+    ("AutoMinorVersionUpgrade", |i| {
+        format!("{:?}", i.auto_minor_version_upgrade())
+    }),
+    ("AllocatedStorage", |i| {
+        format!("{:?}", i.allocated_storage())
+    }),
     ("StorageType", |i| format!("{:?}", i.storage_type())),
-    ("DeletionProtection", |i| format!("{:?}", i.deletion_protection())),
+    ("DeletionProtection", |i| {
+        format!("{:?}", i.deletion_protection())
+    }),
     ("EnableIAMDatabaseAuthentication", |i| {
         format!("{:?}", i.iam_database_authentication_enabled())
     }),
-    ("EnableCloudwatchLogsExports", |i| format!("{:?}", i.enabled_cloudwatch_logs_exports())),
-    ("CACertificateIdentifier", |i| format!("{:?}", i.ca_certificate_identifier())),
-    ("BackupRetentionPeriod", |i| format!("{:?}", i.backup_retention_period())),
-    ("PreferredBackupWindow", |i| format!("{:?}", i.preferred_backup_window())),
-    ("CopyTagsToSnapshot", |i| format!("{:?}", i.copy_tags_to_snapshot())),
+    ("EnableCloudwatchLogsExports", |i| {
+        format!("{:?}", i.enabled_cloudwatch_logs_exports())
+    }),
+    ("CACertificateIdentifier", |i| {
+        format!("{:?}", i.ca_certificate_identifier())
+    }),
+    ("BackupRetentionPeriod", |i| {
+        format!("{:?}", i.backup_retention_period())
+    }),
+    ("PreferredBackupWindow", |i| {
+        format!("{:?}", i.preferred_backup_window())
+    }),
+    ("CopyTagsToSnapshot", |i| {
+        format!("{:?}", i.copy_tags_to_snapshot())
+    }),
     ("Tags", |i| {
         let mut tags: Vec<_> = i
             .tag_list()
@@ -334,8 +370,9 @@ async fn restore_with_swap_keeps_the_id_copies_the_settings_and_keeps_the_origin
     );
     let notes = str_of(&out, "notes");
     assert!(
-        notes.contains(&format!("aws rds start-db-instance --db-instance-identifier {parked}"))
-            && notes.contains("10 minutes"),
+        notes.contains(&format!(
+            "aws rds start-db-instance --db-instance-identifier {parked}"
+        )) && notes.contains("10 minutes"),
         "{notes}"
     );
     assert_eq!(instance_ids(&aws).await.len(), 2);
@@ -389,7 +426,9 @@ async fn upper_case_and_63_character_names_get_ids_their_role_covers() {
         let out = output(restore.run(&aws).await);
         let parked = str_of(&out, "replaced_instance_id");
         assert!(
-            parked.len() <= 63 && parked == parked.to_ascii_lowercase() && parked.contains("-pre-rollback-"),
+            parked.len() <= 63
+                && parked == parked.to_ascii_lowercase()
+                && parked.contains("-pre-rollback-"),
             "{parked}"
         );
         assert!(instance(&aws, parked).await.is_some(), "{parked}");
