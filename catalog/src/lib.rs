@@ -470,6 +470,8 @@ const RESTORED_CLUSTER: &str =
     "arn:{partition}:rds:{region}:{account}:cluster:{new_cluster@rds|{cluster@restored}}";
 const RESTORED_WRITER: &str =
     "arn:{partition}:rds:{region}:{account}:db:{new_cluster@rds|{cluster@restored}}";
+/// The restored cluster's readers, one for each of the original's, `<cluster>-rb-reader-<n>-<key>`.
+const RESTORED_READERS: &str = "arn:{partition}:rds:{region}:{account}:db:{cluster@reader}";
 const PARKED_CLUSTER: &str = "arn:{partition}:rds:{region}:{account}:cluster:{cluster@parked}";
 /// The groups of the settings a restore copies, whose names only the original knows.
 const OPTION_GROUPS: &str = "arn:{partition}:rds:{region}:{account}:og:*";
@@ -718,7 +720,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             optional(
                 "cluster",
                 T::String,
-                "the Aurora DB cluster being replaced; its settings and its writer's are copied",
+                "the Aurora DB cluster being replaced; its settings, its writer's and its readers' are copied",
             )
             .naming(),
             param(
@@ -825,11 +827,12 @@ pub static ACTIONS: &[ActionSpec] = &[
                 ],
             )
             .given("cluster"),
-            // The writer of the restored cluster.
+            // The writer and the readers of the restored cluster.
             Grant::on(
                 &["rds:CreateDBInstance"],
                 &[
                     RESTORED_WRITER,
+                    RESTORED_READERS,
                     RESTORED_CLUSTER,
                     OPTION_GROUPS,
                     PARAMETER_GROUPS,
@@ -839,7 +842,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             .given("cluster"),
             Grant::on(
                 &["rds:AddTagsToResource"],
-                &[RESTORED_CLUSTER, RESTORED_WRITER],
+                &[RESTORED_CLUSTER, RESTORED_WRITER, RESTORED_READERS],
             )
             .given("cluster"),
             Grant::on(
@@ -1849,15 +1852,15 @@ mod tests {
         }
     }
 
-    /// A grant for the steps that give a param names a param of an `exactly_one_of` group: otherwise every
-    /// step would give it, or none could.
+    /// A grant for the steps that give a param names an optional param (one of an `exactly_one_of` group, or
+    /// the guard's `[trigger].topic`): a required one every step gives, and an unknown one none could.
     #[test]
-    fn grants_given_a_param_name_one_of_a_group() {
+    fn grants_given_a_param_name_an_optional_one() {
         for action in ACTIONS {
             for grant in action.grants {
                 if let Some(given) = grant.given {
                     assert!(
-                        action.exactly_one_of.iter().any(|g| g.contains(&given)),
+                        action.param(given).is_some_and(|p| !p.required),
                         "{}: {given}",
                         action.name
                     );

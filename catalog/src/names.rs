@@ -35,7 +35,12 @@ pub enum Derived {
     Restored,
     /// Where the original is parked by a swap, `<id>-pre-rollback-<key>`.
     Parked,
+    /// A reader of the restored Aurora cluster, `<cluster>-rb-reader-<n>-<key>` ([`Derived::reader`]).
+    Reader,
 }
+
+/// Room for a reader's number and its hyphen: Aurora has at most 15 readers.
+const READER_INDEX_LEN: usize = 3;
 
 impl Derived {
     /// The modifier that names it in a catalog pattern: `{instance@restored}`.
@@ -43,6 +48,7 @@ impl Derived {
         match modifier {
             "restored" => Some(Derived::Restored),
             "parked" => Some(Derived::Parked),
+            "reader" => Some(Derived::Reader),
             _ => None,
         }
     }
@@ -51,12 +57,18 @@ impl Derived {
         match self {
             Derived::Restored => "rb",
             Derived::Parked => "pre-rollback",
+            Derived::Reader => "rb-reader",
         }
     }
 
     /// The identifier for one attempt key.
     pub fn id(self, original: &str, key: &str) -> String {
         format!("{}-{key}", self.stem(original))
+    }
+
+    /// The `n`th reader (from 1) of the cluster restored from `original`'s snapshot, for one attempt key.
+    pub fn reader(original: &str, n: usize, key: &str) -> String {
+        Derived::Reader.id(original, &format!("{n}-{key}"))
     }
 
     /// The IAM pattern for every attempt key. `original` may hold `*` where the workflow knows the text only at
@@ -74,7 +86,11 @@ impl Derived {
 
     /// How much of the original fits beside `-<marker>-<key>`.
     fn room(self) -> usize {
-        RDS_ID_MAX - KEY_LEN - self.marker().len() - 2
+        let index = match self {
+            Derived::Reader => READER_INDEX_LEN,
+            Derived::Restored | Derived::Parked => 0,
+        };
+        RDS_ID_MAX - KEY_LEN - index - self.marker().len() - 2
     }
 
     /// `<original, as stored, cut>-<marker>`; a cut that ends on a hyphen drops it (RDS refuses `--`).
@@ -131,7 +147,19 @@ mod tests {
                 let pattern = derived.pattern(original);
                 assert!(covers(&pattern, &id), "{pattern} does not cover {id}");
             }
+            let reader = Derived::reader(original, 15, KEY);
+            assert!(reader.len() <= RDS_ID_MAX, "{reader}");
+            assert!(!reader.contains("--") && reader.ends_with(KEY), "{reader}");
+            let pattern = Derived::Reader.pattern(original);
+            assert!(
+                covers(&pattern, &reader),
+                "{pattern} does not cover {reader}"
+            );
         }
+        assert_eq!(
+            Derived::reader("Orders", 2, KEY),
+            "orders-rb-reader-2-0a1b2c3d"
+        );
         assert_eq!(Derived::Restored.id("Orders", KEY), "orders-rb-0a1b2c3d");
         assert_eq!(Derived::Parked.pattern("Orders"), "orders-pre-rollback-*");
         assert_eq!(

@@ -172,6 +172,17 @@ pub fn describe(action: &ActionSpec) -> String {
         for resource in grant.resources {
             let _ = writeln!(text, "      on {resource}");
         }
+        if let Some(service) = grant.via_service {
+            let _ = writeln!(
+                text,
+                "      only when {service} uses the key for the role (kms:ViaService){}",
+                if grant.for_aws_resource {
+                    ", for its own resources (kms:GrantIsForAWSResource)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     text.push_str("\nExample\n");
     for line in example(action).lines() {

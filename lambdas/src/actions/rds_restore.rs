@@ -1,7 +1,9 @@
 //! `rds.restore`: RestoreDBInstanceFromDBSnapshot to a new identifier with the original's settings, or, for an
 //! Aurora `cluster`, RestoreDBClusterFromSnapshot to a new cluster with the original's settings and then
 //! CreateDBInstance for its writer with the original writer's class and parameter group (RDS creates a
-//! restored cluster's instances only once it is available); then poll until available. With `swap`, rename
+//! restored cluster's instances only once it is available), and once the writer is available (the first instance
+//! of a cluster is its writer), one reader for each of the original's, with its class, parameter group and
+//! promotion tier; then poll until every one is available. With `swap`, rename
 //! the original to `<id>-pre-rollback-<key>` and the restored one to `<id>`, each once it is available, so the
 //! endpoint the application uses does not change. A cluster's instances keep their names: the cluster endpoint
 //! follows the cluster's.
@@ -17,7 +19,7 @@
 //! every instance the same `DbiResourceId`, so that cannot be used).
 
 use aws_sdk_rds::types::{
-    DbInstance, DbParameterGroupStatus, ServerlessV2ScalingConfiguration, Tag,
+    DbCluster, DbInstance, DbParameterGroupStatus, ServerlessV2ScalingConfiguration, Tag,
     VpcSecurityGroupMembership,
 };
 use catalog::ErrorName;
@@ -78,21 +80,25 @@ pub struct State {
     given_up: Option<String>,
     /// A cluster's writer: created once the restored cluster is available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    writer: Option<Writer>,
+    writer: Option<Member>,
+    /// A cluster's readers: created once its writer is available.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    readers: Vec<Member>,
     /// The snapshot restored.
     #[serde(default)]
     snapshot: String,
-    /// The original's settings that could not be copied, and why.
+    /// The original's settings that could not be copied, by name ([`not_restorable`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     uncopied: Vec<String>,
 }
 
-/// The restored cluster's writer instance, with the original writer's settings.
+/// An instance of the restored cluster, with the settings of the original's instance it replaces.
 #[derive(Debug, Serialize, Deserialize)]
-struct Writer {
-    /// The restored cluster's own id: RDS keeps instances' and clusters' identifiers apart.
+struct Member {
+    /// The writer's is the restored cluster's own id (RDS keeps instances' and clusters' identifiers apart); a
+    /// reader's is derived from the original cluster's ([`Derived::reader`]).
     id: String,
-    /// The original writer, kept as it is.
+    /// The original's instance, kept as it is.
     replaced: String,
     class: String,
     engine: String,
@@ -127,47 +133,56 @@ impl State {
             replaced_cluster_id: clusters.1.to_owned(),
             endpoint: found.endpoint.clone(),
             snapshot: self.snapshot.clone(),
-            notes: self.notes(now),
+            notes: self.notes(),
         }
     }
 
-    /// What a person must know once the step is done: where the original is and how to read it, what could
-    /// not be copied, and what clients see while DNS catches up. Cut to the catalog's bound.
-    fn notes(&self, now: &str) -> String {
-        let noun = self.kind.noun();
-        let mut notes = Vec::new();
-        if self.swap {
+    /// What a person must know once the step is done: where the original is and how to read it, which settings
+    /// could not be copied, and what clients see while DNS catches up; within the catalog's bound by
+    /// construction. The ids are the outputs' (`new_instance_id`, `replaced_instance_id`, `snapshot`), so only
+    /// the command to read the parked original repeats one. README, "What a restore does not copy", says how
+    /// to set each setting named.
+    fn notes(&self) -> String {
+        let head = if self.swap {
             let start = match self.kind {
                 Kind::Instance => "start-db-instance --db-instance-identifier",
                 Kind::Cluster => "start-db-cluster --db-cluster-identifier",
             };
-            notes.push(format!(
-                "Original kept, stopped: `aws rds {start} {}` to read it. DNS: up to 10 minutes.",
+            format!(
+                "Original stopped, kept: `aws rds {start} {}` to read it. DNS: up to 10 min.",
                 self.parked
-            ));
+            )
         } else {
-            notes.push(format!(
-                "`{now}` is the {noun} restored from `{}` beside the original `{}`, untouched and in use.",
-                self.snapshot, self.original
-            ));
-        }
-        if !self.uncopied.is_empty() {
-            notes.push(format!("Not copied: {}.", self.uncopied.join("; ")));
-        }
-        cut(&notes.join(" "), catalog::NOTES_BYTES - 8)
+            "Restored beside the original, which is untouched and in use.".to_owned()
+        };
+        let room = NOTES_MAX.saturating_sub(head.len());
+        head + &not_copied(&self.uncopied, room)
     }
 }
 
-/// `text` within `max` bytes as JSON (plain ASCII here, so bytes are characters), ending in `…` when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
+/// The bytes `notes` may take: the catalog's bound, less its quotes and a margin.
+const NOTES_MAX: usize = catalog::NOTES_BYTES - 8;
+
+/// " Not copied: a, b." within `room` bytes: every name when they fit, else as many as fit and how many more,
+/// which the function's log lists (`start` logs each).
+fn not_copied(names: &[String], room: usize) -> String {
+    if names.is_empty() {
+        return String::new();
     }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    (0..=names.len())
+        .rev()
+        .map(|shown| match names.len() - shown {
+            0 => format!(" Not copied: {}.", names.join(", ")),
+            more => format!(
+                " Not copied: {}{more} more (in the function's log).",
+                names[..shown]
+                    .iter()
+                    .map(|name| format!("{name}, "))
+                    .collect::<String>()
+            ),
+        })
+        .find(|text| text.len() <= room)
+        .unwrap_or_default()
 }
 
 /// How many times a refused rename is tried, one poll apart, before the swap is given up: RDS refuses a
@@ -281,11 +296,11 @@ impl LongAction for RdsRestore {
             attempted: &attempted,
             restore: found.is_none(),
         };
-        let (writer, uncopied) = match kind {
-            Kind::Instance => (None, restoring.instance().await?),
+        let (writer, readers, uncopied) = match kind {
+            Kind::Instance => (None, Vec::new(), restoring.instance().await?),
             Kind::Cluster => {
-                let (writer, uncopied) = restoring.cluster().await?;
-                (Some(writer), uncopied)
+                let (writer, readers, uncopied) = restoring.cluster(&key).await?;
+                (Some(writer), readers, uncopied)
             }
         };
         Ok(State {
@@ -297,6 +312,7 @@ impl LongAction for RdsRestore {
             refused: 0,
             given_up: None,
             writer,
+            readers,
             snapshot: snapshot.clone(),
             uncopied,
         })
@@ -311,6 +327,9 @@ impl LongAction for RdsRestore {
         if let Some(writer) = &state.writer
             && let Some(waiting) = writer.ready(clients, call, restored.as_ref()).await?
         {
+            return running(&state, waiting);
+        }
+        if let Some(waiting) = readers_ready(&state, clients, call).await? {
             return running(&state, waiting);
         }
         if !state.swap {
@@ -748,9 +767,9 @@ impl Restoring<'_> {
     }
 
     /// RestoreDBClusterFromSnapshot with the original cluster's engine, version, subnet group, security groups
-    /// and cluster parameter group; and the writer to create, from the original writer's class and parameter
-    /// group.
-    async fn cluster(&self) -> Result<(Writer, Vec<String>), ActionError> {
+    /// and cluster parameter group; and the writer and readers to create, from the original's instances' class,
+    /// parameter group and promotion tier.
+    async fn cluster(&self, key: &str) -> Result<(Member, Vec<Member>, Vec<String>), ActionError> {
         let rds = self.clients.aws(aws_sdk_rds::Client::new);
         let cluster = rds
             .describe_db_clusters()
@@ -798,18 +817,19 @@ impl Restoring<'_> {
         let engine = cluster.engine.clone().unwrap_or_default();
         let (tags, mut uncopied) = copied_tags(cluster.tag_list(), self.call);
         uncopied.extend(not_restorable(&original_writer));
-        let readers: Vec<&str> = cluster
+        let mut readers = Vec::new();
+        for (n, reader) in cluster
             .db_cluster_members()
             .iter()
             .filter(|m| m.is_cluster_writer() != Some(true))
             .filter_map(|m| m.db_instance_identifier())
-            .collect();
-        if !readers.is_empty() {
-            uncopied.push(format!(
-                "the readers {} (the restored cluster gets its writer only; add readers with `aws rds \
-                 create-db-instance --db-cluster-identifier {}`)",
-                readers.join(", "),
-                self.original
+            .enumerate()
+        {
+            let original_reader = self.describe_instance(reader).await?;
+            readers.push(Member::like(
+                Derived::reader(self.original, n + 1, key),
+                &original_reader,
+                &cluster,
             ));
         }
         if self.restore {
@@ -853,21 +873,8 @@ impl Restoring<'_> {
                 return Err(ActionError::aws(self.attempted, e));
             }
         }
-        let writer = Writer {
-            id: self.restored.to_owned(),
-            replaced,
-            class: original_writer
-                .db_instance_class
-                .clone()
-                .unwrap_or_default(),
-            engine,
-            parameter_group: parameter_group(original_writer.db_parameter_groups.clone()),
-            promotion_tier: original_writer.promotion_tier,
-            ca_certificate: original_writer.ca_certificate_identifier.clone(),
-            auto_minor_version_upgrade: original_writer.auto_minor_version_upgrade,
-            publicly_accessible: original_writer.publicly_accessible,
-        };
-        Ok((writer, uncopied))
+        let writer = Member::like(self.restored.to_owned(), &original_writer, &cluster);
+        Ok((writer, readers, uncopied))
     }
 
     async fn describe_instance(&self, id: &str) -> Result<DbInstance, ActionError> {
@@ -925,46 +932,67 @@ fn copied_tags<P>(original: &[Tag], call: &Call<P>) -> (Vec<Tag>, Vec<String>) {
     let mut uncopied = Vec::new();
     if theirs.len() > room {
         let cut: Vec<&str> = theirs[room..].iter().filter_map(Tag::key).collect();
-        uncopied.push(format!(
-            "the tags {} (RDS allows {TAGS_MAX} tags, and the restore adds its own 2)",
+        lambda_runtime::tracing::warn!(
+            "not copied: the tags {} (RDS allows {TAGS_MAX} tags, and the restore adds its own 2)",
             cut.join(", ")
-        ));
+        );
+        uncopied.push(format!("{} tags", cut.len()));
     }
     let tags = theirs.into_iter().take(room).chain(ours).collect();
     (tags, uncopied)
 }
 
-/// What an instance has that RestoreDBInstanceFromDBSnapshot does not take (RDS API reference), each with why
-/// and how to set it.
+/// What an instance has that RestoreDBInstanceFromDBSnapshot does not take (RDS API reference), each by a short
+/// name for `notes`; the function's log has each with its value and the command that sets it.
 fn not_restorable(original: &DbInstance) -> Vec<String> {
     let mut uncopied = Vec::new();
+    let mut not_copied = |name: String, how: String| {
+        lambda_runtime::tracing::warn!("not copied: {name}: {how}");
+        uncopied.push(name);
+    };
     if original.performance_insights_enabled == Some(true) {
-        uncopied.push(format!(
-            "Performance Insights (the restore call takes no such setting; `aws rds modify-db-instance \
-             --enable-performance-insights --performance-insights-retention-period {}`)",
-            original.performance_insights_retention_period.unwrap_or(7)
-        ));
+        not_copied(
+            "Performance Insights".to_owned(),
+            format!(
+                "the restore call takes no such setting; `aws rds modify-db-instance \
+                 --enable-performance-insights --performance-insights-retention-period {}`",
+                original.performance_insights_retention_period.unwrap_or(7)
+            ),
+        );
     }
     if let Some(interval) = original.monitoring_interval.filter(|i| *i > 0) {
-        uncopied.push(format!(
-            "enhanced monitoring every {interval}s (the restore call takes none, and setting it passes the \
-             monitoring role `{}`, which this step may not pass; `aws rds modify-db-instance \
-             --monitoring-interval {interval} --monitoring-role-arn ...`)",
-            original.monitoring_role_arn().unwrap_or("?")
-        ));
+        not_copied(
+            "enhanced monitoring".to_owned(),
+            format!(
+                "every {interval}s; the restore call takes none, and setting it passes the monitoring role `{}`, \
+                 which this step may not pass; `aws rds modify-db-instance --monitoring-interval {interval} \
+                 --monitoring-role-arn ...`",
+                original.monitoring_role_arn().unwrap_or("?")
+            ),
+        );
     }
     if let Some(max) = original.max_allocated_storage {
-        uncopied.push(format!(
-            "storage autoscaling up to {max} GiB (the restore call takes no maximum; `aws rds \
-             modify-db-instance --max-allocated-storage {max}`)"
-        ));
+        not_copied(
+            "storage autoscaling".to_owned(),
+            format!(
+                "up to {max} GiB; the restore call takes no maximum; `aws rds modify-db-instance \
+                 --max-allocated-storage {max}`"
+            ),
+        );
     }
     let replicas = original.read_replica_db_instance_identifiers();
     if !replicas.is_empty() {
-        uncopied.push(format!(
-            "the read replicas {} (they follow the original; a replica of the restored instance is a new one)",
-            replicas.join(", ")
-        ));
+        not_copied(
+            format!(
+                "{} read replica{}",
+                replicas.len(),
+                if replicas.len() == 1 { "" } else { "s" }
+            ),
+            format!(
+                "{}: they follow the original; a replica of the restored instance is a new one",
+                replicas.join(", ")
+            ),
+        );
     }
     uncopied
 }
@@ -991,7 +1019,54 @@ fn parameter_group(groups: Option<Vec<DbParameterGroupStatus>>) -> Option<String
     groups.and_then(|groups| groups.into_iter().next()?.db_parameter_group_name)
 }
 
-impl Writer {
+/// `None` when every reader of the restored cluster is available; else what the step waits for, having created
+/// the readers missing. Called once the writer is available, so that no reader becomes the writer.
+async fn readers_ready(
+    state: &State,
+    clients: &Clients,
+    call: &Call<Params>,
+) -> Result<Option<String>, ActionError> {
+    let mut waiting = Vec::new();
+    for reader in &state.readers {
+        match rds::find(clients, Kind::Instance, &reader.id).await? {
+            Some(other) if !other.made_by(call) => return Err(reader.taken()),
+            Some(found) if found.available() => {}
+            Some(found) => waiting.push(format!("`{}` {}", reader.id, found.status)),
+            None => {
+                reader.create(clients, call, &state.restored).await?;
+                waiting.push(format!("`{}` creating", reader.id));
+            }
+        }
+    }
+    Ok((!waiting.is_empty()).then(|| format!("creating readers: {}", waiting.join(", "))))
+}
+
+impl Member {
+    /// The instance `id` of the restored cluster, with the settings of `original`, an instance of `cluster`.
+    fn like(id: String, original: &DbInstance, cluster: &DbCluster) -> Member {
+        Member {
+            id,
+            replaced: original.db_instance_identifier.clone().unwrap_or_default(),
+            class: original.db_instance_class.clone().unwrap_or_default(),
+            engine: cluster.engine.clone().unwrap_or_default(),
+            parameter_group: parameter_group(original.db_parameter_groups.clone()),
+            promotion_tier: original.promotion_tier,
+            ca_certificate: original.ca_certificate_identifier.clone(),
+            auto_minor_version_upgrade: original.auto_minor_version_upgrade,
+            publicly_accessible: original.publicly_accessible,
+        }
+    }
+
+    fn taken(&self) -> ActionError {
+        ActionError::new(
+            ErrorName::Precondition,
+            format!(
+                "create instance `{}`: an instance with that id exists and was not created by this step",
+                self.id
+            ),
+        )
+    }
+
     /// `None` when the writer is available; else what the step waits for, having created the writer once the
     /// restored cluster (`restored`, under its own id) is available. The writer is created before any rename,
     /// so a missing writer means the restored cluster still has its own id.
@@ -1003,20 +1078,14 @@ impl Writer {
     ) -> Result<Option<String>, ActionError> {
         let found = rds::find(clients, Kind::Instance, &self.id).await?;
         match (found, restored) {
-            (Some(other), _) if !other.made_by(call) => Err(ActionError::new(
-                ErrorName::Precondition,
-                format!(
-                    "create writer instance `{}`: an instance with that id exists and was not created by this step",
-                    self.id
-                ),
-            )),
+            (Some(other), _) if !other.made_by(call) => Err(self.taken()),
             (Some(writer), _) if writer.available() => Ok(None),
             (Some(writer), _) => Ok(Some(format!(
                 "creating writer `{}`: {}",
                 self.id, writer.status
             ))),
             (None, Some(cluster)) if cluster.available() => {
-                self.create(clients, call).await?;
+                self.create(clients, call, &self.id).await?;
                 Ok(Some(format!("creating writer `{}`", self.id)))
             }
             (None, Some(cluster)) => Ok(Some(format!(
@@ -1028,13 +1097,18 @@ impl Writer {
     }
 
     /// CreateDBInstance in the restored cluster. An instance under the id that an attempt of this step raced
-    /// to create is this writer.
-    async fn create(&self, clients: &Clients, call: &Call<Params>) -> Result<(), ActionError> {
+    /// to create is this one.
+    async fn create(
+        &self,
+        clients: &Clients,
+        call: &Call<Params>,
+        cluster: &str,
+    ) -> Result<(), ActionError> {
         let created = clients
             .aws(aws_sdk_rds::Client::new)
             .create_db_instance()
             .db_instance_identifier(&self.id)
-            .db_cluster_identifier(&self.id)
+            .db_cluster_identifier(cluster)
             .db_instance_class(&self.class)
             .engine(&self.engine)
             .set_db_parameter_group_name(self.parameter_group.clone())
@@ -1053,13 +1127,63 @@ impl Writer {
             {
                 Err(ActionError::aws(
                     format!(
-                        "create writer instance `{}` of Aurora cluster `{}`",
-                        self.id, self.id
+                        "create instance `{}` of Aurora cluster `{cluster}`",
+                        self.id
                     ),
                     e,
                 ))
             }
             _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The longest notes any restore writes fit the catalog's bound: a parked id of RDS's 63 characters, and
+    /// every kind of setting a restore cannot copy.
+    #[test]
+    fn the_longest_notes_fit_their_bound_and_say_where_the_rest_is() {
+        let names: Vec<String> = [
+            "48 tags",
+            "Performance Insights",
+            "enhanced monitoring",
+            "storage autoscaling",
+            "15 read replicas",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for kind in [Kind::Instance, Kind::Cluster] {
+            for swap in [true, false] {
+                let state = State {
+                    kind,
+                    original: "x".repeat(63),
+                    restored: Derived::Restored.id(&"x".repeat(63), "0a1b2c3d"),
+                    parked: Derived::Parked.id(&"x".repeat(63), "0a1b2c3d"),
+                    swap,
+                    refused: 0,
+                    given_up: None,
+                    writer: None,
+                    readers: Vec::new(),
+                    snapshot: "s".repeat(255),
+                    uncopied: names.clone(),
+                };
+                let notes = state.notes();
+                assert!(
+                    serde_json::to_string(&notes).map_or(0, |n| n.len()) <= catalog::NOTES_BYTES,
+                    "{} bytes: {notes}",
+                    notes.len()
+                );
+                assert!(
+                    notes.ends_with(
+                        "Not copied: 48 tags, Performance Insights, enhanced monitoring, storage \
+                                     autoscaling, 15 read replicas."
+                    ) || notes.ends_with("more (in the function's log)."),
+                    "{notes}"
+                );
+            }
         }
     }
 }

@@ -231,10 +231,16 @@ async fn cluster_restore_with_swap_copies_the_settings_and_keeps_the_original() 
     assert_eq!(Some(str_of(&out, "endpoint")), now.endpoint());
     let kept = find(&aws, parked).await.expect("the original is kept");
     assert!(!is_stepbacks(&kept));
-    assert_eq!(kept.status(), Some("stopped"), "the parked original takes no writes");
+    assert_eq!(
+        kept.status(),
+        Some("stopped"),
+        "the parked original takes no writes"
+    );
     assert_eq!(str_of(&out, "snapshot"), snapshot);
     assert!(
-        str_of(&out, "notes").contains(&format!("aws rds start-db-cluster --db-cluster-identifier {parked}")),
+        str_of(&out, "notes").contains(&format!(
+            "aws rds start-db-cluster --db-cluster-identifier {parked}"
+        )),
         "{out:?}"
     );
     assert_eq!(
@@ -290,6 +296,182 @@ async fn cluster_restore_without_swap_leaves_the_original_alone_and_restores_onc
     assert_eq!(
         untouched.db_cluster_resource_id(),
         original.db_cluster_resource_id()
+    );
+}
+
+/// An instance of `cluster` that joins it as a reader (the writer exists).
+async fn reader(aws: &Aws, cluster: &str, id: &str, class: &str, tier: i32) {
+    aws.clients
+        .aws(aws_sdk_rds::Client::new)
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_cluster_identifier(cluster)
+        .engine(ENGINE)
+        .db_instance_class(class)
+        .db_parameter_group_name("writer-tuned")
+        .promotion_tier(tier)
+        .send()
+        .await
+        .expect("reader");
+}
+
+#[tokio::test]
+async fn cluster_restore_recreates_each_reader_with_its_class_and_promotion_tier_after_the_writer()
+{
+    let aws = Aws::start().await;
+    cluster(&aws, "orders").await;
+    reader(&aws, "orders", "orders-2", "db.r6g.xlarge", 2).await;
+    reader(&aws, "orders", "orders-3", "db.r6g.large", 5).await;
+    let snapshot = snapshot(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"cluster": "orders", "snapshot": snapshot, "swap": true}),
+    );
+    let out = output(restore.run(&aws).await);
+    let notes = str_of(&out, "notes");
+    assert!(!notes.contains("reader"), "{notes}");
+
+    // The writer first, in the restored cluster under its own id: the first instance of a cluster is its writer.
+    let created: Vec<(String, String, String, String)> = aws
+        .recorder
+        .calls_of("CreateDBInstance")
+        .iter()
+        .map(|c| {
+            let member = |name: &str| c.params[name].as_str().unwrap_or_default().to_owned();
+            (
+                member("DBInstanceIdentifier"),
+                member("DBClusterIdentifier"),
+                member("DBInstanceClass"),
+                member("PromotionTier"),
+            )
+        })
+        .collect();
+    let restored_cluster = created[0].1.clone();
+    assert!(restored_cluster.starts_with("orders-rb-"), "{created:?}");
+    let key = restored_cluster.trim_start_matches("orders-rb-");
+    let expected = [
+        (restored_cluster.clone(), "db.r6g.large", "1"),
+        (format!("orders-rb-reader-1-{key}"), "db.r6g.xlarge", "2"),
+        (format!("orders-rb-reader-2-{key}"), "db.r6g.large", "5"),
+    ];
+    assert_eq!(created.len(), expected.len(), "{created:?}");
+    for ((id, cluster, class, tier), (want_id, want_class, want_tier)) in
+        created.iter().zip(&expected)
+    {
+        assert_eq!(
+            (id, class.as_str(), tier.as_str()),
+            (want_id, *want_class, *want_tier)
+        );
+        assert_eq!(
+            cluster, &restored_cluster,
+            "{id} joins the restored cluster"
+        );
+    }
+    for (id, class, tier) in &expected[1..] {
+        let made = instance(&aws, id).await.expect("the reader");
+        assert_eq!(made.db_instance_status(), Some("available"));
+        assert_eq!(made.db_instance_class(), Some(*class));
+        assert_eq!(
+            made.promotion_tier().map(|t| t.to_string()).as_deref(),
+            Some(*tier)
+        );
+        let groups: Vec<_> = made
+            .db_parameter_groups()
+            .iter()
+            .map(|g| g.db_parameter_group_name())
+            .collect();
+        assert_eq!(groups, [Some("writer-tuned")]);
+    }
+    // Each reader exists before the swap: the clusters' renames come after every CreateDBInstance.
+    let order: Vec<String> = aws
+        .recorder
+        .calls_of_any(&["CreateDBInstance", "ModifyDBCluster"])
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "CreateDBInstance",
+            "CreateDBInstance",
+            "CreateDBInstance",
+            "ModifyDBCluster",
+            "ModifyDBCluster"
+        ]
+    );
+    for original in ["orders-1", "orders-2", "orders-3"] {
+        assert!(
+            instance(&aws, original).await.is_some(),
+            "{original} is kept"
+        );
+    }
+}
+
+/// Aurora Serverless v2: "If you have an Aurora cluster, you must set this attribute before you add a DB instance
+/// that uses the db.serverless DB instance class" (CloudFormation reference, `AWS::RDS::DBCluster
+/// ServerlessV2ScalingConfiguration`, citing the Aurora user guide). moto's RestoreDBClusterFromSnapshot copies the snapshot's cluster whole, and it
+/// takes a `db.serverless` instance into a cluster without one, so the restored cluster's state cannot show the
+/// copy: the requests do.
+#[tokio::test]
+async fn a_serverless_v2_cluster_gets_its_capacity_range_before_its_db_serverless_writer() {
+    use aws_sdk_rds::types::ServerlessV2ScalingConfiguration;
+
+    let aws = Aws::start().await;
+    let rds = aws.clients.aws(aws_sdk_rds::Client::new);
+    rds.create_db_cluster()
+        .db_cluster_identifier("orders")
+        .engine(ENGINE)
+        .engine_version("15.4")
+        .master_username("admin")
+        .master_user_password("secret-password")
+        .serverless_v2_scaling_configuration(
+            ServerlessV2ScalingConfiguration::builder()
+                .min_capacity(0.5)
+                .max_capacity(8.0)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("cluster");
+    rds.create_db_instance()
+        .db_instance_identifier("orders-1")
+        .db_cluster_identifier("orders")
+        .engine(ENGINE)
+        .db_instance_class("db.serverless")
+        .send()
+        .await
+        .expect("writer");
+    let snapshot = snapshot(&aws, "orders").await;
+    let restore = Step::new(
+        "rds.restore",
+        json!({"cluster": "orders", "snapshot": snapshot, "new_cluster": "orders-restored"}),
+    );
+    output(restore.run(&aws).await);
+    let calls = aws
+        .recorder
+        .calls_of_any(&["RestoreDBClusterFromSnapshot", "CreateDBInstance"]);
+    let sequence: Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c.operation.as_str(),
+                c.params.get("ServerlessV2ScalingConfiguration.MinCapacity").and_then(|v| v.as_str()),
+                c.params.get("ServerlessV2ScalingConfiguration.MaxCapacity").and_then(|v| v.as_str()),
+                c.params.get("DBInstanceClass").and_then(|v| v.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sequence,
+        [
+            (
+                "RestoreDBClusterFromSnapshot",
+                Some("0.5"),
+                Some("8.0"),
+                None
+            ),
+            ("CreateDBInstance", None, None, Some("db.serverless")),
+        ]
     );
 }
 

@@ -116,9 +116,14 @@ impl Recorder {
 
     /// The handlers' calls of one operation so far, in order.
     pub fn calls_of(&self, operation: &str) -> Vec<AwsCall> {
+        self.calls_of_any(&[operation])
+    }
+
+    /// The handlers' calls of any of these operations so far, in order.
+    pub fn calls_of_any(&self, operations: &[&str]) -> Vec<AwsCall> {
         lock(&self.calls)
             .iter()
-            .filter(|c| c.operation == operation)
+            .filter(|c| operations.contains(&c.operation.as_str()))
             .cloned()
             .collect()
     }
