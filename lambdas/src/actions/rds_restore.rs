@@ -817,14 +817,16 @@ impl Restoring<'_> {
         let engine = cluster.engine.clone().unwrap_or_default();
         let (tags, mut uncopied) = copied_tags(cluster.tag_list(), self.call);
         uncopied.extend(not_restorable(&original_writer));
-        let mut readers = Vec::new();
-        for (n, reader) in cluster
+        // Numbered in the order of their ids, so that a retried start names each reader as the first did.
+        let mut originals: Vec<&str> = cluster
             .db_cluster_members()
             .iter()
             .filter(|m| m.is_cluster_writer() != Some(true))
             .filter_map(|m| m.db_instance_identifier())
-            .enumerate()
-        {
+            .collect();
+        originals.sort_unstable();
+        let mut readers = Vec::new();
+        for (n, reader) in originals.into_iter().enumerate() {
             let original_reader = self.describe_instance(reader).await?;
             readers.push(Member::like(
                 Derived::reader(self.original, n + 1, key),
