@@ -16,7 +16,15 @@ use serde_json::{Value, json};
 use crate::{Aws, Step, error, output};
 
 /// moto, with the function's CloudWatch client speaking CBOR to it through the bridge (and the IAM recorder).
+/// Starts at least 20 s before a minute ends: the datapoints are put at whole minutes before the test's now and
+/// the step reads whole minutes before its own, so a minute that turns in between moves the step's window.
 async fn bridged() -> Aws {
+    let into_minute = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() % 60);
+    if into_minute >= 40 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - into_minute)).await;
+    }
     let aws = Aws::start().await;
     let served = rehearsal_front::serve::spawn(
         rehearsal_front::serve::bind().expect("a loopback port"),
