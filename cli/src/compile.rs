@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::output::{errln, out, outln};
-use crate::report::{self, INVALID, IO_ERROR};
+use crate::report::{self, IO_ERROR};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,12 +60,9 @@ pub fn run(args: &Args) -> ExitCode {
     if let (Some(region), Some(account)) = (&args.region, &args.account) {
         options = options.with_account(region, account, &args.prefix);
     }
-    let compiled = match compiler::compile(&workflow, &options) {
+    let compiled = match report::compiled(&args.file, &source, &workflow, &options) {
         Ok(compiled) => compiled,
-        Err(errors) => {
-            report::compile_errors(&args.file, &source, errors);
-            return ExitCode::from(INVALID);
-        }
+        Err(code) => return code,
     };
     let Some(dir) = &args.out_dir else {
         out!("{}", compiled.json);

@@ -42,14 +42,14 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
+    let compiled = match report::compiled(
+        &args.file,
+        &source,
+        &workflow,
+        &compiler::Options::default(),
+    ) {
         Ok(compiled) => compiled,
-        Err(errors) => {
-            for error in errors {
-                errln!("error: {}: {error}", args.file.display());
-            }
-            return ExitCode::from(INVALID);
-        }
+        Err(code) => return code,
     };
     let template = compiler::template::template(&workflow, &compiled, &source);
     let zip = match std::fs::read(&args.code) {

@@ -65,6 +65,20 @@ pub fn deployed(stack: &str, source: &str) -> Result<Workflow, ExitCode> {
     checked.workflow.ok_or(ExitCode::from(INVALID))
 }
 
+/// Compiles a checked workflow, as `compile`, `template` and `deploy` all do; on failure prints the errors as
+/// `compile_errors` does and gives the exit code to stop with.
+pub fn compiled(
+    path: &Path,
+    source: &str,
+    workflow: &Workflow,
+    options: &compiler::Options,
+) -> Result<compiler::Compiled, ExitCode> {
+    compiler::compile(workflow, options).map_err(|errors| {
+        compile_errors(path, source, errors);
+        ExitCode::from(INVALID)
+    })
+}
+
 /// Prints the compiler's errors: the limits as diagnostics like `check`'s, the rest as one line each.
 pub fn compile_errors(path: &Path, source: &str, errors: Vec<compiler::CompileError>) {
     for error in errors {

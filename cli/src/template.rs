@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::compile::write;
 use crate::output::{errln, out};
-use crate::report::{self, INVALID, IO_ERROR};
+use crate::report::{self, IO_ERROR};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -30,14 +30,14 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let compiled = match compiler::compile(&workflow, &compiler::Options::default()) {
+    let compiled = match report::compiled(
+        &args.file,
+        &source,
+        &workflow,
+        &compiler::Options::default(),
+    ) {
         Ok(compiled) => compiled,
-        Err(errors) => {
-            for error in errors {
-                errln!("error: {}: {error}", args.file.display());
-            }
-            return ExitCode::from(INVALID);
-        }
+        Err(code) => return code,
     };
     let template = compiler::template::template(&workflow, &compiled, &source);
     let (text, extension) = match args.format {

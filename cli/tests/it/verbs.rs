@@ -63,19 +63,33 @@ fn check_exit_codes() {
     assert_eq!(code, 2, "usage error");
 }
 
-/// `check` refuses what `compile` refuses, rendered the same way: a workflow that passes `check` in CI compiles
-/// at deploy time.
+/// `check` refuses what `compile`, `template` and `deploy` refuse, rendered the same way (with the span and the
+/// help): a workflow that passes `check` in CI compiles at deploy time.
 #[test]
 fn check_runs_the_limits_compile_runs() {
     for (fixture, code) in [("e033-history-budget", "E033"), ("e039-state-size", "E039")] {
         let path = format!("compiler/tests/data/err/{fixture}.toml");
         let (check_code, _, checked) = stepback(&["check", &path]);
         assert_eq!(check_code, 1, "{checked}");
-        let (compile_code, _, compiled) = stepback(&["compile", &path]);
-        assert_eq!(compile_code, 1, "{compiled}");
-        let diagnostic = |out: &str| out.split_once(code).map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default().to_owned());
+        let diagnostic = |out: &str| {
+            out.split_once(code)
+                .map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default().to_owned())
+        };
         assert!(diagnostic(&checked).is_some(), "{checked}");
-        assert_eq!(diagnostic(&checked), diagnostic(&compiled), "the same diagnostic");
+        // `deploy` refuses before it reads the zip or asks AWS anything.
+        for verb in [
+            &["compile", &path][..],
+            &["template", &path],
+            &["deploy", &path, "--stack", "rb"],
+        ] {
+            let (verb_code, _, refused) = stepback(verb);
+            assert_eq!(verb_code, 1, "{verb:?}: {refused}");
+            assert_eq!(
+                diagnostic(&checked),
+                diagnostic(&refused),
+                "{verb:?}: the same diagnostic"
+            );
+        }
     }
 }
 
@@ -89,7 +103,10 @@ fn graph_formats() {
     assert_eq!(code, 0);
     insta::assert_snapshot!("graph_shows_added_edges", mermaid);
     let (_, plan, _) = stepback(&["plan", "compiler/tests/data/n-shape.toml"]);
-    let added: Vec<&str> = mermaid.lines().filter(|l| l.contains("-. added .->")).collect();
+    let added: Vec<&str> = mermaid
+        .lines()
+        .filter(|l| l.contains("-. added .->"))
+        .collect();
     assert_eq!(added.len(), 1, "{mermaid}");
     let (before, after) = added[0]
         .trim()
