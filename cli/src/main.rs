@@ -208,3 +208,35 @@ fn main() -> ExitCode {
     };
     output::finish(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every verb is in the README's CLI table, in ARCHITECTURE.md's codemap, and has an example in its
+    /// `--help`: a new verb cannot ship without the three.
+    #[test]
+    fn every_verb_is_documented_with_an_example() {
+        let readme = include_str!("../../README.md");
+        let architecture = include_str!("../../ARCHITECTURE.md");
+        let codemap = architecture
+            .lines()
+            .find(|line| line.starts_with("- `cli/` — `stepback`:"))
+            .expect("ARCHITECTURE.md's codemap has the cli line");
+        for verb in super::Cli::command().get_subcommands_mut() {
+            let name = verb.get_name().to_owned();
+            let in_table = readme.contains(&format!("| `stepback {name}"))
+                || readme.contains(&format!("\\|{name} "));
+            assert!(in_table, "README's CLI table has no row for `{name}`");
+            assert!(
+                codemap.contains(&format!("`{name}`")),
+                "ARCHITECTURE.md's cli line does not list `{name}`: {codemap}"
+            );
+            let help = verb.render_long_help().to_string();
+            assert!(
+                help.contains("stepback ") && help.contains("xample"),
+                "`stepback {name} --help` has no example:\n{help}"
+            );
+        }
+    }
+}

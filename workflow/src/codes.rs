@@ -1444,3 +1444,26 @@ fn example(ty: ValueType) -> &'static str {
         }
     }
 }
+
+#[cfg(test)]
+mod registry_tests {
+    use super::Code;
+
+    /// ARCHITECTURE.md's codemap names the range of codes that exists.
+    #[test]
+    fn the_codemap_names_every_code() {
+        let last = |prefix: char| {
+            Code::ALL
+                .iter()
+                .map(|code| code.as_str())
+                .filter(|code| code.starts_with(prefix))
+                .max()
+                .expect("a code")
+        };
+        let range = format!("(E001–{}, W001–{})", last('E'), last('W'));
+        assert!(
+            include_str!("../../ARCHITECTURE.md").contains(&range),
+            "ARCHITECTURE.md's codemap should say {range}"
+        );
+    }
+}
