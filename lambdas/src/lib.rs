@@ -14,6 +14,7 @@ pub mod error;
 pub mod logging;
 pub mod read_only;
 pub mod shell;
+pub mod tls;
 
 use std::any::Any;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -67,7 +68,7 @@ impl Clients {
         })
     }
 
-    /// Clients on the same config, whose HTTP client is `wrap` around this one's (or the SDK's default).
+    /// Clients on the same config, whose HTTP client is `wrap` around this one's (or [`tls::https_client`]).
     pub fn wrapped<H: HttpClient + 'static>(
         &self,
         wrap: impl FnOnce(SharedHttpClient) -> H,
@@ -75,7 +76,7 @@ impl Clients {
         let inner = self
             .config
             .http_client()
-            .unwrap_or_else(read_only::default_https_client);
+            .unwrap_or_else(tls::https_client);
         let config = self.config.to_builder().http_client(wrap(inner)).build();
         Clients::new(&config)
     }

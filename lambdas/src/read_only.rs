@@ -117,15 +117,6 @@ impl HttpConnector for ReadOnlyConnector {
     }
 }
 
-/// The SDK's own default HTTPS client (hyper 1 with rustls and aws-lc), which an `SdkConfig` leaves unset until a
-/// service client picks it.
-pub fn default_https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .build_https()
-}
-
 #[cfg(test)]
 mod tests {
     use aws_smithy_types::body::SdkBody;

@@ -366,7 +366,7 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sent = Arc::new(Mutex::new(Vec::new()));
     let recorder = Recorder {
-        inner: read_only::default_https_client(),
+        inner: lambdas::tls::https_client(),
         seen: Arc::clone(&seen),
         sent: Arc::clone(&sent),
     };
