@@ -2,6 +2,7 @@
 //! mapping from the SDK's errors to a line that says what is wrong and what to do.
 
 use std::error::Error;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
@@ -93,6 +94,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// The config of a rehearsal: the emulator at `endpoint`, its test credentials, and the retries of a real
+    /// run with their first backoff scaled to the rehearsal's clock.
+    pub async fn emulated(endpoint: &str, region: &str, initial_backoff: Duration) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new(region.to_owned()))
+            .test_credentials()
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(ATTEMPTS)
+                    .with_initial_backoff(initial_backoff),
+            )
+            .load()
+            .await
+    }
+
     /// Loads the config as the AWS CLI does (variables, then the profile, then web identity, the container and
     /// instance metadata), with `--region` and `--profile` first. Resolves the credentials once, so that a
     /// missing one is said before anything is sent.

@@ -1,14 +1,13 @@
 //! `stepback deploy`: check, compile and template the workflow, upload the Lambda zip, and create or update the
 //! stack through a change set, printing its changes and then its events.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cli::aws::{AwsArgs, Session};
 use cli::stack::{self, Change, Deployment, Outcome, Progress};
 
-use crate::output::{errln, outln};
+use crate::output::{self, errln, outln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
@@ -195,13 +194,8 @@ fn confirm(changes: &[Change], yes: bool) -> bool {
     if yes {
         return true;
     }
-    if !std::io::stdin().is_terminal() {
+    output::confirm("execute these changes?").unwrap_or_else(|| {
         errln!("not a terminal: pass --yes to execute the change set");
-        return false;
-    }
-    eprint!("execute these changes? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok()
-        && matches!(answer.trim(), "y" | "Y" | "yes")
+        false
+    })
 }

@@ -53,6 +53,21 @@ pub fn finish(code: ExitCode) -> ExitCode {
     }
 }
 
+/// Asks a y/N question on standard error and reads the answer: `None` when standard input is not a terminal
+/// (nobody can answer), else whether the answer was yes. The one prompt of `deploy` and `rehearse`: a prompt
+/// crate would add a dependency for these few lines, and every byte printed goes through this module.
+pub fn confirm(question: &str) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    stderr(format_args!("{question} [y/N] "));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// `print!` that never panics.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::stdout(format_args!($($arg)*)) };

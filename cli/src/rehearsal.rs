@@ -7,8 +7,6 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
-use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
 
@@ -260,7 +258,9 @@ impl Rehearsal {
                 Some((step.clone(), slow))
             })
             .collect();
-        served.inject(rehearsal_front::faults::Faults::new(plan.chaos, failing, slow));
+        served.inject(rehearsal_front::faults::Faults::new(
+            plan.chaos, failing, slow,
+        ));
         // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
         // definition, with the stack's function ARNs, is created through the API.
         let options = compiler::Options {
@@ -472,19 +472,11 @@ impl Front {
         };
         configure(upstream).await?;
         let front = format!("http://127.0.0.1:{port}");
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&front)
-            .region(Region::new(REGION))
-            .test_credentials()
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(aws::ATTEMPTS)
-                    .with_initial_backoff(real(Duration::from_secs(1), speed)),
-            )
-            .load()
-            .await;
-        let served = rehearsal_front::serve::spawn(listener, Default::default(), &config, Some(upstream))
-            .map_err(RehearseError::Serve)?;
+        let config =
+            aws::Session::emulated(&front, REGION, real(Duration::from_secs(1), speed)).await;
+        let served =
+            rehearsal_front::serve::spawn(listener, Default::default(), &config, Some(upstream))
+                .map_err(RehearseError::Serve)?;
         Ok(Front {
             moto,
             upstream,

@@ -1,6 +1,5 @@
 //! `stepback rehearse`: run the whole rollback on this machine, the real Lambdas included, with no AWS account.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,7 +8,7 @@ use cli::approval::Decision;
 use cli::execution;
 use cli::rehearsal::{self, Event, Plan, Rehearsal};
 
-use crate::output::{errln, outln};
+use crate::output::{self, errln, outln};
 use crate::progress::{Progress, human, simulated};
 use crate::report::{self, INVALID, IO_ERROR};
 
@@ -126,7 +125,9 @@ pub fn run(args: &Args) -> ExitCode {
             );
             return ExitCode::from(INVALID);
         };
-        if rehearsal::calls_aws(&workflow, step) && rehearsal_front::faults::aws_error(name).is_none() {
+        if rehearsal::calls_aws(&workflow, step)
+            && rehearsal_front::faults::aws_error(name).is_none()
+        {
             errln!(
                 "error: --fail {text}: no AWS answer makes a step report `{error}`\n  help: an AWS answer fails a step with one of {}; --reject STEP rehearses a rejection, and --slow STEP=DURATION past the step's timeout a timeout",
                 catalog::ErrorName::ALL
@@ -217,10 +218,12 @@ pub fn run(args: &Args) -> ExitCode {
     let name = workflow.name.clone();
     let speed = args.speed;
     let progress = Progress::new(steps.iter().map(|s| (*s).to_owned()).collect(), Some(speed));
-    let chaos = args.chaos.map(|probability| rehearsal_front::faults::Chaos {
-        probability,
-        seed: args.seed.unwrap_or_else(|| fastrand::u64(..1_000_000)),
-    });
+    let chaos = args
+        .chaos
+        .map(|probability| rehearsal_front::faults::Chaos {
+            probability,
+            seed: args.seed.unwrap_or_else(|| fastrand::u64(..1_000_000)),
+        });
     let plan = Plan {
         workflow,
         source,
@@ -378,17 +381,12 @@ fn decide(args: &Args, step: &str) -> Option<Decision> {
     if args.approve.iter().any(|s| s == "all" || s == step) {
         return Some(Decision::Approve);
     }
-    if !std::io::stdin().is_terminal() {
-        return None;
-    }
-    eprint!("approve step `{step}`? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).ok()?;
-    Some(if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Decision::Approve
-    } else {
-        Decision::Reject
+    output::confirm(&format!("approve step `{step}`?")).map(|yes| {
+        if yes {
+            Decision::Approve
+        } else {
+            Decision::Reject
+        }
     })
 }
 

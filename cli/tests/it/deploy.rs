@@ -110,6 +110,33 @@ fn deploy_creates_then_changes_nothing_then_updates_only_the_definition() {
     assert_ne!(changed_source, source, "the example's message moved");
     let changed = dir.path().join("webapp-rollback.toml");
     std::fs::write(&changed, &changed_source).expect("changed workflow written");
+    // Without --yes, nobody can answer the question when standard input is not a terminal: nothing changes.
+    let (file, code_zip) = (changed.display().to_string(), zip.display().to_string());
+    let unasked = [
+        "deploy",
+        &file,
+        "--stack",
+        "webapp",
+        "--code",
+        &code_zip,
+        "--task-role",
+        TASK_ROLE,
+    ];
+    let (code, out, err) = stepback_with(&unasked, &moto.env(), "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        !err.contains("execute these changes"),
+        "no question without a terminal: {err}"
+    );
+    assert!(
+        err.contains("not a terminal: pass --yes to execute the change set"),
+        "{err}"
+    );
+    assert_eq!(
+        runtime.block_on(deployed(&moto)).1,
+        definition,
+        "declined: the definition is unchanged"
+    );
     let (code, out, err) = deploy(&moto, &changed, &zip);
     assert_eq!(code, 0, "{out}{err}");
     let change_lines: Vec<&str> = err
