@@ -22,8 +22,6 @@ use catalog::Runtime;
 use serde_json::Value as Json;
 use workflow::{Diagnostic, Workflow, codes};
 
-pub use lower::BRANCH_FAILED;
-
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
     /// The workflow is valid, but Step Functions would refuse what it compiles to (E033 history budget, E034
@@ -276,7 +274,14 @@ fn state_size_diagnostic(workflow: &Workflow, size: &state_size::StateSize) -> D
         }
         None => (0..0, "the inputs and failures alone".to_owned(), Vec::new()),
     };
-    codes::state_size(span, &label, reads, size.bytes, state_size::LIMIT, &heaviest)
+    codes::state_size(
+        span,
+        &label,
+        reads,
+        size.bytes,
+        state_size::LIMIT,
+        &heaviest,
+    )
 }
 
 /// Adds each owned state's JSON size to its step's total, through `Parallel` branches.
@@ -387,7 +392,7 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
         // `String::len` is the UTF-8 length.
         definition_bytes: sent_bytes(&lowered.machine),
         pretty_bytes: json.len(),
-        state_size: state_size::state_size(workflow),
+        state_size: state_size::state_size(workflow, schedule.tree.as_ref()),
         timeline: timeline::timeline(schedule.tree.as_ref(), workflow, dag.weights()),
         default_run: DefaultRun {
             makespan_secs: schedule

@@ -6,10 +6,12 @@
 //! `input` and only the step results they read, each branch ends with `OutputPath: $.steps`, and a merge
 //! `Pass` folds the branch results back with `States.JsonMerge`. A `Catch` puts Step Functions' error output
 //! (`{Error, Cause}`, either of which may be missing) at `$.failure` and a Pass adds `step`, so no state reads a
-//! field that may be missing; inside a branch the failure leaves through a `Fail` whose `Cause` is that object
-//! as JSON, which the outermost `Parallel`'s `Catch` decodes, so the failure path sees the failing step from any
-//! depth. The failure path first fills a missing `Error` or `Cause` and decodes a Lambda's JSON error, then runs
-//! the `[on_failure]` steps.
+//! field that may be missing. Inside a branch a failure never fails the branch (in Step Functions a failed
+//! branch stops its siblings, whatever they are in the middle of): the branch records it at
+//! `$.steps.<id>.failure` and ends normally; once every branch has ended, a Choice after the `Parallel` raises
+//! the first recorded failure (at the top level into the failure path, in a nested branch by ending that
+//! branch too). The failure path first fills a missing `Error` or `Cause` and decodes a Lambda's JSON error,
+//! then runs the `[on_failure]` steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -31,9 +33,6 @@ use crate::events;
 use crate::payload::{self, step_path};
 use crate::schedule::Tree;
 
-/// The error a `Fail` inside a `Parallel` branch raises; its `Cause` is the `$.failure` object as JSON. Never
-/// raised by a Lambda, so it is not in the shared table.
-pub const BRANCH_FAILED: &str = "Stepback.BranchFailed";
 /// The error Step Functions raises when a task passes its `TimeoutSeconds`.
 const TIMEOUT: &str = "States.Timeout";
 /// ASL: state names are at most 80 Unicode characters.
@@ -78,6 +77,8 @@ pub fn lower(
         poll_plans: BTreeMap::new(),
         failure_entry: String::new(),
         step_states: BTreeMap::new(),
+        recorded_in_branch: BTreeSet::new(),
+        branch_records: BTreeSet::new(),
         carried: workflow
             .reads
             .iter()
@@ -189,6 +190,10 @@ struct Lowering<'a> {
     failure_entry: String,
     /// The states each step's lowering added, for the audit's manifest.
     step_states: BTreeMap<String, Vec<String>>,
+    /// The states that record a step's failure in its branch and end the branch.
+    branch_records: BTreeSet<String>,
+    /// The steps that record their failure in their branch (`$.steps.<id>.failure`) for a join to raise.
+    recorded_in_branch: BTreeSet<String>,
     /// The steps whose outputs a later step or `when` reads: only their outputs stay in the state data, the
     /// others' only in the history (the task's result), where the audit reads them.
     carried: BTreeSet<String>,
@@ -258,16 +263,14 @@ impl Lowering<'_> {
             .filter_map(|i| self.step_id(i))
             .collect();
         let name = self.fresh(&format!("Parallel: {}", ids.join(", ")));
-        let merge_name = self.fresh(&format!("{}: merge", name.trim_end_matches(['.', ' '])));
+        let title = name.trim_end_matches(['.', ' ']).to_owned();
+        let merge_name = self.fresh(&format!("{title}: merge"));
         let (transition, output_path) = scope.exit(next);
         scope.states.push((
             merge_name.clone(),
             State::Pass(Pass {
                 comment: Some("fold the branches' step results into $.steps".to_owned()),
-                parameters: Some(json!({
-                    "input.$": "$.input",
-                    "steps.$": "States.JsonMerge($.steps, $.branches.merged, false)",
-                })),
+                parameters: Some(merged_state()),
                 output_path,
                 ..Pass::to(transition)
             }),
@@ -293,12 +296,14 @@ impl Lowering<'_> {
                 states: States(branch.states),
             });
         }
+        let joined = self.lower_join(scope, children, &title, merge_name);
         let mut steps = Map::new();
         for id in reads {
             steps.insert(format!("{id}.$"), Json::String(step_path(&id, "")));
         }
         let catch = if scope.in_branch {
-            // A failure inside a nested branch fails this branch with the same error and cause.
+            // Every error inside a branch is caught there; the Parallel's own plumbing reads only what it was
+            // given, so a nested one needs no Catch.
             Vec::new()
         } else {
             self.parallel_catchers(scope, &name)
@@ -318,10 +323,105 @@ impl Lowering<'_> {
                 result_path: Some(ResultPath::At("$.branches".to_owned())),
                 output_path: None,
                 catch,
-                transition: Transition::Next(merge_name),
+                transition: Transition::Next(joined),
             }),
         ));
         name
+    }
+
+    /// After the join: a Choice that raises the first failure a branch recorded (`$.steps.<id>.failure`, in
+    /// declaration order), with every branch's results folded in, so the failure path sees what completed. At
+    /// the top level it goes to the failure path; in a branch it ends the branch, for the next join to raise.
+    fn lower_join(
+        &mut self,
+        scope: &mut Scope,
+        children: &[Tree],
+        title: &str,
+        merge: String,
+    ) -> String {
+        let mut aborting: Vec<usize> = children
+            .iter()
+            .flat_map(Tree::steps)
+            .filter(|&i| {
+                self.step_id(i)
+                    .is_some_and(|id| self.recorded_in_branch.contains(id))
+            })
+            .collect();
+        aborting.sort_unstable();
+        let recorded = |id: &str| Rule::Test {
+            variable: format!("$.branches.merged.{id}.failure"),
+            test: Test::Is(TypeTest::IsPresent, true),
+        };
+        let ids: Vec<String> = aborting
+            .iter()
+            .filter_map(|&i| self.step_id(i).map(str::to_owned))
+            .collect();
+        if ids.is_empty() {
+            return merge;
+        }
+        self.overhead_events += events::CHOICE;
+        self.overhead_nominal += events::CHOICE;
+        let choices = if scope.in_branch {
+            let end = self.name(
+                &format!("{title}: a branch failed"),
+                |_| {
+                    State::Pass(Pass {
+                        comment: Some(
+                            "a branch recorded a failure: end this branch too, with every result"
+                                .to_owned(),
+                        ),
+                        parameters: Some(merged_state()),
+                        output_path: Some("$.steps".to_owned()),
+                        ..Pass::to(Transition::End)
+                    })
+                },
+                scope,
+            );
+            vec![ChoiceRule {
+                rule: Rule::Or(ids.iter().map(|id| recorded(id)).collect()),
+                next: end,
+            }]
+        } else {
+            let entry = self.failure_entry.clone();
+            ids.iter()
+                .map(|id| {
+                    let mut state = merged_state();
+                    state["failure.$"] = json!(format!("$.branches.merged.{id}.failure"));
+                    let raise = self.name(
+                        &format!("{id}: raise"),
+                        |_| {
+                            State::Pass(Pass {
+                                comment: Some(
+                                    "the failure its branch recorded, once every branch has ended"
+                                        .to_owned(),
+                                ),
+                                parameters: Some(state),
+                                ..Pass::to(Transition::Next(entry.clone()))
+                            })
+                        },
+                        scope,
+                    );
+                    ChoiceRule {
+                        rule: recorded(id),
+                        next: raise,
+                    }
+                })
+                .collect()
+        };
+        self.name(
+            &format!("{title}: any failed?"),
+            |_| {
+                State::Choice(Choice {
+                    comment: Some(
+                        "a failing branch records its failure and ends; the first recorded is raised here"
+                            .to_owned(),
+                    ),
+                    choices,
+                    default: Some(merge),
+                })
+            },
+            scope,
+        )
     }
 
     /// The last state of a branch that was handed results from outside it: it hands back only its own steps'
@@ -354,42 +454,20 @@ impl Lowering<'_> {
         )
     }
 
-    /// At the top level, a branch failure is decoded into `$.failure`; anything else (a runtime error in the
-    /// plumbing) is attributed to the `Parallel` itself.
+    /// At the top level, an error of the `Parallel` itself (its plumbing: the branches catch every error of
+    /// their own) is attributed to the `Parallel`.
     fn parallel_catchers(&mut self, scope: &mut Scope, parallel: &str) -> Vec<Catcher> {
         let entry = self.failure_entry.clone();
-        let decoded = self.name(
-            &format!("{parallel}: failed"),
-            |_| {
-                State::Pass(Pass {
-                    comment: Some("the Cause of a failed branch is the failure as JSON".to_owned()),
-                    parameters: Some(json!({
-                        "input.$": "$.input",
-                        "steps.$": "$.steps",
-                        "failure.$": "States.StringToJson($.caught.Cause)",
-                    })),
-                    ..Pass::to(Transition::Next(entry.clone()))
-                })
-            },
-            scope,
-        );
         let broken = self.name(
             &format!("{parallel}: error"),
             |_| failure_record(parallel, &entry),
             scope,
         );
-        vec![
-            Catcher {
-                error_equals: vec![BRANCH_FAILED.to_owned()],
-                result_path: ResultPath::At("$.caught".to_owned()),
-                next: decoded,
-            },
-            Catcher {
-                error_equals: vec!["States.ALL".to_owned()],
-                result_path: raised(),
-                next: broken,
-            },
-        ]
+        vec![Catcher {
+            error_equals: vec!["States.ALL".to_owned()],
+            result_path: raised(),
+            next: broken,
+        }]
     }
 
     /// The fields of a task's response that the step keeps at `$.steps.<id>`: `output` only when read.
@@ -427,7 +505,12 @@ impl Lowering<'_> {
     ) -> String {
         let first = scope.states.len();
         let entry = self.lower_step_states(scope, step, next, route);
-        let added = scope.states[first..].iter().map(|(name, _)| name.clone());
+        // A branch's record of a failure is the join's plumbing: the audit reads the failure from the step's
+        // `failed` state before it.
+        let added = scope.states[first..]
+            .iter()
+            .map(|(name, _)| name.clone())
+            .filter(|name| !self.branch_records.contains(name));
         self.step_states
             .entry(step.id.clone())
             .or_default()
@@ -654,7 +737,10 @@ impl Lowering<'_> {
             &format!("{id}: done"),
             |_| {
                 State::Pass(Pass {
-                    comment: Some("keep the step's result: its outputs when a later step reads them".to_owned()),
+                    comment: Some(
+                        "keep the step's result: its outputs when a later step reads them"
+                            .to_owned(),
+                    ),
                     parameters: Some(
                         kept.iter()
                             .map(|&f| (computed(f), json!(format!("{last}.{f}"))))
@@ -894,25 +980,32 @@ impl Lowering<'_> {
                 }
             }
             Route::Abort if scope.in_branch => {
-                let abort = self.name(
-                    &format!("{id}: fail branch"),
+                self.recorded_in_branch.insert(id.to_owned());
+                let end = self.name(
+                    &format!("{id}: end branch"),
                     |_| {
-                        State::Fail(Fail {
+                        State::Pass(Pass {
                             comment: Some(
-                                "carry the failure out of the Parallel in Cause".to_owned(),
+                                "record the failure and end the branch: failing it would stop the siblings"
+                                    .to_owned(),
                             ),
-                            error: FailError::Error(BRANCH_FAILED.to_owned()),
-                            cause: FailCause::CausePath(
-                                "States.JsonToString($.failure)".to_owned(),
-                            ),
+                            parameters: Some(json!({
+                                field::STATUS: Status::Failed,
+                                "failure.$": "$.failure",
+                            })),
+                            result_path: Some(ResultPath::At(step_path(id, ""))),
+                            // The whole `$.steps`: its own results that exist (the rest never ran).
+                            output_path: Some("$.steps".to_owned()),
+                            ..Pass::to(Transition::End)
                         })
                     },
                     scope,
                 );
+                self.branch_records.insert(end.clone());
                 Failed {
                     state: self.name(
                         &format!("{id}: failed"),
-                        |_| failure_record(id, &abort),
+                        |_| failure_record(id, &end),
                         scope,
                     ),
                     raised_at: raised(),
@@ -1149,7 +1242,10 @@ impl Lowering<'_> {
             .iter()
             .filter_map(|i| Some((i.name.clone(), json!(self.workflow.max_length(i)?))))
             .collect();
-        params.insert(catalog::GUARD_MAX_LENGTHS.to_owned(), Json::Object(max_lengths));
+        params.insert(
+            catalog::GUARD_MAX_LENGTHS.to_owned(),
+            Json::Object(max_lengths),
+        );
         // Only an alarm-started execution waits out the cooldown; the guard tells one from the input it started
         // with, which the rule passes on unchanged.
         let cooling = self.workflow.trigger.as_ref().map(|trigger| {
@@ -1348,7 +1444,9 @@ impl Lowering<'_> {
             // names a resource (an empty snapshot id filters nothing: RDS would answer its first snapshot); the
             // rule comes after the type test, so the value is a string here.
             let names = self.names_resource(&input.name);
-            if (input.default.is_none() || names.is_some()) && input.ty == catalog::ValueType::String {
+            if (input.default.is_none() || names.is_some())
+                && input.ty == catalog::ValueType::String
+            {
                 let cause = match names {
                     Some(param) => format!(
                         "input `{}` names a resource (`{param}`) and must not be empty",
@@ -1649,6 +1747,14 @@ fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
         max_delay_seconds: spec.max_delay_secs.max(1),
         jitter_strategy: spec.jitter.then_some(Jitter::Full),
     }]
+}
+
+/// The state after a join: `$.steps` with every branch's results folded in.
+fn merged_state() -> Json {
+    json!({
+        "input.$": "$.input",
+        "steps.$": "States.JsonMerge($.steps, $.branches.merged, false)",
+    })
 }
 
 /// `States.JsonMerge` of the branch results, left to right (`$[i]` alone is portable; `$[i].x` is not in moto).

@@ -5,11 +5,13 @@
 //! `max_length` (which the guard enforces), an output by its catalog `max_bytes` (which the Lambdas keep to), an
 //! error's cause by the Lambdas' cut.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use catalog::Runtime;
 use workflow::Workflow;
 use workflow::model::Step;
+
+use crate::schedule::Tree;
 
 /// Step Functions' limit on a state's input, output or task result: 256 KB of UTF-8.
 pub const LIMIT: usize = 262_144;
@@ -53,6 +55,12 @@ pub enum Carried {
     Outputs { step: String, readers: Vec<String> },
     /// The failure of a step that records it and goes on (`continue_on_error`, `[on_failure]`).
     RecordedFailure(String),
+    /// The failures recorded in `Parallel` branches for the join to raise: at most one per branch (a branch
+    /// ends at its first), branches of nested `Parallel`s counted each.
+    BranchFailures(usize),
+    /// The results a branch was handed, handed back a second time by a branch that fails (its last state
+    /// cannot tell which of its own results exist, so it hands back all of `$.steps`).
+    HandedBack,
     /// Every step's mark: done, skipped, or failed.
     Marks,
     /// The failure that stops the workflow (its cause twice: caught from a branch as JSON text, or a poll's
@@ -73,6 +81,8 @@ impl std::fmt::Display for Carried {
             }
             Carried::RecordedFailure(step) => write!(f, "`{step}`'s failure, if it fails"),
             Carried::Marks => f.write_str("the steps' marks"),
+            Carried::HandedBack => f.write_str("the results handed back by a failed branch"),
+            Carried::BranchFailures(n) => write!(f, "the failures {n} branches may record"),
             Carried::Failure => f.write_str("the failure record"),
             Carried::Polling(step) => write!(f, "`{step}`'s polling record"),
         }
@@ -83,7 +93,9 @@ impl StateSize {
     /// The parts of steps' outputs, heaviest first: what a workflow that does not fit should change.
     pub fn outputs(&self) -> impl Iterator<Item = (&str, &[String], usize)> {
         self.parts.iter().filter_map(|p| match &p.what {
-            Carried::Outputs { step, readers } => Some((step.as_str(), readers.as_slice(), p.bytes)),
+            Carried::Outputs { step, readers } => {
+                Some((step.as_str(), readers.as_slice(), p.bytes))
+            }
             _ => None,
         })
     }
@@ -92,8 +104,8 @@ impl StateSize {
 /// The most bytes one state's data can reach: every input at its bound, every step's mark, the outputs that
 /// are read, the failures that are recorded, the largest polling record, and the failure that stops the
 /// workflow. A `Parallel`'s branch holds a subset of these (the input, the results it reads, its own), and
-/// hands back only its own.
-pub fn state_size(workflow: &Workflow) -> StateSize {
+/// hands back only its own, unless it fails (`Carried::HandedBack`). `tree` is the compiled nesting.
+pub fn state_size(workflow: &Workflow, tree: Option<&Tree>) -> StateSize {
     let mut parts = Vec::new();
     for input in &workflow.inputs {
         let value = match workflow.max_length(input) {
@@ -101,7 +113,10 @@ pub fn state_size(workflow: &Workflow) -> StateSize {
             Some(length) => length + 2,
             None => NUMBER_BYTES,
         };
-        parts.push((Carried::Input(input.name.clone()), input.name.len() + 6 + value));
+        parts.push((
+            Carried::Input(input.name.clone()),
+            input.name.len() + 6 + value,
+        ));
     }
     let readers = readers(workflow);
     let all = || workflow.steps.iter().chain(&workflow.on_failure);
@@ -116,6 +131,23 @@ pub fn state_size(workflow: &Workflow) -> StateSize {
     }
     for step in workflow.steps.iter().filter(|s| s.continue_on_error) {
         parts.push((Carried::RecordedFailure(step.id.clone()), CAUSE_BYTES));
+    }
+    let mut handed = BTreeSet::new();
+    let failing = tree.map_or(0, |tree| branches(workflow, tree, &mut handed));
+    if failing > 0 {
+        let longest_id = workflow.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+        parts.push((
+            Carried::BranchFailures(failing),
+            failing * (longest_id + CAUSE_BYTES),
+        ));
+    }
+    let handed_back: usize = handed
+        .iter()
+        .filter_map(|&i| workflow.steps.get(i))
+        .map(outputs_bytes)
+        .sum();
+    if handed_back > 0 {
+        parts.push((Carried::HandedBack, handed_back));
     }
     for step in &workflow.on_failure {
         parts.push((Carried::RecordedFailure(step.id.clone()), CAUSE_BYTES));
@@ -135,11 +167,44 @@ pub fn state_size(workflow: &Workflow) -> StateSize {
     StateSize { bytes, parts }
 }
 
+/// How many failures `tree`'s `Parallel` branches can record at once (a step or a series: one, since a branch
+/// ends at its first; a `Parallel`: its branches' together; none outside any `Parallel`), and the steps whose
+/// results a branch is handed from outside it.
+fn branches(workflow: &Workflow, tree: &Tree, handed: &mut BTreeSet<usize>) -> usize {
+    match tree {
+        Tree::Step(_) => 0,
+        Tree::Series(children) => children
+            .iter()
+            .map(|c| branches(workflow, c, handed))
+            .max()
+            .unwrap_or(0),
+        Tree::Parallel(children) => children
+            .iter()
+            .map(|child| {
+                let inside: BTreeSet<usize> = child.steps().into_iter().collect();
+                handed.extend(
+                    inside
+                        .iter()
+                        .flat_map(|&i| workflow.reads_of(i))
+                        .filter(|read| !inside.contains(read)),
+                );
+                let can_fail = child.steps().into_iter().any(|i| {
+                    workflow.steps.get(i).is_some_and(|s| {
+                        !s.continue_on_error && s.action.runtime != Runtime::Native
+                    })
+                });
+                branches(workflow, child, handed).max(usize::from(can_fail))
+            })
+            .sum(),
+    }
+}
+
 /// Who reads each step's outputs, in declaration order.
 fn readers(workflow: &Workflow) -> BTreeMap<&str, Vec<String>> {
     let mut readers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for read in &workflow.reads {
-        let (Some(step), Some(reader)) = (workflow.steps.get(read.to), workflow.steps.get(read.from))
+        let (Some(step), Some(reader)) =
+            (workflow.steps.get(read.to), workflow.steps.get(read.from))
         else {
             continue;
         };
@@ -160,4 +225,3 @@ fn outputs_bytes(step: &Step) -> usize {
         .map(|o| o.name.len() + 6 + o.max_bytes)
         .sum::<usize>()
 }
-

@@ -138,16 +138,22 @@ fn the_checker_sees_a_read_output_missing_from_the_state() {
     let definition: serde_json::Value = serde_json::from_str(&compiled.json).expect("JSON");
     assert!(checker::check(&definition, &workflow).violations.is_empty());
     let states = &definition["States"];
-    assert!(states["a"]["ResultSelector"].get("output.$").is_some(), "a's outputs are read: kept");
-    assert!(states["b"]["ResultSelector"].get("output.$").is_none(), "b's are not: history only");
+    assert!(
+        states["a"]["ResultSelector"].get("output.$").is_some(),
+        "a's outputs are read: kept"
+    );
+    assert!(
+        states["b"]["ResultSelector"].get("output.$").is_none(),
+        "b's are not: history only"
+    );
 
     let mut dropped = definition.clone();
     remove(&mut dropped["States"]["a"]["ResultSelector"], "output.$");
     let violations = checker::check(&dropped, &workflow).violations;
     assert!(
-        violations
-            .iter()
-            .any(|v| v.contains("starts `b`, which reads steps.a.message_id, in a state without it")),
+        violations.iter().any(
+            |v| v.contains("starts `b`, which reads steps.a.message_id, in a state without it")
+        ),
         "{violations:#?}"
     );
 }
@@ -318,4 +324,29 @@ proptest! {
         prop_assume!(checked.workflow.is_some(), "{:?}", checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>());
         check("random", &source);
     }
+}
+
+/// Issue 27: the lowering before it failed a branch on a step's failure (`<id>: fail branch`, a `Fail` state),
+/// which in Step Functions stops the sibling branches. Its definition of `parallel-failure.toml`, kept as it
+/// was emitted: the checker refuses it, since `drain` (or `deploy`, `check`) failing stops `snapshot`, a long
+/// step, between its start and its result.
+#[test]
+fn the_checker_refuses_a_failing_branch_beside_a_long_step() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let source =
+        std::fs::read_to_string(root.join("parallel-failure.toml")).expect("readable fixture");
+    let workflow = workflow::check(&source).workflow.expect("valid");
+    let before: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("before-issue-27/parallel-failure.asl.json"))
+            .expect("readable definition"),
+    )
+    .expect("JSON");
+    let violations = checker::check(&before, &workflow).violations;
+    let abandoned: Vec<&String> = violations
+        .iter()
+        .filter(|v| v.contains("while `snapshot` is under way: it is abandoned"))
+        .collect();
+    assert!(!abandoned.is_empty(), "{violations:#?}");
+    // Today's lowering of the same workflow passes.
+    check("parallel-failure.toml", &source);
 }

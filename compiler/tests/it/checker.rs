@@ -12,7 +12,11 @@
 //! - every `${steps.<id>.<output>}` the step reads (params or `when`) resolves in the state that reaches its
 //!   start: `$.steps.<id>` holds the outputs, unless that step was skipped or failed (W001's case);
 //! - no state reads a missing field, no Choice falls through without a `Default`, and every path ends;
-//! - every state of the definition is reached on some path.
+//! - every state of the definition is reached on some path;
+//! - no failure abandons a long step under way. In Step Functions a branch that fails (a `Fail` state, or an
+//!   error no `Catch` of the branch takes) fails its `Parallel`, which stops every other branch wherever it is.
+//!   So a branch that can fail, beside a sibling that can be between a long step's start and its result
+//!   (an `rds.restore` mid-swap, an `ecs.deploy` mid-rollout), is a violation.
 //!
 //! Time: a step takes its estimate from its start to its result, everything else none, and the branches of a
 //! `Parallel` run from the same instant. The makespan is the latest end of a successful path.
@@ -74,15 +78,31 @@ pub fn check(definition: &Json, workflow: &Workflow) -> Report {
                 reads.entry(from).or_insert_with(Vec::new).push(read);
                 reads
             }),
+        goes_on: workflow
+            .steps
+            .iter()
+            .filter(|s| s.continue_on_error)
+            .chain(&workflow.on_failure)
+            .map(|s| s.id.clone())
+            .collect(),
+        long: workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .filter(|s| s.action.runtime == catalog::Runtime::Poll)
+            .map(|s| s.id.clone())
+            .collect(),
         reached: HashSet::new(),
         violations: BTreeSet::new(),
         explored: 0,
         branch_memo: HashMap::new(),
+        under_way: vec![BTreeSet::new()],
     };
     let start = Config {
         doc: unknown(),
         started: BTreeSet::new(),
         finished: BTreeSet::new(),
+        failed: BTreeSet::new(),
         began: BTreeMap::new(),
         clock: 0,
     };
@@ -138,6 +158,8 @@ struct Config {
     doc: Json,
     started: BTreeSet<String>,
     finished: BTreeSet<String>,
+    /// The finished steps whose result says `failed` and that stop the workflow (no `continue_on_error`).
+    failed: BTreeSet<String>,
     /// When each started step began.
     began: BTreeMap<String, u64>,
     clock: u64,
@@ -146,8 +168,8 @@ struct Config {
 impl Config {
     fn key(&self, state: &str) -> String {
         format!(
-            "{state}\n{}\n{:?}\n{:?}\n{:?}\n{}",
-            self.doc, self.started, self.finished, self.began, self.clock
+            "{state}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+            self.doc, self.started, self.finished, self.failed, self.began, self.clock
         )
     }
 }
@@ -172,10 +194,17 @@ struct Checker {
     after: BTreeMap<String, Vec<String>>,
     /// The `(step, output)`s each step reads.
     reads: BTreeMap<String, Vec<(String, String)>>,
+    /// The steps that record a failure and go on: `continue_on_error` and `[on_failure]` steps.
+    goes_on: BTreeSet<String>,
+    /// The steps whose action polls: between their start and their result, they are under way.
+    long: BTreeSet<String>,
     reached: HashSet<String>,
     violations: BTreeSet<String>,
     explored: usize,
-    branch_memo: HashMap<String, Vec<Outcome>>,
+    /// Each branch's outcomes, and the long steps under way at some point of it.
+    branch_memo: HashMap<String, (Vec<Outcome>, BTreeSet<String>)>,
+    /// The long steps found under way in each machine being run, innermost last.
+    under_way: Vec<BTreeSet<String>>,
 }
 
 impl Checker {
@@ -249,6 +278,14 @@ impl Checker {
             }
             self.explored += 1;
             self.reached.insert(name.clone());
+            let under_way = config
+                .started
+                .difference(&config.finished)
+                .filter(|id| self.long.contains(*id))
+                .cloned();
+            if let Some(set) = self.under_way.last_mut() {
+                set.extend(under_way);
+            }
             let Some(state) = machine.get("States").and_then(|s| s.get(&name)) else {
                 self.violation(&name, "a transition to a state that does not exist");
                 continue;
@@ -402,6 +439,9 @@ impl Checker {
             if skipped || matches!(status, Some("done" | "failed")) {
                 ended.push((id.clone(), skipped));
             }
+            if status == Some("failed") && !self.goes_on.contains(id) {
+                config.failed.insert(id.clone());
+            }
         }
         for (id, skipped) in ended {
             if !skipped {
@@ -445,7 +485,9 @@ impl Checker {
             if matches!(held, Got::Missing) && !ended_without {
                 self.violation(
                     state,
-                    format!("starts `{id}`, which reads steps.{step}.{output}, in a state without it"),
+                    format!(
+                        "starts `{id}`, which reads steps.{step}.{output}, in a state without it"
+                    ),
                 );
             }
         }
@@ -606,44 +648,76 @@ impl Checker {
             doc: branch_input,
             ..config.clone()
         };
-        // Each branch's outcomes, then every combination of one outcome per branch.
+        // Each branch's outcomes and the long steps under way in it, then every combination of one outcome
+        // per branch.
         let mut per_branch = Vec::new();
+        let mut under_way = Vec::new();
         for branch in &branches {
             let key = format!("{branch}\n{}", entry.key(""));
-            let outcomes = match self.branch_memo.get(&key) {
-                Some(outcomes) => outcomes.clone(),
+            let (outcomes, busy) = match self.branch_memo.get(&key) {
+                Some(memo) => memo.clone(),
                 None => {
+                    self.under_way.push(BTreeSet::new());
                     let outcomes = self.run(branch, entry.clone());
-                    self.branch_memo.insert(key, outcomes.clone());
-                    outcomes
+                    let busy = self.under_way.pop().unwrap_or_default();
+                    self.branch_memo
+                        .insert(key, (outcomes.clone(), busy.clone()));
+                    (outcomes, busy)
                 }
             };
+            if let Some(set) = self.under_way.last_mut() {
+                set.extend(busy.iter().cloned());
+            }
             per_branch.push(outcomes);
+            under_way.push(busy);
         }
         let mut nexts = Vec::new();
         let mut failures = BTreeSet::new();
-        for outcomes in &per_branch {
+        for (i, outcomes) in per_branch.iter().enumerate() {
             for outcome in outcomes {
                 if let Outcome::Failed { error, cause, .. } = outcome {
                     failures.insert((error.to_string(), cause.to_string()));
+                    // Step Functions' rule: the failed branch fails the Parallel and stops the others.
+                    for (j, busy) in under_way.iter().enumerate() {
+                        for step in busy.iter().filter(|_| j != i) {
+                            self.violation(
+                                name,
+                                format!(
+                                    "branch {i} can fail ({error}), which stops branch {j} while `{step}` is under way: it is abandoned"
+                                ),
+                            );
+                        }
+                    }
                 }
             }
         }
-        // The Parallel's own plumbing may fail too (a runtime error in its selectors).
-        nexts.extend(self.raise(name, state, &config, None));
+        // The Parallel's own plumbing may fail too (a runtime error in its selectors): where it has a Catch,
+        // that path is walked too.
+        if state.get("Catch").is_some() {
+            nexts.extend(self.raise(name, state, &config, None));
+        }
         for (error, cause) in failures {
             let error: Json = serde_json::from_str(&error).unwrap_or_else(|_| unknown());
             let cause: Json = serde_json::from_str(&cause).unwrap_or_else(|_| unknown());
             nexts.extend(self.raise(name, state, &config, Some((error, cause))));
         }
-        let mut combinations: Vec<(Vec<Json>, Config)> = vec![(Vec::new(), config.clone())];
+        // A branch that ends having recorded a failure stops nothing, so its outcome combines with the others'.
+        // Combinations where more than one branch recorded a failure are left out: their number grows as a
+        // power of the branches (the random workflows' run took 6 times as long with two), and the states after
+        // the join that they reach, one recorded failure reaches too.
+        let mut combinations: Vec<(Vec<Json>, Config, usize)> =
+            vec![(Vec::new(), config.clone(), 0)];
         for outcomes in &per_branch {
             let mut grown = Vec::new();
-            for (results, so_far) in &combinations {
+            for (results, so_far, failing) in &combinations {
                 for outcome in outcomes {
                     let Outcome::Succeeded(end) = outcome else {
                         continue;
                     };
+                    let failing = failing + usize::from(!end.failed.is_subset(&config.failed));
+                    if failing > 1 {
+                        continue;
+                    }
                     let mut combined = so_far.clone();
                     for id in end.started.difference(&config.started) {
                         if !combined.started.insert(id.clone()) {
@@ -651,11 +725,12 @@ impl Checker {
                         }
                     }
                     combined.finished.extend(end.finished.iter().cloned());
+                    combined.failed.extend(end.failed.iter().cloned());
                     combined.began.extend(end.began.clone());
                     combined.clock = combined.clock.max(end.clock);
                     let mut results = results.clone();
                     results.push(end.doc.clone());
-                    grown.push((results, combined));
+                    grown.push((results, combined, failing));
                 }
             }
             combinations = grown;
@@ -664,7 +739,7 @@ impl Checker {
                 return nexts;
             }
         }
-        for (results, combined) in combinations {
+        for (results, combined, _) in combinations {
             let result = Json::Array(results);
             let selected = match state.get("ResultSelector") {
                 Some(selector) => self.template(name, selector, &result),

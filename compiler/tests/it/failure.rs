@@ -156,10 +156,12 @@ enum Ended {
         error: String,
         cause: String,
     },
+    /// A state with `End`: the machine's (or the branch's) output.
+    End(Value),
 }
 
-/// Runs states from the `Catch` of a failing Task: Pass, Choice, Fail, and a branch's `Fail` raised at its
-/// `Parallel`. A Task ends the run, unless `past_tasks`, when it succeeds with an empty result.
+/// Runs states from the `Catch` of a failing Task: Pass, Choice, Fail, and a branch's end, whose output is
+/// the `Parallel`'s result beside the other branches' (each `{}`: it ran nothing). A Task ends the run, unless `past_tasks`, when it succeeds with an empty result.
 struct Runner<'a> {
     definition: &'a Value,
     past_tasks: bool,
@@ -185,14 +187,19 @@ impl<'a> Runner<'a> {
         let input = json!({ "input": {}, "steps": {} });
         match find(self.definition, step) {
             Some((states, None)) => self.catch(states, step, raised, input),
-            Some((branch, Some(parallel))) => {
-                match self.catch(branch, step, raised, input.clone())? {
-                    Ended::Fail { error, cause } => {
-                        let raised = json!({ "Error": error, "Cause": cause });
-                        self.catch(states_of(self.definition), parallel, &raised, input)
-                    }
-                    task => Ok(task),
-                }
+            Some((branch, Some((parallel, index)))) => {
+                let Ended::End(output) = self.catch(branch, step, raised, input.clone())? else {
+                    return Err(format!("the branch of `{step}` did not end normally"));
+                };
+                let states = states_of(self.definition);
+                let state = &states[parallel];
+                let count = state["Branches"].as_array().map_or(0, Vec::len);
+                let mut results = vec![json!({}); count];
+                results[index] = output;
+                let selected = resolve(&state["ResultSelector"], &Value::Array(results))?;
+                let mut input = input;
+                put(&mut input, state.get("ResultPath"), selected)?;
+                self.run(states, text(&state["Next"])?, input)
             }
             None => Err(format!("no state `{step}`")),
         }
@@ -237,6 +244,13 @@ impl<'a> Runner<'a> {
                         (None, None) => input.clone(),
                     };
                     put(&mut input, state.get("ResultPath"), result)?;
+                    if state["End"] == true {
+                        let output = match state["OutputPath"].as_str() {
+                            Some(path) => get(&input, path)?,
+                            None => input,
+                        };
+                        return Ok(Ended::End(output));
+                    }
                     state["Next"].as_str()
                 }
                 "Choice" => {
@@ -285,18 +299,23 @@ fn states_of(machine: &Value) -> &Map<String, Value> {
     machine["States"].as_object().expect("States is an object")
 }
 
-/// The states holding `name`, and the `Parallel` whose branch they are, if any (one level deep).
-fn find<'v>(machine: &'v Value, name: &str) -> Option<(&'v Map<String, Value>, Option<&'v str>)> {
+/// The states holding `name`, and the `Parallel` and the index of the branch they are in, if any (one level
+/// deep).
+fn find<'v>(
+    machine: &'v Value,
+    name: &str,
+) -> Option<(&'v Map<String, Value>, Option<(&'v str, usize)>)> {
     let states = states_of(machine);
     if states.contains_key(name) {
         return Some((states, None));
     }
     states.iter().find_map(|(parallel, state)| {
-        state["Branches"].as_array()?.iter().find_map(|branch| {
+        let branches = state["Branches"].as_array()?;
+        branches.iter().enumerate().find_map(|(index, branch)| {
             let inner = states_of(branch);
             inner
                 .contains_key(name)
-                .then_some((inner, Some(parallel.as_str())))
+                .then_some((inner, Some((parallel.as_str(), index))))
         })
     })
 }
@@ -326,7 +345,7 @@ fn segments(path: &str) -> Result<Vec<String>, String> {
                     chars.next();
                 }
             }
-            '[' => {
+            '[' if chars.peek() == Some(&'\'') => {
                 chars.next(); // the opening quote
                 for c in chars.by_ref() {
                     if c == '\'' {
@@ -335,6 +354,15 @@ fn segments(path: &str) -> Result<Vec<String>, String> {
                     name.push(c);
                 }
                 chars.next(); // ]
+            }
+            // An array index: `[0]`.
+            '[' => {
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                    name.push(c);
+                }
             }
             other => return Err(format!("unexpected `{other}` in {path}")),
         }
@@ -347,9 +375,11 @@ fn segments(path: &str) -> Result<Vec<String>, String> {
 fn get(input: &Value, path: &str) -> Result<Value, String> {
     let mut value = input;
     for segment in segments(path)? {
-        value = value
-            .get(&segment)
-            .ok_or_else(|| format!("States.Runtime: `{path}` is missing from {input}"))?;
+        let item = match (value, segment.parse::<usize>()) {
+            (Value::Array(items), Ok(index)) => items.get(index),
+            _ => value.get(&segment),
+        };
+        value = item.ok_or_else(|| format!("States.Runtime: `{path}` is missing from {input}"))?;
     }
     Ok(value.clone())
 }
@@ -413,9 +443,10 @@ fn expression(text: &str, input: &Value) -> Result<Value, String> {
         .ok_or_else(|| format!("not an intrinsic: {text}"))?;
     let args: Vec<Value> = arguments(args)
         .iter()
-        .map(|arg| match arg.strip_prefix('\'') {
-            Some(literal) => Ok(json!(literal.trim_end_matches('\''))),
-            None => expression(arg, input),
+        .map(|arg| match (arg.strip_prefix('\''), arg.parse::<bool>()) {
+            (Some(literal), _) => Ok(json!(literal.trim_end_matches('\''))),
+            (None, Ok(flag)) => Ok(json!(flag)),
+            (None, Err(_)) => expression(arg, input),
         })
         .collect::<Result<_, _>>()?;
     match function {
@@ -438,6 +469,14 @@ fn expression(text: &str, input: &Value) -> Result<Value, String> {
         "States.StringToJson" => serde_json::from_str(self::text(&args[0])?)
             .map_err(|e| format!("States.Runtime: StringToJson: {e}")),
         "States.JsonToString" => Ok(json!(args[0].to_string())),
+        "States.JsonMerge" => match (&args[0], &args[1]) {
+            (Value::Object(left), Value::Object(right)) => {
+                let mut merged = left.clone();
+                merged.extend(right.clone());
+                Ok(Value::Object(merged))
+            }
+            _ => Err("States.Runtime: JsonMerge of a non-object".to_owned()),
+        },
         other => Err(format!("the runner does not know {other}")),
     }
 }

@@ -21,11 +21,19 @@ fn states(machine: &Value, out: &mut BTreeMap<String, Value>) {
 }
 
 /// The step a state works for, from what it does: the step in a Lambda payload, or the `$.steps.<id>` it
-/// writes. `None` for the shared plumbing (input, guard, `Parallel`s, the failure tail).
+/// writes. `None` for the shared plumbing (input, guard, `Parallel`s, the failure tail), which includes the
+/// Pass that records a step's failure in its branch for the join and ends the branch: the audit reads that
+/// failure from the step's own `failed` state before it, as at the top level.
 fn worked_for(state: &Value, ids: &[&str]) -> Option<String> {
     let payload = &state["Parameters"]["Payload"]["execution"]["step"];
     if let Some(step) = payload.as_str().filter(|s| *s != "guard") {
         return Some(step.to_owned());
+    }
+    let records_for_join = state["Type"] == "Pass"
+        && state["End"] == true
+        && state["Parameters"]["status"] == "failed";
+    if records_for_join {
+        return None;
     }
     let written = state["ResultPath"].as_str()?;
     ids.iter()

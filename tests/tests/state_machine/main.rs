@@ -364,7 +364,9 @@ fn webapp_rollback_runs_in_moto() {
                 let (error, cause) = ("Stepback.Failed", "priority 1 is in use");
                 assert_eq!(
                     message,
-                    format!("Step {step} failed: {error}: {cause}. Traffic may still be halted: delete the priority-1 rule of the listener (what alb.resume does)."),
+                    format!(
+                        "Step {step} failed: {error}: {cause}. Traffic may still be halted: delete the priority-1 rule of the listener (what alb.resume does)."
+                    ),
                     "{name}"
                 );
                 let ended = events
@@ -491,11 +493,8 @@ fn webapp_rollback_runs_in_moto() {
 
     // An input longer than its `max_length` (the alarm-filled `reason`: 2,558 bytes) ends the execution the same
     // way: the state data's bound counts every input at its `max_length`, and the guard makes that true.
-    let (_, status, events) = harness.run(
-        &machine,
-        "too-long",
-        json!({ "reason": "r".repeat(3000) }),
-    );
+    let (_, status, events) =
+        harness.run(&machine, "too-long", json!({ "reason": "r".repeat(3000) }));
     assert_eq!(status, "FAILED");
     let ended = events
         .iter()
@@ -602,10 +601,22 @@ fn audit_agrees(
             }
             // No later step reads `backup_db`'s outputs: the state never holds them, and the audit shows them,
             // read from the step's task result in the history.
-            let backup = report.steps.iter().find(|s| s.id == "backup_db").expect("backup_db");
-            assert!(backup.outputs.contains_key("snapshot_id"), "{name}: {:?}", backup.outputs);
+            let backup = report
+                .steps
+                .iter()
+                .find(|s| s.id == "backup_db")
+                .expect("backup_db");
+            assert!(
+                backup.outputs.contains_key("snapshot_id"),
+                "{name}: {:?}",
+                backup.outputs
+            );
             for event in &history.events {
-                if let audit::history::Kind::StateExited { name: state, output: Some(output) } = &event.kind {
+                if let audit::history::Kind::StateExited {
+                    name: state,
+                    output: Some(output),
+                } = &event.kind
+                {
                     let data: serde_json::Value = serde_json::from_str(output).unwrap_or_default();
                     assert!(
                         data.pointer("/steps/backup_db/output").is_none(),
@@ -729,7 +740,8 @@ working_directory = "/srv/it's {here} \\ ${input.to_version} — ü"
 "#;
     let harness = Harness::start();
     let value = "v2'3\"\\{}$é`x`";
-    let (instance, params) = run_restart(&harness, source, "quoted", json!({ "to_version": value }));
+    let (instance, params) =
+        run_restart(&harness, source, "quoted", json!({ "to_version": value }));
     let written = [
         json!("cd /srv/app"),
         json!(["sed -i 's/:v[0-9.]*$/:", value, "/' docker-compose.yml"]),
@@ -960,4 +972,80 @@ message = "rolling back"
     let (_, status, _) = harness.run(&machine, "by-hand", json!({}));
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(steps_of("by-hand"), ["guard", "act"]);
+}
+
+/// Issue 27: a step failing in one branch while an `rds.restore` polls in another. moto 5.2.5's interpreter
+/// stops a `Parallel`'s other branches when one fails, as Step Functions does (measured: a branch's `Fail`
+/// after 1 s, and the sibling's 3 s Wait entered but never exited, its next state never entered). So with a
+/// lowering that failed the branch, the restore's polls would stop where they were. Now the failing branch
+/// records its failure and ends; the restore swaps to its end, and only then does the failure path run: the
+/// database keeps its name, held by the restored instance, beside the parked original.
+#[test]
+fn a_failing_branch_leaves_a_sibling_restore_to_finish() {
+    let source = r#"
+version = 1
+name = "sibling-fails"
+
+[steps.restore]
+action = "rds.restore"
+instance = "orders-db"
+snapshot = "orders-db-known-good"
+swap = true
+allow_unguarded = true
+estimate = "20m"
+
+[steps.pause]
+action = "wait"
+duration = "1m"
+
+[steps.smoke]
+action = "check.http"
+after = ["pause"]
+url = "https://orders.example.com/health"
+"#;
+    let mut workflow = workflow::check(source).workflow.expect("valid");
+    let harness = Harness::start();
+    // At 60 times: `smoke` fails 1 s in, while the restore waits about 5 s for its first poll.
+    let (world, definition) = harness.seed_and_compile(&mut workflow, 60);
+    let machine = harness.create("sibling-fails", &definition);
+    harness
+        .front
+        .served
+        .fail("smoke", "Stepback.Failed", "the health check answered 503");
+    let (_, status, events) = harness.run(&machine, "sibling-fails", json!({}));
+    assert_eq!(status, "FAILED");
+
+    let entered = |name: &str| {
+        events
+            .iter()
+            .position(|e| e["stateEnteredEventDetails"]["name"] == name)
+            .unwrap_or_else(|| panic!("`{name}` never entered: {events:#?}"))
+    };
+    // The sibling failed while the restore was under way, and the restore still ran to its end.
+    assert!(entered("smoke: end branch") < entered("restore: done"));
+    assert!(entered("restore: done") < entered("smoke: raise"));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "ExecutionFailed")
+        .expect("the execution failed");
+    assert_eq!(
+        failed["executionFailedEventDetails"]["cause"],
+        "step smoke failed: the health check answered 503",
+        "{failed:#}"
+    );
+
+    let state = harness
+        .runtime
+        .block_on(world.state(&harness.front.session));
+    let instances: Vec<&str> = state
+        .iter()
+        .filter_map(|line| line.resource.strip_prefix("RDS instance "))
+        .collect();
+    assert!(instances.contains(&"orders-db"), "{state:#?}");
+    assert!(
+        instances
+            .iter()
+            .any(|id| id.starts_with("orders-db-pre-rollback-")),
+        "the original is parked beside it: {state:#?}"
+    );
 }
