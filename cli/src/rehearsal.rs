@@ -599,20 +599,26 @@ async fn configure(upstream: SocketAddr) -> Result<(), RehearseError> {
 
 /// A POST to moto's own API (`/moto-api/{path}`).
 async fn moto_api(upstream: SocketAddr, path: &str, body: &str) -> Result<(), RehearseError> {
-    let request = format!(
-        "POST /moto-api/{path} HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let raw = rehearsal_front::loopback::exchange(upstream, request.as_bytes())
+    let failed = |e: reqwest::Error| RehearseError::Configure(e.to_string());
+    // The emulator is on loopback: no proxy from the environment stands between.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(failed)?;
+    let response = client
+        .post(format!("http://{upstream}/moto-api/{path}"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
         .await
-        .map_err(|e| RehearseError::Configure(e.to_string()))?;
-    match rehearsal_front::loopback::Response::parse(&raw) {
-        Some(response) if (200..300).contains(&response.status) => Ok(()),
-        Some(response) => Err(RehearseError::Configure(format!(
-            "{} {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        ))),
-        None => Err(RehearseError::Configure("no answer".to_owned())),
+        .map_err(failed)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
     }
+    let text = response.text().await.map_err(failed)?;
+    Err(RehearseError::Configure(format!(
+        "{} {text}",
+        status.as_u16()
+    )))
 }

@@ -15,8 +15,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use catalog::Need;
 use catalog::metric::{self, Comparison};
+use rehearsal_front::loopback;
 use serde_json::{Map, Value as Json};
-use tokio::io::AsyncWriteExt;
 use workflow::Workflow;
 use workflow::model::{Segment, Value};
 
@@ -896,8 +896,10 @@ async fn web_app(
         while let Ok((mut stream, _)) = listener.accept().await {
             let (ecs, services, inputs) = (ecs.clone(), services.clone(), inputs.clone());
             tokio::spawn(async move {
-                let mut stream_read = [0u8; 4096];
-                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut stream_read).await;
+                // Every request gets the same answer; one that cannot be read gets none.
+                if loopback::read_request(&mut stream).await.is_err() {
+                    return;
+                }
                 let mut versions = Vec::new();
                 for (cluster, service) in &services {
                     versions.extend(
@@ -908,11 +910,9 @@ async fn web_app(
                 }
                 versions.extend(inputs);
                 let body = format!("running {}\n", versions.join(" "));
-                let answer = format!(
-                    "HTTP/1.1 {status} Rehearsal\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
+                let status = format!("{status} Rehearsal");
+                let _ = loopback::respond(&mut stream, &status, &[], "text/plain", body.as_bytes())
+                    .await;
             });
         }
     });

@@ -397,8 +397,9 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         .parse()
         .expect("moto's address");
     let listener = rehearsal_front::serve::bind().expect("a loopback port");
-    let served = rehearsal_front::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
-        .expect("the Invoke server");
+    let served =
+        rehearsal_front::serve::spawn(listener, functions, &functions_config, Some(moto_addr))
+            .expect("the Invoke server");
     let server = served.addr;
     let env: Vec<(&str, String)> = moto
         .env()
