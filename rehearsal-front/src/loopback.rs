@@ -1,5 +1,7 @@
-//! Just enough HTTP/1.1 for the loopback servers in front of the emulator (`serve`, and the tests' fault
-//! proxies): one request per connection, `Content-Length` bodies, `Connection: close` answers.
+//! Just enough HTTP/1.1 for the loopback servers in front of the emulator (`serve`, the world's web app, and the
+//! tests' fault proxies): one request per connection, `Content-Length` bodies, `Connection: close` answers.
+//! Heads are parsed by `httparse` (hyper's parser). The framing is ours because hyper's `server` feature is off
+//! in the dependency graph, and turning it on would rebuild every crate above hyper (the SDK's among them).
 
 use std::io;
 use std::net::SocketAddr;
@@ -39,21 +41,38 @@ impl Request {
     }
 }
 
-/// A header's value in an HTTP head, by case-insensitive name.
+/// The most headers a head may carry here (the SDK sends about a dozen).
+const MAX_HEADERS: usize = 64;
+
+/// A header's value in a complete HTTP head (a request's or an answer's), by case-insensitive name.
 pub fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
-    head.lines().skip(1).find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
-    })
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let complete = if head.starts_with("HTTP/") {
+        httparse::Response::new(&mut headers).parse(head.as_bytes())
+    } else {
+        httparse::Request::new(&mut headers).parse(head.as_bytes())
+    };
+    if !complete.is_ok_and(|status| status.is_complete()) {
+        return None;
+    }
+    let found = headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+    std::str::from_utf8(found.value).ok().map(str::trim)
 }
 
 /// Reads one request: the head, then `Content-Length` bytes of body.
 pub async fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
+    let (method, path, head_end) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(&buffer) {
+            Ok(httparse::Status::Complete(end)) => {
+                let method = parsed.method.unwrap_or_default().to_owned();
+                break (method, parsed.path.unwrap_or_default().to_owned(), end);
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -76,9 +95,6 @@ pub async fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    let mut words = head.split_whitespace();
-    let method = words.next().unwrap_or_default().to_owned();
-    let path = words.next().unwrap_or_default().to_owned();
     Ok(Request {
         method,
         path,
@@ -107,12 +123,14 @@ pub struct Response {
 impl Response {
     /// Splits a raw answer; `None` when it has no complete head.
     pub fn parse(raw: &[u8]) -> Option<Response> {
-        let end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let httparse::Status::Complete(end) = parsed.parse(raw).ok()? else {
+            return None;
+        };
         Some(Response {
-            status,
-            head,
+            status: parsed.code?,
+            head: String::from_utf8_lossy(&raw[..end]).into_owned(),
             body: raw[end..].to_vec(),
         })
     }
@@ -165,4 +183,24 @@ pub async fn respond(
     head.push_str("Connection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_read_from_request_and_answer_heads_by_any_case() {
+        let request = "POST /x HTTP/1.1\r\nX-Amz-Target: A.B\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(header(request, "x-amz-target"), Some("A.B"));
+        assert_eq!(header(request, "content-length"), Some("2"));
+        let answer =
+            Response::parse(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\n\r\n<E/>")
+                .expect("a complete answer");
+        assert_eq!(answer.status, 400);
+        assert_eq!(header(&answer.head, "CONTENT-TYPE"), Some("text/xml"));
+        assert_eq!(answer.body, b"<E/>");
+        assert!(Response::parse(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n").is_none());
+        assert_eq!(header("", "content-type"), None);
+    }
 }
