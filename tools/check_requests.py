@@ -7,7 +7,7 @@ length, and members the input does not have. botocore's own validator checks onl
 pattern, no enum); this walk checks them all. Then the rules AWS enforces beyond the models (`RULES`, each with
 its source) that a request alone can show.
 
-Input, on standard input: one JSON array of requests per line, each as `lambdas::sent::Sent` writes it
+Input, on standard input: one JSON array of requests per line, each as `rehearsal_front::sent::Sent` writes it
 (`service`: the SigV4 signing name; `operation`; `protocol`: `query`, `json`, `cbor` carried as JSON, or `rest-json`;
 `target`: awsJson's `X-Amz-Target`; `http`: restJson's method, path with query, and headers; `body`). Output: one
 JSON array of violations per line, each
