@@ -59,14 +59,22 @@ impl ErrorName {
     }
 }
 
-/// Errors of the Lambda service itself, which the state machine always retries
-/// (AWS: "Handle transient Lambda service exceptions").
-pub const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
+/// Errors of the Lambda service itself, which the state machine always retries (Step Functions' "Handle Lambda
+/// service exceptions": `Lambda.ClientExecutionTimeoutException`, `ServiceException`, `AWSLambdaException`,
+/// `SdkClientException`; and the throttle, `TooManyRequestsException`).
+pub const LAMBDA_SERVICE_ERRORS: [&str; 5] = [
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ];
+
+/// What a function that ran out of time (or memory) raises: Step Functions reports an unhandled function error,
+/// a timeout or an out-of-memory one, as `Lambda.Unknown` (same page), and the runtime's own name for a timeout
+/// is `Sandbox.Timedout`. Retried like the service errors, since every `start` and `poll` is idempotent; past
+/// the retries the failure path reports it under this name.
+pub const LAMBDA_FUNCTION_TIMEOUTS: [&str; 2] = ["Sandbox.Timedout", "Lambda.Unknown"];
 
 #[cfg(test)]
 mod tests {

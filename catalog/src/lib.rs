@@ -14,7 +14,7 @@ pub mod metric;
 pub mod names;
 pub mod world;
 
-pub use errors::{ErrorName, LAMBDA_SERVICE_ERRORS};
+pub use errors::{ErrorName, LAMBDA_FUNCTION_TIMEOUTS, LAMBDA_SERVICE_ERRORS};
 pub use iam::Grant;
 pub use world::Need;
 

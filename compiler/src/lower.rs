@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use catalog::contract::{Operation, Status, VERSION, field};
-use catalog::{ErrorName, HeldBack, LAMBDA_SERVICE_ERRORS, Runtime};
+use catalog::{ErrorName, HeldBack, LAMBDA_FUNCTION_TIMEOUTS, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
 use workflow::model::{AlarmField, Reference, Step, Value};
@@ -1727,14 +1727,19 @@ fn retriers(step: &Step) -> Vec<Retrier> {
     retry_for(&step.retry)
 }
 
-/// The transient error and the Lambda service errors, with the step's policy. Permanent errors are never
-/// retried: retrying them only delays the failure path.
+/// The transient error, the Lambda service errors and a function's timeout, with the step's policy. Permanent
+/// errors are never retried: retrying them only delays the failure path.
 fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
     if spec.attempts == 0 {
         return Vec::new();
     }
     let mut errors = vec![ErrorName::Transient.as_str().to_owned()];
-    errors.extend(LAMBDA_SERVICE_ERRORS.iter().map(|e| (*e).to_owned()));
+    errors.extend(
+        LAMBDA_SERVICE_ERRORS
+            .iter()
+            .chain(&LAMBDA_FUNCTION_TIMEOUTS)
+            .map(|e| (*e).to_owned()),
+    );
     vec![Retrier {
         error_equals: errors,
         interval_seconds: spec.interval_secs.max(1),
