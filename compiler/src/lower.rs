@@ -1032,7 +1032,7 @@ impl Lowering<'_> {
         // The longest failure tail: the step's failed Pass, a reported/timeout Pass, a branch Fail per level
         // and the decoding Pass, the four checks and four Passes that make the failure whole, then the final
         // Fail and the execution's end.
-        self.overhead_events += 8 * events::PASS + 4 * events::CHOICE + 2;
+        self.overhead_events += 8 * events::PASS + 5 * events::CHOICE + 2;
         let fail = self.name(
             "Rollback failed",
             |_| {
@@ -1047,7 +1047,8 @@ impl Lowering<'_> {
             },
             scope,
         );
-        let mut next = Transition::Next(fail);
+        let next = self.reserved_error_names(scope, fail);
+        let mut next = Transition::Next(next);
         // The language runs `[on_failure]` steps one after another, in the order they are written.
         for step in self.workflow.on_failure.iter().rev() {
             next = Transition::Next(self.lower_step(scope, step, &next, Route::Record));
@@ -1058,6 +1059,67 @@ impl Lowering<'_> {
         let decoded = self.lower_lambda_error(scope, steps);
         let with_cause = self.fill_missing(scope, "Cause", NO_CAUSE, decoded);
         self.fill_missing(scope, "Error", NO_ERROR, with_cause)
+    }
+
+    /// A Choice before the final `Fail`: a `States.*` error (a task's `States.Timeout`, say) cannot end the
+    /// execution under its own name. The States Language: "States MAY report errors with other names, which MUST
+    /// NOT begin with the prefix \"States.\"", and an interpreter that keeps the rule (moto, LocalStack) ends the
+    /// execution `States.Runtime` instead, with no word of the step. Such an error ends as `Stepback.Timeout` (for
+    /// `States.Timeout`) or `Stepback.Failed`, its own name kept in the Cause. Returns the Choice.
+    fn reserved_error_names(&mut self, scope: &mut Scope, fail: String) -> String {
+        let renamed = |this: &mut Self, name: &str, error: ErrorName, scope: &mut Scope| {
+            this.name(
+                name,
+                |_| {
+                    State::Fail(Fail {
+                        comment: Some(
+                            "the failing step, its error under a name a Fail may raise".to_owned(),
+                        ),
+                        error: FailError::Error(error.as_str().to_owned()),
+                        cause: FailCause::CausePath(
+                            "States.Format('step {} failed: {}: {}', $.failure.step, $.failure.Error, $.failure.Cause)"
+                                .to_owned(),
+                        ),
+                    })
+                },
+                scope,
+            )
+        };
+        let timed_out = renamed(self, "Rollback failed: timed out", ErrorName::Timeout, scope);
+        let reserved = renamed(
+            self,
+            "Rollback failed: Step Functions error",
+            ErrorName::Failed,
+            scope,
+        );
+        let error = |test: Test| Rule::Test {
+            variable: "$.failure.Error".to_owned(),
+            test,
+        };
+        let choices = vec![
+            ChoiceRule {
+                rule: error(Test::Compare(
+                    Comparison::StringEquals,
+                    Operand::Literal(json!(TIMEOUT)),
+                )),
+                next: timed_out,
+            },
+            ChoiceRule {
+                rule: error(Test::Matches("States.*".to_owned())),
+                next: reserved,
+            },
+        ];
+        self.name(
+            "Rollback failed: reserved error name?",
+            |_| {
+                State::Choice(Choice {
+                    comment: None,
+                    choices,
+                    default: Some(fail),
+                })
+            },
+            scope,
+        )
     }
 
     /// A Choice that sends a missing, non-string or empty `$.failure.<field>` to a Pass that sets it to `value`.

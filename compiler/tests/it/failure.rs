@@ -145,6 +145,29 @@ fn a_lambda_error_arrives_as_its_message_and_other_causes_pass_unchanged() {
     );
 }
 
+#[test]
+fn a_step_functions_error_ends_the_execution_under_a_name_a_fail_may_raise() {
+    // A task past its `TimeoutSeconds`: Step Functions' Catch gives an empty Cause.
+    check(
+        "deploy",
+        json!({"Error": "States.Timeout", "Cause": ""}),
+        (
+            "Step deploy failed: States.Timeout: no cause given",
+            "Stepback.Timeout",
+            "step deploy failed: States.Timeout: no cause given",
+        ),
+    );
+    check(
+        "approve",
+        json!({"Error": "States.HeartbeatTimeout", "Cause": "no heartbeat"}),
+        (
+            "Step approve failed: States.HeartbeatTimeout: no heartbeat",
+            "Stepback.Failed",
+            "step approve failed: States.HeartbeatTimeout: no heartbeat",
+        ),
+    );
+}
+
 #[derive(Debug, PartialEq)]
 enum Ended {
     /// The first Task the failure path reached, with its `Parameters` resolved.
@@ -282,6 +305,11 @@ impl<'a> Runner<'a> {
                     };
                     let (error, cause) =
                         (field("Error", "ErrorPath")?, field("Cause", "CausePath")?);
+                    // The States Language: "States MAY report errors with other names, which MUST NOT begin
+                    // with the prefix \"States.\"" (moto and LocalStack end the execution `States.Runtime`).
+                    if text(&error)?.starts_with("States.") {
+                        return Err(format!("States.Runtime: `{name}` raises the reserved {error}"));
+                    }
                     return Ok(Ended::Fail {
                         error: text(&error)?.to_owned(),
                         cause: text(&cause)?.to_owned(),
