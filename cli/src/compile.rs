@@ -16,9 +16,10 @@ pub struct Args {
     /// missing, instead of printing it.
     #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     out_dir: Option<PathBuf>,
-    /// Fill the function ARNs for this region (with --account); otherwise they stay `${Stepback...Arn}`
-    /// placeholders for CloudFormation's DefinitionSubstitutions.
-    #[arg(long, requires = "account")]
+    /// The region the machine runs in: its partition goes into the task ARNs (`arn:aws-cn:states:::...` for
+    /// cn-north-1; without it, `arn:aws:`), and with --account the function ARNs are filled; otherwise they stay
+    /// `${Stepback...Arn}` placeholders for CloudFormation's DefinitionSubstitutions.
+    #[arg(long)]
     region: Option<String>,
     /// The AWS account id (12 digits) the functions live in, with --region.
     #[arg(long, requires = "region", value_name = "ID")]
@@ -57,8 +58,11 @@ pub fn run(args: &Args) -> ExitCode {
             .collect::<BTreeMap<_, _>>(),
         ..compiler::Options::default()
     };
-    if let (Some(region), Some(account)) = (&args.region, &args.account) {
-        options = options.with_account(region, account, &args.prefix);
+    if let Some(region) = &args.region {
+        options = match &args.account {
+            Some(account) => options.with_account(region, account, &args.prefix),
+            None => options.in_region(region),
+        };
     }
     let compiled = match report::compiled(&args.file, &source, &workflow, &options) {
         Ok(compiled) => compiled,

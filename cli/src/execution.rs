@@ -219,15 +219,16 @@ pub fn default_name(caller: &str, now: std::time::SystemTime) -> String {
     format!("rollback-{stamp}-{who}")
 }
 
-/// The console page of a state machine or execution ARN.
+/// The console page of a state machine or execution ARN, on the console of the ARN's partition.
 pub fn console_url(arn: &str) -> String {
     let region = arn.split(':').nth(3).unwrap_or("us-east-1");
+    let host = compiler::partition::Partition::of_arn(arn).console_host(region);
     let page = if arn.contains(":execution:") {
         "executions/details"
     } else {
         "statemachines/view"
     };
-    format!("https://{region}.console.aws.amazon.com/states/home?region={region}#/{page}/{arn}")
+    format!("https://{host}/states/home?region={region}#/{page}/{arn}")
 }
 
 const START: Call = Call::new("Step Functions", "states:StartExecution");
@@ -336,7 +337,10 @@ impl Followed {
                 .await
                 .map_err(|e| aws::explain(&e, HISTORY))?;
             let reached = newer_than(known, page.events(), &mut new);
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
             if reached || token.is_none() {
                 break;
             }
@@ -411,13 +415,16 @@ impl std::fmt::Display for StepEvent {
 /// How the execution ended, once its history says so: `Some(true)` when it succeeded. An end before the last
 /// `ExecutionRedriven` is not the end: the redriven execution runs again.
 pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
-    since_redrive(events).iter().rev().find_map(|e| match e.r#type() {
-        HistoryEventType::ExecutionSucceeded => Some(true),
-        HistoryEventType::ExecutionFailed
-        | HistoryEventType::ExecutionAborted
-        | HistoryEventType::ExecutionTimedOut => Some(false),
-        _ => None,
-    })
+    since_redrive(events)
+        .iter()
+        .rev()
+        .find_map(|e| match e.r#type() {
+            HistoryEventType::ExecutionSucceeded => Some(true),
+            HistoryEventType::ExecutionFailed
+            | HistoryEventType::ExecutionAborted
+            | HistoryEventType::ExecutionTimedOut => Some(false),
+            _ => None,
+        })
 }
 
 /// The steps' events in `events`, in history order, each with when it happened after the execution started (by
@@ -671,12 +678,39 @@ pub fn waiting_approvals(events: &[HistoryEvent]) -> Vec<Waiting> {
 #[cfg(test)]
 mod tests {
     use aws_sdk_sfn::primitives::DateTime;
-    use aws_sdk_sfn::types::{ExecutionRedrivenEventDetails, StateEnteredEventDetails, TaskScheduledEventDetails};
+    use aws_sdk_sfn::types::{
+        ExecutionRedrivenEventDetails, StateEnteredEventDetails, TaskScheduledEventDetails,
+    };
 
     use super::*;
 
+    /// `start` and `deploy` print the console of the machine's partition, which an ARN names.
+    #[test]
+    fn console_url_is_the_partitions() {
+        for (arn, url) in [
+            (
+                "arn:aws:states:eu-west-1:1:stateMachine:m",
+                "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/statemachines/view/arn:aws:states:eu-west-1:1:stateMachine:m",
+            ),
+            (
+                "arn:aws-cn:states:cn-north-1:1:execution:m:r",
+                "https://console.amazonaws.cn/states/home?region=cn-north-1#/executions/details/arn:aws-cn:states:cn-north-1:1:execution:m:r",
+            ),
+            (
+                "arn:aws-us-gov:states:us-gov-west-1:1:stateMachine:m",
+                "https://console.amazonaws-us-gov.com/states/home?region=us-gov-west-1#/statemachines/view/arn:aws-us-gov:states:us-gov-west-1:1:stateMachine:m",
+            ),
+        ] {
+            assert_eq!(console_url(arn), url);
+        }
+    }
+
     /// An event as `GetExecutionHistory` gives it, with the details this module reads.
-    fn event(id: i64, previous: i64, kind: &str) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
+    fn event(
+        id: i64,
+        previous: i64,
+        kind: &str,
+    ) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
         HistoryEvent::builder()
             .id(id)
             .previous_event_id(previous)
@@ -719,7 +753,10 @@ mod tests {
     }
 
     fn tokens(events: &[HistoryEvent]) -> Vec<String> {
-        waiting_approvals(events).into_iter().map(|w| w.token).collect()
+        waiting_approvals(events)
+            .into_iter()
+            .map(|w| w.token)
+            .collect()
     }
 
     #[test]
@@ -729,7 +766,10 @@ mod tests {
         assert_eq!(tokens(&events), ["t1"]);
         // It follows the schedule: the task never started.
         events.push(built(event(5, 3, "TaskStartFailed")));
-        assert!(tokens(&events).is_empty(), "a task that failed to start waits for nothing");
+        assert!(
+            tokens(&events).is_empty(),
+            "a task that failed to start waits for nothing"
+        );
     }
 
     /// A sibling branch fails: Step Functions aborts the approval's state with a `TaskStateAborted` whose
@@ -754,9 +794,13 @@ mod tests {
         events.push(built(event(5, 4, "TaskStateAborted")));
         events.push(built(event(6, 5, "ExecutionAborted")));
         assert_eq!(ended(&events), Some(false));
-        events.push(built(event(7, 6, "ExecutionRedriven").execution_redriven_event_details(
-            ExecutionRedrivenEventDetails::builder().redrive_count(1).build(),
-        )));
+        events.push(built(
+            event(7, 6, "ExecutionRedriven").execution_redriven_event_details(
+                ExecutionRedrivenEventDetails::builder()
+                    .redrive_count(1)
+                    .build(),
+            ),
+        ));
         assert_eq!(ended(&events), None);
         events.extend(approval(8, 7, "after"));
         assert_eq!(tokens(&events), ["after"]);
@@ -770,17 +814,25 @@ mod tests {
     #[test]
     fn a_followed_history_adds_only_what_is_new_in_order() {
         let page = |ids: std::ops::RangeInclusive<i64>| -> Vec<HistoryEvent> {
-            ids.rev().map(|id| built(event(id, id - 1, "PassStateEntered"))).collect()
+            ids.rev()
+                .map(|id| built(event(id, id - 1, "PassStateEntered")))
+                .collect()
         };
         let mut followed = Followed::default();
         let mut new = Vec::new();
-        assert!(!newer_than(0, &page(1001..=2000), &mut new), "an older page follows");
+        assert!(
+            !newer_than(0, &page(1001..=2000), &mut new),
+            "an older page follows"
+        );
         newer_than(0, &page(1..=1000), &mut new);
         followed.add(new);
         let ids: Vec<i64> = followed.events.iter().map(HistoryEvent::id).collect();
         assert_eq!(ids, (1..=2000).collect::<Vec<_>>());
         let mut new = Vec::new();
-        assert!(newer_than(2000, &page(1990..=2003), &mut new), "it reaches what it has");
+        assert!(
+            newer_than(2000, &page(1990..=2003), &mut new),
+            "it reaches what it has"
+        );
         assert_eq!(new.len(), 3);
         let mut oldest_first = page(1..=2004);
         oldest_first.reverse();

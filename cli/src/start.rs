@@ -132,8 +132,9 @@ pub fn run(args: &Args) -> ExitCode {
                     .region()
                     .map(|r| r.to_string())
                     .unwrap_or_default();
+                let partition = compiler::partition::Partition::of_region(&region).name;
                 format!(
-                    "arn:aws:states:{region}:{}:stateMachine:{name}",
+                    "arn:{partition}:states:{region}:{}:stateMachine:{name}",
                     caller.account
                 )
             }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
-/// The resource of a task that invokes a Lambda and waits for its answer.
+/// The resource of a task that invokes a Lambda and waits for its answer, in the commercial partition
+/// ([`StateMachine::in_partition`] moves it).
 pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 /// The resource of a task that invokes a Lambda and waits for a task token (an approval's answer).
 pub const LAMBDA_INVOKE_WITH_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
@@ -76,6 +77,26 @@ impl StateMachine {
 }
 
 impl StateMachine {
+    /// Names `partition` in every task's integration ARN (`arn:aws-cn:states:::lambda:invoke`): Step Functions
+    /// runs a state machine only with the integrations of its own partition.
+    pub fn in_partition(&mut self, partition: &str) {
+        for (_, state) in &mut self.states.0 {
+            match state {
+                State::Task(task) => {
+                    if let Some(rest) = task.resource.strip_prefix("arn:aws:") {
+                        task.resource = format!("arn:{partition}:{rest}");
+                    }
+                }
+                State::Parallel(parallel) => {
+                    for branch in &mut parallel.branches {
+                        branch.in_partition(partition);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Divides every time the machine waits by `speed`, for a rehearsal: `Wait` seconds, the timeouts of tasks
     /// that wait for a person's answer, and retry intervals and delay caps, rounded up so that a wait stays a
     /// wait (at least a second). Poll counts stay, so a poll loop still gives up after as many polls as at full

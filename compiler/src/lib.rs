@@ -9,6 +9,7 @@ pub mod events;
 pub mod iam;
 mod lower;
 mod manifest;
+pub mod partition;
 mod payload;
 pub mod schedule;
 pub mod state_size;
@@ -42,13 +43,24 @@ pub struct Options {
     /// Every wait, approval timeout and retry interval divided by this (`stepback rehearse --speed`); 0 and 1
     /// leave them.
     pub speed: u64,
+    /// The partition whose integrations the tasks name (`arn:aws-cn:states:::lambda:invoke`); `None` for the
+    /// commercial one, `aws`.
+    pub partition: Option<&'static partition::Partition>,
 }
 
 impl Options {
-    /// Concrete ARNs for every function: `arn:aws:lambda:<region>:<account>:function:<prefix><action>`, with the
-    /// action's dots and underscores as dashes (`rds.snapshot` → `stepback-rds-snapshot` for prefix
-    /// `stepback-`). Explicit `substitutions` win.
+    /// The tasks in the region's partition.
+    pub fn in_region(mut self, region: &str) -> Options {
+        self.partition = Some(partition::Partition::of_region(region));
+        self
+    }
+
+    /// Concrete ARNs for every function: `arn:<partition>:lambda:<region>:<account>:function:<prefix><action>`,
+    /// with the action's dots and underscores as dashes (`rds.snapshot` → `stepback-rds-snapshot` for prefix
+    /// `stepback-`), and the tasks in the region's partition. Explicit `substitutions` win.
     pub fn with_account(mut self, region: &str, account: &str, prefix: &str) -> Options {
+        self = self.in_region(region);
+        let partition = partition::Partition::of_region(region).name;
         for action in catalog::ACTIONS
             .iter()
             .filter(|a| a.runtime != Runtime::Native)
@@ -57,7 +69,7 @@ impl Options {
             self.substitutions
                 .entry(action.arn_substitution())
                 .or_insert_with(|| {
-                    format!("arn:aws:lambda:{region}:{account}:function:{function}")
+                    format!("arn:{partition}:lambda:{region}:{account}:function:{function}")
                 });
         }
         self
@@ -329,6 +341,9 @@ fn build(workflow: &Workflow, options: &Options) -> Result<Compiled, Vec<Compile
     )?;
     if options.speed > 1 {
         lowered.machine.speed_up(options.speed);
+    }
+    if let Some(partition) = options.partition {
+        lowered.machine.in_partition(partition.name);
     }
     let problems = structure::check(&lowered.machine);
     if !problems.is_empty() {

@@ -10,6 +10,7 @@ use workflow::model::Step;
 
 use crate::Compiled;
 use crate::iam::{self, Statement, TASK_ROLES_PARAMETER};
+use crate::partition::{PARTITIONS, Partition};
 
 /// Days that the functions' and the state machine's logs are kept.
 pub const LOG_RETENTION_DAYS: u32 = 90;
@@ -152,7 +153,10 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
         "ConsoleUrl".into(),
         json!({
             "Description": "start a rollback here",
-            "Value": { "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/states/home?region=${AWS::Region}#/statemachines/view/${StateMachine}" },
+            "Value": { "Fn::Sub": [
+                "https://${Console}/states/home?region=${AWS::Region}#/statemachines/view/${StateMachine}",
+                { "Console": console_host() },
+            ] },
         }),
     );
     outputs.insert(
@@ -179,12 +183,34 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
         ),
         "Metadata": { WORKFLOW_METADATA[0]: { WORKFLOW_METADATA[1]: source } },
         "Parameters": parameters,
-        "Conditions": {
-            "HasCodeObjectVersion": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "CodeObjectVersion" }, ""] }] },
-        },
+        "Conditions": conditions(),
         "Resources": resources,
         "Outputs": outputs,
     })
+}
+
+fn conditions() -> Json {
+    let mut conditions = Map::new();
+    conditions.insert(
+        "HasCodeObjectVersion".into(),
+        json!({ "Fn::Not": [{ "Fn::Equals": [{ "Ref": "CodeObjectVersion" }, ""] }] }),
+    );
+    for partition in PARTITIONS.iter().filter(|p| !p.condition.is_empty()) {
+        conditions.insert(
+            partition.condition.into(),
+            json!({ "Fn::Equals": [{ "Ref": "AWS::Partition" }, partition.name] }),
+        );
+    }
+    Json::Object(conditions)
+}
+
+/// The console's host in the stack's partition: one `Fn::If` per partition with a console of its own, the
+/// commercial per-region host last.
+fn console_host() -> Json {
+    Partition::own_consoles().fold(
+        json!({ "Fn::Sub": "${AWS::Region}.console.aws.amazon.com" }),
+        |otherwise, (condition, host)| json!({ "Fn::If": [condition, host, otherwise] }),
+    )
 }
 
 /// EventBridge's pattern for the named alarms entering ALARM.
@@ -269,8 +295,9 @@ fn statement(statement: &Statement) -> Json {
         out["Condition"] = json!({ "StringEquals": { "iam:PassedToService": service } });
     }
     if let Some(service) = statement.via_service {
+        // The service's endpoint, whose domain is the partition's: `amazonaws.com.cn` in China.
         out["Condition"] = json!({
-            "StringEquals": { "kms:ViaService": sub(&format!("{service}.${{AWS::Region}}.amazonaws.com")) }
+            "StringEquals": { "kms:ViaService": sub(&format!("{service}.${{AWS::Region}}.${{AWS::URLSuffix}}")) }
         });
         if statement.for_aws_resource {
             out["Condition"]["Bool"] = json!({ "kms:GrantIsForAWSResource": "true" });
@@ -325,7 +352,14 @@ fn state_machine(
 ) -> Json {
     // A `Definition` object, not a string: cfn-lint checks the ASL inside it (E3601), and CloudFormation fills
     // the function ARNs through `DefinitionSubstitutions`.
-    let definition = serde_json::to_value(&compiled.machine).unwrap_or(Json::Null);
+    // The integration ARNs name the stack's partition; CloudFormation fills intrinsics anywhere in a resource's
+    // properties, and cfn-lint checks such a `Resource` as a value filled at deploy time.
+    let mut definition = serde_json::to_value(&compiled.machine).unwrap_or(Json::Null);
+    for_each_task_resource(&mut definition, &mut |resource| {
+        if let Some(rest) = resource.as_str().and_then(|r| r.strip_prefix("arn:aws:")) {
+            *resource = json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:{rest}") });
+        }
+    });
     let used: BTreeMap<String, Json> = substitutions
         .into_iter()
         .filter(|(key, _)| compiled.placeholders.contains(key))
@@ -363,10 +397,14 @@ pub fn with_definition_string(template: &Json) -> Json {
         let Some(properties) = machine["Properties"].as_object_mut() else {
             continue;
         };
-        let mut definition = properties
-            .remove("Definition")
-            .unwrap_or(Json::Null)
-            .to_string();
+        let mut definition = properties.remove("Definition").unwrap_or(Json::Null);
+        // Inside the string that `Fn::Sub` fills, a task's `{"Fn::Sub": text}` resource is its text.
+        for_each_task_resource(&mut definition, &mut |resource| {
+            if let Some(text) = resource["Fn::Sub"].as_str() {
+                *resource = json!(text);
+            }
+        });
+        let mut definition = definition.to_string();
         let substitutions = properties
             .remove("DefinitionSubstitutions")
             .unwrap_or_else(|| json!({}));
@@ -383,6 +421,26 @@ pub fn with_definition_string(template: &Json) -> Json {
         properties.insert("DefinitionString".into(), json!({ "Fn::Sub": definition }));
     }
     template
+}
+
+/// Calls `f` on the `Resource` of every `Task` in a definition, `Parallel` branches included.
+fn for_each_task_resource(machine: &mut Json, f: &mut impl FnMut(&mut Json)) {
+    let states = machine["States"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|s| s.values_mut());
+    for state in states {
+        match state["Type"].as_str() {
+            Some("Task") => f(&mut state["Resource"]),
+            Some("Parallel") => {
+                let branches = state["Branches"].as_array_mut().into_iter().flatten();
+                for branch in branches {
+                    for_each_task_resource(branch, f);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn tags(workflow: &str) -> Json {

@@ -42,7 +42,7 @@ fn toml_files(dir: &str) -> usize {
 }
 
 /// Runs asl-validator 4.x (pinned in tools/package.json; `scripts/test` installs it) on every definition.
-fn asl_validate(definitions: &[(PathBuf, String)]) {
+pub fn asl_validate(definitions: &[(PathBuf, String)]) {
     let validator = std::env::var_os("STEPBACK_ASL_VALIDATOR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

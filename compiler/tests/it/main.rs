@@ -8,6 +8,7 @@ mod failure;
 mod fixtures;
 mod limits;
 mod manifest;
+mod partition;
 mod plan;
 mod shapes;
 mod speed;
