@@ -354,6 +354,41 @@ fn example_input_says_what_is_required() {
     assert!(written.contains("\"to_version\": null"), "{written}");
 }
 
+/// `--region` puts the region's partition in the task ARNs; the function ARNs stay placeholders without
+/// `--account`, and take the partition with it.
+#[test]
+fn compile_for_a_region_names_its_partition() {
+    let example = "examples/webapp-rollback.toml";
+    let (code, stdout, stderr) = stepback(&["compile", example, "--region", "cn-north-1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("\"Resource\": \"arn:aws-cn:states:::lambda:invoke\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("arn:aws:states"), "{stdout}");
+    assert!(
+        stdout.contains("\"FunctionName\": \"${StepbackNotifyArn}\""),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = stepback(&[
+        "compile",
+        example,
+        "--region",
+        "us-gov-west-1",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("\"Resource\": \"arn:aws-us-gov:states:::lambda:invoke\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"FunctionName\": \"arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:stepback-notify\""),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn help_names_every_argument_and_lists_verbs_in_the_order_they_are_met() {
     let (_, help, _) = stepback(&["--help"]);
