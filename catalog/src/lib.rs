@@ -259,10 +259,21 @@ pub struct FunctionSpec {
     pub timeout_secs: u32,
 }
 
-/// A few API calls: 128 MB is Lambda's minimum, and the Rust handler runs in about 10 MB.
+/// A few API calls: 128 MB is Lambda's minimum, and the Rust handler runs in about 10 MB (BENCHMARKS.md: 25 MB
+/// peak RSS at init).
 const FUNCTION: FunctionSpec = FunctionSpec {
     memory_mb: 128,
     timeout_secs: 30,
+};
+
+/// An action whose one invocation may read many pages: ListTaskDefinitions (100 a page, and a family can hold
+/// thousands of ACTIVE revisions), FilterLogEvents (1 MB a page, and empty pages with a token while it scans a
+/// busy group), ListCommands over a day, ListClusters × ListServices in a check. Each call may be throttled and
+/// retried by the SDK (3 attempts, backoff up to 20 s), so 30 s is too short. Lambda gives CPU in proportion to
+/// memory: 256 MB parses a 1 MB page twice as fast as 128 MB. A reasoned bound, not one measured on AWS.
+const PAGING_FUNCTION: FunctionSpec = FunctionSpec {
+    memory_mb: 256,
+    timeout_secs: 120,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -1072,7 +1083,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         default_timeout_secs: HOUR,
         guards: &[],
         poll_interval: None,
-        function: FUNCTION,
+        function: PAGING_FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -1116,7 +1127,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         default_timeout_secs: HOUR,
         guards: &[],
         poll_interval: None,
-        function: FUNCTION,
+        function: PAGING_FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -1187,7 +1198,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         default_timeout_secs: MINUTE,
         guards: &[],
         poll_interval: None,
-        function: FUNCTION,
+        function: PAGING_FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -1436,7 +1447,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             required: false,
         }],
         poll_interval: None,
-        function: FUNCTION,
+        function: PAGING_FUNCTION,
         user_facing: true,
     },
     ActionSpec {
@@ -1596,7 +1607,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         default_timeout_secs: 5 * MINUTE,
         guards: &[],
         poll_interval: None,
-        function: FUNCTION,
+        function: PAGING_FUNCTION,
         changes: &[],
         user_facing: true,
     },

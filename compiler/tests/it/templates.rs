@@ -74,6 +74,37 @@ fn every_action_fixture_uses_every_action() {
     );
 }
 
+/// Each function gets its action's memory and timeout: the actions that read many pages in one invocation
+/// (ListTaskDefinitions, FilterLogEvents, ListCommands) get 256 MB and 120 s, the rest 128 MB and 30 s.
+#[test]
+fn functions_that_page_get_more_time() {
+    let template = template(&every_action());
+    let sizes: std::collections::BTreeMap<String, (Json, Json)> = template["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .map(|(id, r)| {
+            let p = &r["Properties"];
+            (id.clone(), (p["MemorySize"].clone(), p["Timeout"].clone()))
+        })
+        .collect();
+    let paging = ["FnEcsDeploy", "FnCheckLogs", "FnSsmCommand", "FnAlbDeregister", "FnAlbHalt"];
+    for (id, size) in &sizes {
+        let expected = if paging.contains(&id.as_str()) {
+            (serde_json::json!(256), serde_json::json!(120))
+        } else {
+            (serde_json::json!(128), serde_json::json!(30))
+        };
+        assert_eq!(size, &expected, "{id}");
+    }
+    assert!(
+        paging.iter().all(|p| sizes.contains_key(*p)),
+        "{:?}",
+        sizes.keys()
+    );
+}
+
 fn infra_path(example: &Path) -> PathBuf {
     let stem = example.file_stem().and_then(|s| s.to_str()).unwrap_or("x");
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/{stem}.template.json"))
