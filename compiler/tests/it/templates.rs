@@ -89,7 +89,13 @@ fn functions_that_page_get_more_time() {
             (id.clone(), (p["MemorySize"].clone(), p["Timeout"].clone()))
         })
         .collect();
-    let paging = ["FnEcsDeploy", "FnCheckLogs", "FnSsmCommand", "FnAlbDeregister", "FnAlbHalt"];
+    let paging = [
+        "FnEcsDeploy",
+        "FnCheckLogs",
+        "FnSsmCommand",
+        "FnAlbDeregister",
+        "FnAlbHalt",
+    ];
     for (id, size) in &sizes {
         let expected = if paging.contains(&id.as_str()) {
             (serde_json::json!(256), serde_json::json!(120))
