@@ -160,6 +160,7 @@ impl Stack {
                             .replace("${AWS::Partition}", "aws")
                             .replace("${AWS::Region}", tests::REGION)
                             .replace("${AWS::AccountId}", ACCOUNT)
+                            .replace("${AWS::URLSuffix}", "amazonaws.com")
                     ),
                     "Fn::GetAtt" => {
                         assert_eq!(arg[1], "Arn", "{value}");
