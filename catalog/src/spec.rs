@@ -1,0 +1,195 @@
+//! An action's spec: how it runs, what it may do, what guards it, and its function's size.
+
+use crate::params::{OutputSpec, ParamSpec};
+use crate::{Grant, Need};
+
+/// How the state machine runs an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// One Lambda invocation that finishes the work.
+    Invoke,
+    /// A long operation: `start`, then `poll` from a Wait loop until done. Never waited on inside a Lambda.
+    Poll,
+    /// `lambda:invoke.waitForTaskToken`: a person answers with SendTaskSuccess or SendTaskFailure.
+    TaskToken,
+    /// A native state (Wait); no Lambda.
+    Native,
+}
+
+/// A `Retry` policy, before it is lowered to ASL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetrySpec {
+    /// Retries after the first attempt (ASL `MaxAttempts`).
+    pub attempts: u32,
+    pub interval_secs: u64,
+    pub backoff: f64,
+    pub max_delay_secs: u64,
+    pub jitter: bool,
+}
+
+/// A step that must run before a destructive action, so that a rollback cannot make an incident worse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guard {
+    /// The action of the guarding step, which must be an ancestor that runs whenever the guarded step runs.
+    pub action: &'static str,
+    /// `(guard's param, guarded step's param)` pairs that must hold the same value: a snapshot guards a restore
+    /// only of the same instance.
+    pub same: &'static [(&'static str, &'static str)],
+    pub kind: GuardKind,
+    /// Required guards make a missing one an error; the others a warning.
+    pub required: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardKind {
+    /// A backup that the damage can be undone from (a snapshot, an AMI).
+    Backup,
+    /// A person's yes.
+    Approval,
+}
+
+/// What an action changes. Two steps that change the same resource must be ordered by `after`, since the
+/// compiler runs every two steps with no path between them at the same time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// What the resource is, for messages: `ECS service`. Actions that change the same kind of resource name it
+    /// alike, and list the params that identify it in the same order.
+    pub resource: &'static str,
+    /// The params whose values together name the resource. A list param names one resource per item (the
+    /// instances of `instance_ids`). A step that gives none of them (`ssm.command` with `tags`) names its
+    /// resources only at run time, and is compared with nothing.
+    pub params: &'static [&'static str],
+}
+
+impl Changes {
+    pub(crate) const fn of(resource: &'static str, params: &'static [&'static str]) -> Changes {
+        Changes { resource, params }
+    }
+}
+
+/// The Lambda function that runs an action. No handler waits for AWS (long work is start, then poll), so every
+/// invocation is a few API calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionSpec {
+    pub memory_mb: u32,
+    /// The invocation timeout: the slowest call chain of one invocation, with the SDK's own retries.
+    pub timeout_secs: u32,
+}
+
+/// A few API calls: 128 MB is Lambda's minimum, and the Rust handler runs in about 10 MB (BENCHMARKS.md: 25 MB
+/// peak RSS at init).
+pub(crate) const FUNCTION: FunctionSpec = FunctionSpec {
+    memory_mb: 128,
+    timeout_secs: 30,
+};
+
+/// An action whose one invocation may read many pages: ListTaskDefinitions (100 a page, and a family can hold
+/// thousands of ACTIVE revisions), FilterLogEvents (1 MB a page, and empty pages with a token while it scans a
+/// busy group), ListCommands over a day, ListClusters × ListServices in a check. Each call may be throttled and
+/// retried by the SDK (3 attempts, backoff up to 20 s), so 30 s is too short. Lambda gives CPU in proportion to
+/// memory: 256 MB parses a 1 MB page twice as fast as 128 MB. A reasoned bound, not one measured on AWS.
+pub(crate) const PAGING_FUNCTION: FunctionSpec = FunctionSpec {
+    memory_mb: 256,
+    timeout_secs: 120,
+};
+
+#[derive(Clone, Copy, Debug)]
+pub struct ActionSpec {
+    /// The name written as `action = "..."`.
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+    /// Groups of params of which exactly one must be given.
+    pub exactly_one_of: &'static [&'static [&'static str]],
+    pub outputs: &'static [OutputSpec],
+    pub runtime: Runtime,
+    /// The IAM statements the action's function needs, and nothing more.
+    pub grants: &'static [Grant],
+    /// The resources the action changes, one per kind, each named by params that its grants' ARN patterns name
+    /// too; a step changes the kinds whose params it gives (`rds.restore` of an `instance` or of a `cluster`).
+    /// Empty for actions that only read or create (snapshots, images, checks, notifications), which conflict
+    /// with nothing.
+    pub changes: &'static [Changes],
+    /// What must exist for the step to run, by the params that name it: the world `stepback rehearse` makes.
+    pub needs: &'static [Need],
+    pub default_retry: RetrySpec,
+    /// Planning estimate when the step gives none.
+    pub default_estimate_secs: u64,
+    /// Step timeout when neither the step nor `[defaults]` gives one.
+    pub default_timeout_secs: u64,
+    /// What must run before this action; empty for actions that change nothing irreversibly. A destructive
+    /// action is one with a required guard.
+    pub guards: &'static [Guard],
+    /// The `Duration` param that spaces the polls, and its default in seconds: the action checks something
+    /// repeatedly (e.g. `consecutive` HTTP answers), so its polls follow the user's cadence, not the estimate.
+    pub poll_interval: Option<(&'static str, u64)>,
+    /// The Lambda function's size, for the template; unused by `Native` actions.
+    pub function: FunctionSpec,
+    /// False for actions that only stepback itself places in a state machine.
+    pub user_facing: bool,
+}
+
+impl ActionSpec {
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&'static OutputSpec> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+
+    /// Every IAM action of every grant, sorted, once each.
+    pub fn iam_actions(&self) -> Vec<&'static str> {
+        let mut actions: Vec<&'static str> = self
+            .grants
+            .iter()
+            .flat_map(|g| g.actions.iter().copied())
+            .collect();
+        actions.sort_unstable();
+        actions.dedup();
+        actions
+    }
+
+    /// Whether a missing guard is an error: the action can lose data or change a host beyond undoing.
+    pub fn is_destructive(&self) -> bool {
+        self.guards.iter().any(|g| g.required)
+    }
+
+    /// `rds.snapshot` → `RdsSnapshot`: the stem of the function's CloudFormation names.
+    pub fn pascal_name(&self) -> String {
+        self.name
+            .split(['.', '_'])
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
+    }
+
+    /// The `DefinitionSubstitutions` key of the function's ARN, e.g. `StepbackRdsSnapshotArn`.
+    pub fn arn_substitution(&self) -> String {
+        format!("Stepback{}Arn", self.pascal_name())
+    }
+}
+
+/// Quick calls that are safe to repeat: SNS publish, describe calls, one HTTP GET.
+pub(crate) const RETRY_QUICK: RetrySpec = RetrySpec {
+    attempts: 3,
+    interval_secs: 2,
+    backoff: 2.0,
+    max_delay_secs: 30,
+    jitter: true,
+};
+/// Calls that start long operations; idempotent by client token or deterministic id.
+pub(crate) const RETRY_START: RetrySpec = RetrySpec {
+    attempts: 4,
+    interval_secs: 5,
+    backoff: 2.0,
+    max_delay_secs: 60,
+    jitter: true,
+};
+
+pub(crate) const MINUTE: u64 = 60;
+pub(crate) const HOUR: u64 = 60 * MINUTE;
