@@ -29,11 +29,13 @@ pub use actions::{
     LOCK_ITEM, LOCK_KEY, MAX_INPUT_LENGTH, TARGETS_BY_HAND, TARGETS_BY_OWNER, input_length,
 };
 pub use params::{
-    Constraint, ERROR_MESSAGE_BYTES, NOTES_BYTES, OutputSpec, PROGRESS_BYTES, ParamSpec,
-    RDS_ID_BYTES, Shell, TEXT_BYTES, ValueType,
+    Constraint, DURATION_PATTERN, ERROR_MESSAGE_BYTES, NOTES_BYTES, OutputSpec, PROGRESS_BYTES,
+    ParamSpec, RDS_ID_BYTES, Shell, TEXT_BYTES, ValueType,
 };
 pub use resources::AUTO_SCALING_PROCESSES;
-pub use spec::{ActionSpec, Changes, FunctionSpec, Guard, GuardKind, RetrySpec, Runtime};
+pub use spec::{
+    ActionSpec, Changes, FunctionSpec, Guard, GuardKind, PolledStatus, RetrySpec, Runtime,
+};
 
 /// The closest candidate, when it is close enough to be what the user meant: `check`'s "did you mean", and the
 /// guard Lambda's for a misspelt execution input.
@@ -215,6 +217,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Only an action that polls reads a status in its poll.
+    #[test]
+    fn only_polling_actions_read_a_polled_status() {
+        for action in ACTIONS {
+            assert!(
+                action.polled.is_empty() || action.runtime == Runtime::Poll,
+                "{}",
+                action.name
+            );
         }
     }
 

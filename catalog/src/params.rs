@@ -38,7 +38,40 @@ impl ValueType {
     pub fn fits(self, wanted: ValueType) -> bool {
         self == wanted || (self == ValueType::StringList && wanted == ValueType::Targets)
     }
+
+    /// The type in a sentence: "`key` expects a list of strings".
+    pub const fn phrase(self) -> &'static str {
+        match self {
+            ValueType::String => "a string",
+            ValueType::Number => "a number",
+            ValueType::Bool => "a bool",
+            ValueType::StringList => "a list of strings",
+            ValueType::StringMap => "a table of strings",
+            ValueType::Duration => "a duration",
+            ValueType::Targets => "targets",
+            ValueType::Series => "a series of datapoints",
+        }
+    }
+
+    /// How to write a value of the type, for a diagnostic's help.
+    pub const fn how_to_write(self) -> &'static str {
+        match self {
+            ValueType::String => "write a string, e.g. \"webapp\" or \"${input.name}\"",
+            ValueType::Number => "write a number, e.g. 200",
+            ValueType::Bool => "write true or false",
+            ValueType::StringList => "write a list, e.g. [\"a\", \"b\"]",
+            ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
+            ValueType::Duration => "write a duration, e.g. \"2m\"",
+            ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
+            ValueType::Series => {
+                "pass it to nothing: a series is for reading in the execution's record"
+            }
+        }
+    }
 }
+
+/// A duration as the language writes it (`"30s"`, `"1h 30m"`), for the JSON Schema.
+pub const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
 
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
@@ -110,6 +143,59 @@ impl Shell {
 }
 
 impl ParamSpec {
+    /// The param's JSON Schema, for `stepback schema`. With allowed values (or a statistic's form), a literal
+    /// string (or each item of a list) must be one of them; a reference is checked when the step runs.
+    pub fn json_schema(&self) -> serde_json::Value {
+        use serde_json::json;
+        let reference = json!({ "type": "string", "pattern": r"^\$\{[A-Za-z0-9_.]+\}$" });
+        let a_reference = json!({ "type": "string", "pattern": r"\$\{" });
+        let string = if self.constraint == Constraint::Statistic {
+            json!({ "anyOf": [{ "type": "string", "pattern": crate::metric::STATISTIC_PATTERN }, a_reference] })
+        } else if self.allowed.is_empty() {
+            json!({ "type": "string" })
+        } else {
+            json!({ "anyOf": [{ "enum": self.allowed }, a_reference] })
+        };
+        let mut schema = match self.ty {
+            ValueType::String => string,
+            ValueType::Number => json!({ "anyOf": [{ "type": "number" }, reference] }),
+            ValueType::Bool => json!({ "anyOf": [{ "type": "boolean" }, reference] }),
+            ValueType::StringList | ValueType::Targets => {
+                json!({ "anyOf": [{ "type": "array", "items": string }, reference] })
+            }
+            ValueType::StringMap => {
+                json!({ "type": "object", "additionalProperties": { "type": "string" } })
+            }
+            ValueType::Duration => json!({ "type": "string", "pattern": DURATION_PATTERN }),
+            // No param takes one ([`ValueType::Series`]).
+            ValueType::Series => json!({ "type": "array" }),
+        };
+        if let serde_json::Value::Object(map) = &mut schema {
+            map.insert("description".into(), self.doc.into());
+        }
+        schema
+    }
+
+    /// A value of the param as TOML, for `stepback actions`' example step: its first allowed value, else a
+    /// placeholder named after it.
+    pub fn example_value(&self) -> String {
+        let placeholder = match self.allowed.first() {
+            Some(allowed) => format!("\"{allowed}\""),
+            None => format!("\"<{}>\"", self.name),
+        };
+        match self.ty {
+            ValueType::String => placeholder,
+            ValueType::Number => self.range.map_or(1.0, |(min, _)| min).to_string(),
+            ValueType::Bool => "true".to_owned(),
+            ValueType::StringList => format!("[{placeholder}]"),
+            ValueType::StringMap => "{ Name = \"<value>\" }".to_owned(),
+            ValueType::Duration => "\"2m\"".to_owned(),
+            ValueType::Targets => "[\"i-0123456789abcdef0\"]".to_owned(),
+            // Only an output: no param takes one.
+            ValueType::Series => "[]".to_owned(),
+        }
+    }
+
     pub(crate) const fn within(self, min: f64, max: f64) -> ParamSpec {
         ParamSpec {
             range: Some((min, max)),

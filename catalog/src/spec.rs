@@ -67,6 +67,19 @@ impl Changes {
     }
 }
 
+/// A status that an action's poll reads in an AWS answer, finished or still in progress (`rds.snapshot`:
+/// DescribeDBSnapshots' `Status`, `available` or `creating`). The emulator finishes every operation at once, so
+/// `stepback rehearse --slow` holds a step in progress by answering the one as the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolledStatus {
+    /// The AWS operation whose answer holds the status, e.g. `DescribeDBSnapshots`.
+    pub operation: &'static str,
+    /// The member, as the answer names it (an XML element or a JSON key), e.g. `Status`.
+    pub member: &'static str,
+    pub finished: &'static str,
+    pub in_progress: &'static str,
+}
+
 /// The Lambda function that runs an action. No handler waits for AWS (long work is start, then poll), so every
 /// invocation is a few API calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +136,10 @@ pub struct ActionSpec {
     /// The `Duration` param that spaces the polls, and its default in seconds: the action checks something
     /// repeatedly (e.g. `consecutive` HTTP answers), so its polls follow the user's cadence, not the estimate.
     pub poll_interval: Option<(&'static str, u64)>,
+    /// The statuses its poll reads in AWS's answers, for `stepback rehearse --slow`; empty for an action whose
+    /// poll reads none that can be held: `alb.deregister` (a deregistered target leaves the emulator's answer
+    /// rather than stays `draining`), `rds.restore` (its `start` reads the same instances' status), the checks.
+    pub polled: &'static [PolledStatus],
     /// The Lambda function's size, for the template; unused by `Native` actions.
     pub function: FunctionSpec,
     /// False for actions that only stepback itself places in a state machine.

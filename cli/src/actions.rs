@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use catalog::{ActionSpec, ParamSpec, RetrySpec, Runtime, ValueType};
+use catalog::{ActionSpec, ParamSpec, RetrySpec, Runtime};
 use workflow::duration;
 
 use crate::output::{errln, out};
@@ -242,22 +242,7 @@ pub fn example(action: &ActionSpec) -> String {
                 .any(|g| g.first() == Some(&p.name))
     });
     for param in chosen {
-        let placeholder = match param.allowed.first() {
-            Some(allowed) => format!("\"{allowed}\""),
-            None => format!("\"<{}>\"", param.name),
-        };
-        let value = match param.ty {
-            ValueType::String => placeholder,
-            ValueType::Number => param.range.map_or(1.0, |(min, _)| min).to_string(),
-            ValueType::Bool => "true".to_owned(),
-            ValueType::StringList => format!("[{placeholder}]"),
-            ValueType::StringMap => "{ Name = \"<value>\" }".to_owned(),
-            ValueType::Duration => "\"2m\"".to_owned(),
-            ValueType::Targets => "[\"i-0123456789abcdef0\"]".to_owned(),
-            // Only an output: no param takes one.
-            ValueType::Series => "[]".to_owned(),
-        };
-        let _ = writeln!(text, "{} = {value}", param.name);
+        let _ = writeln!(text, "{} = {}", param.name, param.example_value());
     }
     text
 }

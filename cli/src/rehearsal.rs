@@ -532,8 +532,8 @@ pub fn real(simulated: Duration, speed: u64) -> Duration {
     simulated / u32::try_from(speed).unwrap_or(u32::MAX)
 }
 
-/// Whether `--slow` can hold `step` in progress: its action polls a status that [`rehearsal_front::faults::HOLDS`]
-/// rewrites.
+/// Whether `--slow` can hold `step` in progress: its action's poll reads a status that `--slow` rewrites
+/// ([`catalog::ActionSpec::polled`]).
 pub fn slowable(workflow: &Workflow, step: &str) -> bool {
     action_of(workflow, step).is_some_and(|action| rehearsal_front::faults::held(action).is_some())
 }

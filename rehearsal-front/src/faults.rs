@@ -15,7 +15,8 @@
 //!
 //! `--slow STEP=DURATION` holds a step's long operation in progress, since the emulator's finish at once: until
 //! DURATION (real time, already divided by the speed) after the step's first call, the finished status in the
-//! answers its poll reads is rewritten to an in-progress one ([`HOLDS`]). The calls themselves are all made.
+//! answers its poll reads is rewritten to an in-progress one ([`catalog::ActionSpec::polled`]). The calls
+//! themselves are all made.
 //!
 //! Chaos is reproducible: whether the `n`th call of an operation by a step is faulted, and how, is drawn from a
 //! generator seeded with the seed, the step, the operation and `n`, so the same seed faults the same calls
@@ -31,7 +32,8 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use catalog::ErrorName;
+use catalog::{ErrorName, PolledStatus};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::loopback::{Request, Response};
@@ -91,87 +93,18 @@ pub struct Counts {
     pub failed: usize,
 }
 
-/// A finished status, in an answer a poll reads, and the in-progress status it is held at by `--slow`.
-#[derive(Debug)]
-pub struct Held {
-    /// The AWS operation whose answer is rewritten, e.g. `DescribeDBSnapshots`.
-    pub operation: &'static str,
-    /// The status as it appears in the answer (JSON answers compacted first), e.g. `<Status>available</Status>`.
-    pub finished: &'static str,
-    pub in_progress: &'static str,
-}
-
-/// Per catalog action that polls an AWS status, the answers its poll reads and how `--slow` holds each in progress
-/// (`rds.snapshot` polls an instance's snapshot or a cluster's). An action not here cannot be
-/// slowed: `alb.deregister` (a deregistered target leaves the emulator's answer rather than stays `draining`),
-/// `rds.restore` (its `start` reads the same instances' status), and the checks, which poll no operation.
-pub const HOLDS: &[(&str, &[Held])] = &[
-    (
-        "rds.snapshot",
-        &[
-            Held {
-                operation: "DescribeDBSnapshots",
-                finished: "<Status>available</Status>",
-                in_progress: "<Status>creating</Status>",
-            },
-            Held {
-                operation: "DescribeDBClusterSnapshots",
-                finished: "<Status>available</Status>",
-                in_progress: "<Status>creating</Status>",
-            },
-        ],
-    ),
-    (
-        "ec2.image",
-        &[Held {
-            operation: "DescribeImages",
-            finished: "<imageState>available</imageState>",
-            in_progress: "<imageState>pending</imageState>",
-        }],
-    ),
-    (
-        "ecs.deploy",
-        &[Held {
-            operation: "DescribeServices",
-            finished: r#""rolloutState":"COMPLETED""#,
-            in_progress: r#""rolloutState":"IN_PROGRESS""#,
-        }],
-    ),
-    (
-        "ecs.run_task",
-        &[Held {
-            operation: "DescribeTasks",
-            finished: r#""lastStatus":"STOPPED""#,
-            in_progress: r#""lastStatus":"RUNNING""#,
-        }],
-    ),
-    (
-        "alb.register",
-        &[Held {
-            operation: "DescribeTargetHealth",
-            finished: "<State>healthy</State>",
-            in_progress: "<State>initial</State>",
-        }],
-    ),
-    (
-        "ssm.command",
-        &[Held {
-            operation: "ListCommands",
-            finished: r#""Status":"Success""#,
-            in_progress: r#""Status":"InProgress""#,
-        }],
-    ),
-];
-
-/// How `--slow` holds `action` (a catalog action's name) in progress; `None` when it cannot.
-pub fn held(action: &str) -> Option<&'static [Held]> {
-    HOLDS.iter().find(|(a, _)| *a == action).map(|(_, h)| *h)
+/// How `--slow` holds `action` (a catalog action's name) in progress: the statuses its poll reads
+/// ([`catalog::ActionSpec::polled`]); `None` when it cannot.
+pub fn held(action: &str) -> Option<&'static [PolledStatus]> {
+    catalog::action(action)
+        .map(|spec| spec.polled)
+        .filter(|polled| !polled.is_empty())
 }
 
 /// A step slowed by `--slow`: its action's status is held in progress for `real` after its first call.
 #[derive(Debug)]
 pub struct Slow {
-    pub held: &'static [Held],
+    pub held: &'static [PolledStatus],
     pub real: Duration,
 }
 
@@ -301,23 +234,39 @@ impl Faults {
     }
 }
 
-/// `answer` with `held`'s finished status rewritten to its in-progress one; a JSON body is compacted first, so
-/// that the status reads the same whatever the emulator's spacing.
-fn held_in_progress(held: &Held, answer: Vec<u8>) -> Vec<u8> {
+/// `answer` with `held`'s finished status rewritten to its in-progress one, as the answer writes the member: a
+/// JSON key (the body compacted first, so that the status reads the same whatever the emulator's spacing), else
+/// an XML element.
+fn held_in_progress(held: &PolledStatus, answer: Vec<u8>) -> Vec<u8> {
     let Some(response) = Response::parse(&answer) else {
         return answer;
     };
-    let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {
-        Ok(json) => json.to_string(),
-        Err(_) => String::from_utf8_lossy(&response.body).into_owned(),
-    };
-    if !body.contains(held.finished) {
+    let (body, finished, in_progress) =
+        match serde_json::from_slice::<serde_json::Value>(&response.body) {
+            Ok(json) => {
+                let member = |value: &str| format!("{}:{}", json!(held.member), json!(value));
+                (
+                    json.to_string(),
+                    member(held.finished),
+                    member(held.in_progress),
+                )
+            }
+            Err(_) => {
+                let element = |value: &str| format!("<{0}>{value}</{0}>", held.member);
+                (
+                    String::from_utf8_lossy(&response.body).into_owned(),
+                    element(held.finished),
+                    element(held.in_progress),
+                )
+            }
+        };
+    if !body.contains(&finished) {
         return answer;
     }
     let content_type = crate::loopback::header(&response.head, "content-type")
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let body = body.replace(held.finished, held.in_progress);
+    let body = body.replace(&finished, &in_progress);
     response.with_body(&content_type, &[], body.into_bytes())
 }
 

@@ -651,10 +651,10 @@ pub fn param_type(span: Span, key: &str, want: ValueType, found: &str) -> Diagno
     Diagnostic::new(
         Code::ParamType,
         span,
-        format!("`{key}` expects {}, found {found}", type_phrase(want)),
+        format!("`{key}` expects {}, found {found}", want.phrase()),
     )
-    .label(format!("expected {}", type_phrase(want)))
-    .help(example(want))
+    .label(format!("expected {}", want.phrase()))
+    .help(want.how_to_write())
 }
 
 pub fn duration_reference(span: Span, key: &str) -> Diagnostic {
@@ -669,7 +669,7 @@ pub fn not_interpolable(span: Span, reference: &str, ty: ValueType, key: &str) -
         span,
         format!(
             "`{reference}` is {} and cannot be interpolated into `{key}`",
-            type_phrase(ty)
+            ty.phrase()
         ),
     )
     .label("not a string, number or bool")
@@ -1024,7 +1024,10 @@ pub fn trigger_unknown_input(span: Span, name: &str, suggestion: Option<String>)
         format!("[trigger].input fills unknown input `{name}`"),
     )
     .label("not declared in [input]")
-    .help(suggestion.unwrap_or_else(|| format!("declare it: [input] {name} = {{ type = \"string\" }}")))
+    .help(
+        suggestion
+            .unwrap_or_else(|| format!("declare it: [input] {name} = {{ type = \"string\" }}")),
+    )
 }
 
 pub fn trigger_missing_input(span: Span, name: &str) -> Diagnostic {
@@ -1415,34 +1418,6 @@ pub fn timeout_below_estimate(
     } else {
         "give the step its own `timeout`, longer than its estimate"
     })
-}
-
-pub fn type_phrase(ty: ValueType) -> &'static str {
-    match ty {
-        ValueType::String => "a string",
-        ValueType::Number => "a number",
-        ValueType::Bool => "a bool",
-        ValueType::StringList => "a list of strings",
-        ValueType::StringMap => "a table of strings",
-        ValueType::Duration => "a duration",
-        ValueType::Targets => "targets",
-        ValueType::Series => "a series of datapoints",
-    }
-}
-
-fn example(ty: ValueType) -> &'static str {
-    match ty {
-        ValueType::String => "write a string, e.g. \"webapp\" or \"${input.name}\"",
-        ValueType::Number => "write a number, e.g. 200",
-        ValueType::Bool => "write true or false",
-        ValueType::StringList => "write a list, e.g. [\"a\", \"b\"]",
-        ValueType::StringMap => "write a table, e.g. { Name = \"web\" }",
-        ValueType::Duration => "write a duration, e.g. \"2m\"",
-        ValueType::Targets => "write [\"i-0abc:80\"], or pass \"${steps.<drain>.targets}\"",
-        ValueType::Series => {
-            "pass it to nothing: a series is for reading in the execution's record"
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use toml::de::DeValue;
 use crate::condition;
 use crate::graph::{self, Ancestors, Dag};
 use crate::model::{
-    AlarmField, Condition, DEFAULT_COOLDOWN_SECS, ExecutionField, FailureField, Input, Reference, Resource,
-    Segment, Step, StepRead, Trigger, Value, Workflow,
+    AlarmField, Condition, DEFAULT_COOLDOWN_SECS, ExecutionField, FailureField, Input, Reference,
+    Resource, Segment, Step, StepRead, Trigger, Value, Workflow,
 };
 use crate::raw::RawStep;
 use crate::safety;
@@ -191,10 +191,12 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
 
 /// The names `[trigger].input` fills, whatever their values.
 fn trigger_fills(root: &Table<'_, '_>) -> Vec<String> {
-    let fills = root.get("trigger").and_then(|trigger| match trigger.get_ref() {
-        DeValue::Table(t) => t.get("input"),
-        _ => None,
-    });
+    let fills = root
+        .get("trigger")
+        .and_then(|trigger| match trigger.get_ref() {
+            DeValue::Table(t) => t.get("input"),
+            _ => None,
+        });
     match fills.map(|f| f.get_ref()) {
         Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
         _ => Vec::new(),
@@ -481,9 +483,9 @@ impl<'s> Lowerer<'s> {
         for (name, span, value) in table.entries() {
             let resource = match value.get_ref() {
                 DeValue::String(text) => Some(Resource::Text(text.to_string())),
-                DeValue::Array(_) => table
-                    .strings(name, "[resources]", self.sink)
-                    .map(|items| Resource::List(items.into_iter().map(|(s, _)| s.to_owned()).collect())),
+                DeValue::Array(_) => table.strings(name, "[resources]", self.sink).map(|items| {
+                    Resource::List(items.into_iter().map(|(s, _)| s.to_owned()).collect())
+                }),
                 other => {
                     self.sink.push(codes::wrong_type(
                         value.span(),
@@ -494,7 +496,10 @@ impl<'s> Lowerer<'s> {
                     None
                 }
             };
-            match (self.identifier(name, span, "resource name", MAX_NAME_LEN), resource) {
+            match (
+                self.identifier(name, span, "resource name", MAX_NAME_LEN),
+                resource,
+            ) {
                 (true, Some(resource)) => {
                     resources.insert(name.to_owned(), resource);
                 }
@@ -985,7 +990,7 @@ impl<'s> Lowerer<'s> {
                 if ty.fits(want) {
                     Some(value)
                 } else {
-                    self.sink.push(mismatch(codes::type_phrase(ty)));
+                    self.sink.push(mismatch(ty.phrase()));
                     None
                 }
             }
@@ -1055,7 +1060,9 @@ impl<'s> Lowerer<'s> {
             return match self.resolve(path, spans.at(range.clone()), scope, context, refs)? {
                 Resolved::Reference(reference, ty) => Some((Value::Ref(reference), ty)),
                 Resolved::Text(text) => Some((Value::Literal(text.into()), ValueType::String)),
-                Resolved::List(items) => Some((Value::Literal(items.into()), ValueType::StringList)),
+                Resolved::List(items) => {
+                    Some((Value::Literal(items.into()), ValueType::StringList))
+                }
             };
         }
         let mut lowered: Vec<Segment> = Vec::new();

@@ -1,45 +1,11 @@
 //! The JSON Schema of the language, derived from the action catalog, for `#:schema` in taplo and
 //! Even Better TOML. It describes shapes for completion; `stepback check` remains the authority.
 
-use catalog::{ActionSpec, Constraint, ParamSpec, ValueType, metric};
+use catalog::{ActionSpec, DURATION_PATTERN};
 use serde_json::{Map, Value, json};
 
 /// Descriptions are copied as written (into the ASL `Comment`, for one): never interpolated.
 const PLAIN_TEXT: &str = "plain text for people; `${...}` in it is not interpolated";
-const DURATION_PATTERN: &str = r"^([0-9]+ ?[a-z]+ ?)+$";
-
-/// A param's schema. With allowed values (or a statistic's form), a literal string (or each item of a list) must
-/// be one of them; a reference is checked when the step runs.
-fn value_schema(param: &ParamSpec) -> Value {
-    let reference = json!({ "type": "string", "pattern": r"^\$\{[A-Za-z0-9_.]+\}$" });
-    let a_reference = json!({ "type": "string", "pattern": r"\$\{" });
-    let string = if param.constraint == Constraint::Statistic {
-        json!({ "anyOf": [{ "type": "string", "pattern": metric::STATISTIC_PATTERN }, a_reference] })
-    } else if param.allowed.is_empty() {
-        json!({ "type": "string" })
-    } else {
-        json!({ "anyOf": [{ "enum": param.allowed }, a_reference] })
-    };
-    let schema = match param.ty {
-        ValueType::String => string,
-        ValueType::Number => json!({ "anyOf": [{ "type": "number" }, reference] }),
-        ValueType::Bool => json!({ "anyOf": [{ "type": "boolean" }, reference] }),
-        ValueType::StringList | ValueType::Targets => {
-            json!({ "anyOf": [{ "type": "array", "items": string }, reference] })
-        }
-        ValueType::StringMap => {
-            json!({ "type": "object", "additionalProperties": { "type": "string" } })
-        }
-        ValueType::Duration => json!({ "type": "string", "pattern": DURATION_PATTERN }),
-        // No param takes one ([`ValueType::Series`]).
-        ValueType::Series => json!({ "type": "array" }),
-    };
-    let mut schema = schema;
-    if let Value::Object(map) = &mut schema {
-        map.insert("description".into(), param.doc.into());
-    }
-    schema
-}
 
 fn retry_schema() -> Value {
     json!({
@@ -86,7 +52,7 @@ fn step_schema(action: &ActionSpec, on_failure: bool) -> Value {
         properties.insert("allow_unguarded".into(), json!({ "type": "boolean", "description": "accept running without a backup before it" }));
     }
     for param in action.params {
-        properties.insert(param.name.into(), value_schema(param));
+        properties.insert(param.name.into(), param.json_schema());
     }
     let required: Vec<&str> = std::iter::once("action")
         .chain(action.params.iter().filter(|p| p.required).map(|p| p.name))

@@ -46,6 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: HOUR,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: PAGING_FUNCTION,
     user_facing: true,
 };

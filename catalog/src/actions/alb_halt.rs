@@ -38,6 +38,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: PAGING_FUNCTION,
     user_facing: true,
 };

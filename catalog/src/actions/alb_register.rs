@@ -2,7 +2,7 @@
 
 use crate::params::{ValueType as T, output, param};
 use crate::resources::{ANY_SERVICE, TARGET_GROUP};
-use crate::spec::{ActionSpec, Changes, FUNCTION, MINUTE, RETRY_START, Runtime};
+use crate::spec::{ActionSpec, Changes, FUNCTION, MINUTE, PolledStatus, RETRY_START, Runtime};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -38,6 +38,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 30 * MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[PolledStatus {
+        operation: "DescribeTargetHealth",
+        member: "State",
+        finished: "healthy",
+        in_progress: "initial",
+    }],
     function: FUNCTION,
     user_facing: true,
 };

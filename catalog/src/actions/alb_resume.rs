@@ -32,6 +32,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

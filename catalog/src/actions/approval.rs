@@ -36,6 +36,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: HOUR,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

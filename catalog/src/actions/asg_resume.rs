@@ -30,6 +30,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     changes: &[Changes::of("Auto Scaling group", &["group"])],
     user_facing: true,

@@ -31,6 +31,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 30 * MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

@@ -45,6 +45,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 15 * MINUTE,
     guards: &[],
     poll_interval: Some(("interval", 10)),
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 5 * MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: PAGING_FUNCTION,
     changes: &[],
     user_facing: true,

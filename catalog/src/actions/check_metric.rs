@@ -87,6 +87,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 30 * MINUTE,
     guards: &[],
     poll_interval: Some(("period", metric::DEFAULT_PERIOD_SECS)),
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

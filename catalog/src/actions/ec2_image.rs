@@ -1,7 +1,7 @@
 //! `ec2.image`.
 
 use crate::params::{ValueType as T, optional, output, param};
-use crate::spec::{ActionSpec, FUNCTION, HOUR, MINUTE, RETRY_START, Runtime};
+use crate::spec::{ActionSpec, FUNCTION, HOUR, MINUTE, PolledStatus, RETRY_START, Runtime};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -46,6 +46,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 2 * HOUR,
     guards: &[],
     poll_interval: None,
+    polled: &[PolledStatus {
+        operation: "DescribeImages",
+        member: "imageState",
+        finished: "available",
+        in_progress: "pending",
+    }],
     function: FUNCTION,
     user_facing: true,
 };

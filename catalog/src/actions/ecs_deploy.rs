@@ -2,7 +2,9 @@
 
 use crate::params::{ValueType as T, optional, output, param};
 use crate::resources::{SERVICE, TASK_ROLES};
-use crate::spec::{ActionSpec, Changes, HOUR, MINUTE, PAGING_FUNCTION, RETRY_START, Runtime};
+use crate::spec::{
+    ActionSpec, Changes, HOUR, MINUTE, PAGING_FUNCTION, PolledStatus, RETRY_START, Runtime,
+};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -79,6 +81,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: HOUR,
     guards: &[],
     poll_interval: None,
+    polled: &[PolledStatus {
+        operation: "DescribeServices",
+        member: "rolloutState",
+        finished: "COMPLETED",
+        in_progress: "IN_PROGRESS",
+    }],
     function: PAGING_FUNCTION,
     user_facing: true,
 };

@@ -2,7 +2,9 @@
 
 use crate::params::{Shell, ValueType as T, optional, output, param};
 use crate::resources::{TASK_DEFINITION, TASK_ROLES};
-use crate::spec::{ActionSpec, FUNCTION, Guard, GuardKind, HOUR, MINUTE, RETRY_START, Runtime};
+use crate::spec::{
+    ActionSpec, FUNCTION, Guard, GuardKind, HOUR, MINUTE, PolledStatus, RETRY_START, Runtime,
+};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -97,6 +99,14 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         required: false,
     }],
     poll_interval: None,
+    polled: &[
+        PolledStatus {
+            operation: "DescribeTasks",
+            member: "lastStatus",
+            finished: "STOPPED",
+            in_progress: "RUNNING",
+        },
+    ],
     function: FUNCTION,
     user_facing: true,
 };

@@ -136,6 +136,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: MINUTE,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: false,
 };

@@ -205,6 +205,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         },
     ],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };

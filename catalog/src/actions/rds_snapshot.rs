@@ -4,7 +4,7 @@ use crate::params::{RDS_ID_BYTES, ValueType as T, optional, output};
 use crate::resources::{
     CLUSTER_SNAPSHOT_TAKEN, DB_CLUSTER, DB_INSTANCE, KMS_DESCRIBE, KMS_THROUGH_RDS, SNAPSHOT_TAKEN,
 };
-use crate::spec::{ActionSpec, FUNCTION, HOUR, MINUTE, RETRY_START, Runtime};
+use crate::spec::{ActionSpec, FUNCTION, HOUR, MINUTE, PolledStatus, RETRY_START, Runtime};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -76,6 +76,20 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 2 * HOUR,
     guards: &[],
     poll_interval: None,
+    polled: &[
+        PolledStatus {
+            operation: "DescribeDBSnapshots",
+            member: "Status",
+            finished: "available",
+            in_progress: "creating",
+        },
+        PolledStatus {
+            operation: "DescribeDBClusterSnapshots",
+            member: "Status",
+            finished: "available",
+            in_progress: "creating",
+        },
+    ],
     function: FUNCTION,
     user_facing: true,
 };

@@ -2,7 +2,8 @@
 
 use crate::params::{Shell, ValueType as T, optional, output, param};
 use crate::spec::{
-    ActionSpec, Changes, Guard, GuardKind, HOUR, MINUTE, PAGING_FUNCTION, RETRY_START, Runtime,
+    ActionSpec, Changes, Guard, GuardKind, HOUR, MINUTE, PAGING_FUNCTION, PolledStatus,
+    RETRY_START, Runtime,
 };
 use crate::{Grant, Need};
 
@@ -67,6 +68,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         required: false,
     }],
     poll_interval: None,
+    polled: &[PolledStatus {
+        operation: "ListCommands",
+        member: "Status",
+        finished: "Success",
+        in_progress: "InProgress",
+    }],
     function: PAGING_FUNCTION,
     user_facing: true,
 };

@@ -18,6 +18,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: 0,
     guards: &[],
     poll_interval: None,
+    polled: &[],
     function: FUNCTION,
     user_facing: true,
 };
