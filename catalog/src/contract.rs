@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Bumped on any change that an older Lambda or state machine would misread.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The serde names of the fields of [`Request`], [`Execution`] and [`Response`], for the compiler's payload
 /// templates and selectors. `every_field_name_is_a_serde_name` keeps them equal to the types.
@@ -32,6 +32,8 @@ pub mod field {
     pub const PROGRESS: &str = "progress";
     pub const ERROR: &str = "error";
     pub const CAUSE: &str = "cause";
+    /// With `done`: [`crate::changed::line`].
+    pub const CHANGED: &str = "changed";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +115,10 @@ pub struct Response {
     /// The request's `poll`, answered back unchanged.
     #[serde(default)]
     pub poll: Option<u64>,
+    /// With `done` (not a check's): what the step changed, one line ([`crate::changed::line`]), which the
+    /// failure path lists as `${failure.completed}`.
+    #[serde(default)]
+    pub changed: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +211,7 @@ mod tests {
             error: None,
             cause: None,
             poll: None,
+            changed: None,
         };
         let json = serde_json::to_value(&response).unwrap_or_default();
         for field in [
@@ -214,6 +221,7 @@ mod tests {
             field::ERROR,
             field::CAUSE,
             field::POLL,
+            field::CHANGED,
         ] {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
@@ -279,10 +287,11 @@ mod tests {
             error: None,
             cause: None,
             poll: None,
+            changed: None,
         };
         use field::{
-            ACTION, CAUSE, ERROR, EXECUTION, EXECUTION_ID, EXECUTION_NAME, OPERATION, OUTPUT,
-            PARAMS, POLL, PROGRESS, STATE, STATE_MACHINE, STATUS, STEP, TASK_TOKEN,
+            ACTION, CAUSE, CHANGED, ERROR, EXECUTION, EXECUTION_ID, EXECUTION_NAME, OPERATION,
+            OUTPUT, PARAMS, POLL, PROGRESS, STATE, STATE_MACHINE, STATUS, STEP, TASK_TOKEN,
         };
         assert_eq!(
             keys(&request),
@@ -311,7 +320,8 @@ mod tests {
                 PROGRESS,
                 ERROR,
                 CAUSE,
-                POLL
+                POLL,
+                CHANGED
             ])
         );
     }

@@ -8,6 +8,7 @@
 //! This crate does no IO and links nothing but serde (and strsim, for [`closest`]).
 
 mod actions;
+pub mod changed;
 pub mod contract;
 mod errors;
 pub mod iam;

@@ -11,7 +11,8 @@
 //! `$.steps.<id>.failure` and ends normally; once every branch has ended, a Choice after the `Parallel` raises
 //! the first recorded failure (at the top level into the failure path, in a nested branch by ending that
 //! branch too). The failure path first fills a missing `Error` or `Cause` and decodes a Lambda's JSON error,
-//! then runs the `[on_failure]` steps.
+//! and, when an `[on_failure]` step reads `${failure.completed}`, lists the steps done by then from their records
+//! (each keeps the line its Lambda answered, `catalog::changed`), then runs the `[on_failure]` steps.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -19,7 +20,7 @@ use catalog::contract::{Operation, Status, VERSION, field};
 use catalog::{ErrorName, HeldBack, LAMBDA_FUNCTION_TIMEOUTS, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
-use workflow::model::{AlarmField, Reference, Step, Value};
+use workflow::model::{AlarmField, FailureField, Reference, Step, Value};
 
 use crate::CompileError;
 use crate::asl;
@@ -41,6 +42,10 @@ const MAX_NAME: usize = 80;
 /// console may carry neither; in real Step Functions a path to a missing field is a `States.Runtime` error).
 const NO_ERROR: &str = "unnamed error";
 const NO_CAUSE: &str = "no cause given";
+/// Where the failure path lists the steps done before the failure (`${failure.completed}`), and the list when
+/// no step was.
+const COMPLETED: &str = "$.failure.completed";
+const NONE_COMPLETED: &str = "none";
 /// How a Lambda function error's `Cause` starts: the runtime's `{"errorType", "errorMessage"}` as JSON (the
 /// Rust runtime writes `errorType` first, others `errorMessage`).
 const LAMBDA_ERROR_PATTERNS: [&str; 2] = ["{\"errorType\"*", "{\"errorMessage\"*"];
@@ -85,6 +90,7 @@ pub fn lower(
             .filter_map(|read| workflow.steps.get(read.to))
             .map(|step| step.id.clone())
             .collect(),
+        listed: listed(workflow, tree),
     };
     let mut top = Scope {
         states: Vec::new(),
@@ -197,6 +203,9 @@ struct Lowering<'a> {
     /// The steps whose outputs a later step or `when` reads: only their outputs stay in the state data, the
     /// others' only in the history (the task's result), where the audit reads them.
     carried: BTreeSet<String>,
+    /// The steps that `${failure.completed}` lists when they are done ([`listed`]): each keeps its Lambda's
+    /// `changed` line.
+    listed: Vec<usize>,
 }
 
 impl Lowering<'_> {
@@ -470,14 +479,23 @@ impl Lowering<'_> {
         }]
     }
 
-    /// The fields of a task's response that the step keeps at `$.steps.<id>`: `output` only when read.
+    /// The fields of a task's response that the step keeps at `$.steps.<id>`: `output` only when read,
+    /// `changed` only when `${failure.completed}` lists the step.
     fn kept<'f>(&self, step: &Step, fields: &[&'f str]) -> Vec<&'f str> {
         let carried = self.carried.contains(&step.id);
+        let listed = self.is_listed(step);
         fields
             .iter()
             .copied()
             .filter(|&f| carried || f != field::OUTPUT)
+            .filter(|&f| listed || f != field::CHANGED)
             .collect()
+    }
+
+    fn is_listed(&self, step: &Step) -> bool {
+        self.listed
+            .iter()
+            .any(|&i| self.workflow.steps.get(i).is_some_and(|s| s.id == step.id))
     }
 
     fn step_id(&self, index: usize) -> Option<&str> {
@@ -625,11 +643,18 @@ impl Lowering<'_> {
                     comment: Some(describe(step)),
                     resource: LAMBDA_INVOKE_WITH_TOKEN.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
-                    // SendTaskSuccess's output is the approval: {"approved_by", "comment"}.
-                    result_selector: Some(if self.carried.contains(&step.id) {
-                        json!({ field::STATUS: Status::Done, computed(field::OUTPUT): "$" })
-                    } else {
-                        json!({ field::STATUS: Status::Done })
+                    // SendTaskSuccess's output is the approval: {"approved_by", "comment"}, or whatever the
+                    // console sent, so `changed` is written here rather than read from it.
+                    result_selector: Some({
+                        let mut kept = json!({ field::STATUS: Status::Done });
+                        if self.carried.contains(&step.id) {
+                            kept[computed(field::OUTPUT)] = json!("$");
+                        }
+                        if self.is_listed(step) {
+                            kept[field::CHANGED] =
+                                json!(format!("{} → approved", step.action.name));
+                        }
+                        kept
                     }),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
@@ -652,7 +677,7 @@ impl Lowering<'_> {
                     resource: LAMBDA_INVOKE.to_owned(),
                     parameters: Some(self.invoke_parameters(step, payload)),
                     result_selector: Some(response_selector(
-                        &self.kept(step, &[field::STATUS, field::OUTPUT]),
+                        &self.kept(step, &[field::STATUS, field::OUTPUT, field::CHANGED]),
                     )),
                     result_path: Some(ResultPath::At(step_path(&step.id, ""))),
                     output_path,
@@ -731,7 +756,7 @@ impl Lowering<'_> {
         let wait = step_path(id, "wait");
 
         let (transition, output_path) = scope.exit(next);
-        let kept = self.kept(step, &[field::STATUS, field::OUTPUT]);
+        let kept = self.kept(step, &[field::STATUS, field::OUTPUT, field::CHANGED]);
         let poll_fields = self.kept(step, &POLL_FIELDS);
         let done = self.name(
             &format!("{id}: done"),
@@ -1056,9 +1081,126 @@ impl Lowering<'_> {
         let Transition::Next(steps) = next else {
             return String::new();
         };
+        let steps = if self.listed.is_empty() {
+            steps
+        } else {
+            self.lower_completed(scope, steps)
+        };
         let decoded = self.lower_lambda_error(scope, steps);
         let with_cause = self.fill_missing(scope, "Cause", NO_CAUSE, decoded);
         self.fill_missing(scope, "Error", NO_ERROR, with_cause)
+    }
+
+    /// `${failure.completed}`: `$.failure.completed` starts empty; for each listed step in declaration order a
+    /// Choice finds whether its record holds a `changed` line (only a done step's does: a skipped, failed or
+    /// unrun step's record has none, or there is no record) and a Pass adds `[<id>: <line>]`; an empty list
+    /// ends as `none`. Ordered rules: the type test only sees a line that is present. Each item is bracketed
+    /// rather than separated, since no state can know which item is the first without states that some
+    /// workflows never reach. Returns the entry.
+    fn lower_completed(&mut self, scope: &mut Scope, next: String) -> String {
+        let ids: Vec<String> = self
+            .listed
+            .iter()
+            .map(|&i| self.workflow.steps[i].id.clone())
+            .collect();
+        self.overhead_events +=
+            events::PASS + 2 * events::CHOICE + ids.len() as u64 * (events::CHOICE + events::PASS);
+        let none = self.name(
+            "Completed: none",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some("no step was done before the failure".to_owned()),
+                    result: Some(json!(NONE_COMPLETED)),
+                    result_path: Some(ResultPath::At(COMPLETED.to_owned())),
+                    ..Pass::to(Transition::Next(next.clone()))
+                })
+            },
+            scope,
+        );
+        let mut next = self.name(
+            "Completed: any?",
+            |_| {
+                State::Choice(Choice {
+                    comment: None,
+                    choices: vec![ChoiceRule {
+                        rule: Rule::Test {
+                            variable: COMPLETED.to_owned(),
+                            test: Test::Compare(
+                                Comparison::StringEquals,
+                                Operand::Literal(json!("")),
+                            ),
+                        },
+                        next: none,
+                    }],
+                    default: Some(next),
+                })
+            },
+            scope,
+        );
+        for id in ids.iter().rev() {
+            let line = step_path(id, field::CHANGED);
+            let add = {
+                let next = next.clone();
+                // Step ids are `[a-z_][a-z0-9_]*`: nothing an intrinsic string escapes (`payload::plain`).
+                let format = format!("States.Format('{{}}[{id}: {{}}]', {COMPLETED}, {line})");
+                self.name(
+                    &format!("Completed: {id}"),
+                    |_| {
+                        State::Pass(Pass {
+                            comment: Some("the step was done: add what it changed".to_owned()),
+                            parameters: Some(json!({
+                                "step.$": "$.failure.step",
+                                "Error.$": "$.failure.Error",
+                                "Cause.$": "$.failure.Cause",
+                                "completed.$": format,
+                            })),
+                            result_path: Some(raised()),
+                            ..Pass::to(Transition::Next(next))
+                        })
+                    },
+                    scope,
+                )
+            };
+            let not = |test: TypeTest| Rule::Test {
+                variable: line.clone(),
+                test: Test::Is(test, false),
+            };
+            let choices = vec![
+                ChoiceRule {
+                    rule: not(TypeTest::IsPresent),
+                    next: next.clone(),
+                },
+                ChoiceRule {
+                    rule: not(TypeTest::IsString),
+                    next: next.clone(),
+                },
+            ];
+            next = self.name(
+                &format!("Completed: {id}?"),
+                |_| {
+                    State::Choice(Choice {
+                        comment: None,
+                        choices,
+                        default: Some(add),
+                    })
+                },
+                scope,
+            );
+        }
+        self.name(
+            "Completed: list",
+            |_| {
+                State::Pass(Pass {
+                    comment: Some(
+                        "list the steps done before the failure, with what each changed".to_owned(),
+                    ),
+                    result: Some(json!("")),
+                    result_path: Some(ResultPath::At(COMPLETED.to_owned())),
+                    ..Pass::to(Transition::Next(next))
+                })
+            },
+            scope,
+        )
     }
 
     /// A Choice before the final `Fail`: a `States.*` error (a task's `States.Timeout`, say) cannot end the
@@ -1085,7 +1227,12 @@ impl Lowering<'_> {
                 scope,
             )
         };
-        let timed_out = renamed(self, "Rollback failed: timed out", ErrorName::Timeout, scope);
+        let timed_out = renamed(
+            self,
+            "Rollback failed: timed out",
+            ErrorName::Timeout,
+            scope,
+        );
         let reserved = renamed(
             self,
             "Rollback failed: Step Functions error",
@@ -1728,13 +1875,14 @@ fn contract_payload(action: &str, step: &str, params: Map<String, Json>) -> Map<
 }
 
 /// The fields of a `start` or `poll` response that a polling loop reads.
-const POLL_FIELDS: [&str; 6] = [
+const POLL_FIELDS: [&str; 7] = [
     field::STATUS,
     field::OUTPUT,
     field::STATE,
     field::PROGRESS,
     field::ERROR,
     field::CAUSE,
+    field::CHANGED,
 ];
 
 /// A payload key whose value is a path or an intrinsic: `<field>.$`.
@@ -1761,6 +1909,65 @@ fn failure_record(step: &str, next: &str) -> State {
         result_path: Some(ResultPath::At("$.failure.step".to_owned())),
         ..Pass::to(Transition::Next(next.to_owned()))
     })
+}
+
+/// The steps that `${failure.completed}` lists, by index in declaration order, when an `[on_failure]` step reads
+/// it: every step of `[steps]` that runs a Lambda and can be done when a failure comes, i.e. that some step which
+/// can fail does not precede in the compiled nesting (`tree`). A step that every failing step precedes is never
+/// done before a failure: listing it would add states that no execution reaches.
+pub(crate) fn listed(workflow: &Workflow, tree: Option<&Tree>) -> Vec<usize> {
+    let Some(tree) = tree.filter(|_| workflow.reads_failure(FailureField::Completed)) else {
+        return Vec::new();
+    };
+    let mut before = vec![BTreeSet::new(); workflow.steps.len()];
+    preceding(tree, &BTreeSet::new(), &mut before);
+    let runs = |step: &Step| {
+        step.action.runtime != Runtime::Native
+            && !matches!(
+                step.when.as_ref().map(condition::lower),
+                Some(Ok(Folded::Never))
+            )
+    };
+    let can_fail: Vec<usize> = (0..workflow.steps.len())
+        .filter(|&i| {
+            workflow
+                .steps
+                .get(i)
+                .is_some_and(|s| runs(s) && !s.continue_on_error)
+        })
+        .collect();
+    (0..workflow.steps.len())
+        .filter(|&i| workflow.steps.get(i).is_some_and(runs))
+        .filter(|&i| {
+            can_fail
+                .iter()
+                .any(|&j| j != i && !before.get(i).is_some_and(|b| b.contains(&j)))
+        })
+        .collect()
+}
+
+/// For each step of `tree`, the steps that end before it starts: those of the earlier parts of every series it
+/// is in.
+fn preceding(tree: &Tree, prefix: &BTreeSet<usize>, before: &mut [BTreeSet<usize>]) {
+    match tree {
+        Tree::Step(i) => {
+            if let Some(slot) = before.get_mut(*i) {
+                *slot = prefix.clone();
+            }
+        }
+        Tree::Series(children) => {
+            let mut prefix = prefix.clone();
+            for child in children {
+                preceding(child, &prefix, before);
+                prefix.extend(child.steps());
+            }
+        }
+        Tree::Parallel(children) => {
+            for child in children {
+                preceding(child, prefix, before);
+            }
+        }
+    }
 }
 
 /// Where a `Catch` on the way to the failure path puts Step Functions' error output `{Error, Cause}`.

@@ -24,6 +24,8 @@ pub fn path(reference: &Reference) -> String {
         // Step Functions' own error-output fields, made whole by the failure path before any step reads them.
         Reference::Failure(FailureField::Error) => "$.failure.Error".to_owned(),
         Reference::Failure(FailureField::Cause) => "$.failure.Cause".to_owned(),
+        // Listed by the failure path from the done steps' records (`lower::Lowering::lower_completed`).
+        Reference::Failure(FailureField::Completed) => "$.failure.completed".to_owned(),
         // `${alarm.*}` is only legal in `[trigger].input`, which the machine's first states fill from the event.
         Reference::Alarm(field) => format!("$.alarm.{}", format!("{field:?}").to_lowercase()),
     }

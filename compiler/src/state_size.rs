@@ -29,6 +29,10 @@ const MARK_BYTES: usize = 32;
 const POLLING_BYTES: usize = 128 + catalog::TEXT_BYTES + catalog::PROGRESS_BYTES;
 /// A failure record without its cause: `step`, `Error` and the decoded Lambda error's type.
 const FAILURE_BYTES: usize = 1024;
+/// A step's `changed` line in its record: `,"changed":` and the line as JSON.
+const CHANGED_IN_RECORD: usize = 12 + catalog::changed::CHANGED_BYTES;
+/// The line again in `${failure.completed}`, as `[<id>: <line>]` (the id counted apart), without its quotes.
+const CHANGED_IN_LIST: usize = 4 + catalog::changed::CHANGED_BYTES;
 /// A number input as JSON; a bool is shorter.
 const NUMBER_BYTES: usize = 24;
 
@@ -69,6 +73,9 @@ pub enum Carried {
     /// A polling step's record while it polls (one at a time in a state), without its last answer's cause,
     /// which the failure part holds.
     Polling(String),
+    /// What `${failure.completed}` lists: each listed step's `changed` line in its record, and again in the
+    /// list the failure path builds.
+    Completed,
 }
 
 impl std::fmt::Display for Carried {
@@ -85,6 +92,7 @@ impl std::fmt::Display for Carried {
             Carried::BranchFailures(n) => write!(f, "the failures {n} branches may record"),
             Carried::Failure => f.write_str("the failure record"),
             Carried::Polling(step) => write!(f, "`{step}`'s polling record"),
+            Carried::Completed => f.write_str("the steps' lines for `${failure.completed}`"),
         }
     }
 }
@@ -141,10 +149,14 @@ pub fn state_size(workflow: &Workflow, tree: Option<&Tree>) -> StateSize {
             failing * (longest_id + CAUSE_BYTES),
         ));
     }
+    let listed: BTreeSet<&str> = crate::lower::listed(workflow, tree)
+        .into_iter()
+        .filter_map(|i| workflow.steps.get(i).map(|s| s.id.as_str()))
+        .collect();
     let handed_back: usize = handed
         .iter()
         .filter_map(|&i| workflow.steps.get(i))
-        .map(outputs_bytes)
+        .map(|s| outputs_bytes(s) + usize::from(listed.contains(s.id.as_str())) * CHANGED_IN_RECORD)
         .sum();
     if handed_back > 0 {
         parts.push((Carried::HandedBack, handed_back));
@@ -158,6 +170,13 @@ pub fn state_size(workflow: &Workflow, tree: Option<&Tree>) -> StateSize {
         parts.push((Carried::Polling(step.id.clone()), POLLING_BYTES));
     }
     parts.push((Carried::Failure, 2 * CAUSE_BYTES + FAILURE_BYTES));
+    let completed: usize = listed
+        .iter()
+        .map(|id| CHANGED_IN_RECORD + id.len() + CHANGED_IN_LIST)
+        .sum();
+    if completed > 0 {
+        parts.push((Carried::Completed, completed));
+    }
     let bytes = ENVELOPE_BYTES + parts.iter().map(|(_, b)| b).sum::<usize>();
     let mut parts: Vec<Part> = parts
         .into_iter()

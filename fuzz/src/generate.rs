@@ -420,7 +420,15 @@ fn reference(
     if ty == ValueType::String {
         paths.extend(["execution.name", "execution.id", "resources.topic"].map(String::from));
         if on_failure {
-            paths.extend(["failure.step", "failure.error", "failure.cause"].map(String::from));
+            paths.extend(
+                [
+                    "failure.step",
+                    "failure.error",
+                    "failure.cause",
+                    "failure.completed",
+                ]
+                .map(String::from),
+            );
         }
     }
     let path = if paths.is_empty() || odd(u, 1, 10)? {

@@ -44,7 +44,10 @@ impl ActionError {
             SdkError::ServiceError(context) => {
                 let code = context.err().code().unwrap_or("an unnamed error");
                 let status = context.raw().status().as_u16();
-                let message = context.err().message().map_or("no message".to_owned(), one_line);
+                let message = context
+                    .err()
+                    .message()
+                    .map_or("no message".to_owned(), one_line);
                 (
                     classify(code, status),
                     format!("{code} (HTTP {status}): {message}"),
@@ -90,7 +93,10 @@ fn causes(error: &(dyn Error + 'static)) -> String {
 
 /// `text` on one line, its whitespace runs one space each, cut to [`PART_BYTES`].
 fn one_line(text: &str) -> String {
-    cut(text.split_whitespace().collect::<Vec<_>>().join(" "), PART_BYTES)
+    cut(
+        text.split_whitespace().collect::<Vec<_>>().join(" "),
+        PART_BYTES,
+    )
 }
 
 /// `text` in at most `limit` bytes: when longer, cut at a character boundary, saying how much was left out.
@@ -165,12 +171,17 @@ mod tests {
             "<p>Traceback (most recent call last):</p>\n".repeat(60)
         );
         let response = || {
-            let mut raw = HttpResponse::new(StatusCode::try_from(500).expect("a status"), SdkBody::from(page.clone()));
-            raw.headers_mut().insert("x-amzn-requestid", "0f4c1b2a-request");
+            let mut raw = HttpResponse::new(
+                StatusCode::try_from(500).expect("a status"),
+                SdkBody::from(page.clone()),
+            );
+            raw.headers_mut()
+                .insert("x-amzn-requestid", "0f4c1b2a-request");
             raw
         };
         let garbled: Box<dyn Error + Send + Sync> = "expected `{` at line 1 column 1".into();
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
         let unnamed = RunTaskError::generic(ErrorMetadata::builder().message(&page).build());
         let cases: Vec<(SdkError<RunTaskError, HttpResponse>, &str)> = vec![
             (
@@ -190,8 +201,17 @@ mod tests {
             let message = ActionError::aws("run task", error).message;
             assert!(message.starts_with(starts), "{message}");
             assert!(!message.contains('\n'), "{message}");
-            assert!(message.len() <= 2 * PART_BYTES, "{} bytes: {message}", message.len());
-            for debug in ["HttpResponse", "SdkBody", "x-amzn-requestid", "ConnectorError"] {
+            assert!(
+                message.len() <= 2 * PART_BYTES,
+                "{} bytes: {message}",
+                message.len()
+            );
+            for debug in [
+                "HttpResponse",
+                "SdkBody",
+                "x-amzn-requestid",
+                "ConnectorError",
+            ] {
                 assert!(!message.contains(debug), "{debug} in {message}");
             }
         }
@@ -211,7 +231,11 @@ mod tests {
             );
             assert!(error.message.ends_with("more bytes)"), "{unit:?}");
             let short = ActionError::new(ErrorName::Failed, unit.repeat(10));
-            assert_eq!(short.message, unit.repeat(10), "a short message is kept whole");
+            assert_eq!(
+                short.message,
+                unit.repeat(10),
+                "a short message is kept whole"
+            );
         }
     }
 

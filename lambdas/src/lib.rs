@@ -73,10 +73,7 @@ impl Clients {
         &self,
         wrap: impl FnOnce(SharedHttpClient) -> H,
     ) -> Clients {
-        let inner = self
-            .config
-            .http_client()
-            .unwrap_or_else(tls::https_client);
+        let inner = self.config.http_client().unwrap_or_else(tls::https_client);
         let config = self.config.to_builder().http_client(wrap(inner)).build();
         Clients::new(&config)
     }
@@ -155,9 +152,16 @@ impl Function {
             return (self.handler.check)(clients.read_only(), request).await;
         }
         let poll = request.poll;
+        let params = request.params.clone();
         let response = (self.handler.run)(clients, request).await?;
+        let changed = (response.status == Status::Done)
+            .then(|| catalog::changed::line(self.action, &params, &response.output));
         // The state machine keeps its poll count from the answer.
-        Ok(Response { poll, ..response })
+        Ok(Response {
+            poll,
+            changed,
+            ..response
+        })
     }
 
     /// Everything [`Function::handle`] reads from a payload before its first AWS call: the contract, the
@@ -202,7 +206,8 @@ impl Function {
         // check reports it as a finding instead.
         if request.operation != Operation::Check
             && let Some(empty) = action.params.iter().find(|p| {
-                p.constraint == Constraint::Name && request.params.get(p.name) == Some(&Value::from(""))
+                p.constraint == Constraint::Name
+                    && request.params.get(p.name) == Some(&Value::from(""))
             })
         {
             return Err(ActionError::invalid_input(format!(
@@ -312,6 +317,7 @@ pub(crate) fn response(status: Status) -> Response {
         error: None,
         cause: None,
         poll: None,
+        changed: None,
     }
 }
 

@@ -16,7 +16,8 @@ pub fn https_client() -> SharedHttpClient {
     } else {
         bundled_roots()
     };
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Never with a store of certificates only; the SDK's default then.

@@ -41,6 +41,15 @@ impl Workflow {
             .map(|r| r.to)
     }
 
+    /// Whether an `[on_failure]` step reads `${failure.<field>}`.
+    pub fn reads_failure(&self, field: FailureField) -> bool {
+        let wanted = Reference::Failure(field);
+        self.on_failure
+            .iter()
+            .flat_map(|s| s.params.values())
+            .any(|value| value.references().contains(&&wanted))
+    }
+
     pub fn input(&self, name: &str) -> Option<&Input> {
         self.inputs.iter().find(|i| i.name == name)
     }
@@ -132,6 +141,23 @@ pub struct StepRead {
 }
 
 impl Value {
+    /// Every reference in the value, in order.
+    pub fn references(&self) -> Vec<&Reference> {
+        match self {
+            Value::Literal(_) => Vec::new(),
+            Value::Ref(r) => vec![r],
+            Value::Template(segments) => segments
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Ref(r) => Some(r),
+                    Segment::Text(_) => None,
+                })
+                .collect(),
+            Value::List(items) => items.iter().flat_map(Value::references).collect(),
+            Value::Map(map) => map.values().flat_map(Value::references).collect(),
+        }
+    }
+
     /// The most bytes the value can take as [`catalog::input_length`] counts them; an alarm's field at its
     /// CloudWatch maximum, each character counted twice (escaped).
     pub fn max_length(&self) -> usize {
@@ -210,6 +236,9 @@ pub enum FailureField {
     Step,
     Error,
     Cause,
+    /// The steps that were done when the failure came, each with what it changed
+    /// (`catalog::changed::line`), in declaration order; `none` when no step was.
+    Completed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -246,6 +275,7 @@ impl fmt::Display for Reference {
                 FailureField::Step => "failure.step",
                 FailureField::Error => "failure.error",
                 FailureField::Cause => "failure.cause",
+                FailureField::Completed => "failure.completed",
             }),
             Reference::Alarm(field) => f.write_str(match field {
                 AlarmField::Name => "alarm.name",

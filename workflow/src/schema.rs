@@ -71,12 +71,22 @@ fn steps_schema(on_failure: bool) -> Value {
     let variants: Vec<Value> = catalog::user_actions()
         .map(|a| step_schema(a, on_failure))
         .collect();
-    json!({
+    let mut schema = json!({
         "type": "object",
         "propertyNames": { "pattern": "^[a-z][a-z0-9_]{0,39}$" },
         "additionalProperties": { "oneOf": variants }
-    })
+    });
+    if on_failure {
+        schema["description"] = json!(ON_FAILURE);
+    }
+    schema
 }
+
+/// What `[on_failure]` steps may read, each a string.
+const ON_FAILURE: &str = "steps run one after another when a step fails; their params may read ${failure.step} \
+     (the failed step's id), ${failure.error} and ${failure.cause} (its error), and ${failure.completed} (each \
+     step done by then and what it changed, e.g. `deploy: ecs.deploy prod/webapp → image_tag v1, ...`; `none` \
+     when no step was)";
 
 /// The whole schema, deterministic.
 pub fn json_schema() -> Value {

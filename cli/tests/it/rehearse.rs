@@ -474,6 +474,58 @@ fn a_failure_is_announced_naming_the_step() {
     }
 }
 
+/// Two services rolled back side by side, the worker's rollback failing (`--fail rollback_worker`): the web
+/// service's rollback runs to its end, the world shows web on the old release and the worker on the new one, and
+/// the page says so: `${failure.completed}` lists the web rollback with what it deployed, and no worker.
+#[test]
+fn the_page_says_which_rollback_was_done() {
+    let plan = plan_of(
+        Path::new("cli/tests/data/rehearse/web-and-worker.toml"),
+        &[],
+        &[("rollback_worker", "Stepback.Failed")],
+    );
+    rehearse(
+        plan,
+        None,
+        async |rehearsal| {
+            subscribe_to(rehearsal, "arn:aws:sns:us-east-1:123456789012:webapp-ops").await
+        },
+        async |rehearsal, outcome, queue, _| {
+            let failure = outcome.report.failure.as_ref().expect("a failure");
+            assert_eq!(failure.step.as_deref(), Some("rollback_worker"));
+            let runs = |service: &str, world: &[cli::world::StateLine]| {
+                world
+                    .iter()
+                    .find(|l| l.resource == format!("ECS service prod/{service}"))
+                    .map(|l| l.state.clone())
+                    .unwrap_or_default()
+            };
+            let world = rehearsal.world_state().await;
+            let [old, new] = cli::world::IMAGE_TAGS;
+            assert!(
+                runs("webapp-web", &world).ends_with(&format!(":{old})")),
+                "{world:#?}"
+            );
+            assert!(
+                runs("webapp-worker", &world).ends_with(&format!(":{new})")),
+                "{world:#?}"
+            );
+            let page = received(rehearsal, &queue).await;
+            let [page] = page.as_slice() else {
+                panic!("one page: {page:#?}")
+            };
+            assert_eq!(
+                page,
+                &format!(
+                    "rollback_worker failed: Stepback.Failed. Done before it: [rollback_web: ecs.deploy \
+                     prod/webapp-web → image_tag {old}, task_definition_before webapp-web:2, \
+                     task_definition_after webapp-web:1]"
+                )
+            );
+        },
+    );
+}
+
 /// An SQS queue subscribed to the example's topic; its URL.
 async fn subscribe(rehearsal: &Rehearsal) -> String {
     subscribe_to(

@@ -533,6 +533,7 @@ impl Checker {
                         "version": unknown(), "status": status, "output": unknown(), "state": unknown(),
                         "progress": Json::Null, "error": unknown(), "cause": unknown(),
                         "poll": payload.get("poll").cloned().unwrap_or(Json::Null),
+                        "changed": unknown(),
                     }})
                 })
                 .collect()

@@ -12,6 +12,11 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:t";
 /// `approve` (an approval) and `deploy` run side by side, so each fails inside a `Parallel` branch; `announce`
 /// reports the failure.
 fn workflow() -> Value {
+    workflow_telling("Step ${failure.step} failed: ${failure.error}: ${failure.cause}")
+}
+
+/// [`workflow`] whose `announce` sends `message`.
+fn workflow_telling(message: &str) -> Value {
     let source = format!(
         r#"
 version = 1
@@ -37,7 +42,7 @@ message = "done"
 [on_failure.announce]
 action = "notify"
 topic = "{TOPIC}"
-message = "Step ${{failure.step}} failed: ${{failure.error}}: ${{failure.cause}}"
+message = "{message}"
 "#
     );
     let compiled = crate::compile(&source, Path::new("failures.toml"));
@@ -168,6 +173,56 @@ fn a_step_functions_error_ends_the_execution_under_a_name_a_fail_may_raise() {
     );
 }
 
+/// `deploy` fails in its branch after `approve` was answered in the other: the notice lists the approval as done,
+/// with the line the approval's `ResultSelector` writes, and nothing for the failed or unrun steps.
+#[test]
+fn the_notice_lists_the_steps_done_before_the_failure() {
+    let definition = workflow_telling("${failure.step} failed. Done: ${failure.completed}");
+    let (states, Some((parallel, approve_branch))) = find(&definition, "approve").expect("approve")
+    else {
+        panic!("approve is in a branch");
+    };
+    // SendTaskSuccess's output, through the approval task's ResultSelector, is the branch's result.
+    let answer = json!({"approved_by": "alice", "comment": "go"});
+    let record = resolve(&states["approve"]["ResultSelector"], &answer).expect("selects");
+    let deploy_failed = json!({"Error": "Stepback.Failed", "Cause": "AccessDenied"});
+    let notice = |runner: Runner| match runner.fail("deploy", &deploy_failed) {
+        Ok(Ended::Task { parameters, .. }) => parameters["Payload"]["params"]["message"].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        notice(Runner::new(&definition).beside(approve_branch, json!({ "approve": record }))),
+        "deploy failed. Done: [approve: approval → approved]",
+        "beside {parallel}"
+    );
+    assert_eq!(
+        notice(Runner::new(&definition)),
+        "deploy failed. Done: none"
+    );
+    // The other way round: `deploy`'s poll loop saw its Lambda answer `done` with its line, which its `done`
+    // Pass keeps; then `approve` is rejected.
+    let (deploy_states, Some((_, deploy_branch))) =
+        find(&definition, "deploy: done").expect("deploy: done")
+    else {
+        panic!("deploy is in a branch");
+    };
+    let line = "ecs.deploy prod/web → image_tag v1, task_definition_after web:1";
+    let polled =
+        json!({"steps": {"deploy": {"last": {"status": "done", "output": {}, "changed": line}}}});
+    let record = resolve(&deploy_states["deploy: done"]["Parameters"], &polled).expect("selects");
+    let rejected = json!({"Error": "Stepback.Rejected", "Cause": "rejected by bob"});
+    match Runner::new(&definition)
+        .beside(deploy_branch, json!({ "deploy": record }))
+        .fail("approve", &rejected)
+    {
+        Ok(Ended::Task { parameters, .. }) => assert_eq!(
+            parameters["Payload"]["params"]["message"],
+            format!("approve failed. Done: [deploy: {line}]")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[derive(Debug, PartialEq)]
 enum Ended {
     /// The first Task the failure path reached, with its `Parameters` resolved.
@@ -188,6 +243,8 @@ enum Ended {
 struct Runner<'a> {
     definition: &'a Value,
     past_tasks: bool,
+    /// The results of the failing step's sibling branches, by branch index (`{}` for the others).
+    beside: Vec<(usize, Value)>,
 }
 
 impl<'a> Runner<'a> {
@@ -195,7 +252,14 @@ impl<'a> Runner<'a> {
         Runner {
             definition,
             past_tasks: false,
+            beside: Vec::new(),
         }
+    }
+
+    fn beside(self, index: usize, result: Value) -> Runner<'a> {
+        let mut beside = self.beside;
+        beside.push((index, result));
+        Runner { beside, ..self }
     }
 
     fn past_tasks(self) -> Runner<'a> {
@@ -218,6 +282,11 @@ impl<'a> Runner<'a> {
                 let state = &states[parallel];
                 let count = state["Branches"].as_array().map_or(0, Vec::len);
                 let mut results = vec![json!({}); count];
+                for (sibling, result) in &self.beside {
+                    if let Some(slot) = results.get_mut(*sibling) {
+                        *slot = result.clone();
+                    }
+                }
                 results[index] = output;
                 let selected = resolve(&state["ResultSelector"], &Value::Array(results))?;
                 let mut input = input;
@@ -308,7 +377,9 @@ impl<'a> Runner<'a> {
                     // The States Language: "States MAY report errors with other names, which MUST NOT begin
                     // with the prefix \"States.\"" (moto and LocalStack end the execution `States.Runtime`).
                     if text(&error)?.starts_with("States.") {
-                        return Err(format!("States.Runtime: `{name}` raises the reserved {error}"));
+                        return Err(format!(
+                            "States.Runtime: `{name}` raises the reserved {error}"
+                        ));
                     }
                     return Ok(Ended::Fail {
                         error: text(&error)?.to_owned(),

@@ -152,7 +152,11 @@ impl Action for AlbRegister {
 
 /// The `target_group` param's group answers DescribeTargetHealth; with `needs_targets`, some target is in
 /// service; and no ECS service or Auto Scaling group registers into it.
-async fn target_group_ready(clients: &Clients, params: &Known, needs_targets: bool) -> Vec<Finding> {
+async fn target_group_ready(
+    clients: &Clients,
+    params: &Known,
+    needs_targets: bool,
+) -> Vec<Finding> {
     let target_group: String = match params.required("target_group") {
         Ok(group) => group,
         Err(unknown) => return vec![unknown.finding("target group")],
@@ -177,7 +181,10 @@ async fn target_group_ready(clients: &Clients, params: &Known, needs_targets: bo
             "register the service's targets, or point `target_group` at the group that serves it",
         )
     } else {
-        check::ok(resource.clone(), format!("{in_service} target(s) in service"))
+        check::ok(
+            resource.clone(),
+            format!("{in_service} target(s) in service"),
+        )
     };
     let owner = match managed_by(clients, &target_group).await {
         Ok(None) => check::ok(
@@ -242,10 +249,13 @@ async fn managed_by(clients: &Clients, target_group: &str) -> Result<Option<Stri
         .items()
         .send();
     while let Some(group) = groups.next().await {
-        let group = group.map_err(|e| {
-            ActionError::aws("find the Auto Scaling groups behind target group", e)
-        })?;
-        if group.target_group_arns().iter().any(|arn| arn == target_group) {
+        let group = group
+            .map_err(|e| ActionError::aws("find the Auto Scaling groups behind target group", e))?;
+        if group
+            .target_group_arns()
+            .iter()
+            .any(|arn| arn == target_group)
+        {
             return Ok(Some(format!(
                 "Auto Scaling group `{}`",
                 group.auto_scaling_group_name().unwrap_or_default()
@@ -325,7 +335,10 @@ async fn gone(clients: &Clients, targets: &[String]) -> Result<Vec<String>, Acti
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                ActionError::aws("describe the network interfaces of the targets' addresses", e)
+                ActionError::aws(
+                    "describe the network interfaces of the targets' addresses",
+                    e,
+                )
             })?;
             present.extend(
                 page.network_interfaces()
@@ -388,7 +401,11 @@ impl LongAction for AlbRegister {
                     "register in target group `{target_group}`: {} no longer exist{}; registered: {}. A target group that an ECS service or an Auto Scaling group registers into gets new targets on each deployment: halt its traffic with alb.halt instead",
                     gone.join(", "),
                     if gone.len() == 1 { "s" } else { "" },
-                    if present.is_empty() { "none".to_owned() } else { present.join(", ") },
+                    if present.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        present.join(", ")
+                    },
                 ),
             ));
         }

@@ -88,7 +88,10 @@ impl Action for AlbHalt {
                 ),
                 "move that rule to another priority (SetRulePriorities), so that the halt rule can be evaluated first",
             ),
-            _ => check::ok(resource, format!("{} rule(s); priority 1 is free", rules.len())),
+            _ => check::ok(
+                resource,
+                format!("{} rule(s); priority 1 is free", rules.len()),
+            ),
         }]
     }
 }

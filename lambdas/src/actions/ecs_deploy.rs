@@ -13,8 +13,8 @@
 
 use aws_sdk_ecr::types::ImageIdentifier;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, DeploymentControllerType, DesiredStatus, EphemeralStorage, IpcMode, NetworkMode,
-    PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
+    Compatibility, ContainerDefinition, DeploymentControllerType, DesiredStatus, EphemeralStorage,
+    IpcMode, NetworkMode, PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
     TaskDefinitionPlacementConstraint, TaskDefinitionStatus, TaskStopCode, Volume,
 };
 use aws_smithy_types::retry::RetryConfig;
@@ -477,7 +477,10 @@ async fn ensure_images_exist(
         let missing = match &answer {
             Ok(found) if found.image_details().is_empty() => true,
             Ok(_) => false,
-            Err(e) if e.as_service_error().is_some_and(|e| e.meta().code() == Some("AccessDeniedException")) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.meta().code() == Some("AccessDeniedException")) =>
+            {
                 unchecked.push(format!(
                     "`{image}`: this function's role may not describe repository `{}`",
                     ecr.repository

@@ -183,12 +183,13 @@ impl LongAction for EcsRunTask {
             security_groups: p.security_groups.clone(),
             launch_type: p.launch_type.clone(),
         };
-        let placement = Placement::of(&given, service.as_ref(), &definition).map_err(|no_network| {
-            ActionError::new(
-                ErrorName::Precondition,
-                format!("{attempted}: {no_network}; {NO_NETWORK_FIX}"),
-            )
-        })?;
+        let placement =
+            Placement::of(&given, service.as_ref(), &definition).map_err(|no_network| {
+                ActionError::new(
+                    ErrorName::Precondition,
+                    format!("{attempted}: {no_network}; {NO_NETWORK_FIX}"),
+                )
+            })?;
         let command = p
             .command
             .as_ref()
@@ -287,7 +288,8 @@ struct StepNetwork {
     launch_type: Option<String>,
 }
 
-const NO_NETWORK_FIX: &str = "name the `service` whose network the task shares, or give `subnets` and `security_groups`";
+const NO_NETWORK_FIX: &str =
+    "name the `service` whose network the task shares, or give `subnets` and `security_groups`";
 
 /// Where RunTask puts the task. ECS takes a launch type or a capacity provider strategy, never both ("If a
 /// capacityProviderStrategy is specified, the launchType parameter must be omitted. If no
@@ -347,7 +349,10 @@ impl Placement {
                     "the task runs in the awsvpc network mode and ECS service `{}` has no network configuration",
                     service.service_name().unwrap_or_default()
                 ),
-                None => "the task runs in the awsvpc network mode, which needs a network configuration".to_owned(),
+                None => {
+                    "the task runs in the awsvpc network mode, which needs a network configuration"
+                        .to_owned()
+                }
             });
         }
         Ok(Placement {

@@ -362,11 +362,26 @@ fn webapp_rollback_runs_in_moto() {
                     .to_owned();
                 // A Lambda's JSON error arrives as its message.
                 let (error, cause) = ("Stepback.Failed", "priority 1 is in use");
+                // `${failure.completed}`: the announcement and the snapshot were done beside the halt; the snapshot's
+                // id and the message's are the run's own.
+                let (failed, rest) = message.split_once(" Done before it: ").unwrap_or_default();
                 assert_eq!(
-                    message,
-                    format!(
-                        "Step {step} failed: {error}: {cause}. Traffic may still be halted: delete the priority-1 rule of the listener (what alb.resume does)."
-                    ),
+                    failed,
+                    format!("Step {step} failed: {error}: {cause}."),
+                    "{name}"
+                );
+                let (done, advice) = rest.split_once("]. ").unwrap_or_default();
+                assert!(
+                    done.starts_with("[announce: notify → message_id ")
+                        && done.contains(
+                            "][backup_db: rds.snapshot → snapshot_id stepback-webapp-db-"
+                        )
+                        && done.ends_with(", instance webapp-db"),
+                    "{name}: {message}"
+                );
+                assert_eq!(
+                    advice,
+                    "If halt is among them and resume is not, traffic is still halted: delete the priority-1 rule of the listener (what alb.resume does).",
                     "{name}"
                 );
                 let ended = events

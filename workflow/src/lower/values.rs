@@ -374,7 +374,7 @@ impl Lowerer<'_> {
 fn context_fields(root: &str) -> &'static [&'static str] {
     match root {
         "execution" => &["name", "id"],
-        "failure" => &["step", "error", "cause"],
+        "failure" => &["step", "error", "cause", "completed"],
         _ => &["name", "state", "reason", "time"],
     }
 }
@@ -386,6 +386,7 @@ fn context_reference(root: &str, field: &str) -> Option<Reference> {
         ("failure", "step") => Reference::Failure(FailureField::Step),
         ("failure", "error") => Reference::Failure(FailureField::Error),
         ("failure", "cause") => Reference::Failure(FailureField::Cause),
+        ("failure", "completed") => Reference::Failure(FailureField::Completed),
         ("alarm", "name") => Reference::Alarm(AlarmField::Name),
         ("alarm", "state") => Reference::Alarm(AlarmField::State),
         ("alarm", "reason") => Reference::Alarm(AlarmField::Reason),
