@@ -43,20 +43,26 @@ def peak_rss_kb(pid):
     raise RuntimeError("no VmHWM")
 
 
+def run_until(command, env, server, event, seconds, failure):
+    """Runs `command` for `server` (which learns its pid) until `event` is set, then kills it; an error saying
+    `failure` when `seconds` pass first."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server.pid = process.pid
+    if not event.wait(seconds):
+        process.kill()
+        raise RuntimeError(f"{command[0]} {failure}: {process.stderr.read().decode()[-2000:]}")
+    process.kill()
+    process.wait()
+    server.shutdown()
+
+
 def measure(command, env):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.ready = threading.Event()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server.pid = process.pid
-    if not server.ready.wait(30):
-        process.kill()
-        raise RuntimeError(f"{command[0]} never asked for an event: {process.stderr.read().decode()}")
-    process.kill()
-    process.wait()
-    server.shutdown()
+    run_until(command, env, server, server.ready, 30, "never asked for an event")
     # Let the killed process's teardown finish before the next one starts, so runs do not overlap.
     time.sleep(0.3)
     return (server.ready_at - started) * 1000, server.peak_kb / 1024

@@ -96,12 +96,27 @@ pub(crate) const FUNCTION: FunctionSpec = FunctionSpec {
     timeout_secs: 30,
 };
 
-/// An action whose one invocation may read many pages: ListTaskDefinitions (100 a page, and a family can hold
-/// thousands of ACTIVE revisions), FilterLogEvents (1 MB a page, and empty pages with a token while it scans a
-/// busy group), ListCommands over a day, ListClusters × ListServices in a check. Each call may be throttled and
-/// retried by the SDK (3 attempts, backoff up to 20 s), so 30 s is too short. Lambda gives CPU in proportion to
-/// memory: 256 MB parses a 1 MB page twice as fast as 128 MB. A reasoned bound, not one measured on AWS.
+/// An action whose one invocation reads many pages: ListTaskDefinitions (100 a page) over a family's ACTIVE
+/// revisions, ListCommands (50 a page) over a day, DescribeRules over a listener's rules, DescribeTargetHealth
+/// over a target group. Measured against moto at 1,000 revisions, 1,000 commands, 1,000 targets and 99 rules
+/// (BENCHMARKS.md, "Lambdas: the paging actions' worst case"): at most 30.3 MB peak RSS, 0.09 s of CPU in a
+/// debug build. So 128 MB: four times the peak, and Lambda's CPU share at 128 MB (128/1,769 of a vCPU, Lambda
+/// developer guide, "Configure Lambda function memory") runs that CPU in under 1.3 s. 60 s: up to 20 pages at
+/// up to a second each, and one throttled call's retries (the SDK's standard mode: 3 attempts, backoff up to
+/// 20 s), with half again to spare.
 pub(crate) const PAGING_FUNCTION: FunctionSpec = FunctionSpec {
+    memory_mb: 128,
+    timeout_secs: 60,
+};
+
+/// `check.logs`: FilterLogEvents pages of up to 1 MB or 10,000 events over the window, at a hard quota of 5
+/// calls a second for the whole account and Region, shared with every person searching the logs in the incident
+/// (AWS re:Post, "How do I determine throttling in my CloudWatch logs?"). Measured against moto at 100,000
+/// matching events (10 pages): 38.0 MB peak RSS, 0.81 s of CPU in a debug build. 256 MB halves the CPU time
+/// against 128 MB (5.6 s at 256/1,769 of a vCPU) and is 6 times the peak; 120 s: 10 pages at up to 3 s each
+/// (a scan of a busy group), two throttled calls' retries (up to 20 s of backoff each) and the CPU, with half
+/// again to spare.
+pub(crate) const LOG_SEARCH_FUNCTION: FunctionSpec = FunctionSpec {
     memory_mb: 256,
     timeout_secs: 120,
 };

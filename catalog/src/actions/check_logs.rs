@@ -1,7 +1,7 @@
 //! `check.logs`.
 
 use crate::params::{ValueType as T, optional, output, param};
-use crate::spec::{ActionSpec, MINUTE, PAGING_FUNCTION, RETRY_QUICK, Runtime};
+use crate::spec::{ActionSpec, LOG_SEARCH_FUNCTION, MINUTE, RETRY_QUICK, Runtime};
 use crate::{Grant, Need};
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -51,7 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     guards: &[],
     poll_interval: None,
     polled: &[],
-    function: PAGING_FUNCTION,
+    function: LOG_SEARCH_FUNCTION,
     changes: &[],
     user_facing: true,
 };

@@ -74,8 +74,9 @@ fn every_action_fixture_uses_every_action() {
     );
 }
 
-/// Each function gets its action's memory and timeout: the actions that read many pages in one invocation
-/// (ListTaskDefinitions, FilterLogEvents, ListCommands) get 256 MB and 120 s, the rest 128 MB and 30 s.
+/// Each function gets its action's memory and timeout, as measured (BENCHMARKS.md, "Lambdas: the paging actions'
+/// worst case"): the actions that read many pages in one invocation (ListTaskDefinitions, ListCommands,
+/// DescribeRules, DescribeTargetHealth) 128 MB and 60 s, the log search 256 MB and 120 s, the rest 128 MB and 30 s.
 #[test]
 fn functions_that_page_get_more_time() {
     let template = template(&every_action());
@@ -97,10 +98,10 @@ fn functions_that_page_get_more_time() {
         "FnAlbHalt",
     ];
     for (id, size) in &sizes {
-        let expected = if paging.contains(&id.as_str()) {
-            (serde_json::json!(256), serde_json::json!(120))
-        } else {
-            (serde_json::json!(128), serde_json::json!(30))
+        let expected = match id.as_str() {
+            "FnCheckLogs" => (serde_json::json!(256), serde_json::json!(120)),
+            paged if paging.contains(&paged) => (serde_json::json!(128), serde_json::json!(60)),
+            _ => (serde_json::json!(128), serde_json::json!(30)),
         };
         assert_eq!(size, &expected, "{id}");
     }
