@@ -11,13 +11,9 @@
 //! another, and `previous` recognises its own in-flight deploy (the service's ACTIVE deployment is the
 //! revision just above the PRIMARY one) instead of stepping back a second time.
 
-use aws_sdk_ecr::types::ImageIdentifier;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, DeploymentControllerType, DesiredStatus, EphemeralStorage,
-    IpcMode, NetworkMode, PidMode, ProxyConfiguration, RuntimePlatform, Service, TaskDefinition,
-    TaskDefinitionPlacementConstraint, TaskDefinitionStatus, TaskStopCode, Volume,
+    DeploymentControllerType, DesiredStatus, Service, TaskDefinition, TaskStopCode,
 };
-use aws_smithy_types::retry::RetryConfig;
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
@@ -25,6 +21,12 @@ use serde::{Deserialize, Serialize};
 use crate::actions::{Action, LongAction};
 use crate::check::{self, Known, Unknown};
 use crate::{ActionError, Call, Clients, done, running};
+
+mod images;
+mod revisions;
+
+use images::{account_of, ensure_images_exist};
+use revisions::{previous_revision, revision_with_tag, tag_of, with_tag};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,9 +58,6 @@ pub struct State {
 
 /// `image_tag = "previous"`: the ACTIVE revision of the family just below the running one.
 const PREVIOUS: &str = "previous";
-
-/// How many recent ACTIVE revisions are compared when looking for one that already has the wanted image.
-const REVISIONS_COMPARED: usize = 20;
 
 /// The revision of `running` with `tag` on `container`: an ACTIVE one that matches, else a new one.
 /// `start` resolves the target and updates the service; `poll` until the rollout completes.
@@ -437,106 +436,6 @@ async fn stopped_reason(
     }))
 }
 
-/// Every image of `containers` that lives in ECR must exist there: `Stepback.NotFound` names the repository
-/// and the tag (or digest) that does not. What cannot be checked is said and let through, since ECS may well
-/// pull it, and the poll's failed-task reason remains the guard: an image of another registry (no
-/// credentials), of another account's ECR (by default only the owner may describe a repository), one the
-/// function's role may not describe (a registry policy may grant the execution role only), and one in a
-/// pull-through cache repository (ECR fetches it from the upstream registry on its first pull). Returns a
-/// line per image that was not checked, and why.
-async fn ensure_images_exist(
-    clients: &Clients,
-    containers: &[ContainerDefinition],
-    account: Option<&str>,
-) -> Result<Vec<String>, ActionError> {
-    let mut unchecked = Vec::new();
-    for image in containers.iter().filter_map(|c| c.image()) {
-        let Some(ecr) = EcrImage::parse(image) else {
-            continue;
-        };
-        if account.is_some_and(|account| account != ecr.registry) {
-            unchecked.push(format!(
-                "`{image}` is in account {}'s ECR, which only that account may describe by default",
-                ecr.registry
-            ));
-            continue;
-        }
-        let id = match ecr.reference {
-            Reference::Tag(tag) => ImageIdentifier::builder().image_tag(tag).build(),
-            Reference::Digest(digest) => ImageIdentifier::builder().image_digest(digest).build(),
-        };
-        let attempted = format!("find image `{image}` in ECR");
-        let client = ecr_client(clients, ecr.region);
-        let answer = client
-            .describe_images()
-            .registry_id(ecr.registry)
-            .repository_name(ecr.repository)
-            .image_ids(id)
-            .send()
-            .await;
-        let missing = match &answer {
-            Ok(found) if found.image_details().is_empty() => true,
-            Ok(_) => false,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.meta().code() == Some("AccessDeniedException")) =>
-            {
-                unchecked.push(format!(
-                    "`{image}`: this function's role may not describe repository `{}`",
-                    ecr.repository
-                ));
-                continue;
-            }
-            Err(e) => e.as_service_error().is_some_and(|e| {
-                e.is_image_not_found_exception() || e.is_repository_not_found_exception()
-            }),
-        };
-        if missing {
-            if let Some(prefix) = pull_through_prefix(&client, ecr.registry, ecr.repository).await {
-                unchecked.push(format!(
-                    "`{image}` is in pull-through cache `{prefix}`, which fetches an image on its first pull"
-                ));
-                continue;
-            }
-            return Err(ActionError::new(
-                ErrorName::NotFound,
-                format!(
-                    "{attempted}: ECR repository `{}` has no image `{}`",
-                    ecr.repository,
-                    ecr.reference.as_str()
-                ),
-            ));
-        }
-        answer.map_err(|e| ActionError::aws(&attempted, e))?;
-    }
-    Ok(unchecked)
-}
-
-/// The prefix of the pull-through cache rule that `repository` falls under, if any. A rule that cannot be
-/// read counts as none: the image is then refused as missing, which is what it is without a cache.
-async fn pull_through_prefix(
-    client: &aws_sdk_ecr::Client,
-    registry: &str,
-    repository: &str,
-) -> Option<String> {
-    let rules = client
-        .describe_pull_through_cache_rules()
-        .registry_id(registry)
-        .send()
-        .await
-        .ok()?;
-    rules
-        .pull_through_cache_rules()
-        .iter()
-        .filter_map(|r| r.ecr_repository_prefix())
-        .find(|prefix| {
-            repository
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .map(str::to_owned)
-}
-
 /// ECS refuses UpdateService with a task definition on a service whose deployment controller is not ECS:
 /// "If your service uses the CODE_DEPLOY deployment controller, ... If the network configuration, platform
 /// version, task definition, or load balancer need to be updated, create a new CodeDeploy deployment", and
@@ -566,284 +465,6 @@ fn other_controller(service: &Service) -> Option<(&'static str, &'static str)> {
             "roll back with a task set of the previous revision (CreateTaskSet, UpdateServicePrimaryTaskSet) in the tool that deploys it, or move the service to the ECS controller",
         )),
         _ => None,
-    }
-}
-
-/// The account of an execution ARN (`arn:aws:states:region:account:execution:…`).
-fn account_of(execution: &str) -> Option<&str> {
-    execution.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
-/// The ECR client for `region`: a repository is only found through its own region's endpoint.
-fn ecr_client(clients: &Clients, region: &str) -> aws_sdk_ecr::Client {
-    let client = clients.aws(aws_sdk_ecr::Client::new);
-    if client
-        .config()
-        .region()
-        .is_some_and(|r| r.as_ref() == region)
-    {
-        return client;
-    }
-    let config = client
-        .config()
-        .to_builder()
-        .region(aws_sdk_ecr::config::Region::new(region.to_owned()))
-        .build();
-    aws_sdk_ecr::Client::from_conf(config)
-}
-
-/// An image in ECR: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)`.
-#[derive(Debug, PartialEq)]
-struct EcrImage<'a> {
-    registry: &'a str,
-    region: &'a str,
-    repository: &'a str,
-    reference: Reference<'a>,
-}
-
-#[derive(Debug, PartialEq)]
-enum Reference<'a> {
-    Tag(&'a str),
-    Digest(&'a str),
-}
-
-impl Reference<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Reference::Tag(tag) => tag,
-            Reference::Digest(digest) => digest,
-        }
-    }
-}
-
-impl<'a> EcrImage<'a> {
-    fn parse(image: &'a str) -> Option<EcrImage<'a>> {
-        let (host, path) = image.split_once('/')?;
-        let mut labels = host.split('.');
-        let registry = labels.next()?;
-        let is_ecr = labels.next() == Some("dkr")
-            && labels.next()?.starts_with("ecr")
-            && host.contains(".amazonaws.com");
-        let region = labels.next()?;
-        if !is_ecr || registry.is_empty() || !registry.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let (repository, reference) = match path.split_once('@') {
-            Some((repository, digest)) => (repository, Reference::Digest(digest)),
-            None => match path.rsplit_once(':') {
-                Some((repository, tag)) if !tag.contains('/') => (repository, Reference::Tag(tag)),
-                _ => (path, Reference::Tag("latest")),
-            },
-        };
-        Some(EcrImage {
-            registry,
-            region,
-            repository,
-            reference,
-        })
-    }
-}
-
-async fn revision_with_tag(
-    clients: &Clients,
-    running: &str,
-    container: &str,
-    tag: &str,
-) -> Result<String, ActionError> {
-    let current = describe_task_definition(clients, running).await?;
-    let mut wanted = Registration::of(&current);
-    let definition = wanted
-        .container_definitions
-        .iter_mut()
-        .find(|c| c.name() == Some(container))
-        .ok_or_else(|| {
-            ActionError::new(
-                ErrorName::NotFound,
-                format!("task definition `{running}` has no container `{container}`"),
-            )
-        })?;
-    definition.image = definition
-        .image
-        .as_deref()
-        .map(|image| with_tag(image, tag));
-    for (_, arn) in active_revisions(clients, &wanted.family)
-        .await?
-        .into_iter()
-        .take(REVISIONS_COMPARED)
-    {
-        let candidate = describe_task_definition(clients, &arn).await?;
-        if Registration::of(&candidate) == wanted {
-            return Ok(arn);
-        }
-    }
-    // No revision for an image that does not exist; `start` checks the revision's images again and says what
-    // it could not check.
-    ensure_images_exist(clients, &wanted.container_definitions, None).await?;
-    wanted.register(clients).await
-}
-
-/// The ACTIVE revision of the family just below `arn`, if any.
-async fn previous_revision(clients: &Clients, arn: &str) -> Result<Option<String>, ActionError> {
-    let current = describe_task_definition(clients, arn).await?;
-    let family = current.family().unwrap_or_default();
-    let below = active_revisions(clients, family)
-        .await?
-        .into_iter()
-        .find(|(revision, _)| *revision < current.revision);
-    Ok(below.map(|(_, arn)| arn))
-}
-
-/// ACTIVE revisions of exactly `family` (ListTaskDefinitions matches a prefix), newest first. Sorted here:
-/// every page is read anyway, and moto ignores the `sort` parameter.
-async fn active_revisions(
-    clients: &Clients,
-    family: &str,
-) -> Result<Vec<(i32, String)>, ActionError> {
-    let mut pages = clients
-        .aws(aws_sdk_ecs::Client::new)
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(TaskDefinitionStatus::Active)
-        .into_paginator()
-        .items()
-        .send();
-    let mut arns = Vec::new();
-    while let Some(arn) = pages.next().await {
-        let arn = arn.map_err(|e| {
-            ActionError::aws(
-                format!("list ACTIVE revisions of task family `{family}`"),
-                e,
-            )
-        })?;
-        if family_of(&arn) == Some(family)
-            && let Some(revision) = revision_of(&arn)
-        {
-            arns.push((revision, arn));
-        }
-    }
-    arns.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(arns)
-}
-
-/// `arn:aws:ecs:region:account:task-definition/family:revision` → `family`.
-fn family_of(arn: &str) -> Option<&str> {
-    arn.rsplit_once('/')?
-        .1
-        .rsplit_once(':')
-        .map(|(family, _)| family)
-}
-
-fn revision_of(arn: &str) -> Option<i32> {
-    arn.rsplit_once(':')?.1.parse().ok()
-}
-
-/// `registry:5000/app:v2` or `app@sha256:…` with `tag` → `registry:5000/app:tag`.
-fn with_tag(image: &str, tag: &str) -> String {
-    let (path, name) = image
-        .rsplit_once('/')
-        .map_or(("", image), |(path, name)| (path, name));
-    let name = name.split(['@', ':']).next().unwrap_or(name);
-    if path.is_empty() {
-        format!("{name}:{tag}")
-    } else {
-        format!("{path}/{name}:{tag}")
-    }
-}
-
-fn tag_of(image: &str) -> &str {
-    let name = image.rsplit_once('/').map_or(image, |(_, name)| name);
-    name.split_once('@')
-        .map(|(_, digest)| digest)
-        .or_else(|| name.split_once(':').map(|(_, tag)| tag))
-        .unwrap_or("latest")
-}
-
-/// What RegisterTaskDefinition takes from a task definition: two revisions with equal registrations run
-/// the same thing.
-#[derive(Debug, PartialEq)]
-struct Registration {
-    family: String,
-    container_definitions: Vec<ContainerDefinition>,
-    task_role_arn: Option<String>,
-    execution_role_arn: Option<String>,
-    network_mode: Option<NetworkMode>,
-    volumes: Option<Vec<Volume>>,
-    placement_constraints: Option<Vec<TaskDefinitionPlacementConstraint>>,
-    requires_compatibilities: Option<Vec<Compatibility>>,
-    cpu: Option<String>,
-    memory: Option<String>,
-    pid_mode: Option<PidMode>,
-    ipc_mode: Option<IpcMode>,
-    proxy_configuration: Option<ProxyConfiguration>,
-    ephemeral_storage: Option<EphemeralStorage>,
-    runtime_platform: Option<RuntimePlatform>,
-}
-
-impl Registration {
-    fn of(definition: &TaskDefinition) -> Registration {
-        let d = definition.clone();
-        Registration {
-            family: d.family.unwrap_or_default(),
-            container_definitions: d.container_definitions.unwrap_or_default(),
-            task_role_arn: d.task_role_arn,
-            execution_role_arn: d.execution_role_arn,
-            network_mode: d.network_mode,
-            volumes: d.volumes,
-            placement_constraints: d.placement_constraints,
-            requires_compatibilities: d.requires_compatibilities,
-            cpu: d.cpu,
-            memory: d.memory,
-            pid_mode: d.pid_mode,
-            ipc_mode: d.ipc_mode,
-            proxy_configuration: d.proxy_configuration,
-            ephemeral_storage: d.ephemeral_storage,
-            runtime_platform: d.runtime_platform,
-        }
-    }
-
-    async fn register(self, clients: &Clients) -> Result<String, ActionError> {
-        let family = self.family.clone();
-        let output = clients
-            .aws(aws_sdk_ecs::Client::new)
-            .register_task_definition()
-            .family(self.family)
-            .set_container_definitions(Some(self.container_definitions))
-            .set_task_role_arn(self.task_role_arn)
-            .set_execution_role_arn(self.execution_role_arn)
-            .set_network_mode(self.network_mode)
-            .set_volumes(self.volumes)
-            .set_placement_constraints(self.placement_constraints)
-            .set_requires_compatibilities(self.requires_compatibilities)
-            .set_cpu(self.cpu)
-            .set_memory(self.memory)
-            .set_pid_mode(self.pid_mode)
-            .set_ipc_mode(self.ipc_mode)
-            .set_proxy_configuration(self.proxy_configuration)
-            .set_ephemeral_storage(self.ephemeral_storage)
-            .set_runtime_platform(self.runtime_platform)
-            // Each attempt registers a revision, and a lost answer would leave one more: no attempt is
-            // repeated here; the step's retry looks for the registered revision before registering.
-            .customize()
-            .config_override(
-                aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                ActionError::aws(
-                    format!("register a new revision of task family `{family}`"),
-                    e,
-                )
-            })?;
-        output
-            .task_definition
-            .and_then(|d| d.task_definition_arn)
-            .ok_or_else(|| {
-                ActionError::new(
-                    ErrorName::Failed,
-                    format!("register a revision of `{family}`: AWS returned no ARN"),
-                )
-            })
     }
 }
 
@@ -930,52 +551,5 @@ pub async fn describe_task_definition(
             Err(error)
         }
         Err(e) => Err(ActionError::aws(attempted, e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_replace_the_tag_or_digest_and_keep_the_registry_port() {
-        assert_eq!(
-            with_tag("registry:5000/team/app:v2", "v1"),
-            "registry:5000/team/app:v1"
-        );
-        assert_eq!(with_tag("app@sha256:abc", "v1"), "app:v1");
-        assert_eq!(with_tag("app", "v1"), "app:v1");
-        assert_eq!(tag_of("registry:5000/team/app:v2"), "v2");
-        assert_eq!(tag_of("registry:5000/team/app"), "latest");
-    }
-
-    #[test]
-    fn ecr_images_are_told_from_other_registries() {
-        let ecr = |image| EcrImage::parse(image);
-        assert_eq!(
-            ecr("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v2"),
-            Some(EcrImage {
-                registry: "123456789012",
-                region: "eu-west-1",
-                repository: "team/app",
-                reference: Reference::Tag("v2"),
-            })
-        );
-        assert_eq!(
-            ecr("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app@sha256:abc"),
-            Some(EcrImage {
-                registry: "123456789012",
-                region: "cn-north-1",
-                repository: "app",
-                reference: Reference::Digest("sha256:abc"),
-            })
-        );
-        assert_eq!(
-            ecr("123456789012.dkr.ecr.us-east-1.amazonaws.com/app").map(|i| i.reference),
-            Some(Reference::Tag("latest"))
-        );
-        assert_eq!(ecr("registry.local:5000/app:v2"), None);
-        assert_eq!(ecr("public.ecr.aws/nginx/nginx:1"), None);
-        assert_eq!(ecr("nginx:1"), None);
     }
 }
