@@ -46,6 +46,76 @@ pub struct ManifestStep {
     pub states: Vec<String>,
 }
 
+/// The part a state plays in its step's lowering, beyond the step's first state (named the step's id): each is
+/// named `<id>: <suffix>`. The one place these names are written: the compiler names states with
+/// [`StatePart::name`], and `start --follow` and `rehearse` tell a step's progress with [`StatePart::of`] among
+/// the states the manifest gives the step (the audit needs no part: it reads outcomes from the events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatePart {
+    /// The Choice that decides whether the step runs.
+    When,
+    /// The Pass of a step whose `when` is false.
+    Skipped,
+    /// A polling loop's task that asks whether the operation is done, its Wait, and its Choice.
+    Poll,
+    Wait,
+    Check,
+    /// The Pass that keeps a polling step's result once the operation is done.
+    Done,
+    /// The operation ran and failed.
+    Reported,
+    /// No end within the step's timeout.
+    TimedOut,
+    /// The Pass that records the failure, for the failure path or the branch's record.
+    Failed,
+    /// A branch's record of the failure, which ends the branch; the Pass after the join that raises it.
+    EndBranch,
+    Raise,
+}
+
+impl StatePart {
+    const ALL: [StatePart; 11] = [
+        StatePart::When,
+        StatePart::Skipped,
+        StatePart::Poll,
+        StatePart::Wait,
+        StatePart::Check,
+        StatePart::Done,
+        StatePart::Reported,
+        StatePart::TimedOut,
+        StatePart::Failed,
+        StatePart::EndBranch,
+        StatePart::Raise,
+    ];
+
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            StatePart::When => "when",
+            StatePart::Skipped => "skipped",
+            StatePart::Poll => "poll",
+            StatePart::Wait => "wait",
+            StatePart::Check => "check",
+            StatePart::Done => "done",
+            StatePart::Reported => "failed (reported)",
+            StatePart::TimedOut => "timed out",
+            StatePart::Failed => "failed",
+            StatePart::EndBranch => "end branch",
+            StatePart::Raise => "raise",
+        }
+    }
+
+    /// `<step>: <suffix>`.
+    pub fn name(self, step: &str) -> String {
+        format!("{step}: {}", self.suffix())
+    }
+
+    /// The part `state` plays in `step`'s lowering; `None` for the step's first state and another step's.
+    pub fn of(step: &str, state: &str) -> Option<StatePart> {
+        let suffix = state.strip_prefix(step)?.strip_prefix(": ")?;
+        StatePart::ALL.into_iter().find(|p| p.suffix() == suffix)
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -97,6 +167,17 @@ mod tests {
             Some(manifest)
         );
         assert!(Manifest::from_comment("w (stepback)").is_none());
+    }
+
+    #[test]
+    fn every_state_part_is_read_back_from_its_name() {
+        for part in StatePart::ALL {
+            assert_eq!(StatePart::of("deploy", &part.name("deploy")), Some(part));
+            // Another step's state, and the step's first state, play no part in this one.
+            assert_eq!(StatePart::of("deploy", &part.name("deploy_worker")), None);
+        }
+        assert_eq!(StatePart::of("deploy", "deploy"), None);
+        assert_eq!(StatePart::of("deploy", "deploy: poll (2)"), None);
     }
 
     #[test]

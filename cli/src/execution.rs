@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
-use catalog::manifest::Manifest;
+use catalog::manifest::{Manifest, StatePart};
 use serde_json::Value as Json;
 
 use crate::aws::{self, AwsError, Call, Session};
@@ -270,14 +270,14 @@ pub fn step_events(
                 .map(move |state| (state.as_str(), s.id.as_str()))
         })
         .collect();
-    // A step with a `: done` state (a poll loop's) ends there, not when its first task ends.
+    // A step with a `done` state (a poll loop's) ends there, not when its first task ends.
     let ends_in_done: std::collections::HashSet<&str> = manifest
         .steps
         .iter()
         .filter(|s| {
             s.states
                 .iter()
-                .any(|state| *state == format!("{}: done", s.id))
+                .any(|state| StatePart::of(&s.id, state) == Some(StatePart::Done))
         })
         .map(|s| s.id.as_str())
         .collect();
@@ -304,18 +304,14 @@ pub fn step_events(
         };
         let entered = event.r#type() != &HistoryEventType::PassStateExited
             && event.state_entered_event_details().is_some();
-        let own = |suffix: &str| {
-            name.strip_prefix(step)
-                .and_then(|rest| rest.strip_prefix(": "))
-                == Some(suffix)
-        };
+        let part = StatePart::of(step, name);
         if entered {
             // Deciding whether to run is not running yet.
-            if own("when") {
+            if part == Some(StatePart::When) {
                 continue;
             }
             match started.get_mut(step) {
-                None if own("skipped") => {
+                None if part == Some(StatePart::Skipped) => {
                     started.insert(step, 0);
                     out.push((step.to_owned(), StepEvent::Skipped, at(event)));
                 }
@@ -323,19 +319,19 @@ pub fn step_events(
                     started.insert(step, 0);
                     out.push((step.to_owned(), StepEvent::Started, at(event)));
                 }
-                Some(polls) if name.ends_with(": poll") => {
+                Some(polls) if part == Some(StatePart::Poll) => {
                     *polls += 1;
                     out.push((step.to_owned(), StepEvent::Polled(*polls), at(event)));
                 }
                 Some(_) => {}
             }
-        } else if name.ends_with(": failed") {
+        } else if part == Some(StatePart::Failed) {
             out.push((
                 step.to_owned(),
                 StepEvent::Failed(cause(event, step)),
                 at(event),
             ));
-        } else if name.ends_with(": done")
+        } else if part == Some(StatePart::Done)
             || (name == step && !ends_in_done.contains(step) && !caught(event, &by_id))
         {
             out.push((step.to_owned(), StepEvent::Succeeded, at(event)));

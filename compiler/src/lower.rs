@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use catalog::contract::{Operation, Status, VERSION, field};
+use catalog::manifest::StatePart;
 use catalog::{ErrorName, HeldBack, LAMBDA_FUNCTION_TIMEOUTS, LAMBDA_SERVICE_ERRORS, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
@@ -397,7 +398,7 @@ impl Lowering<'_> {
                     let mut state = merged_state();
                     state["failure.$"] = json!(format!("$.branches.merged.{id}.failure"));
                     let raise = self.name(
-                        &format!("{id}: raise"),
+                        &StatePart::Raise.name(id),
                         |_| {
                             State::Pass(Pass {
                                 comment: Some(
@@ -557,7 +558,7 @@ impl Lowering<'_> {
         let skipped = |this: &mut Self, scope: &mut Scope| {
             let (transition, output_path) = scope.exit(next);
             this.name(
-                &format!("{}: skipped", step.id),
+                &StatePart::Skipped.name(&step.id),
                 |_| {
                     State::Pass(Pass {
                         comment: Some(
@@ -587,7 +588,7 @@ impl Lowering<'_> {
         self.add_events(&step.id, events::CHOICE, events::CHOICE);
         let comment = format!("run {} only when its `when` condition holds", step.id);
         self.name(
-            &format!("{}: when", step.id),
+            &StatePart::When.name(&step.id),
             |_| {
                 State::Choice(Choice {
                     comment: Some(comment),
@@ -701,7 +702,7 @@ impl Lowering<'_> {
         let id = step.id.as_str();
         let limit = events::human(step.timeout_secs);
         let timed_out = self.name(
-            &format!("{id}: timed out"),
+            &StatePart::TimedOut.name(id),
             |_| {
                 State::Pass(Pass {
                     comment: Some(format!("no end within its timeout ({limit})")),
@@ -759,7 +760,7 @@ impl Lowering<'_> {
         let kept = self.kept(step, &[field::STATUS, field::OUTPUT, field::CHANGED]);
         let poll_fields = self.kept(step, &POLL_FIELDS);
         let done = self.name(
-            &format!("{id}: done"),
+            &StatePart::Done.name(id),
             |_| {
                 State::Pass(Pass {
                     comment: Some(
@@ -780,7 +781,7 @@ impl Lowering<'_> {
             scope,
         );
         let reported = self.name(
-            &format!("{id}: failed (reported)"),
+            &StatePart::Reported.name(id),
             |_| {
                 State::Pass(Pass {
                     comment: Some("the operation ran and failed".to_owned()),
@@ -796,7 +797,7 @@ impl Lowering<'_> {
         );
         let limit = events::human(step.timeout_secs);
         let timed_out = self.name(
-            &format!("{id}: timed out"),
+            &StatePart::TimedOut.name(id),
             |_| {
                 State::Pass(Pass {
                     comment: Some(format!("still running after {polls} polls ({limit})")),
@@ -815,7 +816,7 @@ impl Lowering<'_> {
             scope,
         );
 
-        let check_name = self.fresh(&format!("{id}: check"));
+        let check_name = self.fresh(&StatePart::Check.name(id));
         let mut poll_payload = payload.clone();
         poll_payload.insert(field::OPERATION.to_owned(), json!(Operation::Poll));
         poll_payload.insert(
@@ -853,7 +854,7 @@ impl Lowering<'_> {
         poll_selector.insert(next_wait.0, next_wait.1);
         poll_selector.insert("last".to_owned(), response_selector(&poll_fields));
         let poll = self.name(
-            &format!("{id}: poll"),
+            &StatePart::Poll.name(id),
             |_| {
                 State::Task(Task {
                     comment: Some(format!("{}: is it done?", step.action.name)),
@@ -871,7 +872,7 @@ impl Lowering<'_> {
             scope,
         );
         let waiting = self.name(
-            &format!("{id}: wait"),
+            &StatePart::Wait.name(id),
             |_| {
                 State::Wait(Wait {
                     comment: None,
@@ -984,7 +985,7 @@ impl Lowering<'_> {
                 let (transition, output_path) = scope.exit(next);
                 let here = step_path(id, "");
                 let state = self.name(
-                    &format!("{id}: failed"),
+                    &StatePart::Failed.name(id),
                     |_| {
                         State::Pass(Pass {
                             comment: Some(
@@ -1007,7 +1008,7 @@ impl Lowering<'_> {
             Route::Abort if scope.in_branch => {
                 self.recorded_in_branch.insert(id.to_owned());
                 let end = self.name(
-                    &format!("{id}: end branch"),
+                    &StatePart::EndBranch.name(id),
                     |_| {
                         State::Pass(Pass {
                             comment: Some(
@@ -1029,7 +1030,7 @@ impl Lowering<'_> {
                 self.branch_records.insert(end.clone());
                 Failed {
                     state: self.name(
-                        &format!("{id}: failed"),
+                        &StatePart::Failed.name(id),
                         |_| failure_record(id, &end),
                         scope,
                     ),
@@ -1040,7 +1041,7 @@ impl Lowering<'_> {
                 let entry = self.failure_entry.clone();
                 Failed {
                     state: self.name(
-                        &format!("{id}: failed"),
+                        &StatePart::Failed.name(id),
                         |_| failure_record(id, &entry),
                         scope,
                     ),

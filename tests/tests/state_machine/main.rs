@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use catalog::manifest::StatePart;
 use cli::approval::{self, Decision};
 use cli::execution;
 use serde_json::{Value, json};
@@ -239,16 +240,18 @@ fn timeline(events: &[Value], steps: &[&str]) -> Timeline {
         let entered = event["stateEnteredEventDetails"]["name"].as_str();
         let exited = event["stateExitedEventDetails"]["name"].as_str();
         for &step in steps {
-            if entered == Some(&format!("{step}: skipped")) {
+            if entered.is_some_and(|name| StatePart::of(step, name) == Some(StatePart::Skipped)) {
                 t.skipped.insert(step.to_owned());
                 t.started.entry(step.to_owned()).or_insert(id);
             }
-            let done = [
-                step.to_owned(),
-                format!("{step}: done"),
-                format!("{step}: skipped"),
-            ];
-            if exited.is_some_and(|name| done.iter().any(|d| d == name)) {
+            let done = |name: &str| {
+                name == step
+                    || matches!(
+                        StatePart::of(step, name),
+                        Some(StatePart::Done | StatePart::Skipped)
+                    )
+            };
+            if exited.is_some_and(done) {
                 t.finished.insert(step.to_owned(), id);
             }
         }
