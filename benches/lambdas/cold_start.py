@@ -27,6 +27,8 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.endswith("/runtime/invocation/next"):
             self.server.ready_at = time.perf_counter()
+            # A process can ask before Popen has returned its pid to us.
+            self.server.pid_known.wait()
             self.server.peak_kb = peak_rss_kb(self.server.pid)
             self.server.ready.set()
         # No event is ever served: the process is killed once it is ready.
@@ -46,8 +48,10 @@ def peak_rss_kb(pid):
 def run_until(command, env, server, event, seconds, failure):
     """Runs `command` for `server` (which learns its pid) until `event` is set, then kills it; an error saying
     `failure` when `seconds` pass first."""
+    server.pid_known = threading.Event()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     server.pid = process.pid
+    server.pid_known.set()
     if not event.wait(seconds):
         process.kill()
         raise RuntimeError(f"{command[0]} {failure}: {process.stderr.read().decode()[-2000:]}")
