@@ -38,7 +38,10 @@ pub(super) async fn alarms(
 }
 
 /// `Need::Metric`: good datapoints over the check's window and an hour ahead.
-#[expect(clippy::too_many_arguments, reason = "one for each param that `Need::Metric` names")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one for each param that `Need::Metric` names"
+)]
 pub(super) async fn metric(
     world: &mut World,
     seeding: &mut Seeding<'_>,

@@ -50,6 +50,8 @@ pub struct World {
     instances: bool,
     /// The workflow's names → the emulator's.
     renames: BTreeMap<String, String>,
+    /// Each SNS topic's name → the URL of the SQS queue subscribed to it.
+    inboxes: BTreeMap<String, String>,
 }
 
 /// A VPC (with DNS hostnames, which moto needs to give an awsvpc task its interface), a subnet and a security
@@ -407,6 +409,7 @@ impl World {
             lines.push(ec2::images(config).await);
             lines.extend(ssm::scripts(config).await);
         }
+        lines.extend(sns::messages(self, config).await);
         lines
     }
 }

@@ -510,7 +510,20 @@ fn the_page_says_which_rollback_was_done() {
                 runs("webapp-worker", &world).ends_with(&format!(":{new})")),
                 "{world:#?}"
             );
+            // What a person rehearsing sees: the world's state shows what the topic delivered.
+            let delivered: Vec<&str> = world
+                .iter()
+                .filter(|l| l.resource == "SNS topic webapp-ops delivered")
+                .map(|l| l.state.as_str())
+                .collect();
             let page = received(rehearsal, &queue).await;
+            assert_eq!(
+                delivered,
+                page.iter()
+                    .map(|p| format!("Rollback FAILED at rollback_worker: {p}"))
+                    .collect::<Vec<_>>(),
+                "{world:#?}"
+            );
             let [page] = page.as_slice() else {
                 panic!("one page: {page:#?}")
             };
