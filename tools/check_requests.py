@@ -37,6 +37,7 @@ SERVICES = {
     "ecr": "ecr",
     "ecs": "ecs",
     "elasticloadbalancing": "elbv2",
+    "events": "events",
     "kms": "kms",
     "lambda": "lambda",
     "logs": "logs",

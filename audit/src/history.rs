@@ -246,7 +246,10 @@ impl History {
             gaps.push(Gap::CutShort);
         }
         // With execution data, `ExecutionStarted` always has its input (`{}` at least).
-        let started = bundle.events.iter().find(|e| e["type"] == "ExecutionStarted");
+        let started = bundle
+            .events
+            .iter()
+            .find(|e| e["type"] == "ExecutionStarted");
         if started.is_some_and(|e| e.pointer("/executionStartedEventDetails/input").is_none()) {
             gaps.push(Gap::NoExecutionData);
         }

@@ -183,6 +183,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether a step with this finding can run, as far as a check can tell: nothing missing, not ready, denied
+    /// or failed. What is not yet knowable does not stop it. `stepback preflight` and the readiness run both
+    /// judge by it.
+    pub const fn lets_run(self) -> bool {
+        matches!(self, Verdict::Ok | Verdict::Unknowable)
+    }
+
     /// How `stepback preflight` shows it.
     pub const fn as_str(self) -> &'static str {
         match self {

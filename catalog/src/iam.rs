@@ -106,6 +106,10 @@ pub const UNSCOPED: &[(&str, &str)] = &[
         "asg.*: find the group and the processes suspended before the step",
     ),
     (
+        "cloudwatch:PutMetricData",
+        "readiness: the scheduled checks' metrics (CloudWatch scopes it by namespace only, a condition key)",
+    ),
+    (
         "cloudwatch:GetMetricData",
         "check.metric: read the metric's datapoints",
     ),

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod metric;
 pub mod names;
 mod params;
+pub mod readiness;
 mod resources;
 mod spec;
 pub mod world;

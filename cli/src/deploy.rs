@@ -93,7 +93,11 @@ pub fn run(args: &Args) -> ExitCode {
         })
         .await?;
         let machine = stack::state_machine_arn(&session, &args.stack).await.ok();
-        Ok::<_, stack::DeployError>((outcome, machine))
+        let trigger = cli::readiness::trigger(&session, &args.stack)
+            .await
+            .ok()
+            .flatten();
+        Ok::<_, stack::DeployError>((outcome, (machine, trigger)))
     }) {
         Ok(result) => result,
         Err(code) => return code,
@@ -110,7 +114,7 @@ pub fn run(args: &Args) -> ExitCode {
             errln!("not deployed: the change set was declined");
             ExitCode::from(INVALID)
         }
-        Ok((Outcome::Deployed { status, outputs }, state_machine)) => {
+        Ok((Outcome::Deployed { status, outputs }, (state_machine, trigger))) => {
             outln!("{}: {status}", args.stack);
             for (key, value) in &outputs {
                 outln!("  {key}: {value}");
@@ -120,6 +124,18 @@ pub fn run(args: &Args) -> ExitCode {
                     outln!("  StateMachineArn: {machine}");
                     outln!("  ConsoleUrl: {}", cli::execution::console_url(machine));
                 }
+            }
+            match trigger {
+                Some(trigger) if trigger.armed => outln!(
+                    "  alarm trigger: armed (EventBridge rule `{}`): its alarms start a rollback",
+                    trigger.rule
+                ),
+                Some(trigger) => outln!(
+                    "  alarm trigger: disabled (EventBridge rule `{}`) until a readiness run or `stepback preflight --stack {}` finds every step ready",
+                    trigger.rule,
+                    args.stack
+                ),
+                None => {}
             }
             outln!(
                 "start a rollback: stepback start --stack {} --input key=value, or from the console URL above",

@@ -2,6 +2,7 @@
 
 pub mod approval;
 pub mod aws;
+pub mod drift;
 pub mod execution;
 pub mod history;
 pub mod readiness;

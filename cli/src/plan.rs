@@ -101,6 +101,7 @@ pub fn render(workflow: &Workflow, plan: &Plan, bars: bool) -> String {
     text.push_str(&assumptions(workflow, plan));
     text.push_str(&detection(workflow, plan));
     text.push_str(&compiler_figures(plan));
+    text.push_str(&readiness_cost(workflow));
     text
 }
 
@@ -331,6 +332,32 @@ fn compiler_figures(plan: &Plan) -> String {
     let mut text = "\nCompiler figures, for reviewing the generated state machine\n".to_owned();
     for (label, value, meaning) in rows {
         let _ = writeln!(text, "  {label:16}  {value}\n  {:16}  ({meaning})", "");
+    }
+    text
+}
+
+/// What `[readiness]` costs a month, part by part, and the date of the prices.
+fn readiness_cost(workflow: &Workflow) -> String {
+    let (Some(cost), Some(readiness)) = (
+        compiler::readiness::monthly_cost(workflow),
+        workflow.readiness.as_ref(),
+    ) else {
+        return "\nReadiness: off ([readiness] enabled = false)\n".to_owned();
+    };
+    let mut text = format!(
+        "\nReadiness, every {}: about ${:.2} a month (AWS's us-east-1 prices of {}, before free tiers)\n",
+        human(readiness.interval_secs),
+        cost.total(),
+        compiler::readiness::PRICES_DATE
+    );
+    let width = cost
+        .parts
+        .iter()
+        .map(|(what, _)| what.len())
+        .max()
+        .unwrap_or(0);
+    for (what, dollars) in &cost.parts {
+        let _ = writeln!(text, "  {what:width$}  ${dollars:.4}");
     }
     text
 }

@@ -63,12 +63,19 @@ pub fn run(args: &Args) -> ExitCode {
                 return Ok(Err(ExitCode::from(INVALID)));
             }
         };
-        readiness::preflight(&session, &workflow, &input, &stack)
-            .await
-            .map(Ok)
+        let steps = readiness::preflight(&session, &workflow, &input, &stack).await?;
+        // Every step that runs can start: the alarm trigger, deployed disabled, may start a rollback now.
+        let trigger = match readiness::trigger(&session, &stack).await? {
+            Some(trigger) if steps.iter().all(StepCheck::passes) => {
+                let armed_now = readiness::arm(&session, &trigger).await?;
+                Some((trigger, armed_now))
+            }
+            other => other.map(|trigger| (trigger, false)),
+        };
+        Ok::<_, cli::aws::AwsError>(Ok((steps, trigger)))
     });
-    let steps = match result {
-        Ok(Ok(Ok(steps))) => steps,
+    let (steps, trigger) = match result {
+        Ok(Ok(Ok(found))) => found,
         Ok(Ok(Err(code))) | Err(code) => return code,
         Ok(Err(error)) => {
             errln!("error: {error}");
@@ -76,6 +83,20 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     print(&steps);
+    match trigger {
+        Some((trigger, true)) => outln!(
+            "alarm trigger: armed now (EventBridge rule `{}` enabled): its alarms start the rollback",
+            trigger.rule
+        ),
+        Some((trigger, false)) if trigger.armed => {
+            outln!("alarm trigger: armed (EventBridge rule `{}`)", trigger.rule);
+        }
+        Some((trigger, false)) => outln!(
+            "alarm trigger: stays disabled (EventBridge rule `{}`) until every step can run",
+            trigger.rule
+        ),
+        None => {}
+    }
     if steps.iter().all(StepCheck::passes) {
         ExitCode::SUCCESS
     } else {

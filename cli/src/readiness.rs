@@ -9,12 +9,54 @@ use catalog::contract::{self, CheckReport, Execution, Finding, Operation, Reques
 use catalog::{ActionSpec, ErrorName};
 use serde_json::{Map, Value as Json};
 use workflow::Workflow;
-use workflow::model::{Reference, Segment, Step, Value};
+use workflow::model::{Reference, Step};
 
 use crate::aws::{self, AwsError, Call, Session};
 
 const LAMBDA_INVOKE: Call = Call::new("Lambda", "lambda:InvokeFunction");
-const CFN_RESOURCES: Call = Call::new("CloudFormation", "cloudformation:DescribeStackResources");
+const CFN_RESOURCES: Call = Call::new("CloudFormation", "cloudformation:ListStackResources");
+const DESCRIBE_RULE: Call = Call::new("EventBridge", "events:DescribeRule");
+const ENABLE_RULE: Call = Call::new("EventBridge", "events:EnableRule");
+
+/// The stack's alarm trigger, `[trigger]`'s EventBridge rule, which the template deploys disabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub rule: String,
+    pub armed: bool,
+}
+
+/// The stack's trigger and whether it is armed; `None` for a workflow without `[trigger]`.
+pub async fn trigger(session: &Session, stack: &str) -> Result<Option<Trigger>, AwsError> {
+    let rules = resources(session, stack, "AWS::Events::Rule").await?;
+    let Some(rule) = rules.get("Trigger") else {
+        return Ok(None);
+    };
+    let described = aws_sdk_eventbridge::Client::new(&session.config)
+        .describe_rule()
+        .name(rule)
+        .send()
+        .await
+        .map_err(|e| aws::explain(&e, DESCRIBE_RULE))?;
+    Ok(Some(Trigger {
+        rule: rule.clone(),
+        armed: described.state() == Some(&aws_sdk_eventbridge::types::RuleState::Enabled),
+    }))
+}
+
+/// Arms the trigger (EnableRule) unless it is armed: whether this armed it. A person's own run, which
+/// `stepback preflight` is, arms it whenever every step can run, even after someone disabled it by hand.
+pub async fn arm(session: &Session, trigger: &Trigger) -> Result<bool, AwsError> {
+    if trigger.armed {
+        return Ok(false);
+    }
+    aws_sdk_eventbridge::Client::new(&session.config)
+        .enable_rule()
+        .name(&trigger.rule)
+        .send()
+        .await
+        .map_err(|e| aws::explain(&e, ENABLE_RULE))?;
+    Ok(true)
+}
 
 /// What the preflight found for one step.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,9 +80,7 @@ impl StepCheck {
     pub fn passes(&self) -> bool {
         match &self.outcome {
             Outcome::Skipped => true,
-            Outcome::Checked(findings) => findings
-                .iter()
-                .all(|f| matches!(f.verdict, Verdict::Ok | Verdict::Unknowable)),
+            Outcome::Checked(findings) => findings.iter().all(|f| f.verdict.lets_run()),
         }
     }
 }
@@ -152,29 +192,36 @@ async fn functions(session: &Session, stack: &str) -> Result<BTreeMap<String, St
     resources(session, stack, "AWS::Lambda::Function").await
 }
 
-/// The stack's resources of one type: physical id by logical id.
+/// The stack's resources of one type: physical id by logical id, from every page of ListStackResources
+/// (DescribeStackResources answers at most 100, and moto answers it 500 once the stack holds a resource type its
+/// CloudFormation skipped, `AWS::CloudWatch::Alarm`).
 pub(crate) async fn resources(
     session: &Session,
     stack: &str,
     resource_type: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let resources = aws_sdk_cloudformation::Client::new(&session.config)
-        .describe_stack_resources()
+    let pages = aws_sdk_cloudformation::Client::new(&session.config)
+        .list_stack_resources()
         .stack_name(stack)
+        .into_paginator()
+        .items()
         .send()
-        .await
-        .map_err(|e| aws::explain(&e, CFN_RESOURCES))?;
-    Ok(resources
-        .stack_resources()
-        .iter()
-        .filter(|r| r.resource_type() == Some(resource_type))
-        .filter_map(|r| {
-            Some((
-                r.logical_resource_id()?.to_owned(),
-                r.physical_resource_id()?.to_owned(),
-            ))
-        })
-        .collect())
+        .collect::<Vec<_>>()
+        .await;
+    let mut found = BTreeMap::new();
+    for summary in pages {
+        let summary = summary.map_err(|e| aws::explain(&e, CFN_RESOURCES))?;
+        if summary.resource_type() != Some(resource_type) {
+            continue;
+        }
+        if let (Some(logical), Some(physical)) = (
+            summary.logical_resource_id().filter(|id| !id.is_empty()),
+            summary.physical_resource_id(),
+        ) {
+            found.insert(logical.to_owned(), physical.to_owned());
+        }
+    }
+    Ok(found)
 }
 
 /// The step's params with what is known before the run; a value that holds a reference to anything but a known
@@ -183,7 +230,7 @@ fn plan(step: &Step, input: &Map<String, Json>) -> Planned {
     let mut params = Map::new();
     let mut sources = BTreeMap::new();
     for (name, value) in &step.params {
-        match resolve(value, input) {
+        match compiler::readiness::known_value(value, input) {
             Ok(json) => {
                 params.insert(name.clone(), json);
             }
@@ -205,43 +252,13 @@ fn plan(step: &Step, input: &Map<String, Json>) -> Planned {
 pub fn known_params(step: &Step, input: &Map<String, Json>) -> Map<String, Json> {
     step.params
         .iter()
-        .filter_map(|(name, value)| Some((name.clone(), resolve(value, input).ok()?)))
+        .filter_map(|(name, value)| {
+            Some((
+                name.clone(),
+                compiler::readiness::known_value(value, input).ok()?,
+            ))
+        })
         .collect()
-}
-
-/// The value, or the first reference that is not known before the run.
-fn resolve(value: &Value, input: &Map<String, Json>) -> Result<Json, Reference> {
-    let reference = |r: &Reference| match r {
-        Reference::Input(name) => input.get(name).cloned().ok_or_else(|| r.clone()),
-        other => Err(other.clone()),
-    };
-    match value {
-        Value::Literal(json) => Ok(json.clone()),
-        Value::Ref(r) => reference(r),
-        Value::Template(segments) => {
-            let mut text = String::new();
-            for segment in segments {
-                match segment {
-                    Segment::Text(t) => text.push_str(t),
-                    Segment::Ref(r) => match reference(r)? {
-                        Json::String(s) => text.push_str(&s),
-                        other => text.push_str(&other.to_string()),
-                    },
-                }
-            }
-            Ok(Json::String(text))
-        }
-        Value::List(items) => items
-            .iter()
-            .map(|item| resolve(item, input))
-            .collect::<Result<_, _>>()
-            .map(Json::Array),
-        Value::Map(entries) => entries
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), resolve(v, input)?)))
-            .collect::<Result<_, _>>()
-            .map(Json::Object),
-    }
 }
 
 /// The fix of a finding that is not yet knowable, from where its param's value comes.

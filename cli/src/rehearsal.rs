@@ -30,6 +30,7 @@ const NO_CODE: &[u8] = &[
     0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
 const CREATE_MACHINE: aws::Call = aws::Call::new("Step Functions", "states:CreateStateMachine");
+const DESCRIBE_EXECUTION: aws::Call = aws::Call::new("Step Functions", "states:DescribeExecution");
 /// The ECS task role the stack's ECS functions may pass, in the emulator's account.
 const TASK_ROLE: &str = "arn:aws:iam::123456789012:role/rehearsal-task";
 
@@ -61,6 +62,12 @@ pub enum RehearseError {
     TooLong,
     #[error("the execution's history cannot be audited: {0}")]
     Audit(String),
+    #[error("the workflow's [readiness] is off: there is no readiness run")]
+    NoReadiness,
+    #[error("the workflow has no step `{0}`")]
+    NoStep(String),
+    #[error("{0}")]
+    Readiness(String),
 }
 
 /// What to rehearse, and how.
@@ -133,6 +140,10 @@ pub struct Outcome {
 pub struct Rehearsal {
     /// Kept for its drop, which stops the emulator this rehearsal started.
     _moto: Option<emulator::Moto>,
+    /// The workflow, with the world's names.
+    workflow: Workflow,
+    /// With `[readiness]`: its machine, and the queue subscribed to its topic.
+    readiness: Option<ReadinessRig>,
     /// The functions served, stopped on drop.
     served: rehearsal_front::serve::Served,
     /// The rehearsal's AWS session, against the emulator.
@@ -179,6 +190,16 @@ impl Rehearsal {
             if let Some(step) = step {
                 world::breach(&session, &mut world, step, &input_map).await?;
             }
+        }
+        // The readiness topic is the workflow's, as the world named it.
+        if let Some(topic) = plan
+            .workflow
+            .readiness
+            .as_mut()
+            .and_then(|r| r.topic.as_mut())
+            && let Some(named) = world.renames().get(topic.as_str())
+        {
+            *topic = named.clone();
         }
         for made in &world.created {
             progress(Event::Made(made.clone()));
@@ -286,12 +307,28 @@ impl Rehearsal {
             .map_err(|e| aws::explain(&e, CREATE_MACHINE))?
             .state_machine_arn()
             .to_owned();
+        let readiness = match &plan.workflow.readiness {
+            Some(_) => Some(
+                ReadinessRig::create(
+                    &session,
+                    &plan.workflow,
+                    &options.substitutions,
+                    &machine,
+                    &roles,
+                    &account,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         progress(Event::Deployed {
             stack: stack_name,
             took: deploying.elapsed(),
         });
         Ok(Rehearsal {
             _moto: moto,
+            workflow: plan.workflow,
+            readiness,
             served,
             session,
             world,
@@ -395,6 +432,31 @@ impl Rehearsal {
         })
     }
 
+    /// Runs the readiness machine once, as its schedule would, and reads what it recorded and the notices
+    /// its topic received. An error for a workflow whose `[readiness]` is off.
+    pub async fn check_readiness(&self) -> Result<ReadinessRun, RehearseError> {
+        let rig = self.readiness.as_ref().ok_or(RehearseError::NoReadiness)?;
+        rig.run(&self.session).await
+    }
+
+    /// Takes what `step` needs out of the world (`--drift`), with the plan's input.
+    pub async fn drift(&self, step: &str) -> Result<crate::drift::Drift, RehearseError> {
+        let step = self
+            .workflow
+            .steps
+            .iter()
+            .chain(&self.workflow.on_failure)
+            .find(|s| s.id == step)
+            .ok_or_else(|| RehearseError::NoStep(step.to_owned()))?;
+        let input = self.input.as_object().cloned().unwrap_or_default();
+        Ok(crate::drift::drift(&self.session, step, &input).await?)
+    }
+
+    /// Puts back what [`Rehearsal::drift`] took.
+    pub async fn mend(&self, drift: &crate::drift::Drift) -> Result<(), RehearseError> {
+        Ok(crate::drift::mend(&self.session, drift).await?)
+    }
+
     /// The execution input the plan gave.
     pub fn input(&self) -> &Json {
         &self.input
@@ -418,6 +480,193 @@ impl Rehearsal {
     /// The workflow's names that the emulator chose otherwise, and what they became.
     pub fn renames(&self) -> &std::collections::BTreeMap<String, String> {
         self.world.renames()
+    }
+}
+
+/// What one readiness run recorded.
+#[derive(Clone, Debug)]
+pub struct ReadinessRun {
+    pub ready: bool,
+    pub not_ready: Vec<String>,
+    /// The notices the topic received during the run: subject and message.
+    pub notices: Vec<(String, String)>,
+}
+
+/// The readiness machine, created through the API (moto's interpreter does not run the stack's), and a queue
+/// subscribed to the readiness topic, which shows the notices as a person's subscription gets them.
+struct ReadinessRig {
+    machine: String,
+    queue: Option<String>,
+    /// Runs so far, which names the next one (names are unique per machine, and a minute apart at most).
+    runs: std::sync::atomic::AtomicU32,
+}
+
+impl ReadinessRig {
+    async fn create(
+        session: &Session,
+        workflow: &Workflow,
+        functions: &std::collections::BTreeMap<String, String>,
+        rollback: &str,
+        roles: &std::collections::BTreeMap<String, String>,
+        account: &str,
+    ) -> Result<ReadinessRig, RehearseError> {
+        let mut definition = compiler::readiness::machine(workflow).to_json().replace(
+            &format!("${{{}}}", compiler::readiness::ROLLBACK_MACHINE),
+            rollback,
+        );
+        for (key, arn) in functions {
+            definition = definition.replace(&format!("${{{key}}}"), arn);
+        }
+        let role = roles
+            .get("ReadinessMachineRole")
+            .map(|physical| format!("arn:aws:iam::{account}:role/{physical}"))
+            .unwrap_or_default();
+        let machine = aws_sdk_sfn::Client::new(&session.config)
+            .create_state_machine()
+            .name(catalog::readiness::name(&workflow.name))
+            .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+            .definition(definition)
+            .role_arn(role)
+            .send()
+            .await
+            .map_err(|e| aws::explain(&e, CREATE_MACHINE))?
+            .state_machine_arn()
+            .to_owned();
+        let topic = workflow.readiness.as_ref().and_then(|r| r.topic.clone());
+        let queue = match topic {
+            Some(topic) => Some(subscribe(session, &workflow.name, &topic).await?),
+            None => None,
+        };
+        Ok(ReadinessRig {
+            machine,
+            queue,
+            runs: std::sync::atomic::AtomicU32::new(0),
+        })
+    }
+
+    async fn run(&self, session: &Session) -> Result<ReadinessRun, RehearseError> {
+        let began = Instant::now();
+        let sfn = aws_sdk_sfn::Client::new(&session.config);
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let name = execution::default_name(&format!("readiness-{n}"), std::time::SystemTime::now());
+        let arn = execution::start(session, &self.machine, &name, &serde_json::json!({})).await?;
+        let output = loop {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws::explain(&e, DESCRIBE_EXECUTION))?;
+            match described.status() {
+                aws_sdk_sfn::types::ExecutionStatus::Running => {}
+                aws_sdk_sfn::types::ExecutionStatus::Succeeded => {
+                    break described.output().unwrap_or_default().to_owned();
+                }
+                other => {
+                    return Err(RehearseError::Readiness(format!(
+                        "the readiness run ended {other:?}: {}",
+                        described.cause().unwrap_or_default()
+                    )));
+                }
+            }
+            if began.elapsed() > LONGEST {
+                return Err(RehearseError::TooLong);
+            }
+            tokio::time::sleep(POLL).await;
+        };
+        let output: Json = serde_json::from_str(&output).unwrap_or_default();
+        let recorded = &output[catalog::contract::field::OUTPUT];
+        let not_ready = recorded["not_ready"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .map(str::to_owned)
+            .collect();
+        let notices = match &self.queue {
+            Some(queue) => received(session, queue).await?,
+            None => Vec::new(),
+        };
+        Ok(ReadinessRun {
+            ready: recorded["ready"] == Json::Bool(true),
+            not_ready,
+            notices,
+        })
+    }
+}
+
+/// A queue that receives what the topic publishes.
+async fn subscribe(
+    session: &Session,
+    workflow: &str,
+    topic: &str,
+) -> Result<String, RehearseError> {
+    let sqs = aws_sdk_sqs::Client::new(&session.config);
+    let failed = |action: &str, e: &dyn std::fmt::Display| {
+        RehearseError::Readiness(format!("{action}: {e}"))
+    };
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("{workflow}-readiness-notices"))
+        .send()
+        .await
+        .map_err(|e| failed("sqs:CreateQueue", &e))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed("sqs:GetQueueAttributes", &e))?
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    aws_sdk_sns::Client::new(&session.config)
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .map_err(|e| failed("sns:Subscribe", &e))?;
+    Ok(url)
+}
+
+/// The notices in the queue: each SNS envelope's `Subject` and `Message`.
+async fn received(session: &Session, queue: &str) -> Result<Vec<(String, String)>, RehearseError> {
+    let sqs = aws_sdk_sqs::Client::new(&session.config);
+    let mut notices = Vec::new();
+    loop {
+        let answer = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map_err(|e| RehearseError::Readiness(format!("sqs:ReceiveMessage: {e}")))?;
+        if answer.messages().is_empty() {
+            return Ok(notices);
+        }
+        for message in answer.messages() {
+            let envelope: Json =
+                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default();
+            notices.push((
+                envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+                envelope["Message"].as_str().unwrap_or_default().to_owned(),
+            ));
+            if let Some(receipt) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| RehearseError::Readiness(format!("sqs:DeleteMessage: {e}")))?;
+            }
+        }
     }
 }
 

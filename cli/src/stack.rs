@@ -357,24 +357,13 @@ pub async fn state_machine_arn(session: &Session, stack: &str) -> Result<String,
     {
         return Ok(arn);
     }
-    let resource = cfn
-        .describe_stack_resource()
-        .stack_name(stack)
-        .logical_resource_id("StateMachine")
-        .send()
-        .await
-        .map_err(|e| {
-            aws::explain(
-                &e,
-                Call::new("CloudFormation", "cloudformation:DescribeStackResource"),
-            )
-        })?;
-    resource
-        .stack_resource_detail()
-        .and_then(|r| r.physical_resource_id())
-        .map(str::to_owned)
+    // Not DescribeStackResource: moto answers it 500 once the stack holds a resource type its CloudFormation
+    // skipped (`AWS::CloudWatch::Alarm`), and then gives the stack no outputs either.
+    crate::readiness::resources(session, stack, "AWS::StepFunctions::StateMachine")
+        .await?
+        .remove("StateMachine")
         .ok_or_else(|| AwsError::Other {
-            action: "cloudformation:DescribeStackResource".into(),
+            action: "cloudformation:ListStackResources".into(),
             reason: format!(
                 "stack `{stack}` has no state machine: was it made by `stepback deploy`?"
             ),

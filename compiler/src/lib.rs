@@ -11,6 +11,7 @@ mod lower;
 mod manifest;
 pub mod partition;
 mod payload;
+pub mod readiness;
 pub mod schedule;
 pub mod state_size;
 pub mod structure;

@@ -33,6 +33,7 @@ mod steps;
 mod tree;
 
 pub(crate) use failure::listed;
+pub(crate) use steps::{contract_payload, retry_for};
 
 /// The error Step Functions raises when a task passes its `TimeoutSeconds`.
 const TIMEOUT: &str = "States.Timeout";

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use catalog::readiness;
 use catalog::{ActionSpec, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
-use workflow::model::Step;
+use workflow::model::{Readiness, Step};
 
 use crate::Compiled;
 use crate::iam::{self, Statement, TASK_ROLES_PARAMETER};
@@ -27,24 +28,42 @@ pub fn functions(workflow: &Workflow) -> Vec<(&'static ActionSpec, Vec<&Step>)> 
                 .chain(&workflow.on_failure)
                 .filter(|s| s.action.name == action.name)
                 .collect();
-            // The guard runs in every machine, though no step names it.
-            let placed = !steps.is_empty() || !action.user_facing;
+            // The guard runs in every machine, though no step names it; the readiness function with `[readiness]`.
+            let placed = !steps.is_empty()
+                || (!action.user_facing
+                    && (action.name != readiness::ACTION || workflow.readiness.is_some()));
             placed.then_some((action, steps))
         })
         .collect()
 }
 
-/// The params that the compiler, not a step, gives the one function no step names (the guard): the ones its
-/// grants read.
-fn compiler_params(workflow: &Workflow) -> BTreeMap<String, workflow::model::Value> {
+/// The params that the compiler, not a step, gives a function no step names (the guard, the readiness
+/// function): the ones its grants read.
+fn compiler_params(
+    workflow: &Workflow,
+    action: &ActionSpec,
+) -> BTreeMap<String, workflow::model::Value> {
+    let literal = |name: &str, value: &str| {
+        (
+            name.to_owned(),
+            workflow::model::Value::Literal(json!(value)),
+        )
+    };
+    if action.name == readiness::ACTION {
+        let topic = workflow.readiness.as_ref().and_then(|r| r.topic.as_ref());
+        let rule = workflow
+            .trigger
+            .as_ref()
+            .map(|_| readiness::trigger_rule(&workflow.name));
+        return topic
+            .map(|topic| literal(readiness::TOPIC, topic))
+            .into_iter()
+            .chain(rule.map(|rule| literal(readiness::RULE, &rule)))
+            .collect();
+    }
     let topic = workflow.trigger.as_ref().and_then(|t| t.topic.as_ref());
     topic
-        .map(|topic| {
-            (
-                catalog::GUARD_TOPIC.to_owned(),
-                workflow::model::Value::Literal(json!(topic)),
-            )
-        })
+        .map(|topic| literal(catalog::GUARD_TOPIC, topic))
         .into_iter()
         .collect()
 }
@@ -97,7 +116,11 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
     for (action, steps) in &functions {
         let id = function_id(action);
         let statements = if steps.is_empty() {
-            iam::statements_for(action, &[&compiler_params(workflow)], &workflow.name)
+            iam::statements_for(
+                action,
+                &[&compiler_params(workflow, action)],
+                &workflow.name,
+            )
         } else {
             iam::statements(action, steps, &workflow.name)
         };
@@ -111,7 +134,25 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
     }
     resources.insert("LockTable".into(), lock_table(&workflow.name));
     resources.insert("StateMachineLogs".into(), log_group());
-    resources.insert("StateMachineRole".into(), state_machine_role(&functions));
+    // The rollback's machine invokes every function but the readiness one.
+    let rollback_functions: Vec<_> = functions
+        .iter()
+        .filter(|(a, _)| a.name != readiness::ACTION)
+        .cloned()
+        .collect();
+    resources.insert(
+        "StateMachineRole".into(),
+        state_machine_role(&rollback_functions),
+    );
+    if let Some(readiness) = &workflow.readiness {
+        readiness_resources(
+            &mut resources,
+            workflow,
+            readiness,
+            &functions,
+            &substitutions,
+        );
+    }
     resources.insert(
         "StateMachine".into(),
         state_machine(workflow, compiled, substitutions),
@@ -129,8 +170,14 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
             json!({
                 "Type": "AWS::Events::Rule",
                 "Properties": {
-                    "Description": format!("start {} when one of its alarms goes to ALARM", workflow.name),
-                    "State": "ENABLED",
+                    "Name": readiness::trigger_rule(&workflow.name),
+                    "Description": format!(
+                        "start {} when one of its alarms goes to ALARM; armed once every step is found ready",
+                        workflow.name
+                    ),
+                    // Not armed before the rollback is known to be ready: the readiness run or `stepback
+                    // preflight` enables it the first time every step can run.
+                    "State": "DISABLED",
                     "EventPattern": alarm_pattern(&trigger.alarms),
                     // No InputTransformer: it does not escape an alarm reason's quotes, so the machine reads the
                     // event as it arrives and fills its inputs in its first states.
@@ -159,6 +206,12 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
             ] },
         }),
     );
+    if workflow.readiness.is_some() {
+        outputs.insert(
+            "ReadinessMachineArn".into(),
+            json!({ "Description": "checks every few minutes whether the rollback could run", "Value": { "Ref": "ReadinessMachine" } }),
+        );
+    }
     outputs.insert(
         "FunctionNames".into(),
         json!({
@@ -187,6 +240,117 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
         "Resources": resources,
         "Outputs": outputs,
     })
+}
+
+/// `[readiness]`'s resources: the readiness machine (Express) and its role, which may invoke the rollback's
+/// functions and nothing else; the schedule that starts it; the alarm on the whole rollback's metric.
+fn readiness_resources(
+    resources: &mut Map<String, Json>,
+    workflow: &Workflow,
+    readiness: &Readiness,
+    functions: &[(&'static ActionSpec, Vec<&Step>)],
+    substitutions: &Map<String, Json>,
+) {
+    let machine = crate::readiness::machine(workflow);
+    let definition = serde_json::to_value(&machine).unwrap_or(Json::Null);
+    let text = definition.to_string();
+    let mut used: BTreeMap<String, Json> = substitutions
+        .iter()
+        .filter(|(key, _)| text.contains(&format!("${{{key}}}")))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    used.insert(
+        crate::readiness::ROLLBACK_MACHINE.to_owned(),
+        json!({ "Ref": "StateMachine" }),
+    );
+    let mut definition = definition;
+    for_each_task_resource(&mut definition, &mut |resource| {
+        if let Some(rest) = resource.as_str().and_then(|r| r.strip_prefix("arn:aws:")) {
+            *resource = json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:{rest}") });
+        }
+    });
+    resources.insert("ReadinessMachineLogs".into(), log_group());
+    // It invokes the functions of the steps it checks, and the readiness function.
+    let invoked: Vec<_> = functions
+        .iter()
+        .filter(|(a, _)| a.name == readiness::ACTION || text.contains(&a.arn_substitution()))
+        .cloned()
+        .collect();
+    resources.insert("ReadinessMachineRole".into(), state_machine_role(&invoked));
+    resources.insert(
+        "ReadinessMachine".into(),
+        json!({
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": readiness::name(&workflow.name),
+                // Express: a run is a few seconds of invocations, billed by request and duration, not by
+                // transition; it keeps no history, only its log.
+                "StateMachineType": "EXPRESS",
+                "RoleArn": { "Fn::GetAtt": ["ReadinessMachineRole", "Arn"] },
+                "Definition": definition,
+                "DefinitionSubstitutions": used,
+                "LoggingConfiguration": {
+                    "Level": "ERROR",
+                    "IncludeExecutionData": false,
+                    "Destinations": [{ "CloudWatchLogsLogGroup": { "LogGroupArn": { "Fn::GetAtt": ["ReadinessMachineLogs", "Arn"] } } }],
+                },
+                "Tags": tags(&workflow.name),
+            },
+        }),
+    );
+    resources.insert(
+        "ReadinessScheduleRole".into(),
+        role(
+            "events.amazonaws.com",
+            vec![json!({ "Effect": "Allow", "Action": "states:StartExecution", "Resource": { "Ref": "ReadinessMachine" } })],
+        ),
+    );
+    let minutes = readiness.interval_secs / 60;
+    resources.insert(
+        "ReadinessSchedule".into(),
+        json!({
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Description": format!("check every {minutes} min whether {} could run", workflow.name),
+                // `rate(1 minute)`, singular; `rate(5 minutes)` (EventBridge user guide, "Rate expressions").
+                "ScheduleExpression": format!("rate({minutes} minute{})", if minutes == 1 { "" } else { "s" }),
+                "State": "ENABLED",
+                "Targets": [{
+                    "Id": "CheckReadiness",
+                    "Arn": { "Ref": "ReadinessMachine" },
+                    "RoleArn": { "Fn::GetAtt": ["ReadinessScheduleRole", "Arn"] },
+                }],
+            },
+        }),
+    );
+    let actions: Vec<Json> = readiness.topic.iter().map(|topic| json!(topic)).collect();
+    resources.insert(
+        "ReadinessAlarm".into(),
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": readiness::name(&workflow.name),
+                "AlarmDescription": format!(
+                    "{} could not run: a step's check found something missing, not ready or denied, or no check ran. \
+                     The readiness run's own notice on the same topic names the steps, the resources and the fixes; \
+                     `stepback readiness --stack <stack>` shows them",
+                    workflow.name
+                ),
+                "Namespace": readiness::NAMESPACE,
+                "MetricName": readiness::METRIC,
+                "Dimensions": [{ "Name": readiness::WORKFLOW_DIMENSION, "Value": workflow.name }],
+                "Statistic": "Minimum",
+                "Period": readiness.interval_secs,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "LessThanThreshold",
+                // A period without a run proves nothing: the schedule or the machine is broken.
+                "TreatMissingData": "breaching",
+                "AlarmActions": actions,
+                "OKActions": actions,
+            },
+        }),
+    );
 }
 
 fn conditions() -> Json {
@@ -411,9 +575,10 @@ pub fn with_definition_string(template: &Json) -> Json {
         // `Fn::Sub`'s string form, with each function's ARN as `${<Fn>.Arn}`: its list form is a Python
         // `string.Template` in moto, which turns the context object's `$$.` into `$.`.
         for (key, value) in substitutions.as_object().into_iter().flatten() {
-            let arn = match (&value["Fn::GetAtt"][0], value.as_str()) {
-                (Json::String(id), _) => format!("${{{id}.Arn}}"),
-                (_, Some(literal)) => literal.to_owned(),
+            let arn = match (&value["Fn::GetAtt"][0], &value["Ref"], value.as_str()) {
+                (Json::String(id), _, _) => format!("${{{id}.Arn}}"),
+                (_, Json::String(id), _) => format!("${{{id}}}"),
+                (_, _, Some(literal)) => literal.to_owned(),
                 _ => continue,
             };
             definition = definition.replace(&format!("${{{key}}}"), &arn);

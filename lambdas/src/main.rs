@@ -12,7 +12,9 @@ async fn main() -> Result<(), Error> {
     // Lambda developer guide): the default chain would build an STS client for web identity first, and its
     // HTTPS client with the system's certificate store, at every cold start.
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
         .http_client(lambdas::tls::https_client())
         .load()
         .await;

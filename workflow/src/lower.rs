@@ -10,7 +10,7 @@ use toml::de::DeValue;
 
 use crate::codes;
 use crate::graph::{self, Ancestors, Dag};
-use crate::model::{Input, Reference, Resource, Step, Workflow};
+use crate::model::{Input, Readiness, Reference, Resource, Step, Workflow};
 use crate::raw::RawStep;
 use crate::safety;
 use crate::syntax::{Sink, Span, Table};
@@ -26,6 +26,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "input",
     "resources",
     "trigger",
+    "readiness",
     "defaults",
     "steps",
     "on_failure",
@@ -147,6 +148,10 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
     let trigger = root
         .get("trigger")
         .and_then(|n| cx.trigger(n, root.key_span("trigger"), &scope));
+    let readiness = match root.get("readiness") {
+        Some(node) => cx.readiness(node, &scope, trigger.as_ref()),
+        None => Ok(Some(Readiness::new(trigger.as_ref()))),
+    };
 
     // While there are errors, an input may look unused only because its reader failed to lower.
     let unused = inputs
@@ -178,6 +183,7 @@ pub fn lower(source: &str, sink: &mut Sink) -> Option<Workflow> {
         inputs,
         resources,
         trigger,
+        readiness: readiness.ok()?,
         steps,
         on_failure,
         dag,

@@ -17,6 +17,8 @@ pub struct Workflow {
     pub inputs: Vec<Input>,
     pub resources: BTreeMap<String, Resource>,
     pub trigger: Option<Trigger>,
+    /// `[readiness]`: the deployed rollback's checks on a schedule; `None` when the workflow turns them off.
+    pub readiness: Option<Readiness>,
     /// In declaration order; `steps[i]` is node `i` of [`Workflow::dag`].
     pub steps: Vec<Step>,
     /// Run one after another, in declaration order, when a step fails.
@@ -100,6 +102,32 @@ pub struct Trigger {
     pub cooldown_secs: u64,
     /// The SNS topic told when the cooldown holds an alarm-started execution back (`${resources.*}` filled in).
     pub topic: Option<String>,
+}
+
+/// `[readiness]`: every step's read-only `check`, run by the deployed stack on a schedule, with a metric per step
+/// and for the whole, and an alarm on the whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// Whole minutes, from 1m to 1d: EventBridge's `rate()` counts minutes, and a CloudWatch alarm's period is a
+    /// multiple of 60 s whose evaluation covers at most a day.
+    pub interval_secs: u64,
+    /// The SNS topic told when the rollback becomes not ready or ready again: `[readiness].topic`, else
+    /// `[trigger].topic`.
+    pub topic: Option<String>,
+}
+
+impl Readiness {
+    pub const DEFAULT_INTERVAL_SECS: u64 = 15 * 60;
+    /// The intervals `[readiness].interval` may take (in whole minutes).
+    pub const INTERVALS: std::ops::RangeInclusive<u64> = 60..=24 * 60 * 60;
+
+    /// The defaults, with the trigger's topic.
+    pub fn new(trigger: Option<&Trigger>) -> Readiness {
+        Readiness {
+            interval_secs: Readiness::DEFAULT_INTERVAL_SECS,
+            topic: trigger.and_then(|t| t.topic.clone()),
+        }
+    }
 }
 
 /// `[trigger].cooldown` when the workflow does not say.

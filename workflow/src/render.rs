@@ -46,7 +46,8 @@ fn render(workflow: &Workflow, added: &[(usize, usize)], syntax: &dyn Syntax) ->
         );
     }
     for &(before, after) in added {
-        if let (Some(before), Some(after)) = (workflow.steps.get(before), workflow.steps.get(after)) {
+        if let (Some(before), Some(after)) = (workflow.steps.get(before), workflow.steps.get(after))
+        {
             syntax.added_edge(&mut out, before, after);
         }
     }

@@ -481,9 +481,8 @@ fn implies(premise: &Condition, conclusion: &Condition) -> bool {
     if atoms.len() > MAX_ATOMS {
         return premise == conclusion;
     }
-    (0u32..1 << atoms.len()).all(|row| {
-        !holds(premise, &atoms, row) || holds(conclusion, &atoms, row)
-    })
+    (0u32..1 << atoms.len())
+        .all(|row| !holds(premise, &atoms, row) || holds(conclusion, &atoms, row))
 }
 
 fn collect_atoms<'c>(condition: &'c Condition, atoms: &mut Vec<&'c Condition>) {

@@ -141,6 +141,21 @@ pub fn json_schema() -> Value {
                     "topic": { "type": "string", "description": "SNS topic ARN told when the cooldown holds an alarm-started run back" }
                 }
             },
+            "readiness": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "the deployed rollback runs every step's read-only check on a schedule, publishes a metric per step and for the whole, and tells the topic when it becomes not ready or ready again",
+                "properties": {
+                    "enabled": { "type": "boolean", "default": true, "description": "false: no schedule, metrics or alarm" },
+                    "interval": {
+                        "type": "string",
+                        "pattern": DURATION_PATTERN,
+                        "default": "15m",
+                        "description": "how often the checks run: whole minutes, from 1m to 1d"
+                    },
+                    "topic": { "type": "string", "description": "SNS topic ARN told when the rollback becomes not ready or ready again; default: [trigger].topic" }
+                }
+            },
             "defaults": {
                 "type": "object",
                 "additionalProperties": false,

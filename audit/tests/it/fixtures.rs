@@ -277,8 +277,14 @@ fn a_redriven_failed_rollback_fails_again_and_reruns_no_step() {
 #[test]
 fn a_history_cut_short_or_without_data_says_so() {
     for (name, expected) in [
-        ("hand/cut-short.json", "saved cut short (a `nextToken` in the file)"),
-        ("hand/no-execution-data.json", "saved without execution data"),
+        (
+            "hand/cut-short.json",
+            "saved cut short (a `nextToken` in the file)",
+        ),
+        (
+            "hand/no-execution-data.json",
+            "saved without execution data",
+        ),
         ("fail-drain.json", ""),
     ] {
         let report = crate::audit(&crate::data(name));
@@ -289,9 +295,15 @@ fn a_history_cut_short_or_without_data_says_so() {
             continue;
         }
         assert_eq!(report.gaps.len(), 1, "{name}: {:?}", report.gaps);
-        assert!(report.gaps[0].contains(expected), "{name}: {}", report.gaps[0]);
+        assert!(
+            report.gaps[0].contains(expected),
+            "{name}: {}",
+            report.gaps[0]
+        );
         let missing = text.find("Missing from the history").expect("the section");
-        assert!(missing < text.find("Steps, in DAG order").expect("the steps"), "{name}: first");
+        assert!(
+            missing < text.find("Steps, in DAG order").expect("the steps"),
+            "{name}: first"
+        );
     }
 }
-

@@ -40,7 +40,7 @@ pub const GUARD_TOPIC: &str = "topic";
 pub const LOCK_KEY: &str = "lock";
 pub const LOCK_ITEM: &str = "rollback";
 /// The lock table's ARN, as [`crate::names::lock_table`] names it.
-const LOCK_TABLE: &str =
+pub(crate) const LOCK_TABLE: &str =
     "arn:{partition}:dynamodb:{region}:{account}:table/{state_machine}-stepback-lock";
 
 /// The `detail-type` of the event that CloudWatch sends to EventBridge when an alarm changes state (CloudWatch

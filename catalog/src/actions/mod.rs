@@ -20,6 +20,7 @@ mod guard;
 mod notify;
 mod rds_restore;
 mod rds_snapshot;
+mod readiness;
 mod ssm_command;
 mod wait;
 
@@ -58,4 +59,5 @@ pub static ACTIONS: &[ActionSpec] = &[
     check_logs::SPEC,
     wait::SPEC,
     guard::SPEC,
+    readiness::SPEC,
 ];

@@ -6,6 +6,7 @@ mod deploy;
 mod follow;
 mod output;
 mod preflight;
+mod readiness;
 mod rehearse;
 mod verbs;
 

@@ -1,6 +1,7 @@
 //! The guard, the first task: the machine's lock, the cooldown, and the execution input checked (declared keys,
 //! lengths, names never empty) and filled (defaults, an alarm's event).
 
+use catalog::contract::Operation;
 use catalog::{ErrorName, HeldBack};
 use serde_json::{Map, Value as Json, json};
 use workflow::model::{AlarmField, Reference, Value};
@@ -78,7 +79,7 @@ impl Lowering<'_> {
                 scope,
             )
         });
-        let payload = contract_payload(guard.name, "guard", params);
+        let payload = contract_payload(guard.name, "guard", Operation::Start, params);
         let parameters = json!({ "FunctionName": self.function(guard), "Payload": payload });
         let retry = retry_for(&guard.default_retry);
         self.name(

@@ -282,7 +282,12 @@ impl Lowering<'_> {
                 .map_or(catalog::Shell::Not, |p| p.shell);
             payload::insert_run_by(&mut params, key, value, shell)?;
         }
-        Ok(contract_payload(step.action.name, &step.id, params))
+        Ok(contract_payload(
+            step.action.name,
+            &step.id,
+            Operation::Start,
+            params,
+        ))
     }
 
     pub(super) fn invoke_parameters(&self, step: &Step, payload: Map<String, Json>) -> Json {
@@ -299,16 +304,17 @@ impl Lowering<'_> {
     }
 }
 
-/// `{version, action, operation: start, execution, params}` of [`catalog::contract::Request`].
-pub(super) fn contract_payload(
+/// `{version, action, operation, execution, params}` of [`catalog::contract::Request`].
+pub(crate) fn contract_payload(
     action: &str,
     step: &str,
+    operation: Operation,
     params: Map<String, Json>,
 ) -> Map<String, Json> {
     let mut request = Map::new();
     request.insert(field::VERSION.to_owned(), json!(VERSION));
     request.insert(field::ACTION.to_owned(), json!(action));
-    request.insert(field::OPERATION.to_owned(), json!(Operation::Start));
+    request.insert(field::OPERATION.to_owned(), json!(operation));
     request.insert(
         field::EXECUTION.to_owned(),
         json!({
@@ -328,7 +334,7 @@ pub(super) fn retriers(step: &Step) -> Vec<Retrier> {
 
 /// The transient error, the Lambda service errors and a function's timeout, with the step's policy. Permanent
 /// errors are never retried: retrying them only delays the failure path.
-pub(super) fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
+pub(crate) fn retry_for(spec: &catalog::RetrySpec) -> Vec<Retrier> {
     if spec.attempts == 0 {
         return Vec::new();
     }

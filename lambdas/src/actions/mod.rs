@@ -19,6 +19,7 @@ pub mod notify;
 pub mod rds;
 pub mod rds_restore;
 pub mod rds_snapshot;
+pub mod readiness;
 pub mod ssm_command;
 
 use std::future::Future;
@@ -36,6 +37,7 @@ static HANDLERS: &[Handler] = &[
     Handler::invoke::<notify::Notify>(),
     Handler::invoke::<approval::Approval>(),
     Handler::invoke::<guard::Guard>(),
+    Handler::invoke::<readiness::Readiness>(),
     Handler::invoke::<asg::AsgSuspend>(),
     Handler::invoke::<asg::AsgResume>(),
     Handler::invoke::<alb_halt::AlbHalt>(),

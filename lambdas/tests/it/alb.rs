@@ -362,7 +362,9 @@ async fn the_check_names_the_ecs_service_that_registers_into_the_group() {
             owner["detail"]
                 .as_str()
                 .is_some_and(|d| d.contains("ECS service `web` of cluster `prod`"))
-                && owner["fix"].as_str().is_some_and(|f| f.contains("alb.halt")),
+                && owner["fix"]
+                    .as_str()
+                    .is_some_and(|f| f.contains("alb.halt")),
             "{owner:#}"
         );
     }
@@ -438,7 +440,10 @@ async fn rules(aws: &Aws, listener: &str) -> Vec<(String, String, String)> {
             let action = &r.actions()[0];
             (
                 r.priority().unwrap_or_default().to_owned(),
-                action.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                action
+                    .r#type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
                 action
                     .fixed_response_config()
                     .and_then(|c| c.status_code())
@@ -459,7 +464,11 @@ async fn halt_answers_every_request_with_a_503_until_resume_deletes_its_rule() {
     let rule = halted["rule"].as_str().expect("the rule").to_owned();
     assert_eq!(
         rules(&aws, &listener).await,
-        [("1".to_owned(), "fixed-response".to_owned(), "503".to_owned())]
+        [(
+            "1".to_owned(),
+            "fixed-response".to_owned(),
+            "503".to_owned()
+        )]
     );
     // A retried halt finds its rule.
     assert_eq!(output(halt.run(&aws).await)["rule"], json!(rule));
@@ -510,6 +519,10 @@ async fn halt_refuses_a_listener_whose_first_priority_is_taken() {
     assert_eq!(failure.name, ErrorName::Precondition, "{failure}");
     assert_eq!(
         rules(&aws, &listener).await,
-        [("1".to_owned(), "fixed-response".to_owned(), "403".to_owned())]
+        [(
+            "1".to_owned(),
+            "fixed-response".to_owned(),
+            "403".to_owned()
+        )]
     );
 }

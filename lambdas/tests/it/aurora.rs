@@ -455,8 +455,12 @@ async fn a_serverless_v2_cluster_gets_its_capacity_range_before_its_db_serverles
         .map(|c| {
             (
                 c.operation.as_str(),
-                c.params.get("ServerlessV2ScalingConfiguration.MinCapacity").and_then(|v| v.as_str()),
-                c.params.get("ServerlessV2ScalingConfiguration.MaxCapacity").and_then(|v| v.as_str()),
+                c.params
+                    .get("ServerlessV2ScalingConfiguration.MinCapacity")
+                    .and_then(|v| v.as_str()),
+                c.params
+                    .get("ServerlessV2ScalingConfiguration.MaxCapacity")
+                    .and_then(|v| v.as_str()),
                 c.params.get("DBInstanceClass").and_then(|v| v.as_str()),
             )
         })

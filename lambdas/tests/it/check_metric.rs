@@ -25,7 +25,12 @@ async fn bridged() -> Aws {
     if into_minute >= 40 {
         tokio::time::sleep(std::time::Duration::from_secs(61 - into_minute)).await;
     }
-    let aws = Aws::start().await;
+    bridge_cloudwatch(Aws::start().await).await
+}
+
+/// `aws` with the function's CloudWatch clients (the read-only one too) speaking CBOR to moto through the
+/// front's bridge, since moto answers rpc-v2-cbor with 404.
+pub async fn bridge_cloudwatch(aws: Aws) -> Aws {
     let served = rehearsal_front::serve::spawn(
         rehearsal_front::serve::bind().expect("a loopback port"),
         Default::default(),

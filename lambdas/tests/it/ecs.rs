@@ -357,8 +357,12 @@ async fn a_service_on_the_code_deploy_controller_is_refused_with_the_fix() {
     let service = &out["findings"][0];
     assert_eq!(service["verdict"], "not_ready", "{out:#?}");
     assert!(
-        service["detail"].as_str().is_some_and(|d| d.contains("CODE_DEPLOY"))
-            && service["fix"].as_str().is_some_and(|f| f.contains("CodeDeploy deployment")),
+        service["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("CODE_DEPLOY"))
+            && service["fix"]
+                .as_str()
+                .is_some_and(|f| f.contains("CodeDeploy deployment")),
         "{service:#}"
     );
     let failure = error(step.start(&aws).await);
@@ -929,11 +933,8 @@ mod mocked {
         failed.rollout_state_reason =
             Some("ECS deployment circuit breaker: tasks failed to start.".to_owned());
         let described = service(3, vec![deployment("PRIMARY", 3), failed], None);
-        let stopped = mock!(Client::list_tasks).then_output(|| {
-            ListTasksOutput::builder()
-                .task_arns("arn:task/9")
-                .build()
-        });
+        let stopped = mock!(Client::list_tasks)
+            .then_output(|| ListTasksOutput::builder().task_arns("arn:task/9").build());
         let tasks = mock!(Client::describe_tasks).then_output(|| {
             let task = Task::builder()
                 .task_arn("arn:task/9")
@@ -1027,7 +1028,11 @@ mod mocked {
             ecs(&aws, &[&described, &definitions, &listed, &update]);
             let denied = repository == "app";
             let images = mock!(aws_sdk_ecr::Client::describe_images).then_error(move || {
-                let code = if denied { "AccessDeniedException" } else { "RepositoryNotFoundException" };
+                let code = if denied {
+                    "AccessDeniedException"
+                } else {
+                    "RepositoryNotFoundException"
+                };
                 let meta = ErrorMetadata::builder().code(code).message("no").build();
                 if denied {
                     DescribeImagesError::generic(meta)
@@ -1040,15 +1045,16 @@ mod mocked {
                     )
                 }
             });
-            let rules = mock!(aws_sdk_ecr::Client::describe_pull_through_cache_rules).then_output(|| {
-                DescribePullThroughCacheRulesOutput::builder()
-                    .pull_through_cache_rules(
-                        PullThroughCacheRule::builder()
-                            .ecr_repository_prefix("docker-hub")
-                            .build(),
-                    )
-                    .build()
-            });
+            let rules =
+                mock!(aws_sdk_ecr::Client::describe_pull_through_cache_rules).then_output(|| {
+                    DescribePullThroughCacheRulesOutput::builder()
+                        .pull_through_cache_rules(
+                            PullThroughCacheRule::builder()
+                                .ecr_repository_prefix("docker-hub")
+                                .build(),
+                        )
+                        .build()
+                });
             let recorded = aws.recorder.mocked();
             aws.clients.insert(mock_client!(
                 aws_sdk_ecr,
@@ -1062,7 +1068,10 @@ mod mocked {
             );
             let started = step.start(&aws).await.expect("deploys");
             let state = started.state.expect("a poll state");
-            assert!(state["unchecked"].to_string().contains(expected), "{state:#}");
+            assert!(
+                state["unchecked"].to_string().contains(expected),
+                "{state:#}"
+            );
             assert_eq!(update.num_calls(), 1, "{repository}");
         }
     }

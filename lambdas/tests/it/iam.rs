@@ -562,7 +562,10 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         | ("ecs", "ListClusters" | "ListServices")
         | ("ecr", "DescribePullThroughCacheRules")
         | ("elasticloadbalancing", "DescribeRules")
-        | ("cloudwatch", "GetMetricData") => on(&action, "*".to_owned()),
+        | ("cloudwatch", "GetMetricData" | "PutMetricData") => on(&action, "*".to_owned()),
+        ("events", "DescribeRule" | "EnableRule") => {
+            on(&action, arn("events", &format!("rule/{}", named("Name"))));
+        }
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
         // By the key's ARN; an alias names a key that the request does not fix.
         ("kms", "DescribeKey") => {
@@ -733,6 +736,36 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         "guard",
         "sns:Publish",
         Called("guard::an_alarm_within_the_cooldown_of_the_last_end_does_not_act"),
+    ),
+    (
+        "readiness",
+        "sns:Publish",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
+    ),
+    (
+        "readiness",
+        "cloudwatch:PutMetricData",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
+    ),
+    (
+        "readiness",
+        "dynamodb:GetItem",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
+    ),
+    (
+        "readiness",
+        "dynamodb:UpdateItem",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
+    ),
+    (
+        "readiness",
+        "events:DescribeRule",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
+    ),
+    (
+        "readiness",
+        "events:EnableRule",
+        Called("readiness::a_run_records_tells_a_change_once_and_arms_the_trigger_once"),
     ),
     (
         "rds.snapshot",
@@ -1176,6 +1209,20 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
     ),
     (
         "guard",
+        "kms:GenerateDataKey",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "readiness",
+        "kms:Decrypt",
+        ByService(
+            "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",
+        ),
+    ),
+    (
+        "readiness",
         "kms:GenerateDataKey",
         ByService(
             "SNS encrypts each message to a topic encrypted under a customer-managed key with the publisher's permissions (SNS developer guide, \"Key management\")",

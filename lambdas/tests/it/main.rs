@@ -20,6 +20,7 @@ mod kms;
 mod models;
 mod notify;
 mod rds;
+mod readiness;
 mod ssm;
 
 use catalog::contract::{Response, Status};

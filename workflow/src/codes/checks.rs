@@ -83,6 +83,19 @@ pub fn trigger_missing_input(span: Span, name: &str) -> Diagnostic {
 }
 
 /// A duration outside `min` seconds to a year.
+pub fn readiness_interval(span: Span, secs: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        span,
+        format!(
+            "[readiness].interval of {} is out of range",
+            crate::duration::format(secs)
+        ),
+    )
+    .label("must be whole minutes, from 1m to 1d")
+    .help("EventBridge schedules count whole minutes, and a CloudWatch alarm's period is a multiple of 60s over at most a day")
+}
+
 pub fn duration_out_of_range(span: Span, key: &str, secs: u64, min: u64) -> Diagnostic {
     Diagnostic::new(
         Code::OutOfRange,

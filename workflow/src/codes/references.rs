@@ -205,11 +205,11 @@ fn out_of_scope(span: Span, root: &str, allowed: &str, help: &str) -> Diagnostic
 }
 
 /// `[trigger].topic` is read by the guard, before the alarm's fields or the inputs are in the state.
-pub fn trigger_topic_reference(span: Span) -> Diagnostic {
+pub fn topic_reference(span: Span, table: &str) -> Diagnostic {
     Diagnostic::new(
         Code::ReferenceScope,
         span,
-        "[trigger].topic reads a value known only at run time",
+        format!("{table}.topic reads a value known only at run time"),
     )
     .label("only `${resources.*}` can be read here")
     .help("write the topic's ARN, or put it in [resources] and read `${resources.<name>}`")

@@ -1,5 +1,5 @@
 //! The workflow's tables besides its steps: `version`, `name`, `[input]`, `[resources]`, `[defaults]`, a
-//! `retry` table, and `[trigger]`.
+//! `retry` table, `[trigger]` and `[readiness]`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +7,7 @@ use catalog::ValueType;
 use toml::de::DeValue;
 
 use crate::codes;
-use crate::model::{DEFAULT_COOLDOWN_SECS, Input, Resource, Trigger, Value};
+use crate::model::{DEFAULT_COOLDOWN_SECS, Input, Readiness, Resource, Trigger, Value};
 use crate::syntax::{
     Node, Span, Table, did_you_mean, duration_secs, is_identifier, json_number, kind,
 };
@@ -430,30 +430,10 @@ impl Lowerer<'_> {
             },
             None => DEFAULT_COOLDOWN_SECS,
         };
-        let topic = match table.string("topic", "[trigger]", self.sink) {
-            Some((text, span)) => {
-                match self.string(
-                    text,
-                    span.clone(),
-                    "topic",
-                    scope,
-                    Context::Trigger,
-                    &mut Vec::new(),
-                ) {
-                    Some((Value::Literal(serde_json::Value::String(topic)), _)) => Some(topic),
-                    Some(_) => {
-                        self.sink.push(codes::trigger_topic_reference(span));
-                        ok = false;
-                        None
-                    }
-                    None => {
-                        ok = false;
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
+        let topic = self.topic(&table, "[trigger]", scope).unwrap_or_else(|()| {
+            ok = false;
+            None
+        });
         if ok && !alarms.is_empty() && topic.is_none() && cooldown_secs > 0 {
             self.sink
                 .push(codes::silent_cooldown(header.clone(), cooldown_secs));
@@ -464,5 +444,61 @@ impl Lowerer<'_> {
             cooldown_secs,
             topic,
         })
+    }
+
+    /// A table's `topic`: an SNS topic ARN, literal or from `${resources.*}`; `Err` once reported.
+    fn topic(
+        &mut self,
+        table: &Table<'_, '_>,
+        context: &str,
+        scope: &Scope<'_, '_, '_>,
+    ) -> Result<Option<String>, ()> {
+        let Some((text, span)) = table.string("topic", context, self.sink) else {
+            return Ok(None);
+        };
+        match self.string(
+            text,
+            span.clone(),
+            "topic",
+            scope,
+            Context::Trigger,
+            &mut Vec::new(),
+        ) {
+            Some((Value::Literal(serde_json::Value::String(topic)), _)) => Ok(Some(topic)),
+            Some(_) => {
+                self.sink.push(codes::topic_reference(span, context));
+                Err(())
+            }
+            None => Err(()),
+        }
+    }
+
+    /// `[readiness]`: `Ok(None)` when `enabled = false`; `Err` once reported.
+    pub(super) fn readiness(
+        &mut self,
+        node: &Node<'_>,
+        scope: &Scope<'_, '_, '_>,
+        trigger: Option<&Trigger>,
+    ) -> Result<Option<Readiness>, ()> {
+        let table = Table::of(node, "[readiness]", self.sink).ok_or(())?;
+        table.deny_unknown(&["enabled", "interval", "topic"], "[readiness]", self.sink);
+        let mut readiness = Readiness::new(trigger);
+        if let Some((text, span)) = table.string("interval", "[readiness]", self.sink) {
+            let secs = self
+                .duration_literal(text, span.clone(), "interval", 0)
+                .ok_or(())?;
+            if !Readiness::INTERVALS.contains(&secs) || secs % 60 != 0 {
+                self.sink.push(codes::readiness_interval(span, secs));
+                return Err(());
+            }
+            readiness.interval_secs = secs;
+        }
+        if let Some(topic) = self.topic(&table, "[readiness]", scope)? {
+            readiness.topic = Some(topic);
+        }
+        let enabled = table
+            .bool("enabled", "[readiness]", self.sink)
+            .is_none_or(|(enabled, _)| enabled);
+        Ok(enabled.then_some(readiness))
     }
 }
