@@ -55,8 +55,14 @@ async fn typed_params_agree_with_the_catalog() {
             .map(|p| {
                 // The guard's `max_lengths` maps names to numbers, which no `ValueType` says (a map of strings is
                 // the nearest); only the compiler writes it, never a workflow.
+                // The readiness function's `checks` are the readiness machine's branch results, objects that no
+                // `ValueType` says either.
                 let value = if p.name == catalog::GUARD_MAX_LENGTHS {
                     json!({"reason": 1024})
+                } else if action.name == catalog::readiness::ACTION
+                    && p.name == catalog::readiness::CHECKS
+                {
+                    json!([{ "step": "s1", "cases": ["defaults"], "findings": [] }])
                 } else {
                     sample(p.ty)
                 };
