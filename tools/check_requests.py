@@ -36,6 +36,7 @@ SERVICES = {
     "ec2": "ec2",
     "ecr": "ecr",
     "ecs": "ecs",
+    "eks": "eks",
     "elasticloadbalancing": "elbv2",
     "events": "events",
     "kms": "kms",

@@ -28,6 +28,14 @@ pub enum Need {
         service: &'static str,
         container: &'static str,
     },
+    /// An EKS cluster, and in it a Deployment in `namespace` on the second of two revisions, whose `container`
+    /// ran image tags `v1`, then `v2`: so that `previous` means something.
+    KubernetesDeployment {
+        cluster: &'static str,
+        namespace: &'static str,
+        deployment: &'static str,
+        container: &'static str,
+    },
     /// A cluster and a task definition family with `container`.
     EcsTask {
         cluster: &'static str,
@@ -88,6 +96,12 @@ impl Need {
                 service,
                 container,
             } => vec![cluster, service, container],
+            Need::KubernetesDeployment {
+                cluster,
+                namespace,
+                deployment,
+                container,
+            } => vec![cluster, namespace, deployment, container],
             Need::EcsTask {
                 cluster,
                 task_definition,

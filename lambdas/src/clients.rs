@@ -53,6 +53,12 @@ impl Clients {
         Clients::new(&config)
     }
 
+    /// The function's AWS config: its region, credentials and endpoint, for what signs its own requests (an EKS
+    /// token).
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
     /// The client of one AWS service, e.g. `clients.aws(aws_sdk_rds::Client::new)`, built by `new` from the
     /// function's config the first time it is asked for.
     pub fn aws<C: Any + Clone + Send + Sync>(&self, new: fn(&SdkConfig) -> C) -> C {

@@ -78,7 +78,7 @@ const PART_BYTES: usize = 300;
 
 /// An error and its sources, as one line: each one's `Display` (not the SDK's `Debug` dump of the request and
 /// the response, about 2 KB, which `DisplayErrorContext` appends), a repeated one left out.
-fn causes(error: &(dyn Error + 'static)) -> String {
+pub(crate) fn causes(error: &(dyn Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(e) = current {

@@ -13,6 +13,7 @@ mod call;
 pub mod check;
 mod clients;
 pub mod error;
+pub mod kubernetes;
 mod function;
 pub mod logging;
 pub mod read_only;

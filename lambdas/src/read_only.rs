@@ -40,19 +40,65 @@ impl std::fmt::Display for AwsOperation {
 }
 
 /// The operation of a request in the protocols stepback's services speak: awsJson's `X-Amz-Target`
-/// (ECS, SSM, Step Functions), rpc-v2-cbor's `/operation/<name>` path (CloudWatch), and the query protocols'
-/// `Action` form field (RDS, ELB, SNS, EC2). `None` for anything else.
+/// (ECS, SSM, Step Functions), rpc-v2-cbor's `/operation/<name>` path (CloudWatch), the query protocols'
+/// `Action` form field (RDS, ELB, SNS, EC2), and restJson's method and path ([`REST_JSON`]: EKS). `None` for
+/// anything else.
 pub fn operation(request: &HttpRequest) -> Option<AwsOperation> {
     let headers = request.headers();
     named(
+        request.method(),
         |name| headers.get(name).unwrap_or_default(),
         request.uri(),
         request.body().bytes().unwrap_or_default(),
     )
 }
 
-/// [`operation`], from a request's parts: its headers (by name; `""` when absent), its URI and its body.
-pub fn named<'r>(header: impl Fn(&str) -> &'r str, uri: &str, body: &[u8]) -> Option<AwsOperation> {
+/// The restJson operations the handlers call: the signing name, the method and the model's `requestUri`, whose
+/// `{labels}` bind members, and the operation. A request of these services that is none of them is named by no
+/// operation, so a check's client refuses it.
+pub const REST_JSON: &[(&str, &str, &str, &str)] =
+    &[("eks", "GET", "/clusters/{name}", "DescribeCluster")];
+
+/// The members that `path` (with or without its query) binds by `uri`'s `{labels}`, or `None` when it does not match.
+pub fn path_members(uri: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let path = path.split('?').next().unwrap_or(path);
+    let (wanted, given): (Vec<&str>, Vec<&str>) =
+        (uri.split('/').collect(), path.split('/').collect());
+    if wanted.len() != given.len() {
+        return None;
+    }
+    let mut members = Vec::new();
+    for (w, g) in wanted.iter().zip(&given) {
+        match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(label) if !g.is_empty() => members.push((
+                label.to_owned(),
+                percent_encoding::percent_decode_str(g)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )),
+            Some(_) => return None,
+            None if w != g => return None,
+            None => {}
+        }
+    }
+    Some(members)
+}
+
+/// A URI's path and query: `http://host:80/clusters/x?y` → `/clusters/x?y`; a path stays as it is.
+pub fn path_of(uri: &str) -> &str {
+    uri.split_once("://").map_or(uri, |(_, rest)| {
+        &rest[rest.find('/').unwrap_or(rest.len())..]
+    })
+}
+
+/// [`operation`], from a request's parts: its method, its headers (by name; `""` when absent), its URI (or path)
+/// and its body.
+pub fn named<'r>(
+    method: &str,
+    header: impl Fn(&str) -> &'r str,
+    uri: &str,
+    body: &[u8],
+) -> Option<AwsOperation> {
     let service = header("authorization")
         .split_once("Credential=")
         .and_then(|(_, credential)| credential.split('/').nth(3))
@@ -62,10 +108,19 @@ pub fn named<'r>(header: impl Fn(&str) -> &'r str, uri: &str, body: &[u8]) -> Op
         name.to_owned()
     } else if let Some((_, name)) = uri.split_once("/operation/") {
         name.split(['?', '/']).next().unwrap_or_default().to_owned()
+    } else if let Some(action) = String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+    {
+        action.to_owned()
     } else {
-        String::from_utf8_lossy(body)
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("Action="))?
+        let path = path_of(uri);
+        REST_JSON
+            .iter()
+            .find(|(of, verb, pattern, _)| {
+                *of == service && *verb == method && path_members(pattern, path).is_some()
+            })?
+            .3
             .to_owned()
     };
     (!name.is_empty()).then_some(AwsOperation { service, name })

@@ -148,6 +148,7 @@ impl Faults {
             .entry(step.to_owned())
             .or_insert_with(Instant::now);
         let operation = read_only::named(
+            &request.method,
             |name| request.header(name).unwrap_or_default(),
             &request.path,
             &request.body,
@@ -169,6 +170,7 @@ impl Faults {
     /// What to do with `request`, which `step`'s handler sent: `None` forwards it as it is.
     pub fn draw(&self, step: &str, request: &Request) -> Option<Injection> {
         let operation = read_only::named(
+            &request.method,
             |name| request.header(name).unwrap_or_default(),
             &request.path,
             &request.body,

@@ -6,7 +6,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// One request, as read from a connection.
@@ -60,7 +60,7 @@ pub fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
 }
 
 /// Reads one request: the head, then `Content-Length` bytes of body.
-pub async fn read_request(stream: &mut TcpStream) -> io::Result<Request> {
+pub async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Request> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let (method, path, head_end) = loop {
@@ -166,8 +166,8 @@ impl Response {
 }
 
 /// Writes a whole answer and ends it.
-pub async fn respond(
-    stream: &mut TcpStream,
+pub async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     status: &str,
     headers: &[(&str, &str)],
     content_type: &str,
@@ -182,7 +182,9 @@ pub async fn respond(
     }
     head.push_str("Connection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await
+    stream.write_all(body).await?;
+    // A TLS stream sends its close_notify here; a plain one closes.
+    stream.shutdown().await
 }
 
 #[cfg(test)]

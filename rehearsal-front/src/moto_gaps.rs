@@ -12,6 +12,11 @@
 //! - moto's ECS services start no tasks, so a service with `loadBalancers` registers nothing in its target
 //!   groups: [`ServiceTasks`] plays ECS's part after CreateService and UpdateService.
 //!
+//! - moto reads a request's service and caller from its `Authorization` header only: a presigned URL (SigV4 in
+//!   its query, as an EKS token holds one for STS's GetCallerIdentity) would reach S3, as an unknown caller. The
+//!   bridge writes the query's credential into the header moto reads; the signature is checked by whoever
+//!   relies on it ([`crate::kubernetes`]), as moto checks none.
+//!
 //! And it refuses what AWS refuses and moto accepts ([`refused`]).
 //!
 //! Everything else passes unchanged.
@@ -135,6 +140,9 @@ pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
         bytes.extend_from_slice(&body);
         return (bytes, Bridge::Cbor(percentiles));
     }
+    if let Some(signed) = presigned(request) {
+        return (signed, Bridge::Unchanged);
+    }
     match request.header("x-amz-target") {
         Some(ECS_DESCRIBE_SERVICES) => return (request.closing(), Bridge::EcsServices),
         Some(target) if ECS_CHANGES_SERVICE.contains(&target) => {
@@ -143,6 +151,36 @@ pub fn outbound(request: &Request) -> (Vec<u8>, Bridge) {
         _ => {}
     }
     (request.closing(), Bridge::Unchanged)
+}
+
+/// A GET presigned with SigV4 in its query, with the query's credential, signed headers and signature in an
+/// `Authorization` header too.
+fn presigned(request: &Request) -> Option<Vec<u8>> {
+    let query = request
+        .path
+        .split_once('?')
+        .map(|(_, q)| q)
+        .filter(|_| request.method == "GET")?;
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+    };
+    let credential = param("X-Amz-Credential")?;
+    let authorization = format!(
+        "Authorization: AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={}, Signature={}\r\n",
+        param("X-Amz-SignedHeaders").unwrap_or_default(),
+        param("X-Amz-Signature").unwrap_or_default()
+    );
+    let mut bytes = request.closing();
+    let line_end = bytes.windows(2).position(|w| w == b"\r\n")? + 2;
+    bytes.splice(line_end..line_end, authorization.into_bytes());
+    Some(bytes)
 }
 
 /// moto's raw answer, brought back as the caller's protocol expects it.

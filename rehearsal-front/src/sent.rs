@@ -48,16 +48,40 @@ pub enum Protocol {
     Json,
     /// rpc-v2-cbor (CloudWatch).
     Cbor,
-    /// restJson (Lambda): members in the path, the query, the headers and the body.
+    /// restJson (Lambda, EKS): members in the path, the query, the headers and the body.
     RestJson,
 }
 
 impl Sent {
-    /// What a request sends, from its headers (by name; `""` when absent), its URI and its body; `None` for a
-    /// request that names no AWS operation.
-    pub fn new<'r>(header: impl Fn(&str) -> &'r str, uri: &str, body: &[u8]) -> Option<Sent> {
-        let operation = read_only::named(&header, uri, body)?;
+    /// What a request sends, from its method, its headers (by name; `""` when absent), its URI and its body;
+    /// `None` for a request that names no AWS operation.
+    pub fn new<'r>(
+        method: &str,
+        header: impl Fn(&str) -> &'r str,
+        uri: &str,
+        body: &[u8],
+    ) -> Option<Sent> {
+        let operation = read_only::named(method, &header, uri, body)?;
         let target = Some(header("x-amz-target")).filter(|t| !t.is_empty());
+        let rest_json = read_only::REST_JSON
+            .iter()
+            .any(|(service, _, _, name)| *service == operation.service && *name == operation.name);
+        if rest_json {
+            // The members it binds outside the body are in its path (`read_only::REST_JSON`).
+            let path = read_only::path_of(uri);
+            return Some(Sent {
+                service: operation.service,
+                operation: operation.name,
+                protocol: Protocol::RestJson,
+                target: None,
+                http: Some(Http {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    headers: BTreeMap::new(),
+                }),
+                body: String::from_utf8_lossy(body).into_owned(),
+            });
+        }
         let (protocol, body) = if target.is_some() {
             (Protocol::Json, String::from_utf8_lossy(body).into_owned())
         } else if uri.contains("/operation/") {
@@ -105,6 +129,7 @@ impl Sent {
     pub fn of(request: &HttpRequest) -> Option<Sent> {
         let headers = request.headers();
         Sent::new(
+            request.method(),
             |name| headers.get(name).unwrap_or_default(),
             request.uri(),
             request.body().bytes().unwrap_or_default(),

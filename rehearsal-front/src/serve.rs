@@ -12,12 +12,15 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use base64::Engine;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::faults::{self, Faults, Injection};
+use crate::kubernetes::ApiServer;
 use crate::loopback::{self, Request};
 use crate::moto_gaps;
 use crate::sent::Sent;
@@ -44,6 +47,8 @@ struct Shared {
     faults: RwLock<Arc<Faults>>,
     /// Every request the handlers sent, for the model check of the tests that rehearse.
     sent: Mutex<Vec<Sent>>,
+    /// The API server of each EKS cluster created through this front, by cluster name.
+    clusters: RwLock<BTreeMap<String, ApiServer>>,
     /// Held while a DynamoDB request is with the emulator ([`moto_gaps::one_at_a_time`]).
     dynamodb: tokio::sync::Mutex<()>,
     stop: Notify,
@@ -93,9 +98,28 @@ impl Served {
             .clone()
     }
 
-    /// Stops serving and frees the port (invocations under way are dropped).
+    /// The Kubernetes API server of EKS cluster `name`, made when the cluster was created through this front.
+    pub fn cluster(&self, name: &str) -> Option<ApiServer> {
+        self.shared
+            .clusters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    /// Stops serving and frees the port (invocations under way are dropped), and the clusters' API servers.
     pub fn stop(&self) {
         self.shared.stop.notify_one();
+        for cluster in self
+            .shared
+            .clusters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            cluster.stop();
+        }
     }
 
     fn faults(&self) -> Arc<Faults> {
@@ -154,6 +178,7 @@ pub fn spawn(
                 service_tasks: moto_gaps::ServiceTasks::default(),
                 clients: RefCell::default(),
                 upstream,
+                addr,
             });
             loop {
                 let accepted = tokio::select! {
@@ -186,6 +211,8 @@ struct Server {
     /// Clients that reach the upstream directly, for what [`moto_gaps`] does on ECS's behalf.
     upstream_clients: Option<Clients>,
     service_tasks: moto_gaps::ServiceTasks,
+    /// This front's own address: the STS endpoint that the handlers' EKS tokens name.
+    addr: SocketAddr,
 }
 
 impl Server {
@@ -235,6 +262,7 @@ impl Server {
         let step = request.header(faults::STEP_HEADER);
         if step.is_some() {
             let sent = Sent::new(
+                &request.method,
                 |name| request.header(name).unwrap_or_default(),
                 &request.path,
                 &request.body,
@@ -272,11 +300,69 @@ impl Server {
             );
             return stream.write_all(&failed).await;
         }
-        let mut answer = moto_gaps::inbound(&bridge, raw);
+        let mut answer = self.eks(request, moto_gaps::inbound(&bridge, raw)).await;
         if let Some(step) = step {
             answer = faults.hold(step, request, answer);
         }
         stream.write_all(&answer).await
+    }
+
+    /// What EKS does beyond moto: a cluster created gets an API server ([`ApiServer`]), whose endpoint and CA
+    /// DescribeCluster then gives.
+    async fn eks(&self, request: &Request, answer: Vec<u8>) -> Vec<u8> {
+        let is_eks = request
+            .header("authorization")
+            .is_some_and(|auth| auth.contains("/eks/aws4_request"));
+        let Some(response) =
+            loopback::Response::parse(&answer).filter(|r| is_eks && r.status == 200)
+        else {
+            return answer;
+        };
+        let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else {
+            return answer;
+        };
+        let name = body["cluster"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if request.method == "POST" && request.path.split('?').next() == Some("/clusters") {
+            let credentials = match self.clients_of_server.config().credentials_provider() {
+                Some(provider) => provider.provide_credentials().await.ok(),
+                None => None,
+            };
+            let spawned = credentials
+                .ok_or_else(|| "no credentials to trust".to_owned())
+                .and_then(|c| ApiServer::spawn(&name, self.addr, c).map_err(|e| e.to_string()));
+            match spawned {
+                Ok(server) => {
+                    self.shared
+                        .clusters
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(name.clone(), server);
+                }
+                Err(e) => {
+                    return faults::answer(
+                        request,
+                        false,
+                        500,
+                        "ServerException",
+                        &format!("the rehearsal could not serve the cluster's API: {e}"),
+                    );
+                }
+            }
+        }
+        let clusters = self
+            .shared
+            .clusters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(server) = clusters.get(&name) else {
+            return answer;
+        };
+        body["cluster"]["endpoint"] = json!(server.endpoint());
+        body["cluster"]["certificateAuthority"] = json!({ "data": base64::engine::general_purpose::STANDARD.encode(crate::kubernetes::CA_PEM) });
+        response.with_body("application/json", &[], body.to_string().into_bytes())
     }
 
     /// What ECS does after a service changed, when the answer says one did ([`moto_gaps::ServiceTasks`]).

@@ -23,7 +23,7 @@ use crate::check::{self, Known, Unknown};
 use crate::{ActionError, Call, Clients, done, running};
 
 mod images;
-mod revisions;
+pub(crate) mod revisions;
 
 use images::{account_of, ensure_images_exist};
 use revisions::{previous_revision, revision_with_tag, tag_of, with_tag};

@@ -14,6 +14,7 @@ pub mod check_metric;
 pub mod ec2_image;
 pub mod ecs_deploy;
 pub mod ecs_run_task;
+pub mod eks_deploy;
 pub mod guard;
 pub mod notify;
 pub mod rds;
@@ -47,6 +48,7 @@ static HANDLERS: &[Handler] = &[
     Handler::long::<rds_restore::RdsRestore>(),
     Handler::long::<ecs_run_task::EcsRunTask>(),
     Handler::long::<ecs_deploy::EcsDeploy>(),
+    Handler::long::<eks_deploy::EksDeploy>(),
     Handler::long::<alb::AlbDeregister>(),
     Handler::long::<alb::AlbRegister>(),
     Handler::long::<check_http::CheckHttp>(),

@@ -192,9 +192,21 @@ fn parse(sent: &Sent) -> AwsCall {
             params.remove("Action");
             params
         }
-        // Only `serve` records one (a Lambda Invoke it answered); no handler calls a restJson service.
+        // The members its path binds, by the operation's `requestUri` (the handlers' restJson calls carry no
+        // others).
         Protocol::RestJson => {
-            panic!("a handler's restJson request, which IAM's reading here does not bind: {sent:?}")
+            let (_, _, uri, _) = lambdas::read_only::REST_JSON
+                .iter()
+                .find(|(of, _, _, name)| *of == sent.service && *name == sent.operation)
+                .unwrap_or_else(|| {
+                    panic!("a restJson request IAM's reading here does not bind: {sent:?}")
+                });
+            let path = sent.http.as_ref().map_or("", |http| http.path.as_str());
+            lambdas::read_only::path_members(uri, path)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, value)| (name, Value::String(value)))
+                .collect()
         }
     };
     AwsCall {
@@ -567,6 +579,9 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
             on(&action, arn("events", &format!("rule/{}", named("Name"))));
         }
         ("sns", "GetTopicAttributes") => on(&action, named("TopicArn")),
+        ("eks", "DescribeCluster") => {
+            on(&action, arn("eks", &format!("cluster/{}", named("name"))))
+        }
         // By the key's ARN; an alias names a key that the request does not fix.
         ("kms", "DescribeKey") => {
             let key = named("KeyId");
@@ -883,6 +898,11 @@ pub const EVIDENCE: &[(&str, &str, Evidence)] = &[
         Unobserved(
             "RunTask passes the task definition's roles, which AWS reads from the definition: the request names none",
         ),
+    ),
+    (
+        "eks.deploy",
+        "eks:DescribeCluster",
+        Called("eks::a_tag_rolls_out_and_is_done_only_once_every_replica_is_updated"),
     ),
     (
         "ecs.deploy",

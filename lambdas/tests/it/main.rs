@@ -12,6 +12,7 @@ mod check_metric;
 mod contract;
 mod ec2;
 mod ecs;
+mod eks;
 mod fault;
 mod guard;
 mod http;

@@ -73,6 +73,7 @@ async fn the_model_check_refuses_what_aws_would() {
     let (image, command) = (the(&sent, "CreateImage"), the(&sent, "SendCommand"));
     // What RDS refuses beyond its model, in a request as `rds.snapshot` writes it.
     let snapshot = Sent::new(
+        "POST",
         |_| "",
         "/",
         b"Action=CreateDBSnapshot&Version=2014-10-31&DBInstanceIdentifier=orders&DBSnapshotIdentifier=orders-0a1b2c3d",

@@ -113,7 +113,7 @@ fn revision_of(arn: &str) -> Option<i32> {
 }
 
 /// `registry:5000/app:v2` or `app@sha256:…` with `tag` → `registry:5000/app:tag`.
-pub(super) fn with_tag(image: &str, tag: &str) -> String {
+pub(crate) fn with_tag(image: &str, tag: &str) -> String {
     let (path, name) = image
         .rsplit_once('/')
         .map_or(("", image), |(path, name)| (path, name));

@@ -1,0 +1,927 @@
+//! A Kubernetes API server for each EKS cluster of the rehearsal and the tests: moto 5.2.5 creates clusters, but
+//! its endpoint is a made-up host that nothing answers, and no Kubernetes API server can be installed here.
+//!
+//! [`ApiServer`] serves, over TLS under a CA of its own (the `certificateAuthority` that DescribeCluster then
+//! gives, see [`serve`](crate::serve)), what `eks.deploy` and the world call, as the Kubernetes API reference
+//! documents them: a Deployment read, created and merge-patched (a `resourceVersion` in the patch must be the
+//! object's, else 409), and ReplicaSets listed by label selector. It plays the deployment controller's part: a
+//! new pod template gets a ReplicaSet of its own (or the old one whose template it equals, renumbered as the
+//! newest revision, as an undo makes it), and the rollout advances one replica at each read of the Deployment,
+//! except for an image that is [stalled](ApiServer::stall), whose rollout ends in `ProgressDeadlineExceeded`.
+//!
+//! Every request is authenticated as EKS does it (aws-iam-authenticator, `pkg/token`): the bearer token must be
+//! `k8s-aws-v1.` and a presigned GetCallerIdentity URL of the emulator's STS, with `x-k8s-aws-id` among its signed
+//! headers, dated within 15 minutes, and `X-Amz-Expires` at most 900; the URL is then called with this cluster's
+//! name in `x-k8s-aws-id`, and STS's answer names the caller. moto's STS checks no signature, as AWS's does: the
+//! signature is checked here against the [trusted](ApiServer::trust) credentials, so that a token for another
+//! cluster, or signed with another secret, is refused (401). The caller is then authorized by its access entry:
+//! the cluster's creator is its admin (EKS's `bootstrapClusterCreatorAdminPermissions`, on by default), and a
+//! principal [granted](ApiServer::grant) AmazonEKSEditPolicy on namespaces may only touch those (403 elsewhere).
+//! Where AWS differs: the STS URL is the emulator's, over http on loopback, not `https://sts.<region>...`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings};
+use aws_sigv4::sign::v4;
+use base64::Engine;
+use lambdas::kubernetes::{CLUSTER_ID_HEADER, POD_TEMPLATE_HASH, REVISION, TOKEN_PREFIX};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, ServerConfig};
+
+use crate::loopback::{self, Request};
+
+/// The CA that signs every API server's certificate: DescribeCluster's `certificateAuthority.data` is its base64.
+pub const CA_PEM: &str = include_str!("kubernetes/ca.pem");
+/// The servers' certificate (for 127.0.0.1 and localhost) and its key: made once with openssl for these tests.
+const SERVER_PEM: &str = include_str!("kubernetes/server.pem");
+const SERVER_KEY: &str = include_str!("kubernetes/server.key");
+/// "presignedURLExpiration = 15 * time.Minute" (aws-iam-authenticator): a token is good this long after its date.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// aws-iam-authenticator refuses a token longer than this ("maxTokenLenBytes = 1024 * 4").
+const MAX_TOKEN_BYTES: usize = 4 * 1024;
+/// The only query parameters a presigned URL may carry (aws-iam-authenticator's `parameterWhitelist`).
+const PARAMETERS: [&str; 9] = [
+    "action",
+    "version",
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-expires",
+    "x-amz-security-token",
+    "x-amz-signature",
+    "x-amz-signedheaders",
+];
+
+/// One cluster's API server, on a loopback port, until [`ApiServer::stop`].
+#[derive(Clone)]
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    cluster: Arc<Mutex<Cluster>>,
+    stop: Arc<Notify>,
+}
+
+/// Who may do what in a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Access {
+    /// AmazonEKSClusterAdminPolicy, cluster-wide.
+    Admin,
+    /// AmazonEKSEditPolicy in these namespaces (`catalog::kubernetes::CLUSTER_ACCESS`).
+    Edit(BTreeSet<String>),
+}
+
+/// A rollout: replicas of the newest ReplicaSet up, and reads of the Deployment since it began.
+#[derive(Clone, Copy, Default)]
+struct Rollout {
+    up: i64,
+    reads: u32,
+}
+
+struct Cluster {
+    name: String,
+    /// `host:port` of the only STS a token may name.
+    sts: SocketAddr,
+    /// The credentials whose signatures are checked, by access key id.
+    trusted: BTreeMap<String, Credentials>,
+    /// The access key of the cluster's creator, whose principal is its admin.
+    creator_key: String,
+    access: BTreeMap<String, Access>,
+    deployments: BTreeMap<(String, String), Value>,
+    replica_sets: BTreeMap<(String, String), Value>,
+    /// Each Deployment's rollout to its newest ReplicaSet.
+    rolling: BTreeMap<(String, String), Rollout>,
+    stalled: BTreeSet<String>,
+    /// The next patch is applied and its answer lost.
+    lose_patch_answer: bool,
+    /// Counts resource versions and uids.
+    counter: u64,
+}
+
+impl ApiServer {
+    /// Serves cluster `name` on a free loopback port: tokens must name `sts` and be signed by `creator`, the
+    /// cluster's admin, or by credentials [trusted](ApiServer::trust) later.
+    pub fn spawn(name: &str, sts: SocketAddr, creator: Credentials) -> io::Result<ApiServer> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let tls = TlsAcceptor::from(Arc::new(tls_config().map_err(io::Error::other)?));
+        let cluster = Arc::new(Mutex::new(Cluster {
+            name: name.to_owned(),
+            sts,
+            creator_key: creator.access_key_id().to_owned(),
+            trusted: BTreeMap::from([(creator.access_key_id().to_owned(), creator)]),
+            access: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            replica_sets: BTreeMap::new(),
+            rolling: BTreeMap::new(),
+            stalled: BTreeSet::new(),
+            lose_patch_answer: false,
+            counter: 0,
+        }));
+        let server = ApiServer {
+            addr,
+            cluster,
+            stop: Arc::new(Notify::new()),
+        };
+        let serving = server.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                loop {
+                    let accepted = tokio::select! {
+                        accepted = listener.accept() => accepted,
+                        () = serving.stop.notified() => break,
+                    };
+                    let Ok((stream, _)) = accepted else { break };
+                    let (serving, tls) = (serving.clone(), tls.clone());
+                    tokio::spawn(async move {
+                        // A handshake or request that fails ends only its own connection.
+                        if let Ok(mut stream) = tls.accept(stream).await {
+                            let _ = serving.answer(&mut stream).await;
+                        }
+                    });
+                }
+            });
+        });
+        Ok(server)
+    }
+
+    /// The API server's URL, as DescribeCluster gives it.
+    pub fn endpoint(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Checks the signatures of tokens signed with `credentials` too.
+    pub fn trust(&self, credentials: Credentials) {
+        self.lock()
+            .trusted
+            .insert(credentials.access_key_id().to_owned(), credentials);
+    }
+
+    /// An access entry for `principal` (an IAM role or user ARN) with AmazonEKSEditPolicy scoped to `namespace`.
+    pub fn grant(&self, principal: &str, namespace: &str) {
+        let mut cluster = self.lock();
+        let entry = cluster
+            .access
+            .entry(principal.to_owned())
+            .or_insert_with(|| Access::Edit(BTreeSet::new()));
+        if let Access::Edit(namespaces) = entry {
+            namespaces.insert(namespace.to_owned());
+        }
+    }
+
+    /// Pods of `image` never become ready: a rollout to it ends in `ProgressDeadlineExceeded`.
+    pub fn stall(&self, image: &str) {
+        self.lock().stalled.insert(image.to_owned());
+    }
+
+    /// The next patch is applied, and the connection closed without an answer.
+    pub fn lose_next_patch_answer(&self) {
+        self.lock().lose_patch_answer = true;
+    }
+
+    /// The Deployment as the API server holds it, status included.
+    pub fn deployment(&self, namespace: &str, name: &str) -> Option<Value> {
+        let cluster = self.lock();
+        let key = (namespace.to_owned(), name.to_owned());
+        cluster
+            .deployments
+            .get(&key)
+            .map(|d| cluster.with_status(&key, d))
+    }
+
+    /// The ReplicaSets of a namespace, by name.
+    pub fn replica_sets(&self, namespace: &str) -> Vec<Value> {
+        let cluster = self.lock();
+        cluster
+            .replica_sets
+            .iter()
+            .filter(|((ns, _), _)| ns == namespace)
+            .map(|(_, rs)| rs.clone())
+            .collect()
+    }
+
+    pub fn stop(&self) {
+        self.stop.notify_one();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cluster> {
+        self.cluster.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn answer<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: &mut S) -> io::Result<()> {
+        let request = loopback::read_request(stream).await?;
+        let (code, body) = match self.authenticate(&request).await {
+            Err(message) => status(401, "Unauthorized", &message),
+            Ok(caller) => self.lock().serve(&request, &caller),
+        };
+        if request.method == "PATCH" && std::mem::take(&mut self.lock().lose_patch_answer) {
+            return Ok(());
+        }
+        let reason = match code {
+            200 => "200 OK",
+            201 => "201 Created",
+            401 => "401 Unauthorized",
+            403 => "403 Forbidden",
+            404 => "404 Not Found",
+            409 => "409 Conflict",
+            415 => "415 Unsupported Media Type",
+            _ => "400 Bad Request",
+        };
+        loopback::respond(
+            stream,
+            reason,
+            &[],
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    /// The caller's canonical ARN, or why its token is refused.
+    async fn authenticate(&self, request: &Request) -> Result<String, String> {
+        let token = request
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or("no bearer token")?;
+        let (cluster, sts, trusted, creator_key) = {
+            let c = self.lock();
+            (
+                c.name.clone(),
+                c.sts,
+                c.trusted.clone(),
+                c.creator_key.clone(),
+            )
+        };
+        let url = presigned_url(token)?;
+        let (host_and_path, query) = url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split_once('?'))
+            .ok_or("unexpected scheme or no query in the pre-signed URL")?;
+        if host_and_path != format!("{sts}/") {
+            return Err(format!(
+                "unexpected hostname or path {host_and_path:?} in pre-signed URL"
+            ));
+        }
+        let params = query_params(query)?;
+        let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+        if param("action") != "GetCallerIdentity" {
+            return Err("unexpected action parameter in pre-signed URL".into());
+        }
+        if !param("x-amz-signedheaders")
+            .split(';')
+            .any(|h| h.eq_ignore_ascii_case(CLUSTER_ID_HEADER))
+        {
+            return Err(format!(
+                "client did not sign the {CLUSTER_ID_HEADER} header in the pre-signed URL"
+            ));
+        }
+        let expires: u64 = param("x-amz-expires")
+            .parse()
+            .map_err(|_| "invalid X-Amz-Expires parameter")?;
+        if expires > 900 {
+            return Err(format!(
+                "invalid X-Amz-Expires parameter in pre-signed URL: {expires}"
+            ));
+        }
+        let date = parse_amz_date(param("x-amz-date"))
+            .ok_or("X-Amz-Date parameter must be present in pre-signed URL")?;
+        if SystemTime::now() > date + TOKEN_LIFETIME {
+            return Err("X-Amz-Date parameter is expired (15 minute expiration)".into());
+        }
+        // What STS checks and moto does not: the signature, for this cluster's name in `x-k8s-aws-id`.
+        let mut scope = param("x-amz-credential").split('/');
+        let key = scope.next().unwrap_or_default();
+        let region = scope.nth(1).unwrap_or_default();
+        let credentials = trusted
+            .get(key)
+            .ok_or("InvalidClientTokenId: the security token included in the request is invalid")?;
+        let unsigned = format!(
+            "http://{sts}/?Action=GetCallerIdentity&Version={}",
+            param("version")
+        );
+        if presign(&unsigned, &cluster, credentials, region, date, expires)?
+            != param("x-amz-signature")
+        {
+            return Err("SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided".into());
+        }
+        let arn = caller(sts, &url, &cluster).await?;
+        if key == creator_key {
+            // The creator's access entry, made with the cluster; its ARN is known from its first token.
+            self.lock()
+                .access
+                .entry(arn.clone())
+                .or_insert(Access::Admin);
+        }
+        Ok(arn)
+    }
+}
+
+impl Cluster {
+    fn serve(&mut self, request: &Request, caller: &str) -> (u16, Value) {
+        let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (verb, namespace, resource, name) = match (request.method.as_str(), parts.as_slice()) {
+            ("GET", ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
+                ("get", *ns, "deployments", *name)
+            }
+            ("PATCH", ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
+                ("patch", *ns, "deployments", *name)
+            }
+            ("POST", ["apis", "apps", "v1", "namespaces", ns, "deployments"]) => {
+                ("create", *ns, "deployments", "")
+            }
+            ("GET", ["apis", "apps", "v1", "namespaces", ns, "replicasets"]) => {
+                ("list", *ns, "replicasets", "")
+            }
+            _ => {
+                return status(
+                    404,
+                    "NotFound",
+                    &format!(
+                        "the server could not find the requested resource ({} {path})",
+                        request.method
+                    ),
+                );
+            }
+        };
+        let principal = caller;
+        let allowed = match self.access.get(principal) {
+            Some(Access::Admin) => true,
+            Some(Access::Edit(namespaces)) => namespaces.contains(namespace),
+            None => false,
+        };
+        if !allowed {
+            let what = if name.is_empty() {
+                resource.to_owned()
+            } else {
+                format!("{resource}.apps \"{name}\"")
+            };
+            return status(
+                403,
+                "Forbidden",
+                &format!(
+                    "{what} is forbidden: User \"{principal}\" cannot {verb} resource \"{resource}\" in API group \"apps\" in the namespace \"{namespace}\""
+                ),
+            );
+        }
+        let key = (namespace.to_owned(), name.to_owned());
+        match verb {
+            "get" => match self.deployments.get(&key) {
+                Some(_) => {
+                    self.advance(&key);
+                    (200, self.with_status(&key, &self.deployments[&key]))
+                }
+                None => not_found(name),
+            },
+            "list" => {
+                let selector = selector(query);
+                let items: Vec<Value> = self
+                    .replica_sets
+                    .iter()
+                    .filter(|((ns, _), rs)| {
+                        ns == namespace
+                            && selector
+                                .iter()
+                                .all(|(k, v)| rs["metadata"]["labels"][k] == *v)
+                    })
+                    .map(|(_, rs)| rs.clone())
+                    .collect();
+                (
+                    200,
+                    json!({ "kind": "ReplicaSetList", "apiVersion": "apps/v1", "items": items }),
+                )
+            }
+            "create" => {
+                let Ok(mut deployment) = serde_json::from_slice::<Value>(&request.body) else {
+                    return status(400, "BadRequest", "the body is not a Deployment");
+                };
+                let name = deployment["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let key = (namespace.to_owned(), name.clone());
+                if self.deployments.contains_key(&key) {
+                    return status(
+                        409,
+                        "AlreadyExists",
+                        &format!("deployments.apps \"{name}\" already exists"),
+                    );
+                }
+                deployment["metadata"]["namespace"] = json!(namespace);
+                deployment["metadata"]["uid"] = json!(self.next("uid"));
+                deployment["metadata"]["generation"] = json!(1);
+                deployment["metadata"]["resourceVersion"] = json!(self.next(""));
+                deployment["metadata"]["annotations"] = deployment["metadata"]["annotations"]
+                    .as_object()
+                    .cloned()
+                    .map_or(json!({}), Value::Object);
+                self.deployments.insert(key.clone(), deployment);
+                self.reconcile(&key);
+                (201, self.with_status(&key, &self.deployments[&key]))
+            }
+            _ => self.patch(&key, request),
+        }
+    }
+
+    /// A JSON merge patch (RFC 7386), the `application/merge-patch+json` of the API conventions.
+    fn patch(&mut self, key: &(String, String), request: &Request) -> (u16, Value) {
+        if request.header("content-type") != Some("application/merge-patch+json") {
+            return status(
+                415,
+                "UnsupportedMediaType",
+                "only application/merge-patch+json is served here",
+            );
+        }
+        let Ok(mut patch) = serde_json::from_slice::<Value>(&request.body) else {
+            return status(400, "BadRequest", "the patch is not JSON");
+        };
+        let Some(deployment) = self.deployments.get(key) else {
+            return not_found(&key.1);
+        };
+        let stored = deployment["metadata"]["resourceVersion"].clone();
+        if let Some(version) = patch
+            .pointer_mut("/metadata")
+            .and_then(Value::as_object_mut)
+            .and_then(|m| m.remove("resourceVersion"))
+            && version != stored
+        {
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on deployments.apps \"{}\": the object has been modified; please apply your changes to the latest version and try again",
+                    key.1
+                ),
+            );
+        }
+        let mut patched = deployment.clone();
+        apply_merge_patch(&mut patched, &patch);
+        if patched["spec"] != deployment["spec"] {
+            patched["metadata"]["generation"] =
+                json!(deployment["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
+        }
+        patched["metadata"]["resourceVersion"] = json!(self.next(""));
+        self.deployments.insert(key.clone(), patched);
+        self.reconcile(key);
+        (200, self.with_status(key, &self.deployments[key]))
+    }
+
+    /// The deployment controller's part: the ReplicaSet of the Deployment's template, the newest revision.
+    fn reconcile(&mut self, key: &(String, String)) {
+        let deployment = self.deployments[key].clone();
+        let uid = deployment["metadata"]["uid"].clone();
+        let template = deployment["spec"]["template"].clone();
+        let owned: Vec<(String, Value)> = self
+            .replica_sets
+            .iter()
+            .filter(|((ns, _), rs)| {
+                *ns == key.0 && rs["metadata"]["ownerReferences"][0]["uid"] == uid
+            })
+            .map(|((_, name), rs)| (name.clone(), rs.clone()))
+            .collect();
+        let newest = owned.iter().map(|(_, rs)| revision(rs)).max().unwrap_or(0);
+        let same = owned.iter().find(|(_, rs)| {
+            let mut theirs = rs["spec"]["template"].clone();
+            if let Some(labels) = theirs
+                .pointer_mut("/metadata/labels")
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove(POD_TEMPLATE_HASH);
+            }
+            theirs == template
+        });
+        let revision = match same {
+            Some((_, rs)) if revision(rs) == newest => newest,
+            found => {
+                let hash = hex(&Sha256::digest(template.to_string()))[..10].to_owned();
+                let name =
+                    found.map_or_else(|| format!("{}-{hash}", key.1), |(name, _)| name.clone());
+                let mut rs_template = template.clone();
+                rs_template["metadata"]["labels"][POD_TEMPLATE_HASH] = json!(hash);
+                let rs = json!({
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": name,
+                        "namespace": key.0,
+                        "labels": rs_template["metadata"]["labels"],
+                        "annotations": { REVISION: (newest + 1).to_string() },
+                        "ownerReferences": [{ "apiVersion": "apps/v1", "kind": "Deployment", "name": key.1, "uid": uid, "controller": true }],
+                    },
+                    "spec": { "replicas": deployment["spec"]["replicas"], "selector": deployment["spec"]["selector"], "template": rs_template },
+                });
+                self.replica_sets.insert((key.0.clone(), name.clone()), rs);
+                // A rollout from no pods (a new Deployment) is done at once.
+                let from = if newest == 0 {
+                    replicas(&deployment)
+                } else {
+                    0
+                };
+                self.rolling
+                    .insert(key.clone(), Rollout { up: from, reads: 0 });
+                newest + 1
+            }
+        };
+        if let Some(deployment) = self.deployments.get_mut(key) {
+            deployment["metadata"]["annotations"][REVISION] = json!(revision.to_string());
+        }
+    }
+
+    /// One more replica of the new ReplicaSet up, unless its image is stalled.
+    fn advance(&mut self, key: &(String, String)) {
+        let deployment = &self.deployments[key];
+        let desired = replicas(deployment);
+        let stalled = self.is_stalled(deployment);
+        if let Some(rollout) = self.rolling.get_mut(key) {
+            rollout.reads += 1;
+            if !stalled {
+                rollout.up = (rollout.up + 1).min(desired);
+            }
+        }
+    }
+
+    fn is_stalled(&self, deployment: &Value) -> bool {
+        deployment["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c["image"]
+                    .as_str()
+                    .is_some_and(|image| self.stalled.contains(image))
+            })
+    }
+
+    /// The Deployment with the status the controller would report.
+    fn with_status(&self, key: &(String, String), deployment: &Value) -> Value {
+        let desired = replicas(deployment);
+        let Rollout { up, reads } = self.rolling.get(key).copied().unwrap_or(Rollout {
+            up: desired,
+            reads: 0,
+        });
+        // The deadline passes after the rollout's first look: a step sees it in progress, then stalled.
+        let stalled = up < desired && reads > 1 && self.is_stalled(deployment);
+        let new_rs = self
+            .replica_sets
+            .iter()
+            .filter(|((ns, _), rs)| {
+                *ns == key.0
+                    && rs["metadata"]["ownerReferences"][0]["uid"] == deployment["metadata"]["uid"]
+            })
+            .max_by_key(|(_, rs)| revision(rs))
+            .map(|((_, name), _)| name.clone())
+            .unwrap_or_default();
+        let progressing = if stalled {
+            json!({ "type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                    "message": format!("ReplicaSet \"{new_rs}\" has timed out progressing.") })
+        } else if up < desired {
+            json!({ "type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                    "message": format!("ReplicaSet \"{new_rs}\" is progressing.") })
+        } else {
+            json!({ "type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                    "message": format!("ReplicaSet \"{new_rs}\" has successfully progressed.") })
+        };
+        let mut shown = deployment.clone();
+        // Old pods go as new ones come up: the total stays at the desired count.
+        shown["status"] = json!({
+            "observedGeneration": deployment["metadata"]["generation"],
+            "replicas": desired,
+            "updatedReplicas": up,
+            "readyReplicas": desired,
+            "availableReplicas": desired,
+            "conditions": [
+                { "type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability." },
+                progressing,
+            ],
+        });
+        shown
+    }
+
+    fn next(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        if prefix.is_empty() {
+            self.counter.to_string()
+        } else {
+            format!("{:08x}-0000-4000-8000-{:012x}", self.counter, self.counter)
+        }
+    }
+}
+
+fn replicas(deployment: &Value) -> i64 {
+    deployment["spec"]["replicas"].as_i64().unwrap_or(1)
+}
+
+fn revision(object: &Value) -> u64 {
+    object["metadata"]["annotations"][REVISION]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `labelSelector=a%3Db,c%3Dd` → the labels it requires.
+fn selector(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("labelSelector="))
+        .flat_map(|s| decode(s).split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter_map(|term| {
+            term.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The URL a token holds.
+fn presigned_url(token: &str) -> Result<String, String> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err("token is too large".into());
+    }
+    let encoded = token
+        .strip_prefix(TOKEN_PREFIX)
+        .ok_or_else(|| format!("token is missing expected {TOKEN_PREFIX:?} prefix"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// The query's parameters by lowercase name: only those a presigned GetCallerIdentity URL carries, once each.
+fn query_params(query: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut params = BTreeMap::new();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode(name).to_ascii_lowercase();
+        if !PARAMETERS.contains(&name.as_str()) {
+            return Err(format!("non-whitelisted query parameter {name:?}"));
+        }
+        if params.insert(name, decode(value)).is_some() {
+            return Err("query parameter with multiple values not supported".into());
+        }
+    }
+    Ok(params)
+}
+
+/// `20261208T001500Z`.
+fn parse_amz_date(date: &str) -> Option<SystemTime> {
+    let parsed = aws_smithy_types::DateTime::from_str(
+        &format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            date.get(0..4)?,
+            date.get(4..6)?,
+            date.get(6..8)?,
+            date.get(9..11)?,
+            date.get(11..13)?,
+            date.get(13..15)?
+        ),
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .ok()?;
+    SystemTime::try_from(parsed).ok()
+}
+
+/// The signature of `url` presigned as the token's client did it, with this cluster's name signed in.
+fn presign(
+    url: &str,
+    cluster: &str,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+    expires: u64,
+) -> Result<String, String> {
+    let identity = credentials.clone().into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(expires));
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("sts")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let headers = [(CLUSTER_ID_HEADER, cluster)];
+    let signable = SignableRequest::new("GET", url, headers.into_iter(), SignableBody::Bytes(&[]))
+        .map_err(|e| e.to_string())?;
+    let (_, signature) = aws_sigv4::http_request::sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(signature)
+}
+
+/// Calls the presigned URL as the authenticator does, with the cluster's name in `x-k8s-aws-id`, and reads the
+/// caller's ARN from STS's answer; an assumed role's session ARN is read as the role's. moto reads the service
+/// and caller of such a URL only through the front (`moto_gaps`), and checks no signature, which [`presign`] did.
+async fn caller(sts: SocketAddr, url: &str, cluster: &str) -> Result<String, String> {
+    let path = url
+        .split_once(&format!("{sts}"))
+        .map_or("/", |(_, path)| path);
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {sts}\r\n{CLUSTER_ID_HEADER}: {cluster}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    let raw = loopback::exchange(sts, request.as_bytes())
+        .await
+        .map_err(|e| format!("error during GET: {e}"))?;
+    let answer = loopback::Response::parse(&raw).ok_or("error reading HTTP result")?;
+    let body = String::from_utf8_lossy(&answer.body);
+    if answer.status != 200 {
+        return Err(format!(
+            "error from AWS (expected 200, got {}). Body: {body}",
+            answer.status
+        ));
+    }
+    let arn = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|json| {
+            json["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            Some(
+                body.split_once("<Arn>")?
+                    .1
+                    .split_once("</Arn>")?
+                    .0
+                    .to_owned(),
+            )
+        })
+        .ok_or_else(|| format!("STS named no caller: {body}"))?;
+    Ok(canonical(&arn))
+}
+
+/// `arn:aws:sts::123456789012:assumed-role/web/session` → `arn:aws:iam::123456789012:role/web`.
+fn canonical(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "sts", "", account, resource]
+            if resource.starts_with("assumed-role/") =>
+        {
+            let role = resource.split('/').nth(1).unwrap_or_default();
+            format!("arn:{partition}:iam::{account}:role/{role}")
+        }
+        _ => arn.to_owned(),
+    }
+}
+
+/// Replicas of a Deployment that [`create_deployment`] makes.
+pub const REPLICAS: i64 = 2;
+
+/// Creates Deployment `namespace/name` in `cluster` through its API, as `kubectl create` then `kubectl set image`
+/// once per later image would: its `container` (`app` when none is named) ran each of `images` in turn, so that
+/// the controller keeps a ReplicaSet of each revision, and runs the last.
+pub async fn create_deployment(
+    config: &aws_config::SdkConfig,
+    cluster: &str,
+    (namespace, name): (&str, &str),
+    container: Option<&str>,
+    images: &[String],
+) -> Result<(), lambdas::ActionError> {
+    let api =
+        lambdas::kubernetes::Cluster::connect(&lambdas::Clients::new(config), cluster).await?;
+    let [first, later @ ..] = images else {
+        return Ok(());
+    };
+    let mut template = json!({
+        "metadata": { "labels": { "app": name } },
+        "spec": { "containers": [{ "name": container.unwrap_or("app"), "image": first }] },
+    });
+    let manifest = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "namespace": namespace, "labels": { "app": name } },
+        "spec": {
+            "replicas": REPLICAS,
+            "selector": { "matchLabels": { "app": name } },
+            "progressDeadlineSeconds": 600,
+            "template": template,
+        },
+    });
+    api.create_deployment(namespace, &manifest).await?;
+    for image in later {
+        let newer = lambdas::kubernetes::with_image(&template, container, image);
+        let patch =
+            json!({ "spec": { "template": lambdas::kubernetes::merge_patch(&template, &newer) } });
+        api.patch_deployment(namespace, name, &patch).await?;
+        template = newer;
+        // As `kubectl rollout status` would: each read lets the controller bring one more replica up.
+        for _ in 0..=REPLICAS {
+            if api
+                .deployment(namespace, name)
+                .await?
+                .status
+                .updated_replicas
+                >= REPLICAS
+            {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7386: `patch` applied to `target`.
+pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(members) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Value::Object(object) = target {
+        for (key, value) in members {
+            if value.is_null() {
+                object.remove(key);
+            } else {
+                apply_merge_patch(object.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
+    (
+        code,
+        json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code }),
+    )
+}
+
+fn not_found(name: &str) -> (u16, Value) {
+    status(
+        404,
+        "NotFound",
+        &format!("deployments.apps \"{name}\" not found"),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn tls_config() -> Result<ServerConfig, rustls::Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(SERVER_PEM.as_bytes())
+        .chain(CertificateDer::pem_slice_iter(CA_PEM.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes())
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+    ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_merge_patch_from_the_lambdas_client_turns_one_template_into_the_other() {
+        let from = json!({"metadata": {"labels": {"app": "web", "canary": "yes"}},
+            "spec": {"containers": [{"name": "app", "image": "web:v2"}], "dnsPolicy": "ClusterFirst"}});
+        let to = json!({"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "app", "image": "web:v1", "args": ["-x"]}]}});
+        let mut patched = from.clone();
+        apply_merge_patch(&mut patched, &lambdas::kubernetes::merge_patch(&from, &to));
+        assert_eq!(patched, to);
+    }
+
+    #[test]
+    fn assumed_role_sessions_are_their_roles_and_dates_are_read() {
+        assert_eq!(
+            canonical("arn:aws:sts::123456789012:assumed-role/web/s1"),
+            "arn:aws:iam::123456789012:role/web"
+        );
+        assert_eq!(
+            canonical("arn:aws:iam::123456789012:user/ops"),
+            "arn:aws:iam::123456789012:user/ops"
+        );
+        assert!(parse_amz_date("20261208T001500Z").is_some());
+        assert!(parse_amz_date("2026").is_none());
+        assert!(query_params("Action=GetCallerIdentity&Other=1").is_err());
+    }
+}
