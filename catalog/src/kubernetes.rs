@@ -17,12 +17,8 @@ pub struct ClusterAccess {
     pub policy: &'static str,
 }
 
-pub const CLUSTER_ACCESS: &[ClusterAccess] = &[ClusterAccess {
-    action: "eks.deploy",
-    cluster: "cluster",
-    namespace: "namespace",
-    policy: "AmazonEKSEditPolicy",
-}];
+/// Every action that acts inside a cluster (each its own file's `ACCESS`).
+pub const CLUSTER_ACCESS: &[ClusterAccess] = &[crate::actions::eks_deploy::ACCESS];
 
 /// The access entry `action`'s function needs, if it acts inside a cluster.
 pub fn cluster_access(action: &str) -> Option<&'static ClusterAccess> {

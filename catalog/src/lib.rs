@@ -12,6 +12,7 @@ pub mod changed;
 pub mod contract;
 mod errors;
 pub mod iam;
+pub mod kubernetes;
 pub mod manifest;
 pub mod metric;
 pub mod names;

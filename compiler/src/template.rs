@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use catalog::readiness;
+use catalog::kubernetes::ClusterAccess;
 use catalog::{ActionSpec, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
@@ -127,6 +128,14 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
         resources.insert(format!("{id}Logs"), log_group());
         resources.insert(format!("{id}Role"), function_role(&id, &statements));
         resources.insert(id.clone(), function(action, &id, &workflow.name));
+        if let Some(access) = catalog::kubernetes::cluster_access(action.name) {
+            for (n, (cluster, namespaces)) in clusters(access, steps).into_iter().enumerate() {
+                resources.insert(
+                    format!("{id}Access{n}"),
+                    access_entry(access, &id, &cluster, &namespaces, &workflow.name),
+                );
+            }
+        }
         substitutions.insert(
             action.arn_substitution(),
             json!({ "Fn::GetAtt": [id, "Arn"] }),
@@ -431,6 +440,50 @@ fn function(action: &ActionSpec, id: &str, workflow: &str) -> Json {
             "Role": { "Fn::GetAtt": [format!("{id}Role"), "Arn"] },
             "Environment": { "Variables": { "STEPBACK_ACTION": action.name } },
             "LoggingConfig": { "LogGroup": { "Ref": format!("{id}Logs") } },
+            "Tags": tags(workflow),
+        },
+    })
+}
+
+/// The clusters `steps` name, each with the namespaces named in it; a cluster or namespace known only at run time
+/// (from the input) has no entry here: `stepback preflight` reports the role refused.
+fn clusters(access: &ClusterAccess, steps: &[&Step]) -> BTreeMap<String, Vec<String>> {
+    let mut clusters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let text = |step: &Step, param: &str| match step.params.get(param) {
+        Some(workflow::model::Value::Literal(Json::String(s))) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    for step in steps {
+        if let (Some(cluster), Some(namespace)) = (text(step, access.cluster), text(step, access.namespace)) {
+            let namespaces = clusters.entry(cluster).or_default();
+            if !namespaces.contains(&namespace) {
+                namespaces.push(namespace);
+            }
+        }
+    }
+    clusters
+}
+
+/// An EKS access entry for the function's role: the catalog's access policy on the cluster, scoped to the
+/// namespaces the steps name. EKS takes one entry per principal and cluster ("An access entry ... for each
+/// IAM principal", EKS user guide, "Access entries"), so all of a cluster's namespaces are in one.
+fn access_entry(
+    access: &ClusterAccess,
+    id: &str,
+    cluster: &str,
+    namespaces: &[String],
+    workflow: &str,
+) -> Json {
+    json!({
+        "Type": "AWS::EKS::AccessEntry",
+        "Properties": {
+            "ClusterName": cluster,
+            "PrincipalArn": { "Fn::GetAtt": [format!("{id}Role"), "Arn"] },
+            "Type": "STANDARD",
+            "AccessPolicies": [{
+                "PolicyArn": sub(&format!("arn:${{AWS::Partition}}:eks::aws:cluster-access-policy/{}", access.policy)),
+                "AccessScope": { "Type": "namespace", "Namespaces": namespaces },
+            }],
             "Tags": tags(workflow),
         },
     })

@@ -16,6 +16,7 @@ mod check_metric;
 mod ec2_image;
 mod ecs_deploy;
 mod ecs_run_task;
+pub(crate) mod eks_deploy;
 mod guard;
 mod notify;
 mod rds_restore;
@@ -45,6 +46,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     rds_restore::SPEC,
     ecs_run_task::SPEC,
     ecs_deploy::SPEC,
+    eks_deploy::SPEC,
     alb_deregister::SPEC,
     alb_register::SPEC,
     alb_halt::SPEC,

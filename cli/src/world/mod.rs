@@ -17,6 +17,7 @@ mod autoscaling;
 mod cloudwatch;
 mod ec2;
 mod ecs;
+mod eks;
 mod elb;
 mod logs;
 mod rds;
@@ -37,6 +38,8 @@ pub struct World {
     db_instances: BTreeSet<String>,
     db_clusters: BTreeSet<String>,
     services: BTreeSet<(String, String)>,
+    /// The Kubernetes Deployments made in EKS clusters.
+    deployments: BTreeSet<eks::Deployment>,
     /// The task definition families registered, so that a service and a task of one family share revisions.
     families: BTreeSet<String>,
     target_groups: BTreeMap<String, String>,
@@ -215,6 +218,21 @@ pub async fn seed(
                     &params,
                     cluster,
                     service,
+                    container,
+                )
+                .await?
+            }
+            Need::KubernetesDeployment {
+                cluster,
+                namespace,
+                deployment,
+                container,
+            } => {
+                eks::deployment(
+                    &mut world,
+                    &mut seeding,
+                    &params,
+                    (cluster, namespace, deployment),
                     container,
                 )
                 .await?
@@ -403,6 +421,7 @@ impl World {
         let config = &session.config;
         let mut lines = rds::state(self, config).await;
         lines.extend(ecs::state(self, config).await);
+        lines.extend(eks::state(self, config).await);
         lines.extend(elb::state(self, config).await);
         lines.extend(autoscaling::state(self, config).await);
         if self.instances {

@@ -3,7 +3,7 @@
 use rehearsal_front::loopback;
 use serde_json::{Map, Value as Json};
 
-use super::{KnownParams, Seeding, World, ecs, failed};
+use super::{KnownParams, Seeding, World, ecs, eks, failed};
 use crate::aws::{AwsError, Session};
 
 /// `Need::Url`: a web app on loopback for the URL's origin, once per origin.
@@ -43,7 +43,8 @@ fn origin(url: &str) -> Option<String> {
 }
 
 /// The world's web app on a loopback port: every path answers `status`, with a body that names the version it
-/// runs: the image tag each seeded ECS service runs now, read from the emulator at each request, and the input's
+/// runs: the image tag each seeded ECS service runs now, read from the emulator at each request, the image each
+/// seeded Kubernetes Deployment runs, read from its cluster's API, and the input's
 /// values (an app on a host that `ssm.command` changes: moto runs no command).
 async fn web_app(
     session: &Session,
@@ -55,6 +56,8 @@ async fn web_app(
     let port = listener.local_addr()?.port();
     let ecs = aws_sdk_ecs::Client::new(&session.config);
     let services = world.services.clone();
+    let deployments = world.deployments.clone();
+    let config = session.config.clone();
     let inputs: Vec<String> = input
         .values()
         .filter_map(Json::as_str)
@@ -63,6 +66,7 @@ async fn web_app(
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let (ecs, services, inputs) = (ecs.clone(), services.clone(), inputs.clone());
+            let (deployments, config) = (deployments.clone(), config.clone());
             tokio::spawn(async move {
                 // Every request gets the same answer; one that cannot be read gets none.
                 if loopback::read_request(&mut stream).await.is_err() {
@@ -76,6 +80,7 @@ async fn web_app(
                             .map(|(_, image)| image),
                     );
                 }
+                versions.extend(eks::running_images(&config, &deployments).await);
                 versions.extend(inputs);
                 let body = format!("running {}\n", versions.join(" "));
                 let status = format!("{status} Rehearsal");
