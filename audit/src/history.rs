@@ -5,6 +5,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use catalog::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -274,6 +275,29 @@ impl History {
             definition,
             gaps,
         })
+    }
+}
+
+impl Event {
+    /// One event in the API's JSON shape (`GetExecutionHistory`'s, as [`Bundle::events`] holds them).
+    pub fn from_json(value: Value) -> Result<Event, AuditError> {
+        let raw: RawEvent =
+            serde_json::from_value(value).map_err(|e| AuditError::NotHistory(e.to_string()))?;
+        typed(raw)
+    }
+}
+
+impl History {
+    /// The manifest the compiler wrote into the definition: which states belong to which step.
+    pub fn manifest(&self) -> Result<Manifest, AuditError> {
+        let definition = self.definition.as_ref().ok_or(AuditError::NoDefinition)?;
+        let comment = definition
+            .get("Comment")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Manifest::from_comment(comment)
+            .ok_or(AuditError::NotStepback)?
+            .map_err(|e| AuditError::BadManifest(e.to_string()))
     }
 }
 

@@ -3,14 +3,17 @@
 //! [`History`] parses what `GetExecutionHistory` (and `DescribeExecution`, and the definition) returned;
 //! [`audit`] maps its states back to the workflow's steps through the manifest the compiler wrote into the
 //! definition ([`catalog::manifest`]), and builds a [`Report`]; [`render`] turns it into text, Markdown,
-//! self-contained HTML or JSON. This crate does no IO, never links the AWS SDK, and prints nothing.
+//! self-contained HTML or JSON. [`steps`] is the one reading of events as steps: the report's, and the step
+//! events that `start --follow` and `rehearse` show while an execution runs. This crate does no IO, never links the AWS SDK, and prints nothing.
 
 pub mod history;
 pub mod render;
 pub mod report;
+pub mod steps;
 
 pub use history::{Bundle, History};
 pub use report::{Outcome, Report};
+pub use steps::{StepEvent, step_events};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::AuditError;
 use crate::history::{Gap, History, Kind, format_time};
+use crate::steps::Owners;
 
 mod model;
 
@@ -39,26 +40,15 @@ struct Seen {
 
 /// Builds the report. The definition must be one that stepback compiled: its manifest maps states to steps.
 pub fn build(history: &History) -> Result<Report, AuditError> {
+    let manifest = history.manifest()?;
     let definition = history
         .definition
         .as_ref()
         .ok_or(AuditError::NoDefinition)?;
-    let comment = definition
-        .get("Comment")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let manifest = Manifest::from_comment(comment)
-        .ok_or(AuditError::NotStepback)?
-        .map_err(|e| AuditError::BadManifest(e.to_string()))?;
     let mut branch_ends = HashSet::new();
     collect_branch_ends(definition, &mut branch_ends);
 
-    let step_of_state: HashMap<&str, usize> = manifest
-        .steps
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| s.states.iter().map(move |name| (name.as_str(), i)))
-        .collect();
+    let mut owners = Owners::new(&manifest);
     let index: HashMap<i64, usize> = history
         .events
         .iter()
@@ -66,7 +56,6 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
         .map(|(i, e)| (e.id, i))
         .collect();
     let mut seen: Vec<Seen> = manifest.steps.iter().map(|_| Seen::default()).collect();
-    let mut owner: HashMap<i64, Option<usize>> = HashMap::with_capacity(history.events.len());
     let mut start = None;
     let mut ended: Option<(i64, &str, &Option<String>, &Option<String>)> = None;
     let mut given: Option<&str> = None;
@@ -78,22 +67,7 @@ pub fn build(history: &History) -> Result<Report, AuditError> {
     let mut last_abort: Option<i64> = None;
 
     for event in &history.events {
-        // A state event names its state; a task event follows its state's (`previousEventId`); execution
-        // events belong to no step.
-        let step = match &event.kind {
-            Kind::StateEntered { name, .. } | Kind::StateExited { name, .. } => {
-                step_of_state.get(name.as_str()).copied()
-            }
-            Kind::ExecutionStarted { .. }
-            | Kind::ExecutionEnded { .. }
-            | Kind::ExecutionRedriven { .. }
-            | Kind::StateAborted => None,
-            // `ParallelStateFailed` and the like follow whichever branch event came last: they are the
-            // Parallel's, not that step's (else a failed branch would seem to end after its late sibling).
-            Kind::Other(kind) if kind.starts_with("Parallel") || kind.starts_with("Map") => None,
-            _ => owner.get(&event.previous).copied().flatten(),
-        };
-        owner.insert(event.id, step);
+        let step = owners.step(event);
         match &event.kind {
             Kind::ExecutionStarted { input } => {
                 start.get_or_insert(event.at);

@@ -2,9 +2,11 @@
 //! (as the workflow's steps), and the approvals waiting in one.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
+use audit::StepEvent;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
-use catalog::manifest::{Manifest, StatePart};
+use catalog::manifest::Manifest;
 use serde_json::Value as Json;
 
 use crate::aws::{self, AwsError, Call, Session};
@@ -130,15 +132,13 @@ pub async fn history(session: &Session, execution: &str) -> Result<Vec<HistoryEv
 #[derive(Debug, Default)]
 pub struct Followed {
     events: Vec<HistoryEvent>,
+    /// The same events as the audit reads them.
+    read: Vec<audit::history::Event>,
 }
 
 impl Followed {
-    /// Fetches what is new; every event so far, oldest first.
-    pub async fn update(
-        &mut self,
-        session: &Session,
-        execution: &str,
-    ) -> Result<&[HistoryEvent], AwsError> {
+    /// Fetches what is new.
+    pub async fn update(&mut self, session: &Session, execution: &str) -> Result<(), AwsError> {
         let client = aws_sdk_sfn::Client::new(&session.config);
         let known = self.events.last().map_or(0, HistoryEvent::id);
         let mut new = Vec::new();
@@ -164,13 +164,29 @@ impl Followed {
             }
         }
         self.add(new);
-        Ok(&self.events)
+        Ok(())
+    }
+
+    /// Every event so far, oldest first.
+    pub fn events(&self) -> &[HistoryEvent] {
+        &self.events
+    }
+
+    /// What the steps have done so far, each with when after the execution started: the audit's reading
+    /// ([`audit::step_events`]).
+    pub fn step_events(&self, manifest: &Manifest) -> Vec<(String, StepEvent, Duration)> {
+        audit::step_events(manifest, &self.read)
     }
 
     /// Adds events from pages in any order (the emulator ignores `reverseOrder`), once each, oldest first.
     fn add(&mut self, mut new: Vec<HistoryEvent>) {
         new.sort_by_key(HistoryEvent::id);
         new.dedup_by_key(|e| e.id());
+        // An SDK event always has what the audit needs (a timestamp, a type and an id).
+        self.read.extend(
+            new.iter()
+                .filter_map(|e| audit::history::Event::from_json(crate::history::event(e)).ok()),
+        );
         self.events.extend(new);
     }
 }
@@ -203,33 +219,6 @@ pub async fn manifest(session: &Session, execution: &str) -> Result<Option<Manif
         .and_then(Result::ok))
 }
 
-/// What a step did, as `start --follow` and `rehearse` show it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepEvent {
-    Started,
-    Polled(u32),
-    /// Its Lambda's call failed and the state's `Retry` runs it again: the attempt that starts (2, 3...).
-    Retried(u32),
-    Succeeded,
-    Skipped,
-    Failed(String),
-}
-
-impl std::fmt::Display for StepEvent {
-    /// The step's state after the event, in the words the progress uses.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StepEvent::Started => f.write_str("running"),
-            StepEvent::Polled(n) => write!(f, "polling {n}"),
-            StepEvent::Retried(attempt) => write!(f, "retrying (attempt {attempt})"),
-            StepEvent::Succeeded => f.write_str("done"),
-            StepEvent::Skipped => f.write_str("skipped"),
-            StepEvent::Failed(cause) if cause.is_empty() => f.write_str("failed"),
-            StepEvent::Failed(cause) => write!(f, "failed: {cause}"),
-        }
-    }
-}
-
 /// How the execution ended, once its history says so: `Some(true)` when it succeeded. An end before the last
 /// `ExecutionRedriven` is not the end: the redriven execution runs again.
 pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
@@ -243,165 +232,6 @@ pub fn ended(events: &[HistoryEvent]) -> Option<bool> {
             | HistoryEventType::ExecutionTimedOut => Some(false),
             _ => None,
         })
-}
-
-/// The steps' events in `events`, in history order, each with when it happened after the execution started (by
-/// the history's timestamps): a step starts when its first state past its `when` is entered (a step whose `when`
-/// is false is only skipped), polls when its poll task is scheduled, is retried when a task is scheduled again
-/// after its failure (the task's state is found through `previousEventId`), and ends when its last state ends it
-/// (a task state that exits through its `Catch` ends nothing: its `: failed` state follows).
-pub fn step_events(
-    manifest: &Manifest,
-    events: &[HistoryEvent],
-) -> Vec<(String, StepEvent, std::time::Duration)> {
-    // Whole milliseconds, as the audit counts them.
-    let millis = |event: &HistoryEvent| event.timestamp().to_millis().unwrap_or_default();
-    let started_at = events.first().map(millis).unwrap_or_default();
-    let at = |event: &HistoryEvent| {
-        let since = millis(event).saturating_sub(started_at);
-        std::time::Duration::from_millis(u64::try_from(since).unwrap_or_default())
-    };
-    let owner: HashMap<&str, &str> = manifest
-        .steps
-        .iter()
-        .flat_map(|s| {
-            s.states
-                .iter()
-                .map(move |state| (state.as_str(), s.id.as_str()))
-        })
-        .collect();
-    // A step with a `done` state (a poll loop's) ends there, not when its first task ends.
-    let ends_in_done: std::collections::HashSet<&str> = manifest
-        .steps
-        .iter()
-        .filter(|s| {
-            s.states
-                .iter()
-                .any(|state| StatePart::of(&s.id, state) == Some(StatePart::Done))
-        })
-        .map(|s| s.id.as_str())
-        .collect();
-    let by_id: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id(), e)).collect();
-    let mut started: HashMap<&str, u32> = HashMap::new();
-    let mut attempts: HashMap<&str, u32> = HashMap::new();
-    let mut out = Vec::new();
-    for event in events {
-        if let Some(step) = retried(event, &by_id).and_then(|state| owner.get(state).copied()) {
-            let attempt = attempts.entry(step).or_insert(1);
-            *attempt += 1;
-            out.push((step.to_owned(), StepEvent::Retried(*attempt), at(event)));
-            continue;
-        }
-        let Some(name) = event
-            .state_entered_event_details()
-            .map(|d| d.name())
-            .or_else(|| event.state_exited_event_details().map(|d| d.name()))
-        else {
-            continue;
-        };
-        let Some(step) = owner.get(name).copied() else {
-            continue;
-        };
-        let entered = event.r#type() != &HistoryEventType::PassStateExited
-            && event.state_entered_event_details().is_some();
-        let part = StatePart::of(step, name);
-        if entered {
-            // Deciding whether to run is not running yet.
-            if part == Some(StatePart::When) {
-                continue;
-            }
-            match started.get_mut(step) {
-                None if part == Some(StatePart::Skipped) => {
-                    started.insert(step, 0);
-                    out.push((step.to_owned(), StepEvent::Skipped, at(event)));
-                }
-                None => {
-                    started.insert(step, 0);
-                    out.push((step.to_owned(), StepEvent::Started, at(event)));
-                }
-                Some(polls) if part == Some(StatePart::Poll) => {
-                    *polls += 1;
-                    out.push((step.to_owned(), StepEvent::Polled(*polls), at(event)));
-                }
-                Some(_) => {}
-            }
-        } else if part == Some(StatePart::Failed) {
-            out.push((
-                step.to_owned(),
-                StepEvent::Failed(cause(event, step)),
-                at(event),
-            ));
-        } else if part == Some(StatePart::Done)
-            || (name == step && !ends_in_done.contains(step) && !caught(event, &by_id))
-        {
-            out.push((step.to_owned(), StepEvent::Succeeded, at(event)));
-        }
-    }
-    out
-}
-
-/// A task state that exits through its `Catch`: the event before its exit is the task's failure or timeout, and
-/// its `: failed` state follows.
-fn caught(event: &HistoryEvent, by_id: &HashMap<i64, &HistoryEvent>) -> bool {
-    by_id.get(&event.previous_event_id()).is_some_and(|e| {
-        matches!(
-            e.r#type(),
-            HistoryEventType::TaskFailed
-                | HistoryEventType::TaskTimedOut
-                | HistoryEventType::TaskStartFailed
-                | HistoryEventType::TaskSubmitFailed
-        )
-    })
-}
-
-/// The state whose task `event` schedules again after its failure, if it does.
-fn retried<'e>(event: &HistoryEvent, by_id: &HashMap<i64, &'e HistoryEvent>) -> Option<&'e str> {
-    if event.r#type() != &HistoryEventType::TaskScheduled {
-        return None;
-    }
-    let failed = by_id.get(&event.previous_event_id())?;
-    if !matches!(
-        failed.r#type(),
-        HistoryEventType::TaskFailed
-            | HistoryEventType::TaskTimedOut
-            | HistoryEventType::TaskStartFailed
-            | HistoryEventType::TaskSubmitFailed
-    ) {
-        return None;
-    }
-    // Back through the failed attempts (scheduled, started, failed each) to the state they ran in; bounded, as a
-    // history is data.
-    let mut at = failed.previous_event_id();
-    for _ in 0..by_id.len() {
-        let earlier = by_id.get(&at)?;
-        if let Some(entered) = earlier.state_entered_event_details() {
-            return Some(entered.name());
-        }
-        at = earlier.previous_event_id();
-    }
-    None
-}
-
-/// What a step's failed state saw: `Error: Cause`, from the failure record (`$.failure`, naming the step) or,
-/// for a step that goes on after failing, its result. A Lambda's JSON error shows as its message.
-fn cause(event: &HistoryEvent, step: &str) -> String {
-    let output: Json = event
-        .state_exited_event_details()
-        .and_then(|d| d.output())
-        .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or(Json::Null);
-    let failure = match &output["failure"] {
-        failure if failure["step"] == step => failure,
-        _ => &output["steps"][step],
-    };
-    // Step Functions' error output as the `Catch` stored it; an empty `Cause` (a timeout's) says nothing.
-    let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
-    let cause = audit::report::readable(text(&failure["Cause"]));
-    match (text(&failure["Error"]), cause) {
-        (error, cause) if cause.is_empty() => error,
-        (error, cause) if error.is_empty() => cause,
-        (error, cause) => format!("{error}: {cause}"),
-    }
 }
 
 /// An approval step waiting for an answer.

@@ -116,7 +116,7 @@ pub async fn fetch(
 }
 
 /// The fields of a history event that the audit reads, in the API's JSON shape.
-fn event(e: &HistoryEvent) -> Value {
+pub(crate) fn event(e: &HistoryEvent) -> Value {
     let mut out = Map::new();
     out.insert("timestamp".into(), seconds(e.timestamp()));
     out.insert("type".into(), json!(e.r#type().as_str()));

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use audit::StepEvent;
 use cli::approval::Decision;
-use cli::execution::StepEvent;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::output::outln;

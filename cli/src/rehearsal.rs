@@ -12,9 +12,10 @@ use workflow::Workflow;
 
 use crate::approval::{self, AnswerError, Decision};
 use crate::aws::{self, AwsError, Session};
-use crate::execution::{self, StepEvent};
+use crate::execution;
 use crate::stack::{self, DeployError, Deployment, Outcome as Deployed};
 use crate::world::{self, StateLine, World};
+use audit::StepEvent;
 
 /// The default `--speed`: the seed's 31 simulated minutes in a few seconds.
 pub const DEFAULT_SPEED: u64 = 300;
@@ -377,9 +378,10 @@ impl Rehearsal {
         let mut answered = std::collections::BTreeSet::new();
         let mut followed = execution::Followed::default();
         let (succeeded, held_back) = loop {
-            let events = followed.update(&self.session, &arn).await?;
+            followed.update(&self.session, &arn).await?;
+            let events = followed.events();
             if let Some(manifest) = &manifest {
-                let steps = execution::step_events(manifest, events);
+                let steps = followed.step_events(manifest);
                 for (step, event, at) in steps.iter().skip(shown) {
                     progress(Event::Step {
                         step: step.clone(),

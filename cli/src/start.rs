@@ -208,15 +208,13 @@ async fn follow(session: &Session, execution: &str) -> Result<bool, AwsError> {
     let mut shown = 0;
     let mut followed = execution::Followed::default();
     loop {
-        let events = match followed.update(session, execution).await {
-            Ok(events) => events,
-            Err(error) => {
-                progress.finish("stopped following");
-                return Err(error);
-            }
-        };
+        if let Err(error) = followed.update(session, execution).await {
+            progress.finish("stopped following");
+            return Err(error);
+        }
+        let events = followed.events();
         if let Some(manifest) = &manifest {
-            let steps = execution::step_events(manifest, events);
+            let steps = followed.step_events(manifest);
             for (step, event, at) in steps.iter().skip(shown) {
                 progress.step(step, event, *at);
             }

@@ -1,9 +1,10 @@
 //! One integration-test binary for the audit: the recorded and hand-written histories rendered (snapshots),
-//! bad input, and the HTML in a real browser.
+//! bad input, the HTML in a real browser, and the step events `start --follow` shows.
 
 mod bad_input;
 mod browser;
 mod fixtures;
+mod follow;
 mod schema_doc;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,6 @@
 mod aws;
 mod chaos;
 mod deploy;
-mod follow;
 mod output;
 mod preflight;
 mod readiness;

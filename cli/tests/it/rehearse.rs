@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use audit::StepEvent;
 use cli::approval::Decision;
-use cli::execution::StepEvent;
 use cli::rehearsal::{Event, Outcome, Plan, Rehearsal};
 use serde_json::Value;
 
