@@ -12,6 +12,7 @@ mod output;
 mod plan;
 mod preflight;
 mod progress;
+mod ready;
 mod rehearse;
 mod report;
 mod runtime;
@@ -151,6 +152,20 @@ enum Command {
     ///
     /// Example: stepback preflight --stack webapp-rollback
     Preflight(preflight::Args),
+    /// Show whether the deployed rollback could run now, and its last day: the stack's `[readiness]` checks
+    /// every few minutes, and this reads what they recorded.
+    ///
+    /// Now: each step's check in its deployed function, with its own role and changing nothing, for the input an
+    /// alarm's start gives and for the input's defaults, as the readiness machine runs them; the table is
+    /// preflight's (step, status, resource, fix). Unlike `preflight`, it never arms the alarm trigger; it says
+    /// whether it is armed. The last day: metric `Ready` in namespace Stepback/Readiness (GetMetricData), per
+    /// schedule period, the least of each (as the readiness alarm reads it): when the rollback and each step went
+    /// not ready and when they were ready again, and the periods with no run. Exit code 0: every step that runs
+    /// can start now; 1: one cannot, or the workflow's `[readiness]` is off; 2: AWS could not be reached or
+    /// refused.
+    ///
+    /// Example: stepback readiness --stack webapp-rollback
+    Readiness(ready::Args),
     /// Approve a step that waits in an `approval`: the token is found in the execution's history (or given
     /// with --token).
     ///
@@ -201,6 +216,7 @@ fn main() -> ExitCode {
         Command::Rehearse(args) => rehearse::run(&args),
         Command::Start(args) => start::run(&args),
         Command::Preflight(args) => preflight::run(&args),
+        Command::Readiness(args) => ready::run(&args),
         Command::Approve(args) => approve::run(&args, cli::approval::Decision::Approve),
         Command::Reject(args) => approve::run(&args, cli::approval::Decision::Reject),
         Command::Schema => schema::run(),

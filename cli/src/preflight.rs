@@ -104,8 +104,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// The workflow the stack keeps, checked as `check` would check a file of that name.
-fn print(steps: &[StepCheck]) {
+/// The table of what each step's check found, then the verdict: `stepback readiness` prints it too.
+pub(crate) fn print(steps: &[StepCheck]) {
     let width = steps.iter().map(|s| s.step.len()).max().unwrap_or(4).max(4);
     let status_width = Verdict::Unknowable.as_str().len();
     outln!("{:<width$}  {:<status_width$}  resource", "step", "status");

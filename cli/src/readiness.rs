@@ -13,6 +13,8 @@ use workflow::model::{Reference, Step};
 
 use crate::aws::{self, AwsError, Call, Session};
 
+pub mod history;
+
 const LAMBDA_INVOKE: Call = Call::new("Lambda", "lambda:InvokeFunction");
 const CFN_RESOURCES: Call = Call::new("CloudFormation", "cloudformation:ListStackResources");
 const DESCRIBE_RULE: Call = Call::new("EventBridge", "events:DescribeRule");

@@ -17,6 +17,10 @@ use crate::stack::{self, DeployError, Deployment, Outcome as Deployed};
 use crate::world::{self, StateLine, World};
 use audit::StepEvent;
 
+mod readiness_alarm;
+pub use readiness_alarm::AlarmState;
+use readiness_alarm::ReadinessAlarm;
+
 /// The default `--speed`: the seed's 31 simulated minutes in a few seconds.
 pub const DEFAULT_SPEED: u64 = 300;
 /// The region of the rehearsal's world.
@@ -69,6 +73,12 @@ pub enum RehearseError {
     NoStep(String),
     #[error("{0}")]
     Readiness(String),
+    /// EventBridge: "DISABLED: The rule is disabled. EventBridge does not match any events against the rule"
+    /// (API reference, `Rule.State`). moto matches them all the same, so the rehearsal refuses the start.
+    #[error(
+        "the alarm's event matches no rule: [trigger]'s EventBridge rule `{0}` is disabled, and EventBridge matches no event against a disabled rule; a readiness run or `stepback preflight` that finds every step ready arms it"
+    )]
+    Disarmed(String),
 }
 
 /// What to rehearse, and how.
@@ -220,7 +230,9 @@ impl Rehearsal {
                     .join("; "),
             )
         })?;
-        let template = compiler::template::template(&plan.workflow, &compiled, &plan.source);
+        // The TOML the stack keeps, which `stepback readiness --stack` reads back, names the world's resources.
+        let source = world.renamed(&plan.source);
+        let template = compiler::template::template(&plan.workflow, &compiled, &source);
         let stack_name = plan.workflow.name.clone();
         let task_roles = [TASK_ROLE.to_owned()];
         let deployment = Deployment {
@@ -317,6 +329,7 @@ impl Rehearsal {
                     &machine,
                     &roles,
                     &account,
+                    &template["Resources"]["ReadinessAlarm"]["Properties"],
                 )
                 .await?,
             ),
@@ -347,6 +360,48 @@ impl Rehearsal {
         progress: impl FnMut(Event),
     ) -> Result<Outcome, RehearseError> {
         self.run_from(&self.input, decide, progress).await
+    }
+
+    /// As [`Rehearsal::run`], started by `alarm`'s event ([`alarm_event`]) as the trigger's rule passes it on:
+    /// refused while the rule is disabled, as EventBridge matches no event against it.
+    pub async fn run_alarm_event(
+        &self,
+        alarm: &str,
+        decide: impl FnMut(&str) -> Option<Decision>,
+        progress: impl FnMut(Event),
+    ) -> Result<Outcome, RehearseError> {
+        if let Some(trigger) = crate::readiness::trigger(&self.session, &self.workflow.name).await?
+            && !trigger.armed
+        {
+            return Err(RehearseError::Disarmed(trigger.rule));
+        }
+        let account = aws::caller(&self.session).await?.account;
+        self.run_from(&alarm_event(alarm, &account), decide, progress)
+            .await
+    }
+
+    /// Arms the trigger as a deployed stack's is armed: by a readiness run (shown), or, with `[readiness]`
+    /// off, by preflight's checks with the plan's input when every step can run (`None`). Whether it is armed.
+    pub async fn arm_trigger(&self) -> Result<(Option<ReadinessRun>, bool), RehearseError> {
+        if self.readiness.is_some() {
+            let run = self.check_readiness().await?;
+            let armed = crate::readiness::trigger(&self.session, &self.workflow.name)
+                .await?
+                .is_some_and(|t| t.armed);
+            return Ok((Some(run), armed));
+        }
+        let input = self.input.as_object().cloned().unwrap_or_default();
+        let stack = &self.workflow.name;
+        let steps =
+            crate::readiness::preflight(&self.session, &self.workflow, &input, stack).await?;
+        let Some(trigger) = crate::readiness::trigger(&self.session, stack).await? else {
+            return Ok((None, false));
+        };
+        if steps.iter().all(crate::readiness::StepCheck::passes) {
+            crate::readiness::arm(&self.session, &trigger).await?;
+            return Ok((None, true));
+        }
+        Ok((None, trigger.armed))
     }
 
     /// As [`Rehearsal::run`], started with `input`: an alarm's event ([`alarm_event`]), as the trigger's rule
@@ -492,6 +547,8 @@ pub struct ReadinessRun {
     pub not_ready: Vec<String>,
     /// The notices the topic received during the run: subject and message.
     pub notices: Vec<(String, String)>,
+    /// The readiness alarm, evaluated on the run's period.
+    pub alarm: AlarmState,
 }
 
 /// The readiness machine, created through the API (moto's interpreter does not run the stack's), and a queue
@@ -499,6 +556,7 @@ pub struct ReadinessRun {
 struct ReadinessRig {
     machine: String,
     queue: Option<String>,
+    alarm: ReadinessAlarm,
     /// Runs so far, which names the next one (names are unique per machine, and a minute apart at most).
     runs: std::sync::atomic::AtomicU32,
 }
@@ -511,6 +569,7 @@ impl ReadinessRig {
         rollback: &str,
         roles: &std::collections::BTreeMap<String, String>,
         account: &str,
+        alarm: &Json,
     ) -> Result<ReadinessRig, RehearseError> {
         let mut definition = compiler::readiness::machine(workflow).to_json().replace(
             &format!("${{{}}}", compiler::readiness::ROLLBACK_MACHINE),
@@ -542,11 +601,21 @@ impl ReadinessRig {
         Ok(ReadinessRig {
             machine,
             queue,
+            alarm: ReadinessAlarm::create(session, alarm).await?,
             runs: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
     async fn run(&self, session: &Session) -> Result<ReadinessRun, RehearseError> {
+        // On a whole second, so that the alarm's period read from it holds this run's datapoints alone: moto
+        // reads a GetMetricData period from the whole second of its StartTime.
+        let now = std::time::SystemTime::now();
+        let fraction = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        tokio::time::sleep(Duration::from_nanos(u64::from(1_000_000_000 - fraction))).await;
+        let period_began = std::time::SystemTime::now();
         let began = Instant::now();
         let sfn = aws_sdk_sfn::Client::new(&session.config);
         let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -593,6 +662,7 @@ impl ReadinessRig {
             ready: recorded["ready"] == Json::Bool(true),
             not_ready,
             notices,
+            alarm: self.alarm.evaluate(session, period_began).await?,
         })
     }
 }

@@ -77,6 +77,12 @@ pub struct Args {
     /// --alarm-event webapp-5xx-rate --alarm-event webapp-5xx-rate.
     #[arg(long, value_name = "ALARM")]
     alarm_event: Vec<String>,
+    /// After the deploy, take out of the world what this step needs (its snapshot deleted, its target group's
+    /// targets deregistered, its DB instance stopped), then show a readiness run finding it not ready, the
+    /// readiness alarm going to ALARM and the notice naming the step, then the fix put back and the alarm OK
+    /// again; then the rollback runs. Needs [readiness]. E.g. --drift backup_db.
+    #[arg(long, value_name = "STEP")]
+    drift: Option<String>,
     /// Also write the execution's HTML audit to FILE.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -206,6 +212,42 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(INVALID);
         }
     }
+    if let Some(step) = &args.drift {
+        let driftable: Vec<&str> = workflow
+            .steps
+            .iter()
+            .chain(&workflow.on_failure)
+            .filter(|s| cli::drift::driftable(s))
+            .map(|s| s.id.as_str())
+            .collect();
+        let problem = if workflow.readiness.is_none() {
+            Some((
+                "the workflow's [readiness] is off, so nothing would find it".to_owned(),
+                "remove `enabled = false` from [readiness]".to_owned(),
+            ))
+        } else if !driftable.contains(&step.as_str()) {
+            Some((
+                format!(
+                    "step `{step}` needs nothing the rehearsal can take ({})",
+                    cli::drift::KINDS
+                ),
+                if driftable.is_empty() {
+                    "none of this workflow's steps does".to_owned()
+                } else {
+                    format!(
+                        "the steps --drift can take from are {}",
+                        driftable.join(", ")
+                    )
+                },
+            ))
+        } else {
+            None
+        };
+        if let Some((problem, help)) = problem {
+            errln!("error: --drift {step}: {problem}\n  help: {help}");
+            return ExitCode::from(INVALID);
+        }
+    }
     for step in args.approve.iter().chain(&args.reject) {
         if step != "all" && !steps.contains(&step.as_str()) {
             errln!(
@@ -259,22 +301,44 @@ pub fn run(args: &Args) -> ExitCode {
                 human(rehearsal::real(*held, speed))
             );
         }
-        let account = cli::aws::caller(&rehearsal.session).await?.account;
-        let mut starts = args
-            .alarm_event
-            .iter()
-            .map(|alarm| (Some(alarm), rehearsal::alarm_event(alarm, &account)));
-        let (alarm, input) = starts.next().unwrap_or((None, rehearsal.input().clone()));
-        if let Some(alarm) = alarm {
-            outln!("started by the event of alarm {alarm} going into ALARM");
+        if let Some(step) = &args.drift {
+            let drift = rehearsal.drift(step).await?;
+            outln!("drift: {}", drift.taken);
+            show_readiness(&rehearsal.check_readiness().await?);
+            rehearsal.mend(&drift).await?;
+            outln!("fix: {}", drift.fix);
+            show_readiness(&rehearsal.check_readiness().await?);
+        } else if !args.alarm_event.is_empty() {
+            // The trigger is deployed disabled: armed, as in an account, by a readiness run (or preflight).
+            let (run, armed) = rehearsal.arm_trigger().await?;
+            match run {
+                Some(run) => show_readiness(&run),
+                None => outln!(
+                    "preflight: {}",
+                    if armed {
+                        "every step can run; the alarm trigger is armed"
+                    } else {
+                        "not every step can run; the alarm trigger stays disabled"
+                    }
+                ),
+            }
         }
-        let outcome = rehearsal
-            .run_from(
-                &input,
-                |step| progress.suspend(|| decide(args, step)),
-                |event| show(&event, &progress),
-            )
-            .await;
+        let mut alarms = args.alarm_event.iter();
+        let first = alarms.next();
+        let decide_first = |step: &str| progress.suspend(|| decide(args, step));
+        let outcome = match first {
+            Some(alarm) => {
+                outln!("started by the event of alarm {alarm} going into ALARM");
+                rehearsal
+                    .run_alarm_event(alarm, decide_first, |event| show(&event, &progress))
+                    .await
+            }
+            None => {
+                rehearsal
+                    .run(decide_first, |event| show(&event, &progress))
+                    .await
+            }
+        };
         progress.finish(match &outcome {
             Ok(outcome) if outcome.succeeded => "succeeded",
             _ => "failed",
@@ -288,11 +352,10 @@ pub fn run(args: &Args) -> ExitCode {
             );
         }
         // Each further alarm event after the previous execution ended: the trigger's cooldown.
-        for (alarm, input) in starts {
+        for alarm in alarms {
             let again = rehearsal
-                .run_from(&input, |step| decide(args, step), |_| {})
+                .run_alarm_event(alarm, |step| decide(args, step), |_| {})
                 .await?;
-            let alarm = alarm.map(String::as_str).unwrap_or_default();
             match &again.held_back {
                 Some(held) => outln!(
                     "alarm {alarm} again: held back, nothing rolled back: {}: {}",
@@ -416,6 +479,28 @@ fn show(event: &Event, progress: &Progress) {
             elapsed,
         } => progress.step(step, event, *elapsed),
         Event::Answered { step, decision } => progress.answered(step, *decision),
+    }
+}
+
+/// A readiness run: its verdict, the readiness alarm's state, and each notice the topic received, indented.
+fn show_readiness(run: &rehearsal::ReadinessRun) {
+    let verdict = if run.ready {
+        "ready".to_owned()
+    } else {
+        format!("not ready: {}", run.not_ready.join(", "))
+    };
+    let alarm = &run.alarm;
+    let state = if alarm.before == alarm.now {
+        format!("stays {}", alarm.now)
+    } else {
+        format!("{} -> {}", alarm.before, alarm.now)
+    };
+    outln!("readiness run: {verdict}; alarm {}: {state}", alarm.alarm);
+    for (subject, message) in &run.notices {
+        outln!("  notice \"{subject}\":");
+        for line in message.lines() {
+            outln!("    {line}");
+        }
     }
 }
 

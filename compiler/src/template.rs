@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use catalog::readiness;
 use catalog::kubernetes::ClusterAccess;
+use catalog::readiness;
 use catalog::{ActionSpec, Runtime};
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
@@ -185,7 +185,10 @@ pub fn template(workflow: &Workflow, compiled: &Compiled, source: &str) -> Json 
                         workflow.name
                     ),
                     // Not armed before the rollback is known to be ready: the readiness run or `stepback
-                    // preflight` enables it the first time every step can run.
+                    // preflight` enables it the first time every step can run. "DISABLED: The rule is disabled.
+                    // EventBridge does not match any events against the rule" (EventBridge API reference,
+                    // `Rule.State`); moto matches them, so `Rehearsal::run_alarm_event` refuses them. A stack
+                    // update that changes the rule writes this state again (PutRule replaces the whole rule).
                     "State": "DISABLED",
                     "EventPattern": alarm_pattern(&trigger.alarms),
                     // No InputTransformer: it does not escape an alarm reason's quotes, so the machine reads the
@@ -454,7 +457,9 @@ fn clusters(access: &ClusterAccess, steps: &[&Step]) -> BTreeMap<String, Vec<Str
         _ => None,
     };
     for step in steps {
-        if let (Some(cluster), Some(namespace)) = (text(step, access.cluster), text(step, access.namespace)) {
+        if let (Some(cluster), Some(namespace)) =
+            (text(step, access.cluster), text(step, access.namespace))
+        {
             let namespaces = clusters.entry(cluster).or_default();
             if !namespaces.contains(&namespace) {
                 namespaces.push(namespace);

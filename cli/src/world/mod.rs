@@ -383,8 +383,8 @@ impl World {
         rewrite_json(json, &|text: &mut String| *text = self.renamed(text));
     }
 
-    /// `text` with the renamed names replaced.
-    fn renamed(&self, text: &str) -> String {
+    /// `text` with the renamed names replaced: a param's, or the workflow's TOML that the stack keeps.
+    pub fn renamed(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for (from, to) in &self.renames {
             if text.contains(from.as_str()) {

@@ -1067,7 +1067,10 @@ fn migration(plan: Plan) {
     );
 }
 
-/// `--alarm-event` twice: the first execution starts from the alarm's event (the audit's trigger is the alarm),
+/// `--drift backup_db`, then `--alarm-event` twice: the database stopped after the deploy, a readiness run finds
+/// the step not ready, the readiness alarm goes to ALARM and the topic gets the notice naming it; started again,
+/// the next run finds every step ready, the alarm OK, and arms the trigger. Then the first execution starts from
+/// the alarm's event (the audit's trigger is the alarm),
 /// the second, after it ended, is held back by the trigger's cooldown. Under `--chaos`, each step that met a
 /// fault or was retried says so.
 #[test]
@@ -1081,12 +1084,44 @@ fn an_alarm_event_starts_the_rollback_and_the_cooldown_holds_the_next_back() {
         "webapp-5xx-rate",
         "--alarm-event",
         "webapp-5xx-rate",
+        "--drift",
+        "backup_db",
         "--chaos",
         "0.3",
         "--seed",
         "7",
     ]);
     assert_eq!(code, 0, "{out}{err}");
+    // The drift, found, alarmed and announced; the fix, found, and the trigger armed, which the alarm's event
+    // then needs.
+    let readiness: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            ["drift: ", "fix: ", "readiness run: ", "  notice "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    assert_eq!(
+        readiness,
+        [
+            "drift: DB instance `webapp-db` stopped",
+            "readiness run: not ready: backup_db; alarm webapp-rollback-readiness: INSUFFICIENT_DATA -> ALARM",
+            "  notice \"stepback: webapp-rollback could not run: backup_db\":",
+            "fix: start `webapp-db` (aws rds start-db-instance)",
+            "readiness run: ready; alarm webapp-rollback-readiness: ALARM -> OK",
+            "  notice \"stepback: webapp-rollback is ready\":",
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("    backup_db (as an alarm would start it, and with the input's defaults)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    The alarm trigger (EventBridge rule `webapp-rollback`) is armed now"),
+        "{out}"
+    );
     assert!(
         out.contains("started by the event of alarm webapp-5xx-rate going into ALARM"),
         "{out}"
