@@ -305,24 +305,67 @@ fn render(steps: &[RandomStep], on_failure: &[usize]) -> String {
     text
 }
 
+/// A workflow of one to seven random steps and up to two `[on_failure]` steps: single tasks and a wait (a
+/// polling loop on the failure path is the examples' and fixtures' case).
+fn random_workflow() -> impl Strategy<Value = String> {
+    (
+        proptest::collection::vec(random_step(), 1..8),
+        proptest::collection::vec(prop_oneof![Just(0usize), Just(14), Just(15)], 0..3),
+    )
+        .prop_map(|(steps, on_failure)| render(&steps, &on_failure))
+}
+
+/// The workflow in `source` and its definition; a random DAG may break a safety rule (E037 and the like), which
+/// is `check`'s tests' business, not these.
+fn random_definition(
+    source: &str,
+) -> Result<(workflow::Workflow, serde_json::Value), TestCaseError> {
+    let checked = workflow::check(source);
+    let Some(workflow) = checked.workflow else {
+        let codes: Vec<_> = checked.diagnostics.iter().map(|d| d.code).collect();
+        return Err(TestCaseError::reject(format!("{codes:?}")));
+    };
+    let compiled = compiler::plan(&workflow)
+        .map_err(|errors| TestCaseError::fail(format!("{errors:#?}\n{source}")))?;
+    let definition = serde_json::from_str(&compiled.json).expect("the definition is JSON");
+    Ok((workflow, definition))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: std::env::var("STEPBACK_CHECKER_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(500),
         failure_persistence: None,
+        // A failing case is reported after a minute of shrinking at most: each try walks a definition again.
+        max_shrink_time: 60_000,
         ..ProptestConfig::default()
     })]
 
     #[test]
-    fn random_workflows_pass_the_independent_checker(
-        steps in proptest::collection::vec(random_step(), 1..8),
-        // Single tasks and a wait: a polling loop on the failure path is the examples' and fixtures' case.
-        on_failure in proptest::collection::vec(prop_oneof![Just(0usize), Just(14), Just(15)], 0..3),
-    ) {
-        let source = render(&steps, &on_failure);
-        let checked = workflow::check(&source);
-        // A random DAG may break a safety rule (E037 and the like); those are `check`'s tests, not these.
-        prop_assume!(checked.workflow.is_some(), "{:?}", checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>());
+    fn random_workflows_pass_the_independent_checker(source in random_workflow()) {
+        random_definition(&source)?;
         check("random", &source);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        failure_persistence: None,
+        max_shrink_time: 60_000,
+        ..ProptestConfig::default()
+    })]
+
+    /// The checker tells configurations apart by the data the rest of the walk can read (`liveness`); walking
+    /// them apart by all their data finds the same violations and the same makespan, from more configurations.
+    #[test]
+    fn telling_configurations_apart_by_their_live_data_changes_no_report(source in random_workflow()) {
+        let (workflow, definition) = random_definition(&source)?;
+        let every_field = checker::walk(&definition, &workflow, checker::Data::All);
+        prop_assume!(!every_field.violations.iter().any(|v| v.starts_with("more than")), "over the budget");
+        let live = checker::walk(&definition, &workflow, checker::Data::Live);
+        prop_assert_eq!(&live.violations, &every_field.violations, "{}", source);
+        prop_assert_eq!(live.makespan_secs, every_field.makespan_secs, "{}", source);
+        prop_assert!(live.explored <= every_field.explored, "{} > {}", live.explored, every_field.explored);
     }
 }
 

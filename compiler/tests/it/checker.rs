@@ -22,13 +22,18 @@
 //! `Parallel` run from the same instant. The makespan is the latest end of a successful path.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hasher};
+use std::io::Write as _;
 
 use serde_json::{Map, Value as Json, json};
 use workflow::Workflow;
 
+use crate::liveness::{self, Live};
+
 /// What the checker found.
 #[derive(Debug, Default)]
 pub struct Report {
+    pub explored: usize,
     pub violations: Vec<String>,
     pub makespan_secs: u64,
 }
@@ -41,7 +46,7 @@ const UNKNOWN: &str = "\u{1}unknown";
 
 /// The key of an object whose other fields the checker does not know (an unknown value a field was written
 /// into).
-const REST: &str = "\u{1}rest";
+pub const REST: &str = "\u{1}rest";
 
 fn unknown() -> Json {
     Json::String(UNKNOWN.to_owned())
@@ -53,6 +58,20 @@ fn is_unknown(value: &Json) -> bool {
 
 /// Checks `definition` against `workflow`.
 pub fn check(definition: &Json, workflow: &Workflow) -> Report {
+    walk(definition, workflow, Data::Live)
+}
+
+/// What of a configuration's data tells it from another.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Data {
+    /// Only what the rest of the walk can read (`liveness`).
+    Live,
+    /// All of it: the same report as `Live` from many more configurations.
+    All,
+}
+
+/// Checks `definition` against `workflow`, telling configurations apart by `data`.
+pub fn walk(definition: &Json, workflow: &Workflow, data: Data) -> Report {
     let mut checker = Checker {
         estimates: workflow
             .steps
@@ -97,6 +116,16 @@ pub fn check(definition: &Json, workflow: &Workflow) -> Report {
         explored: 0,
         branch_memo: HashMap::new(),
         under_way: vec![BTreeSet::new()],
+        definition: std::ptr::from_ref(definition),
+        data,
+        always: liveness::records(
+            workflow
+                .steps
+                .iter()
+                .chain(&workflow.on_failure)
+                .map(|s| s.id.as_str()),
+        ),
+        live: HashMap::new(),
     };
     let start = Config {
         doc: unknown(),
@@ -130,6 +159,7 @@ pub fn check(definition: &Json, workflow: &Workflow) -> Report {
             .insert(format!("more than {BUDGET} configurations"));
     }
     Report {
+        explored: checker.explored,
         violations: checker.violations.into_iter().collect(),
         makespan_secs,
     }
@@ -166,11 +196,55 @@ struct Config {
 }
 
 impl Config {
-    fn key(&self, state: &str) -> String {
-        format!(
-            "{state}\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
-            self.doc, self.started, self.finished, self.failed, self.began, self.clock
+    /// Where the walk is, as 128 bits of its text: the walk remembers hundreds of thousands of these, and a
+    /// configuration's text is its whole state data.
+    fn key(&self, state: &str) -> Key {
+        self.key_with(state, &self.doc)
+    }
+
+    /// The key of this configuration with `doc` for its data (its live parts).
+    fn key_with(&self, state: &str, doc: &Json) -> Key {
+        let mut key = KeyWriter::default();
+        write!(
+            key,
+            "{state}\n{doc}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+            self.started, self.finished, self.failed, self.began, self.clock
         )
+        .expect("hashing does not fail");
+        key.finish()
+    }
+}
+
+/// A 128-bit hash of a text: two SipHashes, the second salted. Among a walk's configurations (at most
+/// `BUDGET`), two that differ share a key with a probability under 10^-27.
+type Key = u128;
+
+struct KeyWriter([DefaultHasher; 2]);
+
+impl Default for KeyWriter {
+    fn default() -> Self {
+        let mut salted = DefaultHasher::new();
+        salted.write_u8(0x5a);
+        KeyWriter([DefaultHasher::new(), salted])
+    }
+}
+
+impl KeyWriter {
+    fn finish(&self) -> Key {
+        (Key::from(self.0[0].finish()) << 64) | Key::from(self.0[1].finish())
+    }
+}
+
+impl std::io::Write for KeyWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for hasher in &mut self.0 {
+            hasher.write(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -202,9 +276,18 @@ struct Checker {
     violations: BTreeSet<String>,
     explored: usize,
     /// Each branch's outcomes, and the long steps under way at some point of it.
-    branch_memo: HashMap<String, (Vec<Outcome>, BTreeSet<String>)>,
+    /// Keyed by the branch (its place in the definition) and the configuration it starts from.
+    branch_memo: HashMap<(*const Json, Key), (Vec<Outcome>, BTreeSet<String>)>,
     /// The long steps found under way in each machine being run, innermost last.
     under_way: Vec<BTreeSet<String>>,
+    /// The definition (its output is not read) as opposed to a branch (its output is the branch's result).
+    definition: *const Json,
+    data: Data,
+    /// What the checker itself reads of the data at every state: each step's record says whether it finished
+    /// and holds what later steps read.
+    always: Live,
+    /// Each machine's live data per state (`None`: all of it), computed when the machine is first run.
+    live: HashMap<*const Json, Option<HashMap<String, Live>>>,
 }
 
 impl Checker {
@@ -238,7 +321,7 @@ impl Checker {
                     error,
                     cause,
                     config,
-                } => format!("{error}\n{cause}\n{}", config.key("failed")),
+                } => config.key(&format!("failed\n{error}\n{cause}")),
             })
         });
         outcomes
@@ -251,13 +334,13 @@ impl Checker {
         machine: &Json,
         start: &str,
         config: Config,
-        done: &mut HashSet<String>,
-        active: &mut HashSet<String>,
+        done: &mut HashSet<Key>,
+        active: &mut HashSet<Key>,
         outcomes: &mut Vec<Outcome>,
     ) {
         enum Frame {
             Enter(String, Config),
-            Exit(String),
+            Exit(Key),
         }
         let mut stack = vec![Frame::Enter(start.to_owned(), config)];
         while let Some(frame) = stack.pop() {
@@ -268,12 +351,12 @@ impl Checker {
                 }
                 Frame::Enter(name, config) => (name, config),
             };
-            let key = config.key(&name);
+            let key = self.key_at(machine, &name, &config);
             if active.contains(&key) {
                 self.violation(&name, "a path comes back to where it was: it never ends");
                 continue;
             }
-            if !done.insert(key.clone()) || self.explored > BUDGET {
+            if !done.insert(key) || self.explored > BUDGET {
                 continue;
             }
             self.explored += 1;
@@ -290,7 +373,7 @@ impl Checker {
                 self.violation(&name, "a transition to a state that does not exist");
                 continue;
             };
-            active.insert(key.clone());
+            active.insert(key);
             stack.push(Frame::Exit(key));
             let nexts = self.step(&name, state, config);
             if nexts.is_empty() {
@@ -302,6 +385,30 @@ impl Checker {
                     Next::Done(outcome) => outcomes.push(outcome),
                 }
             }
+        }
+    }
+
+    /// The key of `config` entering `state` of `machine`: its data cut to what the rest of the walk can read.
+    fn key_at(&mut self, machine: &Json, state: &str, config: &Config) -> Key {
+        if self.data == Data::All {
+            return config.key(state);
+        }
+        let is_definition = std::ptr::eq(machine, self.definition);
+        let always = &self.always;
+        let live = self
+            .live
+            .entry(std::ptr::from_ref(machine))
+            .or_insert_with(|| {
+                let at_end = if is_definition {
+                    Live::default()
+                } else {
+                    Live::everything()
+                };
+                liveness::analyse(machine, &at_end, always)
+            });
+        match live.as_ref().and_then(|states| states.get(state)) {
+            Some(live) => config.key_with(state, &live.project(&config.doc)),
+            None => config.key(state),
         }
     }
 
@@ -643,7 +750,7 @@ impl Checker {
         let branches = state
             .get("Branches")
             .and_then(Json::as_array)
-            .cloned()
+            .map(Vec::as_slice)
             .unwrap_or_default();
         let entry = Config {
             doc: branch_input,
@@ -653,8 +760,8 @@ impl Checker {
         // per branch.
         let mut per_branch = Vec::new();
         let mut under_way = Vec::new();
-        for branch in &branches {
-            let key = format!("{branch}\n{}", entry.key(""));
+        for branch in branches {
+            let key = (std::ptr::from_ref(branch), entry.key(""));
             let (outcomes, busy) = match self.branch_memo.get(&key) {
                 Some(memo) => memo.clone(),
                 None => {

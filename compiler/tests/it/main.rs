@@ -7,6 +7,7 @@ mod contract;
 mod failure;
 mod fixtures;
 mod limits;
+mod liveness;
 mod manifest;
 mod partition;
 mod plan;
