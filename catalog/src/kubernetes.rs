@@ -11,6 +11,8 @@ pub struct ClusterAccess {
     pub cluster: &'static str,
     /// The param naming the namespace the policy is scoped to.
     pub namespace: &'static str,
+    /// The param naming the Deployment the action rolls out (`stepback rehearse --slow` holds its rollout).
+    pub deployment: &'static str,
     /// An EKS access policy, `arn:<partition>:eks::aws:cluster-access-policy/<policy>`. AmazonEKSEditPolicy
     /// "allows access to edit most Kubernetes resources" (Deployments and ReplicaSets among them) in its scope
     /// (EKS user guide, "Review access policy permissions").

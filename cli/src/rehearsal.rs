@@ -192,13 +192,7 @@ impl Rehearsal {
         let mut world = world;
         world.rename_in(&mut plan.input);
         for id in &plan.breach {
-            let step = plan
-                .workflow
-                .steps
-                .iter()
-                .chain(&plan.workflow.on_failure)
-                .find(|s| &s.id == id);
-            if let Some(step) = step {
+            if let Some(step) = step_of(&plan.workflow, id) {
                 world::breach(&session, &mut world, step, &input_map).await?;
             }
         }
@@ -265,10 +259,24 @@ impl Rehearsal {
                     format!("arn:aws:lambda:{REGION}:{account}:function:{physical}"),
                 );
                 if let Ok(function) = lambdas::Function::new(action) {
+                    // A function acting inside a cluster runs as its role, which the cluster authorizes by the
+                    // stack's access entry; the others keep the rehearsal's credentials, since moto checks no
+                    // IAM policy.
+                    let role = roles.get(&format!("{logical}Role"));
+                    if let Some(role) =
+                        role.filter(|_| catalog::kubernetes::cluster_access(action.name).is_some())
+                    {
+                        served.run_as(
+                            physical.clone(),
+                            format!("arn:aws:iam::{account}:role/{role}"),
+                        );
+                    }
                     served.add(physical, function);
                 }
             }
         }
+        world::access_entries(&template, &roles, &account, &served)
+            .map_err(RehearseError::NotDeployed)?;
         // A step fails at the AWS layer, its handler getting the AWS error; one that calls no AWS API
         // (`check.http`) reports the error from its Lambda without running.
         let mut failing = std::collections::BTreeMap::new();
@@ -295,6 +303,22 @@ impl Rehearsal {
         served.inject(rehearsal_front::faults::Faults::new(
             plan.chaos, failing, slow,
         ));
+        // A rollout inside a cluster is the Kubernetes API's, not an AWS answer: its API server holds it.
+        for (id, simulated) in &plan.slow {
+            if let Some(step) = step_of(&plan.workflow, id)
+                && let Some(access) = catalog::kubernetes::cluster_access(step.action.name)
+            {
+                let params = crate::readiness::known_params(step, &input_map);
+                let text = |name: &str| params.get(name).and_then(Json::as_str).unwrap_or_default();
+                if let Some(cluster) = served.cluster(text(access.cluster)) {
+                    cluster.hold(
+                        text(access.namespace),
+                        text(access.deployment),
+                        real(*simulated, plan.speed),
+                    );
+                }
+            }
+        }
         // moto's CloudFormation keeps its state machines where its interpreter does not look: the same
         // definition, with the stack's function ARNs, is created through the API.
         let options = compiler::Options {
@@ -527,6 +551,12 @@ impl Rehearsal {
     /// Every AWS request the handlers sent so far, for the model check of the tests.
     pub fn sent(&self) -> Vec<rehearsal_front::sent::Sent> {
         self.served.sent()
+    }
+
+    /// The address of the emulator's front (`AWS_ENDPOINT_URL` for a process that talks to this rehearsal's
+    /// world, its functions served).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.served.addr)
     }
 
     /// The world's state that matters, read from the emulator now.
@@ -854,19 +884,26 @@ pub fn real(simulated: Duration, speed: u64) -> Duration {
 }
 
 /// Whether `--slow` can hold `step` in progress: its action's poll reads a status that `--slow` rewrites
-/// ([`catalog::ActionSpec::polled`]).
+/// ([`catalog::ActionSpec::polled`]), or a rollout inside a cluster, which the cluster's API server holds.
 pub fn slowable(workflow: &Workflow, step: &str) -> bool {
-    action_of(workflow, step).is_some_and(|action| rehearsal_front::faults::held(action).is_some())
+    action_of(workflow, step).is_some_and(|action| {
+        rehearsal_front::faults::held(action).is_some()
+            || catalog::kubernetes::cluster_access(action).is_some()
+    })
 }
 
 /// The catalog name of `step`'s action.
 fn action_of(workflow: &Workflow, step: &str) -> Option<&'static str> {
+    step_of(workflow, step).map(|s| s.action.name)
+}
+
+/// Step `id` of `workflow`, among its `[steps]` and `[on_failure]`.
+fn step_of<'w>(workflow: &'w Workflow, id: &str) -> Option<&'w workflow::model::Step> {
     workflow
         .steps
         .iter()
         .chain(&workflow.on_failure)
-        .find(|s| s.id == step)
-        .map(|s| s.action.name)
+        .find(|s| s.id == id)
 }
 
 /// Runs a one-state machine: moto loads its Step Functions interpreter on the first execution (seconds), which

@@ -53,7 +53,8 @@ pub struct Args {
     fail: Vec<String>,
     /// Hold this step's long operation in progress for DURATION of simulated time (real time divided by
     /// --speed), since the emulator's operations finish at once: its poll reads an in-progress status (a
-    /// snapshot `creating`, a rollout `IN_PROGRESS`) until then, to rehearse the polling loop. Every AWS call
+    /// snapshot `creating`, a rollout `IN_PROGRESS`, an EKS Deployment whose replicas stay un-updated) until
+    /// then, to rehearse the polling loop. Every AWS call
     /// is still made; repeatable. E.g. --slow backup_db=10m.
     #[arg(long, value_name = "STEP=DURATION", value_parser = slow)]
     slow: Vec<(String, Duration)>,

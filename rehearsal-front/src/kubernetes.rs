@@ -7,7 +7,8 @@
 //! object's, else 409), and ReplicaSets listed by label selector. It plays the deployment controller's part: a
 //! new pod template gets a ReplicaSet of its own (or the old one whose template it equals, renumbered as the
 //! newest revision, as an undo makes it), and the rollout advances one replica at each read of the Deployment,
-//! except for an image that is [stalled](ApiServer::stall), whose rollout ends in `ProgressDeadlineExceeded`.
+//! except for an image that is [stalled](ApiServer::stall), whose rollout ends in `ProgressDeadlineExceeded`,
+//! and a rollout [held](ApiServer::hold) for a while (`stepback rehearse --slow`).
 //!
 //! Every request is authenticated as EKS does it (aws-iam-authenticator, `pkg/token`): the bearer token must be
 //! `k8s-aws-v1.` and a presigned GetCallerIdentity URL of the emulator's STS, with `x-k8s-aws-id` among its signed
@@ -16,14 +17,20 @@
 //! signature is checked here against the [trusted](ApiServer::trust) credentials, so that a token for another
 //! cluster, or signed with another secret, is refused (401). The caller is then authorized by its access entry:
 //! the cluster's creator is its admin (EKS's `bootstrapClusterCreatorAdminPermissions`, on by default), and a
-//! principal [granted](ApiServer::grant) AmazonEKSEditPolicy on namespaces may only touch those (403 elsewhere).
+//! principal with an [access entry](ApiServer::access_entry) of AmazonEKSEditPolicy on namespaces may only touch
+//! those (403 elsewhere). An access entry is refused, as EKS refuses it, on a cluster whose authentication mode
+//! has no `API` (the default of CreateCluster through the API, `CONFIG_MAP`).
+//!
+//! What the [`serve`](crate::serve) front makes of moto's clusters, which are ACTIVE at once with a made-up endpoint
+//! and CA, and keep no `accessConfig`: a cluster is [`CREATING`](ApiServer::describe) in CreateCluster's answer and
+//! the first DescribeCluster after, without endpoint or CA, then ACTIVE with this server's.
 //! Where AWS differs: the STS URL is the emulator's, over http on loopback, not `https://sts.<region>...`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings};
@@ -69,6 +76,41 @@ pub struct ApiServer {
     stop: Arc<Notify>,
 }
 
+/// How a cluster authenticates (CreateCluster's `accessConfig`): "If you create a cluster by using the EKS API,
+/// AWS SDKs, or AWS CloudFormation, the default is CONFIG_MAP" (EKS API reference, CreateAccessConfigRequest),
+/// and the creator is made admin unless `bootstrapClusterCreatorAdminPermissions` is false ("The default value is
+/// true").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessConfig {
+    pub authentication_mode: String,
+    pub bootstrap_creator_admin: bool,
+}
+
+impl AccessConfig {
+    /// The `accessConfig` of a CreateCluster request's body, with EKS's defaults.
+    pub fn requested(create_cluster: &Value) -> AccessConfig {
+        let asked = &create_cluster["accessConfig"];
+        AccessConfig {
+            authentication_mode: asked["authenticationMode"]
+                .as_str()
+                .unwrap_or("CONFIG_MAP")
+                .to_owned(),
+            bootstrap_creator_admin: asked["bootstrapClusterCreatorAdminPermissions"]
+                .as_bool()
+                .unwrap_or(true),
+        }
+    }
+
+    /// "To begin using access entries, you must change the authentication mode of the cluster to either the
+    /// API_AND_CONFIG_MAP or API modes" (EKS user guide, "Change authentication mode to use access entries").
+    fn has_access_entries(&self) -> bool {
+        matches!(
+            self.authentication_mode.as_str(),
+            "API" | "API_AND_CONFIG_MAP"
+        )
+    }
+}
+
 /// Who may do what in a cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Access {
@@ -78,27 +120,34 @@ enum Access {
     Edit(BTreeSet<String>),
 }
 
-/// A rollout: replicas of the newest ReplicaSet up, and reads of the Deployment since it began.
+/// A rollout: replicas of the newest ReplicaSet up, reads of the Deployment since it began, and until when it
+/// is [held](ApiServer::hold).
 #[derive(Clone, Copy, Default)]
 struct Rollout {
     up: i64,
     reads: u32,
+    held_until: Option<Instant>,
 }
 
 struct Cluster {
     name: String,
+    access_config: AccessConfig,
+    /// DescribeCluster answers still to say CREATING.
+    creating: u32,
     /// `host:port` of the only STS a token may name.
     sts: SocketAddr,
     /// The credentials whose signatures are checked, by access key id.
     trusted: BTreeMap<String, Credentials>,
-    /// The access key of the cluster's creator, whose principal is its admin.
-    creator_key: String,
+    /// The access key of the cluster's creator, whose principal is its admin when the access config says so.
+    creator_key: Option<String>,
     access: BTreeMap<String, Access>,
     deployments: BTreeMap<(String, String), Value>,
     replica_sets: BTreeMap<(String, String), Value>,
     /// Each Deployment's rollout to its newest ReplicaSet.
     rolling: BTreeMap<(String, String), Rollout>,
     stalled: BTreeSet<String>,
+    /// The next rollout of each Deployment makes no progress for this long (`stepback rehearse --slow`).
+    holds: BTreeMap<(String, String), Duration>,
     /// The next patch is applied and its answer lost.
     lose_patch_answer: bool,
     /// Counts resource versions and uids.
@@ -106,23 +155,33 @@ struct Cluster {
 }
 
 impl ApiServer {
-    /// Serves cluster `name` on a free loopback port: tokens must name `sts` and be signed by `creator`, the
-    /// cluster's admin, or by credentials [trusted](ApiServer::trust) later.
-    pub fn spawn(name: &str, sts: SocketAddr, creator: Credentials) -> io::Result<ApiServer> {
+    /// Serves cluster `name` on a free loopback port: tokens must name `sts` and be signed by `creator` (the
+    /// cluster's admin, unless `access_config` says otherwise), or by credentials [trusted](ApiServer::trust) later.
+    pub fn spawn(
+        name: &str,
+        sts: SocketAddr,
+        creator: Credentials,
+        access_config: AccessConfig,
+    ) -> io::Result<ApiServer> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let tls = TlsAcceptor::from(Arc::new(tls_config().map_err(io::Error::other)?));
         let cluster = Arc::new(Mutex::new(Cluster {
             name: name.to_owned(),
+            creator_key: access_config
+                .bootstrap_creator_admin
+                .then(|| creator.access_key_id().to_owned()),
+            access_config,
+            creating: 1,
             sts,
-            creator_key: creator.access_key_id().to_owned(),
             trusted: BTreeMap::from([(creator.access_key_id().to_owned(), creator)]),
             access: BTreeMap::new(),
             deployments: BTreeMap::new(),
             replica_sets: BTreeMap::new(),
             rolling: BTreeMap::new(),
             stalled: BTreeSet::new(),
+            holds: BTreeMap::new(),
             lose_patch_answer: false,
             counter: 0,
         }));
@@ -171,21 +230,70 @@ impl ApiServer {
             .insert(credentials.access_key_id().to_owned(), credentials);
     }
 
-    /// An access entry for `principal` (an IAM role or user ARN) with AmazonEKSEditPolicy scoped to `namespace`.
-    pub fn grant(&self, principal: &str, namespace: &str) {
+    /// An access entry for `principal` (an IAM role or user ARN) with AmazonEKSEditPolicy scoped to `namespaces`,
+    /// as CreateAccessEntry (or CloudFormation's `AWS::EKS::AccessEntry`) makes it; refused, with EKS's
+    /// InvalidRequestException, on a cluster whose authentication mode has no API.
+    pub fn access_entry(&self, principal: &str, namespaces: &[String]) -> Result<(), String> {
         let mut cluster = self.lock();
+        if !cluster.access_config.has_access_entries() {
+            return Err(format!(
+                "InvalidRequestException: the authentication mode of cluster `{}` is {}: it must be API or API_AND_CONFIG_MAP for access entries (`aws eks update-cluster-config --name {} --access-config authenticationMode=API_AND_CONFIG_MAP`)",
+                cluster.name, cluster.access_config.authentication_mode, cluster.name
+            ));
+        }
         let entry = cluster
             .access
             .entry(principal.to_owned())
             .or_insert_with(|| Access::Edit(BTreeSet::new()));
-        if let Access::Edit(namespaces) = entry {
-            namespaces.insert(namespace.to_owned());
+        if let Access::Edit(scope) = entry {
+            scope.extend(namespaces.iter().cloned());
+        }
+        Ok(())
+    }
+
+    /// What EKS's CreateCluster and DescribeCluster answer for this cluster, written into moto's `cluster`:
+    /// CREATING in CreateCluster's answer and the next DescribeCluster's, then ACTIVE. "The API server endpoint
+    /// and certificate authority data aren't available until the cluster reaches the ACTIVE state" (EKS API
+    /// reference, DescribeCluster): only then this server's endpoint and CA.
+    pub fn describe(&self, cluster: &mut Value, created_now: bool) {
+        let mut state = self.lock();
+        let creating = if created_now {
+            true
+        } else if state.creating > 0 {
+            state.creating -= 1;
+            true
+        } else {
+            false
+        };
+        cluster["accessConfig"] = json!({
+            "authenticationMode": state.access_config.authentication_mode,
+            "bootstrapClusterCreatorAdminPermissions": state.access_config.bootstrap_creator_admin,
+        });
+        if creating {
+            cluster["status"] = json!("CREATING");
+            cluster["certificateAuthority"] = json!({});
+            if let Some(fields) = cluster.as_object_mut() {
+                fields.remove("endpoint");
+            }
+        } else {
+            cluster["status"] = json!("ACTIVE");
+            cluster["endpoint"] = json!(self.endpoint());
+            cluster["certificateAuthority"] =
+                json!({ "data": base64::engine::general_purpose::STANDARD.encode(CA_PEM) });
         }
     }
 
     /// Pods of `image` never become ready: a rollout to it ends in `ProgressDeadlineExceeded`.
     pub fn stall(&self, image: &str) {
         self.lock().stalled.insert(image.to_owned());
+    }
+
+    /// The next rollout of Deployment `namespace/name` brings no replica up for `real` after it begins, as pods
+    /// slow to pull or to pass their readiness probes would (`stepback rehearse --slow`).
+    pub fn hold(&self, namespace: &str, name: &str, real: Duration) {
+        self.lock()
+            .holds
+            .insert((namespace.to_owned(), name.to_owned()), real);
     }
 
     /// The next patch is applied, and the connection closed without an answer.
@@ -319,7 +427,7 @@ impl ApiServer {
             return Err("SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided".into());
         }
         let arn = caller(sts, &url, &cluster).await?;
-        if key == creator_key {
+        if creator_key.as_deref() == Some(key) {
             // The creator's access entry, made with the cluster; its ARN is known from its first token.
             self.lock()
                 .access
@@ -531,8 +639,15 @@ impl Cluster {
                 } else {
                     0
                 };
-                self.rolling
-                    .insert(key.clone(), Rollout { up: from, reads: 0 });
+                let held_until = self.holds.remove(key).map(|real| Instant::now() + real);
+                self.rolling.insert(
+                    key.clone(),
+                    Rollout {
+                        up: from,
+                        reads: 0,
+                        held_until,
+                    },
+                );
                 newest + 1
             }
         };
@@ -548,7 +663,10 @@ impl Cluster {
         let stalled = self.is_stalled(deployment);
         if let Some(rollout) = self.rolling.get_mut(key) {
             rollout.reads += 1;
-            if !stalled {
+            let held = rollout
+                .held_until
+                .is_some_and(|until| Instant::now() < until);
+            if !stalled && !held {
                 rollout.up = (rollout.up + 1).min(desired);
             }
         }
@@ -569,9 +687,10 @@ impl Cluster {
     /// The Deployment with the status the controller would report.
     fn with_status(&self, key: &(String, String), deployment: &Value) -> Value {
         let desired = replicas(deployment);
-        let Rollout { up, reads } = self.rolling.get(key).copied().unwrap_or(Rollout {
+        let Rollout { up, reads, .. } = self.rolling.get(key).copied().unwrap_or(Rollout {
             up: desired,
             reads: 0,
+            held_until: None,
         });
         // The deadline passes after the rollout's first look: a step sees it in progress, then stalled.
         let stalled = up < desired && reads > 1 && self.is_stalled(deployment);
@@ -783,6 +902,31 @@ fn canonical(arn: &str) -> String {
         }
         _ => arn.to_owned(),
     }
+}
+
+/// Waits until DescribeCluster says cluster `name` is ACTIVE, as `aws eks wait cluster-active` does (which asks
+/// every 30 s; the rehearsal's clusters are ACTIVE at the second look).
+pub async fn wait_until_active(config: &aws_config::SdkConfig, name: &str) -> Result<(), String> {
+    let eks = aws_sdk_eks::Client::new(config);
+    for _ in 0..20 {
+        let described = eks
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "describe EKS cluster `{name}`: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(e)
+                )
+            })?;
+        let status = described.cluster().and_then(|c| c.status());
+        if status == Some(&aws_sdk_eks::types::ClusterStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("EKS cluster `{name}` did not become ACTIVE"))
 }
 
 /// Replicas of a Deployment that [`create_deployment`] makes.

@@ -12,15 +12,15 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
-use base64::Engine;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::faults::{self, Faults, Injection};
-use crate::kubernetes::ApiServer;
+use crate::kubernetes::{AccessConfig, ApiServer};
 use crate::loopback::{self, Request};
 use crate::moto_gaps;
 use crate::sent::Sent;
@@ -49,6 +49,10 @@ struct Shared {
     sent: Mutex<Vec<Sent>>,
     /// The API server of each EKS cluster created through this front, by cluster name.
     clusters: RwLock<BTreeMap<String, ApiServer>>,
+    /// The role each function runs as, by function name, for those [`Served::run_as`] names.
+    roles: RwLock<BTreeMap<String, String>>,
+    /// The credentials of the roles assumed so far, which every cluster's API server trusts.
+    assumed: RwLock<Vec<Credentials>>,
     /// Held while a DynamoDB request is with the emulator ([`moto_gaps::one_at_a_time`]).
     dynamodb: tokio::sync::Mutex<()>,
     stop: Notify,
@@ -62,6 +66,17 @@ impl Served {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(name, function);
+    }
+
+    /// Invocations of function `name` run with the credentials of `role` (an IAM role ARN), assumed through the
+    /// emulator's STS as Lambda assumes a function's execution role, instead of the server's: the Kubernetes API
+    /// servers then authorize the handler's calls by the role's access entry, as EKS does.
+    pub fn run_as(&self, name: String, role: String) {
+        self.shared
+            .roles
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, role);
     }
 
     /// Every invocation for `step` (the payload's `execution.step`) fails with the error `name` and `message`
@@ -307,8 +322,9 @@ impl Server {
         stream.write_all(&answer).await
     }
 
-    /// What EKS does beyond moto: a cluster created gets an API server ([`ApiServer`]), whose endpoint and CA
-    /// DescribeCluster then gives.
+    /// What EKS does beyond moto: a cluster created gets an API server ([`ApiServer`]), which says what
+    /// CreateCluster and DescribeCluster answer ([`ApiServer::describe`]: CREATING, then ACTIVE with its endpoint
+    /// and CA).
     async fn eks(&self, request: &Request, answer: Vec<u8>) -> Vec<u8> {
         let is_eks = request
             .header("authorization")
@@ -325,16 +341,31 @@ impl Server {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if request.method == "POST" && request.path.split('?').next() == Some("/clusters") {
+        let created =
+            request.method == "POST" && request.path.split('?').next() == Some("/clusters");
+        if created {
             let credentials = match self.clients_of_server.config().credentials_provider() {
                 Some(provider) => provider.provide_credentials().await.ok(),
                 None => None,
             };
+            let asked = serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null);
             let spawned = credentials
                 .ok_or_else(|| "no credentials to trust".to_owned())
-                .and_then(|c| ApiServer::spawn(&name, self.addr, c).map_err(|e| e.to_string()));
+                .and_then(|c| {
+                    ApiServer::spawn(&name, self.addr, c, AccessConfig::requested(&asked))
+                        .map_err(|e| e.to_string())
+                });
             match spawned {
                 Ok(server) => {
+                    for assumed in self
+                        .shared
+                        .assumed
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .iter()
+                    {
+                        server.trust(assumed.clone());
+                    }
                     self.shared
                         .clusters
                         .write()
@@ -360,8 +391,7 @@ impl Server {
         let Some(server) = clusters.get(&name) else {
             return answer;
         };
-        body["cluster"]["endpoint"] = json!(server.endpoint());
-        body["cluster"]["certificateAuthority"] = json!({ "data": base64::engine::general_purpose::STANDARD.encode(crate::kubernetes::CA_PEM) });
+        server.describe(&mut body["cluster"], created);
         response.with_body("application/json", &[], body.to_string().into_bytes())
     }
 
@@ -375,16 +405,72 @@ impl Server {
         }
     }
 
-    /// The clients of `step`'s handler: the server's, with an HTTP client that names the step.
-    fn clients(&self, step: &str) -> Rc<Clients> {
-        let mut clients = self.clients.borrow_mut();
-        let made = clients.entry(step.to_owned()).or_insert_with(|| {
-            Rc::new(
+    /// The clients of `step`'s handler: the server's, or with the credentials of `role` when its function runs
+    /// as one, with an HTTP client that names the step.
+    async fn clients(&self, step: &str, role: Option<&str>) -> Result<Rc<Clients>, String> {
+        if let Some(made) = self.clients.borrow().get(step) {
+            return Ok(Rc::clone(made));
+        }
+        let config = match role {
+            Some(role) => {
+                let credentials = self.assume(role).await?;
                 self.clients_of_server
-                    .wrapped(|inner| faults::Tagged::new(inner, step)),
-            )
-        });
-        Rc::clone(made)
+                    .config()
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(credentials))
+                    .build()
+            }
+            None => self.clients_of_server.config().clone(),
+        };
+        let made = Rc::new(Clients::new(&config).wrapped(|inner| faults::Tagged::new(inner, step)));
+        self.clients
+            .borrow_mut()
+            .insert(step.to_owned(), Rc::clone(&made));
+        Ok(made)
+    }
+
+    /// The credentials of `role`, from the emulator's AssumeRole (moto's assumed-role session, whose caller
+    /// GetCallerIdentity names), trusted by every cluster's API server.
+    async fn assume(&self, role: &str) -> Result<Credentials, String> {
+        let assumed = self
+            .clients_of_server
+            .aws(aws_sdk_sts::Client::new)
+            .assume_role()
+            .role_arn(role)
+            .role_session_name("stepback-rehearsal")
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "assume the function's role {role}: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(e)
+                )
+            })?;
+        let given = assumed
+            .credentials()
+            .ok_or_else(|| format!("assume the function's role {role}: STS gave no credentials"))?;
+        let credentials = Credentials::new(
+            given.access_key_id(),
+            given.secret_access_key(),
+            Some(given.session_token().to_owned()),
+            None,
+            "assumed-role",
+        );
+        self.shared
+            .assumed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(credentials.clone());
+        for cluster in self
+            .shared
+            .clusters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            cluster.trust(credentials.clone());
+        }
+        Ok(credentials)
     }
 
     /// Answers as Lambda does: the handler's response with 200, or its error with 200 and
@@ -426,7 +512,23 @@ impl Server {
             let headers = [("X-Amz-Function-Error", "Unhandled")];
             return respond(stream, "200 OK", &headers, &body).await;
         }
-        let clients = self.clients(&step);
+        let role = self
+            .shared
+            .roles
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(short)
+            .cloned();
+        let clients = match self.clients(&step, role.as_deref()).await {
+            Ok(clients) => clients,
+            Err(message) => {
+                let error = lambdas::ActionError::new(catalog::ErrorName::Failed, message);
+                let diagnostic = lambda_runtime::Diagnostic::from(error);
+                let body = json!({ "errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message });
+                let headers = [("X-Amz-Function-Error", "Unhandled")];
+                return respond(stream, "200 OK", &headers, &body).await;
+            }
+        };
         match function.handle(&clients, payload).await {
             Ok(response) => {
                 let body = serde_json::to_value(&response).unwrap_or(Value::Null);

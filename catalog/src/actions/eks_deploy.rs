@@ -64,7 +64,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     default_timeout_secs: HOUR,
     guards: &[],
     poll_interval: None,
-    // The rollout is the Kubernetes API's, not an AWS answer the rehearsal's front could hold in progress.
+    // The rollout is the Kubernetes API's, not an AWS answer: `rehearse --slow` holds it in the rehearsal's API
+    // server instead (`ACCESS.deployment`).
     polled: &[],
     // One Deployment, its ReplicaSets (10 old ones by default, `revisionHistoryLimit`) and one patch.
     function: FUNCTION,
@@ -76,5 +77,6 @@ pub(crate) const ACCESS: ClusterAccess = ClusterAccess {
     action: "eks.deploy",
     cluster: "cluster",
     namespace: "namespace",
+    deployment: "deployment",
     policy: "AmazonEKSEditPolicy",
 };

@@ -1,6 +1,7 @@
 //! EKS: clusters, and in them Deployments on the second of two revisions, made through the cluster's Kubernetes
 //! API, which the emulator's front serves (`rehearsal_front::kubernetes`) with the world's credentials as the
-//! cluster's creator, hence its admin.
+//! cluster's creator, hence its admin; and the stack's access entries, which moto's CloudFormation skips, made in
+//! the clusters' API servers ([`access_entries`]).
 
 use std::collections::BTreeSet;
 
@@ -40,9 +41,19 @@ pub(super) async fn deployment(
                     .security_group_ids(&network.security_group)
                     .build(),
             )
+            // Access entries need a mode with the EKS API (CreateCluster's default is CONFIG_MAP): the stack's
+            // entry for the function's role is refused otherwise, as CloudFormation would fail it.
+            .access_config(
+                aws_sdk_eks::types::CreateAccessConfigRequest::builder()
+                    .authentication_mode(aws_sdk_eks::types::AuthenticationMode::ApiAndConfigMap)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| failed("eks:CreateCluster", e))?;
+        rehearsal_front::kubernetes::wait_until_active(config, &cluster)
+            .await
+            .map_err(|e| failed("wait for the EKS cluster to be ACTIVE", e))?;
     }
     let images = IMAGE_TAGS.map(|tag| format!("registry.rehearsal/{deployment}:{tag}"));
     rehearsal_front::kubernetes::create_deployment(
@@ -53,7 +64,12 @@ pub(super) async fn deployment(
         &images,
     )
     .await
-    .map_err(|e| failed("create the Deployment through the cluster's Kubernetes API", e.message))?;
+    .map_err(|e| {
+        failed(
+            "create the Deployment through the cluster's Kubernetes API",
+            e.message,
+        )
+    })?;
     world.created.push(format!(
         "EKS cluster {cluster}, Deployment {namespace}/{deployment} of {} replicas on revision 2 (image tags {})",
         rehearsal_front::kubernetes::REPLICAS,
@@ -88,7 +104,8 @@ pub(super) async fn running_images(
     let mut images = Vec::new();
     for deployment in deployments {
         if let Ok(found) = read(&clients, deployment).await
-            && let Ok(image) = lambdas::kubernetes::image(&found.spec.template, deployment.3.as_deref())
+            && let Ok(image) =
+                lambdas::kubernetes::image(&found.spec.template, deployment.3.as_deref())
         {
             images.push(image.to_owned());
         }
@@ -117,4 +134,45 @@ pub(super) async fn state(world: &World, config: &aws_config::SdkConfig) -> Vec<
         });
     }
     lines
+}
+
+/// The template's `AWS::EKS::AccessEntry` resources made in the clusters' API servers, as CloudFormation would
+/// make them (moto's skips the type), each for the role of its function: `roles` are the stack's roles, logical
+/// id to name. An entry that EKS would refuse (no such cluster, a cluster without access entries) is the error a
+/// stack update would fail with.
+pub(crate) fn access_entries(
+    template: &serde_json::Value,
+    roles: &std::collections::BTreeMap<String, String>,
+    account: &str,
+    served: &rehearsal_front::serve::Served,
+) -> Result<(), String> {
+    let resources = template["Resources"].as_object().into_iter().flatten();
+    for (id, resource) in resources.filter(|(_, r)| r["Type"] == "AWS::EKS::AccessEntry") {
+        let properties = &resource["Properties"];
+        let cluster = properties["ClusterName"].as_str().unwrap_or_default();
+        let role = properties["PrincipalArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .and_then(|logical| roles.get(logical))
+            .ok_or_else(|| format!("access entry {id}: its principal is no role of the stack"))?;
+        let namespaces: Vec<String> = properties["AccessPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|policy| {
+                policy["AccessScope"]["Namespaces"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect();
+        served
+            .cluster(cluster)
+            .ok_or_else(|| {
+                format!("access entry {id}: ResourceNotFoundException: No cluster found for name: {cluster}.")
+            })?
+            .access_entry(&format!("arn:aws:iam::{account}:role/{role}"), &namespaces)
+            .map_err(|e| format!("access entry {id}: {e}"))?;
+    }
+    Ok(())
 }

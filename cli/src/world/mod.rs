@@ -26,6 +26,7 @@ mod ssm;
 mod web_app;
 
 pub use ecs::{IMAGE_TAGS, SERVICE_TASKS};
+pub(crate) use eks::access_entries;
 
 /// The port a seeded container listens on, and its target group's.
 const CONTAINER_PORT: i32 = 80;

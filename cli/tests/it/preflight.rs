@@ -21,8 +21,11 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use audit::StepEvent;
+use cli::rehearsal::Event;
 use lambdas::read_only::{self, AwsOperation};
 use rehearsal_front::sent::Sent;
+use std::time::Duration;
 
 use crate::stepback_with;
 
@@ -548,4 +551,173 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         "{invoked:?}"
     );
     tests::models::assert_accepted(&invoked);
+}
+
+/// Two Deployments of one EKS cluster: `web` in `shop`, which the template's access entry scopes the function's
+/// role to, and `console` in a namespace an input names, which no access entry can name before the run.
+const EKS_WORKFLOW: &str = r#"version = 1
+name = "shop-eks"
+
+[input]
+web = { type = "string", default = "web" }
+admin_namespace = { type = "string", default = "admin" }
+
+[steps.deploy_web]
+action = "eks.deploy"
+cluster = "shop-prod"
+namespace = "shop"
+deployment = "${input.web}"
+image_tag = "previous"
+
+[steps.deploy_console]
+action = "eks.deploy"
+after = ["deploy_web"]
+cluster = "shop-prod"
+namespace = "${input.admin_namespace}"
+deployment = "console"
+image_tag = "previous"
+"#;
+
+/// `stepback preflight --stack` against an EKS stack deployed in the rehearsal world, its functions served as
+/// their roles (AssumeRole in moto) and authorized in the cluster by the stack's access entry, as EKS does: the
+/// cluster is ACTIVE and `shop/web` readable with a revision to go back to (ok); `admin/console`, outside the
+/// access entry, is denied (403) with its fix; a Deployment that does not exist is missing. Then the rollback runs
+/// in the same world: `deploy_web` goes back a revision (its rollout held by `--slow` and polled until it is
+/// released), `deploy_console` fails with the 403.
+#[test]
+fn preflight_checks_eks_steps_as_their_role_through_the_access_entry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("shop-eks.toml");
+    std::fs::write(&file, EKS_WORKFLOW).expect("written");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut plan = crate::rehearse::plan_of(&file, &[], &[]);
+    // `--slow deploy_web=10m`: the cluster's API server holds its rollout for 2 s (10 min at 300x).
+    plan.slow = vec![("deploy_web".to_owned(), Duration::from_secs(10 * 60))];
+    let rehearsal = runtime
+        .block_on(cli::rehearsal::Rehearsal::prepare(plan, |_| {}))
+        .expect("the rehearsal is prepared");
+    let env = [
+        ("AWS_ENDPOINT_URL", rehearsal.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ];
+    let preflight = |extra: &[&str]| {
+        let mut args = vec!["preflight", "--stack", "shop-eks"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = stepback_with(&args, &env, "");
+        println!("$ stepback {}\n{out}{err}(exit {code})\n", args.join(" "));
+        (code, out, err)
+    };
+
+    let (code, out, err) = preflight(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let rows = |out: &str| {
+        statuses(out)
+            .into_iter()
+            .filter(|(step, _)| step.starts_with("deploy"))
+            .collect::<Vec<_>>()
+    };
+    let row = |s: &str, v: &str| (s.to_owned(), v.to_owned());
+    assert_eq!(
+        rows(&out),
+        [
+            row("deploy_web", "ok"),
+            row("deploy_web", "ok"),
+            row("deploy_console", "denied")
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("Deployment `shop/web` of EKS cluster `shop-prod`")
+            && out.contains("revision 2, 2 replicas")
+            && out.contains("what `web` would run: `registry.rehearsal/web:v1`"),
+        "{out}"
+    );
+    let role =
+        "cannot get resource \"deployments\" in API group \"apps\" in the namespace \"admin\"";
+    assert!(
+        out.contains("Kubernetes answered 403") && out.contains(role),
+        "{out}"
+    );
+    assert!(
+        out.contains(":role/") && !out.contains("assumed-role"),
+        "the cluster names the function's role: {out}"
+    );
+    assert!(
+        out.contains("name this one in the step (not from an input)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not ready: 1 of 3 steps: deploy_console"),
+        "{out}"
+    );
+
+    // A Deployment that does not exist: missing, with its fix.
+    let (code, out, err) = preflight(&["--input", "web=gone"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(rows(&out)[0], row("deploy_web", "missing"), "{out}");
+    assert!(
+        out.contains("Kubernetes answered 404")
+            && out.contains("deployments.apps \"gone\" not found"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: fix `namespace` or `deployment`"),
+        "{out}"
+    );
+
+    // The rollback in the same world: the access entry lets `deploy_web` in, not `deploy_console`.
+    runtime.block_on(async {
+        let mut web = Vec::new();
+        let outcome = rehearsal
+            .run(
+                |_| None,
+                |event| {
+                    if let Event::Step { step, event, elapsed } = event
+                        && step == "deploy_web"
+                    {
+                        web.push((event, elapsed));
+                    }
+                },
+            )
+            .await
+            .expect("the rehearsal runs");
+        assert!(!outcome.succeeded);
+        // Held, the rollout is polled until its 2 s are up, then done.
+        let at = |wanted: StepEvent| {
+            web.iter()
+                .find(|(event, _)| *event == wanted)
+                .map(|(_, elapsed)| *elapsed)
+        };
+        let (started, done) = (at(StepEvent::Started), at(StepEvent::Succeeded));
+        assert!(
+            started.zip(done).is_some_and(|(s, d)| d - s >= Duration::from_secs(2)),
+            "{web:?}"
+        );
+        assert!(
+            web.iter().any(|(event, _)| matches!(event, StepEvent::Polled(n) if *n > 1)),
+            "{web:?}"
+        );
+        let failure = outcome.report.failure.as_ref().expect("a failure");
+        assert_eq!(failure.step.as_deref(), Some("deploy_console"), "{failure:?}");
+        let cause = failure.cause.as_deref().unwrap_or_default();
+        assert!(cause.contains("Kubernetes answered 403") && cause.contains(role), "{cause}");
+        let state: Vec<String> = rehearsal
+            .world_state()
+            .await
+            .into_iter()
+            .filter(|line| line.resource.starts_with("Deployment"))
+            .map(|line| format!("{}: {}", line.resource, line.state))
+            .collect();
+        assert_eq!(
+            state,
+            [
+                "Deployment admin/console of EKS cluster shop-prod: revision 2, runs registry.rehearsal/console:v2",
+                "Deployment shop/web of EKS cluster shop-prod: revision 3, runs registry.rehearsal/web:v1",
+            ],
+            "{state:#?}"
+        );
+        tests::models::assert_accepted(&rehearsal.sent());
+    });
 }

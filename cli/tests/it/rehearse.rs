@@ -17,7 +17,7 @@ pub fn plan(example: &str, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Pl
 }
 
 /// The plan of the workflow at `path`, from the workspace's root.
-fn plan_of(path: &Path, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
+pub fn plan_of(path: &Path, inputs: &[(&str, &str)], fail: &[(&str, &str)]) -> Plan {
     let source = std::fs::read_to_string(root().join(path)).expect("the workflow");
     let workflow = workflow::check(&source).workflow.expect("a valid example");
     let inputs: Vec<(String, String)> = inputs

@@ -100,7 +100,7 @@ impl Action for EksDeploy {
                     Verdict::Denied,
                     resource,
                     error.message,
-                    "deploy the stack again (`stepback deploy`): its access entry lets the function's role edit the namespace",
+                    "the function's role may edit only the namespaces of its access entry, which `stepback template` writes from the steps' literal `namespace`s: name this one in the step (not from an input), then deploy the stack again (`stepback deploy`)",
                 )];
             }
             Err(error) => {

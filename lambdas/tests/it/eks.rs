@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_eks::types::{
+    AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, VpcConfigRequest,
+};
 use catalog::contract::Status;
 use lambdas::Clients;
 use rehearsal_front::kubernetes::ApiServer;
@@ -51,23 +54,20 @@ async fn cluster() -> (Aws, Served, ApiServer) {
         .send()
         .await
         .expect("subnet");
-    aws_sdk_eks::Client::new(&through_front)
-        .create_cluster()
-        .name(CLUSTER)
-        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .subnet_ids(
-                    subnet
-                        .subnet()
-                        .and_then(|s| s.subnet_id())
-                        .expect("subnet id"),
-                )
-                .build(),
-        )
-        .send()
+    let subnet = subnet
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id");
+    create_cluster(
+        &through_front,
+        CLUSTER,
+        subnet,
+        Some(AuthenticationMode::ApiAndConfigMap),
+    )
+    .await;
+    rehearsal_front::kubernetes::wait_until_active(&through_front, CLUSTER)
         .await
-        .expect("cluster");
+        .expect("the cluster becomes ACTIVE");
     let images = IMAGES.map(str::to_owned);
     rehearsal_front::kubernetes::create_deployment(
         &through_front,
@@ -96,6 +96,30 @@ async fn cluster() -> (Aws, Served, ApiServer) {
         front,
         api,
     )
+}
+
+/// CreateCluster as the rehearsal's world sends it, with `mode` (EKS's default when `None`).
+async fn create_cluster(
+    config: &aws_config::SdkConfig,
+    name: &str,
+    subnet: &str,
+    mode: Option<AuthenticationMode>,
+) -> aws_sdk_eks::types::Cluster {
+    aws_sdk_eks::Client::new(config)
+        .create_cluster()
+        .name(name)
+        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+        .resources_vpc_config(VpcConfigRequest::builder().subnet_ids(subnet).build())
+        .set_access_config(mode.map(|m| {
+            CreateAccessConfigRequest::builder()
+                .authentication_mode(m)
+                .build()
+        }))
+        .send()
+        .await
+        .expect("cluster")
+        .cluster
+        .expect("the cluster created")
 }
 
 fn deploy(image_tag: &str) -> Step {
@@ -335,7 +359,8 @@ async fn an_access_entry_scoped_to_a_namespace_lets_its_principal_into_that_name
         "deployer",
     );
     api.trust(credentials.clone());
-    api.grant(&arn, NAMESPACE);
+    api.access_entry(&arn, &[NAMESPACE.to_owned()])
+        .expect("the cluster's authentication mode has the EKS API");
     aws.clients = as_caller(&aws, &front, credentials).await;
     let out = output(deploy("v3").run(&aws).await);
     assert_eq!(str_of(&out, "image_after"), "registry.example/web:v3");
@@ -354,4 +379,101 @@ async fn an_access_entry_scoped_to_a_namespace_lets_its_principal_into_that_name
     );
     let check = output(invoke(&aws, "eks.deploy", elsewhere.payload("check", None)).await);
     assert_eq!(check["findings"][0]["verdict"], "denied", "{check:#?}");
+}
+
+/// What EKS answers and moto does not: a cluster is CREATING after CreateCluster, without endpoint or CA ("The
+/// API server endpoint and certificate authority data aren't available until the cluster reaches the ACTIVE
+/// state", DescribeCluster), and the step's check says it is not ready; ACTIVE, it has both. A cluster created
+/// with EKS's default authentication mode (CONFIG_MAP) takes no access entry; a missing cluster is
+/// ResourceNotFoundException, which the check reports as missing.
+#[tokio::test]
+async fn a_new_cluster_is_creating_without_endpoint_then_active_and_only_an_api_mode_takes_access_entries()
+ {
+    let (aws, front, api) = cluster().await;
+    let config = aws
+        .moto
+        .sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(format!("http://{}", front.addr))
+        .build();
+    let subnet = aws_sdk_ec2::Client::new(&config)
+        .describe_subnets()
+        .send()
+        .await
+        .expect("subnets")
+        .subnets()
+        .iter()
+        .find_map(|s| s.subnet_id().map(str::to_owned))
+        .expect("a subnet");
+    let created = create_cluster(&config, "staging-eks", &subnet, None).await;
+    assert_eq!(created.status(), Some(&ClusterStatus::Creating));
+    assert_eq!(created.endpoint(), None);
+    assert_eq!(
+        created.certificate_authority().and_then(|ca| ca.data()),
+        None
+    );
+    let on_staging = Step::new(
+        "eks.deploy",
+        json!({ "cluster": "staging-eks", "namespace": NAMESPACE, "deployment": DEPLOYMENT, "image_tag": "previous" }),
+    );
+    let check = output(invoke(&aws, "eks.deploy", on_staging.payload("check", None)).await);
+    assert_eq!(check["findings"][0]["verdict"], "not_ready", "{check:#?}");
+    assert!(
+        check["findings"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("it is CREATING")),
+        "{check:#?}"
+    );
+    let active = aws_sdk_eks::Client::new(&config)
+        .describe_cluster()
+        .name("staging-eks")
+        .send()
+        .await
+        .expect("described")
+        .cluster
+        .expect("the cluster");
+    assert_eq!(active.status(), Some(&ClusterStatus::Active));
+    assert!(
+        active
+            .endpoint()
+            .is_some_and(|e| e.starts_with("https://127.0.0.1:"))
+    );
+    assert!(
+        active
+            .certificate_authority()
+            .and_then(|ca| ca.data())
+            .is_some()
+    );
+    let mode = |c: &aws_sdk_eks::types::Cluster| {
+        c.access_config()
+            .and_then(|a| a.authentication_mode())
+            .cloned()
+    };
+    assert_eq!(mode(&active), Some(AuthenticationMode::ConfigMap));
+    let role = "arn:aws:iam::123456789012:role/deployer";
+    let refused = front
+        .cluster("staging-eks")
+        .expect("served")
+        .access_entry(role, &[NAMESPACE.to_owned()])
+        .expect_err("CONFIG_MAP takes no access entry");
+    assert!(
+        refused.contains("InvalidRequestException") && refused.contains("API_AND_CONFIG_MAP"),
+        "{refused}"
+    );
+    api.access_entry(role, &[NAMESPACE.to_owned()])
+        .expect("API_AND_CONFIG_MAP takes one");
+
+    let missing = Step::new(
+        "eks.deploy",
+        json!({ "cluster": "no-such-eks", "namespace": NAMESPACE, "deployment": DEPLOYMENT, "image_tag": "previous" }),
+    );
+    let check = output(invoke(&aws, "eks.deploy", missing.payload("check", None)).await);
+    assert_eq!(check["findings"][0]["verdict"], "missing", "{check:#?}");
+    assert!(
+        check["findings"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ResourceNotFoundException")),
+        "{check:#?}"
+    );
 }
