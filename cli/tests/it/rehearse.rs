@@ -290,6 +290,34 @@ fn a_restore_swaps_the_instances() {
     );
 }
 
+/// The EKS example, as a user runs it (`to_version = "previous"`, what `kubectl rollout undo` does): every step
+/// succeeds and the Deployment runs the revision before the bad release again, as a new revision.
+#[test]
+fn the_eks_example_rehearses_to_success() {
+    rehearse(
+        plan("eks-rollback.toml", &[], &[]),
+        None,
+        async |_| (),
+        async |rehearsal, outcome, (), _| {
+            assert_succeeded(outcome);
+            let deployments: Vec<String> = rehearsal
+                .world_state()
+                .await
+                .into_iter()
+                .filter(|line| line.resource.starts_with("Deployment"))
+                .map(|line| format!("{}: {}", line.resource, line.state))
+                .collect();
+            assert_eq!(
+                deployments,
+                [
+                    "Deployment shop/web of EKS cluster shop-prod: revision 3, runs registry.rehearsal/web:v1"
+                ],
+                "{deployments:#?}"
+            );
+        },
+    );
+}
+
 /// The Aurora example with `--input restore_data=true --approve all`: the world seeds the cluster with its writer
 /// and the known-good cluster snapshot; the restore makes a new cluster and its writer, and the swap leaves the
 /// original cluster renamed and kept, and the restored one (tagged by the rollback) carrying the original name.

@@ -181,6 +181,7 @@ fn editors_schema_accepts_valid_workflows_and_flags_shape_errors() {
         "examples/webapp-rollback.toml",
         "examples/ec2-compose-rollback.toml",
         "examples/aurora-rollback.toml",
+        "examples/eks-rollback.toml",
         "workflow/tests/data/ok/conditions.toml",
         "workflow/tests/data/ok/references.toml",
         "workflow/tests/data/ok/trigger.toml",
