@@ -89,6 +89,19 @@ mod tests {
         }
     }
 
+    /// An action a user may write has an example of a step, and one only stepback places has none.
+    #[test]
+    fn every_user_facing_action_has_an_example() {
+        for action in ACTIONS {
+            assert_eq!(
+                action.example.is_some(),
+                action.user_facing,
+                "{}",
+                action.name
+            );
+        }
+    }
+
     /// Every `{slot}` of a grant's ARN patterns names one of the action's params or a slot the template fills;
     /// `*` only for the actions in the unscoped table; never a delete.
     #[test]

@@ -157,6 +157,11 @@ pub struct ActionSpec {
     pub polled: &'static [PolledStatus],
     /// The Lambda function's size, for the template; unused by `Native` actions.
     pub function: FunctionSpec,
+    /// A step that uses the action: its table's body without `action` (params, and `after` naming another
+    /// action's example as `<action>` with `_` for `.`). Each user-facing action's, in a step so named, make the
+    /// workflow whose template the IAM linters read (`compiler/tests/it/templates.rs`). `None` for an action
+    /// that only stepback places.
+    pub example: Option<&'static str>,
     /// False for actions that only stepback itself places in a state machine.
     pub user_facing: bool,
 }

@@ -48,5 +48,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: PAGING_FUNCTION,
+    example: Some(
+        r#"
+target_group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+"#,
+    ),
     user_facing: true,
 };

@@ -40,5 +40,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: PAGING_FUNCTION,
+    example: Some(
+        r#"
+listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/0123456789abcdef/fedcba9876543210"
+"#,
+    ),
     user_facing: true,
 };

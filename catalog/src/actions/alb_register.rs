@@ -45,5 +45,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         in_progress: "initial",
     }],
     function: FUNCTION,
+    example: Some(
+        r#"
+after = ["alb_deregister"]
+target_group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+targets = ["i-0123456789abcdef0"]
+"#,
+    ),
     user_facing: true,
 };

@@ -34,5 +34,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+after = ["alb_halt"]
+listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/0123456789abcdef/fedcba9876543210"
+rule = "${steps.alb_halt.rule}"
+"#,
+    ),
     user_facing: true,
 };

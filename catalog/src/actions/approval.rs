@@ -38,5 +38,11 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+topic = "arn:aws:sns:us-east-1:123456789012:ops"
+message = "restore webapp-db from webapp-db-known-good?"
+"#,
+    ),
     user_facing: true,
 };

@@ -33,5 +33,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     polled: &[],
     function: FUNCTION,
     changes: &[Changes::of("Auto Scaling group", &["group"])],
+    example: Some(
+        r#"
+after = ["asg_suspend"]
+group = "web-fleet"
+processes = "${steps.asg_suspend.suspended}"
+"#,
+    ),
     user_facing: true,
 };

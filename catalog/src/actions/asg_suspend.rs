@@ -44,5 +44,11 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     polled: &[],
     function: FUNCTION,
     changes: &[Changes::of("Auto Scaling group", &["group"])],
+    example: Some(
+        r#"
+group = "web-fleet"
+processes = ["Launch", "Terminate"]
+"#,
+    ),
     user_facing: true,
 };

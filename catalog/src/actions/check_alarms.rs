@@ -33,5 +33,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+alarms = ["webapp-5xx-rate"]
+"#,
+    ),
     user_facing: true,
 };

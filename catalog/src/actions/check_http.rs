@@ -47,5 +47,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: Some(("interval", 10)),
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+url = "https://webapp.example.com/health"
+"#,
+    ),
     user_facing: true,
 };

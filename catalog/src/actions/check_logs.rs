@@ -53,5 +53,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     polled: &[],
     function: LOG_SEARCH_FUNCTION,
     changes: &[],
+    example: Some(
+        r#"
+log_groups = ["/webapp/nginx", "/webapp/app"]
+pattern = "?ERROR ?FATAL"
+window = "10m"
+"#,
+    ),
     user_facing: true,
 };

@@ -89,5 +89,17 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: Some(("period", metric::DEFAULT_PERIOD_SECS)),
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+namespace = "AWS/ECS"
+metric = "CPUUtilization"
+dimensions = { ClusterName = "prod", ServiceName = "webapp" }
+statistic = "p90"
+comparison = "<"
+threshold = 80
+period = "1m"
+periods = 3
+"#,
+    ),
     user_facing: true,
 };

@@ -53,5 +53,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         in_progress: "pending",
     }],
     function: FUNCTION,
+    example: Some(
+        r#"
+instance_id = "i-0123456789abcdef0"
+"#,
+    ),
     user_facing: true,
 };

@@ -88,5 +88,14 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         in_progress: "IN_PROGRESS",
     }],
     function: PAGING_FUNCTION,
+    example: Some(
+        r#"
+after = ["ecs_run_task"]
+cluster = "prod"
+service = "webapp"
+container = "web"
+image_tag = "v41"
+"#,
+    ),
     user_facing: true,
 };

@@ -108,5 +108,13 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         },
     ],
     function: FUNCTION,
+    example: Some(
+        r#"
+cluster = "prod"
+task_definition = "webapp-migrate"
+service = "webapp"
+command = ["./migrate", "down"]
+"#,
+    ),
     user_facing: true,
 };

@@ -69,6 +69,15 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     polled: &[],
     // One Deployment, its ReplicaSets (10 old ones by default, `revisionHistoryLimit`) and one patch.
     function: FUNCTION,
+    example: Some(
+        r#"
+cluster = "prod-eks"
+namespace = "shop"
+deployment = "web"
+container = "web"
+image_tag = "v41"
+"#,
+    ),
     user_facing: true,
 };
 

@@ -138,6 +138,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: None,
     user_facing: false,
 };
 

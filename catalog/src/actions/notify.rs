@@ -35,5 +35,11 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+topic = "arn:aws:sns:us-east-1:123456789012:ops"
+message = "rollback to v41"
+"#,
+    ),
     user_facing: true,
 };

@@ -207,5 +207,14 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+after = ["approval", "rds_snapshot"]
+instance = "webapp-db"
+snapshot = "webapp-db-known-good"
+swap = true
+timeout = "1h"
+"#,
+    ),
     user_facing: true,
 };

@@ -91,5 +91,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         },
     ],
     function: FUNCTION,
+    example: Some(
+        r#"
+instance = "webapp-db"
+"#,
+    ),
     user_facing: true,
 };

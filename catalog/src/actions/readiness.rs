@@ -69,5 +69,6 @@ pub const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: None,
     user_facing: false,
 };

@@ -75,5 +75,11 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         in_progress: "InProgress",
     }],
     function: PAGING_FUNCTION,
+    example: Some(
+        r#"
+instance_ids = ["i-0123456789abcdef0"]
+commands = ["systemctl restart nginx"]
+"#,
+    ),
     user_facing: true,
 };

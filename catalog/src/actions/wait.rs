@@ -20,5 +20,10 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     poll_interval: None,
     polled: &[],
     function: FUNCTION,
+    example: Some(
+        r#"
+duration = "30s"
+"#,
+    ),
     user_facing: true,
 };

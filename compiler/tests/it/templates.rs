@@ -1,5 +1,5 @@
 //! The examples' CloudFormation templates: kept in `infra/` and equal to what `stepback template` emits. They, and
-//! the template of `every-action.toml` (each catalog action once), are clean under cfn-lint (informational checks
+//! the template of the catalog's examples in one workflow (each action once), are clean under cfn-lint (informational checks
 //! included) and parliament, and grant no `*` that the catalog does not justify.
 
 use std::path::{Path, PathBuf};
@@ -25,9 +25,22 @@ fn example_templates() -> Vec<(PathBuf, Json)> {
         .collect()
 }
 
-/// The fixture that uses every action, so that each action's role is linted.
+/// The workflow that uses every user-facing action, so that each action's role is linted: each action's
+/// catalog example, in a step named after the action (`.` as `_`), written under the target dir.
 fn every_action() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/every-action.toml")
+    let mut source = String::from("version = 1\nname = \"every-action\"\n");
+    for action in catalog::user_actions() {
+        let id = action.name.replace('.', "_");
+        let example = action.example.unwrap_or_default();
+        source.push_str(&format!(
+            "\n[steps.{id}]\naction = \"{}\"\n{}\n",
+            action.name,
+            example.trim()
+        ));
+    }
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("every-action.toml");
+    std::fs::write(&path, source).expect("temp dir writable");
+    path
 }
 
 /// The template files the linters read, with their content: the examples' in `infra/` (kept current by
@@ -56,22 +69,22 @@ fn template(path: &Path) -> Json {
     compiler::template::template(&workflow, &compiled, &source)
 }
 
-/// A new action is linted without anyone remembering to: the fixture uses each user-facing action.
+/// A new action is linted without anyone remembering to: each action's example is a valid step, and the
+/// workflow of all of them uses each user-facing action.
 #[test]
-fn every_action_fixture_uses_every_action() {
-    let source = std::fs::read_to_string(every_action()).expect("fixture readable");
-    let workflow = workflow::check(&source).workflow.expect("fixture valid");
+fn every_action_workflow_uses_every_action() {
+    let source = std::fs::read_to_string(every_action()).expect("workflow readable");
+    let checked = workflow::check(&source);
+    let workflow = checked
+        .workflow
+        .unwrap_or_else(|| panic!("the catalog's examples: {:#?}", checked.diagnostics));
     let used: std::collections::BTreeSet<&str> =
         workflow.steps.iter().map(|s| s.action.name).collect();
-    let missing: Vec<&str> = catalog::ACTIONS
-        .iter()
-        .filter(|a| a.user_facing && !used.contains(a.name))
+    let missing: Vec<&str> = catalog::user_actions()
         .map(|a| a.name)
+        .filter(|name| !used.contains(name))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "add to tests/data/every-action.toml: {missing:?}"
-    );
+    assert!(missing.is_empty(), "no step of {missing:?}");
 }
 
 /// Each function gets its action's memory and timeout, as measured (BENCHMARKS.md, "Lambdas: the paging actions'

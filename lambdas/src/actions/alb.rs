@@ -13,7 +13,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -46,6 +46,9 @@ pub struct State {
 
 /// `start` deregisters the targets still in service; `poll` until none is draining.
 pub struct AlbDeregister;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<AlbDeregister>(), Handler::long::<AlbRegister>()];
 
 impl Action for AlbDeregister {
     const NAME: &str = "alb.deregister";

@@ -21,7 +21,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, Invoke};
+use crate::actions::{Action, Handler, Invoke};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
@@ -56,6 +56,9 @@ const EVERY_PATH: &str = "/*";
 
 /// Adds the halt rule, or finds the one an earlier attempt added.
 pub struct AlbHalt;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<AlbHalt>(), Handler::invoke::<AlbResume>()];
 
 impl Action for AlbHalt {
     const NAME: &str = "alb.halt";

@@ -6,7 +6,7 @@ use catalog::contract::{Execution, Finding, Response};
 use serde::Deserialize;
 
 use crate::actions::notify::{publish, topic_usable};
-use crate::actions::{Action, Invoke};
+use crate::actions::{Action, Handler, Invoke};
 use crate::check::Known;
 use crate::{ActionError, Call, Clients, running};
 
@@ -20,6 +20,9 @@ pub struct Params {
 /// Publishes the request, naming the execution; the answer comes from `stepback approve|reject`, which finds
 /// the task token in the execution's history.
 pub struct Approval;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<Approval>()];
 
 impl Action for Approval {
     const NAME: &str = "approval";

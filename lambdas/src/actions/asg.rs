@@ -13,7 +13,7 @@ use catalog::contract::{Execution, Finding, Response};
 use catalog::{AUTO_SCALING_PROCESSES as PROCESSES, ErrorName};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, Invoke};
+use crate::actions::{Action, Handler, Invoke};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
@@ -47,6 +47,9 @@ const RECORD: &str = "stepback:suspended";
 
 /// Suspends the asked processes that are not suspended yet, and answers those.
 pub struct AsgSuspend;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<AsgSuspend>(), Handler::invoke::<AsgResume>()];
 
 impl Action for AsgSuspend {
     const NAME: &str = "asg.suspend";

@@ -7,7 +7,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -26,6 +26,9 @@ pub struct Output {
 
 /// Start and poll look the same: every invocation reads the alarms afresh, so there is no state.
 pub struct CheckAlarms;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<CheckAlarms>()];
 
 impl Action for CheckAlarms {
     const NAME: &str = "check.alarms";

@@ -8,7 +8,7 @@ use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self as checking, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -45,6 +45,9 @@ const BODY_SHOWN: usize = 200;
 
 /// Every invocation, `start` included, makes one request.
 pub struct CheckHttp;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<CheckHttp>()];
 
 impl Action for CheckHttp {
     const NAME: &str = "check.http";

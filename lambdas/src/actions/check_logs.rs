@@ -9,7 +9,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, Invoke};
+use crate::actions::{Action, Handler, Invoke};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
@@ -37,6 +37,9 @@ const SAMPLE_CHARS: usize = 200;
 
 /// Counts, and fails above the threshold.
 pub struct CheckLogs;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<CheckLogs>()];
 
 impl Action for CheckLogs {
     const NAME: &str = "check.logs";

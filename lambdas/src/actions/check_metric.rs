@@ -19,7 +19,7 @@ use catalog::contract::{Execution, Finding, Response, Verdict};
 use catalog::metric::{self, Comparison};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, running};
 
@@ -261,6 +261,9 @@ impl Read<'_> {
 
 /// Start and poll look the same: every invocation reads the window afresh, so there is no state.
 pub struct CheckMetric;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<CheckMetric>()];
 
 impl Action for CheckMetric {
     const NAME: &str = "check.metric";

@@ -7,7 +7,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
@@ -33,6 +33,9 @@ const NAME_MAX: usize = 128;
 
 /// `start` creates the image; `poll` until it is available.
 pub struct Ec2Image;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<Ec2Image>()];
 
 impl Action for Ec2Image {
     const NAME: &str = "ec2.image";

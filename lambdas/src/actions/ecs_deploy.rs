@@ -18,11 +18,14 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known, Unknown};
 use crate::{ActionError, Call, Clients, done, running};
 
+// `build.rs` declares this module by its path, which makes its submodules relative to `actions/`.
+#[path = "ecs_deploy/images.rs"]
 mod images;
+#[path = "ecs_deploy/revisions.rs"]
 pub(crate) mod revisions;
 
 use images::{account_of, ensure_images_exist};
@@ -62,6 +65,9 @@ const PREVIOUS: &str = "previous";
 /// The revision of `running` with `tag` on `container`: an ACTIVE one that matches, else a new one.
 /// `start` resolves the target and updates the service; `poll` until the rollout completes.
 pub struct EcsDeploy;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<EcsDeploy>()];
 
 impl Action for EcsDeploy {
     const NAME: &str = "ecs.deploy";

@@ -19,7 +19,7 @@ use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::ecs_deploy::{describe_service, describe_task_definition};
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
@@ -55,6 +55,9 @@ pub struct State {
 
 /// `start` runs the task; `poll` until it stopped.
 pub struct EcsRunTask;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<EcsRunTask>()];
 
 impl Action for EcsRunTask {
     const NAME: &str = "ecs.run_task";

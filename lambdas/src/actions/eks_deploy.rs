@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::actions::ecs_deploy::revisions::with_tag;
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use crate::kubernetes::{self, Cluster, Deployment, POD_TEMPLATE_HASH};
 use crate::{ActionError, Call, Clients, done, running};
@@ -62,6 +62,9 @@ const BEFORE: &str = "stepback/before";
 const DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
 
 pub struct EksDeploy;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<EksDeploy>()];
 
 impl Action for EksDeploy {
     const NAME: &str = "eks.deploy";

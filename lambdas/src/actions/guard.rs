@@ -27,7 +27,7 @@ use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::actions::{Action, Invoke, notify};
+use crate::actions::{Action, Handler, Invoke, notify};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
@@ -122,6 +122,9 @@ pub struct Output {
 
 /// Takes the lock, or says which execution holds it.
 pub struct Guard;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<Guard>()];
 
 impl Action for Guard {
     const NAME: &str = "guard";

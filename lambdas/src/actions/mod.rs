@@ -1,27 +1,8 @@
-//! One module per action (and `rds`, what the two RDS actions share). Each has a `Params` type that mirrors the catalog's params with
-//! `deny_unknown_fields`, an `Output` type that mirrors the catalog's outputs, and a handler type that names
-//! its catalog entry ([`Action::NAME`]) and is listed once in [`HANDLERS`]. A test checks that the handlers
+//! One module per action (or per pair that shares its code: `alb`, `alb_halt`, `asg`), and nothing else: `build.rs`
+//! declares each file here as a module and puts its `HANDLERS` in the dispatch table. Each has a `Params` type
+//! that mirrors the catalog's params with `deny_unknown_fields`, an `Output` type that mirrors the catalog's
+//! outputs, and a handler type that names its catalog entry ([`Action::NAME`]), listed in its module's `HANDLERS`. A test checks that the handlers
 //! and the catalog's Lambda actions are the same set.
-
-pub mod alb;
-pub mod alb_halt;
-pub mod approval;
-pub mod asg;
-pub mod check_alarms;
-pub mod check_http;
-pub mod check_logs;
-pub mod check_metric;
-pub mod ec2_image;
-pub mod ecs_deploy;
-pub mod ecs_run_task;
-pub mod eks_deploy;
-pub mod guard;
-pub mod notify;
-pub mod rds;
-pub mod rds_restore;
-pub mod rds_snapshot;
-pub mod readiness;
-pub mod ssm_command;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,34 +14,17 @@ use serde::de::DeserializeOwned;
 use crate::check::Known;
 use crate::{ActionError, Call, Clients};
 
-/// Every handler type, each once: the dispatch table [`crate::Function`] looks its action up in.
-static HANDLERS: &[Handler] = &[
-    Handler::invoke::<notify::Notify>(),
-    Handler::invoke::<approval::Approval>(),
-    Handler::invoke::<guard::Guard>(),
-    Handler::invoke::<readiness::Readiness>(),
-    Handler::invoke::<asg::AsgSuspend>(),
-    Handler::invoke::<asg::AsgResume>(),
-    Handler::invoke::<alb_halt::AlbHalt>(),
-    Handler::invoke::<alb_halt::AlbResume>(),
-    Handler::invoke::<check_logs::CheckLogs>(),
-    Handler::long::<rds_snapshot::RdsSnapshot>(),
-    Handler::long::<rds_restore::RdsRestore>(),
-    Handler::long::<ecs_run_task::EcsRunTask>(),
-    Handler::long::<ecs_deploy::EcsDeploy>(),
-    Handler::long::<eks_deploy::EksDeploy>(),
-    Handler::long::<alb::AlbDeregister>(),
-    Handler::long::<alb::AlbRegister>(),
-    Handler::long::<check_http::CheckHttp>(),
-    Handler::long::<check_alarms::CheckAlarms>(),
-    Handler::long::<check_metric::CheckMetric>(),
-    Handler::long::<ssm_command::SsmCommand>(),
-    Handler::long::<ec2_image::Ec2Image>(),
-];
+// `mod <file>;` for each action's module, and `HANDLERS`, its modules' handlers: written by `build.rs` from this
+// directory.
+include!(concat!(env!("OUT_DIR"), "/actions.rs"));
 
 /// The handler of a catalog action, or `None` for an action that runs as a native state.
 pub(crate) fn handler(action: &str) -> Option<&'static Handler> {
-    HANDLERS.iter().find(|h| h.action == action)
+    every_handler().find(|h| h.action == action)
+}
+
+fn every_handler() -> impl Iterator<Item = &'static Handler> {
+    HANDLERS.iter().flat_map(|module| module.iter())
 }
 
 /// What every handler type declares: the catalog entry it serves, the params it takes, and its check.
@@ -113,7 +77,7 @@ pub(crate) struct Handler {
 }
 
 impl Handler {
-    const fn invoke<A: Invoke>() -> Handler {
+    pub(crate) const fn invoke<A: Invoke>() -> Handler {
         Handler {
             action: A::NAME,
             polls: false,
@@ -123,7 +87,7 @@ impl Handler {
         }
     }
 
-    const fn long<A: LongAction>() -> Handler {
+    pub(crate) const fn long<A: LongAction>() -> Handler {
         Handler {
             action: A::NAME,
             polls: true,
@@ -196,7 +160,7 @@ mod tests {
 
     use catalog::Runtime;
 
-    use super::HANDLERS;
+    use super::every_handler;
     use crate::Function;
 
     /// A new action is a catalog entry plus a handler: neither may exist without the other, and each handler
@@ -208,8 +172,12 @@ mod tests {
             .filter(|a| a.runtime != Runtime::Native)
             .collect();
         let catalog: BTreeSet<_> = lambda_actions.iter().map(|a| a.name).collect();
-        let handlers: BTreeSet<_> = HANDLERS.iter().map(|h| h.action).collect();
-        assert_eq!(handlers.len(), HANDLERS.len(), "an action has two handlers");
+        let handlers: BTreeSet<_> = every_handler().map(|h| h.action).collect();
+        assert_eq!(
+            handlers.len(),
+            every_handler().count(),
+            "an action has two handlers"
+        );
         assert_eq!(handlers, catalog);
         for action in lambda_actions {
             if let Err(refused) = Function::new(action) {

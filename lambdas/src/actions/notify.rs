@@ -3,7 +3,7 @@
 use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, Invoke};
+use crate::actions::{Action, Handler, Invoke};
 use crate::check::{self, Known};
 use crate::{ActionError, Call, Clients, done};
 
@@ -22,6 +22,9 @@ pub struct Output {
 
 /// Publishes one message.
 pub struct Notify;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<Notify>()];
 
 impl Action for Notify {
     const NAME: &str = "notify";

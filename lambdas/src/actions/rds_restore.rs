@@ -22,14 +22,17 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::rds::{self, Database, Kind};
-use crate::actions::{Action, LongAction};
+use crate::rds::{self, Database, Kind};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
 use catalog::names::Derived;
 
 use crate::{ActionError, Call, Clients, done, running};
 
+// `build.rs` declares this module by its path, which makes its submodules relative to `actions/`.
+#[path = "rds_restore/restoring.rs"]
 mod restoring;
+#[path = "rds_restore/swap.rs"]
 mod swap;
 
 use restoring::{Restoring, readers_ready};
@@ -193,6 +196,9 @@ const RENAME_ATTEMPTS: u32 = 3;
 
 /// `start` restores; each `poll` takes the next step of the swap.
 pub struct RdsRestore;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<RdsRestore>()];
 
 impl Action for RdsRestore {
     const NAME: &str = "rds.restore";

@@ -6,8 +6,8 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::rds::{self, Kind, Snapshot};
-use crate::actions::{Action, LongAction};
+use crate::rds::{self, Kind, Snapshot};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::Known;
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
@@ -43,6 +43,9 @@ const SNAPSHOT_ID_MAX: usize = 255;
 
 /// `start` then `poll` until the snapshot is `available`.
 pub struct RdsSnapshot;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<RdsSnapshot>()];
 
 impl Action for RdsSnapshot {
     const NAME: &str = "rds.snapshot";

@@ -18,7 +18,7 @@ use catalog::contract::{Execution, Finding, Response};
 use catalog::readiness::{self as facts, StepChecked};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, Invoke, notify};
+use crate::actions::{Action, Handler, Invoke, notify};
 use crate::check::Known;
 use crate::{ActionError, Call, Clients, done};
 
@@ -41,6 +41,9 @@ pub struct Output {
 
 /// Records one readiness run.
 pub struct Readiness;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::invoke::<Readiness>()];
 
 impl Action for Readiness {
     const NAME: &str = facts::ACTION;

@@ -15,7 +15,7 @@ use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::actions::{Action, LongAction};
+use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known, Unknown};
 use crate::shell::{self, ShellLine};
 use crate::{ActionError, Call, Clients, done, running};
@@ -54,6 +54,9 @@ const LOOKBACK: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// `start` sends the command; `poll` until every instance finished.
 pub struct SsmCommand;
+
+/// This module's handlers, which `build.rs` puts in the dispatch table.
+pub(crate) const HANDLERS: &[Handler] = &[Handler::long::<SsmCommand>()];
 
 impl Action for SsmCommand {
     const NAME: &str = "ssm.command";

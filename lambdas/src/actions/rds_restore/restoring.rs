@@ -9,7 +9,7 @@ use catalog::ErrorName;
 use catalog::names::Derived;
 
 use super::{Member, Params, State};
-use crate::actions::rds::{self, Database, Kind};
+use crate::rds::{self, Database, Kind};
 use crate::{ActionError, Call, Clients};
 
 /// What `start` restores from: the snapshot, to `restored`, with the settings of `original`.

@@ -6,7 +6,7 @@ use catalog::contract::Response;
 use catalog::names;
 
 use super::{Params, RENAME_ATTEMPTS, State, available, status};
-use crate::actions::rds::{self, Database, Kind};
+use crate::rds::{self, Database, Kind};
 use crate::{ActionError, Call, Clients, done, running};
 
 /// Where the instances of a swap are now: under the original name, under the parked id, and under the
