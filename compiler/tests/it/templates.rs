@@ -26,21 +26,27 @@ fn example_templates() -> Vec<(PathBuf, Json)> {
 }
 
 /// The workflow that uses every user-facing action, so that each action's role is linted: each action's
-/// catalog example, in a step named after the action (`.` as `_`), written under the target dir.
+/// catalog example, in a step named after the action (`.` as `_`), written under the target dir once per test
+/// binary (tests that read it run in parallel).
 fn every_action() -> PathBuf {
-    let mut source = String::from("version = 1\nname = \"every-action\"\n");
-    for action in catalog::user_actions() {
-        let id = action.name.replace('.', "_");
-        let example = action.example.unwrap_or_default();
-        source.push_str(&format!(
-            "\n[steps.{id}]\naction = \"{}\"\n{}\n",
-            action.name,
-            example.trim()
-        ));
-    }
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("every-action.toml");
-    std::fs::write(&path, source).expect("temp dir writable");
-    path
+    static WRITTEN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WRITTEN
+        .get_or_init(|| {
+            let mut source = String::from("version = 1\nname = \"every-action\"\n");
+            for action in catalog::user_actions() {
+                let id = action.name.replace('.', "_");
+                let example = action.example.unwrap_or_default();
+                source.push_str(&format!(
+                    "\n[steps.{id}]\naction = \"{}\"\n{}\n",
+                    action.name,
+                    example.trim()
+                ));
+            }
+            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("every-action.toml");
+            std::fs::write(&path, source).expect("temp dir writable");
+            path
+        })
+        .clone()
 }
 
 /// The template files the linters read, with their content: the examples' in `infra/` (kept current by
