@@ -215,15 +215,7 @@ impl Rehearsal {
             speed: plan.speed,
             ..compiler::Options::default()
         };
-        let compiled = compiler::compile(&plan.workflow, &options).map_err(|errors| {
-            RehearseError::Compile(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let compiled = compile(&plan.workflow, &options)?;
         // The TOML the stack keeps, which `stepback readiness --stack` reads back, names the world's resources.
         let source = world.renamed(&plan.source);
         let template = compiler::template::template(&plan.workflow, &compiled, &source);
@@ -325,15 +317,7 @@ impl Rehearsal {
             substitutions,
             ..options
         };
-        let compiled = compiler::compile(&plan.workflow, &options).map_err(|errors| {
-            RehearseError::Compile(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let compiled = compile(&plan.workflow, &options)?;
         let machine = aws_sdk_sfn::Client::new(&session.config)
             .create_state_machine()
             .name(&stack_name)
@@ -937,6 +921,22 @@ async fn warm_up(session: &Session) -> Result<(), AwsError> {
             )
         })?;
     Ok(())
+}
+
+/// The workflow compiled, its errors in one line.
+fn compile(
+    workflow: &Workflow,
+    options: &compiler::Options,
+) -> Result<compiler::Compiled, RehearseError> {
+    compiler::compile(workflow, options).map_err(|errors| {
+        RehearseError::Compile(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })
 }
 
 /// `http://HOST:PORT` → its socket address.

@@ -225,29 +225,9 @@ impl Lowering<'_> {
                     scope,
                 )
             };
-            let not = |test: TypeTest| Rule::Test {
-                variable: line.clone(),
-                test: Test::Is(test, false),
-            };
-            let choices = vec![
-                ChoiceRule {
-                    rule: not(TypeTest::IsPresent),
-                    next: next.clone(),
-                },
-                ChoiceRule {
-                    rule: not(TypeTest::IsString),
-                    next: next.clone(),
-                },
-            ];
             next = self.name(
                 &format!("Completed: {id}?"),
-                |_| {
-                    State::Choice(Choice {
-                        comment: None,
-                        choices,
-                        default: Some(add),
-                    })
-                },
+                |_| when_string(&line, add, &next),
                 scope,
             );
         }
@@ -411,31 +391,9 @@ impl Lowering<'_> {
             },
             scope,
         );
-        // Ordered rules: the type test only sees a message that is present (a Choice rule on a missing field
-        // is a runtime error).
-        let not = |test: TypeTest| Rule::Test {
-            variable: message.to_owned(),
-            test: Test::Is(test, false),
-        };
-        let choices = vec![
-            ChoiceRule {
-                rule: not(TypeTest::IsPresent),
-                next: next.clone(),
-            },
-            ChoiceRule {
-                rule: not(TypeTest::IsString),
-                next: next.clone(),
-            },
-        ];
         let has_message = self.name(
             "Failure: has a message?",
-            |_| {
-                State::Choice(Choice {
-                    comment: None,
-                    choices,
-                    default: Some(take),
-                })
-            },
+            |_| when_string(message, take, &next),
             scope,
         );
         let decode = self.name(
@@ -481,6 +439,23 @@ impl Lowering<'_> {
 
 /// Adds the failing step's id to the error output at `$.failure`, then `next`. The Pass reads nothing, so a
 /// failure without an `Error` or a `Cause` reaches the failure path, which fills them.
+/// A Choice to `string` when `variable` holds a string, else to `otherwise`. The rules are ordered: the type test
+/// only sees a field that is present (a Choice rule on a missing field is a runtime error).
+fn when_string(variable: &str, string: String, otherwise: &str) -> State {
+    let not = |test: TypeTest| ChoiceRule {
+        rule: Rule::Test {
+            variable: variable.to_owned(),
+            test: Test::Is(test, false),
+        },
+        next: otherwise.to_owned(),
+    };
+    State::Choice(Choice {
+        comment: None,
+        choices: vec![not(TypeTest::IsPresent), not(TypeTest::IsString)],
+        default: Some(string),
+    })
+}
+
 pub(super) fn failure_record(step: &str, next: &str) -> State {
     State::Pass(Pass {
         comment: Some("remember which step failed, for the failure path".to_owned()),
