@@ -287,6 +287,32 @@ fn critical_lines(report: &Report) -> Vec<String> {
     lines
 }
 
+/// Rows of cells as lines of columns, each column as wide as its widest cell (by display width), two spaces
+/// apart, and no line ending in spaces: every column table of the audit's report and of `stepback`'s verbs.
+/// comfy-table lays them out, without borders.
+pub fn columns<R, C>(rows: impl IntoIterator<Item = R>) -> Vec<String>
+where
+    R: IntoIterator<Item = C>,
+    C: std::fmt::Display,
+{
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    for row in rows {
+        table.add_row(
+            row.into_iter()
+                .map(|cell| cell.to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table
+        .lines()
+        .map(|line| line.trim_end().to_owned())
+        .collect()
+}
+
 /// The terminal report.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
@@ -305,28 +331,12 @@ pub fn text(report: &Report) -> String {
 
     let _ = writeln!(out, "\nSteps, in DAG order");
     let rows: Vec<Row> = report.steps.iter().map(|s| step_row(report, s)).collect();
-    let widths: Vec<usize> = (0..COLUMNS.len())
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.cells.get(c))
-                .map(|cell| cell.chars().count())
-                .chain([COLUMNS[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        format!("  {}", padded.join("  ").trim_end())
-    };
     let head: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    let _ = writeln!(out, "{}", line(&head));
-    for (row, step) in rows.iter().zip(&report.steps) {
-        let _ = writeln!(out, "{}", line(&row.cells));
+    let mut lines =
+        columns(std::iter::once(&head).chain(rows.iter().map(|r| &r.cells))).into_iter();
+    let _ = writeln!(out, "  {}", lines.next().unwrap_or_default());
+    for (line, step) in lines.zip(&report.steps) {
+        let _ = writeln!(out, "  {line}");
         for detail in step_details(step, failed_step(report)) {
             let _ = writeln!(out, "      {detail}");
         }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use catalog::{ActionSpec, ParamSpec, RetrySpec, Runtime};
 use workflow::duration;
 
-use crate::output::{errln, out};
+use crate::output::{columns, errln, out};
 use crate::report::IO_ERROR;
 
 pub fn run(action: Option<&str>) -> ExitCode {
@@ -31,13 +31,9 @@ pub fn run(action: Option<&str>) -> ExitCode {
 
 /// One line per action: its name and summary.
 fn list() -> String {
-    let width = catalog::user_actions()
-        .map(|a| a.name.len())
-        .max()
-        .unwrap_or(0);
     let mut text = String::new();
-    for action in catalog::user_actions() {
-        let _ = writeln!(text, "{:width$}  {}", action.name, action.summary);
+    for line in columns(catalog::user_actions().map(|a| [a.name, a.summary])) {
+        let _ = writeln!(text, "{line}");
     }
     text.push_str("\n`stepback actions <ACTION>` shows an action's params, outputs, IAM actions and an example.\n");
     text
@@ -50,26 +46,21 @@ pub fn describe(action: &ActionSpec) -> String {
     if action.params.is_empty() {
         text.push_str("  none\n");
     }
-    let width = action
-        .params
-        .iter()
-        .map(|p| p.name.len())
-        .max()
-        .unwrap_or(0);
-    for param in action.params {
+    let params = action.params.iter().map(|param| {
         let need = if param.required {
             "required"
         } else {
             "optional"
         };
-        let _ = writeln!(
-            text,
-            "  {:width$}  {:8}  {need}  {}{}",
-            param.name,
-            param.ty.name(),
-            param.doc,
-            limits(param)
-        );
+        [
+            param.name.to_owned(),
+            param.ty.name().to_owned(),
+            need.to_owned(),
+            format!("{}{}", param.doc, limits(param)),
+        ]
+    });
+    for line in columns(params) {
+        let _ = writeln!(text, "  {line}");
     }
     for group in action.exactly_one_of {
         let _ = writeln!(text, "  exactly one of: {}", group.join(", "));
@@ -78,20 +69,12 @@ pub fn describe(action: &ActionSpec) -> String {
     if action.outputs.is_empty() {
         text.push_str("  none\n");
     }
-    let width = action
+    let outputs = action
         .outputs
         .iter()
-        .map(|o| o.name.len())
-        .max()
-        .unwrap_or(0);
-    for output in action.outputs {
-        let _ = writeln!(
-            text,
-            "  {:width$}  {:8}  {}",
-            output.name,
-            output.ty.name(),
-            output.doc
-        );
+        .map(|output| [output.name, output.ty.name(), output.doc]);
+    for line in columns(outputs) {
+        let _ = writeln!(text, "  {line}");
     }
     text.push('\n');
     let native = action.runtime == Runtime::Native;

@@ -194,18 +194,20 @@ fn print_progress(progress: Progress) {
 /// Prints the changes; asks on a terminal unless `--yes`. Without a terminal, only `--yes` executes.
 fn confirm(changes: &[Change], yes: bool) -> bool {
     errln!("changes:");
-    for change in changes {
+    let rows = changes.iter().map(|change| {
         let replacement = match change.replacement.as_deref() {
             Some("True") => "  (replacement)",
             Some("Conditional") => "  (may replace)",
             _ => "",
         };
-        errln!(
-            "  {:<7} {:<28} {}{replacement}",
-            change.action,
-            change.logical_id,
-            change.resource_type
-        );
+        [
+            change.action.clone(),
+            change.logical_id.clone(),
+            format!("{}{replacement}", change.resource_type),
+        ]
+    });
+    for line in output::columns(rows) {
+        errln!("  {line}");
     }
     if yes {
         return true;

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::report::IO_ERROR;
 
+/// The one column layout, the audit report's too.
+pub use audit::render::columns;
+
 /// Standard output is gone or broken: nothing more is written to it.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// Standard output failed for a reason other than a closed reader (a full disk): the run fails with exit 2.

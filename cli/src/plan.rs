@@ -12,7 +12,7 @@ use compiler::{DEFINITION_LIMIT, Plan};
 use workflow::Workflow;
 use workflow::duration::format as human;
 
-use crate::output::{err, out};
+use crate::output::{columns, err, out};
 use crate::report::{self, INVALID};
 
 /// Columns of a Gantt bar for the whole run.
@@ -50,52 +50,34 @@ pub fn render(workflow: &Workflow, plan: &Plan, bars: bool) -> String {
         workflow.steps.len(),
         workflow.on_failure.len()
     );
-    let rows: Vec<[String; 5]> = plan
-        .timeline
-        .iter()
-        .filter_map(|timed| {
-            let step = workflow.step(&timed.step)?;
-            Some([
-                step.id.clone(),
-                step.action.name.to_owned(),
-                human(step.estimate_secs),
-                human(timed.start_secs),
-                human(timed.end_secs),
-            ])
-        })
-        .collect();
-    let header = ["step", "action", "estimate", "start", "end"].map(str::to_owned);
-    let mut widths = [0; 5];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+    let mut header: Vec<String> = ["step", "action", "estimate", "start", "end"]
+        .map(str::to_owned)
+        .into();
+    if bars {
+        header.push(String::new());
     }
-    let line = |row: &[String; 5]| {
-        row.iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let gap = if bars {
-        // The bar's width, with its two edges.
-        " ".repeat(BAR_WIDTH as usize + 4)
-    } else {
-        String::new()
-    };
-    let _ = writeln!(text, "{}{gap}  runs", line(&header));
-    for (row, timed) in rows.iter().zip(&plan.timeline) {
-        let mut cells = line(row);
+    header.push("runs".to_owned());
+    let rows = plan.timeline.iter().filter_map(|timed| {
+        let step = workflow.step(&timed.step)?;
+        let mut row = vec![
+            step.id.clone(),
+            step.action.name.to_owned(),
+            human(step.estimate_secs),
+            human(timed.start_secs),
+            human(timed.end_secs),
+        ];
         if bars {
-            cells.push_str("  ");
-            cells.push_str(&bar(timed.start_secs, timed.end_secs, plan.makespan_secs));
+            row.push(bar(timed.start_secs, timed.end_secs, plan.makespan_secs));
         }
-        let when = workflow
-            .step(&timed.step)
-            .and_then(|s| s.when.as_ref())
-            .map_or_else(|| "always".to_owned(), |c| format!("if {c}"));
-        let _ = writeln!(text, "{cells}  {when}");
+        row.push(
+            step.when
+                .as_ref()
+                .map_or_else(|| "always".to_owned(), |c| format!("if {c}")),
+        );
+        Some(row)
+    });
+    for line in columns(std::iter::once(header).chain(rows)) {
+        let _ = writeln!(text, "{line}");
     }
     text.push('\n');
     text.push_str(&assumptions(workflow, plan));
@@ -181,28 +163,24 @@ fn detection(workflow: &Workflow, plan: &Plan) -> String {
     if plan.detection.is_empty() {
         return String::new();
     }
-    let rows: Vec<[String; 5]> = plan
-        .detection
-        .iter()
-        .filter_map(|(id, d)| {
-            let step = workflow.step(id)?;
-            Some([
-                id.clone(),
-                human(step.estimate_secs),
-                format!(
-                    "{} / {} / {}",
-                    d.polls_to_estimate, d.polls_to_latest, d.polls
-                ),
-                format!(
-                    "{} (ending at {}), at most {}% late",
-                    human(d.worst_delay_secs),
-                    human(d.worst_at_secs),
-                    d.worst_percent
-                ),
-                if d.met { "met" } else { "missed" }.to_owned(),
-            ])
-        })
-        .collect();
+    let rows = plan.detection.iter().filter_map(|(id, d)| {
+        let step = workflow.step(id)?;
+        Some([
+            id.clone(),
+            human(step.estimate_secs),
+            format!(
+                "{} / {} / {}",
+                d.polls_to_estimate, d.polls_to_latest, d.polls
+            ),
+            format!(
+                "{} (ending at {}), at most {}% late",
+                human(d.worst_delay_secs),
+                human(d.worst_at_secs),
+                d.worst_percent
+            ),
+            if d.met { "met" } else { "missed" }.to_owned(),
+        ])
+    });
     let header = [
         "step",
         "estimate",
@@ -211,12 +189,6 @@ fn detection(workflow: &Workflow, plan: &Plan) -> String {
         "goal",
     ]
     .map(str::to_owned);
-    let mut widths = [0; 5];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
     let mut text = format!(
         "\nLong steps: how late a poll sees the operation end, for any duration from 1/{} to {}x the estimate\n\
          (goal: within {}% of the duration or {}, whichever is longer)\n",
@@ -225,13 +197,8 @@ fn detection(workflow: &Workflow, plan: &Plan) -> String {
         100 / compiler::events::DETECTION_DIVISOR,
         human(compiler::events::DETECTION_FLOOR_SECS),
     );
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        let _ = writeln!(text, "  {}", line.join("  ").trim_end());
+    for line in columns(std::iter::once(header).chain(rows)) {
+        let _ = writeln!(text, "  {line}");
     }
     text
 }
@@ -350,14 +317,12 @@ fn readiness_cost(workflow: &Workflow) -> String {
         cost.total(),
         compiler::readiness::PRICES_DATE
     );
-    let width = cost
+    let rows = cost
         .parts
         .iter()
-        .map(|(what, _)| what.len())
-        .max()
-        .unwrap_or(0);
-    for (what, dollars) in &cost.parts {
-        let _ = writeln!(text, "  {what:width$}  ${dollars:.4}");
+        .map(|(what, dollars)| [what.to_string(), format!("${dollars:.4}")]);
+    for line in columns(rows) {
+        let _ = writeln!(text, "  {line}");
     }
     text
 }

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use catalog::contract::Verdict;
 use cli::aws::{AwsArgs, Session};
 use cli::readiness::{self, Outcome, StepCheck};
 
-use crate::output::{errln, outln};
+use crate::output::{columns, errln, outln};
 use crate::report::{self, INVALID, IO_ERROR};
 
 #[derive(clap::Args)]
@@ -106,36 +105,39 @@ pub fn run(args: &Args) -> ExitCode {
 
 /// The table of what each step's check found, then the verdict: `stepback readiness` prints it too.
 pub(crate) fn print(steps: &[StepCheck]) {
-    let width = steps.iter().map(|s| s.step.len()).max().unwrap_or(4).max(4);
-    let status_width = Verdict::Unknowable.as_str().len();
-    outln!("{:<width$}  {:<status_width$}  resource", "step", "status");
+    let mut rows = vec![[
+        "step".to_owned(),
+        "status".to_owned(),
+        "resource".to_owned(),
+    ]];
     for step in steps {
         match &step.outcome {
-            Outcome::Skipped => outln!(
-                "{:<width$}  {:<status_width$}  its `when` is false with this input",
-                step.step,
-                "skipped"
-            ),
+            Outcome::Skipped => rows.push([
+                step.step.clone(),
+                "skipped".to_owned(),
+                "its `when` is false with this input".to_owned(),
+            ]),
             Outcome::Checked(findings) => {
                 for (i, finding) in findings.iter().enumerate() {
                     let name = if i == 0 { step.step.as_str() } else { "" };
-                    outln!(
-                        "{name:<width$}  {:<status_width$}  {}: {}",
-                        finding.verdict.as_str(),
-                        finding.resource,
-                        finding.detail
-                    );
+                    rows.push([
+                        name.to_owned(),
+                        finding.verdict.as_str().to_owned(),
+                        format!("{}: {}", finding.resource, finding.detail),
+                    ]);
                     if !finding.fix.is_empty() {
-                        outln!(
-                            "{:<width$}  {:<status_width$}  fix: {}",
-                            "",
-                            "",
-                            finding.fix
-                        );
+                        rows.push([
+                            String::new(),
+                            String::new(),
+                            format!("fix: {}", finding.fix),
+                        ]);
                     }
                 }
             }
         }
+    }
+    for line in columns(rows) {
+        outln!("{line}");
     }
     let failing: Vec<&str> = steps
         .iter()

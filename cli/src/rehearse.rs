@@ -412,17 +412,14 @@ pub fn run(args: &Args) -> ExitCode {
     outln!("{}", audit::render::text(&outcome.report).trim_end());
     outln!();
     outln!("the world after the rollback:");
-    let width = world.iter().map(|l| l.resource.len()).max().unwrap_or(0);
-    for line in &world {
+    let rows = world.iter().flat_map(|line| {
+        // A resource's further states stand under its first.
         let mut states = line.state.lines();
-        outln!(
-            "  {:<width$}  {}",
-            line.resource,
-            states.next().unwrap_or_default()
-        );
-        for more in states {
-            outln!("  {:width$}  {more}", "");
-        }
+        let first = [line.resource.as_str(), states.next().unwrap_or_default()];
+        std::iter::once(first).chain(states.map(|more| ["", more]))
+    });
+    for line in output::columns(rows) {
+        outln!("  {line}");
     }
     if let Some(path) = &args.audit {
         let code = crate::compile::write(path, &audit::render::html(&outcome.report));
@@ -527,38 +524,34 @@ fn injected(counts: &rehearsal_front::faults::Counts) -> String {
 /// Per step that met a fault or was retried, in DAG order: the faults its handler's calls met (the SDK retries
 /// a faulted call within the handler) and the state machine's retries of the step (a call that still failed).
 fn absorbed(counts: &rehearsal_front::faults::Counts, report: &audit::Report) -> Vec<String> {
-    let width = report.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
-    report
-        .steps
-        .iter()
-        .filter_map(|step| {
-            let faults = counts.by_step.get(&step.id);
-            let met: usize = faults.map_or(0, |f| f.values().sum());
-            let retries = step.retries.len();
-            if met == 0 && retries == 0 {
-                return None;
-            }
-            let kinds: Vec<String> = faults
-                .into_iter()
-                .flatten()
-                .map(|(fault, n)| format!("{n} {}", fault.describe()))
-                .collect();
-            let faults = if kinds.is_empty() {
-                "no fault".to_owned()
-            } else {
-                kinds.join(", ")
-            };
-            let retried = match retries {
-                0 => "no retry".to_owned(),
-                1 => "retried once".to_owned(),
-                n => format!("retried {n} times"),
-            };
-            Some(format!(
-                "  {:<width$}  {faults}; {retried} ({})",
-                step.id,
-                step.outcome.label()
-            ))
-        })
+    let rows = report.steps.iter().filter_map(|step| {
+        let faults = counts.by_step.get(&step.id);
+        let met: usize = faults.map_or(0, |f| f.values().sum());
+        let retries = step.retries.len();
+        if met == 0 && retries == 0 {
+            return None;
+        }
+        let kinds: Vec<String> = faults
+            .into_iter()
+            .flatten()
+            .map(|(fault, n)| format!("{n} {}", fault.describe()))
+            .collect();
+        let faults = if kinds.is_empty() {
+            "no fault".to_owned()
+        } else {
+            kinds.join(", ")
+        };
+        let retried = match retries {
+            0 => "no retry".to_owned(),
+            1 => "retried once".to_owned(),
+            n => format!("retried {n} times"),
+        };
+        let outcome = format!("{faults}; {retried} ({})", step.outcome.label());
+        Some([step.id.clone(), outcome])
+    });
+    output::columns(rows)
+        .into_iter()
+        .map(|line| format!("  {line}"))
         .collect()
 }
 

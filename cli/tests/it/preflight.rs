@@ -508,7 +508,11 @@ fn preflight_passes_on_a_ready_world_and_names_the_two_broken_steps() {
         "{out}"
     );
     assert!(
-        out.contains("not ready         RDS instance `orders-db`: stopped, not available"),
+        out.lines().any(|l| l
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("not ready RDS instance `orders-db`: stopped, not available")),
         "{out}"
     );
     assert!(
