@@ -111,7 +111,8 @@ mod tests {
     use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureError;
     use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
     use aws_sdk_sfn::types::error::{TaskDoesNotExist, TaskTimedOut};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
+    use tests::mock_client;
 
     use super::*;
 

@@ -12,6 +12,7 @@ pub mod actions;
 mod call;
 pub mod check;
 mod clients;
+pub mod ec2;
 pub mod error;
 mod function;
 pub mod kubernetes;

@@ -295,29 +295,17 @@ impl ServiceTasks {
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect();
-        let ec2 = clients.aws(aws_sdk_ec2::Client::new);
+        let ec2 = clients.aws(lambdas::ec2::Client::new);
         let elb = clients.aws(aws_sdk_elasticloadbalancingv2::Client::new);
         let mut started = Vec::new();
         for _ in 0..service["desiredCount"].as_i64().unwrap_or(1) {
+            let description = format!("ECS task of {arn} on {revision}");
             let made = ec2
-                .create_network_interface()
-                .subnet_id(subnet)
-                .set_groups(Some(security_groups.clone()))
-                .description(format!("ECS task of {arn} on {revision}"))
-                .send()
+                .create_network_interface(subnet, &security_groups, Some(&description))
                 .await
                 .map_err(|e| format!("ec2:CreateNetworkInterface: {e:?}"))?;
-            let interface = made.network_interface();
-            started.push((
-                interface
-                    .and_then(|i| i.network_interface_id())
-                    .unwrap_or_default()
-                    .to_owned(),
-                interface
-                    .and_then(|i| i.private_ip_address())
-                    .unwrap_or_default()
-                    .to_owned(),
-            ));
+            let address = made.private_ip_addresses.into_iter().next();
+            started.push((made.network_interface_id, address.unwrap_or_default()));
         }
         let targets = |tasks: &[TaskInterface], port: Option<i32>| {
             tasks
@@ -377,9 +365,7 @@ impl ServiceTasks {
             }
         }
         for (interface, _) in retired.map(|(_, old)| old).unwrap_or_default() {
-            ec2.delete_network_interface()
-                .network_interface_id(interface)
-                .send()
+            ec2.delete_network_interface(&interface)
                 .await
                 .map_err(|e| format!("ec2:DeleteNetworkInterface: {e:?}"))?;
         }

@@ -7,6 +7,39 @@
 
 pub mod models;
 
+/// aws-smithy-mocks' `mock_client!` on a config of our own: the same mock HTTP client and rules, a region and
+/// test credentials, but not the SDK crate's `with_test_defaults_v2`, which only its `test-util` feature has.
+/// With that feature, `scripts/test` would build the SDK crates a second time beside the README's first
+/// command's build (BENCHMARKS.md, "Build time").
+#[macro_export]
+macro_rules! mock_client {
+    ($sdk:ident, $mode:expr, $rules:expr) => {
+        $crate::mock_client!($sdk, $mode, $rules, |c| c)
+    };
+    ($sdk:ident, $mode:expr, $rules:expr, $configure:expr) => {{
+        let mut interceptor = ::aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        fn coerce<T: Fn($sdk::config::Builder) -> $sdk::config::Builder>(f: T) -> T {
+            f
+        }
+        $sdk::Client::from_conf(
+            coerce($configure)(
+                $sdk::Config::builder()
+                    .behavior_version($sdk::config::BehaviorVersion::latest())
+                    .region($sdk::config::Region::new($crate::REGION))
+                    .credentials_provider($sdk::config::Credentials::new(
+                        "AKIDTEST", "secret", None, None, "tests",
+                    ))
+                    .http_client(::aws_smithy_mocks::create_mock_http_client())
+                    .interceptor(interceptor),
+            )
+            .build(),
+        )
+    }};
+}
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 

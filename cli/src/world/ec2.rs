@@ -3,6 +3,7 @@
 
 use super::{KnownParams, Network, Seeding, StateLine, World, counted, failed};
 use crate::aws::AwsError;
+use lambdas::ec2;
 
 /// `Need::Instances`: an instance for each instance id.
 pub(super) async fn instances(
@@ -43,24 +44,12 @@ impl World {
         if let Some(network) = &self.network {
             return Ok(network.clone());
         }
-        let ec2 = aws_sdk_ec2::Client::new(config);
+        let ec2 = ec2::Client::new(config);
         let vpc = ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
+            .create_vpc("10.0.0.0/16")
             .await
-            .map_err(|e| failed("ec2:CreateVpc", e))?
-            .vpc
-            .and_then(|v| v.vpc_id)
-            .unwrap_or_default();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(
-                aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                    .value(true)
-                    .build(),
-            )
-            .send()
+            .map_err(|e| failed("ec2:CreateVpc", e))?;
+        ec2.enable_dns_hostnames(&vpc)
             .await
             .map_err(|e| failed("ec2:ModifyVpcAttribute", e))?;
         let subnet = create_subnet(&ec2, &vpc, "10.0.1.0/24").await?;
@@ -124,7 +113,7 @@ impl World {
             return Ok(());
         }
         let vpc = self.network(config).await?.vpc;
-        let ec2 = aws_sdk_ec2::Client::new(config);
+        let ec2 = ec2::Client::new(config);
         for named in subnets {
             // 10.0.1.0/24 is the world's own subnet.
             let made = self
@@ -157,76 +146,37 @@ pub(super) async fn run_instances(
     config: &aws_config::SdkConfig,
     count: usize,
 ) -> Result<Vec<String>, AwsError> {
-    let count = i32::try_from(count).unwrap_or(1);
-    let made = aws_sdk_ec2::Client::new(config)
-        .run_instances()
-        .image_id(IMAGE)
-        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-        .min_count(count)
-        .max_count(count)
-        .send()
+    ec2::Client::new(config)
+        .run_instances(IMAGE, count)
         .await
-        .map_err(|e| failed("ec2:RunInstances", e))?;
-    Ok(made
-        .instances()
-        .iter()
-        .filter_map(|i| i.instance_id())
-        .map(str::to_owned)
-        .collect())
+        .map_err(|e| failed("ec2:RunInstances", e))
 }
 
-/// `none`, or how many and which.
 /// A subnet of `vpc`; its id.
-async fn create_subnet(
-    ec2: &aws_sdk_ec2::Client,
-    vpc: &str,
-    cidr: &str,
-) -> Result<String, AwsError> {
-    Ok(ec2
-        .create_subnet()
-        .vpc_id(vpc)
-        .cidr_block(cidr)
-        .send()
+async fn create_subnet(ec2: &ec2::Client, vpc: &str, cidr: &str) -> Result<String, AwsError> {
+    ec2.create_subnet(vpc, cidr, None)
         .await
-        .map_err(|e| failed("ec2:CreateSubnet", e))?
-        .subnet
-        .and_then(|s| s.subnet_id)
-        .unwrap_or_default())
+        .map_err(|e| failed("ec2:CreateSubnet", e))
 }
 
 /// A security group of `vpc`; its id.
 async fn create_security_group(
-    ec2: &aws_sdk_ec2::Client,
+    ec2: &ec2::Client,
     vpc: &str,
     name: &str,
     description: &str,
 ) -> Result<String, AwsError> {
-    Ok(ec2
-        .create_security_group()
-        .group_name(name)
-        .description(description)
-        .vpc_id(vpc)
-        .send()
+    ec2.create_security_group(vpc, name, description)
         .await
-        .map_err(|e| failed("ec2:CreateSecurityGroup", e))?
-        .group_id
-        .unwrap_or_default())
+        .map_err(|e| failed("ec2:CreateSecurityGroup", e))
 }
 
 /// The images made (by `ec2.image`).
 pub(super) async fn images(config: &aws_config::SdkConfig) -> StateLine {
-    let images = aws_sdk_ec2::Client::new(config)
-        .describe_images()
-        .owners("self")
-        .send()
+    let images = ec2::Client::new(config)
+        .describe_own_images(&[])
         .await
-        .map(|i| {
-            i.images()
-                .iter()
-                .filter_map(|i| i.image_id())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+        .map(|i| i.into_iter().map(|i| i.image_id).collect::<Vec<_>>())
         .unwrap_or_default();
     StateLine {
         resource: "EC2 images".to_owned(),

@@ -132,10 +132,8 @@ async fn created(rehearsal: &Rehearsal) -> Created {
         .send()
         .await
         .expect("task definitions");
-    let images = aws_sdk_ec2::Client::new(config)
-        .describe_images()
-        .owners("self")
-        .send()
+    let images = lambdas::ec2::Client::new(config)
+        .describe_own_images(&[])
         .await
         .expect("images");
     let commands = aws_sdk_ssm::Client::new(config)
@@ -155,7 +153,7 @@ async fn created(rehearsal: &Rehearsal) -> Created {
             .count(),
         db_instances: instances.db_instances().len(),
         task_definitions: task_definitions.task_definition_arns().len(),
-        images: images.images().len(),
+        images: images.len(),
         commands: commands.commands().len(),
     }
 }

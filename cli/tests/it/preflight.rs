@@ -110,28 +110,13 @@ async fn seed(config: &SdkConfig) -> (String, String) {
         .send()
         .await
         .expect("db instance");
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.3.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
+    let ec2 = lambdas::ec2::Client::new(config);
+    let vpc = Some(ec2.create_vpc("10.3.0.0/16").await.expect("vpc"));
     let instance = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .send()
+        .run_instances("ami-12c6146b", 1)
         .await
         .expect("instance")
-        .instances()[0]
-        .instance_id()
-        .expect("id")
-        .to_owned();
+        .remove(0);
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
     let group = elb
         .create_target_group()

@@ -223,13 +223,11 @@ fn the_ec2_example_rehearses_to_success() {
         async |rehearsal, outcome, (), _| {
             assert_succeeded(outcome);
             let config = &rehearsal.session.config;
-            let images = aws_sdk_ec2::Client::new(config)
-                .describe_images()
-                .owners("self")
-                .send()
+            let images = lambdas::ec2::Client::new(config)
+                .describe_own_images(&[])
                 .await
                 .expect("images");
-            assert_eq!(images.images().len(), 1, "one AMI: {images:?}");
+            assert_eq!(images.len(), 1, "one AMI: {images:?}");
             let commands = aws_sdk_ssm::Client::new(config)
                 .list_commands()
                 .send()
@@ -873,17 +871,11 @@ fn legacy_ec2(plan: Plan) {
             };
             let given = inputs.iter().find(|i| i.name == "instance_id");
             assert_eq!(given.map(|i| &i.value), Some(&Value::from(host.clone())));
-            let instances = aws_sdk_ec2::Client::new(&rehearsal.session.config)
-                .describe_instances()
-                .send()
+            let instances = lambdas::ec2::Client::new(&rehearsal.session.config)
+                .describe_instances(&[], &[])
                 .await
                 .expect("instances");
-            let ids: Vec<&str> = instances
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .filter_map(|i| i.instance_id())
-                .collect();
+            let ids: Vec<&str> = instances.iter().map(|i| i.instance_id.as_str()).collect();
             assert_eq!(ids, [host.as_str()], "one instance, named by two steps");
             let image = images_line(rehearsal).await;
             assert!(
@@ -930,12 +922,8 @@ fn fleet(plan: Plan) {
         None,
         // Two more instances that the workflow does not name.
         async |rehearsal| {
-            aws_sdk_ec2::Client::new(&rehearsal.session.config)
-                .run_instances()
-                .image_id("ami-12c6146b")
-                .min_count(2)
-                .max_count(2)
-                .send()
+            lambdas::ec2::Client::new(&rehearsal.session.config)
+                .run_instances("ami-12c6146b", 2)
                 .await
                 .expect("two other instances");
         },

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
+use crate::ec2;
 use crate::{ActionError, Call, Clients, done, running};
 
 #[derive(Debug, Deserialize)]
@@ -292,65 +293,37 @@ async fn gone(clients: &Clients, targets: &[String]) -> Result<Vec<String>, Acti
         .map(|(_, id)| *id)
         .filter(|id| id.parse::<std::net::IpAddr>().is_ok())
         .collect();
-    let ec2 = clients.aws(aws_sdk_ec2::Client::new);
-    let mut present: Vec<String> = Vec::new();
-    if !instances.is_empty() {
-        let mut pages = ec2
-            .describe_instances()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("instance-id")
-                    .set_values(Some(instances.iter().map(|i| (*i).to_owned()).collect()))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| ActionError::aws("describe the targets' instances", e))?;
-            present.extend(
-                page.reservations()
-                    .iter()
-                    .flat_map(|r| r.instances())
-                    .filter(|i| {
-                        !matches!(
-                            i.state().and_then(|s| s.name()),
-                            Some(
-                                aws_sdk_ec2::types::InstanceStateName::Terminated
-                                    | aws_sdk_ec2::types::InstanceStateName::ShuttingDown
-                            )
-                        )
-                    })
-                    .filter_map(|i| i.instance_id())
-                    .map(str::to_owned),
-            );
+    let ec2 = clients.aws(ec2::Client::new);
+    fn filter(name: &'static str, values: &[&str]) -> ec2::Filter {
+        ec2::Filter {
+            name,
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
         }
     }
+    let mut present: Vec<String> = Vec::new();
+    if !instances.is_empty() {
+        let described = ec2
+            .describe_instances(&[], &[filter("instance-id", &instances)])
+            .await
+            .map_err(|e| ActionError::aws("describe the targets' instances", e))?;
+        present.extend(
+            described
+                .into_iter()
+                .filter(|i| !matches!(i.state.as_str(), "terminated" | "shutting-down"))
+                .map(|i| i.instance_id),
+        );
+    }
     if !addresses.is_empty() {
-        let mut pages = ec2
-            .describe_network_interfaces()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("addresses.private-ip-address")
-                    .set_values(Some(addresses.iter().map(|a| (*a).to_owned()).collect()))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
+        let described = ec2
+            .describe_network_interfaces(&[filter("addresses.private-ip-address", &addresses)])
+            .await
+            .map_err(|e| {
                 ActionError::aws(
                     "describe the network interfaces of the targets' addresses",
                     e,
                 )
             })?;
-            present.extend(
-                page.network_interfaces()
-                    .iter()
-                    .flat_map(|n| n.private_ip_addresses())
-                    .filter_map(|a| a.private_ip_address())
-                    .map(str::to_owned),
-            );
-        }
+        present.extend(described.into_iter().flat_map(|n| n.private_ip_addresses));
     }
     Ok(ids
         .into_iter()

@@ -1,14 +1,14 @@
 //! `ec2.image`: CreateImage without a reboot under a name derived from the execution and step, then poll
 //! until `available`. AMI names are unique per account and region, so a retried `start` finds its image.
 
-use aws_sdk_ec2::error::ProvideErrorMetadata;
-use aws_sdk_ec2::types::{Filter, Image, ResourceType, Tag, TagSpecification};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use catalog::ErrorName;
 use catalog::contract::{Execution, Finding, Response, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{Action, Handler, LongAction};
 use crate::check::{self, Known};
+use crate::ec2::{self, Filter, Image};
 use crate::{ActionError, Call, Clients, done, identifier, running};
 
 #[derive(Debug, Deserialize)]
@@ -49,23 +49,11 @@ impl Action for Ec2Image {
         };
         let resource = format!("EC2 instance `{instance}`");
         let described = clients
-            .aws(aws_sdk_ec2::Client::new)
-            .describe_instances()
-            .instance_ids(&instance)
-            .send()
+            .aws(ec2::Client::new)
+            .describe_instances(&[instance.as_str()], &[])
             .await
             .map_err(|e| ActionError::aws(format!("describe EC2 instance `{instance}`"), e));
-        let state = described.map(|output| {
-            output
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .find_map(|i| {
-                    i.state()
-                        .and_then(|s| s.name())
-                        .map(|n| n.as_str().to_owned())
-                })
-        });
+        let state = described.map(|instances| instances.into_iter().next().map(|i| i.state));
         let mut findings = vec![match state {
             Ok(Some(state))
                 if matches!(
@@ -93,14 +81,13 @@ impl Action for Ec2Image {
             Ok(None) => {}
             Ok(Some(name)) => {
                 let resource = format!("AMI name `{name}`");
-                let by_name = Filter::builder().name("name").values(&name).build();
-                findings.push(match describe(clients, by_name).await {
+                findings.push(match describe(clients, by_name(&name)).await {
                     Ok(None) => check::ok(resource, "free"),
                     // An image of that name: the step would take it for its own.
                     Ok(Some(image)) => check::bad(
                         Verdict::NotReady,
                         resource,
-                        format!("taken by `{}`", image.image_id().unwrap_or_default()),
+                        format!("taken by `{}`", image.image_id),
                         "leave `name` out, so it comes from the execution, or name a free one",
                     ),
                     Err(error) => check::failed(resource, &error, ""),
@@ -125,39 +112,26 @@ impl LongAction for Ec2Image {
                 NAME_MAX,
             ),
         };
-        let by_name = || Filter::builder().name("name").values(&name).build();
-        if let Some(existing) = describe(clients, by_name()).await? {
+        if let Some(existing) = describe(clients, by_name(&name)).await? {
             return Ok(State {
-                image_id: existing.image_id.unwrap_or_default(),
+                image_id: existing.image_id,
             });
         }
         let attempted = format!("create AMI `{name}` of EC2 instance `{instance}`");
-        let tags = call
-            .tags()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let tags = call.tags().map(|(k, v)| (k.to_owned(), v));
         let created = clients
-            .aws(aws_sdk_ec2::Client::new)
-            .create_image()
-            .instance_id(instance)
-            .name(&name)
-            .no_reboot(true)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Image)
-                    .set_tags(Some(tags.into()))
-                    .build(),
-            )
-            .send()
+            .aws(ec2::Client::new)
+            .create_image(instance, &name, &tags)
             .await;
         let image_id = match created {
-            Ok(output) => output.image_id,
+            Ok(image_id) => Some(image_id),
             // A concurrent attempt of this step registered the name first.
             Err(e) if e.code() == Some("InvalidAMIName.Duplicate") => {
-                describe(clients, by_name()).await?.and_then(|i| i.image_id)
+                describe(clients, by_name(&name)).await?.map(|i| i.image_id)
             }
             Err(e) => return Err(ActionError::aws(attempted, e)),
         };
-        let image_id = image_id.ok_or_else(|| {
+        let image_id = image_id.filter(|id| !id.is_empty()).ok_or_else(|| {
             ActionError::new(
                 ErrorName::Failed,
                 format!("{attempted}: AWS returned no image id"),
@@ -171,21 +145,17 @@ impl LongAction for Ec2Image {
         _: &Call<Params>,
         state: State,
     ) -> Result<Response, ActionError> {
-        let image = describe(
-            clients,
-            Filter::builder()
-                .name("image-id")
-                .values(&state.image_id)
-                .build(),
-        )
-        .await?
-        .ok_or_else(|| {
+        let by_id = Filter {
+            name: "image-id",
+            values: vec![state.image_id.clone()],
+        };
+        let image = describe(clients, by_id).await?.ok_or_else(|| {
             ActionError::new(
                 ErrorName::NotFound,
                 format!("AMI `{}` disappeared", state.image_id),
             )
         })?;
-        match image.state().map_or("unknown", |s| s.as_str()) {
+        match image.state.as_str() {
             "available" => done(&Output {
                 image_id: state.image_id,
             }),
@@ -195,9 +165,8 @@ impl LongAction for Ec2Image {
                 format!(
                     "AMI `{}` is {other}: {}",
                     state.image_id,
-                    image
-                        .state_reason()
-                        .and_then(|r| r.message())
+                    Some(image.state_reason.as_str())
+                        .filter(|r| !r.is_empty())
                         .unwrap_or("no reason given")
                 ),
             )),
@@ -205,15 +174,19 @@ impl LongAction for Ec2Image {
     }
 }
 
+fn by_name(name: &str) -> Filter {
+    Filter {
+        name: "name",
+        values: vec![name.to_owned()],
+    }
+}
+
 /// The account's own image matching `filter`, if any.
 async fn describe(clients: &Clients, filter: Filter) -> Result<Option<Image>, ActionError> {
-    let output = clients
-        .aws(aws_sdk_ec2::Client::new)
-        .describe_images()
-        .owners("self")
-        .filters(filter)
-        .send()
+    let images = clients
+        .aws(ec2::Client::new)
+        .describe_own_images(&[filter])
         .await
         .map_err(|e| ActionError::aws("describe the account's AMIs", e))?;
-    Ok(output.images.unwrap_or_default().into_iter().next())
+    Ok(images.into_iter().next())
 }

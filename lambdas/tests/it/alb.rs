@@ -1,6 +1,5 @@
 //! `alb.deregister` and `alb.register` against moto.
 
-use aws_sdk_ec2::types::InstanceType;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription};
 use catalog::ErrorName;
 use catalog::contract::Status;
@@ -10,29 +9,12 @@ use crate::{Aws, Step, error, output};
 
 /// Two running instances registered in a target group on port 80. Returns the group's ARN and the targets.
 async fn target_group(aws: &Aws) -> (String, Vec<String>) {
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.2.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
-    let run = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .instance_type(InstanceType::T3Micro)
-        .min_count(2)
-        .max_count(2)
-        .send()
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
+    let vpc = ec2.create_vpc("10.2.0.0/16").await.expect("vpc");
+    let mut instances = ec2
+        .run_instances("ami-12c6146b", 2)
         .await
         .expect("instances");
-    let mut instances: Vec<String> = run
-        .instances()
-        .iter()
-        .filter_map(|i| i.instance_id.clone())
-        .collect();
     instances.sort();
     let elb = &aws.clients.aws(aws_sdk_elasticloadbalancingv2::Client::new);
     let group = elb
@@ -40,7 +22,7 @@ async fn target_group(aws: &Aws) -> (String, Vec<String>) {
         .name("web")
         .protocol(ProtocolEnum::Http)
         .port(80)
-        .set_vpc_id(vpc)
+        .vpc_id(vpc)
         .send()
         .await
         .expect("target group");
@@ -154,10 +136,8 @@ async fn a_draining_target_keeps_the_step_waiting() {
     // moto reports the targets of a terminated instance as draining.
     let instance = targets[0].split_once(':').expect("id:port").0;
     aws.clients
-        .aws(aws_sdk_ec2::Client::new)
-        .terminate_instances()
-        .instance_ids(instance)
-        .send()
+        .aws(lambdas::ec2::Client::new)
+        .terminate_instances(&[instance])
         .await
         .expect("terminate");
     let step = Step::new(
@@ -219,39 +199,20 @@ async fn a_retried_register_start_registers_each_target_once() {
 /// What ECS does to a service's target group on a deployment, done by hand: the tasks' addresses (network
 /// interfaces in the group's VPC) registered, and the old ones deregistered and their interfaces gone.
 async fn task_addresses(aws: &Aws, count: usize) -> (String, Vec<(String, String)>) {
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.3.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .expect("vpc id");
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
+    let vpc = ec2.create_vpc("10.3.0.0/16").await.expect("vpc");
     let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.3.1.0/24")
-        .send()
+        .create_subnet(&vpc, "10.3.1.0/24", None)
         .await
-        .expect("subnet")
-        .subnet
-        .and_then(|s| s.subnet_id)
-        .expect("subnet id");
+        .expect("subnet");
     let mut interfaces = Vec::new();
     for _ in 0..count {
         let made = ec2
-            .create_network_interface()
-            .subnet_id(&subnet)
-            .send()
+            .create_network_interface(&subnet, &[], None)
             .await
             .expect("interface");
-        let interface = made.network_interface().expect("interface");
-        interfaces.push((
-            interface.network_interface_id().expect("id").to_owned(),
-            interface.private_ip_address().expect("address").to_owned(),
-        ));
+        let address = made.private_ip_addresses.first().expect("address").clone();
+        interfaces.push((made.network_interface_id, address));
     }
     (vpc, interfaces)
 }
@@ -270,17 +231,13 @@ async fn register_fails_at_once_on_targets_that_no_longer_exist() {
     let (_, tasks) = task_addresses(&aws, 1).await;
     let (interface, address) = &tasks[0];
     aws.clients
-        .aws(aws_sdk_ec2::Client::new)
-        .delete_network_interface()
-        .network_interface_id(interface)
-        .send()
+        .aws(lambdas::ec2::Client::new)
+        .delete_network_interface(&interface)
         .await
         .expect("the task stopped");
     aws.clients
-        .aws(aws_sdk_ec2::Client::new)
-        .terminate_instances()
-        .instance_ids(instances[1].split_once(':').expect("id:port").0)
-        .send()
+        .aws(lambdas::ec2::Client::new)
+        .terminate_instances(&[instances[1].split_once(':').expect("id:port").0])
         .await
         .expect("terminate");
     let gone_address = format!("{address}:80");
@@ -373,28 +330,19 @@ async fn the_check_names_the_ecs_service_that_registers_into_the_group() {
 /// A listener forwarding to the target group, on an application load balancer in the group's VPC.
 async fn listener(aws: &Aws) -> String {
     let (group, _) = target_group(aws).await;
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
     let vpc = ec2
         .describe_vpcs()
-        .send()
         .await
         .expect("vpcs")
-        .vpcs()
-        .iter()
-        .find(|v| v.cidr_block() == Some("10.2.0.0/16"))
-        .and_then(|v| v.vpc_id())
+        .into_iter()
+        .find(|v| v.cidr_block == "10.2.0.0/16")
         .expect("the group's vpc")
-        .to_owned();
+        .vpc_id;
     let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.2.1.0/24")
-        .send()
+        .create_subnet(&vpc, "10.2.1.0/24", None)
         .await
-        .expect("subnet")
-        .subnet
-        .and_then(|s| s.subnet_id)
-        .expect("subnet id");
+        .expect("subnet");
     let elb = &aws.clients.aws(aws_sdk_elasticloadbalancingv2::Client::new);
     let balancer = elb
         .create_load_balancer()

@@ -6,13 +6,14 @@
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_smithy_cbor::Encoder;
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use catalog::ErrorName;
 use catalog::contract::Status;
 use serde_json::json;
+use tests::mock_client;
 
 use crate::{Aws, Step, error, output};
 

@@ -5,16 +5,12 @@ use serde_json::json;
 
 use crate::{Aws, Step, error, output, str_of};
 
-async fn own_images(aws: &Aws) -> Vec<aws_sdk_ec2::types::Image> {
+async fn own_images(aws: &Aws) -> Vec<lambdas::ec2::Image> {
     aws.clients
-        .aws(aws_sdk_ec2::Client::new)
-        .describe_images()
-        .owners("self")
-        .send()
+        .aws(lambdas::ec2::Client::new)
+        .describe_own_images(&[])
         .await
         .expect("describe")
-        .images()
-        .to_vec()
 }
 
 #[tokio::test]
@@ -29,32 +25,21 @@ async fn images_the_instance_without_a_reboot() {
     );
     let images = own_images(&aws).await;
     assert_eq!(images.len(), 1);
-    assert_eq!(images[0].image_id(), Some(str_of(&out, "image_id")));
-    assert_eq!(images[0].state().map(|s| s.as_str()), Some("available"));
+    assert_eq!(images[0].image_id, str_of(&out, "image_id"));
+    assert_eq!(images[0].state, "available");
     assert!(
-        images[0]
-            .name()
-            .is_some_and(|n| n.starts_with(&format!("stepback-{id}-"))),
+        images[0].name.starts_with(&format!("stepback-{id}-")),
         "{:?}",
-        images[0].name()
+        images[0].name
     );
-    let instance = aws
+    let instances = aws
         .clients
-        .aws(aws_sdk_ec2::Client::new)
-        .describe_instances()
-        .instance_ids(&id)
-        .send()
+        .aws(lambdas::ec2::Client::new)
+        .describe_instances(&[id.as_str()], &[])
         .await
         .expect("describe");
-    let state = instance.reservations()[0].instances()[0]
-        .state()
-        .and_then(|s| s.name())
-        .map(|s| s.as_str().to_owned());
-    assert_eq!(
-        state.as_deref(),
-        Some("running"),
-        "the instance keeps running"
-    );
+    assert_eq!(instances.len(), 1);
+    assert_eq!(instances[0].state, "running", "the instance keeps running");
 }
 
 #[tokio::test]

@@ -37,42 +37,16 @@ async fn service_with_images_in(aws: &Aws, registry: &str) {
     for version in 1..=3 {
         register(aws, &format!("{registry}/app:v{version}")).await;
     }
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.1.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
+    let vpc = ec2.create_vpc("10.1.0.0/16").await.expect("vpc");
     // moto gives an awsvpc task its network interface only in a VPC with DNS hostnames.
-    ec2.modify_vpc_attribute()
-        .set_vpc_id(vpc.clone())
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("dns hostnames");
+    ec2.enable_dns_hostnames(&vpc).await.expect("dns hostnames");
     let subnet = ec2
-        .create_subnet()
-        .set_vpc_id(vpc.clone())
-        .cidr_block("10.1.1.0/24")
-        .send()
+        .create_subnet(&vpc, "10.1.1.0/24", None)
         .await
         .expect("subnet");
-    let subnet = subnet.subnet.and_then(|s| s.subnet_id).expect("subnet id");
-    let group = ec2
-        .create_security_group()
-        .group_name("web")
-        .description("web")
-        .set_vpc_id(vpc)
-        .send()
-        .await;
-    let group = group.expect("security group").group_id.expect("group id");
+    let group = ec2.create_security_group(&vpc, "web", "web").await;
+    let group = group.expect("security group");
     let network = NetworkConfiguration::builder()
         .awsvpc_configuration(
             AwsVpcConfiguration::builder()
@@ -518,45 +492,17 @@ async fn migration(aws: &Aws) -> (String, String) {
         .send()
         .await
         .expect("task definition");
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.4.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
-    ec2.modify_vpc_attribute()
-        .set_vpc_id(vpc.clone())
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("dns hostnames");
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
+    let vpc = ec2.create_vpc("10.4.0.0/16").await.expect("vpc");
+    ec2.enable_dns_hostnames(&vpc).await.expect("dns hostnames");
     let subnet = ec2
-        .create_subnet()
-        .set_vpc_id(vpc.clone())
-        .cidr_block("10.4.1.0/24")
-        .send()
+        .create_subnet(&vpc, "10.4.1.0/24", None)
         .await
-        .expect("subnet")
-        .subnet
-        .and_then(|s| s.subnet_id)
-        .expect("subnet id");
+        .expect("subnet");
     let group = ec2
-        .create_security_group()
-        .group_name("migrate")
-        .description("migrate")
-        .set_vpc_id(vpc)
-        .send()
+        .create_security_group(&vpc, "migrate", "migrate")
         .await
-        .expect("security group")
-        .group_id
-        .expect("group id");
+        .expect("security group");
     (subnet, group)
 }
 
@@ -678,9 +624,10 @@ mod mocked {
         Deployment, DeploymentRolloutState, LaunchType, NetworkConfiguration, Service, Task,
         TaskDefinition, TaskStopCode,
     };
-    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
     use catalog::contract::Status;
     use serde_json::json;
+    use tests::mock_client;
 
     use crate::{Aws, Step, output, str_of};
 

@@ -39,29 +39,16 @@ async fn cluster() -> (Aws, Served, ApiServer) {
         .into_builder()
         .endpoint_url(format!("http://{}", front.addr))
         .build();
-    let ec2 = aws_sdk_ec2::Client::new(&through_front);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .expect("vpc");
-    let vpc = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id");
+    let ec2 = lambdas::ec2::Client::new(&through_front);
+    let vpc = ec2.create_vpc("10.0.0.0/16").await.expect("vpc");
     let subnet = ec2
-        .create_subnet()
-        .vpc_id(vpc)
-        .cidr_block("10.0.1.0/24")
-        .send()
+        .create_subnet(&vpc, "10.0.1.0/24", None)
         .await
         .expect("subnet");
-    let subnet = subnet
-        .subnet()
-        .and_then(|s| s.subnet_id())
-        .expect("subnet id");
     create_cluster(
         &through_front,
         CLUSTER,
-        subnet,
+        &subnet,
         Some(AuthenticationMode::ApiAndConfigMap),
     )
     .await;
@@ -397,14 +384,12 @@ async fn a_new_cluster_is_creating_without_endpoint_then_active_and_only_an_api_
         .into_builder()
         .endpoint_url(format!("http://{}", front.addr))
         .build();
-    let subnet = aws_sdk_ec2::Client::new(&config)
+    let subnet = lambdas::ec2::Client::new(&config)
         .describe_subnets()
-        .send()
         .await
         .expect("subnets")
-        .subnets()
-        .iter()
-        .find_map(|s| s.subnet_id().map(str::to_owned))
+        .into_iter()
+        .next()
         .expect("a subnet");
     let created = create_cluster(&config, "staging-eks", &subnet, None).await;
     assert_eq!(created.status(), Some(&ClusterStatus::Creating));

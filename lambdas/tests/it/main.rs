@@ -67,18 +67,10 @@ impl Aws {
     pub async fn ec2_instance(&self) -> String {
         let run = self
             .clients
-            .aws(aws_sdk_ec2::Client::new)
-            .run_instances()
-            .image_id("ami-12c6146b")
-            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
-            .send()
+            .aws(lambdas::ec2::Client::new)
+            .run_instances("ami-12c6146b", 1)
             .await;
-        run.expect("instance").instances()[0]
-            .instance_id()
-            .expect("id")
-            .to_owned()
+        run.expect("instance").remove(0)
     }
 }
 

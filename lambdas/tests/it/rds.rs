@@ -10,36 +10,17 @@ use crate::{Aws, Step, error, failure, output, str_of};
 /// A VPC with two subnets in two zones, for a subnet group, and a security group: what a database's network
 /// settings name.
 pub async fn network(aws: &Aws, name: &str) -> (Vec<String>, String) {
-    let ec2 = &aws.clients.aws(aws_sdk_ec2::Client::new);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .expect("vpc")
-        .vpc
-        .and_then(|v| v.vpc_id);
+    let ec2 = &aws.clients.aws(lambdas::ec2::Client::new);
+    let vpc = ec2.create_vpc("10.0.0.0/16").await.expect("vpc");
     let mut subnets = Vec::new();
     for (cidr, zone) in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")] {
-        let subnet = ec2
-            .create_subnet()
-            .set_vpc_id(vpc.clone())
-            .cidr_block(cidr)
-            .availability_zone(zone)
-            .send()
-            .await;
-        subnets.extend(subnet.expect("subnet").subnet.and_then(|s| s.subnet_id));
+        let subnet = ec2.create_subnet(&vpc, cidr, Some(zone)).await;
+        subnets.push(subnet.expect("subnet"));
     }
     let group = ec2
-        .create_security_group()
-        .group_name(name)
-        .description(name)
-        .set_vpc_id(vpc)
-        .send()
+        .create_security_group(&vpc, name, name)
         .await
-        .expect("security group")
-        .group_id
-        .expect("group id");
+        .expect("security group");
     (subnets, group)
 }
 
