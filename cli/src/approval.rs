@@ -112,7 +112,7 @@ mod tests {
     use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
     use aws_sdk_sfn::types::error::{TaskDoesNotExist, TaskTimedOut};
     use aws_smithy_mocks::{RuleMode, mock};
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     use super::*;
 

@@ -13,7 +13,7 @@ use aws_smithy_types::body::SdkBody;
 use catalog::ErrorName;
 use catalog::contract::Status;
 use serde_json::json;
-use tests::mock_client;
+use ::tests::mock_client;
 
 use crate::{Aws, Step, error, output};
 

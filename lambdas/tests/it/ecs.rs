@@ -627,7 +627,7 @@ mod mocked {
     use aws_smithy_mocks::{Rule, RuleMode, mock};
     use catalog::contract::Status;
     use serde_json::json;
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     use crate::{Aws, Step, output, str_of};
 

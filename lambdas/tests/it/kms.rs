@@ -154,7 +154,7 @@ async fn preflight_says_which_key_the_role_may_not_use_and_where_to_allow_it() {
     use aws_smithy_mocks::{RuleMode, mock};
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     let aws = Aws::start().await;
     let key = crate::rds::database(&aws, "orders")

@@ -130,7 +130,7 @@ async fn a_failed_script_fails_the_poll_with_its_output() {
     use aws_sdk_ssm::operation::list_commands::ListCommandsOutput;
     use aws_sdk_ssm::types::{Command, CommandInvocationStatus, CommandStatus};
     use aws_smithy_mocks::{RuleMode, mock};
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     let listed = mock!(Client::list_commands).then_output(|| {
         let command = Command::builder()
@@ -179,7 +179,7 @@ async fn the_check_names_the_instances_ssm_does_not_manage() {
     use aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
     use aws_sdk_ssm::types::InstanceInformation;
     use aws_smithy_mocks::{RuleMode, mock};
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     let managed = mock!(Client::describe_instance_information).then_output(|| {
         DescribeInstanceInformationOutput::builder()
@@ -227,7 +227,7 @@ async fn a_command_sent_to_tags_reports_each_instance_it_ran_on() {
     use aws_sdk_ssm::operation::send_command::SendCommandOutput;
     use aws_sdk_ssm::types::{Command, CommandInvocation, CommandInvocationStatus, CommandStatus};
     use aws_smithy_mocks::{RuleMode, mock};
-    use tests::mock_client;
+    use ::tests::mock_client;
 
     let none_sent = mock!(Client::list_commands)
         .match_requests(|r| r.command_id().is_none())
