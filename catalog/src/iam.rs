@@ -37,6 +37,9 @@ pub struct Grant {
     /// `kms:GrantIsForAWSResource`: a `kms:CreateGrant` only for a grant that the service attaches to a resource of
     /// its own.
     pub for_aws_resource: bool,
+    /// `cloudwatch:namespace`: PutMetricData, which no resource scopes, only into this namespace
+    /// ([`Grant::in_namespace`]).
+    pub metric_namespace: Option<&'static str>,
 }
 
 impl Grant {
@@ -49,6 +52,7 @@ impl Grant {
             given: None,
             via_service: None,
             for_aws_resource: false,
+            metric_namespace: None,
         }
     }
 
@@ -68,6 +72,16 @@ impl Grant {
     pub const fn for_aws_resource(self) -> Grant {
         Grant {
             for_aws_resource: true,
+            ..self
+        }
+    }
+
+    /// Metrics put only into `namespace`: "Use IAM condition keys to limit users to publishing metrics only in the
+    /// CloudWatch namespaces that you specify" (CloudWatch user guide, "Using condition keys to limit access to
+    /// CloudWatch namespaces"), the one narrowing PutMetricData has.
+    pub const fn in_namespace(self, namespace: &'static str) -> Grant {
+        Grant {
+            metric_namespace: Some(namespace),
             ..self
         }
     }
@@ -107,7 +121,7 @@ pub const UNSCOPED: &[(&str, &str)] = &[
     ),
     (
         "cloudwatch:PutMetricData",
-        "readiness: the scheduled checks' metrics (CloudWatch scopes it by namespace only, a condition key)",
+        "readiness: the scheduled checks' metrics, in their namespace only (`cloudwatch:namespace`)",
     ),
     (
         "cloudwatch:GetMetricData",

@@ -20,6 +20,8 @@ pub struct Statement {
     pub via_service: Option<&'static str>,
     /// `kms:GrantIsForAWSResource` ([`Grant::for_aws_resource`]).
     pub for_aws_resource: bool,
+    /// `cloudwatch:namespace` ([`Grant::in_namespace`]).
+    pub metric_namespace: Option<&'static str>,
 }
 
 /// The template parameter that lists the roles an ECS action may pass (`{task_roles}`).
@@ -60,6 +62,7 @@ pub fn statements_for(
                 passed_to_service: grant.passed_to_service,
                 via_service: grant.via_service,
                 for_aws_resource: grant.for_aws_resource,
+                metric_namespace: grant.metric_namespace,
             }
         })
         .filter(|statement| !statement.resources.is_empty())

@@ -516,6 +516,9 @@ fn statement(statement: &Statement) -> Json {
     if let Some(service) = statement.passed_to_service {
         out["Condition"] = json!({ "StringEquals": { "iam:PassedToService": service } });
     }
+    if let Some(namespace) = statement.metric_namespace {
+        out["Condition"] = json!({ "StringEquals": { "cloudwatch:namespace": namespace } });
+    }
     if let Some(service) = statement.via_service {
         // The service's endpoint, whose domain is the partition's: `amazonaws.com.cn` in China.
         out["Condition"] = json!({

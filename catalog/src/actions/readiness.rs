@@ -3,7 +3,7 @@
 use crate::Grant;
 use crate::actions::guard::LOCK_TABLE;
 use crate::params::{ValueType as T, optional, output, param};
-use crate::readiness::{ACTION, CHECKS, RULE, TOPIC, WORKFLOW};
+use crate::readiness::{ACTION, CHECKS, NAMESPACE, RULE, TOPIC, WORKFLOW};
 use crate::resources::KMS_THROUGH_SNS;
 use crate::spec::{ActionSpec, FUNCTION, MINUTE, RETRY_QUICK, Runtime};
 
@@ -45,8 +45,8 @@ pub const SPEC: ActionSpec = ActionSpec {
     ],
     runtime: Runtime::Invoke,
     grants: &[
-        // The metrics; CloudWatch scopes PutMetricData by no resource.
-        Grant::unscoped(&["cloudwatch:PutMetricData"]),
+        // The metrics; CloudWatch scopes PutMetricData by no resource, only by the namespace condition key.
+        Grant::unscoped(&["cloudwatch:PutMetricData"]).in_namespace(NAMESPACE),
         // The last verdict, one item of the lock table, so that the topic hears of a change once.
         Grant::on(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[LOCK_TABLE]),
         Grant::on(

@@ -53,6 +53,8 @@ pub struct Need {
     pub action: String,
     pub resource: String,
     pub passed_to_service: Option<&'static str>,
+    /// PutMetricData's namespace, which `cloudwatch:namespace` reads.
+    pub metric_namespace: Option<String>,
 }
 
 /// The HTTP client of a test's SDK config: records each request while a handler runs, and passes it on.
@@ -602,6 +604,10 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
     let mut out: Vec<Need> = needs
         .into_iter()
         .map(|(action, resource)| Need {
+            metric_namespace: (action == "cloudwatch:PutMetricData")
+                .then(|| call.params.get("Namespace").and_then(Value::as_str))
+                .flatten()
+                .map(str::to_owned),
             action,
             resource,
             passed_to_service: None,
@@ -611,6 +617,7 @@ pub fn needs(call: &AwsCall) -> Vec<Need> {
         action: "iam:PassRole".to_owned(),
         resource: role,
         passed_to_service: Some("ecs-tasks.amazonaws.com"),
+        metric_namespace: None,
     }));
     out
 }
@@ -694,6 +701,9 @@ fn allows(statement: &Statement, need: &Need) -> bool {
             .any(|r| matches(r, &need.resource))
         && (need.passed_to_service.is_none()
             || statement.passed_to_service == need.passed_to_service)
+        && statement
+            .metric_namespace
+            .is_none_or(|namespace| need.metric_namespace.as_deref() == Some(namespace))
 }
 
 /// IAM's wildcard match: `*` any run of characters, `?` one character.
@@ -1350,6 +1360,26 @@ fn test_names() -> BTreeSet<String> {
         .filter_map(|l| l.strip_suffix(": test"))
         .map(str::to_owned)
         .collect()
+}
+
+/// The readiness function may put metrics into `Stepback/Readiness` and no other namespace: the statement's
+/// `cloudwatch:namespace` condition, checked as IAM checks it.
+#[test]
+fn metrics_go_only_into_the_readiness_namespace() {
+    let action = catalog::action(catalog::readiness::ACTION).expect("the readiness action");
+    let statements = policy(action, &Map::new());
+    let put = |namespace: &str| AwsCall {
+        service: "cloudwatch".to_owned(),
+        operation: "PutMetricData".to_owned(),
+        params: Map::from_iter([("Namespace".to_owned(), Value::from(namespace))]),
+    };
+    let allowed = |namespace: &str| {
+        needs(&put(namespace))
+            .iter()
+            .all(|need| statements.iter().any(|s| allows(s, need)))
+    };
+    assert!(allowed(catalog::readiness::NAMESPACE), "{statements:#?}");
+    assert!(!allowed("Billing/Mine"), "{statements:#?}");
 }
 
 #[test]
