@@ -60,13 +60,15 @@ pub fn asl_validate(definitions: &[(PathBuf, String)]) {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("definition");
-        let file = dir.join(format!("{stem}.asl.json"));
+        // The target's tmp directory is shared by every run of this binary on the machine: one file per process.
+        let file = dir.join(format!("{stem}.{}.asl.json", std::process::id()));
         std::fs::write(&file, json).expect("definition written");
         let output = Command::new(&validator)
             .arg("--json-path")
             .arg(&file)
             .output()
             .expect("asl-validator runs");
+        std::fs::remove_file(&file).expect("definition removed");
         assert!(
             output.status.success(),
             "asl-validator rejects {}:\n{}{}",
